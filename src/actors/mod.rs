@@ -1,0 +1,1 @@
+//! Service actors (one module per service) and the supervisor.

@@ -1,0 +1,2 @@
+//! Command line (placeholder while the tree is built).
+pub fn main() -> std::process::ExitCode { std::process::ExitCode::SUCCESS }

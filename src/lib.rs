@@ -1,0 +1,23 @@
+//! alpha-panda: an actor-based algorithmic trading daemon for Indian markets.
+//!
+//! Map of the tree:
+//!
+//! - [`settings`]: the one typed configuration (`config/default.toml` < file < environment),
+//!   validated at start-up.
+//! - [`messages`]: the typed vocabulary carried on Kafka — the [`messages::Envelope`] and
+//!   every payload (ticks, signals, orders, fills, P&L, DLQ records).
+//! - [`streaming`]: everything Kafka — the topic map (the only place that names topics), the
+//!   producer actor, the consumer actor with its routing table, retries and DLQ, dedup stores,
+//!   the embedded broker and topic administration.
+//! - [`actors`]: one module per service actor, plus the supervisor.
+//! - [`testkit`] (feature `testkit`): probe actors for mailbox assertions in actor tests.
+//! - [`cli`] and [`telemetry`]: the binary's glue.
+
+pub mod actors;
+pub mod cli;
+pub mod messages;
+pub mod settings;
+pub mod streaming;
+pub mod telemetry;
+#[cfg(feature = "testkit")]
+pub mod testkit;

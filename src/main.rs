@@ -1,0 +1,1 @@
+fn main() -> std::process::ExitCode { alpha_panda::cli::main() }

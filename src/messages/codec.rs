@@ -1,0 +1,118 @@
+//! Bytes ⇄ envelopes. Decoding is strict and every refusal says what was wrong and where.
+
+use super::envelope::{Envelope, EventType, Payload, SCHEMA_VERSION};
+use serde_json::value::RawValue;
+use thiserror::Error;
+
+/// Why bytes are not a valid envelope of the expected payload type. Every variant is
+/// permanent: the same bytes will fail the same way, so the record belongs in the DLQ.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum DecodeError {
+    #[error("empty record: no value bytes")]
+    Empty,
+    #[error("malformed envelope at `{path}`: {message}")]
+    Envelope { path: String, message: String },
+    #[error("wrong event type: expected `{expected}`, got `{found}`")]
+    WrongType {
+        expected: EventType,
+        found: EventType,
+    },
+    #[error("unsupported schema version {found} (this build reads {supported})")]
+    UnsupportedVersion { found: u16, supported: u16 },
+    #[error("malformed `{event_type}` payload at `data.{path}`: {message}")]
+    Payload {
+        event_type: EventType,
+        path: String,
+        message: String,
+    },
+    #[error("invalid `{event_type}`: {reason}")]
+    Invalid {
+        event_type: EventType,
+        reason: String,
+    },
+}
+
+/// Serialises an envelope to its JSON bytes.
+pub fn encode<T: Payload>(envelope: &Envelope<T>) -> Vec<u8> {
+    // Cannot fail: every payload is plain structs, enums, strings, numbers and
+    // string-keyed maps, which serde_json always serialises.
+    #[allow(clippy::expect_used)]
+    serde_json::to_vec(envelope).expect("envelope serialisation is infallible")
+}
+
+/// Parses and checks an envelope carrying a `T`.
+///
+/// # Errors
+/// [`DecodeError`] naming the first problem: empty bytes, malformed JSON or a missing or
+/// unknown envelope field (with its path), another event type, another schema version, a
+/// malformed payload field (with its path), a key or broker that contradicts the payload,
+/// or a payload that breaks its own invariants.
+pub fn decode<T: Payload>(bytes: &[u8]) -> Result<Envelope<T>, DecodeError> {
+    if bytes.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    let raw: Envelope<&RawValue> = parse(bytes).map_err(|(path, message)| {
+        DecodeError::Envelope { path, message }
+    })?;
+    if raw.event_type != T::TYPE {
+        return Err(DecodeError::WrongType {
+            expected: T::TYPE,
+            found: raw.event_type,
+        });
+    }
+    if raw.version != SCHEMA_VERSION {
+        return Err(DecodeError::UnsupportedVersion {
+            found: raw.version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    let data: T = parse(raw.data.get().as_bytes()).map_err(|(path, message)| {
+        DecodeError::Payload {
+            event_type: T::TYPE,
+            path,
+            message,
+        }
+    })?;
+    let invalid = |reason: String| DecodeError::Invalid {
+        event_type: T::TYPE,
+        reason,
+    };
+    data.validate().map_err(invalid)?;
+    let expected_key = data.partition_key();
+    if raw.key != expected_key {
+        return Err(invalid(format!(
+            "key: envelope says `{}` but the payload's key is `{expected_key}`",
+            raw.key
+        )));
+    }
+    if raw.broker != data.broker() {
+        return Err(invalid(format!(
+            "broker: envelope says {:?} but the payload says {:?}",
+            raw.broker,
+            data.broker()
+        )));
+    }
+    Ok(Envelope {
+        id: raw.id,
+        event_type: raw.event_type,
+        correlation_id: raw.correlation_id,
+        causation_id: raw.causation_id,
+        trace_id: raw.trace_id,
+        broker: raw.broker,
+        ts: raw.ts,
+        key: raw.key,
+        source: raw.source,
+        version: raw.version,
+        data,
+    })
+}
+
+/// JSON parse with the failing field's path. Paths are dotted (`depth.bids[0].price`);
+/// `.` is the document itself.
+fn parse<'de, D: serde::Deserialize<'de>>(bytes: &'de [u8]) -> Result<D, (String, String)> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| (e.path().to_string(), e.into_inner().to_string()))?;
+    de.end().map_err(|e| (".".to_owned(), e.to_string()))?;
+    Ok(value)
+}

@@ -1,0 +1,33 @@
+//! The typed vocabulary of the pipeline: one [`Envelope`] around every payload on Kafka.
+//!
+//! Invariants:
+//! - JSON on the wire; prices and money are `rust_decimal::Decimal` serialised as strings
+//!   (a JSON number is refused, so no value ever passes through `f64`); timestamps are
+//!   RFC 3339 UTC.
+//! - A caused event carries `causation_id = parent.id`, the parent's `correlation_id`, and an
+//!   id derived deterministically from the parent ([`Envelope::child`]), so redelivery of the
+//!   same input yields the same output id and downstream dedup makes it effectively-once.
+//! - [`codec::decode`] is the only way bytes become an envelope: it checks the event type,
+//!   the schema version and each payload's own invariants ([`Payload::validate`]).
+
+pub mod codec;
+mod common;
+mod dlq;
+mod envelope;
+mod market;
+mod orders;
+mod pnl;
+mod signals;
+#[cfg(test)]
+mod tests;
+
+pub use codec::{DecodeError, decode, encode};
+pub use common::{Broker, OrderType, Side, Validity};
+pub use dlq::{DlqErrorKind, DlqRecord, RecordOrigin};
+pub use envelope::{Envelope, EventType, Payload, SCHEMA_VERSION, derive_child_id};
+pub use market::{DepthLevel, MarketDepth, MarketTick, Ohlc, TickMode};
+pub use orders::{Fees, OrderFailed, OrderFailureKind, OrderFilled, OrderRef, OrderSubmitted};
+pub use pnl::{PnlSnapshot, PositionSnapshot};
+pub use signals::{
+    RejectedSignal, Rejection, RejectionCode, TradingSignal, ValidatedSignal, strategy_key,
+};

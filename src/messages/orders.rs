@@ -1,0 +1,185 @@
+//! Order lifecycle events written by execution venues (paper, zerodha).
+
+use super::common::{Broker, OrderType, Side, Validity};
+use super::envelope::{EventType, Payload};
+use super::signals::strategy_key;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Identifies an order in every lifecycle event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderRef {
+    /// Our id, derived deterministically from the validated signal (Kite's `tag`).
+    pub client_order_id: String,
+    /// The venue's id, once it has answered.
+    pub broker_order_id: Option<String>,
+    pub strategy_id: String,
+    pub broker: Broker,
+    pub token: u32,
+    pub symbol: String,
+    pub side: Side,
+}
+
+impl OrderRef {
+    fn check(&self) -> Result<(), String> {
+        if self.client_order_id.is_empty() {
+            return Err("order.client_order_id: must not be empty".into());
+        }
+        if self.strategy_id.is_empty() {
+            return Err("order.strategy_id: must not be empty".into());
+        }
+        Ok(())
+    }
+}
+
+/// The venue accepted the order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderSubmitted {
+    pub order: OrderRef,
+    pub quantity: u32,
+    pub order_type: OrderType,
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub price: Option<Decimal>,
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub trigger_price: Option<Decimal>,
+    pub validity: Validity,
+}
+
+/// Charges on one execution, each rounded to the paisa; `total` is their sum.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fees {
+    #[serde(with = "rust_decimal::serde::str")]
+    pub brokerage: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub stt: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub exchange_txn: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub sebi: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub stamp_duty: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub gst: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub total: Decimal,
+}
+
+impl Fees {
+    fn check(&self) -> Result<(), String> {
+        let parts = [
+            self.brokerage,
+            self.stt,
+            self.exchange_txn,
+            self.sebi,
+            self.stamp_duty,
+            self.gst,
+        ];
+        if parts.iter().any(|p| p.is_sign_negative()) {
+            return Err("fees: charges must not be negative".into());
+        }
+        let sum: Decimal = parts.iter().sum();
+        if sum != self.total {
+            return Err(format!(
+                "fees.total: {} is not the sum of the charges ({sum})",
+                self.total
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One execution (a partial or the final fill) of an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderFilled {
+    pub order: OrderRef,
+    /// Unique per execution (Kite's trade id, or derived by the paper venue).
+    pub fill_id: String,
+    pub quantity: u32,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub price: Decimal,
+    pub fees: Fees,
+    /// Filled so far, this execution included.
+    pub cumulative_quantity: u32,
+    pub order_quantity: u32,
+    pub filled_at: DateTime<Utc>,
+}
+
+/// Why an order ended without (complete) execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderFailureKind {
+    /// The venue refused it (Kite 4xx, or the paper venue's own checks).
+    Rejected,
+    Cancelled,
+    /// DAY order reached the session close; IOC/FOK could not fill.
+    Expired,
+    InsufficientFunds,
+    ShortingNotAllowed,
+}
+
+/// A terminal failure of an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderFailed {
+    pub order: OrderRef,
+    pub quantity: u32,
+    /// Quantity filled before the order ended (partial fills stay valid).
+    pub filled_quantity: u32,
+    pub kind: OrderFailureKind,
+    /// The venue's own words (Kite's message) or ours.
+    pub message: String,
+}
+
+macro_rules! order_payload {
+    ($ty:ty, $event:expr, $check:expr) => {
+        impl Payload for $ty {
+            const TYPE: EventType = $event;
+            fn partition_key(&self) -> String {
+                strategy_key(&self.order.strategy_id, self.order.token)
+            }
+            fn broker(&self) -> Option<Broker> {
+                Some(self.order.broker)
+            }
+            fn validate(&self) -> Result<(), String> {
+                self.order.check()?;
+                let check: fn(&$ty) -> Result<(), String> = $check;
+                check(self)
+            }
+        }
+    };
+}
+
+order_payload!(OrderSubmitted, EventType::OrderSubmitted, |o| {
+    if o.quantity == 0 {
+        return Err("quantity: must be positive".into());
+    }
+    Ok(())
+});
+
+order_payload!(OrderFilled, EventType::OrderFilled, |f| {
+    if f.quantity == 0 {
+        return Err("quantity: a fill must be positive".into());
+    }
+    if f.price <= Decimal::ZERO {
+        return Err(format!("price: a fill price must be positive, got {}", f.price));
+    }
+    if f.cumulative_quantity < f.quantity || f.cumulative_quantity > f.order_quantity {
+        return Err(format!(
+            "cumulative_quantity: {} must lie between the fill ({}) and the order quantity ({})",
+            f.cumulative_quantity, f.quantity, f.order_quantity
+        ));
+    }
+    f.fees.check()
+});
+
+order_payload!(OrderFailed, EventType::OrderFailed, |f| {
+    if f.filled_quantity >= f.quantity && f.quantity > 0 {
+        return Err("filled_quantity: a fully filled order cannot fail".into());
+    }
+    Ok(())
+});

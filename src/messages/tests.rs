@@ -1,0 +1,289 @@
+//! Round trips for every payload, id derivation, and the decoder's refusals.
+
+use super::*;
+use chrono::{TimeZone, Utc};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::FromStr;
+use std::fmt::Debug;
+
+fn dec(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap()
+}
+
+fn ts() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 4, 0, 0).unwrap()
+}
+
+fn full_tick() -> MarketTick {
+    let level = |q: u32, p: &str, o: u16| DepthLevel {
+        quantity: q,
+        price: dec(p),
+        orders: o,
+    };
+    MarketTick {
+        token: 738_561,
+        symbol: Some("RELIANCE".into()),
+        mode: TickMode::Full,
+        tradable: true,
+        last_price: dec("2450.35"),
+        last_traded_quantity: Some(12),
+        average_traded_price: Some(dec("2447.10")),
+        volume_traded: Some(3_000_000_000),
+        total_buy_quantity: Some(120_000),
+        total_sell_quantity: Some(98_000),
+        ohlc: Some(Ohlc {
+            open: dec("2440"),
+            high: dec("2460.5"),
+            low: dec("2431.05"),
+            close: dec("2438.9"),
+        }),
+        change: Some(dec("11.45")),
+        last_trade_time: Some(ts()),
+        oi: Some(0),
+        oi_day_high: Some(0),
+        oi_day_low: Some(0),
+        exchange_timestamp: Some(ts()),
+        depth: Some(MarketDepth {
+            bids: (0..5).map(|i| level(100 + i, "2450.30", 3)).collect(),
+            asks: (0..5).map(|i| level(90 + i, "2450.40", 2)).collect(),
+        }),
+    }
+}
+
+fn signal() -> TradingSignal {
+    TradingSignal {
+        strategy_id: "momentum_1".into(),
+        broker: Broker::Paper,
+        token: 738_561,
+        symbol: "RELIANCE".into(),
+        side: Side::Buy,
+        quantity: 10,
+        order_type: OrderType::Limit,
+        price: Some(dec("2450.35")),
+        trigger_price: None,
+        validity: Validity::Day,
+        reference_price: dec("2450.35"),
+        reason: "momentum 1.2% > 1%".into(),
+    }
+}
+
+fn order_ref() -> OrderRef {
+    OrderRef {
+        client_order_id: "ap-0f3c".into(),
+        broker_order_id: Some("250101000000001".into()),
+        strategy_id: "momentum_1".into(),
+        broker: Broker::Zerodha,
+        token: 738_561,
+        symbol: "RELIANCE".into(),
+        side: Side::Sell,
+    }
+}
+
+fn fees() -> Fees {
+    Fees {
+        brokerage: dec("7.35"),
+        stt: dec("6.13"),
+        exchange_txn: dec("0.73"),
+        sebi: dec("0.02"),
+        stamp_duty: dec("0"),
+        gst: dec("1.46"),
+        total: dec("15.69"),
+    }
+}
+
+fn round_trip<T: Payload + PartialEq + Debug>(data: T) {
+    let env = Envelope::root(data, "test", ts());
+    let bytes = encode(&env);
+    let back: Envelope<T> = decode(&bytes).unwrap();
+    assert_eq!(back, env);
+}
+
+#[test]
+fn every_payload_round_trips() {
+    round_trip(full_tick());
+    round_trip(MarketTick::ltp(256_265, dec("24350.05")));
+    round_trip(signal());
+    round_trip(ValidatedSignal { signal: signal() });
+    round_trip(RejectedSignal {
+        signal: signal(),
+        reasons: vec![Rejection {
+            code: RejectionCode::MaxOrderValue,
+            message: "order value 24503.50 exceeds 20000".into(),
+        }],
+    });
+    round_trip(OrderSubmitted {
+        order: order_ref(),
+        quantity: 10,
+        order_type: OrderType::StopMarket,
+        price: None,
+        trigger_price: Some(dec("2400")),
+        validity: Validity::Day,
+    });
+    round_trip(OrderFilled {
+        order: order_ref(),
+        fill_id: "t1".into(),
+        quantity: 4,
+        price: dec("2450.35"),
+        fees: fees(),
+        cumulative_quantity: 4,
+        order_quantity: 10,
+        filled_at: ts(),
+    });
+    round_trip(OrderFailed {
+        order: order_ref(),
+        quantity: 10,
+        filled_quantity: 4,
+        kind: OrderFailureKind::Expired,
+        message: "DAY order expired at session close".into(),
+    });
+    round_trip(PnlSnapshot {
+        broker: Broker::Paper,
+        strategy_id: "momentum_1".into(),
+        positions: vec![PositionSnapshot {
+            token: 738_561,
+            symbol: "RELIANCE".into(),
+            quantity: -10,
+            average_price: dec("2450.35"),
+            last_price: dec("2440"),
+            realized_pnl: dec("0"),
+            unrealized_pnl: dec("103.50"),
+        }],
+        cash: dec("1000000"),
+        realized_pnl: dec("0"),
+        unrealized_pnl: dec("103.50"),
+        fees: dec("15.69"),
+        as_of: ts(),
+    });
+    let origin = RecordOrigin {
+        topic: "market.ticks".into(),
+        partition: 2,
+        offset: 41,
+    };
+    round_trip(DlqRecord::new(
+        &origin,
+        Some(b"738561"),
+        Some(&[0xff, 0x00, 0x7b]),
+        (DlqErrorKind::Decode, "malformed envelope".into()),
+        1,
+        "strategy_runner",
+    ));
+}
+
+#[test]
+fn money_is_written_as_strings_and_timestamps_as_rfc3339_utc() {
+    let env = Envelope::root(full_tick(), "test", ts());
+    let json: serde_json::Value = serde_json::from_slice(&encode(&env)).unwrap();
+    assert_eq!(json["data"]["last_price"], "2450.35");
+    assert_eq!(json["data"]["depth"]["bids"][0]["price"], "2450.30");
+    assert_eq!(json["ts"], "2026-11-26T04:00:00Z");
+    assert_eq!(json["type"], "market_tick");
+    assert_eq!(json["key"], "738561");
+}
+
+#[test]
+fn dlq_record_keeps_arbitrary_bytes_exactly() {
+    let origin = RecordOrigin {
+        topic: "t".into(),
+        partition: 0,
+        offset: 0,
+    };
+    let value = [0u8, 159, 146, 150, 255];
+    let rec = DlqRecord::new(&origin, None, Some(&value), (DlqErrorKind::Decode, "x".into()), 1, "s");
+    assert_eq!(rec.value_bytes().unwrap().unwrap(), value);
+    assert_eq!(rec.key_bytes().unwrap(), None);
+}
+
+#[test]
+fn child_events_inherit_correlation_and_get_deterministic_ids() {
+    let tick = Envelope::root(full_tick(), "market_feed", ts());
+    let a = tick.child(signal(), "strategy_runner", "paper", ts());
+    let b = tick.child(signal(), "strategy_runner", "paper", ts());
+    let other = tick.child(signal(), "strategy_runner", "zerodha", ts());
+    assert_eq!(a.id, b.id, "same parent and discriminator must give the same id");
+    assert_ne!(a.id, other.id);
+    assert_ne!(a.id, tick.id);
+    assert_eq!(a.causation_id, Some(tick.id));
+    assert_eq!(a.correlation_id, tick.correlation_id);
+    assert_eq!(a.trace_id, tick.trace_id);
+    assert_eq!(a.key, "momentum_1:738561");
+    assert_eq!(a.broker, Some(Broker::Paper));
+
+    let validated = a.child(ValidatedSignal { signal: signal() }, "risk", "", ts());
+    assert_eq!(validated.correlation_id, tick.id, "correlation spans the whole journey");
+    assert_eq!(validated.causation_id, Some(a.id));
+    let root2 = Envelope::root(full_tick(), "market_feed", ts());
+    assert_ne!(root2.id, tick.id, "roots get fresh ids");
+}
+
+/// Mutates a valid encoded tick into a malformed record.
+fn tampered(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let env = Envelope::root(full_tick(), "test", ts());
+    let mut json: serde_json::Value = serde_json::from_slice(&encode(&env)).unwrap();
+    edit(&mut json);
+    serde_json::to_vec(&json).unwrap()
+}
+
+#[test]
+fn decoder_rejects_each_kind_of_malformed_record() {
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty", vec![], "empty record"),
+        ("not json", b"\x00\x01garbage".to_vec(), "malformed envelope"),
+        ("truncated", encode(&Envelope::root(full_tick(), "t", ts()))[..40].to_vec(), "malformed envelope"),
+        ("trailing bytes", [encode(&Envelope::root(full_tick(), "t", ts())), b"}".to_vec()].concat(), "malformed envelope"),
+        ("missing field", tampered(|j| { j.as_object_mut().unwrap().remove("correlation_id"); }), "correlation_id"),
+        ("unknown envelope field", tampered(|j| { j["extra"] = 1.into(); }), "unknown field `extra`"),
+        ("bad timestamp", tampered(|j| { j["ts"] = "yesterday".into(); }), "`ts`"),
+        ("bad uuid", tampered(|j| { j["id"] = "not-a-uuid".into(); }), "`id`"),
+        ("wrong type", tampered(|j| { j["type"] = "order_filled".into(); }), "expected `market_tick`, got `order_filled`"),
+        ("unknown type", tampered(|j| { j["type"] = "bogus".into(); }), "`type`"),
+        ("future version", tampered(|j| { j["version"] = 9.into(); }), "unsupported schema version 9"),
+        ("price as float", tampered(|j| { j["data"]["last_price"] = serde_json::json!(2450.35); }), "data.last_price"),
+        ("price not a number", tampered(|j| { j["data"]["last_price"] = "abc".into(); }), "data.last_price"),
+        ("nested bad price", tampered(|j| { j["data"]["depth"]["asks"][1]["price"] = "x".into(); }), "data.depth.asks[1].price"),
+        ("negative quantity", tampered(|j| { j["data"]["volume_traded"] = (-1).into(); }), "data.volume_traded"),
+        ("unknown payload field", tampered(|j| { j["data"]["foo"] = 1.into(); }), "unknown field `foo`"),
+        ("zero token", tampered(|j| { j["data"]["token"] = 0.into(); j["key"] = "0".into(); }), "token: must be non-zero"),
+        ("key mismatch", tampered(|j| { j["key"] = "1".into(); }), "key: envelope says `1`"),
+        ("too much depth", tampered(|j| {
+            let lvl = j["data"]["depth"]["bids"][0].clone();
+            j["data"]["depth"]["bids"].as_array_mut().unwrap().push(lvl);
+        }), "at most 5 levels"),
+    ];
+    for (name, bytes, expected) in cases {
+        let err = decode::<MarketTick>(&bytes).expect_err(name).to_string();
+        assert!(err.contains(expected), "{name}: error `{err}` does not mention `{expected}`");
+    }
+}
+
+#[test]
+fn decoder_rejects_signals_that_break_invariants() {
+    let mut s = signal();
+    s.quantity = 0;
+    let err = decode::<TradingSignal>(&encode(&Envelope::root(s, "t", ts()))).unwrap_err();
+    assert!(err.to_string().contains("quantity: must be positive"), "{err}");
+
+    let mut s = signal();
+    s.price = None;
+    let err = decode::<TradingSignal>(&encode(&Envelope::root(s, "t", ts()))).unwrap_err();
+    assert!(err.to_string().contains("LIMIT order needs a positive price"), "{err}");
+
+    let mut env = Envelope::root(signal(), "t", ts());
+    env.broker = Some(Broker::Zerodha);
+    let err = decode::<TradingSignal>(&encode(&env)).unwrap_err();
+    assert!(err.to_string().contains("broker: envelope says"), "{err}");
+
+    let mut bad_fees = fees();
+    bad_fees.total = dec("1");
+    let fill = OrderFilled {
+        order: order_ref(),
+        fill_id: "t".into(),
+        quantity: 1,
+        price: dec("1"),
+        fees: bad_fees,
+        cumulative_quantity: 1,
+        order_quantity: 1,
+        filled_at: ts(),
+    };
+    let err = decode::<OrderFilled>(&encode(&Envelope::root(fill, "t", ts()))).unwrap_err();
+    assert!(err.to_string().contains("not the sum of the charges"), "{err}");
+}

@@ -1,0 +1,147 @@
+//! The one typed configuration of alpha-panda.
+//!
+//! Layers, lowest precedence first: the defaults embedded from `config/default.toml`,
+//! an optional TOML file, then environment variables `ALPHA_PANDA__<SECTION>__<KEY>`
+//! (e.g. `ALPHA_PANDA__KAFKA__LINGER_MS=10`). [`Settings::load`] merges them, rejects
+//! unknown keys, type-checks every value and runs [`Settings::validate`], reporting
+//! every problem at once as `key: message` lines.
+//!
+//! Invariants:
+//! - `config/default.toml` lists every setting; it is both the defaults and the set of
+//!   known keys, so a typo is an error, never a silently ignored key.
+//! - A loaded [`Settings`] has passed [`Settings::validate`].
+//! - Secrets (`redis.url`, sensitive `kafka.client` properties) never appear in `Debug`
+//!   output, error messages or [`Settings::to_masked_toml`].
+//! - With the defaults, nothing external is needed: Kafka is librdkafka's in-process
+//!   mock cluster and the store is in memory (neither durable).
+
+mod error;
+mod loader;
+mod messages;
+mod secret;
+mod sections;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+pub use error::{Problem, SettingsError};
+pub use secret::Secret;
+pub use sections::{
+    Compression, DedupSettings, KafkaSettings, LogFormat, LogSettings, RedisSettings,
+    RetrySettings, ServiceSettings, TopicSettings, is_sensitive_property,
+};
+
+/// The embedded `config/default.toml`: every setting with its default and a comment.
+pub const DEFAULT_TOML: &str = loader::DEFAULTS;
+
+/// Every setting of the process, one field per TOML table.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `[service]`: who this process is.
+    pub service: ServiceSettings,
+    /// `[log]`: log format and filter.
+    pub log: LogSettings,
+    /// `[kafka]`: brokers and client tuning.
+    pub kafka: KafkaSettings,
+    /// `[retry]`: handler retry backoff.
+    pub retry: RetrySettings,
+    /// `[topics]`: partitions, replication and retention of created topics.
+    pub topics: TopicSettings,
+    /// `[redis]`: the dedup store.
+    pub redis: RedisSettings,
+    /// `[dedup]`: duplicate detection.
+    pub dedup: DedupSettings,
+}
+
+impl Settings {
+    /// Embedded defaults < `file` (if `Some`) < the process environment, validated.
+    ///
+    /// Only variables starting with `ALPHA_PANDA__` are read; others (such as a CLI's
+    /// `ALPHA_PANDA_CONFIG`) are ignored.
+    ///
+    /// # Errors
+    ///
+    /// A [`SettingsError`] listing every problem: an unreadable or malformed file, a
+    /// malformed variable name, an unknown key, a value of the wrong type, or a broken
+    /// [`validate`](Self::validate) rule.
+    pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
+        let (env, mut problems) = loader::process_env();
+        match Self::load_from(file, &env) {
+            Ok(settings) if problems.is_empty() => Ok(settings),
+            Ok(_) => Err(SettingsError::new(problems)),
+            Err(error) => {
+                problems.extend(error.problems);
+                Err(SettingsError::new(problems))
+            }
+        }
+    }
+
+    /// Like [`load`](Self::load), with `env` in place of the process environment
+    /// (variables without the `ALPHA_PANDA__` prefix are ignored).
+    ///
+    /// # Errors
+    ///
+    /// As for [`load`](Self::load). Validation runs only when everything parsed, so
+    /// its problems never mix with parse problems.
+    pub fn load_from(
+        file: Option<&Path>,
+        env: &HashMap<String, String>,
+    ) -> Result<Settings, SettingsError> {
+        let settings = loader::load_layers(file, env)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks the rules the types cannot express (ranges, broker list shape, URL
+    /// scheme, filter syntax).
+    ///
+    /// # Errors
+    ///
+    /// A [`SettingsError`] with one [`Problem`] per broken rule, all at once.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let problems = validate::problems(self);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(SettingsError::new(problems))
+        }
+    }
+
+    /// The effective settings as TOML, loadable as a settings file except that secrets
+    /// read `"***"`: `redis.url`, and `kafka.client` values whose name contains
+    /// `password`, `secret`, `token` or `key`.
+    pub fn to_masked_toml(&self) -> String {
+        let mut masked = self.clone();
+        masked.kafka.client = self.kafka.masked_client();
+        let mut header = String::from("# Effective alpha-panda settings; secrets read \"***\".\n");
+        if self.is_embedded_kafka() {
+            header.push_str(
+                "# kafka.brokers = \"embedded\": in-process mock cluster, not durable.\n",
+            );
+        }
+        if self.is_memory_store() {
+            header.push_str("# redis.url = \"memory\": in-process store, not durable.\n");
+        }
+        match toml::to_string(&masked) {
+            Ok(body) => format!("{header}\n{body}"),
+            Err(e) => format!("{header}# (could not render the settings as TOML: {e})\n"),
+        }
+    }
+
+    /// True if Kafka is the in-process mock cluster (`kafka.brokers = "embedded"`).
+    pub fn is_embedded_kafka(&self) -> bool {
+        self.kafka.brokers == "embedded"
+    }
+
+    /// True if the store is in process memory (`redis.url = "memory"`).
+    pub fn is_memory_store(&self) -> bool {
+        self.redis.url.expose() == "memory"
+    }
+}

@@ -1,0 +1,71 @@
+//! [`Secret`]: a string setting that never prints.
+//!
+//! Connection URLs and passwords end up in `Debug` dumps, log lines and the effective
+//! settings printout; wrapping them makes leaking them a deliberate act
+//! ([`Secret::expose`]) instead of an accident. Invariant: `Debug`, `Display` and
+//! `Serialize` never write the value; only `expose` returns it.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// What a set secret prints as.
+pub const MASK: &str = "***";
+
+/// A string that never prints: `Debug`/`Display` show `***` (or `(unset)` when empty),
+/// `Serialize` writes `***`. Deserialises from a plain string.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps `value`.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value itself, for the one place that needs it (e.g. opening a connection).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// True if the value is the empty string.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "(unset)" } else { MASK })
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Self(value.to_owned())
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(MASK)
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self)
+    }
+}

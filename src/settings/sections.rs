@@ -1,0 +1,294 @@
+//! The typed sections of [`Settings`](super::Settings), one struct per TOML table.
+//!
+//! Field names match the keys of `config/default.toml` exactly; every struct denies
+//! unknown fields. Units are in the field names (`_ms`, `_secs`) and the accessors hand
+//! out [`Duration`]s, so code never guesses a unit. Ranges are checked by
+//! [`Settings::validate`](super::Settings::validate), not here.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
+
+use super::secret::{MASK, Secret};
+
+/// `[service]`: who this process is.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSettings {
+    /// Service name for logs and telemetry.
+    pub name: String,
+    /// Identifies this running copy (host, pod).
+    pub instance_id: String,
+}
+
+/// `[log]`: how the process logs.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// Line format.
+    pub format: LogFormat,
+    /// A `tracing_subscriber::EnvFilter` directive such as `info,alpha_panda=debug`.
+    pub level: String,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Readable lines for a terminal.
+    Human,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// `[kafka]`: brokers and client tuning.
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSettings {
+    /// `"embedded"` (in-process mock cluster) or `"host:port,host:port"`.
+    pub brokers: String,
+    /// `client.id` reported to the brokers.
+    pub client_id: String,
+    /// Consumer groups are `"{group_prefix}.{service}"`.
+    pub group_prefix: String,
+    /// Producer batching delay, milliseconds.
+    pub linger_ms: u64,
+    /// Producer compression codec.
+    pub compression: Compression,
+    /// Delivery deadline of a produced record, milliseconds.
+    pub message_timeout_ms: u64,
+    /// Longest time a broker may hold a fetch, milliseconds.
+    pub fetch_wait_max_ms: u64,
+    /// Consumer group session timeout, milliseconds.
+    pub session_timeout_ms: u64,
+    /// Records handled but not yet fully delivered, per partition.
+    pub max_in_flight_per_partition: usize,
+    /// Extra librdkafka properties (`security.protocol`, `sasl.*`), passed through.
+    pub client: BTreeMap<String, String>,
+}
+
+impl KafkaSettings {
+    /// Producer batching delay.
+    pub fn linger(&self) -> Duration {
+        Duration::from_millis(self.linger_ms)
+    }
+
+    /// Delivery deadline of a produced record.
+    pub fn message_timeout(&self) -> Duration {
+        Duration::from_millis(self.message_timeout_ms)
+    }
+
+    /// Longest time a broker may hold a fetch.
+    pub fn fetch_wait_max(&self) -> Duration {
+        Duration::from_millis(self.fetch_wait_max_ms)
+    }
+
+    /// Consumer group session timeout.
+    pub fn session_timeout(&self) -> Duration {
+        Duration::from_millis(self.session_timeout_ms)
+    }
+
+    /// The consumer group id of `service`: `"{group_prefix}.{service}"`.
+    pub fn consumer_group(&self, service: &str) -> String {
+        format!("{}.{service}", self.group_prefix)
+    }
+
+    /// `self.client` with the values of sensitive properties replaced by `***`.
+    pub fn masked_client(&self) -> BTreeMap<String, String> {
+        self.client
+            .iter()
+            .map(|(k, v)| {
+                let v = if is_sensitive_property(k) {
+                    MASK.to_owned()
+                } else {
+                    v.clone()
+                };
+                (k.clone(), v)
+            })
+            .collect()
+    }
+}
+
+/// True if a librdkafka property name suggests its value is a credential: it contains
+/// `password`, `secret`, `token` or `key` (case-insensitive).
+pub fn is_sensitive_property(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["password", "secret", "token", "key"]
+        .iter()
+        .any(|word| name.contains(word))
+}
+
+// Hand-written so that `{:?}` of the settings never shows `sasl.password`.
+impl fmt::Debug for KafkaSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KafkaSettings")
+            .field("brokers", &self.brokers)
+            .field("client_id", &self.client_id)
+            .field("group_prefix", &self.group_prefix)
+            .field("linger_ms", &self.linger_ms)
+            .field("compression", &self.compression)
+            .field("message_timeout_ms", &self.message_timeout_ms)
+            .field("fetch_wait_max_ms", &self.fetch_wait_max_ms)
+            .field("session_timeout_ms", &self.session_timeout_ms)
+            .field(
+                "max_in_flight_per_partition",
+                &self.max_in_flight_per_partition,
+            )
+            .field("client", &self.masked_client())
+            .finish()
+    }
+}
+
+/// Producer compression codec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// No compression.
+    None,
+    /// gzip.
+    Gzip,
+    /// Snappy.
+    Snappy,
+    /// LZ4.
+    Lz4,
+}
+
+impl Compression {
+    /// The librdkafka `compression.type` value.
+    pub fn as_librdkafka(&self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Gzip => "gzip",
+            Self::Snappy => "snappy",
+            Self::Lz4 => "lz4",
+        }
+    }
+}
+
+/// `[retry]`: exponential backoff of failed handlers before the dead-letter topic.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySettings {
+    /// First delay, milliseconds.
+    pub base_ms: u64,
+    /// Multiplier between consecutive delays.
+    pub factor: f64,
+    /// Cap on any single delay, milliseconds.
+    pub max_ms: u64,
+    /// Total tries including the first.
+    pub attempts: u32,
+    /// Random spread of each delay, as a fraction of it (0..=1).
+    pub jitter: f64,
+}
+
+impl RetrySettings {
+    /// First delay.
+    pub fn base(&self) -> Duration {
+        Duration::from_millis(self.base_ms)
+    }
+
+    /// Cap on any single delay.
+    pub fn max(&self) -> Duration {
+        Duration::from_millis(self.max_ms)
+    }
+}
+
+/// `[topics]`: how missing topics are created. Retentions are milliseconds, `-1` = forever.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicSettings {
+    /// Partitions of tick topics.
+    pub tick_partitions: i32,
+    /// Partitions of every other topic.
+    pub default_partitions: i32,
+    /// Replication factor of created topics.
+    pub replication_factor: i32,
+    /// Retention of tick topics, milliseconds or -1.
+    pub tick_retention_ms: i64,
+    /// Retention of other topics, milliseconds or -1.
+    pub default_retention_ms: i64,
+    /// Retention of dead-letter topics, milliseconds or -1.
+    pub dlq_retention_ms: i64,
+}
+
+/// `[redis]`: the dedup / read-model store.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    /// `"memory"` (in-process store) or a `redis://` / `rediss://` URL (may hold a password).
+    pub url: Secret,
+    /// Connection deadline, milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Per-command deadline, milliseconds.
+    pub command_timeout_ms: u64,
+}
+
+impl RedisSettings {
+    /// Connection deadline.
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms)
+    }
+
+    /// Per-command deadline.
+    pub fn command_timeout(&self) -> Duration {
+        Duration::from_millis(self.command_timeout_ms)
+    }
+}
+
+/// `[dedup]`: duplicate-event detection.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DedupSettings {
+    /// How long an event id is remembered, seconds.
+    pub ttl_secs: u64,
+    /// Most ids kept by the in-process store.
+    pub memory_capacity: usize,
+}
+
+impl DedupSettings {
+    /// How long an event id is remembered.
+    pub fn ttl(&self) -> Duration {
+        Duration::from_secs(self.ttl_secs)
+    }
+}
+
+/// Deserialises a lowercase enum name (ASCII case-insensitively) from a string, failing
+/// with serde's `invalid value: string "x", expected one of a, b` so the loader can
+/// report the allowed names.
+fn named_variant<'de, D, T: Copy>(
+    deserializer: D,
+    variants: &[(&str, T)],
+    expected: &'static str,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let name = String::deserialize(deserializer)?;
+    variants
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name.trim()))
+        .map(|(_, v)| *v)
+        .ok_or_else(|| de::Error::invalid_value(de::Unexpected::Str(&name), &expected))
+}
+
+impl<'de> Deserialize<'de> for LogFormat {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let variants = [("human", Self::Human), ("json", Self::Json)];
+        named_variant(deserializer, &variants, "one of human, json")
+    }
+}
+
+impl<'de> Deserialize<'de> for Compression {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let variants = [
+            ("none", Self::None),
+            ("gzip", Self::Gzip),
+            ("snappy", Self::Snappy),
+            ("lz4", Self::Lz4),
+        ];
+        named_variant(deserializer, &variants, "one of none, gzip, snappy, lz4")
+    }
+}

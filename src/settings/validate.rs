@@ -1,0 +1,191 @@
+//! The rules a well-typed [`Settings`] must also satisfy, all checked at once.
+//!
+//! Types are enforced while loading; this is about ranges and shapes that the types
+//! cannot express (a broker list of `host:port`, `retry.max_ms >= retry.base_ms`).
+//! Invariants: every broken rule yields its own [`Problem`] keyed by the setting, and
+//! no message repeats `redis.url` or a `kafka.client` value, which may hold passwords.
+
+use tracing_subscriber::EnvFilter;
+
+use super::Settings;
+use super::error::Problem;
+
+/// `kafka.client` properties that have a typed setting; setting them twice would make
+/// it unclear which one wins.
+const TYPED_PROPERTIES: &[(&str, &str)] = &[
+    ("bootstrap.servers", "kafka.brokers"),
+    ("metadata.broker.list", "kafka.brokers"),
+    ("client.id", "kafka.client_id"),
+    ("group.id", "kafka.group_prefix"),
+    ("linger.ms", "kafka.linger_ms"),
+    ("queue.buffering.max.ms", "kafka.linger_ms"),
+    ("compression.type", "kafka.compression"),
+    ("compression.codec", "kafka.compression"),
+    ("message.timeout.ms", "kafka.message_timeout_ms"),
+    ("fetch.wait.max.ms", "kafka.fetch_wait_max_ms"),
+    ("session.timeout.ms", "kafka.session_timeout_ms"),
+];
+
+/// Every broken rule of `settings`, in a stable order.
+pub(super) fn problems(settings: &Settings) -> Vec<Problem> {
+    let mut out = Rules(Vec::new());
+    let s = settings;
+
+    out.non_empty("service.name", &s.service.name);
+    out.non_empty("service.instance_id", &s.service.instance_id);
+    if s.log.level.trim().is_empty() {
+        out.push("log.level", "must not be empty; e.g. \"info\"");
+    } else if let Err(e) = EnvFilter::try_new(&s.log.level) {
+        out.push(
+            "log.level",
+            format!("is not a valid tracing filter directive: {e}"),
+        );
+    }
+
+    let k = &s.kafka;
+    brokers(&mut out, &k.brokers);
+    out.non_empty("kafka.client_id", &k.client_id);
+    out.non_empty("kafka.group_prefix", &k.group_prefix);
+    out.at_most("kafka.linger_ms", k.linger_ms, 60_000);
+    out.at_least("kafka.message_timeout_ms", k.message_timeout_ms, 1_000);
+    out.between("kafka.fetch_wait_max_ms", k.fetch_wait_max_ms, 1, 1_000);
+    out.between(
+        "kafka.session_timeout_ms",
+        k.session_timeout_ms,
+        1,
+        3_600_000,
+    );
+    out.at_least(
+        "kafka.max_in_flight_per_partition",
+        k.max_in_flight_per_partition as u64,
+        1,
+    );
+    for name in k.client.keys() {
+        if name.trim().is_empty() {
+            out.push("kafka.client", "property names must not be empty");
+        } else if let Some((_, typed)) = TYPED_PROPERTIES.iter().find(|(p, _)| *p == name) {
+            out.push(
+                format!("kafka.client.{name}"),
+                format!("set {typed} instead"),
+            );
+        }
+    }
+
+    let r = &s.retry;
+    out.at_least("retry.attempts", r.attempts, 1);
+    out.at_least("retry.base_ms", r.base_ms, 1);
+    if !(r.factor.is_finite() && r.factor >= 1.0) {
+        out.push(
+            "retry.factor",
+            format!(
+                "must be a finite number of at least 1.0, got {:?}",
+                r.factor
+            ),
+        );
+    }
+    if r.max_ms < r.base_ms {
+        let message = format!(
+            "must be at least retry.base_ms ({}), got {}",
+            r.base_ms, r.max_ms
+        );
+        out.push("retry.max_ms", message);
+    }
+    if !(0.0..=1.0).contains(&r.jitter) {
+        out.push(
+            "retry.jitter",
+            format!("must be between 0.0 and 1.0, got {:?}", r.jitter),
+        );
+    }
+
+    let t = &s.topics;
+    out.at_least("topics.tick_partitions", t.tick_partitions, 1);
+    out.at_least("topics.default_partitions", t.default_partitions, 1);
+    out.at_least("topics.replication_factor", t.replication_factor, 1);
+    out.retention("topics.tick_retention_ms", t.tick_retention_ms);
+    out.retention("topics.default_retention_ms", t.default_retention_ms);
+    out.retention("topics.dlq_retention_ms", t.dlq_retention_ms);
+
+    let url = s.redis.url.expose();
+    if !(url == "memory" || url.starts_with("redis://") || url.starts_with("rediss://")) {
+        let message = "must be \"memory\" or a redis:// or rediss:// URL (value not shown: it may \
+                       contain a password)";
+        out.push("redis.url", message);
+    }
+    out.at_least("redis.connect_timeout_ms", s.redis.connect_timeout_ms, 1);
+    out.at_least("redis.command_timeout_ms", s.redis.command_timeout_ms, 1);
+
+    out.at_least("dedup.ttl_secs", s.dedup.ttl_secs, 1);
+    out.at_least("dedup.memory_capacity", s.dedup.memory_capacity as u64, 1);
+    out.0
+}
+
+/// `"embedded"`, or a comma-separated list of `host:port` with a numeric port.
+fn brokers(out: &mut Rules, brokers: &str) {
+    const KEY: &str = "kafka.brokers";
+    if brokers.trim().is_empty() {
+        out.push(
+            KEY,
+            "must not be empty; use \"embedded\" or \"host:port,host:port\"",
+        );
+        return;
+    }
+    if brokers == "embedded" {
+        return;
+    }
+    for (index, entry) in brokers.split(',').map(str::trim).enumerate() {
+        let valid = entry.rsplit_once(':').is_some_and(|(host, port)| {
+            !host.is_empty() && port.parse::<u16>().is_ok_and(|port| port > 0)
+        });
+        if !valid {
+            let message = format!(
+                "entry {} ({entry:?}) is not host:port with a port in 1..=65535; use \
+                 \"embedded\" or \"host:port,host:port\"",
+                index + 1
+            );
+            out.push(KEY, message);
+        }
+    }
+}
+
+/// Collected problems with small helpers for the common rule shapes.
+struct Rules(Vec<Problem>);
+
+impl Rules {
+    fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.0.push(Problem::new(key, message));
+    }
+
+    fn non_empty(&mut self, key: &str, value: &str) {
+        if value.trim().is_empty() {
+            self.push(key, "must not be empty");
+        }
+    }
+
+    fn at_least(&mut self, key: &str, value: impl Into<i128>, min: i128) {
+        let value = value.into();
+        if value < min {
+            self.push(key, format!("must be at least {min}, got {value}"));
+        }
+    }
+
+    fn at_most(&mut self, key: &str, value: u64, max: u64) {
+        if value > max {
+            self.push(key, format!("must be at most {max}, got {value}"));
+        }
+    }
+
+    fn between(&mut self, key: &str, value: u64, min: u64, max: u64) {
+        if !(min..=max).contains(&value) {
+            self.push(key, format!("must be between {min} and {max}, got {value}"));
+        }
+    }
+
+    fn retention(&mut self, key: &str, value: i64) {
+        if value <= 0 && value != -1 {
+            self.push(
+                key,
+                format!("must be positive, or -1 to keep forever, got {value}"),
+            );
+        }
+    }
+}
