@@ -1,1 +1,17 @@
-//! Kafka plumbing.
+//! Everything Kafka: the topic map, client configuration, the embedded broker, the producer
+//! and consumer actors, retries, dead-lettering, dedup stores and topic administration.
+
+pub mod admin;
+pub mod client;
+pub mod consumer;
+pub mod dedup;
+pub mod dlq;
+pub mod embedded;
+pub mod producer;
+pub mod retry;
+pub mod topics;
+
+pub use client::KafkaConnection;
+pub use embedded::EmbeddedBroker;
+pub use producer::{ProducerActor, ProducerHandle};
+pub use topics::{Stream, Topic, TopicMap};

@@ -1,0 +1,173 @@
+//! The actor shell around the consume loop: creates the rdkafka consumer, runs the loop
+//! as a task, and stops it gracefully (drain, store, commit) on [`Shutdown`].
+
+use super::pipeline::{Control, Pipeline, PipelineContext, Progress};
+use super::routing::Routes;
+use super::ConsumerStats;
+use crate::streaming::client::KafkaConnection;
+use crate::streaming::producer::ProducerHandle;
+use crate::streaming::retry::Backoff;
+use actix::prelude::*;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use std::sync::Arc;
+use thiserror::Error;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Everything a consumer actor needs.
+pub struct ConsumerArgs {
+    pub connection: KafkaConnection,
+    /// Names the consumer group (`{group_prefix}.{service}`) and DLQ records.
+    pub service: String,
+    pub routes: Routes,
+    /// Publishes DLQ records.
+    pub producer: ProducerHandle,
+    pub backoff: Backoff,
+}
+
+#[derive(Debug, Error)]
+pub enum ConsumerError {
+    #[error("cannot create the Kafka consumer for `{service}`: {reason}")]
+    Create { service: String, reason: String },
+    #[error("cannot subscribe `{service}` to {topics:?}: {reason}")]
+    Subscribe {
+        service: String,
+        topics: Vec<String>,
+        reason: String,
+    },
+}
+
+/// Stop consuming, finish in-flight work (bounded), commit, and answer with the final
+/// progress. The actor stops afterwards.
+#[derive(Debug, Message)]
+#[rtype(result = "Progress")]
+pub struct Shutdown;
+
+/// Where the loop stands now.
+#[derive(Debug, Message)]
+#[rtype(result = "Option<Progress>")]
+pub struct GetProgress;
+
+pub struct ConsumerActor {
+    pipeline: Option<Pipeline>,
+    stats: Arc<ConsumerStats>,
+    stop: watch::Sender<bool>,
+    control: mpsc::UnboundedSender<Control>,
+    control_rx: Option<mpsc::UnboundedReceiver<Control>>,
+    finished: Option<oneshot::Receiver<Progress>>,
+}
+
+impl ConsumerActor {
+    /// Creates the rdkafka consumer and subscribes it to the routed topics.
+    ///
+    /// # Errors
+    /// Invalid client configuration or subscription.
+    pub fn new(args: ConsumerArgs) -> Result<Self, ConsumerError> {
+        let group = args.connection.settings.consumer_group(&args.service);
+        let consumer: StreamConsumer<PipelineContext> = args
+            .connection
+            .consumer_config(&group)
+            .create_with_context(PipelineContext::new())
+            .map_err(|e| ConsumerError::Create {
+                service: args.service.clone(),
+                reason: e.to_string(),
+            })?;
+        let topics = args.routes.topics();
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        consumer
+            .subscribe(&names)
+            .map_err(|e| ConsumerError::Subscribe {
+                service: args.service.clone(),
+                topics: topics.clone(),
+                reason: e.to_string(),
+            })?;
+        let mut pipeline = Pipeline::new(
+            Arc::new(consumer),
+            args.routes,
+            args.producer,
+            args.backoff,
+            args.service,
+        );
+        pipeline.max_in_flight = args.connection.settings.max_in_flight_per_partition;
+        let stats = pipeline.stats.clone();
+        let (stop, _) = watch::channel(false);
+        let (control, control_rx) = mpsc::unbounded_channel();
+        Ok(ConsumerActor {
+            pipeline: Some(pipeline),
+            stats,
+            stop,
+            control,
+            control_rx: Some(control_rx),
+            finished: None,
+        })
+    }
+
+    /// The live counters.
+    pub fn stats(&self) -> Arc<ConsumerStats> {
+        self.stats.clone()
+    }
+}
+
+impl Actor for ConsumerActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _ctx: &mut Self::Context) {
+        let (Some(pipeline), Some(control_rx)) = (self.pipeline.take(), self.control_rx.take())
+        else {
+            return;
+        };
+        let (done_tx, done_rx) = oneshot::channel();
+        let stop = self.stop.subscribe();
+        actix::spawn(async move {
+            let progress = pipeline.run(stop, control_rx).await;
+            let _ = done_tx.send(progress);
+        });
+        self.finished = Some(done_rx);
+    }
+
+    fn stopping(&mut self, _ctx: &mut Self::Context) -> Running {
+        let _ = self.stop.send(true);
+        Running::Stop
+    }
+}
+
+impl Handler<Shutdown> for ConsumerActor {
+    type Result = ResponseActFuture<Self, Progress>;
+
+    fn handle(&mut self, _: Shutdown, _ctx: &mut Self::Context) -> Self::Result {
+        let _ = self.stop.send(true);
+        let finished = self.finished.take();
+        let stats = self.stats.snapshot();
+        Box::pin(
+            async move {
+                match finished {
+                    Some(rx) => rx.await.unwrap_or_default(),
+                    None => Progress {
+                        stats,
+                        ..Progress::default()
+                    },
+                }
+            }
+            .into_actor(self)
+            .map(|progress, _actor, ctx| {
+                ctx.stop();
+                progress
+            }),
+        )
+    }
+}
+
+impl Handler<GetProgress> for ConsumerActor {
+    type Result = ResponseFuture<Option<Progress>>;
+
+    fn handle(&mut self, _: GetProgress, _ctx: &mut Self::Context) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        let sent = self.control.send(Control::Progress(tx)).is_ok();
+        Box::pin(async move {
+            if sent {
+                rx.await.ok()
+            } else {
+                None
+            }
+        })
+    }
+}

@@ -1,0 +1,116 @@
+//! The routing table: topic → decoder → the `Recipient` that owns the message type.
+//! Built once when the consumer is created; no per-service wrapper re-derives topics.
+
+use super::{Deliver, HandlerError, HandlerResult};
+use crate::messages::{DecodeError, Payload, RecordOrigin, decode};
+use crate::streaming::topics::Topic;
+use actix::{MailboxError, Recipient};
+use futures::future::BoxFuture;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// How long a handler may take to answer before the attempt counts as a transient failure.
+const HANDLER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A decoded record, ready to be sent (again, on retry) to its owner.
+pub(super) trait Dispatch: Send {
+    fn send(&self) -> BoxFuture<'static, HandlerResult>;
+}
+
+trait Route: Send + Sync {
+    fn decode(&self, value: &[u8], origin: RecordOrigin)
+    -> Result<Box<dyn Dispatch>, DecodeError>;
+}
+
+struct TypedRoute<T: Payload> {
+    recipient: Recipient<Deliver<T>>,
+}
+
+struct TypedDispatch<T: Payload> {
+    recipient: Recipient<Deliver<T>>,
+    deliver: Deliver<T>,
+}
+
+impl<T: Payload> Route for TypedRoute<T> {
+    fn decode(
+        &self,
+        value: &[u8],
+        origin: RecordOrigin,
+    ) -> Result<Box<dyn Dispatch>, DecodeError> {
+        let envelope = decode::<T>(value)?;
+        Ok(Box::new(TypedDispatch {
+            recipient: self.recipient.clone(),
+            deliver: Deliver { envelope, origin },
+        }))
+    }
+}
+
+impl<T: Payload> Dispatch for TypedDispatch<T> {
+    fn send(&self) -> BoxFuture<'static, HandlerResult> {
+        let request = self
+            .recipient
+            .send(self.deliver.clone())
+            .timeout(HANDLER_TIMEOUT);
+        Box::pin(async move {
+            match request.await {
+                Ok(result) => result,
+                // The owner is restarting or overloaded: worth another try.
+                Err(MailboxError::Closed) => Err(HandlerError::Transient(
+                    "handler mailbox closed (actor stopped or restarting)".into(),
+                )),
+                Err(MailboxError::Timeout) => Err(HandlerError::Transient(format!(
+                    "handler did not answer within {HANDLER_TIMEOUT:?}"
+                ))),
+            }
+        })
+    }
+}
+
+/// Topic name → route. Each topic has exactly one owner.
+#[derive(Default)]
+pub struct Routes {
+    routes: HashMap<String, Box<dyn Route>>,
+}
+
+impl Routes {
+    pub fn new() -> Self {
+        Routes::default()
+    }
+
+    /// Routes `topic`'s records, decoded as `T`, to `recipient`. A later route for the same
+    /// topic replaces the earlier one.
+    pub fn route<T: Payload>(mut self, topic: Topic, recipient: Recipient<Deliver<T>>) -> Self {
+        self.routes
+            .insert(topic.name(), Box::new(TypedRoute { recipient }));
+        self
+    }
+
+    /// The same, for a topic name outside the topic map (tests, benchmarks).
+    pub fn route_name<T: Payload>(
+        mut self,
+        topic: &str,
+        recipient: Recipient<Deliver<T>>,
+    ) -> Self {
+        self.routes
+            .insert(topic.to_owned(), Box::new(TypedRoute { recipient }));
+        self
+    }
+
+    /// The topics to subscribe to.
+    pub fn topics(&self) -> Vec<String> {
+        let mut t: Vec<String> = self.routes.keys().cloned().collect();
+        t.sort();
+        t
+    }
+
+    /// Decodes a record for its owner; `Ok(None)` if no route exists for the topic.
+    pub(super) fn decode(
+        &self,
+        value: &[u8],
+        origin: RecordOrigin,
+    ) -> Option<Result<Box<dyn Dispatch>, DecodeError>> {
+        self.routes
+            .get(&origin.topic)
+            .map(|route| route.decode(value, origin))
+    }
+}

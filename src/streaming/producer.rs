@@ -1,0 +1,275 @@
+//! The producer actor: owns the one rdkafka producer of the process.
+//!
+//! It is created (and its brokers reached) before any actor that publishes, and services
+//! hold a [`ProducerHandle`] — a typed `Recipient<Publish>` — never an index into a list.
+//! A [`Publish`] is enqueued into librdkafka synchronously in the handler, so records from
+//! one sender keep their order; the answer (the delivery result) arrives when the broker
+//! acknowledges, without blocking the actor, so many records are in flight at once.
+
+use super::client::KafkaConnection;
+use crate::messages::{Envelope, EventType, Payload};
+use crate::streaming::topics::Topic;
+use actix::prelude::*;
+use futures::future::BoxFuture;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::util::Timeout;
+use std::time::Duration;
+use thiserror::Error;
+use uuid::Uuid;
+
+/// Record header carrying the envelope type.
+pub const HEADER_EVENT_TYPE: &str = "event-type";
+/// Record header carrying the envelope correlation id.
+pub const HEADER_CORRELATION_ID: &str = "correlation-id";
+
+/// How long `Publish` may wait for room in librdkafka's queue before failing.
+const QUEUE_FULL_WAIT: Duration = Duration::from_secs(5);
+/// How long stopping the actor waits for outstanding deliveries.
+const FLUSH_ON_STOP: Duration = Duration::from_secs(10);
+
+/// A record ready to be produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundRecord {
+    pub topic: String,
+    pub key: Option<Vec<u8>>,
+    pub value: Vec<u8>,
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+impl OutboundRecord {
+    /// An envelope for `topic`, keyed by its partition key, with type and correlation id
+    /// also in the headers.
+    pub fn envelope<T: Payload>(topic: Topic, envelope: &Envelope<T>) -> Self {
+        OutboundRecord {
+            topic: topic.name(),
+            key: Some(envelope.key.clone().into_bytes()),
+            value: crate::messages::encode(envelope),
+            headers: envelope_headers(envelope.event_type, envelope.correlation_id),
+        }
+    }
+}
+
+fn envelope_headers(event_type: EventType, correlation_id: Uuid) -> Vec<(String, Vec<u8>)> {
+    vec![
+        (HEADER_EVENT_TYPE.into(), event_type.as_str().as_bytes().to_vec()),
+        (
+            HEADER_CORRELATION_ID.into(),
+            correlation_id.to_string().into_bytes(),
+        ),
+    ]
+}
+
+/// Where a record landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// Why a record was not delivered, classified by what the caller should do.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum PublishError {
+    /// May succeed later (timeout, broker unavailable, queue full): retry.
+    #[error("transient delivery failure to `{topic}`: {reason}")]
+    Transient { topic: String, reason: String },
+    /// Will never succeed as is (too large, invalid, not authorised).
+    #[error("permanent delivery failure to `{topic}`: {reason}")]
+    Permanent { topic: String, reason: String },
+    /// The producer actor is gone (stopping or restarting).
+    #[error("producer unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl PublishError {
+    fn classify(topic: &str, error: &KafkaError) -> Self {
+        let permanent = matches!(
+            error.rdkafka_error_code(),
+            Some(
+                RDKafkaErrorCode::MessageSizeTooLarge
+                    | RDKafkaErrorCode::InvalidMessage
+                    | RDKafkaErrorCode::InvalidMessageSize
+                    | RDKafkaErrorCode::InvalidRecord
+                    | RDKafkaErrorCode::TopicAuthorizationFailed
+                    | RDKafkaErrorCode::InvalidTopic
+                    | RDKafkaErrorCode::UnknownTopic
+            )
+        );
+        let (topic, reason) = (topic.to_owned(), error.to_string());
+        if permanent {
+            PublishError::Permanent { topic, reason }
+        } else {
+            PublishError::Transient { topic, reason }
+        }
+    }
+}
+
+/// Produce one record; answers with the delivery result once the broker has acknowledged.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Delivered, PublishError>")]
+pub struct Publish(pub OutboundRecord);
+
+/// A delivery that is on its way; await it for the result.
+pub type PendingDelivery = BoxFuture<'static, Result<Delivered, PublishError>>;
+
+/// What services hold to publish. Cheap to clone; in tests it can wrap a probe.
+#[derive(Clone)]
+pub struct ProducerHandle {
+    recipient: Recipient<Publish>,
+}
+
+impl ProducerHandle {
+    pub fn new(recipient: Recipient<Publish>) -> Self {
+        ProducerHandle { recipient }
+    }
+
+    /// Enqueues `record` now (order is kept per sender) and returns its pending delivery.
+    pub fn publish(&self, record: OutboundRecord) -> PendingDelivery {
+        let request = self.recipient.send(Publish(record));
+        Box::pin(async move {
+            request
+                .await
+                .map_err(|e| PublishError::Unavailable(e.to_string()))?
+        })
+    }
+
+    /// Publishes an envelope to `topic`.
+    pub fn publish_envelope<T: Payload>(
+        &self,
+        topic: Topic,
+        envelope: &Envelope<T>,
+    ) -> PendingDelivery {
+        self.publish(OutboundRecord::envelope(topic, envelope))
+    }
+}
+
+/// Could not create the producer or reach the brokers.
+#[derive(Debug, Error)]
+pub enum ProducerError {
+    #[error("cannot create the Kafka producer: {0}")]
+    Create(String),
+    #[error("cannot reach the Kafka brokers at {brokers}: {reason}")]
+    Unreachable { brokers: String, reason: String },
+}
+
+/// Owns the rdkafka producer; flushes it when stopping.
+pub struct ProducerActor {
+    producer: FutureProducer,
+}
+
+impl ProducerActor {
+    /// Creates the producer and checks that the brokers answer within `timeout`.
+    ///
+    /// # Errors
+    /// Bad client configuration, or no metadata from the brokers in time.
+    pub async fn connect(
+        connection: &KafkaConnection,
+        timeout: Duration,
+    ) -> Result<ProducerActor, ProducerError> {
+        let producer: FutureProducer = connection
+            .producer_config()
+            .create()
+            .map_err(|e| ProducerError::Create(e.to_string()))?;
+        let probe = producer.clone();
+        tokio::task::spawn_blocking(move || {
+            probe
+                .client()
+                .fetch_metadata(None, Timeout::After(timeout))
+                .map(|_| ())
+        })
+        .await
+        .map_err(|e| ProducerError::Create(e.to_string()))?
+        .map_err(|e| ProducerError::Unreachable {
+            brokers: connection.bootstrap_servers.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(ProducerActor { producer })
+    }
+
+    /// Starts the actor on the current arbiter and returns its address and handle.
+    pub fn start_with_handle(self) -> (Addr<ProducerActor>, ProducerHandle) {
+        let addr = self.start();
+        let handle = ProducerHandle::new(addr.clone().recipient());
+        (addr, handle)
+    }
+}
+
+impl Actor for ProducerActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // Publishers send far faster than the default 16-message mailbox drains under a
+        // burst; the real bound is librdkafka's queue (queue.buffering.max.messages).
+        ctx.set_mailbox_capacity(65_536);
+    }
+
+    fn stopped(&mut self, _ctx: &mut Self::Context) {
+        if let Err(e) = self.producer.flush(Timeout::After(FLUSH_ON_STOP)) {
+            tracing::error!(error = %e, "producer flush on stop failed; undelivered records may be lost");
+        }
+    }
+}
+
+impl Handler<Publish> for ProducerActor {
+    type Result = ResponseFuture<Result<Delivered, PublishError>>;
+
+    fn handle(&mut self, Publish(record): Publish, _ctx: &mut Self::Context) -> Self::Result {
+        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+        for (name, value) in &record.headers {
+            headers = headers.insert(Header {
+                key: name,
+                value: Some(value),
+            });
+        }
+        let mut future_record = FutureRecord::to(&record.topic)
+            .payload(&record.value)
+            .headers(headers.clone());
+        if let Some(key) = &record.key {
+            future_record = future_record.key(key);
+        }
+        // Enqueue synchronously so publish order is handler order.
+        match self.producer.send_result(future_record) {
+            Ok(delivery) => {
+                let topic = record.topic;
+                Box::pin(async move {
+                    match delivery.await {
+                        Ok(Ok(d)) => Ok(Delivered {
+                            partition: d.partition,
+                            offset: d.offset,
+                        }),
+                        Ok(Err((e, _))) => Err(PublishError::classify(&topic, &e)),
+                        Err(_) => Err(PublishError::Unavailable(
+                            "delivery report dropped (producer shut down)".into(),
+                        )),
+                    }
+                })
+            }
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                // librdkafka's queue is full: wait for room (only under a burst larger than
+                // the queue; order relative to later sends is not guaranteed then).
+                let producer = self.producer.clone();
+                Box::pin(async move {
+                    let mut fr = FutureRecord::to(&record.topic)
+                        .payload(&record.value)
+                        .headers(headers);
+                    if let Some(key) = &record.key {
+                        fr = fr.key(key);
+                    }
+                    producer
+                        .send(fr, Timeout::After(QUEUE_FULL_WAIT))
+                        .await
+                        .map(|d| Delivered {
+                            partition: d.partition,
+                            offset: d.offset,
+                        })
+                        .map_err(|(e, _)| PublishError::classify(&record.topic, &e))
+                })
+            }
+            Err((e, _)) => {
+                let err = PublishError::classify(&record.topic, &e);
+                Box::pin(async move { Err(err) })
+            }
+        }
+    }
+}
