@@ -1,2 +1,107 @@
-//! Command line (placeholder while the tree is built).
-pub fn main() -> std::process::ExitCode { std::process::ExitCode::SUCCESS }
+//! The `alpha-panda` command line. Start-up glue only: errors are `anyhow` here and mapped
+//! to documented exit codes.
+//!
+//! Exit codes: 0 success; 1 runtime failure (broker, store, replay); 2 invalid configuration
+//! or usage.
+
+mod commands;
+
+use crate::settings::{Settings, SettingsError};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit code for a runtime failure.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit code for invalid configuration or usage.
+pub const EXIT_CONFIG: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "alpha-panda",
+    version,
+    about = "Actor-based algorithmic trading daemon for Indian markets (Zerodha Kite) over Kafka.",
+    long_about = "Actor-based algorithmic trading daemon for Indian markets (Zerodha Kite) over Kafka.\n\n\
+        Configuration: the embedded defaults (config/default.toml) < --config FILE < environment \
+        variables ALPHA_PANDA__SECTION__KEY. With no configuration everything runs in-process \
+        (embedded broker, in-memory store); nothing is durable then."
+)]
+pub struct Cli {
+    /// TOML file layered over the embedded defaults.
+    #[arg(long, global = true, env = "ALPHA_PANDA_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: broker connection, topics, producer, until SIGINT/SIGTERM.
+    Run,
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Create or list the Kafka topics of the topic map.
+    #[command(subcommand)]
+    Topics(TopicsCommand),
+    /// Dead-letter queue tools.
+    #[command(subcommand)]
+    Dlq(DlqCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective settings with secrets masked, or every problem found (exit 2).
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopicsCommand {
+    /// Create every topic that is missing; existing topics are left alone.
+    Create,
+    /// List every topic of the map: partitions (expected and actual), key, retention.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// Re-publish each DLQ record's original key and bytes to the topic it came from.
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The DLQ topic, e.g. `paper.orders.filled.dlq`.
+    #[arg(long)]
+    pub topic: String,
+    /// Report what would be replayed; publish and commit nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Replay at most this many records.
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+/// Parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return config_error(&e),
+    };
+    crate::telemetry::init(settings.log.format, &settings.log.level);
+    let system = actix::System::new();
+    let result = system.block_on(commands::dispatch(cli.command, settings));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+fn config_error(e: &SettingsError) -> ExitCode {
+    eprintln!("invalid configuration:\n{e}");
+    ExitCode::from(EXIT_CONFIG)
+}

@@ -1,1 +1,180 @@
-//! Probe actors.
+//! Probe actors for actor-level tests: put a probe where an actor sends its outputs, send
+//! the actor messages, then assert what arrived in the probe's mailbox — and what did not
+//! within a time bound.
+//!
+//! ```
+//! use alpha_panda::testkit::Probe;
+//! use actix::prelude::*;
+//! use std::time::Duration;
+//!
+//! #[derive(Debug, PartialEq, Message)]
+//! #[rtype(result = "()")]
+//! struct Ping(u32);
+//!
+//! #[actix::main]
+//! async fn main() {
+//!     let mut probe = Probe::<Ping>::new();
+//!     let to = probe.recipient();
+//!     to.do_send(Ping(1));
+//!     assert_eq!(probe.expect_msg(Duration::from_secs(1)).await, Ping(1));
+//!     probe.expect_no_msg(Duration::from_millis(50)).await;
+//!     to.do_send(Ping(2));
+//!     to.do_send(Ping(3));
+//!     assert_eq!(probe.expect_msgs(2, Duration::from_secs(1)).await, vec![Ping(2), Ping(3)]);
+//!     assert!(probe.drain().is_empty());
+//! }
+//! ```
+
+use crate::streaming::consumer::{Completion, Deliver, HandlerResult};
+use crate::streaming::producer::{Delivered, Publish, PublishError};
+use crate::messages::Payload;
+use actix::dev::MessageResponse;
+use actix::prelude::*;
+use std::fmt::Debug;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+type Reply<M> = Box<dyn Fn(&M) -> <M as Message>::Result + Send>;
+
+/// The actor half: records every message and answers with the configured reply.
+pub struct ProbeActor<M: Message + Send> {
+    seen: mpsc::UnboundedSender<M>,
+    reply: Reply<M>,
+}
+
+impl<M> Actor for ProbeActor<M>
+where
+    M: Message + Send + Unpin + 'static,
+{
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // A probe must never be the bottleneck of the test.
+        ctx.set_mailbox_capacity(usize::MAX);
+    }
+}
+
+impl<M> Handler<M> for ProbeActor<M>
+where
+    M: Message + Send + Unpin + 'static,
+    M::Result: Send + MessageResponse<ProbeActor<M>, M>,
+{
+    type Result = M::Result;
+
+    fn handle(&mut self, msg: M, _ctx: &mut Self::Context) -> M::Result {
+        let answer = (self.reply)(&msg);
+        let _ = self.seen.send(msg);
+        answer
+    }
+}
+
+/// The test half: a recipient to hand out and a recorded mailbox to assert on.
+pub struct Probe<M: Message + Send + Unpin + 'static> {
+    addr: Addr<ProbeActor<M>>,
+    seen: mpsc::UnboundedReceiver<M>,
+}
+
+impl<M> Probe<M>
+where
+    M: Message + Send + Unpin + Debug + 'static,
+    M::Result: Send + MessageResponse<ProbeActor<M>, M>,
+{
+    /// A probe answering with `M::Result::default()`.
+    pub fn new() -> Self
+    where
+        M::Result: Default,
+    {
+        Self::with_reply(|_| Default::default())
+    }
+
+    /// A probe answering each message with `reply(&msg)`.
+    pub fn with_reply(reply: impl Fn(&M) -> M::Result + Send + 'static) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let addr = ProbeActor {
+            seen: tx,
+            reply: Box::new(reply),
+        }
+        .start();
+        Probe { addr, seen: rx }
+    }
+
+    pub fn recipient(&self) -> Recipient<M> {
+        self.addr.clone().recipient()
+    }
+
+    pub fn addr(&self) -> Addr<ProbeActor<M>> {
+        self.addr.clone()
+    }
+
+    /// The next message, waiting at most `timeout`.
+    ///
+    /// # Panics
+    /// No message arrived in time — the test fails with that statement.
+    pub async fn expect_msg(&mut self, timeout: Duration) -> M {
+        match tokio::time::timeout(timeout, self.seen.recv()).await {
+            Ok(Some(m)) => m,
+            Ok(None) => panic!("probe closed before a message arrived"),
+            Err(_) => panic!("no message arrived within {timeout:?}"),
+        }
+    }
+
+    /// The next `n` messages, in arrival order, all within `timeout`.
+    ///
+    /// # Panics
+    /// Fewer than `n` arrived in time.
+    pub async fn expect_msgs(&mut self, n: usize, timeout: Duration) -> Vec<M> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            match tokio::time::timeout_at(deadline, self.seen.recv()).await {
+                Ok(Some(m)) => out.push(m),
+                Ok(None) => panic!("probe closed after {} of {n} messages", out.len()),
+                Err(_) => panic!(
+                    "only {} of {n} messages arrived within {timeout:?}: {out:?}",
+                    out.len()
+                ),
+            }
+        }
+        out
+    }
+
+    /// Asserts that nothing arrives for `within`.
+    ///
+    /// # Panics
+    /// Something arrived — the test fails naming it.
+    pub async fn expect_no_msg(&mut self, within: Duration) {
+        if let Ok(Some(m)) = tokio::time::timeout(within, self.seen.recv()).await {
+            panic!("expected no message within {within:?}, got {m:?}");
+        }
+    }
+
+    /// Everything received so far and not yet taken.
+    pub fn drain(&mut self) -> Vec<M> {
+        let mut out = Vec::new();
+        while let Ok(m) = self.seen.try_recv() {
+            out.push(m);
+        }
+        out
+    }
+}
+
+impl Probe<Publish> {
+    /// A stand-in producer: records each `Publish` and acknowledges it at increasing offsets.
+    pub fn acking_producer() -> Self {
+        let next = AtomicI64::new(0);
+        Self::with_reply(move |_| -> Result<Delivered, PublishError> {
+            Ok(Delivered {
+                partition: 0,
+                offset: next.fetch_add(1, Ordering::Relaxed),
+            })
+        })
+    }
+}
+
+impl<T: Payload + Unpin> Probe<Deliver<T>> {
+    /// A stand-in service: records each delivery and answers "handled, nothing published".
+    pub fn handling() -> Self {
+        Self::with_reply(|_| -> HandlerResult { Ok(Completion::done()) })
+    }
+}

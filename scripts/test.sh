@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, then every test against real Redis and a real
+# Kafka-protocol broker (installed and started when missing; see test-services.sh).
+# CI=true makes a missing service a failure rather than a skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CI=${CI:-true}
+cargo fmt --all -- --check
+cargo clippy --all-targets -- -D warnings
+exec scripts/test-services.sh cargo test --all-targets -- --test-threads=2

@@ -1,0 +1,148 @@
+//! What each subcommand does.
+
+use super::{Command, ConfigCommand, DlqCommand, ReplayArgs, TopicsCommand};
+use crate::settings::Settings;
+use crate::streaming::dlq::{ReplayOptions, replay};
+use crate::streaming::{EmbeddedBroker, KafkaConnection, ProducerActor, TopicMap, admin};
+use anyhow::Context as _;
+use std::time::Duration;
+
+/// Bound on broker calls made by the CLI.
+const BROKER_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(super) async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Config(ConfigCommand::Check) => {
+            print!("{}", settings.to_masked_toml());
+            Ok(())
+        }
+        Command::Topics(TopicsCommand::Create) => topics_create(&settings).await,
+        Command::Topics(TopicsCommand::List) => topics_list(&settings).await,
+        Command::Dlq(DlqCommand::Replay(args)) => dlq_replay(&settings, args).await,
+        Command::Run => run(&settings).await,
+    }
+}
+
+/// The broker to talk to: the configured one, or a fresh embedded one (kept alive by the
+/// returned guard).
+fn connect(settings: &Settings) -> anyhow::Result<(KafkaConnection, Option<EmbeddedBroker>)> {
+    if settings.is_embedded_kafka() {
+        let broker = EmbeddedBroker::start(&TopicMap::new(&settings.topics))?;
+        Ok((broker.connection(&settings.kafka), Some(broker)))
+    } else {
+        Ok((
+            KafkaConnection::new(&settings.kafka, settings.kafka.brokers.clone()),
+            None,
+        ))
+    }
+}
+
+async fn topics_create(settings: &Settings) -> anyhow::Result<()> {
+    let (connection, embedded) = connect(settings)?;
+    if embedded.is_some() {
+        println!("embedded broker: topics exist only inside this process");
+    }
+    let map = TopicMap::new(&settings.topics);
+    let report = admin::ensure_topics(&connection, &map, BROKER_TIMEOUT).await?;
+    for name in &report.created {
+        println!("created  {name}");
+    }
+    for name in &report.existing {
+        println!("exists   {name}");
+    }
+    println!(
+        "{} created, {} already existed",
+        report.created.len(),
+        report.existing.len()
+    );
+    Ok(())
+}
+
+async fn topics_list(settings: &Settings) -> anyhow::Result<()> {
+    let (connection, _embedded) = connect(settings)?;
+    let map = TopicMap::new(&settings.topics);
+    let statuses = admin::list_topics(&connection, &map, BROKER_TIMEOUT).await?;
+    println!(
+        "{:<32} {:>10} {:>8} {:>14}  key",
+        "topic", "partitions", "actual", "retention_ms"
+    );
+    for s in statuses {
+        let actual = s
+            .actual_partitions
+            .map_or_else(|| "missing".to_owned(), |p| p.to_string());
+        println!(
+            "{:<32} {:>10} {:>8} {:>14}  {}",
+            s.spec.name,
+            s.spec.partitions,
+            actual,
+            s.spec.retention_ms,
+            s.spec.topic.stream.key_description()
+        );
+    }
+    Ok(())
+}
+
+async fn dlq_replay(settings: &Settings, args: ReplayArgs) -> anyhow::Result<()> {
+    let (connection, _embedded) = connect(settings)?;
+    let (_producer, handle) = ProducerActor::connect(&connection, BROKER_TIMEOUT)
+        .await?
+        .start_with_handle();
+    let options = ReplayOptions {
+        dlq_topic: args.topic,
+        dry_run: args.dry_run,
+        limit: args.limit,
+        timeout: BROKER_TIMEOUT,
+    };
+    let report = replay(&connection, &handle, &options)
+        .await
+        .with_context(|| format!("replaying {}", options.dlq_topic))?;
+    let verb = if report.dry_run { "would replay" } else { "replayed" };
+    for (topic, n) in &report.replayed {
+        println!("{verb} {n} record(s) to {topic}");
+    }
+    for (partition, offset, reason) in &report.unreadable {
+        println!("skipped partition {partition} offset {offset}: {reason}");
+    }
+    println!(
+        "read {} DLQ record(s): {} {verb}, {} not replayable",
+        report.read,
+        report.replayed.values().sum::<usize>(),
+        report.unreadable.len()
+    );
+    Ok(())
+}
+
+/// The daemon. This build wires the infrastructure every service stands on — broker
+/// connection, topics, the producer — and keeps it up until a signal; the service actors
+/// attach here as they land.
+async fn run(settings: &Settings) -> anyhow::Result<()> {
+    let (connection, _embedded) = connect(settings)?;
+    let map = TopicMap::new(&settings.topics);
+    let report = admin::ensure_topics(&connection, &map, BROKER_TIMEOUT)
+        .await
+        .context("creating topics")?;
+    tracing::info!(
+        created = report.created.len(),
+        existing = report.existing.len(),
+        "topics ready"
+    );
+    let (producer, _handle) = ProducerActor::connect(&connection, BROKER_TIMEOUT)
+        .await
+        .context("starting the producer")?
+        .start_with_handle();
+    tracing::info!(brokers = %connection.bootstrap_servers, "producer connected; running until SIGINT/SIGTERM");
+    wait_for_signal().await?;
+    tracing::info!("signal received; stopping");
+    drop(producer); // The producer flushes as it stops.
+    Ok(())
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
