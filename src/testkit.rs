@@ -51,7 +51,7 @@ where
 
     fn started(&mut self, ctx: &mut Self::Context) {
         // A probe must never be the bottleneck of the test.
-        ctx.set_mailbox_capacity(usize::MAX);
+        ctx.set_mailbox_capacity(1 << 20);
     }
 }
 
