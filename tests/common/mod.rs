@@ -85,12 +85,15 @@ pub fn tick_bytes(token: u32, price: i64) -> Vec<u8> {
     encode(&Envelope::root(tick(token, price), "test", chrono::Utc::now()))
 }
 
-/// Writes records synchronously (each acknowledged) with a plain producer, bypassing the
-/// code under test.
+/// Writes records (all acknowledged on return) with a plain producer, bypassing the code
+/// under test. One record per batch: tansu 0.6 answers a fetch that starts inside a
+/// multi-record batch with nothing, so a consumer resuming mid-batch would stall there.
 pub fn produce_raw(bootstrap: &str, topic: &str, records: &[(String, Vec<u8>)]) {
     let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("enable.idempotence", "true")
+        .set("batch.num.messages", "1")
+        .set("linger.ms", "0")
         .create()
         .expect("producer");
     for (key, value) in records {

@@ -1,0 +1,167 @@
+//! The binary as users run it: help, config check, topics and DLQ replay.
+
+mod common;
+
+use alpha_panda::messages::{DlqErrorKind, DlqRecord, Envelope, RecordOrigin, encode};
+use std::io::Write;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+fn alpha_panda(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_alpha-panda"));
+    cmd.args(args).env("NO_COLOR", "1");
+    // Only what the test sets: never the developer's own overrides.
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("ALPHA_PANDA_")) {
+        cmd.env_remove(k);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run alpha-panda")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn help_explains_each_subcommand() {
+    let out = alpha_panda(&["--help"], &[]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    for line in [
+        "run     Run the daemon",
+        "config  Inspect the configuration",
+        "topics  Create or list the Kafka topics",
+        "dlq     Dead-letter queue tools",
+    ] {
+        assert!(text.contains(line), "help lacks `{line}`:\n{text}");
+    }
+    let replay = stdout(&alpha_panda(&["dlq", "replay", "--help"], &[]));
+    assert!(replay.contains("--dry-run") && replay.contains("--limit") && replay.contains("--topic"));
+}
+
+#[test]
+fn config_check_prints_effective_settings_with_secrets_masked() {
+    let out = alpha_panda(
+        &["config", "check"],
+        &[
+            ("ALPHA_PANDA__REDIS__URL", "redis://:hunter2@127.0.0.1:6379/0"),
+            ("ALPHA_PANDA__KAFKA__LINGER_MS", "12"),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("linger_ms = 12"), "{text}");
+    assert!(text.contains("brokers = \"embedded\""));
+    assert!(!text.contains("hunter2"), "secret leaked:\n{text}");
+    assert!(text.contains("url = \"***\""), "{text}");
+}
+
+#[test]
+fn config_check_names_the_bad_key_and_exits_2() {
+    let out = alpha_panda(&["config", "check"], &[("ALPHA_PANDA__KAFKA__LINGER_MS", "fast")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(r#"kafka.linger_ms: expected an integer, got "fast""#),
+        "{}",
+        stderr(&out)
+    );
+
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    writeln!(file, "[kafka]\nlingr_ms = 3\n[retry]\nbase_ms = 100\nmax_ms = 10").unwrap();
+    let out = alpha_panda(&["--config", file.path().to_str().unwrap(), "config", "check"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("kafka.lingr_ms: unknown key"), "{err}");
+    assert!(err.contains("linger_ms"), "suggests the right key: {err}");
+}
+
+#[test]
+fn topics_list_and_create_work_on_the_embedded_broker() {
+    let out = alpha_panda(&["topics", "list"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("market.ticks "), "{text}");
+    assert!(text.contains("zerodha.orders.filled.dlq"), "{text}");
+    assert!(!text.contains("missing"), "embedded broker has every topic:\n{text}");
+    assert!(stderr(&out).contains("NOTHING IS DURABLE"));
+
+    let out = alpha_panda(&["topics", "create"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("0 created, 30 already existed"), "{}", stdout(&out));
+}
+
+#[test]
+fn topics_create_then_list_against_a_real_broker() {
+    let Some(conn) = common::real_broker() else { return };
+    let env = [("ALPHA_PANDA__KAFKA__BROKERS", conn.bootstrap_servers.as_str())];
+    let first = alpha_panda(&["topics", "create"], &env);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let text = stdout(&first);
+    let created = text.lines().filter(|l| l.starts_with("created")).count();
+    let existing = text.lines().filter(|l| l.starts_with("exists")).count();
+    assert_eq!(created + existing, 30, "{text}");
+
+    let again = alpha_panda(&["topics", "create"], &env);
+    assert!(stdout(&again).contains("0 created, 30 already existed"), "{}", stdout(&again));
+
+    let list = stdout(&alpha_panda(&["topics", "list"], &env));
+    assert!(!list.contains("missing"), "{list}");
+    assert!(list.contains("paper.signals.raw "), "{list}");
+}
+
+#[test]
+fn dlq_replay_refuses_a_topic_that_is_not_a_dlq() {
+    let out = alpha_panda(&["dlq", "replay", "--topic", "market.ticks"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("is not a DLQ topic"), "{}", stderr(&out));
+}
+
+#[test]
+fn dlq_replay_dry_run_then_replay_against_a_real_broker() {
+    let Some(conn) = common::real_broker() else { return };
+    let topic = common::unique_topic("cli-replay");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(common::create_topics(&conn, &[&topic], 1));
+    let original = b"original bytes \xff".to_vec();
+    let origin = RecordOrigin {
+        topic: topic.clone(),
+        partition: 0,
+        offset: 17,
+    };
+    let record = DlqRecord::new(
+        &origin,
+        Some(b"k1"),
+        Some(&original),
+        (DlqErrorKind::Decode, "bad".into()),
+        1,
+        "test",
+    );
+    let dlq = format!("{topic}.dlq");
+    let value = encode(&Envelope::root(record, "test", chrono::Utc::now()));
+    common::produce_raw(&conn.bootstrap_servers, &dlq, &[("k1".into(), value)]);
+    let env = [("ALPHA_PANDA__KAFKA__BROKERS", conn.bootstrap_servers.as_str())];
+
+    let dry = alpha_panda(&["dlq", "replay", "--topic", &dlq, "--dry-run"], &env);
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    assert!(stdout(&dry).contains(&format!("would replay 1 record(s) to {topic}")), "{}", stdout(&dry));
+
+    let real = alpha_panda(&["dlq", "replay", "--topic", &dlq], &env);
+    assert!(real.status.success(), "{}", stderr(&real));
+    assert!(stdout(&real).contains(&format!("replayed 1 record(s) to {topic}")), "{}", stdout(&real));
+
+    let back = runtime.block_on(common::read_all(
+        &conn.bootstrap_servers,
+        &topic,
+        2,
+        Duration::from_secs(5),
+    ));
+    assert_eq!(back.len(), 1, "the dry run published nothing");
+    assert_eq!(back[0].2.as_deref(), Some(&b"k1"[..]));
+    assert_eq!(back[0].3, original);
+}
