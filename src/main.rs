@@ -1,1 +1,3 @@
-fn main() -> std::process::ExitCode { alpha_panda::cli::main() }
+fn main() -> std::process::ExitCode {
+    alpha_panda::cli::main()
+}

@@ -25,9 +25,9 @@
 //! }
 //! ```
 
+use crate::messages::Payload;
 use crate::streaming::consumer::{Completion, Deliver, HandlerResult};
 use crate::streaming::producer::{Delivered, Publish, PublishError};
-use crate::messages::Payload;
 use actix::dev::MessageResponse;
 use actix::prelude::*;
 use std::fmt::Debug;
@@ -156,6 +156,16 @@ where
             out.push(m);
         }
         out
+    }
+}
+
+impl<M> Default for Probe<M>
+where
+    M: Message + Send + Unpin + Debug + 'static,
+    M::Result: Send + Default + MessageResponse<ProbeActor<M>, M>,
+{
+    fn default() -> Self {
+        Self::new()
     }
 }
 

@@ -42,7 +42,9 @@ fn help_explains_each_subcommand() {
         assert!(text.contains(line), "help lacks `{line}`:\n{text}");
     }
     let replay = stdout(&alpha_panda(&["dlq", "replay", "--help"], &[]));
-    assert!(replay.contains("--dry-run") && replay.contains("--limit") && replay.contains("--topic"));
+    assert!(
+        replay.contains("--dry-run") && replay.contains("--limit") && replay.contains("--topic")
+    );
 }
 
 #[test]
@@ -50,7 +52,10 @@ fn config_check_prints_effective_settings_with_secrets_masked() {
     let out = alpha_panda(
         &["config", "check"],
         &[
-            ("ALPHA_PANDA__REDIS__URL", "redis://:hunter2@127.0.0.1:6379/0"),
+            (
+                "ALPHA_PANDA__REDIS__URL",
+                "redis://:hunter2@127.0.0.1:6379/0",
+            ),
             ("ALPHA_PANDA__KAFKA__LINGER_MS", "12"),
         ],
     );
@@ -64,7 +69,10 @@ fn config_check_prints_effective_settings_with_secrets_masked() {
 
 #[test]
 fn config_check_names_the_bad_key_and_exits_2() {
-    let out = alpha_panda(&["config", "check"], &[("ALPHA_PANDA__KAFKA__LINGER_MS", "fast")]);
+    let out = alpha_panda(
+        &["config", "check"],
+        &[("ALPHA_PANDA__KAFKA__LINGER_MS", "fast")],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains(r#"kafka.linger_ms: expected an integer, got "fast""#),
@@ -73,8 +81,15 @@ fn config_check_names_the_bad_key_and_exits_2() {
     );
 
     let mut file = tempfile::NamedTempFile::new().unwrap();
-    writeln!(file, "[kafka]\nlingr_ms = 3\n[retry]\nbase_ms = 100\nmax_ms = 10").unwrap();
-    let out = alpha_panda(&["--config", file.path().to_str().unwrap(), "config", "check"], &[]);
+    writeln!(
+        file,
+        "[kafka]\nlingr_ms = 3\n[retry]\nbase_ms = 100\nmax_ms = 10"
+    )
+    .unwrap();
+    let out = alpha_panda(
+        &["--config", file.path().to_str().unwrap(), "config", "check"],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("kafka.lingr_ms: unknown key"), "{err}");
@@ -88,18 +103,30 @@ fn topics_list_and_create_work_on_the_embedded_broker() {
     let text = stdout(&out);
     assert!(text.contains("market.ticks "), "{text}");
     assert!(text.contains("zerodha.orders.filled.dlq"), "{text}");
-    assert!(!text.contains("missing"), "embedded broker has every topic:\n{text}");
+    assert!(
+        !text.contains("missing"),
+        "embedded broker has every topic:\n{text}"
+    );
     assert!(stderr(&out).contains("NOTHING IS DURABLE"));
 
     let out = alpha_panda(&["topics", "create"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("0 created, 30 already existed"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("0 created, 30 already existed"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
 fn topics_create_then_list_against_a_real_broker() {
-    let Some(conn) = common::real_broker() else { return };
-    let env = [("ALPHA_PANDA__KAFKA__BROKERS", conn.bootstrap_servers.as_str())];
+    let Some(conn) = common::real_broker() else {
+        return;
+    };
+    let env = [(
+        "ALPHA_PANDA__KAFKA__BROKERS",
+        conn.bootstrap_servers.as_str(),
+    )];
     let first = alpha_panda(&["topics", "create"], &env);
     assert!(first.status.success(), "{}", stderr(&first));
     let text = stdout(&first);
@@ -108,7 +135,11 @@ fn topics_create_then_list_against_a_real_broker() {
     assert_eq!(created + existing, 30, "{text}");
 
     let again = alpha_panda(&["topics", "create"], &env);
-    assert!(stdout(&again).contains("0 created, 30 already existed"), "{}", stdout(&again));
+    assert!(
+        stdout(&again).contains("0 created, 30 already existed"),
+        "{}",
+        stdout(&again)
+    );
 
     let list = stdout(&alpha_panda(&["topics", "list"], &env));
     assert!(!list.contains("missing"), "{list}");
@@ -119,12 +150,18 @@ fn topics_create_then_list_against_a_real_broker() {
 fn dlq_replay_refuses_a_topic_that_is_not_a_dlq() {
     let out = alpha_panda(&["dlq", "replay", "--topic", "market.ticks"], &[]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("is not a DLQ topic"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not a DLQ topic"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn dlq_replay_dry_run_then_replay_against_a_real_broker() {
-    let Some(conn) = common::real_broker() else { return };
+    let Some(conn) = common::real_broker() else {
+        return;
+    };
     let topic = common::unique_topic("cli-replay");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(common::create_topics(&conn, &[&topic], 1));
@@ -145,15 +182,26 @@ fn dlq_replay_dry_run_then_replay_against_a_real_broker() {
     let dlq = format!("{topic}.dlq");
     let value = encode(&Envelope::root(record, "test", chrono::Utc::now()));
     common::produce_raw(&conn.bootstrap_servers, &dlq, &[("k1".into(), value)]);
-    let env = [("ALPHA_PANDA__KAFKA__BROKERS", conn.bootstrap_servers.as_str())];
+    let env = [(
+        "ALPHA_PANDA__KAFKA__BROKERS",
+        conn.bootstrap_servers.as_str(),
+    )];
 
     let dry = alpha_panda(&["dlq", "replay", "--topic", &dlq, "--dry-run"], &env);
     assert!(dry.status.success(), "{}", stderr(&dry));
-    assert!(stdout(&dry).contains(&format!("would replay 1 record(s) to {topic}")), "{}", stdout(&dry));
+    assert!(
+        stdout(&dry).contains(&format!("would replay 1 record(s) to {topic}")),
+        "{}",
+        stdout(&dry)
+    );
 
     let real = alpha_panda(&["dlq", "replay", "--topic", &dlq], &env);
     assert!(real.status.success(), "{}", stderr(&real));
-    assert!(stdout(&real).contains(&format!("replayed 1 record(s) to {topic}")), "{}", stdout(&real));
+    assert!(
+        stdout(&real).contains(&format!("replayed 1 record(s) to {topic}")),
+        "{}",
+        stdout(&real)
+    );
 
     let back = runtime.block_on(common::read_all(
         &conn.bootstrap_servers,
@@ -164,4 +212,32 @@ fn dlq_replay_dry_run_then_replay_against_a_real_broker() {
     assert_eq!(back.len(), 1, "the dry run published nothing");
     assert_eq!(back[0].2.as_deref(), Some(&b"k1"[..]));
     assert_eq!(back[0].3, original);
+}
+
+#[test]
+fn run_on_embedded_defaults_comes_up_and_exits_0_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_alpha-panda"))
+        .arg("run")
+        .env("NO_COLOR", "1")
+        .env("ALPHA_PANDA__LOG__FORMAT", "json")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let ready = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.contains("running until SIGINT/SIGTERM"));
+    assert!(ready.is_some(), "the daemon never reported it was up");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let exit = child.wait().unwrap();
+    assert_eq!(exit.code(), Some(0), "{rest:?}");
+    assert!(rest.iter().any(|l| l.contains("signal received")), "{rest:?}");
 }

@@ -13,12 +13,16 @@ const TTL: Duration = Duration::from_secs(120);
 const TIMEOUT: Duration = Duration::from_secs(2);
 
 async fn connect(url: &str) -> RedisDedup {
-    RedisDedup::connect(url, TIMEOUT, TIMEOUT).await.expect("redis")
+    RedisDedup::connect(url, TIMEOUT, TIMEOUT)
+        .await
+        .expect("redis")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn many_concurrent_deliveries_of_one_event_let_exactly_one_through() {
-    let Some(url) = common::redis_url() else { return };
+    let Some(url) = common::redis_url() else {
+        return;
+    };
     let stores: Vec<RedisDedup> = futures::future::join_all((0..8).map(|_| connect(&url))).await;
     let event = Uuid::new_v4();
     let claims = (0..200).map(|i| {
@@ -43,12 +47,17 @@ async fn many_concurrent_deliveries_of_one_event_let_exactly_one_through() {
         .await
         .unwrap();
     assert!((1..=120).contains(&ttl), "ttl {ttl}");
-    assert_eq!(stores[0].claim("portfolio", event, TTL).await, Ok(Claim::First));
+    assert_eq!(
+        stores[0].claim("portfolio", event, TTL).await,
+        Ok(Claim::First)
+    );
 }
 
 #[tokio::test]
 async fn released_claim_lets_a_redelivery_through() {
-    let Some(url) = common::redis_url() else { return };
+    let Some(url) = common::redis_url() else {
+        return;
+    };
     let store = connect(&url).await;
     let event = Uuid::new_v4();
     assert_eq!(store.claim("exec", event, TTL).await, Ok(Claim::First));
@@ -81,7 +90,16 @@ async fn redis_going_away_makes_claims_fail_as_transient_never_as_first() {
     }
     let port = free_port();
     let child = Command::new("redis-server")
-        .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+        .args([
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
         .stdout(Stdio::null())
         .spawn()
         .expect("redis-server on PATH (scripts/test-services.sh installs it)");
@@ -105,8 +123,14 @@ async fn redis_going_away_makes_claims_fail_as_transient_never_as_first() {
         .claim("exec", Uuid::new_v4(), TTL)
         .await
         .expect_err("a claim without Redis must fail");
-    assert!(!err.to_string().contains("127.0.0.1:"), "no connection details leak: {err}");
-    assert!(matches!(HandlerError::from(err), HandlerError::Transient(_)));
+    assert!(
+        !err.to_string().contains("127.0.0.1:"),
+        "no connection details leak: {err}"
+    );
+    assert!(matches!(
+        HandlerError::from(err),
+        HandlerError::Transient(_)
+    ));
 
     let unreachable = RedisDedup::connect("redis://127.0.0.1:1", TIMEOUT, TIMEOUT).await;
     assert!(unreachable.is_err());

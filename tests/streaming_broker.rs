@@ -64,7 +64,10 @@ async fn restarted_consumer_resumes_after_the_last_stored_offset_with_nothing_sk
     let stopped: Progress = a.send(Shutdown).await.expect("shutdown");
     seen_a.extend(first.drain());
     assert_eq!(seen_a.len() as u64, stopped.stats.handled);
-    assert_eq!(stopped.stats.handled, stopped.stats.completed, "stop drained the window");
+    assert_eq!(
+        stopped.stats.handled, stopped.stats.completed,
+        "stop drained the window"
+    );
     let committed = common::committed(
         &conn.bootstrap_servers,
         &settings().kafka.consumer_group(&service),
@@ -73,7 +76,11 @@ async fn restarted_consumer_resumes_after_the_last_stored_offset_with_nothing_sk
     );
     for ((t, p), last) in &stopped.stored {
         assert_eq!(t, &topic);
-        assert_eq!(committed.get(p), Some(&(last + 1)), "stop committed partition {p}");
+        assert_eq!(
+            committed.get(p),
+            Some(&(last + 1)),
+            "stop committed partition {p}"
+        );
     }
     let resume_at = |p: i32| {
         stopped
@@ -95,12 +102,23 @@ async fn restarted_consumer_resumes_after_the_last_stored_offset_with_nothing_sk
     for d in &seen_b {
         let (p, o) = (d.origin.partition, d.origin.offset);
         first_of_b.entry(p).or_insert(o);
-        assert!(handled.insert((p, o)), "offset {o} of partition {p} handled twice");
+        assert!(
+            handled.insert((p, o)),
+            "offset {o} of partition {p} handled twice"
+        );
     }
     for (p, first_offset) in first_of_b {
-        assert_eq!(first_offset, resume_at(p), "partition {p} resumed at the stored offset");
+        assert_eq!(
+            first_offset,
+            resume_at(p),
+            "partition {p} resumed at the stored offset"
+        );
     }
-    assert_eq!(handled.len(), TOTAL, "A then B handled every record exactly once");
+    assert_eq!(
+        handled.len(),
+        TOTAL,
+        "A then B handled every record exactly once"
+    );
     second.expect_no_msg(Duration::from_millis(300)).await;
 }
 
@@ -131,8 +149,15 @@ async fn poison_record_lands_in_the_dlq_and_replay_puts_it_back_on_its_topic() {
     let dlq = read_all(&conn.bootstrap_servers, &dlq_topic, 1, WAIT).await;
     assert_eq!(dlq.len(), 1);
     let record = decode::<DlqRecord>(&dlq[0].3).expect("DLQ record").data;
-    assert_eq!((record.topic.as_str(), record.partition, record.offset), (topic.as_str(), 0, 1));
-    assert!(record.error.contains("malformed envelope"), "{}", record.error);
+    assert_eq!(
+        (record.topic.as_str(), record.partition, record.offset),
+        (topic.as_str(), 0, 1)
+    );
+    assert!(
+        record.error.contains("malformed envelope"),
+        "{}",
+        record.error
+    );
 
     let options = ReplayOptions {
         dlq_topic: dlq_topic.clone(),
@@ -142,19 +167,43 @@ async fn poison_record_lands_in_the_dlq_and_replay_puts_it_back_on_its_topic() {
     };
     let dry = replay(&conn, &producer, &options).await.expect("dry run");
     assert_eq!(dry.replayed.get(&topic), Some(&1));
-    let report = replay(&conn, &producer, &ReplayOptions { dry_run: false, ..options.clone() })
-        .await
-        .expect("replay");
+    let report = replay(
+        &conn,
+        &producer,
+        &ReplayOptions {
+            dry_run: false,
+            ..options.clone()
+        },
+    )
+    .await
+    .expect("replay");
     assert_eq!((report.read, report.replayed.get(&topic)), (1, Some(&1)));
     assert!(report.unreadable.is_empty());
 
     let back = read_all(&conn.bootstrap_servers, &topic, 4, WAIT).await;
-    assert_eq!(back.len(), 4, "the dry run published nothing, the replay one record");
+    assert_eq!(
+        back.len(),
+        4,
+        "the dry run published nothing, the replay one record"
+    );
     let (_, offset, key, value) = &back[3];
-    assert_eq!((*offset, key.as_deref(), value), (3, Some(&b"5"[..]), &poison));
+    assert_eq!(
+        (*offset, key.as_deref(), value),
+        (3, Some(&b"5"[..]), &poison)
+    );
 
-    let again = replay(&conn, &producer, &ReplayOptions { dry_run: false, ..options })
-        .await
-        .expect("second replay");
-    assert_eq!(again.read, 0, "committed progress: a record is replayed once");
+    let again = replay(
+        &conn,
+        &producer,
+        &ReplayOptions {
+            dry_run: false,
+            ..options
+        },
+    )
+    .await
+    .expect("second replay");
+    assert_eq!(
+        again.read, 0,
+        "committed progress: a record is replayed once"
+    );
 }

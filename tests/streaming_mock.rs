@@ -121,7 +121,12 @@ async fn routes_records_to_their_owner_and_publishes_outputs_then_commits() {
     assert_eq!(progress.stats.handled, 30);
     assert_eq!(progress.stats.completed, 30);
     assert_eq!(progress.stats.dead_lettered, 0);
-    assert_eq!(read_all(&c.mock.bootstrap_servers(), &output, 30, WAIT).await.len(), 30);
+    assert_eq!(
+        read_all(&c.mock.bootstrap_servers(), &output, 30, WAIT)
+            .await
+            .len(),
+        30
+    );
     // Everything completed was stored, and the shutdown committed it.
     let committed = common::committed(
         &c.mock.bootstrap_servers(),
@@ -130,7 +135,10 @@ async fn routes_records_to_their_owner_and_publishes_outputs_then_commits() {
         3,
     );
     let total: i64 = committed.values().sum();
-    assert_eq!(total, 30, "committed offsets cover every record: {committed:?}");
+    assert_eq!(
+        total, 30,
+        "committed offsets cover every record: {committed:?}"
+    );
     service.expect_no_msg(Duration::from_millis(200)).await;
 }
 
@@ -158,7 +166,10 @@ async fn poison_record_goes_to_the_dlq_with_reason_and_origin_and_the_rest_is_ha
     );
     let got = service.expect_msgs(2, WAIT).await;
     assert_eq!(got[0].origin.offset, 0);
-    assert_eq!(got[1].origin.offset, 2, "the poison record never reached the handler");
+    assert_eq!(
+        got[1].origin.offset, 2,
+        "the poison record never reached the handler"
+    );
     let progress = consumer.send(Shutdown).await.expect("shutdown");
     assert_eq!(progress.stats.dead_lettered, 1);
     assert_eq!(progress.stored.get(&(input.clone(), 0)), Some(&2));
@@ -166,7 +177,10 @@ async fn poison_record_goes_to_the_dlq_with_reason_and_origin_and_the_rest_is_ha
     let dlq = dlq_records(&c.mock.bootstrap_servers(), &input, 1).await;
     assert_eq!(dlq.len(), 1);
     let rec = &dlq[0];
-    assert_eq!((rec.topic.as_str(), rec.partition, rec.offset), (input.as_str(), 0, 1));
+    assert_eq!(
+        (rec.topic.as_str(), rec.partition, rec.offset),
+        (input.as_str(), 0, 1)
+    );
     assert_eq!(rec.error_kind, DlqErrorKind::Decode);
     assert!(rec.error.contains("malformed envelope"), "{}", rec.error);
     assert_eq!(rec.value_bytes().unwrap().unwrap(), poison);
@@ -198,7 +212,11 @@ async fn transient_failures_are_retried_and_then_succeed() {
             Ok(Completion::done())
         }
     });
-    common::produce_raw(&c.mock.bootstrap_servers(), &input, &[("7".into(), tick_bytes(7, 1))]);
+    common::produce_raw(
+        &c.mock.bootstrap_servers(),
+        &input,
+        &[("7".into(), tick_bytes(7, 1))],
+    );
     let consumer = start_consumer(
         &c.connection,
         "transient",
@@ -206,7 +224,10 @@ async fn transient_failures_are_retried_and_then_succeed() {
         producer,
     );
     let seen = service.expect_msgs(3, WAIT).await;
-    assert!(seen.iter().all(|d| d.origin.offset == 0), "the same record, three times");
+    assert!(
+        seen.iter().all(|d| d.origin.offset == 0),
+        "the same record, three times"
+    );
     let progress = consumer.send(Shutdown).await.expect("shutdown");
     assert_eq!(attempts.load(Ordering::SeqCst), 3);
     assert_eq!(progress.stats.retries, 2);
@@ -223,7 +244,11 @@ async fn exhausted_and_permanent_failures_are_dead_lettered_with_their_kind_and_
     let (flaky, _) = scripted(|_| Err(HandlerError::Transient("always down".into())));
     let (refuser, _) = scripted(|_| Err(HandlerError::Permanent("unknown instrument".into())));
     for topic in [&exhausted, &permanent] {
-        common::produce_raw(&c.mock.bootstrap_servers(), topic, &[("9".into(), tick_bytes(9, 1))]);
+        common::produce_raw(
+            &c.mock.bootstrap_servers(),
+            topic,
+            &[("9".into(), tick_bytes(9, 1))],
+        );
     }
     let consumer = start_consumer(
         &c.connection,
@@ -272,8 +297,7 @@ async fn failed_output_delivery_in_the_window_holds_back_the_offset_until_redone
             None => Ok(Completion::done()),
         }
     });
-    let records: Vec<(String, Vec<u8>)> =
-        (0..10).map(|i| ("3".into(), tick_bytes(3, i))).collect();
+    let records: Vec<(String, Vec<u8>)> = (0..10).map(|i| ("3".into(), tick_bytes(3, i))).collect();
     common::produce_raw(&c.mock.bootstrap_servers(), &input, &records);
     let consumer = start_consumer(
         &c.connection,
@@ -302,7 +326,11 @@ async fn failed_output_delivery_in_the_window_holds_back_the_offset_until_redone
         .iter()
         .map(|d| d.origin.offset)
         .collect();
-    assert_eq!(second_pass, (HELD..10).collect::<Vec<_>>(), "rewound and handled again in order");
+    assert_eq!(
+        second_pass,
+        (HELD..10).collect::<Vec<_>>(),
+        "rewound and handled again in order"
+    );
     let progress = consumer.send(Shutdown).await.expect("shutdown");
     assert_eq!(progress.stored.get(&(input.clone(), 0)), Some(&9));
     assert_eq!(progress.stats.rewinds, 1);
@@ -334,10 +362,20 @@ async fn produce_hitting_transport_errors_is_retried_and_written_once() {
             })
         })
         .collect();
-    for (i, result) in futures::future::join_all(pending).await.into_iter().enumerate() {
+    for (i, result) in futures::future::join_all(pending)
+        .await
+        .into_iter()
+        .enumerate()
+    {
         result.unwrap_or_else(|e| panic!("record {i} not delivered: {e}"));
     }
-    let written = read_all(&c.mock.bootstrap_servers(), &topic, 51, Duration::from_secs(3)).await;
+    let written = read_all(
+        &c.mock.bootstrap_servers(),
+        &topic,
+        51,
+        Duration::from_secs(3),
+    )
+    .await;
     let values: Vec<String> = written
         .iter()
         .map(|(_, _, _, v)| String::from_utf8(v.clone()).unwrap())
@@ -352,8 +390,9 @@ async fn consumer_loses_nothing_when_the_broker_goes_down_and_comes_back() {
     let c = cluster(&[(&input, 2)]);
     let producer = producer(&c.connection).await;
     let mut service = Probe::<Deliver<MarketTick>>::handling();
-    let before: Vec<(String, Vec<u8>)> =
-        (0..20).map(|i| ((i % 4).to_string(), tick_bytes(i % 4 + 1, i64::from(i)))).collect();
+    let before: Vec<(String, Vec<u8>)> = (0..20)
+        .map(|i| ((i % 4).to_string(), tick_bytes(i % 4 + 1, i64::from(i))))
+        .collect();
     common::produce_raw(&c.mock.bootstrap_servers(), &input, &before);
     let consumer = start_consumer(
         &c.connection,
@@ -391,5 +430,9 @@ async fn consumer_loses_nothing_when_the_broker_goes_down_and_comes_back() {
     }
     let progress = consumer.send(Shutdown).await.expect("shutdown");
     let stored: i64 = progress.stored.values().map(|o| o + 1).sum();
-    assert_eq!(stored, 40, "all 40 records handled and stored: {:?}", progress.stored);
+    assert_eq!(
+        stored, 40,
+        "all 40 records handled and stored: {:?}",
+        progress.stored
+    );
 }

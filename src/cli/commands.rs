@@ -3,9 +3,18 @@
 use super::{Command, ConfigCommand, DlqCommand, ReplayArgs, TopicsCommand};
 use crate::settings::Settings;
 use crate::streaming::dlq::{ReplayOptions, replay};
+use crate::streaming::producer::StopProducer;
 use crate::streaming::{EmbeddedBroker, KafkaConnection, ProducerActor, TopicMap, admin};
 use anyhow::Context as _;
 use std::time::Duration;
+
+/// `println!` that ignores a closed stdout (`alpha-panda topics list | head` must not panic).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
 
 /// Bound on broker calls made by the CLI.
 const BROKER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -13,7 +22,7 @@ const BROKER_TIMEOUT: Duration = Duration::from_secs(10);
 pub(super) async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Config(ConfigCommand::Check) => {
-            print!("{}", settings.to_masked_toml());
+            say!("{}", settings.to_masked_toml().trim_end());
             Ok(())
         }
         Command::Topics(TopicsCommand::Create) => topics_create(&settings).await,
@@ -40,17 +49,17 @@ fn connect(settings: &Settings) -> anyhow::Result<(KafkaConnection, Option<Embed
 async fn topics_create(settings: &Settings) -> anyhow::Result<()> {
     let (connection, embedded) = connect(settings)?;
     if embedded.is_some() {
-        println!("embedded broker: topics exist only inside this process");
+        say!("embedded broker: topics exist only inside this process");
     }
     let map = TopicMap::new(&settings.topics);
     let report = admin::ensure_topics(&connection, &map, BROKER_TIMEOUT).await?;
     for name in &report.created {
-        println!("created  {name}");
+        say!("created  {name}");
     }
     for name in &report.existing {
-        println!("exists   {name}");
+        say!("exists   {name}");
     }
-    println!(
+    say!(
         "{} created, {} already existed",
         report.created.len(),
         report.existing.len()
@@ -62,7 +71,7 @@ async fn topics_list(settings: &Settings) -> anyhow::Result<()> {
     let (connection, _embedded) = connect(settings)?;
     let map = TopicMap::new(&settings.topics);
     let statuses = admin::list_topics(&connection, &map, BROKER_TIMEOUT).await?;
-    println!(
+    say!(
         "{:<32} {:>10} {:>8} {:>14}  key",
         "topic", "partitions", "actual", "retention_ms"
     );
@@ -70,7 +79,7 @@ async fn topics_list(settings: &Settings) -> anyhow::Result<()> {
         let actual = s
             .actual_partitions
             .map_or_else(|| "missing".to_owned(), |p| p.to_string());
-        println!(
+        say!(
             "{:<32} {:>10} {:>8} {:>14}  {}",
             s.spec.name,
             s.spec.partitions,
@@ -96,14 +105,18 @@ async fn dlq_replay(settings: &Settings, args: ReplayArgs) -> anyhow::Result<()>
     let report = replay(&connection, &handle, &options)
         .await
         .with_context(|| format!("replaying {}", options.dlq_topic))?;
-    let verb = if report.dry_run { "would replay" } else { "replayed" };
+    let verb = if report.dry_run {
+        "would replay"
+    } else {
+        "replayed"
+    };
     for (topic, n) in &report.replayed {
-        println!("{verb} {n} record(s) to {topic}");
+        say!("{verb} {n} record(s) to {topic}");
     }
     for (partition, offset, reason) in &report.unreadable {
-        println!("skipped partition {partition} offset {offset}: {reason}");
+        say!("skipped partition {partition} offset {offset}: {reason}");
     }
-    println!(
+    say!(
         "read {} DLQ record(s): {} {verb}, {} not replayable",
         report.read,
         report.replayed.values().sum::<usize>(),
@@ -133,7 +146,8 @@ async fn run(settings: &Settings) -> anyhow::Result<()> {
     tracing::info!(brokers = %connection.bootstrap_servers, "producer connected; running until SIGINT/SIGTERM");
     wait_for_signal().await?;
     tracing::info!("signal received; stopping");
-    drop(producer); // The producer flushes as it stops.
+    // Stopping the producer flushes what is still in flight.
+    let _ = producer.send(StopProducer).await;
     Ok(())
 }
 

@@ -51,9 +51,8 @@ pub fn decode<T: Payload>(bytes: &[u8]) -> Result<Envelope<T>, DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::Empty);
     }
-    let raw: Envelope<&RawValue> = parse(bytes).map_err(|(path, message)| {
-        DecodeError::Envelope { path, message }
-    })?;
+    let raw: Envelope<&RawValue> =
+        parse(bytes).map_err(|(path, message)| DecodeError::Envelope { path, message })?;
     if raw.event_type != T::TYPE {
         return Err(DecodeError::WrongType {
             expected: T::TYPE,
@@ -66,13 +65,12 @@ pub fn decode<T: Payload>(bytes: &[u8]) -> Result<Envelope<T>, DecodeError> {
             supported: SCHEMA_VERSION,
         });
     }
-    let data: T = parse(raw.data.get().as_bytes()).map_err(|(path, message)| {
-        DecodeError::Payload {
+    let data: T =
+        parse(raw.data.get().as_bytes()).map_err(|(path, message)| DecodeError::Payload {
             event_type: T::TYPE,
             path,
             message,
-        }
-    })?;
+        })?;
     let invalid = |reason: String| DecodeError::Invalid {
         event_type: T::TYPE,
         reason,

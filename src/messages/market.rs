@@ -117,10 +117,7 @@ impl MarketTick {
 }
 
 fn best(levels: Option<&Vec<DepthLevel>>) -> Option<Decimal> {
-    levels?
-        .first()
-        .filter(|l| l.quantity > 0)
-        .map(|l| l.price)
+    levels?.first().filter(|l| l.quantity > 0).map(|l| l.price)
 }
 
 impl Payload for MarketTick {

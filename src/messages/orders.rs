@@ -166,7 +166,10 @@ order_payload!(OrderFilled, EventType::OrderFilled, |f| {
         return Err("quantity: a fill must be positive".into());
     }
     if f.price <= Decimal::ZERO {
-        return Err(format!("price: a fill price must be positive, got {}", f.price));
+        return Err(format!(
+            "price: a fill price must be positive, got {}",
+            f.price
+        ));
     }
     if f.cumulative_quantity < f.quantity || f.cumulative_quantity > f.order_quantity {
         return Err(format!(

@@ -188,7 +188,14 @@ fn dlq_record_keeps_arbitrary_bytes_exactly() {
         offset: 0,
     };
     let value = [0u8, 159, 146, 150, 255];
-    let rec = DlqRecord::new(&origin, None, Some(&value), (DlqErrorKind::Decode, "x".into()), 1, "s");
+    let rec = DlqRecord::new(
+        &origin,
+        None,
+        Some(&value),
+        (DlqErrorKind::Decode, "x".into()),
+        1,
+        "s",
+    );
     assert_eq!(rec.value_bytes().unwrap().unwrap(), value);
     assert_eq!(rec.key_bytes().unwrap(), None);
 }
@@ -199,7 +206,10 @@ fn child_events_inherit_correlation_and_get_deterministic_ids() {
     let a = tick.child(signal(), "strategy_runner", "paper", ts());
     let b = tick.child(signal(), "strategy_runner", "paper", ts());
     let other = tick.child(signal(), "strategy_runner", "zerodha", ts());
-    assert_eq!(a.id, b.id, "same parent and discriminator must give the same id");
+    assert_eq!(
+        a.id, b.id,
+        "same parent and discriminator must give the same id"
+    );
     assert_ne!(a.id, other.id);
     assert_ne!(a.id, tick.id);
     assert_eq!(a.causation_id, Some(tick.id));
@@ -209,7 +219,10 @@ fn child_events_inherit_correlation_and_get_deterministic_ids() {
     assert_eq!(a.broker, Some(Broker::Paper));
 
     let validated = a.child(ValidatedSignal { signal: signal() }, "risk", "", ts());
-    assert_eq!(validated.correlation_id, tick.id, "correlation spans the whole journey");
+    assert_eq!(
+        validated.correlation_id, tick.id,
+        "correlation spans the whole journey"
+    );
     assert_eq!(validated.causation_id, Some(a.id));
     let root2 = Envelope::root(full_tick(), "market_feed", ts());
     assert_ne!(root2.id, tick.id, "roots get fresh ids");
@@ -227,31 +240,139 @@ fn tampered(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
 fn decoder_rejects_each_kind_of_malformed_record() {
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty", vec![], "empty record"),
-        ("not json", b"\x00\x01garbage".to_vec(), "malformed envelope"),
-        ("truncated", encode(&Envelope::root(full_tick(), "t", ts()))[..40].to_vec(), "malformed envelope"),
-        ("trailing bytes", [encode(&Envelope::root(full_tick(), "t", ts())), b"}".to_vec()].concat(), "malformed envelope"),
-        ("missing field", tampered(|j| { j.as_object_mut().unwrap().remove("correlation_id"); }), "correlation_id"),
-        ("unknown envelope field", tampered(|j| { j["extra"] = 1.into(); }), "unknown field `extra`"),
-        ("bad timestamp", tampered(|j| { j["ts"] = "yesterday".into(); }), "`ts`"),
-        ("bad uuid", tampered(|j| { j["id"] = "not-a-uuid".into(); }), "`id`"),
-        ("wrong type", tampered(|j| { j["type"] = "order_filled".into(); }), "expected `market_tick`, got `order_filled`"),
-        ("unknown type", tampered(|j| { j["type"] = "bogus".into(); }), "`type`"),
-        ("future version", tampered(|j| { j["version"] = 9.into(); }), "unsupported schema version 9"),
-        ("price as float", tampered(|j| { j["data"]["last_price"] = serde_json::json!(2450.35); }), "data.last_price"),
-        ("price not a number", tampered(|j| { j["data"]["last_price"] = "abc".into(); }), "data.last_price"),
-        ("nested bad price", tampered(|j| { j["data"]["depth"]["asks"][1]["price"] = "x".into(); }), "data.depth.asks[1].price"),
-        ("negative quantity", tampered(|j| { j["data"]["volume_traded"] = (-1).into(); }), "data.volume_traded"),
-        ("unknown payload field", tampered(|j| { j["data"]["foo"] = 1.into(); }), "unknown field `foo`"),
-        ("zero token", tampered(|j| { j["data"]["token"] = 0.into(); j["key"] = "0".into(); }), "token: must be non-zero"),
-        ("key mismatch", tampered(|j| { j["key"] = "1".into(); }), "key: envelope says `1`"),
-        ("too much depth", tampered(|j| {
-            let lvl = j["data"]["depth"]["bids"][0].clone();
-            j["data"]["depth"]["bids"].as_array_mut().unwrap().push(lvl);
-        }), "at most 5 levels"),
+        (
+            "not json",
+            b"\x00\x01garbage".to_vec(),
+            "malformed envelope",
+        ),
+        (
+            "truncated",
+            encode(&Envelope::root(full_tick(), "t", ts()))[..40].to_vec(),
+            "malformed envelope",
+        ),
+        (
+            "trailing bytes",
+            [
+                encode(&Envelope::root(full_tick(), "t", ts())),
+                b"}".to_vec(),
+            ]
+            .concat(),
+            "malformed envelope",
+        ),
+        (
+            "missing field",
+            tampered(|j| {
+                j.as_object_mut().unwrap().remove("correlation_id");
+            }),
+            "correlation_id",
+        ),
+        (
+            "unknown envelope field",
+            tampered(|j| {
+                j["extra"] = 1.into();
+            }),
+            "unknown field `extra`",
+        ),
+        (
+            "bad timestamp",
+            tampered(|j| {
+                j["ts"] = "yesterday".into();
+            }),
+            "`ts`",
+        ),
+        (
+            "bad uuid",
+            tampered(|j| {
+                j["id"] = "not-a-uuid".into();
+            }),
+            "`id`",
+        ),
+        (
+            "wrong type",
+            tampered(|j| {
+                j["type"] = "order_filled".into();
+            }),
+            "expected `market_tick`, got `order_filled`",
+        ),
+        (
+            "unknown type",
+            tampered(|j| {
+                j["type"] = "bogus".into();
+            }),
+            "`type`",
+        ),
+        (
+            "future version",
+            tampered(|j| {
+                j["version"] = 9.into();
+            }),
+            "unsupported schema version 9",
+        ),
+        (
+            "price as float",
+            tampered(|j| {
+                j["data"]["last_price"] = serde_json::json!(2450.35);
+            }),
+            "data.last_price",
+        ),
+        (
+            "price not a number",
+            tampered(|j| {
+                j["data"]["last_price"] = "abc".into();
+            }),
+            "data.last_price",
+        ),
+        (
+            "nested bad price",
+            tampered(|j| {
+                j["data"]["depth"]["asks"][1]["price"] = "x".into();
+            }),
+            "data.depth.asks[1].price",
+        ),
+        (
+            "negative quantity",
+            tampered(|j| {
+                j["data"]["volume_traded"] = (-1).into();
+            }),
+            "data.volume_traded",
+        ),
+        (
+            "unknown payload field",
+            tampered(|j| {
+                j["data"]["foo"] = 1.into();
+            }),
+            "unknown field `foo`",
+        ),
+        (
+            "zero token",
+            tampered(|j| {
+                j["data"]["token"] = 0.into();
+                j["key"] = "0".into();
+            }),
+            "token: must be non-zero",
+        ),
+        (
+            "key mismatch",
+            tampered(|j| {
+                j["key"] = "1".into();
+            }),
+            "key: envelope says `1`",
+        ),
+        (
+            "too much depth",
+            tampered(|j| {
+                let lvl = j["data"]["depth"]["bids"][0].clone();
+                j["data"]["depth"]["bids"].as_array_mut().unwrap().push(lvl);
+            }),
+            "at most 5 levels",
+        ),
     ];
     for (name, bytes, expected) in cases {
         let err = decode::<MarketTick>(&bytes).expect_err(name).to_string();
-        assert!(err.contains(expected), "{name}: error `{err}` does not mention `{expected}`");
+        assert!(
+            err.contains(expected),
+            "{name}: error `{err}` does not mention `{expected}`"
+        );
     }
 }
 
@@ -260,12 +381,19 @@ fn decoder_rejects_signals_that_break_invariants() {
     let mut s = signal();
     s.quantity = 0;
     let err = decode::<TradingSignal>(&encode(&Envelope::root(s, "t", ts()))).unwrap_err();
-    assert!(err.to_string().contains("quantity: must be positive"), "{err}");
+    assert!(
+        err.to_string().contains("quantity: must be positive"),
+        "{err}"
+    );
 
     let mut s = signal();
     s.price = None;
     let err = decode::<TradingSignal>(&encode(&Envelope::root(s, "t", ts()))).unwrap_err();
-    assert!(err.to_string().contains("LIMIT order needs a positive price"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("LIMIT order needs a positive price"),
+        "{err}"
+    );
 
     let mut env = Envelope::root(signal(), "t", ts());
     env.broker = Some(Broker::Zerodha);
@@ -285,5 +413,8 @@ fn decoder_rejects_signals_that_break_invariants() {
         filled_at: ts(),
     };
     let err = decode::<OrderFilled>(&encode(&Envelope::root(fill, "t", ts()))).unwrap_err();
-    assert!(err.to_string().contains("not the sum of the charges"), "{err}");
+    assert!(
+        err.to_string().contains("not the sum of the charges"),
+        "{err}"
+    );
 }

@@ -70,7 +70,7 @@ impl RedisDedup {
         command_timeout: Duration,
     ) -> Result<Self, DedupError> {
         let client = redis::Client::open(url)
-            .map_err(|e| DedupError(format!("invalid redis url: {}", format!("{:?}", e.kind()))))?;
+            .map_err(|e| DedupError(format!("invalid redis url: {:?}", e.kind())))?;
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(connect_timeout))
             .set_response_timeout(Some(command_timeout))
@@ -86,8 +86,8 @@ impl RedisDedup {
 fn redact(e: redis::RedisError) -> DedupError {
     // Redis errors can echo the connection info; keep the kind and the server's detail only.
     DedupError(format!(
-        "{}{}",
-        format!("{:?}", e.kind()),
+        "{:?}{}",
+        e.kind(),
         e.detail().map(|d| format!(": {d}")).unwrap_or_default()
     ))
 }
@@ -236,7 +236,11 @@ mod tests {
         }
         assert_eq!(d.inner.lock().unwrap().expires.len(), 2);
         assert_eq!(d.claim_now("c".into(), ttl, now), Ok(Claim::Duplicate));
-        assert_eq!(d.claim_now("a".into(), ttl, now), Ok(Claim::First), "a was evicted");
+        assert_eq!(
+            d.claim_now("a".into(), ttl, now),
+            Ok(Claim::First),
+            "a was evicted"
+        );
     }
 
     #[tokio::test]
@@ -247,6 +251,10 @@ mod tests {
         assert_eq!(d.claim("svc", id, ttl).await, Ok(Claim::First));
         d.release("svc", id).await.unwrap();
         assert_eq!(d.claim("svc", id, ttl).await, Ok(Claim::First));
-        assert_eq!(d.claim("other", id, ttl).await, Ok(Claim::First), "per service");
+        assert_eq!(
+            d.claim("other", id, ttl).await,
+            Ok(Claim::First),
+            "per service"
+        );
     }
 }

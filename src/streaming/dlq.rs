@@ -48,7 +48,9 @@ pub enum ReplayError {
     Missing(String),
     #[error("kafka error while replaying: {0}")]
     Kafka(String),
-    #[error("re-publishing offset {offset} of partition {partition} failed (nothing after it was replayed): {source}")]
+    #[error(
+        "re-publishing offset {offset} of partition {partition} failed (nothing after it was replayed): {source}"
+    )]
     Publish {
         partition: i32,
         offset: i64,
@@ -133,7 +135,10 @@ pub async fn replay(
                 .map_err(kafka)?;
             consumer.commit(&done, CommitMode::Sync).map_err(kafka)?;
         }
-        if remaining.get(&partition).is_some_and(|high| offset + 1 >= *high) {
+        if remaining
+            .get(&partition)
+            .is_some_and(|high| offset + 1 >= *high)
+        {
             remaining.remove(&partition);
         }
     }

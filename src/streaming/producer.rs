@@ -53,7 +53,10 @@ impl OutboundRecord {
 
 fn envelope_headers(event_type: EventType, correlation_id: Uuid) -> Vec<(String, Vec<u8>)> {
     vec![
-        (HEADER_EVENT_TYPE.into(), event_type.as_str().as_bytes().to_vec()),
+        (
+            HEADER_EVENT_TYPE.into(),
+            event_type.as_str().as_bytes().to_vec(),
+        ),
         (
             HEADER_CORRELATION_ID.into(),
             correlation_id.to_string().into_bytes(),
@@ -187,6 +190,21 @@ impl ProducerActor {
         Ok(ProducerActor { producer })
     }
 
+    fn flush(&self) {
+        let queued = self.producer.in_flight_count();
+        if queued == 0 {
+            return;
+        }
+        match self.producer.flush(Timeout::After(FLUSH_ON_STOP)) {
+            Ok(()) => tracing::info!(records = queued, "producer flushed"),
+            Err(e) => tracing::error!(
+                error = %e,
+                pending = self.producer.in_flight_count(),
+                "producer flush failed; undelivered records may be lost"
+            ),
+        }
+    }
+
     /// Starts the actor on the current arbiter and returns its address and handle.
     pub fn start_with_handle(self) -> (Addr<ProducerActor>, ProducerHandle) {
         let addr = self.start();
@@ -205,9 +223,21 @@ impl Actor for ProducerActor {
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
-        if let Err(e) = self.producer.flush(Timeout::After(FLUSH_ON_STOP)) {
-            tracing::error!(error = %e, "producer flush on stop failed; undelivered records may be lost");
-        }
+        self.flush();
+    }
+}
+
+/// Stop the producer: it flushes outstanding deliveries (bounded) and answers once done.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct StopProducer;
+
+impl Handler<StopProducer> for ProducerActor {
+    type Result = ();
+
+    fn handle(&mut self, _: StopProducer, ctx: &mut Self::Context) {
+        self.flush();
+        ctx.stop();
     }
 }
 

@@ -126,7 +126,9 @@ impl Topic {
 
     /// Parses a topic name this map produces.
     pub fn parse(name: &str) -> Option<Topic> {
-        TopicMap::all_topics().into_iter().find(|t| t.name() == name)
+        TopicMap::all_topics()
+            .into_iter()
+            .find(|t| t.name() == name)
     }
 }
 
@@ -226,7 +228,9 @@ mod tests {
             "paper.signals.raw"
         );
         assert_eq!(
-            Topic::of(Broker::Zerodha, Stream::OrdersFilled).dlq().name(),
+            Topic::of(Broker::Zerodha, Stream::OrdersFilled)
+                .dlq()
+                .name(),
             "zerodha.orders.filled.dlq"
         );
         assert_eq!(

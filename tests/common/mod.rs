@@ -42,8 +42,7 @@ fn service(var: &str) -> Option<String> {
 
 /// The real Kafka-protocol broker (tansu), if configured.
 pub fn real_broker() -> Option<KafkaConnection> {
-    service("ALPHA_PANDA_TEST_KAFKA_BROKERS")
-        .map(|b| KafkaConnection::new(&settings().kafka, b))
+    service("ALPHA_PANDA_TEST_KAFKA_BROKERS").map(|b| KafkaConnection::new(&settings().kafka, b))
 }
 
 /// The real Redis, if configured.
@@ -82,7 +81,11 @@ pub fn tick(token: u32, price: i64) -> MarketTick {
 }
 
 pub fn tick_bytes(token: u32, price: i64) -> Vec<u8> {
-    encode(&Envelope::root(tick(token, price), "test", chrono::Utc::now()))
+    encode(&Envelope::root(
+        tick(token, price),
+        "test",
+        chrono::Utc::now(),
+    ))
 }
 
 /// Writes records (all acknowledged on return) with a plain producer, bypassing the code

@@ -1,9 +1,9 @@
 //! The actor shell around the consume loop: creates the rdkafka consumer, runs the loop
 //! as a task, and stops it gracefully (drain, store, commit) on [`Shutdown`].
 
+use super::ConsumerStats;
 use super::pipeline::{Control, Pipeline, PipelineContext, Progress};
 use super::routing::Routes;
-use super::ConsumerStats;
 use crate::streaming::client::KafkaConnection;
 use crate::streaming::producer::ProducerHandle;
 use crate::streaming::retry::Backoff;
@@ -162,12 +162,6 @@ impl Handler<GetProgress> for ConsumerActor {
     fn handle(&mut self, _: GetProgress, _ctx: &mut Self::Context) -> Self::Result {
         let (tx, rx) = oneshot::channel();
         let sent = self.control.send(Control::Progress(tx)).is_ok();
-        Box::pin(async move {
-            if sent {
-                rx.await.ok()
-            } else {
-                None
-            }
-        })
+        Box::pin(async move { if sent { rx.await.ok() } else { None } })
     }
 }

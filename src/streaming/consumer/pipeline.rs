@@ -435,14 +435,18 @@ impl Pipeline {
             Err(e) => {
                 bump(&self.stats.delivery_failures);
                 if may_rewind {
-                    self.on_delivery_failure(done.partition, done.offset, e).await;
+                    self.on_delivery_failure(done.partition, done.offset, e)
+                        .await;
                 }
             }
         }
     }
 
     fn store(&mut self, partition: &Partition, offset: i64) {
-        match self.consumer.store_offset(&partition.0, partition.1, offset) {
+        match self
+            .consumer
+            .store_offset(&partition.0, partition.1, offset)
+        {
             Ok(()) => {
                 self.stored.insert(partition.clone(), offset);
             }
@@ -477,14 +481,21 @@ impl Pipeline {
         if attempts >= self.backoff.attempts() && !partition.0.ends_with(DLQ_SUFFIX) {
             // Paced too, so a DLQ that keeps failing does not spin.
             tokio::time::sleep(delay).await;
-            let dlq = self.windows.get(&partition).and_then(|w| w.data(offset)).map(|data| {
-                self.dead_letter_data(
-                    data,
-                    &origin,
-                    (DlqErrorKind::RetriesExhausted, format!("output delivery failed: {e}")),
-                    attempts,
-                )
-            });
+            let dlq = self
+                .windows
+                .get(&partition)
+                .and_then(|w| w.data(offset))
+                .map(|data| {
+                    self.dead_letter_data(
+                        data,
+                        &origin,
+                        (
+                            DlqErrorKind::RetriesExhausted,
+                            format!("output delivery failed: {e}"),
+                        ),
+                        attempts,
+                    )
+                });
             if let Some(completion) = dlq {
                 self.track(partition, generation, offset, completion);
                 return;

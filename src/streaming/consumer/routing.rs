@@ -18,8 +18,7 @@ pub(super) trait Dispatch: Send {
 }
 
 trait Route: Send + Sync {
-    fn decode(&self, value: &[u8], origin: RecordOrigin)
-    -> Result<Box<dyn Dispatch>, DecodeError>;
+    fn decode(&self, value: &[u8], origin: RecordOrigin) -> Result<Box<dyn Dispatch>, DecodeError>;
 }
 
 struct TypedRoute<T: Payload> {
@@ -32,11 +31,7 @@ struct TypedDispatch<T: Payload> {
 }
 
 impl<T: Payload> Route for TypedRoute<T> {
-    fn decode(
-        &self,
-        value: &[u8],
-        origin: RecordOrigin,
-    ) -> Result<Box<dyn Dispatch>, DecodeError> {
+    fn decode(&self, value: &[u8], origin: RecordOrigin) -> Result<Box<dyn Dispatch>, DecodeError> {
         let envelope = decode::<T>(value)?;
         Ok(Box::new(TypedDispatch {
             recipient: self.recipient.clone(),
@@ -86,11 +81,7 @@ impl Routes {
     }
 
     /// The same, for a topic name outside the topic map (tests, benchmarks).
-    pub fn route_name<T: Payload>(
-        mut self,
-        topic: &str,
-        recipient: Recipient<Deliver<T>>,
-    ) -> Self {
+    pub fn route_name<T: Payload>(mut self, topic: &str, recipient: Recipient<Deliver<T>>) -> Self {
         self.routes
             .insert(topic.to_owned(), Box::new(TypedRoute { recipient }));
         self
