@@ -239,5 +239,8 @@ fn run_on_embedded_defaults_comes_up_and_exits_0_on_sigterm() {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let exit = child.wait().unwrap();
     assert_eq!(exit.code(), Some(0), "{rest:?}");
-    assert!(rest.iter().any(|l| l.contains("signal received")), "{rest:?}");
+    assert!(
+        rest.iter().any(|l| l.contains("signal received")),
+        "{rest:?}"
+    );
 }

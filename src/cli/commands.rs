@@ -73,7 +73,10 @@ async fn topics_list(settings: &Settings) -> anyhow::Result<()> {
     let statuses = admin::list_topics(&connection, &map, BROKER_TIMEOUT).await?;
     say!(
         "{:<32} {:>10} {:>8} {:>14}  key",
-        "topic", "partitions", "actual", "retention_ms"
+        "topic",
+        "partitions",
+        "actual",
+        "retention_ms"
     );
     for s in statuses {
         let actual = s
