@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 export CI=${CI:-true}
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
-exec scripts/test-services.sh cargo test --all-targets -- --test-threads=2
+exec scripts/test-services.sh cargo test --all-targets
