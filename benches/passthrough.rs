@@ -33,7 +33,7 @@ use alpha_panda::streaming::consumer::{
 use alpha_panda::streaming::producer::{HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, OutboundRecord};
 use alpha_panda::streaming::retry::Backoff;
 use alpha_panda::streaming::{KafkaConnection, ProducerActor, ProducerHandle};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rdkafka::ClientContext;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -47,7 +47,8 @@ use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
@@ -97,11 +98,15 @@ impl Config {
 // ---------------------------------------------------------------------------------------
 // The load producer (plain rdkafka, bypassing the code under test)
 
-/// Counts acknowledged records and remembers the highest offset written per partition.
+/// Counts acknowledged records and remembers the highest offset written per partition;
+/// while `timing` is on, also records each record's produce → acknowledgement latency
+/// (the delivery opaque is the envelope's `ts` in microseconds since the epoch).
 struct LoadContext {
     delivered: AtomicU64,
     failed: AtomicU64,
     last_offset: Vec<AtomicI64>,
+    timing: AtomicBool,
+    ack_us: Mutex<Vec<u64>>,
 }
 
 impl LoadContext {
@@ -110,6 +115,8 @@ impl LoadContext {
             delivered: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             last_offset: (0..PARTITIONS).map(|_| AtomicI64::new(-1)).collect(),
+            timing: AtomicBool::new(false),
+            ack_us: Mutex::new(Vec::new()),
         }
     }
 
@@ -119,17 +126,34 @@ impl LoadContext {
             .map(|o| o.load(Ordering::Relaxed))
             .collect()
     }
+
+    fn take_ack_latencies(&self) -> Vec<u64> {
+        self.ack_us
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default()
+    }
+}
+
+fn epoch_us(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
 }
 
 impl ClientContext for LoadContext {}
 
 impl ProducerContext for LoadContext {
-    type DeliveryOpaque = ();
+    type DeliveryOpaque = usize;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+    fn delivery(&self, result: &DeliveryResult<'_>, produced_at_us: usize) {
         match result {
             Ok(m) => {
                 self.delivered.fetch_add(1, Ordering::Relaxed);
+                if self.timing.load(Ordering::Relaxed) {
+                    let age = epoch_us(Utc::now()) - produced_at_us as i64;
+                    if let Ok(mut acks) = self.ack_us.lock() {
+                        acks.push(u64::try_from(age).unwrap_or(0));
+                    }
+                }
                 if let Some(o) = usize::try_from(m.partition())
                     .ok()
                     .and_then(|p| self.last_offset.get(p))
@@ -160,17 +184,21 @@ fn load_producer(connection: &KafkaConnection) -> Arc<LoadProducer> {
 }
 
 /// The i-th load record: an ltp tick of one of the tokens, its envelope stamped now.
-fn load_record(i: u64) -> (String, Vec<u8>) {
+/// Returns the key, the value and the stamp in microseconds since the epoch.
+fn load_record(i: u64) -> (String, Vec<u8>, i64) {
     let token = FIRST_TOKEN + (i % u64::from(TOKENS)) as u32;
     let price = Decimal::new(100_000 + (i % 10_000) as i64, 2);
     let envelope = Envelope::root(MarketTick::ltp(token, price), "bench-load", Utc::now());
-    (envelope.key.clone(), encode(&envelope))
+    let stamp = epoch_us(envelope.ts);
+    (envelope.key.clone(), encode(&envelope), stamp)
 }
 
 /// Enqueues one record, waiting for room if librdkafka's queue is full.
 fn produce(producer: &LoadProducer, topic: &str, i: u64) {
-    let (key, value) = load_record(i);
-    let mut record = BaseRecord::to(topic).key(&key).payload(&value);
+    let (key, value, stamp) = load_record(i);
+    let mut record = BaseRecord::with_opaque_to(topic, usize::try_from(stamp).unwrap_or(0))
+        .key(&key)
+        .payload(&value);
     loop {
         match producer.send(record) {
             Ok(()) => return,
@@ -377,6 +405,30 @@ async fn wait_phase(
     times
 }
 
+/// Time the calling thread spent on a CPU and runnable but waiting for one, from
+/// `/proc/thread-self/schedstat` (Linux); `None` elsewhere.
+fn thread_sched() -> Option<(Duration, Duration)> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let mut fields = stat.split_whitespace().map(str::parse::<u64>);
+    let on_cpu = fields.next()?.ok()?;
+    let waiting = fields.next()?.ok()?;
+    Some((Duration::from_nanos(on_cpu), Duration::from_nanos(waiting)))
+}
+
+/// How busy the actix thread (consumer loop, service and producer actor) was since `since`.
+fn print_thread_use(since: Option<(Duration, Duration)>, wall: Duration) {
+    if let (Some((cpu0, wait0)), Some((cpu1, wait1))) = (since, thread_sched()) {
+        let cpu = cpu1.saturating_sub(cpu0);
+        println!(
+            "  actix thread (consumer loop + service + producer actor): on CPU {:.2} s = {:.0}% of {:.2} s; runnable but waiting for a CPU {:.2} s",
+            cpu.as_secs_f64(),
+            100.0 * cpu.as_secs_f64() / wall.as_secs_f64().max(1e-9),
+            wall.as_secs_f64(),
+            wait1.saturating_sub(wait0).as_secs_f64(),
+        );
+    }
+}
+
 fn percentile(sorted: &[u64], q: f64) -> u64 {
     if sorted.is_empty() {
         return 0;
@@ -475,6 +527,13 @@ async fn run(config: Config) -> ExitCode {
             Broker::Mock(MockCluster::new(1).expect("mock cluster"))
         }
     };
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        let load: Vec<&str> = load.split_whitespace().take(3).collect();
+        println!(
+            "load average before the run: {} (this machine's other work competes for its cores)",
+            load.join(" ")
+        );
+    }
     let settings = Settings::load_from(None, &HashMap::new()).expect("default settings");
     let kafka = &settings.kafka;
     println!(
@@ -526,6 +585,7 @@ async fn run(config: Config) -> ExitCode {
         .await
         .expect("service");
 
+    let sched = thread_sched();
     let start = Instant::now();
     let consumer = ConsumerActor::new(ConsumerArgs {
         connection: connection.clone(),
@@ -555,6 +615,7 @@ async fn run(config: Config) -> ExitCode {
                 c.as_secs_f64(),
                 rate(n, c)
             );
+            print_thread_use(sched, h);
             if let Some(first) = phase.first {
                 let warm = handled - first;
                 println!(
@@ -588,6 +649,8 @@ async fn run(config: Config) -> ExitCode {
             .expect("service");
         let (producer_thread, topic) = (load.clone(), input.clone());
         let (live_rate, live_secs) = (config.live_rate, config.live_secs);
+        load.context().timing.store(true, Ordering::Relaxed);
+        let sched = thread_sched();
         let live_start = Instant::now();
         let spent = tokio::task::spawn_blocking(move || {
             produce_live(&producer_thread, &topic, n, live_rate, live_secs)
@@ -595,6 +658,8 @@ async fn run(config: Config) -> ExitCode {
         .await
         .expect("live producer thread");
         let produced_until = live_start + spent;
+        load.context().timing.store(false, Ordering::Relaxed);
+        let ack_us = load.context().take_ack_latencies();
         let last_offsets = load.context().last_offsets();
         let times = wait_phase(&consumer, &input, &last_offsets, reached_rx, config.timeout).await;
         let phase = passthrough.send(TakePhase).await.expect("service");
@@ -615,6 +680,7 @@ async fn run(config: Config) -> ExitCode {
                         .saturating_duration_since(produced_until)
                         .as_secs_f64(),
                 );
+                print_thread_use(sched, handled - live_start);
             }
             _ => {
                 report_incomplete("phase 2", n + live_total, &times);
@@ -624,6 +690,10 @@ async fn run(config: Config) -> ExitCode {
         print_ages(
             "record age at handling (the end-to-end latency)",
             phase.ages_us,
+        );
+        print_ages(
+            "of which produce → broker ack (load producer, linger 5 ms, acks=all)",
+            ack_us,
         );
     }
 

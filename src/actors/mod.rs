@@ -1,1 +1,3 @@
 //! Service actors (one module per service) and the supervisor.
+
+pub mod supervisor;

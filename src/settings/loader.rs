@@ -1,32 +1,29 @@
 //! Layering and parsing: embedded defaults < optional file < environment.
 //!
-//! The `config` crate merges the three layers; this module then checks the merged tree
+//! The `config` crate merges the three layers; [`schema`] then checks the merged tree
 //! against the embedded `config/default.toml`, which lists every setting and so doubles
 //! as the schema. That check reports unknown keys (with a "did you mean" hint) and
 //! values of the wrong kind, and turns environment strings into numbers where the
 //! default is a number; only then is each section deserialised, so range errors and
 //! bad enum names are reported per key too. Invariants: every problem found is
-//! reported, not just the first; a value is never coerced across kinds (`1.5` is not
-//! an integer, `true` is not `1`); nothing here panics.
+//! reported, not just the first; nothing here panics.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use config::{Config, ConfigError, Environment, File, FileFormat, Source, Value, ValueKind};
+use config::{Config, ConfigError, Environment, File, FileFormat, Source, Value};
 use serde::de::DeserializeOwned;
 
 use super::Settings;
 use super::error::{Problem, SettingsError};
-use super::messages::{closest, describe_config_error, describe_value};
+use super::messages::describe_config_error;
+use super::schema;
 
 /// The embedded defaults: every setting, with its default.
 pub(super) const DEFAULTS: &str = include_str!("../../config/default.toml");
 
 /// Environment variables starting with this (ASCII case-insensitively) are settings.
 pub(super) const ENV_PREFIX: &str = "ALPHA_PANDA__";
-
-/// Tables whose keys are free-form (librdkafka properties); only their values are checked.
-const OPEN_MAPS: &[&str] = &["kafka.client"];
 
 /// The `ALPHA_PANDA__*` variables of the process environment, plus a problem for each
 /// one whose name or value is not valid UTF-8.
@@ -79,30 +76,7 @@ pub(super) fn load_layers(
         .and_then(|cfg| cfg.collect())
         .map_err(|e| SettingsError::new(vec![Problem::new("(config)", e.to_string())]))?;
 
-    let mut walk = Walk {
-        env_names: &env.names,
-        problems,
-    };
-    let mut clean = BTreeMap::new();
-    for (name, value) in merged.into_iter().collect::<BTreeMap<_, _>>() {
-        let before = walk.problems.len();
-        match schema.get(&name) {
-            None => walk.unknown(
-                &name,
-                &name,
-                &schema,
-                matches!(value.kind, ValueKind::Table(_)),
-            ),
-            Some(expected) => {
-                if let Some(value) = walk.check(&name, expected, value)
-                    && walk.problems.len() == before
-                {
-                    clean.insert(name, value);
-                }
-            }
-        }
-    }
-    let mut problems = walk.problems;
+    let (mut clean, mut problems) = schema::check_tree(&schema, merged, &env.names, problems);
     let service = parse(&mut clean, "service", &mut problems);
     let log = parse(&mut clean, "log", &mut problems);
     let kafka = parse(&mut clean, "kafka", &mut problems);
@@ -110,7 +84,17 @@ pub(super) fn load_layers(
     let topics = parse(&mut clean, "topics", &mut problems);
     let redis = parse(&mut clean, "redis", &mut problems);
     let dedup = parse(&mut clean, "dedup", &mut problems);
-    match (service, log, kafka, retry, topics, redis, dedup) {
+    let supervision = parse(&mut clean, "supervision", &mut problems);
+    match (
+        service,
+        log,
+        kafka,
+        retry,
+        topics,
+        redis,
+        dedup,
+        supervision,
+    ) {
         (
             Some(service),
             Some(log),
@@ -119,6 +103,7 @@ pub(super) fn load_layers(
             Some(topics),
             Some(redis),
             Some(dedup),
+            Some(supervision),
         ) if problems.is_empty() => Ok(Settings {
             service,
             log,
@@ -127,6 +112,7 @@ pub(super) fn load_layers(
             topics,
             redis,
             dedup,
+            supervision,
         }),
         _ => {
             if problems.is_empty() {
@@ -215,183 +201,5 @@ impl EnvLayer {
             layer.vars.insert(name.clone(), value.clone());
         }
         layer
-    }
-}
-
-/// The schema check over the merged tree.
-struct Walk<'a> {
-    env_names: &'a BTreeMap<String, String>,
-    problems: Vec<Problem>,
-}
-
-impl Walk<'_> {
-    /// Checks `value` at `path` against the default `expected`; returns it with
-    /// environment strings converted, or `None` after recording a problem.
-    fn check(&mut self, path: &str, expected: &toml::Value, value: Value) -> Option<Value> {
-        let kind = match (expected, value.kind) {
-            (toml::Value::Table(schema), ValueKind::Table(table)) => {
-                if OPEN_MAPS.contains(&path) {
-                    let mut flat = config::Map::new();
-                    self.flatten(path, "", table, &mut flat);
-                    ValueKind::Table(flat)
-                } else {
-                    ValueKind::Table(self.check_table(path, schema, table))
-                }
-            }
-            (toml::Value::Integer(_), kind) => {
-                self.convert(path, "an integer", kind, |kind| match kind {
-                    ValueKind::I64(_)
-                    | ValueKind::U64(_)
-                    | ValueKind::I128(_)
-                    | ValueKind::U128(_) => Some(kind.clone()),
-                    ValueKind::String(s) => {
-                        let s = s.trim();
-                        s.parse::<i64>()
-                            .map(ValueKind::I64)
-                            .or_else(|_| s.parse::<u64>().map(ValueKind::U64))
-                            .ok()
-                    }
-                    _ => None,
-                })?
-            }
-            (toml::Value::Float(_), kind) => {
-                self.convert(path, "a number", kind, |kind| match kind {
-                    ValueKind::Float(_) => Some(kind.clone()),
-                    ValueKind::I64(i) => Some(ValueKind::Float(*i as f64)),
-                    ValueKind::U64(u) => Some(ValueKind::Float(*u as f64)),
-                    ValueKind::String(s) => s.trim().parse::<f64>().ok().map(ValueKind::Float),
-                    _ => None,
-                })?
-            }
-            (toml::Value::Boolean(_), kind) => {
-                self.convert(path, "a boolean", kind, |kind| match kind {
-                    ValueKind::Boolean(_) => Some(kind.clone()),
-                    ValueKind::String(s) => s
-                        .trim()
-                        .to_ascii_lowercase()
-                        .parse()
-                        .ok()
-                        .map(ValueKind::Boolean),
-                    _ => None,
-                })?
-            }
-            (toml::Value::Table(_), kind) => self.convert(path, "a table", kind, |_| None)?,
-            (_, kind) => self.convert(path, "a string", kind, |kind| match kind {
-                ValueKind::String(_) => Some(kind.clone()),
-                _ => None,
-            })?,
-        };
-        Some(Value::new(None, kind))
-    }
-
-    /// Applies `accept` or records `path: expected {what}, got {value}`.
-    fn convert(
-        &mut self,
-        path: &str,
-        what: &str,
-        kind: ValueKind,
-        accept: impl Fn(&ValueKind) -> Option<ValueKind>,
-    ) -> Option<ValueKind> {
-        let converted = accept(&kind);
-        if converted.is_none() {
-            let got = describe_value(&kind);
-            self.problems
-                .push(Problem::new(path, format!("expected {what}, got {got}")));
-        }
-        converted
-    }
-
-    fn check_table(
-        &mut self,
-        path: &str,
-        schema: &toml::Table,
-        table: config::Map<String, Value>,
-    ) -> config::Map<String, Value> {
-        let mut out = config::Map::new();
-        for (key, value) in table.into_iter().collect::<BTreeMap<_, _>>() {
-            let full = format!("{path}.{key}");
-            match schema.get(&key) {
-                None => self.unknown(&full, &key, schema, false),
-                Some(expected) => {
-                    if let Some(value) = self.check(&full, expected, value) {
-                        out.insert(key, value);
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    /// Flattens nested tables of an open map into dotted names (`sasl = { mechanism = .. }`
-    /// and `"sasl.mechanism"` are the same property) and turns scalars into strings.
-    fn flatten(
-        &mut self,
-        path: &str,
-        prefix: &str,
-        table: config::Map<String, Value>,
-        out: &mut config::Map<String, Value>,
-    ) {
-        for (key, value) in table.into_iter().collect::<BTreeMap<_, _>>() {
-            let name = if prefix.is_empty() {
-                key
-            } else {
-                format!("{prefix}.{key}")
-            };
-            let text = match value.kind {
-                ValueKind::Table(inner) => {
-                    self.flatten(path, &name, inner, out);
-                    continue;
-                }
-                ValueKind::String(s) => s,
-                ValueKind::I64(i) => i.to_string(),
-                ValueKind::U64(u) => u.to_string(),
-                ValueKind::I128(i) => i.to_string(),
-                ValueKind::U128(u) => u.to_string(),
-                ValueKind::Float(f) => f.to_string(),
-                ValueKind::Boolean(b) => b.to_string(),
-                other => {
-                    let got = describe_value(&other);
-                    let problem = format!("expected a string, got {got}");
-                    self.problems
-                        .push(Problem::new(format!("{path}.{name}"), problem));
-                    continue;
-                }
-            };
-            if out.insert(name.clone(), Value::new(None, text)).is_some() {
-                let problem = "set twice (as a quoted dotted name and as a nested table)";
-                self.problems
-                    .push(Problem::new(format!("{path}.{name}"), problem));
-            }
-        }
-    }
-
-    /// Records that `path` (last segment `key`) is not a setting, naming the environment
-    /// variables that set it and the closest known sibling in `schema`.
-    fn unknown(&mut self, path: &str, key: &str, schema: &toml::Table, is_section: bool) {
-        let mut message = if is_section {
-            "unknown section"
-        } else {
-            "unknown key"
-        }
-        .to_owned();
-        let below = format!("{path}.");
-        let vars: Vec<&str> = self
-            .env_names
-            .iter()
-            .filter(|(k, _)| *k == path || k.starts_with(&below))
-            .map(|(_, name)| name.as_str())
-            .collect();
-        match vars.as_slice() {
-            [] => {}
-            [one] => message.push_str(&format!(" (from environment variable {one})")),
-            many => message.push_str(&format!(
-                " (from environment variables {})",
-                many.join(", ")
-            )),
-        }
-        if let Some(hint) = closest(key, schema.keys().map(String::as_str)) {
-            message.push_str(&format!("; did you mean `{hint}`?"));
-        }
-        self.problems.push(Problem::new(path, message));
     }
 }

@@ -18,10 +18,14 @@
 mod error;
 mod loader;
 mod messages;
+mod schema;
 mod secret;
 mod sections;
+mod supervision;
 mod validate;
 
+#[cfg(test)]
+mod supervision_tests;
 #[cfg(test)]
 mod tests;
 
@@ -35,6 +39,9 @@ pub use secret::Secret;
 pub use sections::{
     Compression, DedupSettings, KafkaSettings, LogFormat, LogSettings, RedisSettings,
     RetrySettings, ServiceSettings, TopicSettings, is_sensitive_property,
+};
+pub use supervision::{
+    MAX_RESTARTS_LIMIT, PolicyOverride, RestartPolicy, RestartType, SupervisionSettings,
 };
 
 /// The embedded `config/default.toml`: every setting with its default and a comment.
@@ -58,6 +65,8 @@ pub struct Settings {
     pub redis: RedisSettings,
     /// `[dedup]`: duplicate detection.
     pub dedup: DedupSettings,
+    /// `[supervision]`: restart policies of supervised actors.
+    pub supervision: SupervisionSettings,
 }
 
 impl Settings {
@@ -100,7 +109,7 @@ impl Settings {
     }
 
     /// Checks the rules the types cannot express (ranges, broker list shape, URL
-    /// scheme, filter syntax).
+    /// scheme, filter syntax, restart policies with their overrides merged).
     ///
     /// # Errors
     ///

@@ -258,7 +258,7 @@ impl DedupSettings {
 /// Deserialises a lowercase enum name (ASCII case-insensitively) from a string, failing
 /// with serde's `invalid value: string "x", expected one of a, b` so the loader can
 /// report the allowed names.
-fn named_variant<'de, D, T: Copy>(
+pub(super) fn named_variant<'de, D, T: Copy>(
     deserializer: D,
     variants: &[(&str, T)],
     expected: &'static str,

@@ -89,8 +89,9 @@ fn defaults_load_and_validate() {
         assert_eq!(effective[table][leaf].to_string(), literal, "{key}");
     }
     let count: usize = effective
-        .values()
-        .filter_map(|t| t.as_table())
+        .iter()
+        .filter(|(section, _)| *section != "supervision") // see supervision_tests.rs
+        .filter_map(|(_, t)| t.as_table())
         .map(|t| t.len())
         .sum();
     assert_eq!(count, expected.len(), "every setting is checked above");
@@ -115,6 +116,7 @@ fn production_example_loads_and_validates() {
     let s = load(Some(text), &[]).unwrap();
     assert_eq!(s.log.format, LogFormat::Json);
     assert!(!s.is_embedded_kafka() && !s.is_memory_store());
+    assert_eq!(s.supervision.policy_for("producer").stop_timeout_ms, 15_000);
 }
 
 #[test]

@@ -1,0 +1,329 @@
+//! The schema check: the merged configuration tree against `config/default.toml`.
+//!
+//! Every key of the merged tree must exist in the defaults (else `unknown key`, with a
+//! "did you mean" hint and the environment variables that set it), and its value must
+//! be of the default's kind; environment strings are converted to the default's kind
+//! (an integer, a number, a boolean). Two kinds of table are exceptions:
+//! - open maps ([`OPEN_MAPS`], `kafka.client`): free names, every value a string;
+//! - templated maps ([`TEMPLATED_MAPS`], `supervision.actors`): free names, each entry a
+//!   table whose keys are all optional keys of a template table (`supervision.default`).
+//!
+//! Invariants: every problem is recorded, not just the first; a value is never coerced
+//! across kinds (`1.5` is not an integer, `true` is not `1`); a section with a problem
+//! is left out of the result, so it is never deserialised half-checked.
+
+use std::collections::BTreeMap;
+
+use config::{Value, ValueKind};
+
+use super::error::Problem;
+use super::messages::{closest, describe_value};
+
+/// Tables whose keys are free-form (librdkafka properties); only their values are checked.
+const OPEN_MAPS: &[&str] = &["kafka.client"];
+
+/// Tables whose keys are free names and whose entries follow the schema of another
+/// table, as (map path, template path). Every key of an entry is optional.
+const TEMPLATED_MAPS: &[(&str, &str)] = &[("supervision.actors", "supervision.default")];
+
+/// Checks each top-level section of `merged` against `schema`, appending to `problems`.
+/// Returns the sections that passed, with environment strings converted.
+pub(super) fn check_tree(
+    schema: &toml::Table,
+    merged: config::Map<String, Value>,
+    env_names: &BTreeMap<String, String>,
+    problems: Vec<Problem>,
+) -> (BTreeMap<String, Value>, Vec<Problem>) {
+    let mut walk = Walk {
+        schema,
+        env_names,
+        problems,
+    };
+    let mut clean = BTreeMap::new();
+    for (name, value) in sorted(merged) {
+        let before = walk.problems.len();
+        match schema.get(&name) {
+            None => {
+                let is_section = matches!(value.kind, ValueKind::Table(_));
+                walk.unknown(&name, &name, schema, is_section);
+            }
+            Some(expected) => {
+                if let Some(value) = walk.check(&name, expected, value)
+                    && walk.problems.len() == before
+                {
+                    clean.insert(name, value);
+                }
+            }
+        }
+    }
+    (clean, walk.problems)
+}
+
+/// The entries of a `config` table in name order, so problems come out in a stable order.
+fn sorted(table: config::Map<String, Value>) -> BTreeMap<String, Value> {
+    table.into_iter().collect()
+}
+
+/// The table at dotted `path` of `root`, if there is one.
+fn table_at<'a>(root: &'a toml::Table, path: &str) -> Option<&'a toml::Table> {
+    path.split('.')
+        .try_fold(root, |table, key| table.get(key)?.as_table())
+}
+
+/// The schema check over the merged tree.
+struct Walk<'a> {
+    /// The whole schema, for looking up the templates of templated maps.
+    schema: &'a toml::Table,
+    /// Dotted key (`kafka.linger_ms`) to the environment variable that set it.
+    env_names: &'a BTreeMap<String, String>,
+    problems: Vec<Problem>,
+}
+
+impl Walk<'_> {
+    /// Checks `value` at `path` against the default `expected`; returns it with
+    /// environment strings converted, or `None` after recording a problem.
+    fn check(&mut self, path: &str, expected: &toml::Value, value: Value) -> Option<Value> {
+        let kind = match (expected, value.kind) {
+            (toml::Value::Table(schema), ValueKind::Table(table)) => {
+                if OPEN_MAPS.contains(&path) {
+                    let mut flat = config::Map::new();
+                    self.flatten(path, "", table, &mut flat);
+                    ValueKind::Table(flat)
+                } else if let Some((_, template)) = TEMPLATED_MAPS.iter().find(|(p, _)| *p == path)
+                {
+                    let Some(template) = table_at(self.schema, template) else {
+                        let message = format!("template {template} of {path} is missing");
+                        self.problems.push(Problem::new("(defaults)", message));
+                        return None;
+                    };
+                    let mut entries = config::Map::new();
+                    for (name, value) in sorted(table) {
+                        self.check_entry(path, &name, false, template, value, &mut entries);
+                    }
+                    ValueKind::Table(entries)
+                } else {
+                    ValueKind::Table(self.check_table(path, schema, table))
+                }
+            }
+            (toml::Value::Integer(_), kind) => {
+                self.convert(path, "an integer", kind, |kind| match kind {
+                    ValueKind::I64(_)
+                    | ValueKind::U64(_)
+                    | ValueKind::I128(_)
+                    | ValueKind::U128(_) => Some(kind.clone()),
+                    ValueKind::String(s) => {
+                        let s = s.trim();
+                        s.parse::<i64>()
+                            .map(ValueKind::I64)
+                            .or_else(|_| s.parse::<u64>().map(ValueKind::U64))
+                            .ok()
+                    }
+                    _ => None,
+                })?
+            }
+            (toml::Value::Float(_), kind) => {
+                self.convert(path, "a number", kind, |kind| match kind {
+                    ValueKind::Float(_) => Some(kind.clone()),
+                    ValueKind::I64(i) => Some(ValueKind::Float(*i as f64)),
+                    ValueKind::U64(u) => Some(ValueKind::Float(*u as f64)),
+                    ValueKind::String(s) => s.trim().parse::<f64>().ok().map(ValueKind::Float),
+                    _ => None,
+                })?
+            }
+            (toml::Value::Boolean(_), kind) => {
+                self.convert(path, "a boolean", kind, |kind| match kind {
+                    ValueKind::Boolean(_) => Some(kind.clone()),
+                    ValueKind::String(s) => s
+                        .trim()
+                        .to_ascii_lowercase()
+                        .parse()
+                        .ok()
+                        .map(ValueKind::Boolean),
+                    _ => None,
+                })?
+            }
+            (toml::Value::Table(_), kind) => self.convert(path, "a table", kind, |_| None)?,
+            (_, kind) => self.convert(path, "a string", kind, |kind| match kind {
+                ValueKind::String(_) => Some(kind.clone()),
+                _ => None,
+            })?,
+        };
+        Some(Value::new(None, kind))
+    }
+
+    /// Applies `accept` or records `path: expected {what}, got {value}`.
+    fn convert(
+        &mut self,
+        path: &str,
+        what: &str,
+        kind: ValueKind,
+        accept: impl Fn(&ValueKind) -> Option<ValueKind>,
+    ) -> Option<ValueKind> {
+        let converted = accept(&kind);
+        if converted.is_none() {
+            let got = describe_value(&kind);
+            self.problems
+                .push(Problem::new(path, format!("expected {what}, got {got}")));
+        }
+        converted
+    }
+
+    fn check_table(
+        &mut self,
+        path: &str,
+        schema: &toml::Table,
+        table: config::Map<String, Value>,
+    ) -> config::Map<String, Value> {
+        let mut out = config::Map::new();
+        for (key, value) in sorted(table) {
+            let full = format!("{path}.{key}");
+            match schema.get(&key) {
+                None => self.unknown(&full, &key, schema, false),
+                Some(expected) => {
+                    if let Some(value) = self.check(&full, expected, value) {
+                        out.insert(key, value);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Checks the entry `name` of the templated map at `path` into `out`, keyed by the
+    /// whole name. A table-valued key that is not in `template` continues the name:
+    /// `consumer = { strategy_runner = { .. } }` (an unquoted dotted TOML key, or an
+    /// environment variable, whose "__" always nests) is the entry
+    /// `consumer.strategy_runner`, the same as the quoted key `"consumer.strategy_runner"`.
+    /// `nested` is true when `name` was continued this way.
+    fn check_entry(
+        &mut self,
+        path: &str,
+        name: &str,
+        nested: bool,
+        template: &toml::Table,
+        value: Value,
+        out: &mut config::Map<String, Value>,
+    ) {
+        let full = format!("{path}.{name}");
+        let table = match value.kind {
+            ValueKind::Table(table) => table,
+            kind => {
+                self.convert(&full, "a table", kind, |_| None);
+                return;
+            }
+        };
+        let mut entry = config::Map::new();
+        let mut continued = false;
+        for (key, value) in sorted(table) {
+            let at = format!("{full}.{key}");
+            match template.get(&key) {
+                Some(expected) => {
+                    if let Some(value) = self.check(&at, expected, value) {
+                        entry.insert(key, value);
+                    }
+                }
+                None if matches!(value.kind, ValueKind::Table(_)) => {
+                    continued = true;
+                    let longer = format!("{name}.{key}");
+                    self.check_entry(path, &longer, true, template, value, out);
+                }
+                None => self.unknown(&at, &key, template, false),
+            }
+        }
+        if entry.is_empty() && continued {
+            return; // only a prefix of longer names, not an entry of its own
+        }
+        let Some(ValueKind::Table(existing)) = out.get_mut(name).map(|v| &mut v.kind) else {
+            out.insert(name.to_owned(), Value::new(None, ValueKind::Table(entry)));
+            return;
+        };
+        // The same name written both quoted and nested: merge, unless a key is set
+        // twice. The environment always nests, and it overrides the file.
+        for (key, value) in entry {
+            let at = format!("{full}.{key}");
+            let Some(slot) = existing.get_mut(&key) else {
+                existing.insert(key, value);
+                continue;
+            };
+            if !self.env_names.contains_key(&at) {
+                let problem = "set twice (as a quoted dotted name and as a nested table)";
+                self.problems.push(Problem::new(at, problem));
+            } else if nested {
+                *slot = value;
+            }
+        }
+    }
+
+    /// Flattens nested tables of an open map into dotted names (`sasl = { mechanism = .. }`
+    /// and `"sasl.mechanism"` are the same property) and turns scalars into strings.
+    fn flatten(
+        &mut self,
+        path: &str,
+        prefix: &str,
+        table: config::Map<String, Value>,
+        out: &mut config::Map<String, Value>,
+    ) {
+        for (key, value) in sorted(table) {
+            let name = if prefix.is_empty() {
+                key
+            } else {
+                format!("{prefix}.{key}")
+            };
+            let text = match value.kind {
+                ValueKind::Table(inner) => {
+                    self.flatten(path, &name, inner, out);
+                    continue;
+                }
+                ValueKind::String(s) => s,
+                ValueKind::I64(i) => i.to_string(),
+                ValueKind::U64(u) => u.to_string(),
+                ValueKind::I128(i) => i.to_string(),
+                ValueKind::U128(u) => u.to_string(),
+                ValueKind::Float(f) => f.to_string(),
+                ValueKind::Boolean(b) => b.to_string(),
+                other => {
+                    let got = describe_value(&other);
+                    let problem = format!("expected a string, got {got}");
+                    self.problems
+                        .push(Problem::new(format!("{path}.{name}"), problem));
+                    continue;
+                }
+            };
+            if out.insert(name.clone(), Value::new(None, text)).is_some() {
+                let problem = "set twice (as a quoted dotted name and as a nested table)";
+                self.problems
+                    .push(Problem::new(format!("{path}.{name}"), problem));
+            }
+        }
+    }
+
+    /// Records that `path` (last segment `key`) is not a setting, naming the environment
+    /// variables that set it and the closest known sibling in `schema`.
+    fn unknown(&mut self, path: &str, key: &str, schema: &toml::Table, is_section: bool) {
+        let mut message = if is_section {
+            "unknown section"
+        } else {
+            "unknown key"
+        }
+        .to_owned();
+        let below = format!("{path}.");
+        let vars: Vec<&str> = self
+            .env_names
+            .iter()
+            .filter(|(k, _)| *k == path || k.starts_with(&below))
+            .map(|(_, name)| name.as_str())
+            .collect();
+        match vars.as_slice() {
+            [] => {}
+            [one] => message.push_str(&format!(" (from environment variable {one})")),
+            many => message.push_str(&format!(
+                " (from environment variables {})",
+                many.join(", ")
+            )),
+        }
+        if let Some(hint) = closest(key, schema.keys().map(String::as_str)) {
+            message.push_str(&format!("; did you mean `{hint}`?"));
+        }
+        self.problems.push(Problem::new(path, message));
+    }
+}
