@@ -2,7 +2,8 @@
 //! to documented exit codes.
 //!
 //! Exit codes: 0 success; 1 runtime failure (broker, store, replay); 2 invalid configuration
-//! or usage.
+//! or usage; 3 the root supervisor gave up (`run`: a restart budget was exhausted — let the
+//! service manager restart the process).
 
 mod commands;
 
@@ -36,7 +37,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the daemon: broker connection, topics, producer, until SIGINT/SIGTERM.
+    /// Run the daemon under its supervision tree until SIGINT/SIGTERM (exit 0) or until the
+    /// root supervisor gives up (exit 3).
     Run,
     /// Inspect the configuration.
     #[command(subcommand)]
@@ -93,7 +95,7 @@ pub fn main() -> ExitCode {
     let system = actix::System::new();
     let result = system.block_on(commands::dispatch(cli.command, settings));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(EXIT_FAILURE)

@@ -1,3 +1,4 @@
 //! Service actors (one module per service) and the supervisor.
 
+pub mod daemon;
 pub mod supervisor;

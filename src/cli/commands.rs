@@ -1,11 +1,13 @@
 //! What each subcommand does.
 
 use super::{Command, ConfigCommand, DlqCommand, ReplayArgs, TopicsCommand};
+use crate::actors::daemon;
+use crate::actors::supervisor::EXIT_SUPERVISION_GAVE_UP;
 use crate::settings::Settings;
 use crate::streaming::dlq::{ReplayOptions, replay};
-use crate::streaming::producer::StopProducer;
 use crate::streaming::{EmbeddedBroker, KafkaConnection, ProducerActor, TopicMap, admin};
 use anyhow::Context as _;
+use tokio::signal::unix::{SignalKind, signal};
 use std::time::Duration;
 
 /// `println!` that ignores a closed stdout (`alpha-panda topics list | head` must not panic).
@@ -19,15 +21,16 @@ macro_rules! say {
 /// Bound on broker calls made by the CLI.
 const BROKER_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub(super) async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
+/// Runs `command`; the answer is the process exit code.
+pub(super) async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<u8> {
     match command {
         Command::Config(ConfigCommand::Check) => {
             say!("{}", settings.to_masked_toml().trim_end());
-            Ok(())
+            Ok(0)
         }
-        Command::Topics(TopicsCommand::Create) => topics_create(&settings).await,
-        Command::Topics(TopicsCommand::List) => topics_list(&settings).await,
-        Command::Dlq(DlqCommand::Replay(args)) => dlq_replay(&settings, args).await,
+        Command::Topics(TopicsCommand::Create) => topics_create(&settings).await.map(|()| 0),
+        Command::Topics(TopicsCommand::List) => topics_list(&settings).await.map(|()| 0),
+        Command::Dlq(DlqCommand::Replay(args)) => dlq_replay(&settings, args).await.map(|()| 0),
         Command::Run => run(&settings).await,
     }
 }
@@ -128,10 +131,9 @@ async fn dlq_replay(settings: &Settings, args: ReplayArgs) -> anyhow::Result<()>
     Ok(())
 }
 
-/// The daemon. This build wires the infrastructure every service stands on — broker
-/// connection, topics, the producer — and keeps it up until a signal; the service actors
-/// attach here as they land.
-async fn run(settings: &Settings) -> anyhow::Result<()> {
+/// The daemon: topics, then the supervision tree (producer first), until a signal or
+/// until the root supervisor gives up. Returns the process exit code.
+async fn run(settings: &Settings) -> anyhow::Result<u8> {
     let (connection, _embedded) = connect(settings)?;
     let map = TopicMap::new(&settings.topics);
     let report = admin::ensure_topics(&connection, &map, BROKER_TIMEOUT)
@@ -142,24 +144,38 @@ async fn run(settings: &Settings) -> anyhow::Result<()> {
         existing = report.existing.len(),
         "topics ready"
     );
-    let (producer, _handle) = ProducerActor::connect(&connection, BROKER_TIMEOUT)
+    // Fail fast, with the reason, if no producer can be made or the brokers do not answer.
+    let producer = ProducerActor::connect(&connection, BROKER_TIMEOUT)
         .await
-        .context("starting the producer")?
-        .start_with_handle();
-    tracing::info!(brokers = %connection.bootstrap_servers, "producer connected; running until SIGINT/SIGTERM");
-    wait_for_signal().await?;
-    tracing::info!("signal received; stopping");
-    // Stopping the producer flushes what is still in flight.
-    let _ = producer.send(StopProducer).await;
-    Ok(())
-}
-
-async fn wait_for_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r?,
-        _ = term.recv() => {}
+        .context("starting the producer")?;
+    let tree = daemon::build(settings, &connection, producer);
+    let unknown = daemon::unknown_policy_names(settings, &tree.names);
+    if !unknown.is_empty() {
+        anyhow::bail!(
+            "[supervision.actors] names no such actor: {} (actors: {})",
+            unknown.join(", "),
+            tree.names.join(", ")
+        );
     }
-    Ok(())
+    let mut root = tree.root.start().await;
+    // Installed before saying we run, so a signal right after that line is handled.
+    let mut term = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    tracing::info!(brokers = %connection.bootstrap_servers, "running until SIGINT/SIGTERM");
+    tokio::select! {
+        _ = term.recv() => {
+            tracing::info!("signal received; stopping");
+            root.shutdown().await;
+            Ok(0)
+        }
+        _ = interrupt.recv() => {
+            tracing::info!("signal received; stopping");
+            root.shutdown().await;
+            Ok(0)
+        }
+        outcome = root.wait() => {
+            tracing::error!(?outcome, "the root supervisor gave up; exiting for the service manager to restart us");
+            Ok(EXIT_SUPERVISION_GAVE_UP)
+        }
+    }
 }

@@ -170,11 +170,8 @@ impl ProducerActor {
         connection: &KafkaConnection,
         timeout: Duration,
     ) -> Result<ProducerActor, ProducerError> {
-        let producer: FutureProducer = connection
-            .producer_config()
-            .create()
-            .map_err(|e| ProducerError::Create(e.to_string()))?;
-        let probe = producer.clone();
+        let actor = Self::create(connection)?;
+        let probe = actor.producer.clone();
         tokio::task::spawn_blocking(move || {
             probe
                 .client()
@@ -187,6 +184,19 @@ impl ProducerActor {
             brokers: connection.bootstrap_servers.clone(),
             reason: e.to_string(),
         })?;
+        Ok(actor)
+    }
+
+    /// Creates the producer without contacting the brokers (the supervisor's factory: a
+    /// restart must not block on the network; deliveries wait for the brokers instead).
+    ///
+    /// # Errors
+    /// Bad client configuration.
+    pub fn create(connection: &KafkaConnection) -> Result<ProducerActor, ProducerError> {
+        let producer: FutureProducer = connection
+            .producer_config()
+            .create()
+            .map_err(|e| ProducerError::Create(e.to_string()))?;
         Ok(ProducerActor { producer })
     }
 
@@ -213,6 +223,8 @@ impl ProducerActor {
     }
 }
 
+crate::supervised!(ProducerActor);
+
 impl Actor for ProducerActor {
     type Context = Context<Self>;
 
@@ -224,20 +236,6 @@ impl Actor for ProducerActor {
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         self.flush();
-    }
-}
-
-/// Stop the producer: it flushes outstanding deliveries (bounded) and answers once done.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct StopProducer;
-
-impl Handler<StopProducer> for ProducerActor {
-    type Result = ();
-
-    fn handle(&mut self, _: StopProducer, ctx: &mut Self::Context) {
-        self.flush();
-        ctx.stop();
     }
 }
 
