@@ -249,7 +249,10 @@ fn run_on_embedded_defaults_comes_up_and_exits_0_on_sigterm() {
 fn run_refuses_a_supervision_policy_for_an_actor_that_does_not_exist() {
     let out = alpha_panda(
         &["run"],
-        &[("ALPHA_PANDA__SUPERVISION__ACTORS__PRODUCR__MAX_RESTARTS", "3")],
+        &[(
+            "ALPHA_PANDA__SUPERVISION__ACTORS__PRODUCR__MAX_RESTARTS",
+            "3",
+        )],
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);

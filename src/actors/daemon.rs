@@ -28,7 +28,11 @@ pub struct DaemonTree {
 
 /// Builds the tree. `producer` is the first incarnation (already connected); later ones
 /// are created fresh by the factory.
-pub fn build(settings: &Settings, connection: &KafkaConnection, producer: ProducerActor) -> DaemonTree {
+pub fn build(
+    settings: &Settings,
+    connection: &KafkaConnection,
+    producer: ProducerActor,
+) -> DaemonTree {
     let supervision = &settings.supervision;
     let mut infrastructure = SupervisorSpec::new(INFRASTRUCTURE, Strategy::RestForOne, supervision);
     let connection = connection.clone();
@@ -39,7 +43,11 @@ pub fn build(settings: &Settings, connection: &KafkaConnection, producer: Produc
     });
     let mut root = SupervisorSpec::new(ROOT, Strategy::OneForOne, supervision);
     root.supervisor(infrastructure);
-    let names = vec![ROOT.to_owned(), INFRASTRUCTURE.to_owned(), PRODUCER.to_owned()];
+    let names = vec![
+        ROOT.to_owned(),
+        INFRASTRUCTURE.to_owned(),
+        PRODUCER.to_owned(),
+    ];
     DaemonTree {
         root,
         producer: ProducerHandle::new(producer_addr.recipient()),

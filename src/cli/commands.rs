@@ -7,8 +7,8 @@ use crate::settings::Settings;
 use crate::streaming::dlq::{ReplayOptions, replay};
 use crate::streaming::{EmbeddedBroker, KafkaConnection, ProducerActor, TopicMap, admin};
 use anyhow::Context as _;
-use tokio::signal::unix::{SignalKind, signal};
 use std::time::Duration;
+use tokio::signal::unix::{SignalKind, signal};
 
 /// `println!` that ignores a closed stdout (`alpha-panda topics list | head` must not panic).
 macro_rules! say {

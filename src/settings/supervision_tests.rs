@@ -51,10 +51,13 @@ fn default_policy() -> RestartPolicy {
 fn defaults_load_and_every_actor_gets_the_default() {
     let s = load(None, &[]).unwrap().supervision;
     assert_eq!(s.default, default_policy());
-    assert!(s.actors.is_empty());
+    // default.toml tunes the producer and the infrastructure supervisor (see
+    // docs/SUPERVISION.md); everything else gets the default.
+    let tuned: Vec<&str> = s.actors.keys().map(String::as_str).collect();
+    assert_eq!(tuned, ["infrastructure", "producer"]);
     for actor in [
         "anything",
-        "producer",
+        "aa_sample",
         "consumer.strategy_runner",
         "root",
         "",
@@ -72,11 +75,11 @@ fn defaults_load_and_every_actor_gets_the_default() {
 
 #[test]
 fn file_override_merges_only_the_given_keys() {
-    let file = "[supervision.actors.producer]\nmax_restarts = 3\nrestart = \"transient\"\n\
+    let file = "[supervision.actors.aa_sample]\nmax_restarts = 3\nrestart = \"transient\"\n\
                 [supervision.actors.services]\nstop_timeout_ms = 20000\n\
                 [supervision.default]\njitter = 0.5\n";
     let s = load(Some(file), &[]).unwrap().supervision;
-    let producer = s.policy_for("producer");
+    let aa_sample = s.policy_for("aa_sample");
     let expected = RestartPolicy {
         restart: RestartType::Transient,
         max_restarts: 3,
@@ -84,7 +87,7 @@ fn file_override_merges_only_the_given_keys() {
         ..default_policy()
     };
     assert_eq!(
-        producer, expected,
+        aa_sample, expected,
         "unset keys come from the (changed) default"
     );
     assert_eq!(s.policy_for("services").stop_timeout_ms, 20_000);
@@ -95,29 +98,29 @@ fn file_override_merges_only_the_given_keys() {
         restart: Some(RestartType::Transient),
         ..PolicyOverride::default()
     };
-    assert_eq!(s.actors["producer"], only);
+    assert_eq!(s.actors["aa_sample"], only);
 }
 
 #[test]
 fn env_override_converts_strings() {
     let vars = [
         (
-            "ALPHA_PANDA__SUPERVISION__ACTORS__PRODUCER__MAX_RESTARTS",
+            "ALPHA_PANDA__SUPERVISION__ACTORS__AA_SAMPLE__MAX_RESTARTS",
             "3",
         ),
         (
-            "ALPHA_PANDA__SUPERVISION__ACTORS__PRODUCER__BACKOFF_MULTIPLIER",
+            "ALPHA_PANDA__SUPERVISION__ACTORS__AA_SAMPLE__BACKOFF_MULTIPLIER",
             "1.5",
         ),
         (
-            "ALPHA_PANDA__SUPERVISION__ACTORS__PRODUCER__RESTART",
+            "ALPHA_PANDA__SUPERVISION__ACTORS__AA_SAMPLE__RESTART",
             "Temporary",
         ),
         ("ALPHA_PANDA__SUPERVISION__DEFAULT__WITHIN_SECS", "120"),
     ];
-    let file = "[supervision.actors.producer]\nmax_restarts = 9\nstop_timeout_ms = 100\n";
+    let file = "[supervision.actors.aa_sample]\nmax_restarts = 9\nstop_timeout_ms = 100\n";
     let s = load(Some(file), &vars).unwrap().supervision;
-    let p = s.policy_for("producer");
+    let p = s.policy_for("aa_sample");
     assert_eq!(
         (p.max_restarts, p.stop_timeout_ms),
         (3, 100),
@@ -141,7 +144,11 @@ fn dotted_actor_names_stay_whole() {
     for (index, loaded) in loaded.into_iter().enumerate() {
         let s = loaded.unwrap().supervision;
         let names: Vec<&str> = s.actors.keys().map(String::as_str).collect();
-        assert_eq!(names, ["consumer.strategy_runner"], "spelling {index}");
+        assert_eq!(
+            names,
+            ["consumer.strategy_runner", "infrastructure", "producer"],
+            "spelling {index}"
+        );
         assert_eq!(s.policy_for("consumer.strategy_runner").max_restarts, 2);
         assert_eq!(s.policy_for("consumer").max_restarts, 5, "no prefix match");
     }
@@ -171,7 +178,11 @@ fn a_name_with_settings_and_longer_names_is_two_actors() {
     let s = load(Some(file), &[]).unwrap().supervision;
     assert_eq!(s.policy_for("consumer").max_restarts, 1);
     assert_eq!(s.policy_for("consumer.market_feed").max_restarts, 2);
-    assert_eq!(s.actors.len(), 2);
+    assert_eq!(
+        s.actors.len(),
+        2 + 2,
+        "plus the producer and infrastructure defaults"
+    );
 }
 
 /// A settings file (if any), environment variables, and the one problem expected.
@@ -181,21 +192,21 @@ type Case<'a> = (Option<&'a str>, &'a [(&'a str, &'a str)], &'a str);
 fn schema_problems_in_overrides_are_named_precisely() {
     #[rustfmt::skip]
     let cases: &[Case] = &[
-        (Some("[supervision.actors.producer]\nmax_restart = 3\n"), &[],
-         "supervision.actors.producer.max_restart: unknown key; did you mean `max_restarts`?"),
-        (None, &[("ALPHA_PANDA__SUPERVISION__ACTORS__PRODUCER__JITER", "0.1")],
-         "supervision.actors.producer.jiter: unknown key (from environment variable \
-          ALPHA_PANDA__SUPERVISION__ACTORS__PRODUCER__JITER); did you mean `jitter`?"),
-        (Some("[supervision.actors.producer]\nmax_restarts = \"many\"\n"), &[],
-         "supervision.actors.producer.max_restarts: expected an integer, got \"many\""),
-        (None, &[("ALPHA_PANDA__SUPERVISION__ACTORS__PRODUCER__MAX_RESTARTS", "many")],
-         "supervision.actors.producer.max_restarts: expected an integer, got \"many\""),
+        (Some("[supervision.actors.aa_sample]\nmax_restart = 3\n"), &[],
+         "supervision.actors.aa_sample.max_restart: unknown key; did you mean `max_restarts`?"),
+        (None, &[("ALPHA_PANDA__SUPERVISION__ACTORS__AA_SAMPLE__JITER", "0.1")],
+         "supervision.actors.aa_sample.jiter: unknown key (from environment variable \
+          ALPHA_PANDA__SUPERVISION__ACTORS__AA_SAMPLE__JITER); did you mean `jitter`?"),
+        (Some("[supervision.actors.aa_sample]\nmax_restarts = \"many\"\n"), &[],
+         "supervision.actors.aa_sample.max_restarts: expected an integer, got \"many\""),
+        (None, &[("ALPHA_PANDA__SUPERVISION__ACTORS__AA_SAMPLE__MAX_RESTARTS", "many")],
+         "supervision.actors.aa_sample.max_restarts: expected an integer, got \"many\""),
         (Some("[supervision.actors.\"consumer.x\"]\njitter = true\n"), &[],
          "supervision.actors.consumer.x.jitter: expected a number, got true"),
-        (Some("[supervision.actors.producer]\nmax_restarts = -1\n"), &[],
-         "supervision.actors.producer.max_restarts: expected a non-negative integer, got -1"),
-        (Some("[supervision.actors]\nproducer = 5\n"), &[],
-         "supervision.actors.producer: expected a table, got 5"),
+        (Some("[supervision.actors.aa_sample]\nmax_restarts = -1\n"), &[],
+         "supervision.actors.aa_sample.max_restarts: expected a non-negative integer, got -1"),
+        (Some("[supervision.actors]\naa_sample = 5\n"), &[],
+         "supervision.actors.aa_sample: expected a table, got 5"),
         (Some("[supervision]\nactors = 5\n"), &[],
          "supervision.actors: expected a table, got 5"),
         (Some("[supervision.defaults]\nmax_restarts = 3\n"), &[],
@@ -215,11 +226,11 @@ fn schema_problems_in_overrides_are_named_precisely() {
 #[test]
 fn bad_restart_type_lists_allowed_values() {
     let expected = "expected one of permanent, transient, temporary, got \"always\"";
-    let file = "[supervision.actors.producer]\nrestart = \"always\"\n";
+    let file = "[supervision.actors.aa_sample]\nrestart = \"always\"\n";
     let found = problems(load(Some(file), &[]));
     assert_eq!(
         found,
-        [format!("supervision.actors.producer.restart: {expected}")]
+        [format!("supervision.actors.aa_sample.restart: {expected}")]
     );
     let var = "ALPHA_PANDA__SUPERVISION__DEFAULT__RESTART";
     let found = problems(load(None, &[(var, "always")]));
@@ -245,11 +256,15 @@ fn validate_catches_each_rule_in_the_default_and_in_an_override() {
     for (key, value, fragment) in cases {
         for table in [
             "default",
-            "actors.producer",
+            "actors.aa_sample",
             "actors.\"consumer.strategy_runner\"",
         ] {
-            let file = format!("[supervision.{table}]\n{key} = {value}\n");
-            let file = file.replace("= NaN", "= nan"); // TOML spells it lowercase
+            let mut file = format!("[supervision.{table}]\n{key} = {value}\n");
+            file = file.replace("= NaN", "= nan"); // TOML spells it lowercase
+            if table == "default" && key == "backoff_max_ms" {
+                // Keep the producer's own tuning (initial 500 ms) out of this case.
+                file.push_str("[supervision.actors.producer]\nbackoff_initial_ms = 10\n");
+            }
             let err = load(Some(&file), &[]).unwrap_err();
             let expected_key = format!("supervision.{}.{key}", table.replace('"', ""));
             assert_eq!(err.problems.len(), 1, "{file}: {err}");
@@ -273,8 +288,12 @@ fn validate_accepts_edge_values() {
         ("restart", "\"temporary\""),
     ];
     for (key, value) in cases {
-        for table in ["default", "actors.producer"] {
-            let file = format!("[supervision.{table}]\n{key} = {value}\n");
+        for table in ["default", "actors.aa_sample"] {
+            let mut file = format!("[supervision.{table}]\n{key} = {value}\n");
+            if table == "default" && key == "backoff_max_ms" {
+                // Keep the producer's own tuning (initial 500 ms) out of this case.
+                file.push_str("[supervision.actors.producer]\nbackoff_initial_ms = 10\n");
+            }
             let loaded = load(Some(&file), &[]);
             assert!(loaded.is_ok(), "{file}: {loaded:?}");
         }
@@ -316,7 +335,7 @@ fn broken_backoff_range_is_reported_at_the_overridden_key() {
 
 #[test]
 fn a_broken_default_is_reported_once_not_per_actor() {
-    let file = "[supervision.default]\njitter = 2.0\n[supervision.actors.producer]\n\
+    let file = "[supervision.default]\njitter = 2.0\n[supervision.actors.aa_sample]\n\
                 max_restarts = 1\n[supervision.actors.root]\njitter = 3.0\n";
     let keys: Vec<String> = problems(load(Some(file), &[]))
         .into_iter()
@@ -334,15 +353,15 @@ fn a_broken_default_is_reported_once_not_per_actor() {
 #[test]
 fn all_problems_are_reported_at_once() {
     let file = "[supervision.default]\nwithin_secs = 0\nbackoff_multiplier = 0.5\n\
-                [supervision.actors.producer]\nmax_restarts = 20000\nstop_timeout_ms = 0\n\
+                [supervision.actors.aa_sample]\nmax_restarts = 20000\nstop_timeout_ms = 0\n\
                 [supervision.actors.risk_manager]\nbackoff_max_ms = 10\njitter = -1.0\n";
     let expected = [
         "supervision.default.within_secs: must be at least 1, got 0: a zero period cannot \
          count restarts",
         "supervision.default.backoff_multiplier: must be a finite number of at least 1.0, \
          got 0.5",
-        "supervision.actors.producer.max_restarts: must be at most 10000, got 20000",
-        "supervision.actors.producer.stop_timeout_ms: must be at least 1, got 0",
+        "supervision.actors.aa_sample.max_restarts: must be at most 10000, got 20000",
+        "supervision.actors.aa_sample.stop_timeout_ms: must be at least 1, got 0",
         "supervision.actors.risk_manager.backoff_max_ms: must be at least backoff_initial_ms \
          (100), got 10",
         "supervision.actors.risk_manager.jitter: must be between 0.0 and 1.0, got -1.0",
@@ -351,11 +370,11 @@ fn all_problems_are_reported_at_once() {
     // Schema problems of several entries come together too. A section with a schema
     // problem is not deserialised, so its bad enum names (restart = "never") show up
     // only once the schema problems are fixed; validation waits for both.
-    let file = "[supervision.actors.producer]\nmax_restart = 1\n\
+    let file = "[supervision.actors.aa_sample]\nmax_restart = 1\n\
                 [supervision.actors.services]\njitter = \"x\"\nrestart = \"never\"\n";
     let found = problems(load(Some(file), &[]));
     assert_eq!(found.len(), 2, "{found:?}");
-    assert!(found[0].starts_with("supervision.actors.producer.max_restart: unknown key"));
+    assert!(found[0].starts_with("supervision.actors.aa_sample.max_restart: unknown key"));
     assert!(found[1].starts_with("supervision.actors.services.jitter: expected a number"));
 }
 
@@ -369,7 +388,7 @@ fn empty_actor_name_is_rejected() {
 #[test]
 fn masked_toml_includes_supervision_and_round_trips() {
     let file = "[supervision.actors.\"consumer.strategy_runner\"]\nmax_restarts = 2\n\
-                [supervision.actors.producer]\nrestart = \"transient\"\njitter = 0.0\n";
+                [supervision.actors.aa_sample]\nrestart = \"transient\"\njitter = 0.0\n";
     let s = load(Some(file), &[]).unwrap();
     let out = s.to_masked_toml();
     assert!(out.contains("[supervision.default]"), "{out}");
@@ -378,9 +397,9 @@ fn masked_toml_includes_supervision_and_round_trips() {
         "{out}"
     );
     let parsed: toml::Table = toml::from_str(&out).unwrap();
-    let producer = &parsed["supervision"]["actors"]["producer"];
-    assert_eq!(producer.as_table().map(toml::Table::len), Some(2), "{out}");
-    assert_eq!(producer["restart"].as_str(), Some("transient"));
+    let aa_sample = &parsed["supervision"]["actors"]["aa_sample"];
+    assert_eq!(aa_sample.as_table().map(toml::Table::len), Some(2), "{out}");
+    assert_eq!(aa_sample["restart"].as_str(), Some("transient"));
     // The output loads back to the same supervision settings (redis.url aside: masked).
     let reloaded = load(Some(&out.replace("\"***\"", "\"memory\"")), &[]).unwrap();
     assert_eq!(reloaded.supervision, s.supervision);

@@ -116,7 +116,12 @@ impl Board {
 
     /// Counts a restart of `name` of `kind`; `budget` is `(now, window)` when the restart
     /// counts against the actor's own budget (not when a sibling's failure caused it).
-    pub(super) fn record_restart(&self, name: &str, kind: &str, budget: Option<(Instant, Duration)>) {
+    pub(super) fn record_restart(
+        &self,
+        name: &str,
+        kind: &str,
+        budget: Option<(Instant, Duration)>,
+    ) {
         let mut inner = self.lock();
         *inner
             .restarts

@@ -126,7 +126,10 @@ mod tests {
         assert!(b.allow(t0));
         assert!(b.allow(t0 + Duration::from_secs(1)));
         assert!(b.allow(t0 + Duration::from_secs(2)));
-        assert!(!b.allow(t0 + Duration::from_secs(3)), "a 4th restart within 10 s");
+        assert!(
+            !b.allow(t0 + Duration::from_secs(3)),
+            "a 4th restart within 10 s"
+        );
         assert_eq!(b.in_window(t0 + Duration::from_secs(3)), 3);
         // Once the first restart is 10 s old, there is room again.
         assert!(b.allow(t0 + Duration::from_secs(10)));

@@ -217,11 +217,13 @@ async fn drive<A: Actor<Context = Context<A>>>(
     name: &str,
     fut: &mut ContextFut<A, Context<A>>,
 ) -> ExitReason {
-    poll_fn(|cx| match supervised_step(name, || Pin::new(&mut *fut).poll(cx)) {
-        Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
-        Ok(std::task::Poll::Ready(((), reason))) => std::task::Poll::Ready(reason),
-        Err(failure) => std::task::Poll::Ready(failure),
-    })
+    poll_fn(
+        |cx| match supervised_step(name, || Pin::new(&mut *fut).poll(cx)) {
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Ok(std::task::Poll::Ready(((), reason))) => std::task::Poll::Ready(reason),
+            Err(failure) => std::task::Poll::Ready(failure),
+        },
+    )
     .await
 }
 
@@ -232,7 +234,14 @@ async fn stop_within<A: Actor<Context = Context<A>>>(
     timeout: Duration,
 ) {
     fut.ctx().stop();
-    if tokio::time::timeout(timeout, drive(name, fut)).await.is_err() {
-        tracing::warn!(actor = name, ?timeout, "actor did not stop in time; abandoning its run");
+    if tokio::time::timeout(timeout, drive(name, fut))
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            actor = name,
+            ?timeout,
+            "actor did not stop in time; abandoning its run"
+        );
     }
 }

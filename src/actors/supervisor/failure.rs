@@ -133,7 +133,9 @@ pub(super) fn supervised_step<T>(
         Err(payload) => {
             let text = panic_text(payload.as_ref());
             let message = MESSAGE.with(|m| m.take()).unwrap_or("(unnamed message)");
-            let site = PANIC_SITE.with(|s| s.borrow_mut().take()).unwrap_or_default();
+            let site = PANIC_SITE
+                .with(|s| s.borrow_mut().take())
+                .unwrap_or_default();
             tracing::error!(actor, message_type = message, panic = %text, site = %site, "actor panicked");
             Err(ExitReason::Failure(format!(
                 "panic while handling {message}: {text}"

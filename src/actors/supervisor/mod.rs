@@ -28,7 +28,7 @@ mod board;
 mod budget;
 mod driver;
 mod failure;
-mod supervisor;
+mod runner;
 #[cfg(test)]
 mod tests;
 
@@ -37,12 +37,12 @@ pub use board::{ActorInfo, ActorKind, ActorState, Board, LastFailure, Tree};
 pub use budget::{RestartBackoff, RestartBudget};
 pub use driver::{Factory, take_replacement};
 pub use failure::{ExitReason, HandlingFuture, fail, handling};
-pub use supervisor::Strategy;
+pub use runner::Strategy;
 
 use crate::settings::SupervisionSettings;
 use actix::prelude::*;
 use driver::{Command, Driver, Exit};
-use supervisor::{Child, Supervisor};
+use runner::{Child, Supervisor};
 use tokio::sync::{mpsc, oneshot};
 
 /// Process exit code when the root supervisor gives up (so systemd or Kubernetes restarts
@@ -271,7 +271,11 @@ impl RootHandle {
     pub async fn shutdown(&self) -> RootOutcome {
         let (tx, rx) = oneshot::channel();
         let timeout = std::time::Duration::from_secs(30);
-        if self.commands.send(Command::Stop { timeout, done: tx }).is_ok() {
+        if self
+            .commands
+            .send(Command::Stop { timeout, done: tx })
+            .is_ok()
+        {
             let _ = rx.await;
         }
         RootOutcome::Shutdown

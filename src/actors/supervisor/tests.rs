@@ -1,8 +1,8 @@
 //! Actor-level tests of supervision, on paused tokio time: what the probe sees (starts and
 //! stops, in order), what the tree says, and the delays between failure and restart.
 
-use super::*;
 use super::ActorState;
+use super::*;
 use crate::settings::{RestartPolicy, RestartType, Settings};
 use crate::testkit::Probe;
 use actix::prelude::*;
@@ -17,8 +17,13 @@ const WAIT: Duration = Duration::from_secs(600);
 #[derive(Debug, Clone, PartialEq, Eq, Message)]
 #[rtype(result = "()")]
 enum Event {
-    Started { name: &'static str, incarnation: u32 },
-    Stopped { name: &'static str },
+    Started {
+        name: &'static str,
+        incarnation: u32,
+    },
+    Stopped {
+        name: &'static str,
+    },
 }
 
 struct Worker {
@@ -157,7 +162,10 @@ fn stopped(name: &'static str) -> Event {
 fn assert_close(actual: &[u128], nominal: &[u128]) {
     assert_eq!(actual.len(), nominal.len());
     for (a, n) in actual.iter().zip(nominal) {
-        assert!(*a >= *n && *a <= *n + 1, "delays {actual:?}, expected {nominal:?}");
+        assert!(
+            *a >= *n && *a <= *n + 1,
+            "delays {actual:?}, expected {nominal:?}"
+        );
     }
 }
 
@@ -235,10 +243,7 @@ async fn messages_sent_while_backing_off_are_handled_by_the_fresh_actor() {
     worker.do_send(Crash);
     // Sent before the restart: waits in the mailbox, answered by incarnation 2.
     assert_eq!(worker.send(Ping).await.unwrap(), 1, "fresh state");
-    assert_eq!(
-        probe.drain(),
-        vec![stopped("worker"), started("worker", 2)]
-    );
+    assert_eq!(probe.drain(), vec![stopped("worker"), started("worker", 2)]);
 }
 
 #[actix::test]
@@ -287,7 +292,13 @@ async fn exceeding_the_budget_escalates_and_the_root_stops_everything_in_reverse
     assert_eq!(t.get("root").unwrap().state, ActorState::Failed);
     assert_eq!(t.get("middle").unwrap().state, ActorState::Failed);
     assert!(
-        t.get("middle").unwrap().last_failure.as_ref().unwrap().reason.contains("`flaky` exceeded its restart budget (2 restarts in 60 s)"),
+        t.get("middle")
+            .unwrap()
+            .last_failure
+            .as_ref()
+            .unwrap()
+            .reason
+            .contains("`flaky` exceeded its restart budget (2 restarts in 60 s)"),
         "{:?}",
         t.get("middle")
     );
@@ -321,7 +332,11 @@ async fn rest_for_one_restarts_the_failed_child_and_those_after_it_in_order() {
         probe.expect_msgs(4, WAIT).await,
         vec![stopped("b"), stopped("c"), started("b", 2), started("c", 2)]
     );
-    assert_eq!(a.send(Ping).await.unwrap(), 2, "a kept running with its state");
+    assert_eq!(
+        a.send(Ping).await.unwrap(),
+        2,
+        "a kept running with its state"
+    );
     assert_eq!(b.send(Ping).await.unwrap(), 1);
     assert_eq!(c.send(Ping).await.unwrap(), 1);
     probe.expect_no_msg(Duration::from_secs(10)).await;
@@ -330,7 +345,11 @@ async fn rest_for_one_restarts_the_failed_child_and_those_after_it_in_order() {
     assert_eq!(t.restarts["c"]["sibling"], 1);
     assert!(!t.restarts.contains_key("a"));
     assert_eq!(t.get("b").unwrap().restarts_in_window, 1);
-    assert_eq!(t.get("c").unwrap().restarts_in_window, 0, "siblings do not spend budget");
+    assert_eq!(
+        t.get("c").unwrap().restarts_in_window,
+        0,
+        "siblings do not spend budget"
+    );
 }
 
 #[actix::test]
@@ -361,7 +380,10 @@ async fn one_for_one_restarts_only_the_failed_child() {
     let mut probe = Probe::<Event>::new();
     let (_tree, [a, b, c]) = three(Strategy::OneForOne, &mut probe).await;
     b.do_send(Crash);
-    assert_eq!(probe.expect_msgs(2, WAIT).await, vec![stopped("b"), started("b", 2)]);
+    assert_eq!(
+        probe.expect_msgs(2, WAIT).await,
+        vec![stopped("b"), started("b", 2)]
+    );
     probe.expect_no_msg(Duration::from_secs(10)).await;
     assert_eq!(a.send(Ping).await.unwrap(), 2);
     assert_eq!(b.send(Ping).await.unwrap(), 1);
@@ -380,18 +402,34 @@ async fn a_panicking_handler_restarts_the_actor_and_its_address_keeps_working() 
 
     let answer = worker.send(Panic).await;
     assert!(answer.is_err(), "the panicking request gets no answer");
-    assert_eq!(worker.send(Ping).await.unwrap(), 1, "same address, fresh state");
+    assert_eq!(
+        worker.send(Ping).await.unwrap(),
+        1,
+        "same address, fresh state"
+    );
     assert_eq!(probe.drain(), vec![started("panicky", 2)]);
     let t = tree.tree();
     let failure = t.get("panicky").unwrap().last_failure.clone().unwrap();
-    assert_eq!(failure.reason, "panic while handling Panic: boom in panicky");
+    assert_eq!(
+        failure.reason,
+        "panic while handling Panic: boom in panicky"
+    );
     assert_eq!(t.restarts["panicky"]["panic"], 1);
 
     // A panic inside a future the actor runs in its own context is caught the same way.
     let _ = worker.send(PanicLater).await;
     assert_eq!(worker.send(Ping).await.unwrap(), 1);
-    let failure = tree.tree().get("panicky").unwrap().last_failure.clone().unwrap();
-    assert_eq!(failure.reason, "panic while handling PanicLater: async boom in panicky");
+    let failure = tree
+        .tree()
+        .get("panicky")
+        .unwrap()
+        .last_failure
+        .clone()
+        .unwrap();
+    assert_eq!(
+        failure.reason,
+        "panic while handling PanicLater: async boom in panicky"
+    );
     assert_eq!(tree.tree().get("panicky").unwrap().restarts_total, 2);
 }
 
@@ -400,9 +438,24 @@ async fn temporary_is_never_restarted_and_transient_only_after_a_failure() {
     tokio::time::pause();
     let mut probe = Probe::<Event>::new();
     let mut root = SupervisorSpec::new("root", Strategy::OneForOne, &settings());
-    let temp = add(&mut root, "temporary", policy(RestartType::Temporary), &probe);
-    let normal = add(&mut root, "transient_ok", policy(RestartType::Transient), &probe);
-    let failing = add(&mut root, "transient_bad", policy(RestartType::Transient), &probe);
+    let temp = add(
+        &mut root,
+        "temporary",
+        policy(RestartType::Temporary),
+        &probe,
+    );
+    let normal = add(
+        &mut root,
+        "transient_ok",
+        policy(RestartType::Transient),
+        &probe,
+    );
+    let failing = add(
+        &mut root,
+        "transient_bad",
+        policy(RestartType::Transient),
+        &probe,
+    );
     let tree = root.start().await;
     probe.expect_msgs(3, WAIT).await;
 
@@ -457,5 +510,8 @@ async fn shutdown_stops_children_in_reverse_order_and_introspection_answers() {
         vec![stopped("c"), stopped("b"), stopped("a")]
     );
     let after = introspection.send(GetTree).await.unwrap();
-    assert!(after.actors.iter().all(|a| a.state == ActorState::Stopped), "{after:?}");
+    assert!(
+        after.actors.iter().all(|a| a.state == ActorState::Stopped),
+        "{after:?}"
+    );
 }

@@ -219,7 +219,11 @@ impl Supervisor {
             let child = &mut self.children[j];
             child.run += 1;
             child.alive = true;
-            let wait = if Some(j) == delayed { delay } else { Duration::ZERO };
+            let wait = if Some(j) == delayed {
+                delay
+            } else {
+                Duration::ZERO
+            };
             if child
                 .commands
                 .send(Command::Start {
@@ -244,7 +248,11 @@ impl Supervisor {
         let child = &self.children[j];
         let (tx, rx) = oneshot::channel();
         let timeout = child.policy.stop_timeout();
-        if child.commands.send(Command::Stop { timeout, done: tx }).is_ok() {
+        if child
+            .commands
+            .send(Command::Stop { timeout, done: tx })
+            .is_ok()
+        {
             // The child bounds its own stop by `timeout`; the margin covers the hand-off.
             let _ = tokio::time::timeout(timeout + Duration::from_secs(1), rx).await;
         }
