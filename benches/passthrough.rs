@@ -354,6 +354,9 @@ impl Handler<TakePhase> for PassThrough {
 struct PhaseTimes {
     handled: Option<Instant>,
     completed: Option<Instant>,
+    /// Records in the consumer's windows (handled, outputs not yet all acknowledged) at
+    /// each poll while the phase ran.
+    in_window: Vec<usize>,
     last: Option<Progress>,
 }
 
@@ -381,6 +384,7 @@ async fn wait_phase(
     let mut times = PhaseTimes {
         handled: None,
         completed: None,
+        in_window: Vec::new(),
         last: None,
     };
     let mut poll = tokio::time::interval(POLL);
@@ -393,8 +397,11 @@ async fn wait_phase(
             },
             _ = poll.tick() => {
                 if let Ok(Some(progress)) = consumer.send(GetProgress).await {
-                    if times.completed.is_none() && covers(&progress, topic, last_offsets) {
-                        times.completed = Some(Instant::now());
+                    if times.completed.is_none() {
+                        times.in_window.push(progress.in_window.values().sum());
+                        if covers(&progress, topic, last_offsets) {
+                            times.completed = Some(Instant::now());
+                        }
                     }
                     times.last = Some(progress);
                 }
@@ -405,27 +412,86 @@ async fn wait_phase(
     times
 }
 
-/// Time the calling thread spent on a CPU and runnable but waiting for one, from
-/// `/proc/thread-self/schedstat` (Linux); `None` elsewhere.
-fn thread_sched() -> Option<(Duration, Duration)> {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+/// CPU accounting at one moment, from Linux's /proc (each part `None` elsewhere).
+struct CpuSample {
+    at: Instant,
+    /// The calling (actix) thread: time on a CPU, time runnable but waiting for one.
+    thread: Option<(Duration, Duration)>,
+    /// Every thread of this process (the actix thread, librdkafka's, the load producer).
+    process: Option<Duration>,
+    /// The whole machine (broker and anything else included): busy and total CPU ticks.
+    machine: Option<(u64, u64)>,
+}
+
+fn schedstat(path: &std::path::Path) -> Option<(Duration, Duration)> {
+    let stat = std::fs::read_to_string(path).ok()?;
     let mut fields = stat.split_whitespace().map(str::parse::<u64>);
     let on_cpu = fields.next()?.ok()?;
     let waiting = fields.next()?.ok()?;
     Some((Duration::from_nanos(on_cpu), Duration::from_nanos(waiting)))
 }
 
-/// How busy the actix thread (consumer loop, service and producer actor) was since `since`.
-fn print_thread_use(since: Option<(Duration, Duration)>, wall: Duration) {
-    if let (Some((cpu0, wait0)), Some((cpu1, wait1))) = (since, thread_sched()) {
-        let cpu = cpu1.saturating_sub(cpu0);
-        println!(
-            "  actix thread (consumer loop + service + producer actor): on CPU {:.2} s = {:.0}% of {:.2} s; runnable but waiting for a CPU {:.2} s",
-            cpu.as_secs_f64(),
-            100.0 * cpu.as_secs_f64() / wall.as_secs_f64().max(1e-9),
-            wall.as_secs_f64(),
+fn machine_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .take(8)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let total: u64 = ticks.iter().sum();
+    let idle = ticks.get(3)? + ticks.get(4)?;
+    Some((total - idle, total))
+}
+
+fn cpu_sample() -> CpuSample {
+    let process = std::fs::read_dir("/proc/self/task").ok().map(|tasks| {
+        tasks
+            .filter_map(Result::ok)
+            .filter_map(|t| schedstat(&t.path().join("schedstat")))
+            .map(|(on_cpu, _)| on_cpu)
+            .sum()
+    });
+    CpuSample {
+        at: Instant::now(),
+        thread: schedstat(std::path::Path::new("/proc/thread-self/schedstat")),
+        process,
+        machine: machine_ticks(),
+    }
+}
+
+/// Where the CPU went since `since`: is the actix thread (consumer loop, service and
+/// producer actor) saturated, or waiting — for data, for acks, or for a CPU?
+fn print_cpu(since: &CpuSample) {
+    let now = cpu_sample();
+    let wall = now.at.duration_since(since.at).as_secs_f64().max(1e-9);
+    let mut parts = Vec::new();
+    if let (Some((cpu0, wait0)), Some((cpu1, wait1))) = (since.thread, now.thread) {
+        let cpu = cpu1.saturating_sub(cpu0).as_secs_f64();
+        parts.push(format!(
+            "actix thread on CPU {cpu:.2} s ({:.0}%), runnable but waiting for a CPU {:.2} s ({:.0}%)",
+            100.0 * cpu / wall,
             wait1.saturating_sub(wait0).as_secs_f64(),
-        );
+            100.0 * wait1.saturating_sub(wait0).as_secs_f64() / wall,
+        ));
+    }
+    if let (Some(p0), Some(p1)) = (since.process, now.process) {
+        parts.push(format!(
+            "bench process {:.2} CPUs",
+            p1.saturating_sub(p0).as_secs_f64() / wall
+        ));
+    }
+    if let (Some((busy0, total0)), Some((busy1, total1))) = (since.machine, now.machine) {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let busy = (busy1 - busy0) as f64 / (total1 - total0).max(1) as f64;
+        parts.push(format!(
+            "machine {:.0}% busy ({:.2} of {cores} CPUs, broker included)",
+            100.0 * busy,
+            busy * cores as f64
+        ));
+    }
+    if !parts.is_empty() {
+        println!("  CPU over {wall:.2} s: {}", parts.join("; "));
     }
 }
 
@@ -451,6 +517,19 @@ fn print_ages(label: &str, mut ages_us: Vec<u64>) {
         ms(percentile(&ages_us, 0.99)),
         ms(ages_us.last().copied().unwrap_or(0)),
     );
+}
+
+/// Whether back-pressure (a full window per partition) could have been what the loop waited
+/// for.
+fn print_window(times: &PhaseTimes) {
+    let polls = &times.in_window;
+    if let Some(max) = polls.iter().max() {
+        let mean = polls.iter().sum::<usize>() as f64 / polls.len() as f64;
+        println!(
+            "  records in the consumer's windows (outputs pending) at {} polls: mean {mean:.0}, max {max} (limit max_in_flight_per_partition × {PARTITIONS} partitions)",
+            polls.len()
+        );
+    }
 }
 
 fn rate(n: u64, d: Duration) -> f64 {
@@ -585,7 +664,7 @@ async fn run(config: Config) -> ExitCode {
         .await
         .expect("service");
 
-    let sched = thread_sched();
+    let cpu = cpu_sample();
     let start = Instant::now();
     let consumer = ConsumerActor::new(ConsumerArgs {
         connection: connection.clone(),
@@ -615,7 +694,6 @@ async fn run(config: Config) -> ExitCode {
                 c.as_secs_f64(),
                 rate(n, c)
             );
-            print_thread_use(sched, h);
             if let Some(first) = phase.first {
                 let warm = handled - first;
                 println!(
@@ -631,6 +709,8 @@ async fn run(config: Config) -> ExitCode {
             ok = false;
         }
     }
+    print_cpu(&cpu);
+    print_window(&times);
     print_ages(
         "record age at handling (includes the backlog wait)",
         phase.ages_us,
@@ -650,7 +730,7 @@ async fn run(config: Config) -> ExitCode {
         let (producer_thread, topic) = (load.clone(), input.clone());
         let (live_rate, live_secs) = (config.live_rate, config.live_secs);
         load.context().timing.store(true, Ordering::Relaxed);
-        let sched = thread_sched();
+        let cpu = cpu_sample();
         let live_start = Instant::now();
         let spent = tokio::task::spawn_blocking(move || {
             produce_live(&producer_thread, &topic, n, live_rate, live_secs)
@@ -680,13 +760,14 @@ async fn run(config: Config) -> ExitCode {
                         .saturating_duration_since(produced_until)
                         .as_secs_f64(),
                 );
-                print_thread_use(sched, handled - live_start);
             }
             _ => {
                 report_incomplete("phase 2", n + live_total, &times);
                 ok = false;
             }
         }
+        print_cpu(&cpu);
+        print_window(&times);
         print_ages(
             "record age at handling (the end-to-end latency)",
             phase.ages_us,
