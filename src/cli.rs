@@ -49,6 +49,24 @@ pub enum Command {
     /// Dead-letter queue tools.
     #[command(subcommand)]
     Dlq(DlqCommand),
+    /// Serve Kite's ticker protocol from a seeded price model (development and tests).
+    KiteSim(KiteSimArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KiteSimArgs {
+    /// Address to listen on, e.g. 127.0.0.1:9100.
+    #[arg(long)]
+    pub listen: std::net::SocketAddr,
+    /// Instrument CSV (default: `[instruments] path`, else the built-in list).
+    #[arg(long, value_name = "FILE")]
+    pub instruments: Option<PathBuf>,
+    /// Ticks per second per subscribed instrument (default: `[simulator] ticks_per_sec`).
+    #[arg(long)]
+    pub ticks_per_sec: Option<u32>,
+    /// Seed of the price model (default: `[simulator] seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

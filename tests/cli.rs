@@ -33,13 +33,17 @@ fn help_explains_each_subcommand() {
     let out = alpha_panda(&["--help"], &[]);
     assert!(out.status.success());
     let text = stdout(&out);
-    for line in [
-        "run     Run the daemon",
-        "config  Inspect the configuration",
-        "topics  Create or list the Kafka topics",
-        "dlq     Dead-letter queue tools",
+    for (command, says) in [
+        ("run", "Run the daemon under its supervision tree"),
+        ("config", "Inspect the configuration"),
+        ("topics", "Create or list the Kafka topics"),
+        ("dlq", "Dead-letter queue tools"),
+        ("kite-sim", "Serve Kite's ticker protocol"),
     ] {
-        assert!(text.contains(line), "help lacks `{line}`:\n{text}");
+        let explained = text
+            .lines()
+            .any(|l| l.trim_start().starts_with(&format!("{command} ")) && l.contains(says));
+        assert!(explained, "help does not explain `{command}`:\n{text}");
     }
     let replay = stdout(&alpha_panda(&["dlq", "replay", "--help"], &[]));
     assert!(
@@ -258,4 +262,62 @@ fn run_refuses_a_supervision_policy_for_an_actor_that_does_not_exist() {
     let err = stderr(&out);
     assert!(err.contains("names no such actor: producr"), "{err}");
     assert!(err.contains("producer"), "lists the real names: {err}");
+}
+
+#[test]
+fn kite_sim_serves_the_ticker_protocol() {
+    use std::io::{BufRead, BufReader};
+    use tokio_tungstenite::tungstenite::{Message, connect};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_alpha-panda"))
+        .args([
+            "kite-sim",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--ticks-per-sec",
+            "50",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut banner = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut banner)
+        .unwrap();
+    assert!(
+        banner.contains(&format!("ws://127.0.0.1:{port}")),
+        "{banner}"
+    );
+    let (mut ws, _) = connect(format!("ws://127.0.0.1:{port}/?api_key=k&access_token=t")).unwrap();
+    ws.send(Message::text(r#"{"a":"subscribe","v":[738561]}"#))
+        .unwrap();
+    ws.send(Message::text(r#"{"a":"mode","v":["ltp",[738561]]}"#))
+        .unwrap();
+    let mut ltp_packets = 0;
+    while ltp_packets < 3 {
+        if let Message::Binary(frame) = ws.read().unwrap() {
+            if frame.len() == 1 {
+                continue; // heartbeat
+            }
+            let alpha_panda::kite::ticker::Frame::Packets(packets) =
+                alpha_panda::kite::ticker::parse_frame(&frame).unwrap()
+            else {
+                continue;
+            };
+            for p in packets {
+                let tick = p.unwrap();
+                assert_eq!(tick.token, 738_561, "only the subscribed token");
+                if tick.kind == alpha_panda::kite::ticker::PacketKind::Ltp {
+                    ltp_packets += 1;
+                }
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }

@@ -1,4 +1,5 @@
 //! Service actors (one module per service) and the supervisor.
 
 pub mod daemon;
+pub mod market_feed;
 pub mod supervisor;

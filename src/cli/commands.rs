@@ -1,11 +1,18 @@
 //! What each subcommand does.
 
-use super::{Command, ConfigCommand, DlqCommand, ReplayArgs, TopicsCommand};
+use super::{Command, ConfigCommand, DlqCommand, KiteSimArgs, ReplayArgs, TopicsCommand};
 use crate::actors::daemon;
+use crate::actors::market_feed::{self, Endpoint, MarketFeedArgs};
 use crate::actors::supervisor::EXIT_SUPERVISION_GAVE_UP;
+use crate::market::instruments::InstrumentRegistry;
 use crate::settings::Settings;
+use crate::settings::{RetrySettings, Secret};
+use crate::sim::{Simulator, SimulatorOptions};
 use crate::streaming::dlq::{ReplayOptions, replay};
-use crate::streaming::{EmbeddedBroker, KafkaConnection, ProducerActor, TopicMap, admin};
+use crate::streaming::retry::Backoff;
+use crate::streaming::{
+    EmbeddedBroker, KafkaConnection, ProducerActor, ProducerHandle, TopicMap, admin,
+};
 use anyhow::Context as _;
 use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
@@ -32,6 +39,98 @@ pub(super) async fn dispatch(command: Command, settings: Settings) -> anyhow::Re
         Command::Topics(TopicsCommand::List) => topics_list(&settings).await.map(|()| 0),
         Command::Dlq(DlqCommand::Replay(args)) => dlq_replay(&settings, args).await.map(|()| 0),
         Command::Run => run(&settings).await,
+        Command::KiteSim(args) => kite_sim(&settings, args).await.map(|()| 0),
+    }
+}
+
+/// The instrument registry: `[instruments] path`, else the built-in list.
+fn registry(
+    settings: &Settings,
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<InstrumentRegistry> {
+    Ok(match path.or(settings.instruments.path()) {
+        Some(p) => InstrumentRegistry::load(p)?,
+        None => InstrumentRegistry::embedded()?,
+    })
+}
+
+async fn kite_sim(settings: &Settings, args: KiteSimArgs) -> anyhow::Result<()> {
+    let registry = registry(settings, args.instruments.as_deref())?;
+    let options = SimulatorOptions {
+        listen: args.listen,
+        ticks_per_sec: args
+            .ticks_per_sec
+            .unwrap_or(settings.simulator.ticks_per_sec),
+        seed: args.seed.unwrap_or(settings.simulator.seed),
+    };
+    let sim = Simulator::start(options, &registry)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    say!(
+        "Kite simulator on {} ({} instruments); Ctrl-C stops it",
+        sim.url(),
+        registry.len()
+    );
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
+
+/// Where the feed connects: the configured ticker, or the built-in simulator started
+/// in-process when `feed.ticker_url = "simulator"` (kept alive by the returned value).
+async fn feed_endpoint(
+    settings: &Settings,
+    registry: &InstrumentRegistry,
+) -> anyhow::Result<(Endpoint, Option<Simulator>)> {
+    let feed = &settings.feed;
+    if !feed.uses_simulator() {
+        let endpoint = Endpoint {
+            url: feed.ticker_url.clone(),
+            api_key: feed.api_key.clone(),
+            access_token: feed.access_token.clone(),
+        };
+        return Ok((endpoint, None));
+    }
+    let sim = Simulator::start(
+        SimulatorOptions {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            ticks_per_sec: settings.simulator.ticks_per_sec,
+            seed: settings.simulator.seed,
+        },
+        registry,
+    )
+    .await
+    .context("starting the built-in Kite simulator")?;
+    tracing::warn!(url = %sim.url(), "feed.ticker_url = \"simulator\": market data is SIMULATED");
+    let endpoint = Endpoint {
+        url: sim.url(),
+        api_key: Secret::new("simulator"),
+        access_token: Secret::new("simulator"),
+    };
+    Ok((endpoint, Some(sim)))
+}
+
+/// The market feed's arguments from `[feed]`.
+fn feed_args(
+    settings: &Settings,
+    endpoint: Endpoint,
+    targets: Vec<market_feed::FeedTarget>,
+    producer: ProducerHandle,
+) -> MarketFeedArgs {
+    let feed = &settings.feed;
+    MarketFeedArgs {
+        endpoint,
+        targets,
+        producer,
+        liveness: feed.liveness(),
+        reconnect: Backoff::new(&RetrySettings {
+            base_ms: feed.reconnect_initial_ms,
+            factor: feed.reconnect_multiplier,
+            max_ms: feed.reconnect_max_ms,
+            attempts: u32::MAX,
+            jitter: feed.reconnect_jitter,
+        }),
+        max_in_flight: feed.max_pending_ticks,
+        order_updates: None,
     }
 }
 
@@ -148,7 +247,13 @@ async fn run(settings: &Settings) -> anyhow::Result<u8> {
     let producer = ProducerActor::connect(&connection, BROKER_TIMEOUT)
         .await
         .context("starting the producer")?;
-    let tree = daemon::build(settings, &connection, producer);
+    let registry = registry(settings, None)?;
+    let targets = market_feed::resolve_targets(&settings.feed.subscriptions, &registry)
+        .map_err(anyhow::Error::msg)?;
+    let (endpoint, _simulator) = feed_endpoint(settings, &registry).await?;
+    let tree = daemon::build(settings, &connection, producer, |handle| {
+        feed_args(settings, endpoint, targets, handle)
+    });
     let unknown = daemon::unknown_policy_names(settings, &tree.names);
     if !unknown.is_empty() {
         anyhow::bail!(

@@ -4,7 +4,8 @@
 //! against the embedded `config/default.toml`, which lists every setting and so doubles
 //! as the schema. That check reports unknown keys (with a "did you mean" hint) and
 //! values of the wrong kind, and turns environment strings into numbers where the
-//! default is a number; only then is each section deserialised, so range errors and
+//! default is a number (and comma-separated strings into arrays where it is an array);
+//! only then is each section deserialised, so range errors and
 //! bad enum names are reported per key too. Invariants: every problem found is
 //! reported, not just the first; nothing here panics.
 
@@ -85,7 +86,11 @@ pub(super) fn load_layers(
     let redis = parse(&mut clean, "redis", &mut problems);
     let dedup = parse(&mut clean, "dedup", &mut problems);
     let supervision = parse(&mut clean, "supervision", &mut problems);
-    match (
+    let instruments = parse(&mut clean, "instruments", &mut problems);
+    let market_hours = parse(&mut clean, "market_hours", &mut problems);
+    let feed = parse(&mut clean, "feed", &mut problems);
+    let simulator = parse(&mut clean, "simulator", &mut problems);
+    let sections = (
         service,
         log,
         kafka,
@@ -94,34 +99,50 @@ pub(super) fn load_layers(
         redis,
         dedup,
         supervision,
-    ) {
-        (
-            Some(service),
-            Some(log),
-            Some(kafka),
-            Some(retry),
-            Some(topics),
-            Some(redis),
-            Some(dedup),
-            Some(supervision),
-        ) if problems.is_empty() => Ok(Settings {
-            service,
-            log,
-            kafka,
-            retry,
-            topics,
-            redis,
-            dedup,
-            supervision,
-        }),
-        _ => {
-            if problems.is_empty() {
-                problems.push(Problem::new("(defaults)", "a section is missing"));
-            }
-            problems.sort_by(|a, b| a.key.cmp(&b.key));
-            Err(SettingsError::new(problems))
+        instruments,
+        market_hours,
+        feed,
+        simulator,
+    );
+    let (
+        Some(service),
+        Some(log),
+        Some(kafka),
+        Some(retry),
+        Some(topics),
+        Some(redis),
+        Some(dedup),
+        Some(supervision),
+        Some(instruments),
+        Some(market_hours),
+        Some(feed),
+        Some(simulator),
+    ) = sections
+    else {
+        if problems.is_empty() {
+            problems.push(Problem::new("(defaults)", "a section is missing"));
         }
+        problems.sort_by(|a, b| a.key.cmp(&b.key));
+        return Err(SettingsError::new(problems));
+    };
+    if !problems.is_empty() {
+        problems.sort_by(|a, b| a.key.cmp(&b.key));
+        return Err(SettingsError::new(problems));
     }
+    Ok(Settings {
+        service,
+        log,
+        kafka,
+        retry,
+        topics,
+        redis,
+        dedup,
+        supervision,
+        instruments,
+        market_hours,
+        feed,
+        simulator,
+    })
 }
 
 /// Deserialises one section that passed the schema check; `None` if it did not (already

@@ -10,13 +10,18 @@
 //! - `config/default.toml` lists every setting; it is both the defaults and the set of
 //!   known keys, so a typo is an error, never a silently ignored key.
 //! - A loaded [`Settings`] has passed [`Settings::validate`].
-//! - Secrets (`redis.url`, sensitive `kafka.client` properties) never appear in `Debug`
-//!   output, error messages or [`Settings::to_masked_toml`].
+//! - Secrets (`redis.url`, sensitive `kafka.client` properties, `feed.api_key`,
+//!   `feed.access_token`) never appear in `Debug` output, error messages or
+//!   [`Settings::to_masked_toml`].
 //! - With the defaults, nothing external is needed: Kafka is librdkafka's in-process
-//!   mock cluster and the store is in memory (neither durable).
+//!   mock cluster, the store is in memory (neither durable) and market data comes from
+//!   the built-in Kite simulator.
+//! - List settings (`feed.subscriptions`, `market_hours.holidays`) are TOML arrays; from
+//!   the environment they are one comma-separated string.
 
 mod error;
 mod loader;
+mod market;
 mod messages;
 mod schema;
 mod secret;
@@ -24,6 +29,10 @@ mod sections;
 mod supervision;
 mod validate;
 
+#[cfg(test)]
+mod market_tests;
+#[cfg(test)]
+mod subscription_tests;
 #[cfg(test)]
 mod supervision_tests;
 #[cfg(test)]
@@ -35,6 +44,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub use error::{Problem, SettingsError};
+pub use market::{
+    FeedSettings, InstrumentSettings, MarketHoursSettings, SIMULATOR, SimulatorSettings,
+    Subscription,
+};
 pub use secret::Secret;
 pub use sections::{
     Compression, DedupSettings, KafkaSettings, LogFormat, LogSettings, RedisSettings,
@@ -67,6 +80,14 @@ pub struct Settings {
     pub dedup: DedupSettings,
     /// `[supervision]`: restart policies of supervised actors.
     pub supervision: SupervisionSettings,
+    /// `[instruments]`: where the instrument registry comes from.
+    pub instruments: InstrumentSettings,
+    /// `[market_hours]`: the NSE/BSE calendar and whether it is enforced.
+    pub market_hours: MarketHoursSettings,
+    /// `[feed]`: the Kite ticker connection and subscriptions.
+    pub feed: FeedSettings,
+    /// `[simulator]`: the built-in Kite simulator.
+    pub simulator: SimulatorSettings,
 }
 
 impl Settings {
@@ -124,8 +145,8 @@ impl Settings {
     }
 
     /// The effective settings as TOML, loadable as a settings file except that secrets
-    /// read `"***"`: `redis.url`, and `kafka.client` values whose name contains
-    /// `password`, `secret`, `token` or `key`.
+    /// read `"***"`: `redis.url`, `feed.api_key`, `feed.access_token`, and `kafka.client`
+    /// values whose name contains `password`, `secret`, `token` or `key`.
     pub fn to_masked_toml(&self) -> String {
         let mut masked = self.clone();
         masked.kafka.client = self.kafka.masked_client();
@@ -137,6 +158,11 @@ impl Settings {
         }
         if self.is_memory_store() {
             header.push_str("# redis.url = \"memory\": in-process store, not durable.\n");
+        }
+        if self.feed.uses_simulator() {
+            header.push_str(
+                "# feed.ticker_url = \"simulator\": built-in Kite simulator, synthetic prices.\n",
+            );
         }
         match toml::to_string(&masked) {
             Ok(body) => format!("{header}\n{body}"),

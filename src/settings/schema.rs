@@ -3,7 +3,11 @@
 //! Every key of the merged tree must exist in the defaults (else `unknown key`, with a
 //! "did you mean" hint and the environment variables that set it), and its value must
 //! be of the default's kind; environment strings are converted to the default's kind
-//! (an integer, a number, a boolean). Two kinds of table are exceptions:
+//! (an integer, a number, a boolean). Arrays are checked element by element against the
+//! kind of the default's first element (a string if the default is empty), each problem
+//! keyed `key[i]`; an environment variable sets an array as one comma-separated string
+//! (`ALPHA_PANDA__FEED__SUBSCRIPTIONS="RELIANCE:full,INFY:ltp"`, items trimmed, `""` the
+//! empty list), which a settings file may not. Two kinds of table are exceptions:
 //! - open maps ([`OPEN_MAPS`], `kafka.client`): free names, every value a string;
 //! - templated maps ([`TEMPLATED_MAPS`], `supervision.actors`): free names, each entry a
 //!   table whose keys are all optional keys of a template table (`supervision.default`).
@@ -57,6 +61,17 @@ pub(super) fn check_tree(
         }
     }
     (clean, walk.problems)
+}
+
+/// An environment variable's comma-separated list as array elements, each trimmed;
+/// an empty (or all-blank) string is the empty list.
+fn split_list(list: &str) -> Vec<Value> {
+    if list.trim().is_empty() {
+        return Vec::new();
+    }
+    list.split(',')
+        .map(|item| Value::new(None, ValueKind::String(item.trim().to_owned())))
+        .collect()
 }
 
 /// The entries of a `config` table in name order, so problems come out in a stable order.
@@ -141,6 +156,29 @@ impl Walk<'_> {
                         .map(ValueKind::Boolean),
                     _ => None,
                 })?
+            }
+            (toml::Value::Array(defaults), kind) => {
+                let items = match kind {
+                    ValueKind::Array(items) => items,
+                    ValueKind::String(list) if self.env_names.contains_key(path) => {
+                        split_list(&list)
+                    }
+                    other => {
+                        self.convert(path, "an array", other, |_| None);
+                        return None;
+                    }
+                };
+                // Elements are of the kind of the default's first; strings if it is empty.
+                let element = defaults
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| toml::Value::String(String::new()));
+                let checked = items
+                    .into_iter()
+                    .enumerate()
+                    .filter_map(|(i, item)| self.check(&format!("{path}[{i}]"), &element, item))
+                    .collect();
+                ValueKind::Array(checked)
             }
             (toml::Value::Table(_), kind) => self.convert(path, "a table", kind, |_| None)?,
             (_, kind) => self.convert(path, "a string", kind, |kind| match kind {

@@ -118,6 +118,11 @@ pub(super) fn problems(settings: &Settings) -> Vec<Problem> {
     out.at_least("dedup.memory_capacity", s.dedup.memory_capacity as u64, 1);
 
     out.0.extend(s.supervision.problems());
+    out.0.extend(super::market::problems(
+        &s.instruments,
+        &s.feed,
+        &s.simulator,
+    ));
     out.0
 }
 

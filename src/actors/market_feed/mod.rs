@@ -1,0 +1,76 @@
+//! The market feed: Kite ticker WebSocket in, `market.ticks` out.
+//!
+//! It connects to the configured ticker URL with the API key and access token (never
+//! logged), subscribes every configured instrument and sets its mode, and publishes each
+//! tick as a `market.ticks` envelope keyed by token, with the symbol attached. No frame for
+//! `liveness_secs` means reconnect; reconnects back off exponentially with jitter, capped,
+//! and never give up; every connect subscribes again and restores each token's mode.
+//! Text frames: order updates go to the execution side as [`KiteOrderUpdate`], errors are
+//! logged. The socket reader never waits on the publisher: ticks pass through a
+//! latest-wins buffer ([`conflation::Conflator`]) and conflations are counted.
+//!
+//! A tick whose publication fails is counted and logged, not retried: a newer tick for the
+//! instrument supersedes it.
+
+mod actor;
+pub mod conflation;
+mod session;
+mod stats;
+#[cfg(test)]
+mod tests;
+
+pub use actor::{GetFeedStats, MarketFeed, MarketFeedArgs};
+pub use session::Endpoint;
+pub use stats::{FeedStats, FeedStatsSnapshot};
+
+use crate::kite::text::OrderUpdate;
+use crate::market::instruments::InstrumentRegistry;
+use crate::messages::TickMode;
+use crate::settings::Subscription;
+use actix::Message;
+
+/// The service name, in logs, envelopes and the supervision tree.
+pub const SERVICE: &str = "market_feed";
+
+/// One instrument to stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedTarget {
+    pub token: u32,
+    pub symbol: String,
+    pub mode: TickMode,
+}
+
+/// An order update from the ticker, for the execution side.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct KiteOrderUpdate(pub OrderUpdate);
+
+/// Resolves configured `SYMBOL:mode` subscriptions against the registry.
+///
+/// # Errors
+/// Every symbol the registry does not know, in one message.
+pub fn resolve_targets(
+    subscriptions: &[Subscription],
+    registry: &InstrumentRegistry,
+) -> Result<Vec<FeedTarget>, String> {
+    let mut unknown = Vec::new();
+    let mut targets = Vec::new();
+    for s in subscriptions {
+        match registry.by_symbol(&s.symbol) {
+            Some(i) => targets.push(FeedTarget {
+                token: i.token,
+                symbol: i.symbol.clone(),
+                mode: s.mode,
+            }),
+            None => unknown.push(s.symbol.clone()),
+        }
+    }
+    if unknown.is_empty() {
+        Ok(targets)
+    } else {
+        Err(format!(
+            "feed.subscriptions: unknown instruments {} (not in the instrument registry)",
+            unknown.join(", ")
+        ))
+    }
+}

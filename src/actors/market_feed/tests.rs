@@ -1,0 +1,266 @@
+//! The feed against the Kite simulator, with a probe as its producer: what it publishes,
+//! and how it recovers from drops, silence and malformed frames.
+
+use super::*;
+use crate::market::instruments::InstrumentRegistry;
+use crate::messages::{MarketTick, decode};
+use crate::settings::{RetrySettings, Secret};
+use crate::sim::{Simulator, SimulatorOptions, SimulatorStatus};
+use crate::streaming::ProducerHandle;
+use crate::streaming::producer::Publish;
+use crate::streaming::retry::Backoff;
+use crate::testkit::Probe;
+use actix::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+const RELIANCE: u32 = 738_561;
+const INFY: u32 = 408_065;
+const NIFTY: u32 = 256_265;
+
+async fn simulator() -> (Simulator, InstrumentRegistry) {
+    let registry = InstrumentRegistry::embedded().unwrap();
+    let sim = Simulator::start(
+        SimulatorOptions {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ticks_per_sec: 20,
+            seed: 7,
+        },
+        &registry,
+    )
+    .await
+    .unwrap();
+    (sim, registry)
+}
+
+fn targets(registry: &InstrumentRegistry) -> Vec<FeedTarget> {
+    let subs: Vec<crate::settings::Subscription> = ["RELIANCE:full", "INFY:quote", "NIFTY 50:ltp"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    resolve_targets(&subs, registry).unwrap()
+}
+
+fn start_feed(
+    sim: &Simulator,
+    targets: Vec<FeedTarget>,
+    producer: &Probe<Publish>,
+) -> Addr<MarketFeed> {
+    MarketFeed::new(MarketFeedArgs {
+        endpoint: Endpoint {
+            url: sim.url(),
+            api_key: Secret::new("key"),
+            access_token: Secret::new("token"),
+        },
+        targets,
+        producer: ProducerHandle::new(producer.recipient()),
+        liveness: Duration::from_millis(500),
+        reconnect: Backoff::new(&RetrySettings {
+            base_ms: 20,
+            factor: 2.0,
+            max_ms: 200,
+            attempts: u32::MAX,
+            jitter: 0.2,
+        }),
+        max_in_flight: 100,
+        order_updates: None,
+    })
+    .start()
+}
+
+fn tick_of(publish: &Publish) -> MarketTick {
+    assert_eq!(publish.0.topic, "market.ticks");
+    let env = decode::<MarketTick>(&publish.0.value).expect("a market.ticks envelope");
+    assert_eq!(publish.0.key.as_deref(), Some(env.key.as_bytes()));
+    env.data
+}
+
+async fn wait_status(sim: &Simulator, what: &str, ok: impl Fn(&SimulatorStatus) -> bool) {
+    let mut status = sim.status();
+    tokio::time::timeout(WAIT, status.wait_for(|s| ok(s)))
+        .await
+        .unwrap_or_else(|_| panic!("simulator never reached: {what}"))
+        .unwrap();
+}
+
+fn expected_modes() -> BTreeMap<u32, TickMode> {
+    BTreeMap::from([
+        (RELIANCE, TickMode::Full),
+        (INFY, TickMode::Quote),
+        (NIFTY, TickMode::Ltp),
+    ])
+}
+
+/// Kite (and the simulator) stream a new subscription in quote mode until the mode
+/// request lands, so a token's first ticks after a (re)connect may be quotes. Returns each
+/// token's ticks from the first one in its configured mode, asserting they all are.
+fn settled(ticks: &[MarketTick]) -> Vec<&MarketTick> {
+    let mut out = Vec::new();
+    for token in [RELIANCE, INFY, NIFTY] {
+        let mine: Vec<&MarketTick> = ticks.iter().filter(|t| t.token == token).collect();
+        let first = mine
+            .iter()
+            .position(|t| t.mode == expected_modes()[&token])
+            .unwrap_or_else(|| panic!("{token} never arrived in its mode"));
+        for t in &mine[first..] {
+            assert_eq!(
+                t.mode,
+                expected_modes()[&token],
+                "once set, the mode of {token} stays"
+            );
+        }
+        out.extend_from_slice(&mine[first..]);
+    }
+    out
+}
+
+/// Collects ticks until every subscribed token has been seen at least `rounds` times.
+async fn ticks_for_every_token(probe: &mut Probe<Publish>, rounds: usize) -> Vec<MarketTick> {
+    let mut seen: Vec<MarketTick> = Vec::new();
+    let enough = |seen: &Vec<MarketTick>| {
+        [RELIANCE, INFY, NIFTY]
+            .iter()
+            .all(|t| seen.iter().filter(|m| m.token == *t).count() >= rounds)
+    };
+    while !enough(&seen) {
+        seen.push(tick_of(&probe.expect_msg(WAIT).await));
+    }
+    seen
+}
+
+#[actix::test]
+async fn publishes_ticks_for_exactly_the_subscribed_tokens_in_their_modes() {
+    let (sim, registry) = simulator().await;
+    let mut producer = Probe::<Publish>::acking_producer();
+    let feed = start_feed(&sim, targets(&registry), &producer);
+    wait_status(&sim, "subscribed", |s| s.subscriptions == expected_modes()).await;
+    let ticks = ticks_for_every_token(&mut producer, 4).await;
+    let tokens: BTreeSet<u32> = ticks.iter().map(|t| t.token).collect();
+    assert_eq!(
+        tokens,
+        BTreeSet::from([RELIANCE, INFY, NIFTY]),
+        "nothing unsubscribed"
+    );
+    for t in settled(&ticks) {
+        assert_eq!(t.mode, expected_modes()[&t.token], "mode of {}", t.token);
+        let symbol = match t.token {
+            RELIANCE => "RELIANCE",
+            INFY => "INFY",
+            _ => "NIFTY 50",
+        };
+        assert_eq!(t.symbol.as_deref(), Some(symbol));
+        match t.mode {
+            TickMode::Full => assert_eq!(t.depth.as_ref().map(|d| d.bids.len()), Some(5)),
+            TickMode::Quote => assert!(t.ohlc.is_some() && t.depth.is_none()),
+            TickMode::Ltp => assert!(t.ohlc.is_none()),
+        }
+    }
+    let stats = feed.send(GetFeedStats).await.unwrap();
+    assert_eq!(stats.connects, 1);
+    assert_eq!(stats.malformed_frames + stats.packet_errors, 0);
+}
+
+#[actix::test]
+async fn a_dropped_connection_is_redialled_with_the_same_subscriptions_and_ticks_resume() {
+    let (sim, registry) = simulator().await;
+    let mut producer = Probe::<Publish>::acking_producer();
+    let feed = start_feed(&sim, targets(&registry), &producer);
+    wait_status(&sim, "subscribed", |s| s.subscriptions == expected_modes()).await;
+    ticks_for_every_token(&mut producer, 1).await;
+
+    sim.drop_connections();
+    wait_status(&sim, "second connection subscribed", |s| {
+        s.accepted == 2 && s.subscriptions == expected_modes()
+    })
+    .await;
+    producer.drain();
+    let resumed = ticks_for_every_token(&mut producer, 4).await;
+    settled(&resumed);
+    let stats = feed.send(GetFeedStats).await.unwrap();
+    assert_eq!((stats.connects, stats.disconnects), (2, 1));
+}
+
+#[actix::test]
+async fn silence_longer_than_the_liveness_timeout_forces_a_reconnect() {
+    let (sim, registry) = simulator().await;
+    let mut producer = Probe::<Publish>::acking_producer();
+    let feed = start_feed(&sim, targets(&registry), &producer);
+    wait_status(&sim, "subscribed", |s| {
+        s.accepted == 1 && !s.subscriptions.is_empty()
+    })
+    .await;
+    ticks_for_every_token(&mut producer, 1).await;
+
+    sim.set_silent(true);
+    wait_status(&sim, "reconnected after silence", |s| s.accepted >= 2).await;
+    sim.set_silent(false);
+    wait_status(&sim, "resubscribed", |s| {
+        s.subscriptions == expected_modes()
+    })
+    .await;
+    producer.drain();
+    ticks_for_every_token(&mut producer, 1).await;
+    let stats = feed.send(GetFeedStats).await.unwrap();
+    assert!(stats.disconnects >= 1 && stats.connects >= 2, "{stats:?}");
+}
+
+#[actix::test]
+async fn malformed_frames_are_counted_and_the_stream_continues() {
+    let (sim, registry) = simulator().await;
+    let mut producer = Probe::<Publish>::acking_producer();
+    let feed = start_feed(&sim, targets(&registry), &producer);
+    wait_status(&sim, "subscribed", |s| s.subscriptions == expected_modes()).await;
+    ticks_for_every_token(&mut producer, 1).await;
+
+    sim.send_binary(Vec::new()); // empty frame
+    sim.send_binary(vec![0, 2, 0, 8, 0, 0]); // two packets declared, the first truncated
+    sim.send_binary(vec![0, 1, 0, 3, 1, 2, 3]); // a 3-byte packet: no such kind
+    sim.send_text("{not json".into());
+    // Ticks keep flowing on the same connection after the bad frames.
+    let stats_before = feed.send(GetFeedStats).await.unwrap();
+    producer.drain();
+    ticks_for_every_token(&mut producer, 2).await;
+    let stats = feed.send(GetFeedStats).await.unwrap();
+    assert_eq!(stats.connects, 1, "no reconnect was needed");
+    assert!(
+        stats.malformed_frames + stats.packet_errors >= 4,
+        "every bad frame counted: {stats:?}"
+    );
+    assert!(stats.ticks > stats_before.ticks);
+}
+
+#[actix::test]
+async fn order_updates_on_the_ticker_reach_the_execution_side() {
+    let (sim, registry) = simulator().await;
+    let producer = Probe::<Publish>::acking_producer();
+    let mut orders = Probe::<KiteOrderUpdate>::new();
+    let mut args_targets = targets(&registry);
+    args_targets.truncate(1);
+    let feed = MarketFeed::new(MarketFeedArgs {
+        endpoint: Endpoint {
+            url: sim.url(),
+            api_key: Secret::new("key"),
+            access_token: Secret::new("token"),
+        },
+        targets: args_targets,
+        producer: ProducerHandle::new(producer.recipient()),
+        liveness: Duration::from_secs(5),
+        reconnect: Backoff::new(&RetrySettings {
+            base_ms: 20,
+            factor: 2.0,
+            max_ms: 200,
+            attempts: u32::MAX,
+            jitter: 0.0,
+        }),
+        max_in_flight: 10,
+        order_updates: Some(orders.recipient()),
+    })
+    .start();
+    wait_status(&sim, "connected", |s| !s.subscriptions.is_empty()).await;
+    sim.send_text(r#"{"type":"order","data":{"order_id":"151220000000000","status":"COMPLETE","tag":"ap-1"}}"#.into());
+    let KiteOrderUpdate(update) = orders.expect_msg(WAIT).await;
+    assert_eq!(update.order_id(), Some("151220000000000"));
+    assert_eq!(update.status(), Some("COMPLETE"));
+    assert_eq!(feed.send(GetFeedStats).await.unwrap().order_updates, 1);
+}
