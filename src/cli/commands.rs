@@ -131,6 +131,11 @@ fn feed_args(
         }),
         max_in_flight: feed.max_pending_ticks,
         order_updates: None,
+        // The simulator streams at any hour; a real ticker follows the exchange.
+        market_hours: settings
+            .market_hours
+            .enforce
+            .then(|| settings.market_hours.calendar()),
     }
 }
 

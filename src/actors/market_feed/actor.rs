@@ -5,10 +5,12 @@ use super::conflation::Conflator;
 use super::session::{self, Endpoint, Sinks};
 use super::stats::{FeedStats, FeedStatsSnapshot};
 use super::{FeedTarget, KiteOrderUpdate, SERVICE};
+use crate::market::hours::{MarketCalendar, Session};
 use crate::messages::Envelope;
 use crate::streaming::retry::Backoff;
 use crate::streaming::{ProducerHandle, Topic};
 use actix::prelude::*;
+use chrono::Utc;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use std::collections::HashMap;
@@ -30,6 +32,9 @@ pub struct MarketFeedArgs {
     /// starts conflating).
     pub max_in_flight: usize,
     pub order_updates: Option<Recipient<KiteOrderUpdate>>,
+    /// When set (`market_hours.enforce = true`), connect only while the exchange is in its
+    /// pre-open or normal session and disconnect at the close.
+    pub market_hours: Option<MarketCalendar>,
 }
 
 pub struct MarketFeed {
@@ -79,12 +84,37 @@ impl Actor for MarketFeed {
     }
 }
 
-/// Connects, reads, reconnects — forever.
+/// Connects, reads, reconnects — forever (outside market hours, waits for the open).
 async fn read(args: MarketFeedArgs, sinks: Sinks) {
     let mut failures: u32 = 0;
     loop {
-        let (ended, healthy) =
-            session::run(&args.endpoint, &args.targets, args.liveness, &sinks).await;
+        let mut until = None;
+        if let Some(calendar) = &args.market_hours {
+            let now = Utc::now();
+            if calendar.session_at(now) == Session::Closed {
+                let open = calendar.next_open(now);
+                tracing::info!(%open, "market closed; the feed connects at the next open");
+                let wait = (open - now).to_std().unwrap_or_default();
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            until = calendar.session_close(now);
+        }
+        let session = session::run(&args.endpoint, &args.targets, args.liveness, &sinks);
+        let (ended, healthy) = match until {
+            None => session.await,
+            Some(close) => {
+                let left = (close - Utc::now()).to_std().unwrap_or_default();
+                match tokio::time::timeout(left, session).await {
+                    Ok(ended) => ended,
+                    Err(_) => {
+                        tracing::info!(%close, "market closed; disconnecting the feed");
+                        failures = 0;
+                        continue;
+                    }
+                }
+            }
+        };
         sinks.stats.disconnects.fetch_add(1, Ordering::Relaxed);
         failures = if healthy {
             1
@@ -106,12 +136,15 @@ async fn publish(args: MarketFeedArgs, sinks: Sinks) {
         .map(|t| (t.token, t.symbol.clone()))
         .collect();
     let mut in_flight = FuturesUnordered::new();
+    let mut report = tokio::time::interval(STATS_LOG_EVERY);
+    let mut reported = sinks.stats.snapshot();
     loop {
         let next = sinks.buffer.lock().ok().and_then(|mut b| b.pop());
         let Some(tick) = next else {
             tokio::select! {
                 _ = sinks.wake.notified() => {}
                 Some(result) = in_flight.next(), if !in_flight.is_empty() => settle(&sinks, result),
+                _ = report.tick() => reported = log_progress(&sinks, reported),
             }
             continue;
         };
@@ -128,6 +161,25 @@ async fn publish(args: MarketFeedArgs, sinks: Sinks) {
                 .publish_envelope(Topic::MARKET_TICKS, &envelope),
         );
     }
+}
+
+/// How often the feed logs its progress.
+const STATS_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// One line an operator can watch: what moved since the last report.
+fn log_progress(sinks: &Sinks, before: FeedStatsSnapshot) -> FeedStatsSnapshot {
+    let now = sinks.stats.snapshot();
+    if now.ticks > before.ticks || now.disconnects > before.disconnects {
+        tracing::info!(
+            ticks = now.ticks - before.ticks,
+            published = now.published - before.published,
+            conflated = now.conflated - before.conflated,
+            publish_failures = now.publish_failures - before.publish_failures,
+            reconnects = now.disconnects - before.disconnects,
+            "market feed: last {STATS_LOG_EVERY:?}"
+        );
+    }
+    now
 }
 
 fn settle(

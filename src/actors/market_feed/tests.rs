@@ -65,6 +65,7 @@ fn start_feed(
         }),
         max_in_flight: 100,
         order_updates: None,
+        market_hours: None,
     })
     .start()
 }
@@ -255,6 +256,7 @@ async fn order_updates_on_the_ticker_reach_the_execution_side() {
         }),
         max_in_flight: 10,
         order_updates: Some(orders.recipient()),
+        market_hours: None,
     })
     .start();
     wait_status(&sim, "connected", |s| !s.subscriptions.is_empty()).await;
@@ -263,4 +265,42 @@ async fn order_updates_on_the_ticker_reach_the_execution_side() {
     assert_eq!(update.order_id(), Some("151220000000000"));
     assert_eq!(update.status(), Some("COMPLETE"));
     assert_eq!(feed.send(GetFeedStats).await.unwrap().order_updates, 1);
+}
+
+#[actix::test]
+async fn with_market_hours_enforced_the_feed_stays_away_while_the_market_is_closed() {
+    let (sim, registry) = simulator().await;
+    let producer = Probe::<Publish>::acking_producer();
+    // Today (IST) is declared a holiday: closed all day.
+    let today = crate::market::hours::MarketCalendar::ist_date(chrono::Utc::now());
+    let calendar = crate::market::hours::MarketCalendar::new([today]);
+    let feed = MarketFeed::new(MarketFeedArgs {
+        endpoint: Endpoint {
+            url: sim.url(),
+            api_key: Secret::new("key"),
+            access_token: Secret::new("token"),
+        },
+        targets: targets(&registry),
+        producer: ProducerHandle::new(producer.recipient()),
+        liveness: Duration::from_secs(5),
+        reconnect: Backoff::new(&RetrySettings {
+            base_ms: 20,
+            factor: 2.0,
+            max_ms: 200,
+            attempts: u32::MAX,
+            jitter: 0.0,
+        }),
+        max_in_flight: 10,
+        order_updates: None,
+        market_hours: Some(calendar),
+    })
+    .start();
+    let mut status = sim.status();
+    let connected =
+        tokio::time::timeout(Duration::from_secs(1), status.wait_for(|s| s.accepted > 0)).await;
+    assert!(
+        connected.is_err(),
+        "no connection while the market is closed"
+    );
+    assert_eq!(feed.send(GetFeedStats).await.unwrap().connects, 0);
 }
