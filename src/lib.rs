@@ -24,6 +24,7 @@ pub mod market;
 pub mod messages;
 pub mod settings;
 pub mod sim;
+pub mod store;
 pub mod streaming;
 pub mod telemetry;
 #[cfg(feature = "testkit")]

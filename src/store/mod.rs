@@ -1,0 +1,214 @@
+//! The key-value store behind read models and persisted service state: Redis in
+//! production, an in-process map in the embedded mode. Separate from dedup claims
+//! ([`crate::streaming::dedup`]), which need `SET NX EX` semantics.
+//!
+//! Keys are built by their owners (`{broker}:portfolio:{strategy}`,
+//! `{broker}:portfolios` for the index); values are JSON text. Indexes are Redis sets, so a
+//! reader lists a broker's portfolios without scanning keys. A store that cannot answer is
+//! an error the caller treats as transient.
+
+use futures::future::BoxFuture;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use thiserror::Error;
+
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+#[error("store unavailable: {0}")]
+pub struct StoreError(pub String);
+
+/// Values by key, plus named sets of keys (indexes).
+pub trait Store: Send + Sync {
+    /// Sets `key` to `value` and adds `key` to `index` in one step.
+    ///
+    /// # Errors
+    /// The store is unreachable or failed.
+    fn put(
+        &self,
+        index: &str,
+        key: &str,
+        value: String,
+    ) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// The value of `key`, if any.
+    ///
+    /// # Errors
+    /// The store is unreachable or failed.
+    fn get(&self, key: &str) -> BoxFuture<'static, Result<Option<String>, StoreError>>;
+
+    /// The keys in `index`, sorted.
+    ///
+    /// # Errors
+    /// The store is unreachable or failed.
+    fn members(&self, index: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>>;
+}
+
+/// Redis: `SET key value` and `SADD index key` in one MULTI/EXEC transaction.
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: redis::aio::ConnectionManager,
+}
+
+fn redact(e: redis::RedisError) -> StoreError {
+    // Redis errors can echo connection details; keep the kind and the server's detail.
+    StoreError(format!(
+        "{:?}{}",
+        e.kind(),
+        e.detail().map(|d| format!(": {d}")).unwrap_or_default()
+    ))
+}
+
+impl RedisStore {
+    /// Connects with bounded waits.
+    ///
+    /// # Errors
+    /// Bad URL or Redis not answering in time (the URL itself is never in the error).
+    pub async fn connect(
+        url: &str,
+        connect_timeout: Duration,
+        command_timeout: Duration,
+    ) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url)
+            .map_err(|e| StoreError(format!("invalid redis url: {:?}", e.kind())))?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(connect_timeout))
+            .set_response_timeout(Some(command_timeout))
+            .set_number_of_retries(1);
+        let connection = client
+            .get_connection_manager_with_config(config)
+            .await
+            .map_err(redact)?;
+        Ok(RedisStore { connection })
+    }
+}
+
+impl Store for RedisStore {
+    fn put(
+        &self,
+        index: &str,
+        key: &str,
+        value: String,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let mut conn = self.connection.clone();
+        let (index, key) = (index.to_owned(), key.to_owned());
+        Box::pin(async move {
+            redis::pipe()
+                .atomic()
+                .cmd("SET")
+                .arg(&key)
+                .arg(value)
+                .ignore()
+                .cmd("SADD")
+                .arg(&index)
+                .arg(&key)
+                .ignore()
+                .query_async::<()>(&mut conn)
+                .await
+                .map_err(redact)
+        })
+    }
+
+    fn get(&self, key: &str) -> BoxFuture<'static, Result<Option<String>, StoreError>> {
+        let mut conn = self.connection.clone();
+        let key = key.to_owned();
+        Box::pin(async move {
+            redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .map_err(redact)
+        })
+    }
+
+    fn members(&self, index: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
+        let mut conn = self.connection.clone();
+        let index = index.to_owned();
+        Box::pin(async move {
+            let mut keys: Vec<String> = redis::cmd("SMEMBERS")
+                .arg(&index)
+                .query_async(&mut conn)
+                .await
+                .map_err(redact)?;
+            keys.sort();
+            Ok(keys)
+        })
+    }
+}
+
+/// The in-process store of the embedded mode (lost on exit).
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    inner: Arc<Mutex<(BTreeMap<String, String>, BTreeMap<String, BTreeSet<String>>)>>,
+}
+
+impl Store for MemoryStore {
+    fn put(
+        &self,
+        index: &str,
+        key: &str,
+        value: String,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let result = self
+            .inner
+            .lock()
+            .map(|mut g| {
+                g.0.insert(key.to_owned(), value);
+                g.1.entry(index.to_owned())
+                    .or_default()
+                    .insert(key.to_owned());
+            })
+            .map_err(|_| StoreError("memory store lock poisoned".into()));
+        Box::pin(async move { result })
+    }
+
+    fn get(&self, key: &str) -> BoxFuture<'static, Result<Option<String>, StoreError>> {
+        let result = self
+            .inner
+            .lock()
+            .map(|g| g.0.get(key).cloned())
+            .map_err(|_| StoreError("memory store lock poisoned".into()));
+        Box::pin(async move { result })
+    }
+
+    fn members(&self, index: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
+        let result = self
+            .inner
+            .lock()
+            .map(|g| {
+                g.1.get(index)
+                    .map(|s| s.iter().cloned().collect())
+                    .unwrap_or_default()
+            })
+            .map_err(|_| StoreError("memory store lock poisoned".into()));
+        Box::pin(async move { result })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn memory_store_keeps_values_and_indexes() {
+        let s = MemoryStore::default();
+        s.put("paper:portfolios", "paper:portfolio:b", "{\"x\":2}".into())
+            .await
+            .unwrap();
+        s.put("paper:portfolios", "paper:portfolio:a", "{\"x\":1}".into())
+            .await
+            .unwrap();
+        s.put("paper:portfolios", "paper:portfolio:a", "{\"x\":3}".into())
+            .await
+            .unwrap();
+        assert_eq!(
+            s.get("paper:portfolio:a").await.unwrap().as_deref(),
+            Some("{\"x\":3}")
+        );
+        assert_eq!(s.get("nope").await.unwrap(), None);
+        assert_eq!(
+            s.members("paper:portfolios").await.unwrap(),
+            vec!["paper:portfolio:a", "paper:portfolio:b"]
+        );
+        assert!(s.members("zerodha:portfolios").await.unwrap().is_empty());
+    }
+}
