@@ -8,10 +8,19 @@
 //!   every payload (ticks, signals, orders, fills, P&L, DLQ records).
 //! - [`market`]: market reference data — the instrument registry (Kite tokens, symbols,
 //!   tick and lot sizes) and NSE/BSE market hours in IST. Pure domain code.
+//! - [`portfolio`]: portfolio accounting — average-cost netting positions, cash, charges,
+//!   realized/unrealized P&L per (broker, strategy), fills applied once. Pure domain code.
+//! - [`risk`]: the risk engine — per-broker limits, positions and kill switch; every rule a
+//!   signal fails, with stable reason codes. Pure domain code.
 //! - [`streaming`]: everything Kafka — the topic map (the only place that names topics), the
 //!   producer actor, the consumer actor with its routing table, retries and DLQ, dedup stores,
 //!   the embedded broker and topic administration.
+//! - [`strategy`]: trading strategies as pure domain code — O(1) streaming indicators, the
+//!   [`strategy::Strategy`] trait (tick in, order intent out) and the configured kinds
+//!   (`momentum`, `mean_reversion`, `rsi`, `ema_cross`).
 //! - [`actors`]: one module per service actor, plus the supervisor.
+//! - [`paper`]: the paper venue — a deterministic simulated exchange that fills validated
+//!   signals against ticks with slippage, latency, partial fills and Zerodha's charges.
 //! - [`kite`]: Zerodha Kite wire protocols as pure domain code — the ticker's binary frame
 //!   codec (decode without allocating, encode for the simulator).
 //! - [`testkit`] (feature `testkit`): probe actors for mailbox assertions in actor tests.
@@ -22,9 +31,13 @@ pub mod cli;
 pub mod kite;
 pub mod market;
 pub mod messages;
+pub mod paper;
+pub mod portfolio;
+pub mod risk;
 pub mod settings;
 pub mod sim;
 pub mod store;
+pub mod strategy;
 pub mod streaming;
 pub mod telemetry;
 #[cfg(feature = "testkit")]

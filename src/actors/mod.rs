@@ -2,4 +2,8 @@
 
 pub mod daemon;
 pub mod market_feed;
+pub mod paper_execution;
+pub mod portfolio_manager;
+pub mod risk_manager;
+pub mod strategy_runner;
 pub mod supervisor;

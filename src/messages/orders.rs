@@ -7,6 +7,19 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+/// The client order id of the order a validated signal becomes: `ap` and 18 hex digits of
+/// a UUIDv5 of the validated signal's id — deterministic (a redelivered signal maps to the
+/// same order) and 20 characters, Kite's `tag` limit.
+pub fn client_order_id(validated_signal_id: uuid::Uuid) -> String {
+    let derived = super::envelope::derive_child_id(
+        validated_signal_id,
+        super::envelope::EventType::OrderSubmitted,
+        "client_order_id",
+    );
+    let hex = derived.simple().to_string();
+    format!("ap{}", &hex[..18])
+}
+
 /// Identifies an order in every lifecycle event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -418,3 +418,13 @@ fn decoder_rejects_signals_that_break_invariants() {
         "{err}"
     );
 }
+
+#[test]
+fn client_order_ids_are_deterministic_20_character_kite_tags() {
+    let signal = uuid::Uuid::new_v4();
+    let id = client_order_id(signal);
+    assert_eq!(id.len(), 20);
+    assert!(id.starts_with("ap") && id[2..].chars().all(|c| c.is_ascii_hexdigit()));
+    assert_eq!(client_order_id(signal), id);
+    assert_ne!(client_order_id(uuid::Uuid::new_v4()), id);
+}

@@ -135,10 +135,13 @@ impl Store for RedisStore {
     }
 }
 
+/// Values by key, and index name → keys.
+type Maps = (BTreeMap<String, String>, BTreeMap<String, BTreeSet<String>>);
+
 /// The in-process store of the embedded mode (lost on exit).
 #[derive(Clone, Default)]
 pub struct MemoryStore {
-    inner: Arc<Mutex<(BTreeMap<String, String>, BTreeMap<String, BTreeSet<String>>)>>,
+    inner: Arc<Mutex<Maps>>,
 }
 
 impl Store for MemoryStore {

@@ -7,6 +7,7 @@ pub mod consumer;
 pub mod dedup;
 pub mod dlq;
 pub mod embedded;
+pub mod history;
 pub mod producer;
 pub mod retry;
 pub mod topics;

@@ -1,0 +1,108 @@
+//! The actor shell around the paper venue.
+
+use super::SERVICE;
+use crate::actors::supervisor::{HandlingFuture, handling};
+use crate::messages::{Broker, Envelope, MarketTick, ValidatedSignal, client_order_id};
+use crate::paper::{PaperConfig, PaperVenue, VenueEvent};
+use crate::streaming::consumer::{Completion, Deliver, HandlerError, HandlerResult};
+use crate::streaming::dedup::{Claim, DedupStore};
+use crate::streaming::producer::PendingDelivery;
+use crate::streaming::{ProducerHandle, Stream, Topic};
+use actix::prelude::*;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct PaperExecutionArgs {
+    pub config: PaperConfig,
+    pub producer: ProducerHandle,
+    pub dedup: Arc<dyn DedupStore>,
+    pub dedup_ttl: Duration,
+}
+
+pub struct PaperExecution {
+    args: PaperExecutionArgs,
+    venue: PaperVenue,
+}
+
+crate::supervised!(PaperExecution);
+
+impl PaperExecution {
+    pub fn new(args: PaperExecutionArgs) -> Self {
+        PaperExecution {
+            venue: PaperVenue::new(Broker::Paper, args.config.clone()),
+            args,
+        }
+    }
+
+    fn publish<C: crate::messages::Payload>(
+        &self,
+        cause: &Envelope<C>,
+        events: Vec<VenueEvent>,
+    ) -> Vec<PendingDelivery> {
+        let producer = &self.args.producer;
+        events
+            .into_iter()
+            .map(|event| match event {
+                VenueEvent::Submitted(s) => {
+                    let id = s.order.client_order_id.clone();
+                    let env = cause.child(s, SERVICE, &id, cause.ts);
+                    producer.publish_envelope(Topic::of(Broker::Paper, Stream::OrdersSubmitted), &env)
+                }
+                VenueEvent::Filled(f) => {
+                    tracing::info!(order = %f.order.client_order_id, strategy = %f.order.strategy_id, quantity = f.quantity, price = %f.price, fees = %f.fees.total, correlation_id = %cause.correlation_id, "paper fill");
+                    let id = f.fill_id.clone();
+                    let env = cause.child(f, SERVICE, &id, cause.ts);
+                    producer.publish_envelope(Topic::of(Broker::Paper, Stream::OrdersFilled), &env)
+                }
+                VenueEvent::Failed(f) => {
+                    tracing::warn!(order = %f.order.client_order_id, kind = ?f.kind, message = %f.message, "paper order failed");
+                    let id = format!("{}/failed", f.order.client_order_id);
+                    let env = cause.child(f, SERVICE, &id, cause.ts);
+                    producer.publish_envelope(Topic::of(Broker::Paper, Stream::OrdersFailed), &env)
+                }
+            })
+            .collect()
+    }
+}
+
+impl Actor for PaperExecution {
+    type Context = Context<Self>;
+}
+
+impl Handler<Deliver<ValidatedSignal>> for PaperExecution {
+    type Result = ResponseActFuture<Self, HandlerResult>;
+
+    fn handle(&mut self, d: Deliver<ValidatedSignal>, _ctx: &mut Self::Context) -> Self::Result {
+        let claim = self
+            .args
+            .dedup
+            .claim(SERVICE, d.envelope.id, self.args.dedup_ttl);
+        let fut = claim
+            .into_actor(self)
+            .map(move |claim, act, _ctx| match claim {
+                Err(e) => Err(HandlerError::from(e)),
+                Ok(Claim::Duplicate) => {
+                    tracing::info!(signal = %d.envelope.id, "validated signal already executed; skipped");
+                    Ok(Completion::done())
+                }
+                Ok(Claim::First) => {
+                    let order_id = client_order_id(d.envelope.id);
+                    let events = act.venue.submit(&order_id, &d.envelope.data.signal, d.envelope.ts);
+                    Ok(Completion::after(act.publish(&d.envelope, events)))
+                }
+            });
+        Box::pin(HandlingFuture::<Deliver<ValidatedSignal>, _>::new(fut))
+    }
+}
+
+impl Handler<Deliver<MarketTick>> for PaperExecution {
+    type Result = HandlerResult;
+
+    fn handle(&mut self, d: Deliver<MarketTick>, _ctx: &mut Self::Context) -> HandlerResult {
+        let _handling = handling::<Deliver<MarketTick>>();
+        let mut events = self.venue.on_tick(&d.envelope.data, d.envelope.ts);
+        events.extend(self.venue.expire_day_orders(d.envelope.ts));
+        Ok(Completion::after(self.publish(&d.envelope, events)))
+    }
+}

@@ -1,0 +1,135 @@
+//! Paper execution with a probe as its producer and the in-memory dedup store.
+
+use super::*;
+use crate::messages::ValidatedSignal;
+use crate::messages::{
+    Broker, Envelope, MarketTick, OrderFilled, OrderSubmitted, OrderType, RecordOrigin, Side,
+    TradingSignal, Validity, decode,
+};
+use crate::paper::PaperConfig;
+use crate::streaming::ProducerHandle;
+use crate::streaming::consumer::{Deliver, HandlerError};
+use crate::streaming::dedup::{Claim, DedupError, DedupStore, MemoryDedup};
+use crate::streaming::producer::Publish;
+use crate::testkit::Probe;
+use actix::prelude::*;
+use chrono::{TimeZone, Utc};
+use futures::future::BoxFuture;
+use rust_decimal::Decimal;
+use std::sync::Arc;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+fn at() -> chrono::DateTime<Utc> {
+    // A Thursday, 10:00 IST: the market is open.
+    Utc.with_ymd_and_hms(2026, 11, 26, 4, 30, 0).unwrap()
+}
+
+fn origin() -> RecordOrigin {
+    RecordOrigin {
+        topic: "t".into(),
+        partition: 0,
+        offset: 0,
+    }
+}
+
+fn tick(price_paise: i64) -> Deliver<MarketTick> {
+    Deliver {
+        envelope: Envelope::root(
+            MarketTick::ltp(738_561, Decimal::new(price_paise, 2)),
+            "feed",
+            at(),
+        ),
+        origin: origin(),
+    }
+}
+
+fn validated() -> Deliver<ValidatedSignal> {
+    let signal = TradingSignal {
+        strategy_id: "s1".into(),
+        broker: Broker::Paper,
+        token: 738_561,
+        symbol: "RELIANCE".into(),
+        side: Side::Buy,
+        quantity: 10,
+        order_type: OrderType::Market,
+        price: None,
+        trigger_price: None,
+        validity: Validity::Day,
+        reference_price: Decimal::new(240_000, 2),
+        reason: "test".into(),
+    };
+    Deliver {
+        envelope: Envelope::root(ValidatedSignal { signal }, "risk_manager", at()),
+        origin: origin(),
+    }
+}
+
+fn start(dedup: Arc<dyn DedupStore>, producer: &Probe<Publish>) -> Addr<PaperExecution> {
+    let config = PaperConfig {
+        slippage_bps: Decimal::ZERO,
+        ..PaperConfig::default()
+    };
+    PaperExecution::new(PaperExecutionArgs {
+        config,
+        producer: ProducerHandle::new(producer.recipient()),
+        dedup,
+        dedup_ttl: Duration::from_secs(60),
+    })
+    .start()
+}
+
+#[actix::test]
+async fn a_market_order_fills_at_the_current_tick_and_a_redelivered_signal_fills_once() {
+    let mut producer = Probe::<Publish>::acking_producer();
+    let paper = start(Arc::new(MemoryDedup::new(100)), &producer);
+    paper.send(tick(245_050)).await.unwrap().unwrap();
+    let signal = validated();
+    paper.send(signal.clone()).await.unwrap().unwrap();
+    let out = producer.expect_msgs(2, WAIT).await;
+    assert_eq!(out[0].0.topic, "paper.orders.submitted");
+    let submitted = decode::<OrderSubmitted>(&out[0].0.value).unwrap();
+    assert_eq!(out[1].0.topic, "paper.orders.filled");
+    let filled = decode::<OrderFilled>(&out[1].0.value).unwrap();
+    assert_eq!(
+        filled.data.price,
+        Decimal::new(245_050, 2),
+        "the tick's price, not the signal's"
+    );
+    assert_eq!(filled.data.quantity, 10);
+    assert_eq!(
+        filled.data.order.client_order_id,
+        submitted.data.order.client_order_id
+    );
+    assert_eq!(filled.causation_id, Some(signal.envelope.id));
+    assert!(filled.data.fees.total > Decimal::ZERO);
+
+    paper.send(signal).await.unwrap().unwrap();
+    producer.expect_no_msg(Duration::from_millis(200)).await;
+}
+
+struct DownStore;
+impl DedupStore for DownStore {
+    fn claim(
+        &self,
+        _: &str,
+        _: uuid::Uuid,
+        _: Duration,
+    ) -> BoxFuture<'static, Result<Claim, DedupError>> {
+        Box::pin(async { Err(DedupError("connection refused".into())) })
+    }
+    fn release(&self, _: &str, _: uuid::Uuid) -> BoxFuture<'static, Result<(), DedupError>> {
+        Box::pin(async { Err(DedupError("connection refused".into())) })
+    }
+}
+
+#[actix::test]
+async fn an_unreachable_dedup_store_is_a_transient_failure_and_nothing_is_placed() {
+    let mut producer = Probe::<Publish>::acking_producer();
+    let paper = start(Arc::new(DownStore), &producer);
+    paper.send(tick(245_050)).await.unwrap().unwrap();
+    let answer = paper.send(validated()).await.unwrap();
+    assert!(matches!(answer, Err(HandlerError::Transient(m)) if m.contains("connection refused")));
+    producer.expect_no_msg(Duration::from_millis(200)).await;
+}

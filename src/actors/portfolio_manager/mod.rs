@@ -1,0 +1,30 @@
+//! The portfolio manager: `{broker}.orders.filled` and `market.ticks` in; the read model
+//! in the store and `{broker}.pnl.snapshots` out.
+//!
+//! Positions net per (broker, strategy, instrument) in [`crate::portfolio::Book`]. Each
+//! portfolio is written to the store as JSON at `{broker}:portfolio:{strategy}`, listed in
+//! the index `{broker}:portfolios`. Snapshots are published when a portfolio changes, at
+//! most once per `snapshot_interval` each (marks move prices every tick); a changed
+//! portfolio not yet published is flushed by a timer, so the last state always goes out.
+//!
+//! After a restart the book is rebuilt from the fills topics from the start (the record of
+//! truth), before any message is handled; fills are deduplicated by fill id, so the live
+//! consumer's redeliveries change nothing.
+
+mod actor;
+#[cfg(test)]
+mod tests;
+
+pub use actor::{GetPortfolio, PortfolioArgs, PortfolioManager};
+
+pub const SERVICE: &str = "portfolio_manager";
+
+/// The read-model key of one portfolio.
+pub fn portfolio_key(broker: crate::messages::Broker, strategy: &str) -> String {
+    format!("{broker}:portfolio:{strategy}")
+}
+
+/// The read-model index of a broker's portfolios.
+pub fn portfolio_index(broker: crate::messages::Broker) -> String {
+    format!("{broker}:portfolios")
+}

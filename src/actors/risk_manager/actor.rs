@@ -1,0 +1,230 @@
+//! The actor shell around the per-broker risk books.
+
+use super::{SERVICE, STATE_INDEX, state_key};
+use crate::actors::supervisor::handling;
+use crate::messages::{
+    Broker, MarketTick, OrderFailed, OrderFilled, RejectedSignal, TradingSignal, ValidatedSignal,
+};
+use crate::risk::{BrokerRisk, RiskLimits, RiskSnapshot, TradingState};
+use crate::store::Store;
+use crate::streaming::consumer::{Completion, Deliver, HandlerError, HandlerResult};
+use crate::streaming::producer::{Delivered, PendingDelivery, PublishError};
+use crate::streaming::{ProducerHandle, Stream, Topic};
+use actix::prelude::*;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub struct RiskManager {
+    limits: BTreeMap<Broker, RiskLimits>,
+    books: BTreeMap<Broker, BrokerRisk>,
+    producer: ProducerHandle,
+    store: Arc<dyn Store>,
+}
+
+crate::supervised!(RiskManager);
+
+impl RiskManager {
+    /// Books start empty and are replaced by the saved state when the actor starts.
+    pub fn new(
+        limits: BTreeMap<Broker, RiskLimits>,
+        producer: ProducerHandle,
+        store: Arc<dyn Store>,
+    ) -> Self {
+        let books = limits
+            .iter()
+            .map(|(b, l)| (*b, BrokerRisk::new(*b, l.clone())))
+            .collect();
+        RiskManager {
+            limits,
+            books,
+            producer,
+            store,
+        }
+    }
+
+    /// Saves one broker's state; the returned future is part of the record's completion.
+    fn save(&self, broker: Broker) -> Option<PendingDelivery> {
+        let book = self.books.get(&broker)?;
+        let json = serde_json::to_string(&book.snapshot()).ok()?;
+        let write = self.store.put(STATE_INDEX, &state_key(broker), json);
+        Some(Box::pin(async move {
+            write
+                .await
+                .map(|()| Delivered {
+                    partition: -1,
+                    offset: -1,
+                })
+                .map_err(|e| PublishError::Transient {
+                    topic: "store".into(),
+                    reason: e.to_string(),
+                })
+        }))
+    }
+}
+
+impl Actor for RiskManager {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // Read the saved state back before handling anything (the mailbox waits).
+        let store = self.store.clone();
+        let brokers: Vec<Broker> = self.limits.keys().copied().collect();
+        let load = async move {
+            let mut saved = Vec::new();
+            for broker in brokers {
+                saved.push((broker, store.get(&state_key(broker)).await));
+            }
+            saved
+        };
+        ctx.wait(load.into_actor(self).map(|saved, act, ctx| {
+            for (broker, result) in saved {
+                match result {
+                    Ok(Some(json)) => match serde_json::from_str::<RiskSnapshot>(&json) {
+                        Ok(snapshot) => {
+                            let limits = act.limits.get(&broker).cloned().unwrap_or_default();
+                            act.books.insert(broker, BrokerRisk::restore(snapshot, limits));
+                            tracing::info!(%broker, "risk state restored");
+                        }
+                        Err(e) => tracing::error!(%broker, error = %e, "saved risk state unreadable; starting empty"),
+                    },
+                    Ok(None) => {}
+                    Err(e) => {
+                        // Trading on an empty book after a crash would forget positions.
+                        crate::actors::supervisor::fail::<Self>(ctx, format!("cannot read risk state: {e}"));
+                        return;
+                    }
+                }
+            }
+        }));
+    }
+}
+
+impl Handler<Deliver<TradingSignal>> for RiskManager {
+    type Result = HandlerResult;
+
+    fn handle(&mut self, d: Deliver<TradingSignal>, _ctx: &mut Self::Context) -> HandlerResult {
+        let _handling = handling::<Deliver<TradingSignal>>();
+        let signal = &d.envelope.data;
+        let broker = signal.broker;
+        let Some(book) = self.books.get_mut(&broker) else {
+            return Err(HandlerError::Permanent(format!(
+                "no risk limits for broker {broker}"
+            )));
+        };
+        let decision = book.check(signal, d.envelope.ts);
+        let delivery = match decision {
+            Ok(()) => {
+                let out = d.envelope.child(
+                    ValidatedSignal {
+                        signal: signal.clone(),
+                    },
+                    SERVICE,
+                    "",
+                    d.envelope.ts,
+                );
+                tracing::info!(%broker, strategy = %signal.strategy_id, correlation_id = %out.correlation_id, "signal validated");
+                self.producer
+                    .publish_envelope(Topic::of(broker, Stream::SignalsValidated), &out)
+            }
+            Err(reasons) => {
+                let codes: Vec<&str> = reasons.iter().map(|r| r.code.as_str()).collect();
+                tracing::warn!(%broker, strategy = %signal.strategy_id, reasons = ?codes, "signal rejected");
+                let out = d.envelope.child(
+                    RejectedSignal {
+                        signal: signal.clone(),
+                        reasons,
+                    },
+                    SERVICE,
+                    "",
+                    d.envelope.ts,
+                );
+                self.producer
+                    .publish_envelope(Topic::of(broker, Stream::SignalsRejected), &out)
+            }
+        };
+        Ok(Completion::after(
+            std::iter::once(delivery).chain(self.save(broker)).collect(),
+        ))
+    }
+}
+
+impl Handler<Deliver<MarketTick>> for RiskManager {
+    type Result = HandlerResult;
+
+    fn handle(&mut self, d: Deliver<MarketTick>, _ctx: &mut Self::Context) -> HandlerResult {
+        let tick = &d.envelope.data;
+        for book in self.books.values_mut() {
+            book.on_tick(tick.token, tick.last_price);
+        }
+        // Last prices are not saved: the next tick restores them.
+        Ok(Completion::done())
+    }
+}
+
+impl Handler<Deliver<OrderFilled>> for RiskManager {
+    type Result = HandlerResult;
+
+    fn handle(&mut self, d: Deliver<OrderFilled>, _ctx: &mut Self::Context) -> HandlerResult {
+        let _handling = handling::<Deliver<OrderFilled>>();
+        let broker = d.envelope.data.order.broker;
+        let Some(book) = self.books.get_mut(&broker) else {
+            return Ok(Completion::done());
+        };
+        if let Some(breach) = book.on_fill(&d.envelope.data, d.envelope.ts) {
+            tracing::error!(%broker, ?breach, "DAILY LOSS LIMIT breached: broker {broker} is HALTED; nothing trades until it is resumed");
+        }
+        Ok(Completion::after(self.save(broker).into_iter().collect()))
+    }
+}
+
+impl Handler<Deliver<OrderFailed>> for RiskManager {
+    type Result = HandlerResult;
+
+    fn handle(&mut self, d: Deliver<OrderFailed>, _ctx: &mut Self::Context) -> HandlerResult {
+        let broker = d.envelope.data.order.broker;
+        if let Some(book) = self.books.get_mut(&broker) {
+            book.on_order_failed(&d.envelope.data);
+        }
+        Ok(Completion::after(self.save(broker).into_iter().collect()))
+    }
+}
+
+/// The kill switch: set a broker's trading state. Answers with the state now in force.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<TradingState, String>")]
+pub struct SetTradingState {
+    pub broker: Broker,
+    pub state: TradingState,
+}
+
+impl Handler<SetTradingState> for RiskManager {
+    type Result = ResponseFuture<Result<TradingState, String>>;
+
+    fn handle(&mut self, m: SetTradingState, _ctx: &mut Self::Context) -> Self::Result {
+        let Some(book) = self.books.get_mut(&m.broker) else {
+            let err = format!("no risk limits for broker {}", m.broker);
+            return Box::pin(async move { Err(err) });
+        };
+        book.set_state(m.state);
+        tracing::warn!(broker = %m.broker, state = ?m.state, "trading state set");
+        let save = self.save(m.broker);
+        Box::pin(async move {
+            if let Some(save) = save {
+                save.await.map_err(|e| e.to_string())?;
+            }
+            Ok(m.state)
+        })
+    }
+}
+
+/// A broker's trading state now.
+#[derive(Debug, Message)]
+#[rtype(result = "Option<TradingState>")]
+pub struct GetTradingState(pub Broker);
+
+impl Handler<GetTradingState> for RiskManager {
+    type Result = Option<TradingState>;
+    fn handle(&mut self, m: GetTradingState, _ctx: &mut Self::Context) -> Self::Result {
+        self.books.get(&m.0).map(BrokerRisk::state)
+    }
+}

@@ -1,0 +1,211 @@
+//! Charges computed by hand to the paisa, and the schedule's configuration surface.
+
+use rust_decimal::Decimal;
+
+use super::charges::{ChargeSchedule, Product, paisa};
+use crate::messages::{Fees, Side};
+
+fn d(s: &str) -> Decimal {
+    s.parse().unwrap_or_else(|e| panic!("bad decimal {s}: {e}"))
+}
+
+/// brokerage, stt, exchange, sebi, stamp, gst, total.
+fn fees(parts: [&str; 7]) -> Fees {
+    let [brokerage, stt, exchange_txn, sebi, stamp_duty, gst, total] = parts.map(d);
+    Fees {
+        brokerage,
+        stt,
+        exchange_txn,
+        sebi,
+        stamp_duty,
+        gst,
+        total,
+    }
+}
+
+#[test]
+fn known_trades_are_charged_to_the_paisa() {
+    // (case, product, side, quantity, price, [brokerage, stt, exch, sebi, stamp, gst, total])
+    let cases = [
+        (
+            // turnover 100 × 1000 = 1,00,000. brokerage 0.03% = 30 → capped at 20.00;
+            // exch 0.00297% = 2.97; SEBI 10/crore = 0.10; stamp 0.003% = 3.00;
+            // GST 18% × (20 + 2.97 + 0.10 = 23.07) = 4.1526 → 4.15;
+            // total 20 + 2.97 + 0.10 + 3.00 + 4.15 = 30.22.
+            "mis buy at the ₹20 brokerage cap",
+            Product::Mis,
+            Side::Buy,
+            100,
+            "1000.00",
+            ["20.00", "0", "2.97", "0.10", "3.00", "4.15", "30.22"],
+        ),
+        (
+            // Same turnover; STT 0.025% = 25.00 on the sell, no stamp;
+            // total 20 + 25 + 2.97 + 0.10 + 4.15 = 52.22.
+            "mis sell at the ₹20 brokerage cap",
+            Product::Mis,
+            Side::Sell,
+            100,
+            "1000.00",
+            ["20.00", "25.00", "2.97", "0.10", "0", "4.15", "52.22"],
+        ),
+        (
+            // turnover 10 × 2345.65 = 23,456.50. brokerage 7.03695 → 7.04 (under the cap);
+            // exch 0.69665805 → 0.70; SEBI 0.0234565 → 0.02; stamp 0.703695 → 0.70;
+            // GST 18% × 7.76 = 1.3968 → 1.40; total 7.04 + 0.70 + 0.02 + 0.70 + 1.40 = 9.86.
+            "mis buy under the cap",
+            Product::Mis,
+            Side::Buy,
+            10,
+            "2345.65",
+            ["7.04", "0", "0.70", "0.02", "0.70", "1.40", "9.86"],
+        ),
+        (
+            // Same turnover; STT 5.864125 → 5.86; total 7.04 + 5.86 + 0.70 + 0.02 + 1.40 = 15.02.
+            "mis sell under the cap",
+            Product::Mis,
+            Side::Sell,
+            10,
+            "2345.65",
+            ["7.04", "5.86", "0.70", "0.02", "0", "1.40", "15.02"],
+        ),
+        (
+            // turnover 25,000: SEBI is exactly 0.025 → 0.03 half-up (banker's would say 0.02);
+            // brokerage 7.50; exch 0.7425 → 0.74; stamp 0.75; GST 18% × 8.27 = 1.4886 → 1.49;
+            // total 7.50 + 0.74 + 0.03 + 0.75 + 1.49 = 10.51.
+            "a midpoint rounds half-up",
+            Product::Mis,
+            Side::Buy,
+            50,
+            "500",
+            ["7.50", "0", "0.74", "0.03", "0.75", "1.49", "10.51"],
+        ),
+        (
+            // turnover 250.01: brokerage 0.075003 → 0.08; exch 0.0074253 → 0.01;
+            // SEBI 0.00025 → 0.00; stamp 0.0075003 → 0.01. GST on the ROUNDED parts:
+            // 18% × 0.09 = 0.0162 → 0.02 (on the unrounded ones it would be 0.0149 → 0.01);
+            // total 0.08 + 0.01 + 0.01 + 0.02 = 0.12.
+            "gst is charged on the rounded components",
+            Product::Mis,
+            Side::Buy,
+            1,
+            "250.01",
+            ["0.08", "0", "0.01", "0.00", "0.01", "0.02", "0.12"],
+        ),
+        (
+            // turnover 1,00,000: no brokerage; STT 0.1% = 100.00; exch 2.97; SEBI 0.10;
+            // stamp 0.015% = 15.00; GST 18% × (0 + 2.97 + 0.10 = 3.07) = 0.5526 → 0.55;
+            // total 100 + 2.97 + 0.10 + 15 + 0.55 = 118.62.
+            "cnc buy",
+            Product::Cnc,
+            Side::Buy,
+            100,
+            "1000.00",
+            ["0", "100.00", "2.97", "0.10", "15.00", "0.55", "118.62"],
+        ),
+        (
+            // STT 100.00 on the sell too, no stamp; total 100 + 2.97 + 0.10 + 0.55 = 103.62.
+            "cnc sell",
+            Product::Cnc,
+            Side::Sell,
+            100,
+            "1000.00",
+            ["0", "100.00", "2.97", "0.10", "0", "0.55", "103.62"],
+        ),
+    ];
+    let schedule = ChargeSchedule::default();
+    for (case, product, side, quantity, price, expected) in cases {
+        let got = schedule.charges(product, side, quantity, d(price));
+        assert_eq!(got, fees(expected), "{case}");
+    }
+}
+
+#[test]
+fn later_partial_fills_pay_only_the_brokerage_left_under_the_cap() {
+    // turnover 1,00,000 would pay 30 → 20; having paid 15 already, 5.00 is left.
+    // GST 18% × (5 + 2.97 + 0.10 = 8.07) = 1.4526 → 1.45; total 5 + 2.97 + 0.10 + 3 + 1.45
+    // = 12.52. With the cap used up: GST 18% × 3.07 = 0.5526 → 0.55; total 6.62.
+    let cases = [
+        ("nothing paid yet", "0", "20.00", "4.15", "30.22"),
+        ("part of the cap paid", "15", "5.00", "1.45", "12.52"),
+        ("the cap fully paid", "20", "0.00", "0.55", "6.62"),
+        ("more than the cap paid", "25", "0.00", "0.55", "6.62"),
+    ];
+    let schedule = ChargeSchedule::default();
+    for (case, paid, brokerage, gst, total) in cases {
+        let got = schedule.charges_for_fill(Product::Mis, Side::Buy, 100, d("1000"), d(paid));
+        assert_eq!(
+            (got.brokerage, got.gst, got.total),
+            (d(brokerage), d(gst), d(total)),
+            "{case}"
+        );
+    }
+}
+
+#[test]
+fn paisa_rounds_midpoints_away_from_zero() {
+    let cases = [
+        ("0.025", "0.03"),
+        ("0.035", "0.04"),
+        ("0.0249", "0.02"),
+        ("1.005", "1.01"),
+        ("-0.025", "-0.03"),
+        ("7", "7"),
+    ];
+    for (amount, expected) in cases {
+        assert_eq!(paisa(d(amount)), d(expected), "{amount}");
+    }
+}
+
+#[test]
+fn products_serialise_as_kite_names() {
+    for (product, name) in [(Product::Mis, "\"MIS\""), (Product::Cnc, "\"CNC\"")] {
+        assert_eq!(serde_json::to_string(&product).ok().as_deref(), Some(name));
+        assert_eq!(serde_json::from_str::<Product>(name).ok(), Some(product));
+    }
+    assert!(serde_json::from_str::<Product>("\"mis\"").is_err());
+}
+
+#[test]
+fn schedule_fields_left_out_keep_the_nse_defaults() {
+    let empty: ChargeSchedule = toml::from_str("").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(empty, ChargeSchedule::default());
+
+    let gst_only: ChargeSchedule =
+        toml::from_str("gst_rate = \"0.2\"").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(gst_only.gst_rate, d("0.2"));
+    assert_eq!(gst_only.intraday, ChargeSchedule::default().intraday);
+
+    let unknown = toml::from_str::<ChargeSchedule>("gst = \"0.2\"");
+    assert!(unknown.is_err(), "unknown fields are refused");
+
+    let json = serde_json::to_string(&ChargeSchedule::default()).unwrap_or_default();
+    let back: ChargeSchedule = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back, ChargeSchedule::default(), "round trip through {json}");
+}
+
+#[test]
+fn schedule_validate_names_each_broken_rate() {
+    let mut schedule = ChargeSchedule::default();
+    assert!(schedule.validate("paper.charges").is_empty());
+    schedule.intraday.brokerage_rate = d("-0.1");
+    schedule.delivery.stt_sell_rate = d("1.5");
+    schedule.intraday.brokerage_cap = d("-1");
+    schedule.delivery.sebi_per_crore = d("-10");
+    schedule.gst_rate = d("2");
+    let keys: Vec<String> = schedule
+        .validate("paper.charges")
+        .iter()
+        .filter_map(|p| p.split(':').next().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "paper.charges.intraday.brokerage_rate",
+            "paper.charges.intraday.brokerage_cap",
+            "paper.charges.delivery.stt_sell_rate",
+            "paper.charges.delivery.sebi_per_crore",
+            "paper.charges.gst_rate",
+        ]
+    );
+}

@@ -1,0 +1,111 @@
+//! The paper venue's configuration: fill model, charges and the simulated account.
+//!
+//! Decimal fields accept a string (`"0.0003"`, exact) or a number; a number goes through
+//! its shortest decimal form, so what was typed is what is used. [`PaperConfig::validate`]
+//! reports every broken rule at once, each as `key: message` under the caller's prefix.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::charges::{ChargeSchedule, Product};
+
+/// Largest price (₹ per unit) the venue trades at; ticks and signals beyond it are refused.
+/// It keeps `quantity × price` and cash far from `Decimal`'s range.
+pub const MAX_PRICE: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
+
+/// Largest starting cash per strategy (₹10^15).
+pub const MAX_STARTING_CASH: Decimal = Decimal::from_parts(2_764_472_320, 232_830, 0, false, 0);
+
+/// How the paper venue fills orders and charges for them.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaperConfig {
+    /// Slippage in basis points, applied against the taker: a buy pays
+    /// `price × (1 + bps/10000)`, a sell receives `price × (1 − bps/10000)`, rounded to
+    /// the paisa (not to the instrument's tick size). A limit order never fills beyond
+    /// its limit.
+    pub slippage_bps: Decimal,
+    /// The charge schedule; left out, the NSE defaults.
+    #[serde(default)]
+    pub charges: ChargeSchedule,
+    /// The product every paper order is placed as (which charge column applies).
+    pub product: Product,
+    /// Cash each strategy starts with, in rupees.
+    pub starting_cash: Decimal,
+    /// May a sell take a strategy's position below zero?
+    pub allow_short: bool,
+    /// Fill part of an order per tick (a seeded draw) instead of all of it.
+    pub partial_fills: bool,
+    /// With `partial_fills`, the largest part of the remaining quantity one tick may fill,
+    /// in (0, 1]; at least one unit always fills.
+    pub max_fill_fraction: Decimal,
+    /// An order becomes eligible only after this many later ticks of its instrument;
+    /// 0 means the tick current at submission (or the first one, if there is none yet).
+    pub latency_ticks: u32,
+    /// Seed of the partial-fill draws. Same seed and inputs, same outputs.
+    pub seed: u64,
+    /// Market orders (and crossing limits) take the best ask (buy) / best bid (sell) when
+    /// the tick carries depth; otherwise, or when false, the last price.
+    pub fill_at_touch: bool,
+}
+
+impl Default for PaperConfig {
+    /// No slippage, NSE charges, MIS, ₹10,00,000 per strategy, no shorting, whole fills,
+    /// no latency, seed 0, fill at the touch.
+    fn default() -> Self {
+        Self {
+            slippage_bps: Decimal::ZERO,
+            charges: ChargeSchedule::default(),
+            product: Product::Mis,
+            starting_cash: Decimal::from(1_000_000),
+            allow_short: false,
+            partial_fills: false,
+            max_fill_fraction: Decimal::ONE,
+            latency_ticks: 0,
+            seed: 0,
+            fill_at_touch: true,
+        }
+    }
+}
+
+impl PaperConfig {
+    /// Every broken rule, as `"{prefix}.{field}: message"` in field order; empty when the
+    /// configuration is usable.
+    pub fn validate(&self, prefix: &str) -> Vec<String> {
+        let key = |field: &str| key(prefix, field);
+        let mut out = Vec::new();
+        let bps_limit = Decimal::from(10_000);
+        if self.slippage_bps < Decimal::ZERO || self.slippage_bps >= bps_limit {
+            out.push(format!(
+                "{}: must be at least 0 and below {bps_limit}, got {}",
+                key("slippage_bps"),
+                self.slippage_bps
+            ));
+        }
+        out.extend(self.charges.validate(&key("charges")));
+        if self.starting_cash < Decimal::ZERO || self.starting_cash > MAX_STARTING_CASH {
+            out.push(format!(
+                "{}: must be between 0 and {MAX_STARTING_CASH}, got {}",
+                key("starting_cash"),
+                self.starting_cash
+            ));
+        }
+        if self.max_fill_fraction <= Decimal::ZERO || self.max_fill_fraction > Decimal::ONE {
+            out.push(format!(
+                "{}: must be above 0 and at most 1, got {}",
+                key("max_fill_fraction"),
+                self.max_fill_fraction
+            ));
+        }
+        out
+    }
+}
+
+/// The dotted key of `field` under `prefix` (just `field` when the prefix is empty).
+pub(super) fn key(prefix: &str, field: &str) -> String {
+    if prefix.is_empty() {
+        field.to_owned()
+    } else {
+        format!("{prefix}.{field}")
+    }
+}

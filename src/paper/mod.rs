@@ -1,0 +1,38 @@
+//! The paper venue: a deterministic simulated exchange that fills validated signals against
+//! market ticks, with Zerodha's charges, for the `paper` broker namespace.
+//!
+//! - [`charges`]: the configurable [`ChargeSchedule`] (NSE equity MIS/CNC defaults) and the
+//!   [`Fees`](crate::messages::Fees) of one execution, each charge rounded to the paisa.
+//! - [`config`]: [`PaperConfig`], the fill model (slippage, partial fills, latency, seed) and
+//!   the simulated account, with `validate`.
+//! - [`venue`]: [`PaperVenue`], orders in, [`VenueEvent`]s out; cash and positions per
+//!   strategy.
+//!
+//! Why: paper trading must behave like the real venue closely enough that a strategy's
+//! P&L means something (charges, slippage, partial and delayed fills), yet be exactly
+//! reproducible, so tests and replays can compare outputs byte for byte.
+//!
+//! Invariants: pure domain code (no actors, Kafka, Redis or clocks; instants are passed
+//! in); money is `Decimal`, never a float; same configuration (seed included) and same
+//! inputs give the same events in the same order.
+
+mod accounts;
+mod book;
+pub mod charges;
+pub mod config;
+pub mod venue;
+
+#[cfg(test)]
+mod charges_tests;
+#[cfg(test)]
+mod config_tests;
+#[cfg(test)]
+mod testutil;
+#[cfg(test)]
+mod venue_rules_tests;
+#[cfg(test)]
+mod venue_tests;
+
+pub use charges::{ChargeSchedule, Product, ProductCharges};
+pub use config::{MAX_PRICE, PaperConfig};
+pub use venue::{PaperVenue, VenueEvent};

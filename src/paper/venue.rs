@@ -1,0 +1,380 @@
+//! [`PaperVenue`]: a deterministic simulated exchange for one broker namespace.
+//!
+//! The venue turns validated signals into orders, matches them against the ticks it is
+//! given, charges for every execution and keeps each strategy's cash and positions. It is
+//! a plain state machine: the caller (the execution actor) feeds it signals and ticks with
+//! their instants and publishes the [`VenueEvent`]s it returns.
+//!
+//! Lifecycle and rules:
+//! - A malformed signal (wrong broker, zero quantity, a missing or absurd price, an empty
+//!   id) is refused like a Kite 4xx: one `Failed(Rejected)` and no `Submitted`. Anything
+//!   else is `Submitted` first; risk checks that fail afterwards (cash, shorting) follow
+//!   as `Failed`, as Kite's RMS rejects a placed order. A `client_order_id` seen before is
+//!   ignored (no events), so a redelivered signal does not trade twice.
+//! - An order is *eligible* once `latency_ticks` later ticks of its instrument have
+//!   arrived; with 0 it is worked at once against the current tick. With no tick yet it
+//!   waits for the first one (market orders never use the signal's reference price).
+//! - Eligible orders are worked on every tick of their instrument, in arrival order: stops
+//!   trigger, then market and crossed limit orders fill (prices: see `book.rs`).
+//!   IOC fills what it can on its first eligible tick (for stops: the triggering tick) and
+//!   the rest is `Failed(Expired)` with `filled_quantity`; FOK fills all of it on that tick
+//!   or nothing (`Failed(Expired)`, 0 filled).
+//! - With `partial_fills`, one tick fills a seeded draw in `1..=max(1, ⌊fraction ×
+//!   remaining⌋)`. Draws happen in event order, so the same seed and inputs give the same
+//!   fills (for a given `rand` version).
+//! - Cash is checked at submission for buys when a price is known (limit, trigger or the
+//!   current quote) and again at every execution: `quantity × price + charges > cash` is
+//!   `Failed(InsufficientFunds)`. Shorting is checked likewise. Cash is not reserved for
+//!   resting orders. A buy moves cash by `−(qty × price) − fees`, a sell by
+//!   `+(qty × price) − fees`.
+//! - Every order lives until the close of its session from the [`MarketCalendar`]: the
+//!   close of the submission day if still ahead, else that of the next trading day. At or
+//!   after it (on any tick, or on [`PaperVenue::expire_day_orders`]) the order is
+//!   `Failed(Expired)` with what it filled.
+//! - Determinism: state lives in `BTreeMap`s keyed by arrival number, token or strategy;
+//!   no clock is read; the only randomness is the seeded [`StdRng`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
+use super::accounts::Accounts;
+use super::book::{Order, Quote, Stage, failed, kite_name};
+use super::config::PaperConfig;
+use crate::market::MarketCalendar;
+use crate::messages::{
+    Broker, MarketTick, OrderFailed, OrderFailureKind, OrderFilled, OrderRef, OrderSubmitted,
+    TradingSignal, Validity,
+};
+
+/// What the venue emits; the actor turns these into envelopes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VenueEvent {
+    Submitted(OrderSubmitted),
+    Filled(OrderFilled),
+    Failed(OrderFailed),
+}
+
+/// The simulated exchange. See the module documentation for its rules.
+#[derive(Debug, Clone)]
+pub struct PaperVenue {
+    broker: Broker,
+    config: PaperConfig,
+    calendar: MarketCalendar,
+    rng: StdRng,
+    next_seq: u64,
+    /// Open orders by arrival number.
+    orders: BTreeMap<u64, Order>,
+    /// Every client order id ever submitted.
+    seen: BTreeSet<String>,
+    quotes: BTreeMap<u32, Quote>,
+    accounts: Accounts,
+}
+
+impl PaperVenue {
+    /// A venue for `broker` with no orders, quotes or accounts, and a calendar closed only
+    /// on weekends (see [`PaperVenue::with_calendar`]).
+    pub fn new(broker: Broker, config: PaperConfig) -> Self {
+        Self {
+            broker,
+            rng: StdRng::seed_from_u64(config.seed),
+            accounts: Accounts::new(config.starting_cash),
+            config,
+            calendar: MarketCalendar::default(),
+            next_seq: 0,
+            orders: BTreeMap::new(),
+            seen: BTreeSet::new(),
+            quotes: BTreeMap::new(),
+        }
+    }
+
+    /// The same venue using `calendar` (holidays) for session closes.
+    pub fn with_calendar(mut self, calendar: MarketCalendar) -> Self {
+        self.calendar = calendar;
+        self
+    }
+
+    /// A validated signal becomes an order. `client_order_id` is given by the caller
+    /// (derived from the signal id). Market orders fill against the current tick of the
+    /// instrument, never the signal's price; with no tick yet they wait for the first one.
+    /// Returns `Submitted` and any immediate fills and failures, in order.
+    pub fn submit(
+        &mut self,
+        client_order_id: &str,
+        signal: &TradingSignal,
+        at: DateTime<Utc>,
+    ) -> Vec<VenueEvent> {
+        if !self.seen.insert(client_order_id.to_owned()) {
+            return Vec::new();
+        }
+        let mut order_ref = OrderRef {
+            client_order_id: client_order_id.to_owned(),
+            broker_order_id: None,
+            strategy_id: signal.strategy_id.clone(),
+            broker: signal.broker,
+            token: signal.token,
+            symbol: signal.symbol.clone(),
+            side: signal.side,
+        };
+        let stage = match self.admit(client_order_id, signal) {
+            Ok(stage) => stage,
+            Err(message) => {
+                let kind = OrderFailureKind::Rejected;
+                return vec![failed(order_ref, signal.quantity, 0, kind, message)];
+            }
+        };
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.saturating_add(1);
+        order_ref.broker_order_id = Some(format!("paper-{seq}"));
+        let mut events = vec![VenueEvent::Submitted(OrderSubmitted {
+            order: order_ref.clone(),
+            quantity: signal.quantity,
+            order_type: signal.order_type,
+            price: signal.price,
+            trigger_price: signal.trigger_price,
+            validity: signal.validity,
+        })];
+        let order = Order {
+            order: order_ref,
+            quantity: signal.quantity,
+            filled: 0,
+            stage,
+            validity: signal.validity,
+            ticks_seen: 0,
+            expires_at: self.session_end(at),
+            fills: 0,
+            brokerage_paid: Decimal::ZERO,
+        };
+        if let Some(refusal) = self.precheck(&order) {
+            events.push(refusal);
+            return events;
+        }
+        let quote = self.quotes.get(&signal.token).copied();
+        let open = match quote {
+            Some(quote) if self.config.latency_ticks == 0 => {
+                self.work(order, &quote, at, &mut events)
+            }
+            _ => Some(order),
+        };
+        if let Some(order) = open {
+            self.orders.insert(seq, order);
+        }
+        events
+    }
+
+    /// A tick at `at`: first expires orders whose session has closed by `at`, then records
+    /// the instrument's price and works its eligible orders in arrival order (triggering
+    /// stops, filling market and crossed limit orders, ending IOC/FOK). A tick whose last
+    /// price is not in `(0, MAX_PRICE]` only expires orders.
+    pub fn on_tick(&mut self, tick: &MarketTick, at: DateTime<Utc>) -> Vec<VenueEvent> {
+        let mut events = self.expire_day_orders(at);
+        let Some(quote) = Quote::of(tick) else {
+            return events;
+        };
+        self.quotes.insert(tick.token, quote);
+        let of_token: Vec<u64> = self
+            .orders
+            .iter()
+            .filter(|(_, o)| o.order.token == tick.token)
+            .map(|(seq, _)| *seq)
+            .collect();
+        for seq in of_token {
+            let Some(mut order) = self.orders.remove(&seq) else {
+                continue;
+            };
+            order.ticks_seen = order.ticks_seen.saturating_add(1);
+            let open = if order.ticks_seen < self.config.latency_ticks {
+                Some(order)
+            } else {
+                self.work(order, &quote, at, &mut events)
+            };
+            if let Some(order) = open {
+                self.orders.insert(seq, order);
+            }
+        }
+        events
+    }
+
+    /// Expires, in arrival order, every open order whose session close is at or before
+    /// `at` (DAY orders, and IOC/FOK or stops still waiting for a tick or a trigger).
+    pub fn expire_day_orders(&mut self, at: DateTime<Utc>) -> Vec<VenueEvent> {
+        let due: Vec<u64> = self
+            .orders
+            .iter()
+            .filter(|(_, o)| o.expires_at.is_some_and(|close| close <= at))
+            .map(|(seq, _)| *seq)
+            .collect();
+        due.into_iter()
+            .filter_map(|seq| self.orders.remove(&seq))
+            .map(|o| {
+                let message = format!(
+                    "{} order expired at the session close; {} of {} filled",
+                    kite_name(o.validity),
+                    o.filled,
+                    o.quantity
+                );
+                failed(
+                    o.order,
+                    o.quantity,
+                    o.filled,
+                    OrderFailureKind::Expired,
+                    message,
+                )
+            })
+            .collect()
+    }
+
+    /// The strategy's cash: `starting_cash` until it first trades.
+    pub fn cash(&self, strategy: &str) -> Decimal {
+        self.accounts.cash(strategy)
+    }
+
+    /// The strategy's signed position in the instrument (negative when short).
+    pub fn position(&self, strategy: &str, token: u32) -> i64 {
+        self.accounts.position(strategy, token)
+    }
+
+    /// How many orders are open (resting, waiting for a tick or a trigger).
+    pub fn open_orders(&self) -> usize {
+        self.orders.len()
+    }
+
+    /// The last price the venue saw for `token`.
+    pub fn last_price(&self, token: u32) -> Option<Decimal> {
+        self.quotes.get(&token).map(|q| q.last)
+    }
+
+    /// The venue's broker namespace.
+    pub fn broker(&self) -> Broker {
+        self.broker
+    }
+
+    /// The order a well-formed signal becomes, or why it is refused.
+    fn admit(&self, client_order_id: &str, signal: &TradingSignal) -> Result<Stage, String> {
+        if signal.broker != self.broker {
+            return Err(format!(
+                "signal for broker {} reached the {} venue",
+                signal.broker, self.broker
+            ));
+        }
+        if client_order_id.is_empty() || signal.strategy_id.is_empty() {
+            return Err("client_order_id and strategy_id must not be empty".into());
+        }
+        if signal.quantity == 0 {
+            return Err("quantity must be positive".into());
+        }
+        Stage::of(signal)
+    }
+
+    /// The submission-time risk refusal of `order`, if any.
+    fn precheck(&self, order: &Order) -> Option<VenueEvent> {
+        let c = &self.config;
+        let quote = self.quotes.get(&order.order.token);
+        let price = order.estimate(quote, c.fill_at_touch, c.slippage_bps);
+        self.accounts.refusal(c, order, order.quantity, price)
+    }
+
+    /// Works an eligible order against `quote`; returns it if it stays open.
+    fn work(
+        &mut self,
+        mut order: Order,
+        quote: &Quote,
+        at: DateTime<Utc>,
+        events: &mut Vec<VenueEvent>,
+    ) -> Option<Order> {
+        order.trigger(quote);
+        if order.stage.is_stop() {
+            return Some(order);
+        }
+        let c = &self.config;
+        let Some(price) = order.execution_price(quote, c.fill_at_touch, c.slippage_bps) else {
+            if order.validity == Validity::Day {
+                return Some(order);
+            }
+            events.push(order.unfilled("not marketable on its first eligible tick"));
+            return None;
+        };
+        let remaining = order.remaining();
+        let quantity = self.fill_quantity(remaining);
+        if order.validity == Validity::Fok && quantity < remaining {
+            let message = format!("only {quantity} of {remaining} could fill on the tick");
+            events.push(order.unfilled(&message));
+            return None;
+        }
+        let refusal = self
+            .accounts
+            .refusal(&self.config, &order, quantity, Some(price));
+        if let Some(refusal) = refusal {
+            events.push(refusal);
+            return None;
+        }
+        events.push(self.execute(&mut order, quantity, price, at));
+        if order.remaining() == 0 {
+            None
+        } else if order.validity == Validity::Ioc {
+            events.push(order.unfilled("IOC remainder cancelled"));
+            None
+        } else {
+            Some(order)
+        }
+    }
+
+    /// How much of `remaining` one tick fills.
+    fn fill_quantity(&mut self, remaining: u32) -> u32 {
+        if !self.config.partial_fills || remaining <= 1 {
+            return remaining;
+        }
+        let cap = (self.config.max_fill_fraction * Decimal::from(remaining))
+            .floor()
+            .to_u32()
+            .unwrap_or(remaining)
+            .clamp(1, remaining);
+        self.rng.random_range(1..=cap)
+    }
+
+    /// Fills `quantity` of `order` at `price`: charges, moves cash and position.
+    fn execute(
+        &mut self,
+        order: &mut Order,
+        quantity: u32,
+        price: Decimal,
+        at: DateTime<Utc>,
+    ) -> VenueEvent {
+        let c = &self.config;
+        let side = order.order.side;
+        let fees =
+            c.charges
+                .charges_for_fill(c.product, side, quantity, price, order.brokerage_paid);
+        let notional = Decimal::from(quantity) * price;
+        let o = &order.order;
+        let (strategy, token) = (&o.strategy_id, o.token);
+        self.accounts
+            .book(strategy, token, side, quantity, notional, fees.total);
+        order.filled += quantity;
+        order.fills += 1;
+        order.brokerage_paid += fees.brokerage;
+        VenueEvent::Filled(OrderFilled {
+            order: order.order.clone(),
+            fill_id: format!("{}-{}", order.order.client_order_id, order.fills),
+            quantity,
+            price,
+            fees,
+            cumulative_quantity: order.filled,
+            order_quantity: order.quantity,
+            filled_at: at,
+        })
+    }
+
+    /// The close an order submitted at `at` expires at: today's if still ahead, else the
+    /// next trading day's.
+    fn session_end(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let cal = &self.calendar;
+        cal.session_close(at)
+            .filter(|close| *close > at)
+            .or_else(|| cal.session_close(cal.next_open(at)))
+    }
+}

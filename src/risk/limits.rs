@@ -1,0 +1,108 @@
+//! The configurable limits of one broker namespace and their sanity checks.
+//!
+//! Every limit is optional: `None` turns its rule off. Money and percentages are `Decimal`
+//! (never floats); counts are `u32`. [`RiskLimits::validate`] reports every broken rule at
+//! once, keyed by the setting, so a bad configuration is refused at start-up rather than
+//! discovered when a signal arrives.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Limits applied by a [`BrokerRisk`](super::BrokerRisk) to every signal of its broker.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskLimits {
+    /// Largest quantity of one order.
+    #[serde(default)]
+    pub max_order_quantity: Option<u32>,
+    /// Largest value of one order: quantity × (limit price, else trigger, else reference).
+    #[serde(default, with = "rust_decimal::serde::str_option")]
+    pub max_order_value: Option<Decimal>,
+    /// Largest absolute net position per (strategy, instrument) after the order, counting
+    /// the real position from fills (pending orders are not counted). Orders that only
+    /// reduce a position always pass this rule.
+    #[serde(default)]
+    pub max_position: Option<u32>,
+    /// Most validated signals per strategy per IST trading day.
+    #[serde(default)]
+    pub max_daily_trades: Option<u32>,
+    /// Limit and trigger prices (a market order's reference price) must lie within ± this
+    /// percentage (`5` = 5 %) of the instrument's last tick price; with no known last price
+    /// the signal is refused (`no_market_price`).
+    #[serde(default, with = "rust_decimal::serde::str_option")]
+    pub price_band_pct: Option<Decimal>,
+    /// Largest realized loss (net of fees) per IST day, as a positive amount. Reaching it
+    /// halts the broker and refuses new exposure for the rest of the day.
+    #[serde(default, with = "rust_decimal::serde::str_option")]
+    pub daily_loss_limit: Option<Decimal>,
+    /// Most validated orders of the broker not yet completely filled or failed.
+    #[serde(default)]
+    pub max_open_orders: Option<u32>,
+}
+
+impl RiskLimits {
+    /// Every broken rule, in field order, as `"{prefix}.{field}: {problem}"` (just
+    /// `"{field}: {problem}"` when `prefix` is empty). Empty = valid.
+    ///
+    /// Counts must be at least 1 and amounts positive (leave a limit out to turn its rule
+    /// off; use the REDUCING state to allow only reductions); the band is at most 100 %.
+    pub fn validate(&self, prefix: &str) -> Vec<String> {
+        let mut out = Problems {
+            prefix,
+            found: Vec::new(),
+        };
+        out.count("max_order_quantity", self.max_order_quantity);
+        out.amount("max_order_value", self.max_order_value);
+        out.count("max_position", self.max_position);
+        out.count("max_daily_trades", self.max_daily_trades);
+        out.amount("price_band_pct", self.price_band_pct);
+        if let Some(pct) = self.price_band_pct
+            && pct > Decimal::ONE_HUNDRED
+        {
+            out.push(
+                "price_band_pct",
+                format!("must be at most 100 (percent), got {pct}"),
+            );
+        }
+        out.amount("daily_loss_limit", self.daily_loss_limit);
+        out.count("max_open_orders", self.max_open_orders);
+        out.found
+    }
+}
+
+/// Collects `"{prefix}.{field}: {problem}"` lines.
+struct Problems<'a> {
+    prefix: &'a str,
+    found: Vec<String>,
+}
+
+impl Problems<'_> {
+    fn push(&mut self, field: &str, problem: String) {
+        let line = if self.prefix.is_empty() {
+            format!("{field}: {problem}")
+        } else {
+            format!("{}.{field}: {problem}", self.prefix)
+        };
+        self.found.push(line);
+    }
+
+    fn count(&mut self, field: &str, value: Option<u32>) {
+        if value == Some(0) {
+            self.push(
+                field,
+                "must be at least 1 (omit it to turn the rule off)".into(),
+            );
+        }
+    }
+
+    fn amount(&mut self, field: &str, value: Option<Decimal>) {
+        if let Some(v) = value
+            && v <= Decimal::ZERO
+        {
+            self.push(
+                field,
+                format!("must be positive, got {v} (omit it to turn the rule off)"),
+            );
+        }
+    }
+}

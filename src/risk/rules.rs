@@ -1,0 +1,216 @@
+//! The rules themselves: a pure function of a signal and a read-only view of the broker's
+//! risk state, returning every rule the signal fails.
+//!
+//! Order of the reasons (stable, so callers and tests can rely on it): the trading state
+//! (`trading_halted` or `trading_reducing`) first, then the limits in [`RiskLimits`] field
+//! order — `max_order_quantity`, `max_order_value`, `max_position`, `max_daily_trades`,
+//! `price_band` (or `no_market_price`), `daily_loss_limit`, `max_open_orders`.
+//!
+//! Every message states the numbers that decided it (`order value 24503.50 exceeds
+//! 20000`). Nothing here allocates unless a rule fails, and nothing panics: arithmetic on
+//! hostile prices saturates (a saturated order value exceeds any limit).
+
+use super::book::Position;
+use super::engine::TradingState;
+use super::limits::RiskLimits;
+use crate::messages::{Broker, Rejection, RejectionCode, Side, TradingSignal};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+/// What the rules may read of one broker's state for one signal.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Context<'a> {
+    pub(crate) broker: Broker,
+    pub(crate) state: TradingState,
+    pub(crate) limits: &'a RiskLimits,
+    /// The signal's (strategy, instrument) position from fills.
+    pub(crate) position: Position,
+    /// Validated signals of the signal's strategy on `day`.
+    pub(crate) trades_today: u32,
+    pub(crate) open_orders: u32,
+    /// Last tick price of the signal's instrument.
+    pub(crate) last_price: Option<Decimal>,
+    pub(crate) daily_realized_pnl: Decimal,
+    pub(crate) day: Option<NaiveDate>,
+}
+
+/// Every rule `signal` fails under `ctx`, in the stable order above. Empty = approved.
+pub(crate) fn evaluate(ctx: &Context<'_>, signal: &TradingSignal) -> Vec<Rejection> {
+    let mut out = Vec::new();
+    let mut fail = |code: RejectionCode, message: String| out.push(Rejection { code, message });
+    let limits = ctx.limits;
+    let reduces = ctx.position.is_reduced_by(signal.side, signal.quantity);
+    let after = ctx.position.after(signal.side, signal.quantity);
+
+    match ctx.state {
+        TradingState::Halted => fail(
+            RejectionCode::TradingHalted,
+            format!("trading on {} is HALTED", ctx.broker),
+        ),
+        TradingState::Reducing if !reduces => fail(
+            RejectionCode::TradingReducing,
+            format!(
+                "trading on {} is REDUCING and {} moves position {} to {after}, not toward zero",
+                ctx.broker,
+                signed(signal),
+                ctx.position.quantity
+            ),
+        ),
+        TradingState::Active | TradingState::Reducing => {}
+    }
+
+    if let Some(max) = limits.max_order_quantity
+        && signal.quantity > max
+    {
+        fail(
+            RejectionCode::MaxOrderQuantity,
+            format!("order quantity {} exceeds {max}", signal.quantity),
+        );
+    }
+
+    if let Some(max) = limits.max_order_value {
+        let value = order_value(signal);
+        if value > max {
+            fail(
+                RejectionCode::MaxOrderValue,
+                format!("order value {value} exceeds {max}"),
+            );
+        }
+    }
+
+    if let Some(max) = limits.max_position
+        && !reduces
+        && after.unsigned_abs() > u64::from(max)
+    {
+        fail(
+            RejectionCode::MaxPosition,
+            format!(
+                "position after the order {after} exceeds ±{max} (now {}, order {})",
+                ctx.position.quantity,
+                signed(signal)
+            ),
+        );
+    }
+
+    if let Some(max) = limits.max_daily_trades
+        && ctx.trades_today >= max
+    {
+        let day = ctx.day.map(|d| d.to_string()).unwrap_or_default();
+        fail(
+            RejectionCode::MaxDailyTrades,
+            format!(
+                "strategy {} already has {} validated signals on {day} (IST), the limit is {max}",
+                signal.strategy_id, ctx.trades_today
+            ),
+        );
+    }
+
+    if let Some(pct) = limits.price_band_pct {
+        match ctx.last_price {
+            None => fail(
+                RejectionCode::NoMarketPrice,
+                format!(
+                    "no last price for token {} ({}); the price band needs one",
+                    signal.token, signal.symbol
+                ),
+            ),
+            Some(last) => {
+                if let Some(message) = price_band(signal, last, pct) {
+                    fail(RejectionCode::PriceBand, message);
+                }
+            }
+        }
+    }
+
+    if let Some(limit) = limits.daily_loss_limit
+        && !reduces
+        && ctx.daily_realized_pnl <= -limit
+    {
+        let day = ctx.day.map(|d| d.to_string()).unwrap_or_default();
+        fail(
+            RejectionCode::DailyLossLimit,
+            format!(
+                "realized P&L {} on {day} (IST) is at or beyond the daily loss limit -{limit}; \
+                 only reducing orders pass until the next day",
+                to_paisa(ctx.daily_realized_pnl)
+            ),
+        );
+    }
+
+    if let Some(max) = limits.max_open_orders
+        && ctx.open_orders >= max
+    {
+        fail(
+            RejectionCode::MaxOpenOrders,
+            format!(
+                "{} open orders on {}, the limit is {max}",
+                ctx.open_orders, ctx.broker
+            ),
+        );
+    }
+
+    out
+}
+
+/// Quantity × (limit price, else trigger price, else reference price); saturates.
+pub(crate) fn order_value(signal: &TradingSignal) -> Decimal {
+    let price = signal
+        .price
+        .or(signal.trigger_price)
+        .unwrap_or(signal.reference_price);
+    price.saturating_mul(Decimal::from(signal.quantity))
+}
+
+/// `None` if every price of the signal (limit and trigger; the reference price when it has
+/// neither) lies within ±`pct` % of `last`, bounds included; else the reason.
+fn price_band(signal: &TradingSignal, last: Decimal, pct: Decimal) -> Option<String> {
+    let prices = [
+        ("limit price", signal.price),
+        ("trigger price", signal.trigger_price),
+        (
+            "reference price",
+            (signal.price.is_none() && signal.trigger_price.is_none())
+                .then_some(signal.reference_price),
+        ),
+    ];
+    // |p − last| × 100 ≤ last × pct, without dividing.
+    let allowed = last.saturating_mul(pct);
+    let outside: Vec<String> = prices
+        .into_iter()
+        .filter_map(|(label, price)| price.map(|p| (label, p)))
+        .filter(|(_, p)| {
+            p.saturating_sub(last)
+                .abs()
+                .saturating_mul(Decimal::ONE_HUNDRED)
+                > allowed
+        })
+        .map(|(label, p)| format!("{label} {p}"))
+        .collect();
+    if outside.is_empty() {
+        return None;
+    }
+    let half_width = allowed
+        .checked_div(Decimal::ONE_HUNDRED)
+        .unwrap_or(Decimal::MAX);
+    Some(format!(
+        "{} not within ±{pct}% of last price {last} ({} to {})",
+        outside.join(" and "),
+        last.saturating_sub(half_width).normalize(),
+        last.saturating_add(half_width).normalize(),
+    ))
+}
+
+/// `amount` rounded (half to even) to the paisa and always shown with two decimals.
+pub(crate) fn to_paisa(amount: Decimal) -> Decimal {
+    let mut rounded = amount.round_dp(2);
+    rounded.rescale(2);
+    rounded
+}
+
+/// The order as a signed quantity: `+100` for a buy, `-100` for a sell.
+fn signed(signal: &TradingSignal) -> String {
+    match signal.side {
+        Side::Buy => format!("+{}", signal.quantity),
+        Side::Sell => format!("-{}", signal.quantity),
+    }
+}

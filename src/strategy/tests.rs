@@ -1,0 +1,331 @@
+//! Strategies against hand-computed tick sequences: each sequence yields exactly the listed
+//! intents, as (tick index, side, quantity), and no others.
+
+use super::ema_cross::{mid_price, next_signal};
+use super::{SignalIntent, Strategy, StrategyParams, build};
+use crate::messages::{DepthLevel, MarketDepth, MarketTick, OrderType, Side, Validity};
+use chrono::{DateTime, TimeZone, Utc};
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+use Side::{Buy, Sell};
+
+const TOKEN: u32 = 738_561;
+
+/// One emitted intent as (tick index, side, quantity).
+type Fired = (usize, Side, u32);
+
+fn dec(s: &str) -> Decimal {
+    Decimal::from_str(s).expect("literal decimal")
+}
+
+fn at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 4, 0, 0)
+        .single()
+        .expect("valid timestamp")
+}
+
+fn ltp_ticks(token: u32, prices: &[i64]) -> Vec<MarketTick> {
+    prices
+        .iter()
+        .map(|p| MarketTick::ltp(token, Decimal::from(*p)))
+        .collect()
+}
+
+/// A tick with one depth level a side; `None` makes that side empty (quantity 0).
+fn quote(last: &str, bid: Option<&str>, ask: Option<&str>) -> MarketTick {
+    let level = |price: Option<&str>| DepthLevel {
+        quantity: if price.is_some() { 10 } else { 0 },
+        price: price.map_or(Decimal::ZERO, dec),
+        orders: 1,
+    };
+    let mut tick = MarketTick::ltp(TOKEN, dec(last));
+    tick.depth = Some(MarketDepth {
+        bids: vec![level(bid)],
+        asks: vec![level(ask)],
+    });
+    tick
+}
+
+/// Feeds the ticks in order; every intent must be a DAY market order.
+fn run(strategy: &mut dyn Strategy, ticks: &[MarketTick]) -> Vec<Fired> {
+    let mut out = Vec::new();
+    for (i, tick) in ticks.iter().enumerate() {
+        if let Some(intent) = strategy.on_tick(tick, at()) {
+            assert_market_day(&intent);
+            out.push((i, intent.side, intent.quantity));
+        }
+    }
+    out
+}
+
+fn assert_market_day(intent: &SignalIntent) {
+    assert_eq!(intent.order_type, OrderType::Market, "{intent:?}");
+    assert_eq!(intent.validity, Validity::Day, "{intent:?}");
+    assert_eq!(
+        (intent.price, intent.trigger_price),
+        (None, None),
+        "{intent:?}"
+    );
+    assert!(!intent.reason.is_empty(), "{intent:?}");
+}
+
+fn momentum(lookback: usize, threshold: &str, quantity: u32) -> StrategyParams {
+    StrategyParams::Momentum {
+        lookback,
+        threshold: dec(threshold),
+        quantity,
+    }
+}
+
+fn rsi(period: usize, quantity: u32) -> StrategyParams {
+    StrategyParams::Rsi {
+        period,
+        oversold: dec("30"),
+        overbought: dec("70"),
+        quantity,
+    }
+}
+
+fn mean_reversion(bb_period: usize, bb_k: &str, quantity: u32) -> StrategyParams {
+    StrategyParams::MeanReversion {
+        rsi_period: 2,
+        oversold: dec("30"),
+        overbought: dec("70"),
+        bb_period,
+        bb_k: dec(bb_k),
+        quantity,
+    }
+}
+
+fn ema_cross(fast: usize, slow: usize, quantity: u32) -> StrategyParams {
+    StrategyParams::EmaCross {
+        fast,
+        slow,
+        quantity,
+    }
+}
+
+fn intents_of(params: &StrategyParams, prices: &[i64]) -> Vec<Fired> {
+    let mut strategy = build("s1", params);
+    run(strategy.as_mut(), &ltp_ticks(TOKEN, prices))
+}
+
+#[test]
+fn momentum_buys_above_threshold_and_sells_below_minus_threshold_when_long() {
+    // lookback 2, threshold 0.05:
+    // #2 106/100 − 1 = 0.06 > 0.05, flat → BUY     #3 110/100 − 1 = 0.10, already long
+    // #4 100/106 − 1 = −0.057 < −0.05, long → SELL #5 95/110 − 1 = −0.14, already flat
+    // #6 90/100 − 1 = −0.10, flat                  #7 100/95 − 1 = 0.053 → BUY
+    // #8 110/90 − 1 = 0.22, already long
+    let prices = [100, 100, 106, 110, 100, 95, 90, 100, 110];
+    assert_eq!(
+        intents_of(&momentum(2, "0.05", 10), &prices),
+        vec![(2, Buy, 10), (4, Sell, 10), (7, Buy, 10)]
+    );
+}
+
+#[test]
+fn rsi_strategy_table() {
+    // period 2, oversold 30, overbought 70 (values from the indicator test):
+    let cases: [(&str, &[i64], Vec<Fired>); 2] = [
+        (
+            // RSI: #2 100, #3 33.3, #4 20 (crosses below 30, flat → BUY), #5 11.1,
+            // #6 80.5 (crosses above 70, long → SELL), #7 gain 2.0625 loss 4.5 → 31.4,
+            // #8 gain 1.03125 loss 4.25 → 19.5 (crosses below → BUY)
+            "buy on the cross below, sell on the cross above",
+            &[100, 102, 104, 100, 98, 96, 104, 96, 92],
+            vec![(4, Buy, 7), (6, Sell, 7), (8, Buy, 7)],
+        ),
+        (
+            // RSI: #2 0 (first value: no cross), #3 gain 4 loss 1 → 80 (cross above while
+            // flat: nothing), #4 gain 2 loss 4.5 → 30.8, #5 gain 1 loss 4.25 → 19.0 → BUY
+            "no buy on the first value, no sell while flat",
+            &[100, 98, 96, 104, 96, 92],
+            vec![(5, Buy, 7)],
+        ),
+    ];
+    for (case, prices, want) in cases {
+        assert_eq!(intents_of(&rsi(2, 7), prices), want, "{case}");
+    }
+}
+
+#[test]
+fn mean_reversion_table() {
+    // RSI period 2, oversold 30, overbought 70 throughout.
+    let cases: [(&str, StrategyParams, &[i64], Vec<Fired>); 4] = [
+        (
+            // bands over 3, k 1:
+            // #3 [100 100 94] mean 98, var (4+4+16)/3 = 8, std 2.83, lower 95.17; 94 below,
+            //    RSI gain 0 loss 3 → 0 < 30 → BUY
+            // #4 [100 94 93] upper 98.76; RSI 0 → hold
+            // #5 [94 93 97] mean 94.67, std 1.70, upper 96.37; 97 above → SELL although
+            //    RSI is gain 2 loss 1 → 66.7, not overbought
+            "buy below the band with RSI oversold, sell above the band alone",
+            mean_reversion(3, "1", 5),
+            &[100, 100, 100, 94, 93, 97],
+            vec![(3, Buy, 5), (5, Sell, 5)],
+        ),
+        (
+            // bands over 5, k 1.5:
+            // #5 [100×4 90] mean 98, std 4, lower 92; 90 below, RSI 0 → BUY
+            // #6 RSI gain 0.5 loss 2.5 → 16.7; #7 gain 2.25 loss 1.25 → 64.3
+            // #8 RSI gain 2.125 loss 0.625 → 77.3 > 70 → SELL although
+            //    [100 90 91 95 97] mean 94.6, std 3.72, upper 100.18 is above 97
+            "sell on RSI overbought alone",
+            mean_reversion(5, "1.5", 5),
+            &[100, 100, 100, 100, 100, 90, 91, 95, 97],
+            vec![(5, Buy, 5), (8, Sell, 5)],
+        ),
+        (
+            // bands over 3, k 1: #5 [130 140 125] mean 131.67, std 6.24, lower 125.43;
+            // 125 below, but RSI gain 5 loss 7.5 → 40 ≥ 30 → no BUY
+            "below the band without RSI oversold does not buy",
+            mean_reversion(3, "1", 5),
+            &[100, 110, 120, 130, 140, 125],
+            vec![],
+        ),
+        (
+            // bands over 3, k 1.5: #4 [98 97 96] mean 97, std 0.816, lower 95.78; 96 is
+            // inside although RSI is 0 → no BUY
+            "RSI oversold inside the band does not buy",
+            mean_reversion(3, "1.5", 5),
+            &[100, 99, 98, 97, 96],
+            vec![],
+        ),
+    ];
+    for (case, params, prices, want) in cases {
+        assert_eq!(intents_of(&params, prices), want, "{case}");
+    }
+}
+
+#[test]
+fn ema_cross_first_signal_is_exactly_the_slow_th_input() {
+    // fast 10, slow 20: with a rising price fast > slow from the 2nd input, but signals
+    // start when the slow EMA has seen 20 inputs, i.e. tick #19; a falling price shorts.
+    let rising: Vec<i64> = (100..125).collect();
+    let falling: Vec<i64> = (100..125).rev().collect();
+    assert_eq!(
+        intents_of(&ema_cross(10, 20, 100), &rising),
+        vec![(19, Buy, 100)]
+    );
+    assert_eq!(
+        intents_of(&ema_cross(10, 20, 100), &falling),
+        vec![(19, Sell, 100)]
+    );
+}
+
+#[test]
+fn ema_cross_trades_quantity_from_flat_then_twice_it_on_each_flip() {
+    // #0..#19 at 100: both EMAs stay exactly 100, equal → signal unchanged (0), no order.
+    // #20 110: fast 100 + (2/11)·10 = 101.82, slow 100 + (2/21)·10 = 100.95 → +1, BUY 100
+    // #21 90: fast 101.82 − (2/11)·11.82 = 99.67, slow 100.95 − (2/21)·10.95 = 99.91
+    //         → −1, SELL 200 (from +100 to −100)
+    // #22 110: fast 99.67 + (2/11)·10.33 = 101.55, slow 99.91 + (2/21)·10.09 = 100.87
+    //         → +1, BUY 200
+    // #23.. 110: fast stays above slow → no more orders
+    let mut prices = vec![100; 20];
+    prices.extend([110, 90, 110]);
+    prices.extend([110; 10]);
+    assert_eq!(
+        intents_of(&ema_cross(10, 20, 100), &prices),
+        vec![(20, Buy, 100), (21, Sell, 200), (22, Buy, 200)]
+    );
+}
+
+#[test]
+fn ema_cross_keeps_the_signal_when_the_emas_are_equal() {
+    // (previous signal, fast, slow, next signal)
+    let cases = [
+        (0, "100", "100", 0),
+        (1, "100", "100", 1),
+        (-1, "100", "100", -1),
+        (-1, "100.0001", "100", 1),
+        (1, "99.9999", "100", -1),
+        (0, "99", "100", -1),
+    ];
+    for (previous, fast, slow, want) in cases {
+        assert_eq!(
+            next_signal(previous, dec(fast), dec(slow)),
+            want,
+            "{previous} {fast} {slow}"
+        );
+    }
+}
+
+#[test]
+fn ema_cross_mid_uses_best_bid_and_ask_when_both_present() {
+    // (tick, mid)
+    let cases = [
+        (quote("500", Some("99.95"), Some("100.05")), "100"),
+        (quote("500", Some("99.95"), None), "500"),
+        (quote("500", None, Some("100.05")), "500"),
+        (MarketTick::ltp(TOKEN, dec("500")), "500"),
+    ];
+    for (tick, want) in cases {
+        assert_eq!(mid_price(&tick), dec(want), "{:?}", tick.depth);
+    }
+}
+
+#[test]
+fn ema_cross_trades_on_the_mid_not_the_last_price() {
+    // The last price rises every tick but the mid stays 100 for 20 ticks: the EMAs of the
+    // mid are equal, so no order; the mid then jumps to 110 → BUY 100 at #20.
+    let mut ticks: Vec<MarketTick> = (0..20)
+        .map(|i| quote(&(100 + i).to_string(), Some("99.95"), Some("100.05")))
+        .collect();
+    ticks.push(quote("90", Some("109.95"), Some("110.05")));
+    let mut strategy = build("s1", &ema_cross(10, 20, 100));
+    assert_eq!(run(strategy.as_mut(), &ticks), vec![(20, Buy, 100)]);
+}
+
+#[test]
+fn instruments_are_isolated_when_ticks_interleave() {
+    let a: &[i64] = &[100, 102, 104, 100, 98, 96, 104, 96, 92, 100, 106, 110, 100];
+    let b: &[i64] = &[100, 100, 106, 110, 100, 95, 90, 100, 110, 120, 90, 80, 70];
+    let mut long_a: Vec<i64> = (100..125).collect();
+    long_a.extend([90, 80, 130, 140, 60]);
+    let long_b: Vec<i64> = (100..130).rev().collect();
+    let cases: [(StrategyParams, &[i64], &[i64]); 4] = [
+        (momentum(2, "0.05", 10), a, b),
+        (rsi(2, 7), a, b),
+        (mean_reversion(3, "1", 5), a, b),
+        (ema_cross(10, 20, 100), &long_a, &long_b),
+    ];
+    for (params, prices_a, prices_b) in cases {
+        let (ta, tb) = (ltp_ticks(1, prices_a), ltp_ticks(2, prices_b));
+        let alone_a = intents_of_ticks(&params, &ta);
+        let alone_b = intents_of_ticks(&params, &tb);
+        assert!(
+            !alone_a.is_empty() && !alone_b.is_empty(),
+            "{params:?}: sequences should trade"
+        );
+
+        // Interleave a0 b0 a1 b1 ...; record each intent under its token's own tick index.
+        let mut strategy = build("s1", &params);
+        let (mut got_a, mut got_b) = (Vec::new(), Vec::new());
+        for i in 0..ta.len().max(tb.len()) {
+            for (ticks, got) in [(&ta, &mut got_a), (&tb, &mut got_b)] {
+                if let Some(tick) = ticks.get(i)
+                    && let Some(intent) = strategy.on_tick(tick, at())
+                {
+                    got.push((i, intent.side, intent.quantity));
+                }
+            }
+        }
+        assert_eq!(got_a, alone_a, "{params:?} token 1");
+        assert_eq!(got_b, alone_b, "{params:?} token 2");
+    }
+}
+
+fn intents_of_ticks(params: &StrategyParams, ticks: &[MarketTick]) -> Vec<Fired> {
+    let mut strategy = build("s1", params);
+    run(strategy.as_mut(), ticks)
+}
+
+#[test]
+fn built_strategy_reports_its_id_and_ignores_fills_by_default() {
+    let mut strategy = build("ema-fast", &ema_cross(2, 3, 1));
+    strategy.on_fill(TOKEN, Buy, 1);
+    assert_eq!(strategy.id(), "ema-fast");
+}
