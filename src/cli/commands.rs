@@ -1,19 +1,22 @@
 //! What each subcommand does.
 
 use super::{Command, ConfigCommand, DlqCommand, KiteSimArgs, ReplayArgs, TopicsCommand};
-use crate::actors::daemon;
+use crate::actors::daemon::{self, DaemonParts};
 use crate::actors::market_feed::{self, Endpoint, MarketFeedArgs};
 use crate::actors::supervisor::EXIT_SUPERVISION_GAVE_UP;
 use crate::market::instruments::InstrumentRegistry;
 use crate::settings::Settings;
 use crate::settings::{RetrySettings, Secret};
 use crate::sim::{Simulator, SimulatorOptions};
+use crate::store::{MemoryStore, RedisStore, Store};
+use crate::streaming::dedup::{DedupStore, MemoryDedup, RedisDedup};
 use crate::streaming::dlq::{ReplayOptions, replay};
 use crate::streaming::retry::Backoff;
 use crate::streaming::{
     EmbeddedBroker, KafkaConnection, ProducerActor, ProducerHandle, TopicMap, admin,
 };
 use anyhow::Context as _;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -73,6 +76,28 @@ async fn kite_sim(settings: &Settings, args: KiteSimArgs) -> anyhow::Result<()> 
     );
     tokio::signal::ctrl_c().await?;
     Ok(())
+}
+
+/// The read-model store and the dedup store: in memory (`redis.url = "memory"`) or Redis.
+async fn stores(settings: &Settings) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn DedupStore>)> {
+    if settings.is_memory_store() {
+        tracing::warn!(
+            "redis.url = \"memory\": read models and dedup keys live in this process only; NOTHING IS DURABLE"
+        );
+        return Ok((
+            Arc::new(MemoryStore::default()),
+            Arc::new(MemoryDedup::new(settings.dedup.memory_capacity)),
+        ));
+    }
+    let r = &settings.redis;
+    let (url, connect, command) = (r.url.expose(), r.connect_timeout(), r.command_timeout());
+    let store = RedisStore::connect(url, connect, command)
+        .await
+        .context("connecting to Redis (read model)")?;
+    let dedup = RedisDedup::connect(url, connect, command)
+        .await
+        .context("connecting to Redis (dedup)")?;
+    Ok((Arc::new(store), Arc::new(dedup)))
 }
 
 /// Where the feed connects: the configured ticker, or the built-in simulator started
@@ -256,9 +281,19 @@ async fn run(settings: &Settings) -> anyhow::Result<u8> {
     let targets = market_feed::resolve_targets(&settings.feed.subscriptions, &registry)
         .map_err(anyhow::Error::msg)?;
     let (endpoint, _simulator) = feed_endpoint(settings, &registry).await?;
-    let tree = daemon::build(settings, &connection, producer, |handle| {
-        feed_args(settings, endpoint, targets, handle)
-    });
+    let (store, dedup) = stores(settings).await?;
+    let tree = daemon::build(DaemonParts {
+        settings,
+        connection: &connection,
+        producer,
+        feed: Some(Box::new(|handle| {
+            feed_args(settings, endpoint, targets, handle)
+        })),
+        registry: &registry,
+        store,
+        dedup,
+    })
+    .map_err(anyhow::Error::msg)?;
     let unknown = daemon::unknown_policy_names(settings, &tree.names);
     if !unknown.is_empty() {
         anyhow::bail!(

@@ -19,6 +19,7 @@ use super::Settings;
 use super::error::{Problem, SettingsError};
 use super::messages::describe_config_error;
 use super::schema;
+use super::{strategies, trading};
 
 /// The embedded defaults: every setting, with its default.
 pub(super) const DEFAULTS: &str = include_str!("../../config/default.toml");
@@ -57,15 +58,29 @@ pub(super) fn load_layers(
     let env = EnvLayer::new(env);
     let mut problems = env.problems.clone();
 
-    let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
-    if let Some(path) = file {
-        match read_settings_file(path) {
-            Ok(text) => builder = builder.add_source(File::from_str(&text, FileFormat::Toml)),
-            Err(problem) => problems.push(problem),
+    let mut file = match file.map(read_settings_file) {
+        Some(Ok(file)) => Some(file),
+        Some(Err(problem)) => {
+            problems.push(problem);
+            None
         }
-    }
+        None => None,
+    };
     if !problems.is_empty() {
         return Err(SettingsError::new(problems));
+    }
+    // A layer that sets a strategy's params.kind replaces the params below it.
+    let mut defaults = schema.clone();
+    let (defaults_changed, file_changed) = strategies::replace_params_on_kind(
+        &mut defaults,
+        file.as_mut().map(|(_, table)| table),
+        &env.names,
+    );
+    let defaults = layer_text(DEFAULTS, &defaults, defaults_changed)?;
+    let mut builder = Config::builder().add_source(File::from_str(&defaults, FileFormat::Toml));
+    if let Some((text, table)) = &file {
+        let text = layer_text(text, table, file_changed)?;
+        builder = builder.add_source(File::from_str(&text, FileFormat::Toml));
     }
     let environment = Environment::with_prefix("alpha_panda")
         .prefix_separator("__")
@@ -78,18 +93,19 @@ pub(super) fn load_layers(
         .map_err(|e| SettingsError::new(vec![Problem::new("(config)", e.to_string())]))?;
 
     let (mut clean, mut problems) = schema::check_tree(&schema, merged, &env.names, problems);
-    let service = parse(&mut clean, "service", &mut problems);
-    let log = parse(&mut clean, "log", &mut problems);
-    let kafka = parse(&mut clean, "kafka", &mut problems);
-    let retry = parse(&mut clean, "retry", &mut problems);
-    let topics = parse(&mut clean, "topics", &mut problems);
-    let redis = parse(&mut clean, "redis", &mut problems);
-    let dedup = parse(&mut clean, "dedup", &mut problems);
-    let supervision = parse(&mut clean, "supervision", &mut problems);
-    let instruments = parse(&mut clean, "instruments", &mut problems);
-    let market_hours = parse(&mut clean, "market_hours", &mut problems);
-    let feed = parse(&mut clean, "feed", &mut problems);
-    let simulator = parse(&mut clean, "simulator", &mut problems);
+    let service = parse_section(&mut clean, "service", &mut problems);
+    let log = parse_section(&mut clean, "log", &mut problems);
+    let kafka = parse_section(&mut clean, "kafka", &mut problems);
+    let retry = parse_section(&mut clean, "retry", &mut problems);
+    let topics = parse_section(&mut clean, "topics", &mut problems);
+    let redis = parse_section(&mut clean, "redis", &mut problems);
+    let dedup = parse_section(&mut clean, "dedup", &mut problems);
+    let supervision = parse_section(&mut clean, "supervision", &mut problems);
+    let instruments = parse_section(&mut clean, "instruments", &mut problems);
+    let market_hours = parse_section(&mut clean, "market_hours", &mut problems);
+    let feed = parse_section(&mut clean, "feed", &mut problems);
+    let simulator = parse_section(&mut clean, "simulator", &mut problems);
+    let trading = trading::parse(&mut clean, &mut problems);
     let sections = (
         service,
         log,
@@ -103,6 +119,7 @@ pub(super) fn load_layers(
         market_hours,
         feed,
         simulator,
+        trading,
     );
     let (
         Some(service),
@@ -117,6 +134,7 @@ pub(super) fn load_layers(
         Some(market_hours),
         Some(feed),
         Some(simulator),
+        Some(trading),
     ) = sections
     else {
         if problems.is_empty() {
@@ -142,12 +160,17 @@ pub(super) fn load_layers(
         market_hours,
         feed,
         simulator,
+        brokers: trading.brokers,
+        strategies: trading.strategies,
+        risk: trading.risk,
+        paper: trading.paper,
+        portfolio: trading.portfolio,
     })
 }
 
 /// Deserialises one section that passed the schema check; `None` if it did not (already
 /// reported) or if deserialising fails (reported here).
-fn parse<T: DeserializeOwned>(
+pub(super) fn parse_section<T: DeserializeOwned>(
     clean: &mut BTreeMap<String, Value>,
     name: &str,
     problems: &mut Vec<Problem>,
@@ -158,16 +181,27 @@ fn parse<T: DeserializeOwned>(
         .ok()
 }
 
-/// Reads and syntax-checks the settings file, so its problems name the file.
-fn read_settings_file(path: &Path) -> Result<String, Problem> {
+/// Reads and parses the settings file, so its problems name the file.
+fn read_settings_file(path: &Path) -> Result<(String, toml::Table), Problem> {
     let shown = path.display();
     let text = std::fs::read_to_string(path)
         .map_err(|e| Problem::new("(file)", format!("cannot read {shown}: {e}")))?;
-    toml::from_str::<toml::Table>(&text).map_err(|e| {
+    let table = toml::from_str::<toml::Table>(&text).map_err(|e| {
         let message = toml_message(&text, &e);
         Problem::new("(file)", format!("{shown} is not valid TOML: {message}"))
     })?;
-    Ok(text)
+    Ok((text, table))
+}
+
+/// The TOML text of a layer: `text` as read, or `table` rendered if it was `changed`.
+fn layer_text(text: &str, table: &toml::Table, changed: bool) -> Result<String, SettingsError> {
+    if !changed {
+        return Ok(text.to_owned());
+    }
+    toml::to_string(table).map_err(|e| {
+        let message = format!("cannot render a settings layer: {e}");
+        SettingsError::new(vec![Problem::new("(config)", message)])
+    })
 }
 
 /// A one-line description of a TOML syntax error, with its position. The parser's

@@ -94,8 +94,13 @@ fn describe_got(unexpected: &str) -> String {
 
 /// Rust type expectations in TOML terms; out-of-range integers get the range.
 fn describe_expected(expected: &str, got: &str) -> String {
-    if expected.contains("integer") {
-        let unsigned = expected.contains("unsigned");
+    // Inside buffered content (internally tagged enums) serde names the Rust type.
+    const RUST_INTEGERS: [&str; 10] = [
+        "u8", "u16", "u32", "u64", "usize", "i8", "i16", "i32", "i64", "isize",
+    ];
+    if expected.contains("integer") || RUST_INTEGERS.contains(&expected) {
+        let expected = expected.replace("size", "64");
+        let unsigned = expected.contains("unsigned") || expected.starts_with('u');
         let bits = expected
             .split(|c: char| !c.is_ascii_digit())
             .find_map(|digits| digits.parse::<u32>().ok())

@@ -16,32 +16,46 @@
 //! - With the defaults, nothing external is needed: Kafka is librdkafka's in-process
 //!   mock cluster, the store is in memory (neither durable) and market data comes from
 //!   the built-in Kite simulator.
-//! - List settings (`feed.subscriptions`, `market_hours.holidays`) are TOML arrays; from
-//!   the environment they are one comma-separated string.
+//! - List settings (`feed.subscriptions`, `market_hours.holidays`, `brokers.enabled`)
+//!   are TOML arrays; from the environment they are one comma-separated string.
+//! - The trading sections embed the domain configuration types unchanged:
+//!   [`StrategyConfig`] (with [`StrategyParams`](crate::strategy::StrategyParams)) per
+//!   strategy id, [`RiskLimits`](crate::risk::RiskLimits) per broker (a limit set to
+//!   `"off"` is unset) and [`PaperConfig`](crate::paper::PaperConfig), whose
+//!   `starting_cash` is always `portfolio.starting_cash`.
 
 mod error;
 mod loader;
 mod market;
 mod messages;
 mod schema;
+mod schema_rules;
 mod secret;
 mod sections;
+mod strategies;
 mod supervision;
+mod trading;
 mod validate;
 
 #[cfg(test)]
 mod market_tests;
+#[cfg(test)]
+mod strategy_tests;
 #[cfg(test)]
 mod subscription_tests;
 #[cfg(test)]
 mod supervision_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod trading_tests;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+
+use crate::paper::PaperConfig;
 
 pub use error::{Problem, SettingsError};
 pub use market::{
@@ -53,9 +67,11 @@ pub use sections::{
     Compression, DedupSettings, KafkaSettings, LogFormat, LogSettings, RedisSettings,
     RetrySettings, ServiceSettings, TopicSettings, is_sensitive_property,
 };
+pub use strategies::StrategyConfig;
 pub use supervision::{
     MAX_RESTARTS_LIMIT, PolicyOverride, RestartPolicy, RestartType, SupervisionSettings,
 };
+pub use trading::{BrokersSettings, PortfolioSettings, RiskSettings};
 
 /// The embedded `config/default.toml`: every setting with its default and a comment.
 pub const DEFAULT_TOML: &str = loader::DEFAULTS;
@@ -88,6 +104,17 @@ pub struct Settings {
     pub feed: FeedSettings,
     /// `[simulator]`: the built-in Kite simulator.
     pub simulator: SimulatorSettings,
+    /// `[brokers]`: which execution namespaces run.
+    pub brokers: BrokersSettings,
+    /// `[strategies.<id>]`: the strategy instances, by id.
+    pub strategies: BTreeMap<String, StrategyConfig>,
+    /// `[risk.paper]`, `[risk.zerodha]`: the limits of each broker namespace.
+    pub risk: RiskSettings,
+    /// `[paper]`: the paper venue; its `starting_cash` is `portfolio.starting_cash`.
+    #[serde(serialize_with = "trading::paper_without_cash")]
+    pub paper: PaperConfig,
+    /// `[portfolio]`: starting cash and snapshot rate of the portfolios.
+    pub portfolio: PortfolioSettings,
 }
 
 impl Settings {
@@ -130,7 +157,8 @@ impl Settings {
     }
 
     /// Checks the rules the types cannot express (ranges, broker list shape, URL
-    /// scheme, filter syntax, restart policies with their overrides merged).
+    /// scheme, filter syntax, restart policies with their overrides merged, strategies
+    /// against the enabled brokers, the domain types' own `validate`).
     ///
     /// # Errors
     ///

@@ -7,10 +7,15 @@
 //! kind of the default's first element (a string if the default is empty), each problem
 //! keyed `key[i]`; an environment variable sets an array as one comma-separated string
 //! (`ALPHA_PANDA__FEED__SUBSCRIPTIONS="RELIANCE:full,INFY:ltp"`, items trimmed, `""` the
-//! empty list), which a settings file may not. Two kinds of table are exceptions:
-//! - open maps ([`OPEN_MAPS`], `kafka.client`): free names, every value a string;
-//! - templated maps ([`TEMPLATED_MAPS`], `supervision.actors`): free names, each entry a
-//!   table whose keys are all optional keys of a template table (`supervision.default`).
+//! empty list), which a settings file may not. The exceptions are listed in
+//! [`schema_rules`](super::schema_rules):
+//! - open maps (`kafka.client`): free names, every value a string;
+//! - templated maps (`supervision.actors`, `strategies`): free names, each entry a table
+//!   whose keys are keys of a template table (`supervision.default`, or a template
+//!   written there), some of them free tables passed on unchecked (`params`);
+//! - decimals (money, rates): a string or a number, kept as exact decimal text;
+//! - switchable tables (`risk.paper`, `risk.zerodha`): any key may be `"off"`, which
+//!   leaves it out.
 //!
 //! Invariants: every problem is recorded, not just the first; a value is never coerced
 //! across kinds (`1.5` is not an integer, `true` is not `1`); a section with a problem
@@ -22,13 +27,9 @@ use config::{Value, ValueKind};
 
 use super::error::Problem;
 use super::messages::{closest, describe_value};
-
-/// Tables whose keys are free-form (librdkafka properties); only their values are checked.
-const OPEN_MAPS: &[&str] = &["kafka.client"];
-
-/// Tables whose keys are free names and whose entries follow the schema of another
-/// table, as (map path, template path). Every key of an entry is optional.
-const TEMPLATED_MAPS: &[(&str, &str)] = &[("supervision.actors", "supervision.default")];
+use super::schema_rules::{
+    self, DECIMALS, MOVED, OPEN_MAPS, TEMPLATED_MAPS, Template, TemplatedMap,
+};
 
 /// Checks each top-level section of `merged` against `schema`, appending to `problems`.
 /// Returns the sections that passed, with environment strings converted.
@@ -63,17 +64,6 @@ pub(super) fn check_tree(
     (clean, walk.problems)
 }
 
-/// An environment variable's comma-separated list as array elements, each trimmed;
-/// an empty (or all-blank) string is the empty list.
-fn split_list(list: &str) -> Vec<Value> {
-    if list.trim().is_empty() {
-        return Vec::new();
-    }
-    list.split(',')
-        .map(|item| Value::new(None, ValueKind::String(item.trim().to_owned())))
-        .collect()
-}
-
 /// The entries of a `config` table in name order, so problems come out in a stable order.
 fn sorted(table: config::Map<String, Value>) -> BTreeMap<String, Value> {
     table.into_iter().collect()
@@ -98,22 +88,28 @@ impl Walk<'_> {
     /// Checks `value` at `path` against the default `expected`; returns it with
     /// environment strings converted, or `None` after recording a problem.
     fn check(&mut self, path: &str, expected: &toml::Value, value: Value) -> Option<Value> {
+        // Where "off" is allowed it has been taken out already; say it is allowed.
+        let or_off = if schema_rules::may_be_off(path) {
+            " or \"off\""
+        } else {
+            ""
+        };
+        if schema_rules::any_matches(DECIMALS, path) {
+            let what = format!("a decimal number{or_off}");
+            let kind = self.convert(path, &what, value.kind, schema_rules::decimal)?;
+            return Some(Value::new(None, kind));
+        }
         let kind = match (expected, value.kind) {
             (toml::Value::Table(schema), ValueKind::Table(table)) => {
                 if OPEN_MAPS.contains(&path) {
                     let mut flat = config::Map::new();
                     self.flatten(path, "", table, &mut flat);
                     ValueKind::Table(flat)
-                } else if let Some((_, template)) = TEMPLATED_MAPS.iter().find(|(p, _)| *p == path)
-                {
-                    let Some(template) = table_at(self.schema, template) else {
-                        let message = format!("template {template} of {path} is missing");
-                        self.problems.push(Problem::new("(defaults)", message));
-                        return None;
-                    };
+                } else if let Some(map) = TEMPLATED_MAPS.iter().find(|m| m.path == path) {
+                    let template = self.template(map)?;
                     let mut entries = config::Map::new();
                     for (name, value) in sorted(table) {
-                        self.check_entry(path, &name, false, template, value, &mut entries);
+                        self.check_entry(map, &name, false, &template, value, &mut entries);
                     }
                     ValueKind::Table(entries)
                 } else {
@@ -121,7 +117,8 @@ impl Walk<'_> {
                 }
             }
             (toml::Value::Integer(_), kind) => {
-                self.convert(path, "an integer", kind, |kind| match kind {
+                let what = format!("an integer{or_off}");
+                self.convert(path, &what, kind, |kind| match kind {
                     ValueKind::I64(_)
                     | ValueKind::U64(_)
                     | ValueKind::I128(_)
@@ -161,7 +158,7 @@ impl Walk<'_> {
                 let items = match kind {
                     ValueKind::Array(items) => items,
                     ValueKind::String(list) if self.env_names.contains_key(path) => {
-                        split_list(&list)
+                        schema_rules::split_list(&list)
                     }
                     other => {
                         self.convert(path, "an array", other, |_| None);
@@ -206,6 +203,20 @@ impl Walk<'_> {
         converted
     }
 
+    /// The schema of one entry of the templated map `map`, or `None` after recording
+    /// that it is missing or malformed (a fault of the defaults, not of the user).
+    fn template(&mut self, map: &TemplatedMap) -> Option<toml::Table> {
+        let template = match map.template {
+            Template::At(at) => table_at(self.schema, at).cloned(),
+            Template::Inline(text) => toml::from_str(text).ok(),
+        };
+        if template.is_none() {
+            let message = format!("the template of {} is missing or malformed", map.path);
+            self.problems.push(Problem::new("(defaults)", message));
+        }
+        template
+    }
+
     fn check_table(
         &mut self,
         path: &str,
@@ -217,6 +228,9 @@ impl Walk<'_> {
             let full = format!("{path}.{key}");
             match schema.get(&key) {
                 None => self.unknown(&full, &key, schema, false),
+                Some(_) if schema_rules::may_be_off(&full) && schema_rules::is_off(&value.kind) => {
+                    // Left out: the field is unset, its rule off.
+                }
                 Some(expected) => {
                     if let Some(value) = self.check(&full, expected, value) {
                         out.insert(key, value);
@@ -227,21 +241,22 @@ impl Walk<'_> {
         out
     }
 
-    /// Checks the entry `name` of the templated map at `path` into `out`, keyed by the
-    /// whole name. A table-valued key that is not in `template` continues the name:
-    /// `consumer = { strategy_runner = { .. } }` (an unquoted dotted TOML key, or an
-    /// environment variable, whose "__" always nests) is the entry
-    /// `consumer.strategy_runner`, the same as the quoted key `"consumer.strategy_runner"`.
-    /// `nested` is true when `name` was continued this way.
+    /// Checks the entry `name` of the templated map `map` into `out`, keyed by the
+    /// whole name. If the map has dotted names, a table-valued key that is not in
+    /// `template` continues the name: `consumer = { strategy_runner = { .. } }` (an
+    /// unquoted dotted TOML key, or an environment variable, whose "__" always nests) is
+    /// the entry `consumer.strategy_runner`, the same as the quoted key
+    /// `"consumer.strategy_runner"`. `nested` is true when `name` was continued this way.
     fn check_entry(
         &mut self,
-        path: &str,
+        map: &TemplatedMap,
         name: &str,
         nested: bool,
         template: &toml::Table,
         value: Value,
         out: &mut config::Map<String, Value>,
     ) {
+        let path = map.path;
         let full = format!("{path}.{name}");
         let table = match value.kind {
             ValueKind::Table(table) => table,
@@ -255,15 +270,20 @@ impl Walk<'_> {
         for (key, value) in sorted(table) {
             let at = format!("{full}.{key}");
             match template.get(&key) {
+                Some(_) if map.free.contains(&key.as_str()) => {
+                    if let Some(value) = self.free_table(&at, value) {
+                        entry.insert(key, value);
+                    }
+                }
                 Some(expected) => {
                     if let Some(value) = self.check(&at, expected, value) {
                         entry.insert(key, value);
                     }
                 }
-                None if matches!(value.kind, ValueKind::Table(_)) => {
+                None if map.dotted_names && matches!(value.kind, ValueKind::Table(_)) => {
                     continued = true;
                     let longer = format!("{name}.{key}");
-                    self.check_entry(path, &longer, true, template, value, out);
+                    self.check_entry(map, &longer, true, template, value, out);
                 }
                 None => self.unknown(&at, &key, template, false),
             }
@@ -290,6 +310,30 @@ impl Walk<'_> {
                 *slot = value;
             }
         }
+    }
+
+    /// A free table at `path`, passed on unchecked except that it must be a table and
+    /// that the values environment variables set in it are read as the scalars they
+    /// look like (`"20"` an integer), since their kinds are unknown here.
+    fn free_table(&mut self, path: &str, value: Value) -> Option<Value> {
+        let table = match value.kind {
+            ValueKind::Table(table) => table,
+            kind => {
+                self.convert(path, "a table", kind, |_| None);
+                return None;
+            }
+        };
+        let mut out = config::Map::new();
+        for (key, value) in table {
+            let kind = match value.kind {
+                ValueKind::String(s) if self.env_names.contains_key(&format!("{path}.{key}")) => {
+                    schema_rules::guess_env_scalar(&s)
+                }
+                kind => kind,
+            };
+            out.insert(key, Value::new(None, kind));
+        }
+        Some(Value::new(None, ValueKind::Table(out)))
     }
 
     /// Flattens nested tables of an open map into dotted names (`sasl = { mechanism = .. }`
@@ -359,7 +403,9 @@ impl Walk<'_> {
                 many.join(", ")
             )),
         }
-        if let Some(hint) = closest(key, schema.keys().map(String::as_str)) {
+        if let Some((_, instead)) = MOVED.iter().find(|(moved, _)| *moved == path) {
+            message.push_str(&format!("; {instead}"));
+        } else if let Some(hint) = closest(key, schema.keys().map(String::as_str)) {
             message.push_str(&format!("; did you mean `{hint}`?"));
         }
         self.problems.push(Problem::new(path, message));

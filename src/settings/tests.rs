@@ -38,6 +38,9 @@ fn problems(result: Result<Settings, SettingsError>) -> Vec<String> {
 /// The sections tested in `market_tests.rs`.
 const MARKET_SECTIONS: [&str; 4] = ["instruments", "market_hours", "feed", "simulator"];
 
+/// The sections tested in `trading_tests.rs` and `strategy_tests.rs`.
+const TRADING_SECTIONS: [&str; 5] = ["brokers", "strategies", "risk", "paper", "portfolio"];
+
 fn defaults() -> Settings {
     load(None, &[]).unwrap()
 }
@@ -93,8 +96,10 @@ fn defaults_load_and_validate() {
     }
     let count: usize = effective
         .iter()
-        // supervision: see supervision_tests.rs; the market-data sections: market_tests.rs
+        // supervision: see supervision_tests.rs; the market-data sections: market_tests.rs;
+        // the trading sections: trading_tests.rs
         .filter(|(section, _)| !MARKET_SECTIONS.contains(&section.as_str()))
+        .filter(|(section, _)| !TRADING_SECTIONS.contains(&section.as_str()))
         .filter(|(section, _)| *section != "supervision")
         .filter_map(|(_, t)| t.as_table())
         .map(|t| t.len())

@@ -123,6 +123,7 @@ pub(super) fn problems(settings: &Settings) -> Vec<Problem> {
         &s.feed,
         &s.simulator,
     ));
+    out.0.extend(super::trading::problems(s));
     out.0
 }
 

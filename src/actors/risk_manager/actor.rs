@@ -11,12 +11,23 @@ use crate::streaming::consumer::{Completion, Deliver, HandlerError, HandlerResul
 use crate::streaming::producer::{Delivered, PendingDelivery, PublishError};
 use crate::streaming::{ProducerHandle, Stream, Topic};
 use actix::prelude::*;
-use std::collections::BTreeMap;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What is saved per broker: the book and the fills it has applied.
+#[derive(Debug, Serialize, Deserialize)]
+struct SavedRisk {
+    snapshot: RiskSnapshot,
+    applied_fills: BTreeSet<String>,
+}
 use std::sync::Arc;
 
 pub struct RiskManager {
     limits: BTreeMap<Broker, RiskLimits>,
     books: BTreeMap<Broker, BrokerRisk>,
+    /// Fill ids already applied, per broker: a redelivered fill must not move a position
+    /// twice. Saved with the book.
+    applied: BTreeMap<Broker, BTreeSet<String>>,
     producer: ProducerHandle,
     store: Arc<dyn Store>,
 }
@@ -37,6 +48,7 @@ impl RiskManager {
         RiskManager {
             limits,
             books,
+            applied: BTreeMap::new(),
             producer,
             store,
         }
@@ -45,7 +57,11 @@ impl RiskManager {
     /// Saves one broker's state; the returned future is part of the record's completion.
     fn save(&self, broker: Broker) -> Option<PendingDelivery> {
         let book = self.books.get(&broker)?;
-        let json = serde_json::to_string(&book.snapshot()).ok()?;
+        let saved = SavedRisk {
+            snapshot: book.snapshot(),
+            applied_fills: self.applied.get(&broker).cloned().unwrap_or_default(),
+        };
+        let json = serde_json::to_string(&saved).ok()?;
         let write = self.store.put(STATE_INDEX, &state_key(broker), json);
         Some(Box::pin(async move {
             write
@@ -79,10 +95,11 @@ impl Actor for RiskManager {
         ctx.wait(load.into_actor(self).map(|saved, act, ctx| {
             for (broker, result) in saved {
                 match result {
-                    Ok(Some(json)) => match serde_json::from_str::<RiskSnapshot>(&json) {
-                        Ok(snapshot) => {
+                    Ok(Some(json)) => match serde_json::from_str::<SavedRisk>(&json) {
+                        Ok(saved) => {
                             let limits = act.limits.get(&broker).cloned().unwrap_or_default();
-                            act.books.insert(broker, BrokerRisk::restore(snapshot, limits));
+                            act.books.insert(broker, BrokerRisk::restore(saved.snapshot, limits));
+                            act.applied.insert(broker, saved.applied_fills);
                             tracing::info!(%broker, "risk state restored");
                         }
                         Err(e) => tracing::error!(%broker, error = %e, "saved risk state unreadable; starting empty"),
@@ -170,6 +187,14 @@ impl Handler<Deliver<OrderFilled>> for RiskManager {
         let Some(book) = self.books.get_mut(&broker) else {
             return Ok(Completion::done());
         };
+        if !self
+            .applied
+            .entry(broker)
+            .or_default()
+            .insert(d.envelope.data.fill_id.clone())
+        {
+            return Ok(Completion::done()); // Redelivered: already counted.
+        }
         if let Some(breach) = book.on_fill(&d.envelope.data, d.envelope.ts) {
             tracing::error!(%broker, ?breach, "DAILY LOSS LIMIT breached: broker {broker} is HALTED; nothing trades until it is resumed");
         }

@@ -173,6 +173,7 @@ async fn a_restarted_risk_manager_reads_its_state_back_from_the_store() {
     let mut out = Probe::<Publish>::acking_producer();
     let first = start(store.clone(), &out);
     first.send(fill(Broker::Paper, 50)).await.unwrap().unwrap();
+    first.send(fill(Broker::Paper, 50)).await.unwrap().unwrap(); // redelivered: same fill id
     first
         .send(SetTradingState {
             broker: Broker::Zerodha,

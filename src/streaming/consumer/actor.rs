@@ -53,8 +53,12 @@ pub struct ConsumerActor {
     stop: watch::Sender<bool>,
     control: mpsc::UnboundedSender<Control>,
     control_rx: Option<mpsc::UnboundedReceiver<Control>>,
-    finished: Option<oneshot::Receiver<Progress>>,
+    /// Answered with the final progress when the loop has drained and committed.
+    waiters: Vec<oneshot::Sender<Progress>>,
+    stop_requested: bool,
 }
+
+crate::supervised!(ConsumerActor);
 
 impl ConsumerActor {
     /// Creates the rdkafka consumer and subscribes it to the routed topics.
@@ -97,7 +101,8 @@ impl ConsumerActor {
             stop,
             control,
             control_rx: Some(control_rx),
-            finished: None,
+            waiters: Vec::new(),
+            stop_requested: false,
         })
     }
 
@@ -110,18 +115,39 @@ impl ConsumerActor {
 impl Actor for ConsumerActor {
     type Context = Context<Self>;
 
-    fn started(&mut self, _ctx: &mut Self::Context) {
+    fn started(&mut self, ctx: &mut Self::Context) {
         let (Some(pipeline), Some(control_rx)) = (self.pipeline.take(), self.control_rx.take())
         else {
             return;
         };
-        let (done_tx, done_rx) = oneshot::channel();
         let stop = self.stop.subscribe();
-        actix::spawn(async move {
-            let progress = pipeline.run(stop, control_rx).await;
-            let _ = done_tx.send(progress);
-        });
-        self.finished = Some(done_rx);
+        // The loop runs as its own task so that a stop of this actor still lets it drain and
+        // commit; the actor watches it, and a loop that ends unasked (or panics) is a failure
+        // of this actor — never a consumer that looks alive but consumes nothing.
+        let running = actix::spawn(pipeline.run(stop, control_rx));
+        ctx.spawn(
+            running
+                .into_actor(self)
+                .map(|joined, act, ctx| match joined {
+                    Ok(progress) => {
+                        for waiter in act.waiters.drain(..) {
+                            let _ = waiter.send(progress.clone());
+                        }
+                        if act.stop_requested {
+                            ctx.stop();
+                        } else {
+                            crate::actors::supervisor::fail::<Self>(
+                                ctx,
+                                "consume loop ended unexpectedly",
+                            );
+                        }
+                    }
+                    Err(e) => crate::actors::supervisor::fail::<Self>(
+                        ctx,
+                        format!("consume loop panicked: {e}"),
+                    ),
+                }),
+        );
     }
 
     fn stopping(&mut self, _ctx: &mut Self::Context) -> Running {
@@ -131,28 +157,20 @@ impl Actor for ConsumerActor {
 }
 
 impl Handler<Shutdown> for ConsumerActor {
-    type Result = ResponseActFuture<Self, Progress>;
+    type Result = ResponseFuture<Progress>;
 
     fn handle(&mut self, _: Shutdown, _ctx: &mut Self::Context) -> Self::Result {
+        self.stop_requested = true;
         let _ = self.stop.send(true);
-        let finished = self.finished.take();
+        let (tx, rx) = oneshot::channel();
+        self.waiters.push(tx);
         let stats = self.stats.snapshot();
-        Box::pin(
-            async move {
-                match finished {
-                    Some(rx) => rx.await.unwrap_or_default(),
-                    None => Progress {
-                        stats,
-                        ..Progress::default()
-                    },
-                }
-            }
-            .into_actor(self)
-            .map(|progress, _actor, ctx| {
-                ctx.stop();
-                progress
-            }),
-        )
+        Box::pin(async move {
+            rx.await.unwrap_or(Progress {
+                stats,
+                ..Progress::default()
+            })
+        })
     }
 }
 

@@ -1,0 +1,310 @@
+//! Unit tests of `[brokers]`, `[risk]`, `[paper]` and `[portfolio]`: defaults, per-key
+//! merging, `"off"`, decimals as strings or numbers, the environment, validation and
+//! the effective-settings round trip. `[strategies]` is in `strategy_tests.rs`.
+//!
+//! Like `tests.rs`, these never touch the process environment.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::str::FromStr;
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+
+use super::schema_rules::{DECIMALS, any_matches};
+use super::*;
+use crate::messages::Broker;
+use crate::paper::{PaperConfig, Product};
+use crate::risk::RiskLimits;
+
+/// Loads with `file` (TOML text, written to a temporary file) and `vars`.
+pub(super) fn load(file: Option<&str>, vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("settings.toml");
+    if let Some(text) = file {
+        std::fs::File::create(&path)
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    let env: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Settings::load_from(file.map(|_| path.as_path()), &env)
+}
+
+/// The problems of a load that must fail, as `key: message` lines.
+pub(super) fn problems(result: Result<Settings, SettingsError>) -> Vec<String> {
+    match result {
+        Ok(_) => panic!("expected problems, got valid settings"),
+        Err(e) => e.problems.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// Replaces the masked `redis.url = "***"` when effective settings are loaded back.
+const UNMASK_REDIS: (&str, &str) = ("ALPHA_PANDA__REDIS__URL", "memory");
+
+pub(super) fn d(text: &str) -> Decimal {
+    Decimal::from_str(text).unwrap()
+}
+
+fn paper_defaults() -> RiskLimits {
+    RiskLimits {
+        max_order_quantity: Some(1000),
+        max_order_value: Some(d("500000")),
+        max_position: Some(2000),
+        max_daily_trades: Some(500),
+        price_band_pct: Some(d("5")),
+        daily_loss_limit: Some(d("50000")),
+        max_open_orders: Some(50),
+    }
+}
+
+#[test]
+fn defaults_load_with_paper_enabled() {
+    let s = load(None, &[]).unwrap();
+    assert_eq!(s.brokers.enabled, [Broker::Paper]);
+    assert_eq!(s.risk.paper, paper_defaults());
+    let z = &s.risk.zerodha;
+    assert_eq!(z.max_order_quantity, Some(100));
+    assert_eq!(z.max_order_value, Some(d("50000")));
+    assert_eq!(z.price_band_pct, Some(d("2")));
+    assert_eq!(z.max_open_orders, Some(10));
+    assert!(z.validate("risk.zerodha").is_empty());
+    assert_eq!(s.risk.limits(Broker::Zerodha), z);
+    assert_eq!(s.risk.limits(Broker::Paper), &s.risk.paper);
+    // The [paper] table is PaperConfig::default(), key for key.
+    assert_eq!(s.paper, PaperConfig::default());
+    assert_eq!(s.portfolio.starting_cash, d("1000000"));
+    assert_eq!(s.portfolio.snapshot_interval(), Duration::from_secs(1));
+}
+
+#[test]
+fn decimal_settings_are_listed_and_their_defaults_parse() {
+    // Every string default that reads as a decimal is listed in DECIMALS, and every
+    // listed key has such a default: the list cannot drift from default.toml.
+    fn walk(path: &str, value: &toml::Value, found: &mut Vec<(String, bool)>) {
+        match value {
+            toml::Value::Table(table) => {
+                for (key, value) in table {
+                    walk(&format!("{path}.{key}"), value, found);
+                }
+            }
+            toml::Value::String(s) => found.push((path.to_owned(), Decimal::from_str(s).is_ok())),
+            _ => {}
+        }
+    }
+    let schema: toml::Table = toml::from_str(DEFAULT_TOML).unwrap();
+    let mut found = Vec::new();
+    // Strategy params are free tables, deserialised by their own types.
+    for (section, value) in schema.iter().filter(|(s, _)| *s != "strategies") {
+        walk(section, value, &mut found);
+    }
+    for (path, is_decimal) in &found {
+        assert_eq!(any_matches(DECIMALS, path), *is_decimal, "{path}");
+    }
+    for pattern in DECIMALS {
+        let used = found.iter().any(|(path, _)| any_matches(&[pattern], path));
+        assert!(used, "{pattern} matches no setting");
+    }
+}
+
+#[test]
+fn tables_merge_per_key_with_the_defaults() {
+    let file = "[risk.paper]\nmax_order_quantity = 5\n\
+                [paper]\nproduct = \"CNC\"\n\
+                [paper.charges.intraday]\nbrokerage_cap = \"15\"\n";
+    let s = load(Some(file), &[]).unwrap();
+    let expected = RiskLimits {
+        max_order_quantity: Some(5),
+        ..paper_defaults()
+    };
+    assert_eq!(s.risk.paper, expected);
+    assert_eq!(s.paper.product, Product::Cnc);
+    let defaults = PaperConfig::default();
+    assert_eq!(s.paper.charges.intraday.brokerage_cap, d("15"));
+    assert_eq!(
+        s.paper.charges.intraday.brokerage_rate,
+        defaults.charges.intraday.brokerage_rate
+    );
+    assert_eq!(s.paper.charges.delivery, defaults.charges.delivery);
+}
+
+#[test]
+fn off_turns_a_risk_rule_off_and_survives_the_round_trip() {
+    let file = "[risk.paper]\nmax_order_quantity = \"off\"\nmax_order_value = \"OFF\"\n";
+    let vars = [("ALPHA_PANDA__RISK__ZERODHA__DAILY_LOSS_LIMIT", "off")];
+    let s = load(Some(file), &vars).unwrap();
+    let expected = RiskLimits {
+        max_order_quantity: None,
+        max_order_value: None,
+        ..paper_defaults()
+    };
+    assert_eq!(s.risk.paper, expected);
+    assert_eq!(s.risk.zerodha.daily_loss_limit, None);
+    assert_eq!(s.risk.zerodha.max_order_quantity, Some(100));
+
+    // The effective settings write "off" (a missing key would mean the default).
+    let masked = s.to_masked_toml();
+    let table: toml::Table = toml::from_str(&masked).unwrap();
+    assert_eq!(
+        table["risk"]["paper"]["max_order_quantity"].as_str(),
+        Some("off")
+    );
+    assert_eq!(
+        table["risk"]["paper"]["max_position"].as_integer(),
+        Some(2000)
+    );
+    let reloaded = load(Some(&masked), &[UNMASK_REDIS]).unwrap();
+    assert_eq!(reloaded.risk, s.risk);
+}
+
+#[test]
+fn off_is_only_for_risk_limits_and_bad_limits_say_how_to_switch_off() {
+    let file = "[risk.paper]\nmax_order_quantity = \"lots\"\nmax_order_value = \"much\"\n\
+                [portfolio]\nsnapshot_interval_ms = \"off\"\n";
+    let got = problems(load(Some(file), &[]));
+    assert_eq!(
+        got,
+        [
+            "portfolio.snapshot_interval_ms: expected an integer, got \"off\"",
+            "risk.paper.max_order_quantity: expected an integer or \"off\", got \"lots\"",
+            "risk.paper.max_order_value: expected a decimal number or \"off\", got \"much\"",
+        ]
+    );
+    let got = problems(load(Some("[risk.paper]\nmax_open_orders = 0\n"), &[]));
+    assert_eq!(
+        got,
+        ["risk.paper.max_open_orders: must be at least 1 (set it to \"off\" to turn the rule off)"]
+    );
+}
+
+#[test]
+fn decimals_accept_strings_and_numbers() {
+    let file = "[portfolio]\nstarting_cash = 250000.5\n\
+                [risk.paper]\nprice_band_pct = 2.5\nmax_order_value = 100000\n\
+                [paper]\nslippage_bps = 0.5\n";
+    let s = load(Some(file), &[]).unwrap();
+    assert_eq!(s.portfolio.starting_cash, d("250000.5"));
+    assert_eq!(s.risk.paper.price_band_pct, Some(d("2.5")));
+    assert_eq!(s.risk.paper.max_order_value, Some(d("100000")));
+    assert_eq!(s.paper.slippage_bps, d("0.5"));
+
+    let file = "[portfolio]\nstarting_cash = true\n[paper]\nmax_fill_fraction = \"half\"\n";
+    let got = problems(load(Some(file), &[]));
+    assert_eq!(
+        got,
+        [
+            "paper.max_fill_fraction: expected a decimal number, got \"half\"",
+            "portfolio.starting_cash: expected a decimal number, got true",
+        ]
+    );
+}
+
+#[test]
+fn environment_sets_scalars_and_lists() {
+    let vars = [
+        ("ALPHA_PANDA__RISK__PAPER__MAX_ORDER_QUANTITY", "10"),
+        ("ALPHA_PANDA__RISK__PAPER__PRICE_BAND_PCT", "2.5"),
+        ("ALPHA_PANDA__PORTFOLIO__STARTING_CASH", "500000"),
+        ("ALPHA_PANDA__PORTFOLIO__SNAPSHOT_INTERVAL_MS", "250"),
+        ("ALPHA_PANDA__BROKERS__ENABLED", "paper, Zerodha"),
+        ("ALPHA_PANDA__PAPER__CHARGES__INTRADAY__BROKERAGE_CAP", "15"),
+        ("ALPHA_PANDA__PAPER__ALLOW_SHORT", "true"),
+    ];
+    let s = load(None, &vars).unwrap();
+    assert_eq!(s.risk.paper.max_order_quantity, Some(10));
+    assert_eq!(s.risk.paper.price_band_pct, Some(d("2.5")));
+    assert_eq!(s.portfolio.starting_cash, d("500000"));
+    assert_eq!(s.portfolio.snapshot_interval(), Duration::from_millis(250));
+    assert_eq!(s.brokers.enabled, [Broker::Paper, Broker::Zerodha]);
+    assert_eq!(s.paper.charges.intraday.brokerage_cap, d("15"));
+    assert!(s.paper.allow_short);
+}
+
+#[test]
+fn paper_cash_is_the_portfolio_cash() {
+    let s = load(Some("[portfolio]\nstarting_cash = \"250000\"\n"), &[]).unwrap();
+    assert_eq!(s.paper.starting_cash, d("250000"));
+    let masked: toml::Table = toml::from_str(&s.to_masked_toml()).unwrap();
+    assert!(masked["paper"].get("starting_cash").is_none());
+
+    let got = problems(load(Some("[paper]\nstarting_cash = \"5\"\n"), &[]));
+    assert_eq!(
+        got,
+        [
+            "paper.starting_cash: unknown key; set portfolio.starting_cash instead: the paper \
+             venue and the portfolios start from the same cash"
+        ]
+    );
+
+    // Built in code, the two can disagree; validate says so.
+    let mut s = load(None, &[]).unwrap();
+    s.paper.starting_cash = d("5");
+    let e = s.validate().unwrap_err();
+    assert!(e.mentions("paper.starting_cash"), "{e}");
+}
+
+#[test]
+fn unknown_brokers_and_keys_are_named() {
+    let file = "[brokers]\nenabled = [\"paper\", \"kite\"]\n\
+                [risk.paper]\nmax_order_quantiy = 5\n\
+                [risk.kite]\nmax_position = 1\n\
+                [portfolio]\nstarting_csh = \"1\"\n";
+    let got = problems(load(Some(file), &[]));
+    assert_eq!(
+        got,
+        [
+            "brokers.enabled[1]: expected one of paper, zerodha, got \"kite\"",
+            "portfolio.starting_csh: unknown key; did you mean `starting_cash`?",
+            "risk.kite: unknown key",
+            "risk.paper.max_order_quantiy: unknown key; did you mean `max_order_quantity`?",
+        ]
+    );
+}
+
+#[test]
+fn validate_reports_every_trading_problem_at_once() {
+    let file = "[brokers]\nenabled = [\"paper\", \"paper\"]\n\
+                [risk.zerodha]\nmax_open_orders = 0\nprice_band_pct = \"101\"\n\
+                [paper]\nslippage_bps = \"-1\"\n\
+                [paper.charges.delivery]\nstt_buy_rate = \"2\"\n\
+                [portfolio]\nstarting_cash = \"0\"\nsnapshot_interval_ms = 0\n";
+    let got = problems(load(Some(file), &[]));
+    let keys: Vec<&str> = got.iter().map(|p| p.split(": ").next().unwrap()).collect();
+    assert_eq!(
+        keys,
+        [
+            "brokers.enabled[1]",
+            "risk.zerodha.price_band_pct",
+            "risk.zerodha.max_open_orders",
+            "paper.slippage_bps",
+            "paper.charges.delivery.stt_buy_rate",
+            "portfolio.starting_cash",
+            "portfolio.snapshot_interval_ms",
+        ],
+        "{got:#?}"
+    );
+    assert_eq!(
+        got[0],
+        "brokers.enabled[1]: \"paper\" is already listed at brokers.enabled[0]"
+    );
+    let got = problems(load(Some("[brokers]\nenabled = []\n"), &[]));
+    assert!(
+        got[0].starts_with("brokers.enabled: must not be empty"),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn effective_settings_reload_to_the_same_trading_sections() {
+    let s = load(None, &[("ALPHA_PANDA__BROKERS__ENABLED", "paper,zerodha")]).unwrap();
+    let masked = s.to_masked_toml();
+    let reloaded = load(Some(&masked), &[UNMASK_REDIS]).unwrap();
+    assert_eq!(reloaded.brokers, s.brokers);
+    assert_eq!(reloaded.strategies, s.strategies);
+    assert_eq!(reloaded.risk, s.risk);
+    assert_eq!(reloaded.paper, s.paper);
+    assert_eq!(reloaded.portfolio, s.portfolio);
+}
