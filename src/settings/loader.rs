@@ -6,7 +6,9 @@
 //! values of the wrong kind, and turns environment strings into numbers where the
 //! default is a number (and comma-separated strings into arrays where it is an array);
 //! only then is each section deserialised, so range errors and
-//! bad enum names are reported per key too. Invariants: every problem found is
+//! bad enum names are reported per key too. One exception to plain merging: a layer that
+//! sets `strategies.<id>.params.kind` replaces the lower layers' `params` of that
+//! strategy (see [`strategies`](super::strategies)). Invariants: every problem found is
 //! reported, not just the first; nothing here panics.
 
 use std::collections::{BTreeMap, HashMap};

@@ -308,3 +308,22 @@ fn effective_settings_reload_to_the_same_trading_sections() {
     assert_eq!(reloaded.paper, s.paper);
     assert_eq!(reloaded.portfolio, s.portfolio);
 }
+
+#[test]
+fn production_example_sets_trading_sections() {
+    let text = include_str!("../../config/examples/production.toml");
+    let credentials = [
+        ("ALPHA_PANDA__FEED__API_KEY", "key"),
+        ("ALPHA_PANDA__FEED__ACCESS_TOKEN", "token"),
+    ];
+    let s = load(Some(text), &credentials).unwrap();
+    assert_eq!(s.brokers.enabled, [Broker::Paper]);
+    let m = &s.strategies["momentum_1"];
+    assert_eq!(m.instruments, ["RELIANCE", "INFY", "ICICIBANK"]);
+    assert_eq!(m.params.kind(), "momentum");
+    assert!(!s.strategies["ema_cross_1"].enabled);
+    assert_eq!(s.risk.paper.max_daily_trades, Some(200));
+    assert_eq!(s.risk.zerodha.daily_loss_limit, Some(d("2000")));
+    assert_eq!(s.paper.slippage_bps, d("0.5"));
+    assert_eq!(s.paper.starting_cash, d("500000"));
+}
