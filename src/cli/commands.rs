@@ -78,6 +78,25 @@ async fn kite_sim(settings: &Settings, args: KiteSimArgs) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// A strategy trading an instrument the feed does not subscribe would never see a tick:
+/// say so at start-up.
+fn warn_unsubscribed_instruments(
+    settings: &Settings,
+    registry: &InstrumentRegistry,
+    targets: &[market_feed::FeedTarget],
+) {
+    for (id, strategy) in settings.strategies.iter().filter(|(_, s)| s.enabled) {
+        for symbol in &strategy.instruments {
+            let subscribed = registry
+                .by_symbol(symbol)
+                .is_some_and(|i| targets.iter().any(|t| t.token == i.token));
+            if !subscribed {
+                tracing::warn!(strategy = %id, %symbol, "instrument not in feed.subscriptions: this strategy will get no ticks for it");
+            }
+        }
+    }
+}
+
 /// The read-model store and the dedup store: in memory (`redis.url = "memory"`) or Redis.
 async fn stores(settings: &Settings) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn DedupStore>)> {
     if settings.is_memory_store() {
@@ -280,6 +299,7 @@ async fn run(settings: &Settings) -> anyhow::Result<u8> {
     let registry = registry(settings, None)?;
     let targets = market_feed::resolve_targets(&settings.feed.subscriptions, &registry)
         .map_err(anyhow::Error::msg)?;
+    warn_unsubscribed_instruments(settings, &registry, &targets);
     let (endpoint, _simulator) = feed_endpoint(settings, &registry).await?;
     let (store, dedup) = stores(settings).await?;
     let tree = daemon::build(DaemonParts {
