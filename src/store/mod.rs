@@ -49,13 +49,59 @@ pub struct RedisStore {
     connection: redis::aio::ConnectionManager,
 }
 
-fn redact(e: redis::RedisError) -> StoreError {
-    // Redis errors can echo connection details; keep the kind and the server's detail.
-    StoreError(format!(
+/// A Redis error as text without connection details (they can hold the password): the
+/// error kind and the server's own detail.
+pub(crate) fn redis_error_text(e: &redis::RedisError) -> String {
+    format!(
         "{:?}{}",
         e.kind(),
         e.detail().map(|d| format!(": {d}")).unwrap_or_default()
-    ))
+    )
+}
+
+fn redact(e: redis::RedisError) -> StoreError {
+    StoreError(redis_error_text(&e))
+}
+
+/// A reconnecting Redis connection with bounded waits, shared by the store and the dedup
+/// store.
+///
+/// # Errors
+/// Bad URL or Redis not answering in time; the text never contains the URL.
+pub(crate) async fn connect_redis(
+    url: &str,
+    connect_timeout: Duration,
+    command_timeout: Duration,
+) -> Result<redis::aio::ConnectionManager, String> {
+    let client =
+        redis::Client::open(url).map_err(|e| format!("invalid redis url: {:?}", e.kind()))?;
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(connect_timeout))
+        .set_response_timeout(Some(command_timeout))
+        .set_number_of_retries(1);
+    client
+        .get_connection_manager_with_config(config)
+        .await
+        .map_err(|e| redis_error_text(&e))
+}
+
+/// A store write as one of a record's outputs: the record is complete only once the write
+/// is, and a failed write is a transient failure (retried like a failed delivery).
+pub fn as_output(
+    write: BoxFuture<'static, Result<(), StoreError>>,
+) -> crate::streaming::producer::PendingDelivery {
+    Box::pin(async move {
+        write
+            .await
+            .map(|()| crate::streaming::producer::Delivered {
+                partition: -1,
+                offset: -1,
+            })
+            .map_err(|e| crate::streaming::producer::PublishError::Transient {
+                topic: "store".into(),
+                reason: e.to_string(),
+            })
+    })
 }
 
 impl RedisStore {

@@ -69,27 +69,15 @@ impl RedisDedup {
         connect_timeout: Duration,
         command_timeout: Duration,
     ) -> Result<Self, DedupError> {
-        let client = redis::Client::open(url)
-            .map_err(|e| DedupError(format!("invalid redis url: {:?}", e.kind())))?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(connect_timeout))
-            .set_response_timeout(Some(command_timeout))
-            .set_number_of_retries(1);
-        let connection = client
-            .get_connection_manager_with_config(config)
+        let connection = crate::store::connect_redis(url, connect_timeout, command_timeout)
             .await
-            .map_err(redact)?;
+            .map_err(DedupError)?;
         Ok(RedisDedup { connection })
     }
 }
 
 fn redact(e: redis::RedisError) -> DedupError {
-    // Redis errors can echo the connection info; keep the kind and the server's detail only.
-    DedupError(format!(
-        "{:?}{}",
-        e.kind(),
-        e.detail().map(|d| format!(": {d}")).unwrap_or_default()
-    ))
+    DedupError(crate::store::redis_error_text(&e))
 }
 
 impl DedupStore for RedisDedup {

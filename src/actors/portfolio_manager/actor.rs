@@ -7,7 +7,7 @@ use crate::portfolio::{Book, Portfolio};
 use crate::store::Store;
 use crate::streaming::consumer::{Completion, Deliver, HandlerError, HandlerResult};
 use crate::streaming::history::read_history;
-use crate::streaming::producer::{Delivered, PendingDelivery, PublishError};
+use crate::streaming::producer::PendingDelivery;
 use crate::streaming::{KafkaConnection, ProducerHandle, Stream, Topic};
 use actix::prelude::*;
 use rust_decimal::Decimal;
@@ -76,22 +76,11 @@ impl PortfolioManager {
 
 fn write(store: &dyn Store, broker: Broker, strategy: &str, p: &Portfolio) -> PendingDelivery {
     let json = serde_json::to_string(p).unwrap_or_default();
-    let put = store.put(
+    crate::store::as_output(store.put(
         &portfolio_index(broker),
         &portfolio_key(broker, strategy),
         json,
-    );
-    Box::pin(async move {
-        put.await
-            .map(|()| Delivered {
-                partition: -1,
-                offset: -1,
-            })
-            .map_err(|e| PublishError::Transient {
-                topic: "store".into(),
-                reason: e.to_string(),
-            })
-    })
+    ))
 }
 
 impl Actor for PortfolioManager {

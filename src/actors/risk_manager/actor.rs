@@ -8,7 +8,7 @@ use crate::messages::{
 use crate::risk::{BrokerRisk, RiskLimits, RiskSnapshot, TradingState};
 use crate::store::Store;
 use crate::streaming::consumer::{Completion, Deliver, HandlerError, HandlerResult};
-use crate::streaming::producer::{Delivered, PendingDelivery, PublishError};
+use crate::streaming::producer::PendingDelivery;
 use crate::streaming::{ProducerHandle, Stream, Topic};
 use actix::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -62,19 +62,11 @@ impl RiskManager {
             applied_fills: self.applied.get(&broker).cloned().unwrap_or_default(),
         };
         let json = serde_json::to_string(&saved).ok()?;
-        let write = self.store.put(STATE_INDEX, &state_key(broker), json);
-        Some(Box::pin(async move {
-            write
-                .await
-                .map(|()| Delivered {
-                    partition: -1,
-                    offset: -1,
-                })
-                .map_err(|e| PublishError::Transient {
-                    topic: "store".into(),
-                    reason: e.to_string(),
-                })
-        }))
+        Some(crate::store::as_output(self.store.put(
+            STATE_INDEX,
+            &state_key(broker),
+            json,
+        )))
     }
 }
 
