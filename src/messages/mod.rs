@@ -7,7 +7,8 @@
 //! - A caused event carries `causation_id = parent.id`, the parent's `correlation_id`, and an
 //!   id derived deterministically from the parent ([`Envelope::child`]), so redelivery of the
 //!   same input yields the same output id and downstream dedup makes it effectively-once.
-//! - [`codec::decode`] is the only way bytes become an envelope: it checks the event type,
+//! - [`codec::decode`] is the only way bytes become an envelope (a single-pass fast path for
+//!   valid records, the path-tracking parse to name what is wrong otherwise): it checks the event type,
 //!   the schema version and each payload's own invariants ([`Payload::validate`]).
 
 pub mod codec;
