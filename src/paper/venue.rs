@@ -71,6 +71,9 @@ pub struct PaperVenue {
     orders: BTreeMap<u64, Order>,
     /// Every client order id ever submitted.
     seen: BTreeSet<String>,
+    /// What each submission returned, so a caller whose publication of them failed can get
+    /// them again ([`PaperVenue::replay`]) without placing the order twice.
+    first_events: BTreeMap<String, Vec<VenueEvent>>,
     quotes: BTreeMap<u32, Quote>,
     accounts: Accounts,
 }
@@ -88,6 +91,7 @@ impl PaperVenue {
             next_seq: 0,
             orders: BTreeMap::new(),
             seen: BTreeSet::new(),
+            first_events: BTreeMap::new(),
             quotes: BTreeMap::new(),
         }
     }
@@ -111,6 +115,27 @@ impl PaperVenue {
         if !self.seen.insert(client_order_id.to_owned()) {
             return Vec::new();
         }
+        let events = self.place(client_order_id, signal, at);
+        self.first_events
+            .insert(client_order_id.to_owned(), events.clone());
+        events
+    }
+
+    /// The events the first submission of `client_order_id` returned (empty if this venue
+    /// never saw it). The order is not placed again; its later fills come from ticks.
+    pub fn replay(&self, client_order_id: &str) -> Vec<VenueEvent> {
+        self.first_events
+            .get(client_order_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn place(
+        &mut self,
+        client_order_id: &str,
+        signal: &TradingSignal,
+        at: DateTime<Utc>,
+    ) -> Vec<VenueEvent> {
         let mut order_ref = OrderRef {
             client_order_id: client_order_id.to_owned(),
             broker_order_id: None,

@@ -83,8 +83,12 @@ impl Handler<Deliver<ValidatedSignal>> for PaperExecution {
             .map(move |claim, act, _ctx| match claim {
                 Err(e) => Err(HandlerError::from(e)),
                 Ok(Claim::Duplicate) => {
-                    tracing::info!(signal = %d.envelope.id, "validated signal already executed; skipped");
-                    Ok(Completion::done())
+                    // Placed before: publish what that placement produced again (same
+                    // envelope ids, so downstream dedup absorbs them) in case its first
+                    // publication failed. Never place it twice.
+                    let events = act.venue.replay(&client_order_id(d.envelope.id));
+                    tracing::info!(signal = %d.envelope.id, republished = events.len(), "validated signal already executed");
+                    Ok(Completion::after(act.publish(&d.envelope, events)))
                 }
                 Ok(Claim::First) => {
                     let order_id = client_order_id(d.envelope.id);

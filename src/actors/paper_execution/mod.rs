@@ -3,14 +3,17 @@
 //!
 //! Each validated signal is claimed in the dedup store first (its envelope id, one atomic
 //! step), so a redelivery never places, or fills, an order twice; a store that cannot
-//! answer makes the record retry. The fill model is [`crate::paper::PaperVenue`]: market
+//! answer makes the record retry. A redelivery (after a failed publication of the first
+//! attempt's outputs) re-publishes the events the placement produced — the same envelope
+//! ids, which downstream dedup absorbs — so nothing is lost either. The fill model is [`crate::paper::PaperVenue`]: market
 //! orders fill at the current tick, limit and stop orders rest until a tick crosses them.
 //! Events are children of their cause (the signal, or the tick that filled a resting
 //! order), with deterministic ids.
 //!
-//! Resting orders live in memory: a restart of this actor forgets orders that were still
-//! open (they end without a terminal event). Filled quantities are never lost — fills are
-//! on the topic.
+//! Resting orders and placement events live in memory: a restart of this actor forgets
+//! orders that were still open (they end without a terminal event), and a signal claimed
+//! before the restart whose outputs never got out is not re-published. Fills that were
+//! published are never lost — they are on the topic.
 
 mod actor;
 #[cfg(test)]

@@ -81,9 +81,10 @@ fn start(dedup: Arc<dyn DedupStore>, producer: &Probe<Publish>) -> Addr<PaperExe
 }
 
 #[actix::test]
-async fn a_market_order_fills_at_the_current_tick_and_a_redelivered_signal_fills_once() {
+async fn a_market_order_fills_at_the_current_tick_and_a_redelivered_signal_never_fills_twice() {
     let mut producer = Probe::<Publish>::acking_producer();
-    let paper = start(Arc::new(MemoryDedup::new(100)), &producer);
+    let dedup: Arc<dyn DedupStore> = Arc::new(MemoryDedup::new(100));
+    let paper = start(dedup.clone(), &producer);
     paper.send(tick(245_050)).await.unwrap().unwrap();
     let signal = validated();
     paper.send(signal.clone()).await.unwrap().unwrap();
@@ -105,7 +106,18 @@ async fn a_market_order_fills_at_the_current_tick_and_a_redelivered_signal_fills
     assert_eq!(filled.causation_id, Some(signal.envelope.id));
     assert!(filled.data.fees.total > Decimal::ZERO);
 
-    paper.send(signal).await.unwrap().unwrap();
+    // A redelivery (say the first attempt's outputs failed to publish) places nothing new
+    // but publishes the same events again, with the same ids.
+    paper.send(signal.clone()).await.unwrap().unwrap();
+    let again = producer.expect_msgs(2, WAIT).await;
+    assert_eq!(again[0].0.value, out[0].0.value);
+    assert_eq!(again[1].0.value, out[1].0.value);
+    producer.expect_no_msg(Duration::from_millis(200)).await;
+
+    // After a restart (fresh venue, same dedup store) the claim holds: nothing is placed.
+    let restarted = start(dedup, &producer);
+    restarted.send(tick(245_100)).await.unwrap().unwrap();
+    restarted.send(signal).await.unwrap().unwrap();
     producer.expect_no_msg(Duration::from_millis(200)).await;
 }
 
