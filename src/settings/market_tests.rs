@@ -4,34 +4,13 @@
 //!
 //! Like `tests.rs`, these never touch the process environment.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::NaiveDate;
 
+use super::test_support::{load, problems};
 use super::*;
 use crate::messages::TickMode;
-
-/// Loads with `file` (TOML text, written to a temporary file) and `vars`.
-fn load(file: Option<&str>, vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("settings.toml");
-    if let Some(text) = file {
-        std::fs::write(&path, text).unwrap();
-    }
-    let env: HashMap<String, String> = vars
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    Settings::load_from(file.map(|_| path.as_path()), &env)
-}
-
-fn problems(result: Result<Settings, SettingsError>) -> Vec<String> {
-    match result {
-        Ok(settings) => panic!("expected problems, got {:?}", settings.feed),
-        Err(e) => e.problems.iter().map(ToString::to_string).collect(),
-    }
-}
 
 fn date(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()

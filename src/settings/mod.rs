@@ -46,6 +46,8 @@ mod subscription_tests;
 #[cfg(test)]
 mod supervision_tests;
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod trading_tests;

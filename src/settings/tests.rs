@@ -4,36 +4,9 @@
 //! [`Settings::load_from`], and settings files are written to temporary directories.
 
 use std::collections::HashMap;
-use std::io::Write;
 
+use super::test_support::{load, problems};
 use super::*;
-
-fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-/// Loads with `file` (TOML text, written to a temporary file) and `vars`.
-fn load(file: Option<&str>, vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("settings.toml");
-    if let Some(text) = file {
-        std::fs::File::create(&path)
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    Settings::load_from(file.map(|_| path.as_path()), &env(vars))
-}
-
-fn problems(result: Result<Settings, SettingsError>) -> Vec<String> {
-    match result {
-        Ok(settings) => panic!("expected problems, got {settings:?}"),
-        Err(e) => e.problems.iter().map(ToString::to_string).collect(),
-    }
-}
 
 /// The sections tested in `market_tests.rs`.
 const MARKET_SECTIONS: [&str; 4] = ["instruments", "market_hours", "feed", "simulator"];

@@ -4,43 +4,17 @@
 //!
 //! Like `tests.rs`, these never touch the process environment.
 
-use std::collections::HashMap;
-use std::io::Write;
 use std::str::FromStr;
 use std::time::Duration;
 
 use rust_decimal::Decimal;
 
 use super::schema_rules::{DECIMALS, any_matches};
+pub(super) use super::test_support::{load, problems};
 use super::*;
 use crate::messages::Broker;
 use crate::paper::{PaperConfig, Product};
 use crate::risk::RiskLimits;
-
-/// Loads with `file` (TOML text, written to a temporary file) and `vars`.
-pub(super) fn load(file: Option<&str>, vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("settings.toml");
-    if let Some(text) = file {
-        std::fs::File::create(&path)
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    let env: HashMap<String, String> = vars
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    Settings::load_from(file.map(|_| path.as_path()), &env)
-}
-
-/// The problems of a load that must fail, as `key: message` lines.
-pub(super) fn problems(result: Result<Settings, SettingsError>) -> Vec<String> {
-    match result {
-        Ok(_) => panic!("expected problems, got valid settings"),
-        Err(e) => e.problems.iter().map(ToString::to_string).collect(),
-    }
-}
 
 /// Replaces the masked `redis.url = "***"` when effective settings are loaded back.
 const UNMASK_REDIS: (&str, &str) = ("ALPHA_PANDA__REDIS__URL", "memory");
