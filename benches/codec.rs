@@ -6,10 +6,9 @@
 //!
 //! Run: `cargo bench --bench codec` (add `-- full` or `-- ltp` to filter).
 
-use alpha_panda::messages::{
-    DepthLevel, Envelope, MarketDepth, MarketTick, Ohlc, TickMode, decode, encode,
-};
-use chrono::{DateTime, TimeZone, Utc};
+use alpha_panda::messages::{Envelope, MarketTick, decode, encode};
+use alpha_panda::testkit::fixtures::{full_tick, sample_time};
+use chrono::{DateTime, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rust_decimal::Decimal;
 use std::hint::black_box;
@@ -20,46 +19,7 @@ fn dec(s: &str) -> Decimal {
 }
 
 fn ts() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 26, 4, 0, 0)
-        .single()
-        .expect("valid timestamp")
-}
-
-/// A full-mode tick with every optional field set, as `full_tick()` in the message tests.
-fn full_tick() -> MarketTick {
-    let level = |q: u32, p: &str, o: u16| DepthLevel {
-        quantity: q,
-        price: dec(p),
-        orders: o,
-    };
-    MarketTick {
-        token: 738_561,
-        symbol: Some("RELIANCE".into()),
-        mode: TickMode::Full,
-        tradable: true,
-        last_price: dec("2450.35"),
-        last_traded_quantity: Some(12),
-        average_traded_price: Some(dec("2447.10")),
-        volume_traded: Some(3_000_000_000),
-        total_buy_quantity: Some(120_000),
-        total_sell_quantity: Some(98_000),
-        ohlc: Some(Ohlc {
-            open: dec("2440"),
-            high: dec("2460.5"),
-            low: dec("2431.05"),
-            close: dec("2438.9"),
-        }),
-        change: Some(dec("11.45")),
-        last_trade_time: Some(ts()),
-        oi: Some(0),
-        oi_day_high: Some(0),
-        oi_day_low: Some(0),
-        exchange_timestamp: Some(ts()),
-        depth: Some(MarketDepth {
-            bids: (0..5).map(|i| level(100 + i, "2450.30", 3)).collect(),
-            asks: (0..5).map(|i| level(90 + i, "2450.40", 2)).collect(),
-        }),
-    }
+    sample_time()
 }
 
 fn ltp_tick() -> MarketTick {

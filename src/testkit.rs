@@ -188,3 +188,56 @@ impl<T: Payload + Unpin> Probe<Deliver<T>> {
         Self::with_reply(|_| -> HandlerResult { Ok(Completion::done()) })
     }
 }
+
+/// Sample values for tests and benchmarks.
+pub mod fixtures {
+    use crate::messages::{DepthLevel, MarketDepth, MarketTick, Ohlc, TickMode};
+    use chrono::{DateTime, TimeZone, Utc};
+    use rust_decimal::Decimal;
+
+    /// 2026-11-26 04:00 UTC (09:30 IST, a trading day).
+    pub fn sample_time() -> DateTime<Utc> {
+        Utc.timestamp_opt(1_795_665_600, 0)
+            .single()
+            .unwrap_or_default()
+    }
+
+    /// A full-mode RELIANCE tick with every optional field set and five depth levels a
+    /// side: the largest tick Kite sends.
+    pub fn full_tick() -> MarketTick {
+        let price = |cents: i64| Decimal::new(cents, 2);
+        let level = |quantity: u32, cents: i64, orders: u16| DepthLevel {
+            quantity,
+            price: price(cents),
+            orders,
+        };
+        MarketTick {
+            token: 738_561,
+            symbol: Some("RELIANCE".into()),
+            mode: TickMode::Full,
+            tradable: true,
+            last_price: price(245_035),
+            last_traded_quantity: Some(12),
+            average_traded_price: Some(price(244_710)),
+            volume_traded: Some(3_000_000_000),
+            total_buy_quantity: Some(120_000),
+            total_sell_quantity: Some(98_000),
+            ohlc: Some(Ohlc {
+                open: price(244_000),
+                high: price(246_050),
+                low: price(243_105),
+                close: price(243_890),
+            }),
+            change: Some(price(1_145)),
+            last_trade_time: Some(sample_time()),
+            oi: Some(0),
+            oi_day_high: Some(0),
+            oi_day_low: Some(0),
+            exchange_timestamp: Some(sample_time()),
+            depth: Some(MarketDepth {
+                bids: (0..5).map(|i| level(100 + i, 245_030, 3)).collect(),
+                asks: (0..5).map(|i| level(90 + i, 245_040, 2)).collect(),
+            }),
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! Round trips for every payload, id derivation, and the decoder's refusals.
 
 use super::*;
-use chrono::{TimeZone, Utc};
+use chrono::Utc;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::FromStr;
 use std::fmt::Debug;
@@ -11,44 +11,10 @@ fn dec(s: &str) -> Decimal {
 }
 
 fn ts() -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 26, 4, 0, 0).unwrap()
+    crate::testkit::fixtures::sample_time()
 }
 
-fn full_tick() -> MarketTick {
-    let level = |q: u32, p: &str, o: u16| DepthLevel {
-        quantity: q,
-        price: dec(p),
-        orders: o,
-    };
-    MarketTick {
-        token: 738_561,
-        symbol: Some("RELIANCE".into()),
-        mode: TickMode::Full,
-        tradable: true,
-        last_price: dec("2450.35"),
-        last_traded_quantity: Some(12),
-        average_traded_price: Some(dec("2447.10")),
-        volume_traded: Some(3_000_000_000),
-        total_buy_quantity: Some(120_000),
-        total_sell_quantity: Some(98_000),
-        ohlc: Some(Ohlc {
-            open: dec("2440"),
-            high: dec("2460.5"),
-            low: dec("2431.05"),
-            close: dec("2438.9"),
-        }),
-        change: Some(dec("11.45")),
-        last_trade_time: Some(ts()),
-        oi: Some(0),
-        oi_day_high: Some(0),
-        oi_day_low: Some(0),
-        exchange_timestamp: Some(ts()),
-        depth: Some(MarketDepth {
-            bids: (0..5).map(|i| level(100 + i, "2450.30", 3)).collect(),
-            asks: (0..5).map(|i| level(90 + i, "2450.40", 2)).collect(),
-        }),
-    }
-}
+use crate::testkit::fixtures::full_tick;
 
 fn signal() -> TradingSignal {
     TradingSignal {
