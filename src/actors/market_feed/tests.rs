@@ -42,12 +42,10 @@ fn targets(registry: &InstrumentRegistry) -> Vec<FeedTarget> {
     resolve_targets(&subs, registry).unwrap()
 }
 
-fn start_feed(
-    sim: &Simulator,
-    targets: Vec<FeedTarget>,
-    producer: &Probe<Publish>,
-) -> Addr<MarketFeed> {
-    MarketFeed::new(MarketFeedArgs {
+/// The feed's arguments for a test: the simulator, a quick liveness timeout and quick
+/// reconnects.
+fn args(sim: &Simulator, targets: Vec<FeedTarget>, producer: &Probe<Publish>) -> MarketFeedArgs {
+    MarketFeedArgs {
         endpoint: Endpoint {
             url: sim.url(),
             api_key: Secret::new("key"),
@@ -66,8 +64,15 @@ fn start_feed(
         max_in_flight: 100,
         order_updates: None,
         market_hours: None,
-    })
-    .start()
+    }
+}
+
+fn start_feed(
+    sim: &Simulator,
+    targets: Vec<FeedTarget>,
+    producer: &Probe<Publish>,
+) -> Addr<MarketFeed> {
+    MarketFeed::new(args(sim, targets, producer)).start()
 }
 
 fn tick_of(publish: &Publish) -> MarketTick {
@@ -239,24 +244,10 @@ async fn order_updates_on_the_ticker_reach_the_execution_side() {
     let mut args_targets = targets(&registry);
     args_targets.truncate(1);
     let feed = MarketFeed::new(MarketFeedArgs {
-        endpoint: Endpoint {
-            url: sim.url(),
-            api_key: Secret::new("key"),
-            access_token: Secret::new("token"),
-        },
-        targets: args_targets,
-        producer: ProducerHandle::new(producer.recipient()),
         liveness: Duration::from_secs(5),
-        reconnect: Backoff::new(&RetrySettings {
-            base_ms: 20,
-            factor: 2.0,
-            max_ms: 200,
-            attempts: u32::MAX,
-            jitter: 0.0,
-        }),
-        max_in_flight: 10,
         order_updates: Some(orders.recipient()),
         market_hours: None,
+        ..args(&sim, args_targets, &producer)
     })
     .start();
     wait_status(&sim, "connected", |s| !s.subscriptions.is_empty()).await;
@@ -275,24 +266,10 @@ async fn with_market_hours_enforced_the_feed_stays_away_while_the_market_is_clos
     let today = crate::market::hours::MarketCalendar::ist_date(chrono::Utc::now());
     let calendar = crate::market::hours::MarketCalendar::new([today]);
     let feed = MarketFeed::new(MarketFeedArgs {
-        endpoint: Endpoint {
-            url: sim.url(),
-            api_key: Secret::new("key"),
-            access_token: Secret::new("token"),
-        },
-        targets: targets(&registry),
-        producer: ProducerHandle::new(producer.recipient()),
         liveness: Duration::from_secs(5),
-        reconnect: Backoff::new(&RetrySettings {
-            base_ms: 20,
-            factor: 2.0,
-            max_ms: 200,
-            attempts: u32::MAX,
-            jitter: 0.0,
-        }),
-        max_in_flight: 10,
         order_updates: None,
         market_hours: Some(calendar),
+        ..args(&sim, targets(&registry), &producer)
     })
     .start();
     let mut status = sim.status();
