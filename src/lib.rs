@@ -21,8 +21,11 @@
 //! - [`actors`]: one module per service actor, plus the supervisor.
 //! - [`paper`]: the paper venue — a deterministic simulated exchange that fills validated
 //!   signals against ticks with slippage, latency, partial fills and Zerodha's charges.
-//! - [`kite`]: Zerodha Kite wire protocols as pure domain code — the ticker's binary frame
-//!   codec (decode without allocating, encode for the simulator).
+//! - [`kite`]: Zerodha Kite wire protocols — the ticker's binary frame codec (decode
+//!   without allocating, encode for the simulator), its text frames, and the Kite Connect
+//!   REST client with its typed errors and rate limits.
+//! - [`zerodha`]: live execution on Zerodha as pure domain code — the order journal
+//!   record and the lifecycle that turns Kite's answers and order book into order events.
 //! - [`testkit`] (feature `testkit`): probe actors for mailbox assertions in actor tests.
 //! - [`cli`] and [`telemetry`]: the binary's glue.
 
@@ -42,3 +45,4 @@ pub mod streaming;
 pub mod telemetry;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod zerodha;

@@ -195,6 +195,31 @@ pub mod fixtures {
     use chrono::{DateTime, TimeZone, Utc};
     use rust_decimal::Decimal;
 
+    /// A validated market order (DAY) of strategy `momentum_1` for INFY (token 408065)
+    /// on `broker`, as a root envelope stamped [`sample_time`].
+    pub fn validated_signal(
+        broker: crate::messages::Broker,
+        side: crate::messages::Side,
+        quantity: u32,
+    ) -> crate::messages::Envelope<crate::messages::ValidatedSignal> {
+        use crate::messages::{Envelope, OrderType, TradingSignal, ValidatedSignal, Validity};
+        let signal = TradingSignal {
+            strategy_id: "momentum_1".into(),
+            broker,
+            token: 408_065,
+            symbol: "INFY".into(),
+            side,
+            quantity,
+            order_type: OrderType::Market,
+            price: None,
+            trigger_price: None,
+            validity: Validity::Day,
+            reference_price: Decimal::new(150_000, 2),
+            reason: "test".into(),
+        };
+        Envelope::root(ValidatedSignal { signal }, "test", sample_time())
+    }
+
     /// 2026-11-26 04:00 UTC (09:30 IST, a trading day).
     pub fn sample_time() -> DateTime<Utc> {
         Utc.timestamp_opt(1_795_665_600, 0)
@@ -239,5 +264,59 @@ pub mod fixtures {
                 asks: (0..5).map(|i| level(90 + i, 245_040, 2)).collect(),
             }),
         }
+    }
+}
+
+/// Captures the log lines emitted on the current thread, for asserting what was (and was
+/// not — a secret) logged. Actor tests run their actors on the test's thread, so their
+/// logs are captured too.
+pub mod logs {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex, PoisonError};
+    use tracing_subscriber::fmt::MakeWriter;
+
+    /// The captured text; clone it to read while capturing.
+    #[derive(Clone, Default)]
+    pub struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+    impl CapturedLogs {
+        /// Everything logged so far.
+        pub fn text(&self) -> String {
+            let bytes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+    }
+
+    /// Writes into a [`CapturedLogs`].
+    pub struct Writer(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Writer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let mut bytes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            bytes.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for CapturedLogs {
+        type Writer = Writer;
+        fn make_writer(&'a self) -> Writer {
+            Writer(self.0.clone())
+        }
+    }
+
+    /// Captures every event at every level (dependencies' included) on this thread until
+    /// the guard drops.
+    pub fn capture() -> (CapturedLogs, tracing::subscriber::DefaultGuard) {
+        let logs = CapturedLogs::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(logs.clone())
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .finish();
+        (logs, tracing::subscriber::set_default(subscriber))
     }
 }

@@ -35,8 +35,24 @@ async fn redis_store_writes_values_and_their_index_together() {
         store.get(&a).await.unwrap().as_deref(),
         Some(r#"{"cash":"3"}"#)
     );
-    assert_eq!(store.members(&index).await.unwrap(), vec![a, b]);
+    assert_eq!(
+        store.members(&index).await.unwrap(),
+        vec![a.clone(), b.clone()]
+    );
     assert_eq!(store.get(&format!("{prefix}:missing")).await.unwrap(), None);
+
+    // An open entry settling: new value, moved between indexes in one step.
+    let settled = format!("{prefix}:paper:settled");
+    store
+        .put_and_move(&index, &settled, &a, r#"{"cash":"4"}"#.into())
+        .await
+        .unwrap();
+    assert_eq!(store.members(&index).await.unwrap(), vec![b.clone()]);
+    assert_eq!(store.members(&settled).await.unwrap(), vec![a.clone()]);
+    assert_eq!(
+        store.get(&a).await.unwrap().as_deref(),
+        Some(r#"{"cash":"4"}"#)
+    );
 
     let unreachable = RedisStore::connect(
         "redis://127.0.0.1:1",

@@ -7,3 +7,5 @@ pub mod portfolio_manager;
 pub mod risk_manager;
 pub mod strategy_runner;
 pub mod supervisor;
+pub mod venue_events;
+pub mod zerodha_execution;

@@ -127,10 +127,13 @@ async fn feed_endpoint(
 ) -> anyhow::Result<(Endpoint, Option<Simulator>)> {
     let feed = &settings.feed;
     if !feed.uses_simulator() {
+        let credentials = settings
+            .kite_credentials()
+            .context("reading the Kite credentials")?;
         let endpoint = Endpoint {
             url: feed.ticker_url.clone(),
-            api_key: feed.api_key.clone(),
-            access_token: feed.access_token.clone(),
+            api_key: credentials.api_key,
+            access_token: credentials.access_token,
         };
         return Ok((endpoint, None));
     }

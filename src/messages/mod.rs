@@ -28,7 +28,8 @@ pub use dlq::{DlqErrorKind, DlqRecord, RecordOrigin};
 pub use envelope::{Envelope, EventType, Payload, SCHEMA_VERSION, derive_child_id};
 pub use market::{DepthLevel, MarketDepth, MarketTick, Ohlc, TickMode};
 pub use orders::{
-    Fees, OrderFailed, OrderFailureKind, OrderFilled, OrderRef, OrderSubmitted, client_order_id,
+    Fees, OrderFailed, OrderFailureKind, OrderFilled, OrderRef, OrderSubmitted, VenueEvent,
+    client_order_id,
 };
 pub use pnl::{PnlSnapshot, PositionSnapshot};
 pub use signals::{

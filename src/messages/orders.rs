@@ -133,6 +133,9 @@ pub enum OrderFailureKind {
     Expired,
     InsufficientFunds,
     ShortingNotAllowed,
+    /// The venue has no record of it: its placement never reached the venue (Kite had no
+    /// order with its tag long after a placement whose answer was lost). Never re-sent.
+    NotPlaced,
 }
 
 /// A terminal failure of an order.
@@ -146,6 +149,15 @@ pub struct OrderFailed {
     pub kind: OrderFailureKind,
     /// The venue's own words (Kite's message) or ours.
     pub message: String,
+}
+
+/// What an execution venue (paper or Kite) reports about an order; the execution actors
+/// turn each into an envelope on its topic.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VenueEvent {
+    Submitted(OrderSubmitted),
+    Filled(OrderFilled),
+    Failed(OrderFailed),
 }
 
 macro_rules! order_payload {

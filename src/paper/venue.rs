@@ -47,17 +47,11 @@ use super::book::{Order, Quote, Stage, failed, kite_name};
 use super::config::PaperConfig;
 use crate::market::MarketCalendar;
 use crate::messages::{
-    Broker, MarketTick, OrderFailed, OrderFailureKind, OrderFilled, OrderRef, OrderSubmitted,
-    TradingSignal, Validity,
+    Broker, MarketTick, OrderFailureKind, OrderFilled, OrderRef, OrderSubmitted, TradingSignal,
+    Validity,
 };
 
-/// What the venue emits; the actor turns these into envelopes.
-#[derive(Debug, Clone, PartialEq)]
-pub enum VenueEvent {
-    Submitted(OrderSubmitted),
-    Filled(OrderFilled),
-    Failed(OrderFailed),
-}
+pub use crate::messages::VenueEvent;
 
 /// The simulated exchange. See the module documentation for its rules.
 #[derive(Debug, Clone)]

@@ -107,6 +107,10 @@ pub struct BrokerRisk {
     pub(super) open_orders: u32,
     pub(super) book: Book,
     pub(super) last_prices: BTreeMap<u32, Decimal>,
+    /// Why something outside the risk rules holds the broker HALTED for now (Zerodha
+    /// execution until its start-up reconciliation succeeds); `None` when nothing does.
+    /// Not persisted: the holder sets it again when it starts.
+    pub(super) hold: Option<String>,
 }
 
 impl BrokerRisk {
@@ -123,6 +127,7 @@ impl BrokerRisk {
             open_orders: 0,
             book: Book::default(),
             last_prices: BTreeMap::new(),
+            hold: None,
         }
     }
 
@@ -159,7 +164,8 @@ impl BrokerRisk {
         self.roll_day(at);
         let ctx = Context {
             broker: self.broker,
-            state: self.state,
+            state: self.effective_state(),
+            hold: self.hold.as_deref(),
             limits: &self.limits,
             position: self.book.get(&signal.strategy_id, signal.token),
             trades_today: self.daily_trades(&signal.strategy_id),
@@ -245,6 +251,21 @@ impl BrokerRisk {
 
     pub fn state(&self) -> TradingState {
         self.state
+    }
+
+    /// Holds the broker HALTED for `reason` (or lifts the hold with `None`) without
+    /// touching the state the kill switch set, which applies again once the hold lifts.
+    pub fn set_hold(&mut self, reason: Option<String>) {
+        self.hold = reason;
+    }
+
+    /// The state in force: HALTED while held, else the kill switch's state.
+    pub fn effective_state(&self) -> TradingState {
+        if self.hold.is_some() {
+            TradingState::Halted
+        } else {
+            self.state
+        }
     }
 
     pub fn broker(&self) -> Broker {

@@ -22,6 +22,8 @@ use rust_decimal::Decimal;
 pub(crate) struct Context<'a> {
     pub(crate) broker: Broker,
     pub(crate) state: TradingState,
+    /// Why the broker is held HALTED, if it is.
+    pub(crate) hold: Option<&'a str>,
     pub(crate) limits: &'a RiskLimits,
     /// The signal's (strategy, instrument) position from fills.
     pub(crate) position: Position,
@@ -45,7 +47,10 @@ pub(crate) fn evaluate(ctx: &Context<'_>, signal: &TradingSignal) -> Vec<Rejecti
     match ctx.state {
         TradingState::Halted => fail(
             RejectionCode::TradingHalted,
-            format!("trading on {} is HALTED", ctx.broker),
+            match ctx.hold {
+                Some(reason) => format!("trading on {} is HALTED: {reason}", ctx.broker),
+                None => format!("trading on {} is HALTED", ctx.broker),
+            },
         ),
         TradingState::Reducing if !reduces => fail(
             RejectionCode::TradingReducing,

@@ -244,3 +244,25 @@ fn open_orders_close_on_the_completing_fill_or_a_failure() {
     assert_eq!(r.open_orders(), 0, "never below zero");
     assert_eq!(r.check(&signal, morning()), Ok(()));
 }
+
+#[test]
+fn a_hold_halts_the_broker_with_its_reason_and_lifting_it_restores_the_kill_switch_state() {
+    let mut r = risk(RiskLimits::default());
+    r.set_state(TradingState::Reducing);
+    r.set_hold(Some("reconciliation with Kite pending".into()));
+    assert_eq!(r.effective_state(), TradingState::Halted);
+    let reasons = r
+        .check(&limit(Side::Buy, 1, LAST), morning())
+        .expect_err("held");
+    assert_eq!(reasons[0].code, RejectionCode::TradingHalted);
+    assert_eq!(
+        reasons[0].message,
+        "trading on paper is HALTED: reconciliation with Kite pending"
+    );
+    r.set_hold(None);
+    assert_eq!(r.effective_state(), TradingState::Reducing);
+    assert_eq!(
+        codes(&r.check(&limit(Side::Buy, 1, LAST), morning())),
+        vec![RejectionCode::TradingReducing]
+    );
+}

@@ -105,6 +105,7 @@ pub(super) fn load_layers(
     let supervision = parse_section(&mut clean, "supervision", &mut problems);
     let instruments = parse_section(&mut clean, "instruments", &mut problems);
     let market_hours = parse_section(&mut clean, "market_hours", &mut problems);
+    let kite = parse_section(&mut clean, "kite", &mut problems);
     let feed = parse_section(&mut clean, "feed", &mut problems);
     let simulator = parse_section(&mut clean, "simulator", &mut problems);
     let trading = trading::parse(&mut clean, &mut problems);
@@ -119,6 +120,7 @@ pub(super) fn load_layers(
         supervision,
         instruments,
         market_hours,
+        kite,
         feed,
         simulator,
         trading,
@@ -134,6 +136,7 @@ pub(super) fn load_layers(
         Some(supervision),
         Some(instruments),
         Some(market_hours),
+        Some(kite),
         Some(feed),
         Some(simulator),
         Some(trading),
@@ -160,9 +163,11 @@ pub(super) fn load_layers(
         supervision,
         instruments,
         market_hours,
+        kite,
         feed,
         simulator,
         brokers: trading.brokers,
+        zerodha: trading.zerodha,
         strategies: trading.strategies,
         risk: trading.risk,
         paper: trading.paper,

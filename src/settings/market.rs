@@ -5,7 +5,8 @@
 //! (`"2026-01-26"` into a date, `"RELIANCE:full"` into a [`Subscription`]) so a bad
 //! element is reported by index, `feed.subscriptions[1]: expected SYMBOL:ltp|quote|full,
 //! got "INFY:deep"`, and each serialises back to the string it was read from.
-//! Invariants: `feed.api_key` and `feed.access_token` are [`Secret`]s and never print;
+//! Invariants: the Kite credentials of a real ticker are in `[kite]`
+//! ([`KiteSettings`](super::KiteSettings)), which also checks that they are set;
 //! subscription symbols are checked against the instrument registry at start-up
 //! ([`FeedSettings::resolve_subscriptions`]), not while loading, since the registry may
 //! come from a file named in the same settings.
@@ -21,7 +22,6 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::error::{Problem, SettingsError};
-use super::secret::Secret;
 use crate::market::{
     Instrument, InstrumentError, InstrumentRegistry, MarketCalendar, instruments::EMBEDDED_SOURCE,
 };
@@ -89,10 +89,6 @@ impl MarketHoursSettings {
 pub struct FeedSettings {
     /// `"simulator"` or a `ws://` / `wss://` base URL (production `wss://ws.kite.trade`).
     pub ticker_url: String,
-    /// Kite API key.
-    pub api_key: Secret,
-    /// Kite access token of the trading day.
-    pub access_token: Secret,
     /// What to subscribe, each `SYMBOL:mode`.
     pub subscriptions: Vec<Subscription>,
     /// Seconds without any frame before the connection counts as dead.
@@ -304,30 +300,13 @@ pub(super) fn problems(
     let url = feed.ticker_url.as_str();
     // Only the part before any query is shown: the query might carry a token.
     let shown = url.split('?').next().unwrap_or_default();
-    if !feed.uses_simulator() {
-        if !(url.starts_with("ws://") || url.starts_with("wss://")) {
-            let message = format!(
-                "must be \"{SIMULATOR}\" or a ws:// or wss:// URL (production: \
-                 wss://ws.kite.trade), got {shown:?}"
-            );
-            push("feed.ticker_url", message);
-        }
-        for (key, secret, var) in [
-            ("feed.api_key", &feed.api_key, "ALPHA_PANDA__FEED__API_KEY"),
-            (
-                "feed.access_token",
-                &feed.access_token,
-                "ALPHA_PANDA__FEED__ACCESS_TOKEN",
-            ),
-        ] {
-            if secret.expose().trim().is_empty() {
-                let message = format!(
-                    "is missing: a real ticker (feed.ticker_url = {shown:?}) needs it; set the \
-                     environment variable {var} (or {key} in the settings file)"
-                );
-                push(key, message);
-            }
-        }
+    let is_websocket = url.starts_with("ws://") || url.starts_with("wss://");
+    if !(feed.uses_simulator() || is_websocket) {
+        let message = format!(
+            "must be \"{SIMULATOR}\" or a ws:// or wss:// URL (production: \
+             wss://ws.kite.trade), got {shown:?}"
+        );
+        push("feed.ticker_url", message);
     }
     if feed.subscriptions.is_empty() {
         let message = format!("must not be empty; e.g. [\"RELIANCE:full\"] ({SUBSCRIPTION_SHAPE})");

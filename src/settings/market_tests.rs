@@ -25,8 +25,8 @@ fn sub(symbol: &str, mode: TickMode) -> Subscription {
 
 /// Credentials, so that rules about a real ticker URL do not drown the case under test.
 const CREDENTIALS: [(&str, &str); 2] = [
-    ("ALPHA_PANDA__FEED__API_KEY", "kite-key-123"),
-    ("ALPHA_PANDA__FEED__ACCESS_TOKEN", "kite-token-456"),
+    ("ALPHA_PANDA__KITE__API_KEY", "kite-key-123"),
+    ("ALPHA_PANDA__KITE__ACCESS_TOKEN", "kite-token-456"),
 ];
 
 #[test]
@@ -36,7 +36,6 @@ fn defaults_of_the_market_sections() {
     assert!(!s.market_hours.enforce && s.market_hours.holidays.is_empty());
     let f = &s.feed;
     assert!(f.uses_simulator());
-    assert!(f.api_key.is_empty() && f.access_token.is_empty());
     let expected = [
         sub("RELIANCE", TickMode::Full),
         sub("INFY", TickMode::Quote),
@@ -59,8 +58,6 @@ fn defaults_of_the_market_sections() {
         ("market_hours.enforce", "false"),
         ("market_hours.holidays", "[]"),
         ("feed.ticker_url", "\"simulator\""),
-        ("feed.api_key", "\"***\""),
-        ("feed.access_token", "\"***\""),
         ("feed.subscriptions", r#"["RELIANCE:full", "INFY:quote", "TCS:quote", "HDFCBANK:quote", "NIFTY 50:ltp"]"#),
         ("feed.liveness_secs", "5"),
         ("feed.reconnect_initial_ms", "500"),
@@ -260,9 +257,9 @@ fn a_real_ticker_needs_both_credentials_and_says_how_to_set_them() {
     let url = [("ALPHA_PANDA__FEED__TICKER_URL", "wss://ws.kite.trade")];
     let err = load(None, &url).unwrap_err();
     let keys: Vec<&str> = err.problems.iter().map(|p| p.key.as_str()).collect();
-    assert_eq!(keys, ["feed.api_key", "feed.access_token"]);
+    assert_eq!(keys, ["kite.api_key", "kite.access_token"]);
     for (p, var) in err.problems.iter().zip(["API_KEY", "ACCESS_TOKEN"]) {
-        let hint = format!("set the environment variable ALPHA_PANDA__FEED__{var}");
+        let hint = format!("set the environment variable ALPHA_PANDA__KITE__{var}");
         assert!(
             p.message.starts_with("is missing") && p.message.contains(&hint),
             "{p}"
@@ -271,19 +268,21 @@ fn a_real_ticker_needs_both_credentials_and_says_how_to_set_them() {
     let vars = [
         url[0],
         CREDENTIALS[0],
-        ("ALPHA_PANDA__FEED__ACCESS_TOKEN", " "),
+        ("ALPHA_PANDA__KITE__ACCESS_TOKEN", " "),
     ];
     let found = problems(load(None, &vars));
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(
-        found[0].starts_with("feed.access_token: is missing"),
+        found[0].starts_with("kite.access_token: is missing"),
         "{found:?}"
     );
 
     let vars = [url[0], CREDENTIALS[0], CREDENTIALS[1]];
     let s = load(None, &vars).unwrap();
     assert!(!s.feed.uses_simulator());
-    assert_eq!(s.feed.access_token.expose(), "kite-token-456");
+    let credentials = s.kite_credentials().unwrap();
+    assert_eq!(credentials.api_key.expose(), "kite-key-123");
+    assert_eq!(credentials.access_token.expose(), "kite-token-456");
 }
 
 #[test]
@@ -334,7 +333,7 @@ subscriptions = ["NSE:RELIANCE:full", "NIFTY 50:ltp"]
     let again = load(Some(&out), &[("ALPHA_PANDA__REDIS__URL", "memory")]).unwrap();
     assert_eq!(again.feed.subscriptions, s.feed.subscriptions);
     assert_eq!(again.market_hours.holidays, [date("2026-01-26")]);
-    assert_eq!(again.feed.api_key.expose(), "***");
+    assert_eq!(again.kite.api_key.expose(), "***");
 }
 
 #[test]
@@ -342,7 +341,7 @@ fn production_example_needs_the_kite_credentials() {
     let text = include_str!("../../config/examples/production.toml");
     let err = load(Some(text), &[]).unwrap_err();
     let keys: Vec<&str> = err.problems.iter().map(|p| p.key.as_str()).collect();
-    assert_eq!(keys, ["feed.api_key", "feed.access_token"]);
+    assert_eq!(keys, ["kite.api_key", "kite.access_token"]);
     let s = load(Some(text), &CREDENTIALS).unwrap();
     assert!(s.market_hours.enforce && !s.feed.uses_simulator());
     assert_eq!(s.feed.ticker_url, "wss://ws.kite.trade");

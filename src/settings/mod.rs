@@ -10,9 +10,13 @@
 //! - `config/default.toml` lists every setting; it is both the defaults and the set of
 //!   known keys, so a typo is an error, never a silently ignored key.
 //! - A loaded [`Settings`] has passed [`Settings::validate`].
-//! - Secrets (`redis.url`, sensitive `kafka.client` properties, `feed.api_key`,
-//!   `feed.access_token`) never appear in `Debug` output, error messages or
-//!   [`Settings::to_masked_toml`].
+//! - Secrets (`redis.url`, sensitive `kafka.client` properties, `kite.api_key`,
+//!   `kite.api_secret`, `kite.access_token`) never appear in `Debug` output, error
+//!   messages or [`Settings::to_masked_toml`].
+//! - `[kite]` is the one place for the Kite credentials and endpoints, shared by the
+//!   ticker feed and the REST client; [`Settings::kite_credentials`] resolves them
+//!   (reading `kite.access_token_file` if the token is not set directly). Validation
+//!   needs them only for a real ticker or with `"zerodha"` in `brokers.enabled`.
 //! - With the defaults, nothing external is needed: Kafka is librdkafka's in-process
 //!   mock cluster, the store is in memory (neither durable) and market data comes from
 //!   the built-in Kite simulator.
@@ -25,6 +29,7 @@
 //!   `starting_cash` is always `portfolio.starting_cash`.
 
 mod error;
+mod kite;
 mod loader;
 mod market;
 mod messages;
@@ -36,7 +41,10 @@ mod strategies;
 mod supervision;
 mod trading;
 mod validate;
+mod zerodha;
 
+#[cfg(test)]
+mod kite_tests;
 #[cfg(test)]
 mod market_tests;
 #[cfg(test)]
@@ -60,6 +68,7 @@ use serde::{Deserialize, Serialize};
 use crate::paper::PaperConfig;
 
 pub use error::{Problem, SettingsError};
+pub use kite::{ACCESS_TOKEN_VAR, API_KEY_VAR, KiteCredentials, KiteSettings, SESSION_COMMAND};
 pub use market::{
     FeedSettings, InstrumentSettings, MarketHoursSettings, SIMULATOR, SimulatorSettings,
     Subscription,
@@ -74,6 +83,7 @@ pub use supervision::{
     MAX_RESTARTS_LIMIT, PolicyOverride, RestartPolicy, RestartType, SupervisionSettings,
 };
 pub use trading::{BrokersSettings, PortfolioSettings, RiskSettings};
+pub use zerodha::ZerodhaSettings;
 
 /// The embedded `config/default.toml`: every setting with its default and a comment.
 pub const DEFAULT_TOML: &str = loader::DEFAULTS;
@@ -102,12 +112,16 @@ pub struct Settings {
     pub instruments: InstrumentSettings,
     /// `[market_hours]`: the NSE/BSE calendar and whether it is enforced.
     pub market_hours: MarketHoursSettings,
+    /// `[kite]`: Kite Connect credentials and endpoints (ticker and REST).
+    pub kite: KiteSettings,
     /// `[feed]`: the Kite ticker connection and subscriptions.
     pub feed: FeedSettings,
     /// `[simulator]`: the built-in Kite simulator.
     pub simulator: SimulatorSettings,
     /// `[brokers]`: which execution namespaces run.
     pub brokers: BrokersSettings,
+    /// `[zerodha]`: how live orders are placed on Kite and followed up.
+    pub zerodha: ZerodhaSettings,
     /// `[strategies.<id>]`: the strategy instances, by id.
     pub strategies: BTreeMap<String, StrategyConfig>,
     /// `[risk.paper]`, `[risk.zerodha]`: the limits of each broker namespace.
@@ -175,8 +189,9 @@ impl Settings {
     }
 
     /// The effective settings as TOML, loadable as a settings file except that secrets
-    /// read `"***"`: `redis.url`, `feed.api_key`, `feed.access_token`, and `kafka.client`
-    /// values whose name contains `password`, `secret`, `token` or `key`.
+    /// read `"***"`: `redis.url`, `kite.api_key`, `kite.api_secret`, `kite.access_token`,
+    /// and `kafka.client` values whose name contains `password`, `secret`, `token` or
+    /// `key`.
     pub fn to_masked_toml(&self) -> String {
         let mut masked = self.clone();
         masked.kafka.client = self.kafka.masked_client();

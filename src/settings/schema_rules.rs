@@ -47,8 +47,10 @@ pub(super) struct TemplatedMap {
 }
 
 /// The schema of one `[strategies.<id>]` entry; `params` depends on its `kind`.
+/// `product` and `variety` are optional (checked when deserialised).
 const STRATEGY_TEMPLATE: &str = "enabled = true\nbrokers = [\"paper\"]\n\
-                                 instruments = [\"RELIANCE\"]\nparams = {}\n";
+                                 instruments = [\"RELIANCE\"]\nparams = {}\n\
+                                 product = \"MIS\"\nvariety = \"regular\"\n";
 
 /// The templated maps of the settings.
 pub(super) const TEMPLATED_MAPS: &[TemplatedMap] = &[

@@ -13,8 +13,9 @@
 //!
 //! Invariants: ids are ASCII letters, digits, `_` and `-` (they go into keys and logs;
 //! environment variables can set only such names, lowercased); every entry sets
-//! `enabled`, `brokers`, `instruments` and `params`; instruments are registry symbols,
-//! checked against the registry at start-up, not here.
+//! `enabled`, `brokers`, `instruments` and `params`, and may set `product` and `variety`
+//! (Kite names, used only for Zerodha orders; absent, `[zerodha]`'s apply); instruments
+//! are registry symbols, checked against the registry at start-up, not here.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,10 +25,12 @@ use serde::{Deserialize, Serialize};
 use super::error::Problem;
 use super::messages::{closest, describe_config_error};
 use super::trading::broker_names;
+use super::zerodha::{optional_product, optional_variety};
+use crate::kite::orders::{Product, Variety};
 use crate::messages::Broker;
 use crate::strategy::StrategyParams;
 
-/// The keys every `[strategies.<id>]` entry sets.
+/// The keys every `[strategies.<id>]` entry sets (`product` and `variety` are optional).
 const KEYS: [&str; 4] = ["enabled", "brokers", "instruments", "params"];
 
 /// The values of `params.kind`, for messages.
@@ -46,6 +49,20 @@ pub struct StrategyConfig {
     pub instruments: Vec<String>,
     /// Its kind and that kind's parameters.
     pub params: StrategyParams,
+    /// Kite product of its Zerodha orders; `None` for `zerodha.product`.
+    #[serde(
+        default,
+        deserialize_with = "optional_product",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub product: Option<Product>,
+    /// Kite variety of its Zerodha orders; `None` for `zerodha.variety`.
+    #[serde(
+        default,
+        deserialize_with = "optional_variety",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub variety: Option<Variety>,
 }
 
 /// `StrategyConfig` without `params`, which is deserialised on its own.
@@ -56,6 +73,10 @@ struct Head {
     #[serde(deserialize_with = "broker_names")]
     brokers: Vec<Broker>,
     instruments: Vec<String>,
+    #[serde(default, deserialize_with = "optional_product")]
+    product: Option<Product>,
+    #[serde(default, deserialize_with = "optional_variety")]
+    variety: Option<Variety>,
 }
 
 /// Deserialises the schema-checked `strategies` table, recording every problem; `None`
@@ -109,6 +130,8 @@ fn parse_entry(id: &str, entry: Value, problems: &mut Vec<Problem>) -> Option<St
         brokers: head.brokers,
         instruments: head.instruments,
         params: params?,
+        product: head.product,
+        variety: head.variety,
     })
 }
 

@@ -25,6 +25,8 @@ fn defaults_hold_the_two_example_strategies() {
         brokers: vec![Broker::Paper],
         instruments: vec!["RELIANCE".into(), "INFY".into()],
         params: momentum(20),
+        product: None,
+        variety: None,
     };
     assert_eq!(m, &expected);
     let e = &s.strategies["ema_cross_1"];
@@ -111,6 +113,8 @@ fn environment_sets_strategy_keys() {
             "paper,zerodha",
         ),
         ("ALPHA_PANDA__BROKERS__ENABLED", "paper,zerodha"),
+        ("ALPHA_PANDA__KITE__API_KEY", "key"),
+        ("ALPHA_PANDA__KITE__ACCESS_TOKEN", "token"),
     ];
     let s = load(None, &vars).unwrap();
     let m = &s.strategies["momentum_1"];

@@ -14,6 +14,9 @@ const MARKET_SECTIONS: [&str; 4] = ["instruments", "market_hours", "feed", "simu
 /// The sections tested in `trading_tests.rs` and `strategy_tests.rs`.
 const TRADING_SECTIONS: [&str; 5] = ["brokers", "strategies", "risk", "paper", "portfolio"];
 
+/// The sections tested in `kite_tests.rs`.
+const KITE_SECTIONS: [&str; 2] = ["kite", "zerodha"];
+
 fn defaults() -> Settings {
     load(None, &[]).unwrap()
 }
@@ -70,9 +73,10 @@ fn defaults_load_and_validate() {
     let count: usize = effective
         .iter()
         // supervision: see supervision_tests.rs; the market-data sections: market_tests.rs;
-        // the trading sections: trading_tests.rs
+        // the trading sections: trading_tests.rs; kite and zerodha: kite_tests.rs
         .filter(|(section, _)| !MARKET_SECTIONS.contains(&section.as_str()))
         .filter(|(section, _)| !TRADING_SECTIONS.contains(&section.as_str()))
+        .filter(|(section, _)| !KITE_SECTIONS.contains(&section.as_str()))
         .filter(|(section, _)| *section != "supervision")
         .filter_map(|(_, t)| t.as_table())
         .map(|t| t.len())
@@ -97,8 +101,8 @@ fn every_default_has_a_comment_line_above_it() {
 fn production_example_loads_and_validates() {
     let text = include_str!("../../config/examples/production.toml");
     let credentials = [
-        ("ALPHA_PANDA__FEED__API_KEY", "key"),
-        ("ALPHA_PANDA__FEED__ACCESS_TOKEN", "token"),
+        ("ALPHA_PANDA__KITE__API_KEY", "key"),
+        ("ALPHA_PANDA__KITE__ACCESS_TOKEN", "token"),
     ];
     let s = load(Some(text), &credentials).unwrap();
     assert_eq!(s.log.format, LogFormat::Json);

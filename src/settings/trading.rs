@@ -1,5 +1,6 @@
 //! The trading sections of [`Settings`]: `[brokers]`, `[risk]`, `[paper]` and
-//! `[portfolio]` (`[strategies]` is in [`strategies`](super::strategies)).
+//! `[portfolio]` (`[strategies]` is in [`strategies`](super::strategies), `[zerodha]` in
+//! [`zerodha`](super::zerodha)); this module parses them all.
 //!
 //! The domain types are embedded as they are: [`RiskLimits`] per broker and the paper
 //! venue's [`PaperConfig`]; their own `validate` supplies the rules, keyed under the
@@ -29,6 +30,7 @@ use super::loader::parse_section;
 use super::schema_rules::OFF;
 use super::sections::named_variant;
 use super::strategies::{self, StrategyConfig};
+use super::zerodha::ZerodhaSettings;
 use crate::messages::Broker;
 use crate::paper::PaperConfig;
 use crate::paper::config::MAX_STARTING_CASH;
@@ -180,6 +182,7 @@ pub(super) fn paper_without_cash<S: Serializer>(
 /// The trading sections, deserialised.
 pub(super) struct Trading {
     pub(super) brokers: BrokersSettings,
+    pub(super) zerodha: ZerodhaSettings,
     pub(super) strategies: BTreeMap<String, StrategyConfig>,
     pub(super) risk: RiskSettings,
     pub(super) paper: PaperConfig,
@@ -194,6 +197,7 @@ pub(super) fn parse(
 ) -> Option<Trading> {
     share_starting_cash(clean);
     let brokers = parse_section(clean, "brokers", problems);
+    let zerodha = parse_section(clean, "zerodha", problems);
     let strategies = clean
         .remove("strategies")
         .and_then(|value| strategies::parse(value, problems));
@@ -202,6 +206,7 @@ pub(super) fn parse(
     let portfolio = parse_section(clean, "portfolio", problems);
     Some(Trading {
         brokers: brokers?,
+        zerodha: zerodha?,
         strategies: strategies?,
         risk: risk?,
         paper: paper?,

@@ -184,6 +184,11 @@ fn environment_sets_scalars_and_lists() {
         ("ALPHA_PANDA__PORTFOLIO__STARTING_CASH", "500000"),
         ("ALPHA_PANDA__PORTFOLIO__SNAPSHOT_INTERVAL_MS", "250"),
         ("ALPHA_PANDA__BROKERS__ENABLED", "paper, Zerodha"),
+        ("ALPHA_PANDA__KITE__API_KEY", "key"),
+        (
+            "ALPHA_PANDA__KITE__ACCESS_TOKEN_FILE",
+            "/checked/at/start-up",
+        ),
         ("ALPHA_PANDA__PAPER__CHARGES__INTRADAY__BROKERAGE_CAP", "15"),
         ("ALPHA_PANDA__PAPER__ALLOW_SHORT", "true"),
     ];
@@ -273,7 +278,12 @@ fn validate_reports_every_trading_problem_at_once() {
 
 #[test]
 fn effective_settings_reload_to_the_same_trading_sections() {
-    let s = load(None, &[("ALPHA_PANDA__BROKERS__ENABLED", "paper,zerodha")]).unwrap();
+    let vars = [
+        ("ALPHA_PANDA__BROKERS__ENABLED", "paper,zerodha"),
+        ("ALPHA_PANDA__KITE__API_KEY", "key"),
+        ("ALPHA_PANDA__KITE__ACCESS_TOKEN", "token"),
+    ];
+    let s = load(None, &vars).unwrap();
     let masked = s.to_masked_toml();
     let reloaded = load(Some(&masked), &[UNMASK_REDIS]).unwrap();
     assert_eq!(reloaded.brokers, s.brokers);
@@ -287,8 +297,8 @@ fn effective_settings_reload_to_the_same_trading_sections() {
 fn production_example_sets_trading_sections() {
     let text = include_str!("../../config/examples/production.toml");
     let credentials = [
-        ("ALPHA_PANDA__FEED__API_KEY", "key"),
-        ("ALPHA_PANDA__FEED__ACCESS_TOKEN", "token"),
+        ("ALPHA_PANDA__KITE__API_KEY", "key"),
+        ("ALPHA_PANDA__KITE__ACCESS_TOKEN", "token"),
     ];
     let s = load(Some(text), &credentials).unwrap();
     assert_eq!(s.brokers.enabled, [Broker::Paper]);

@@ -123,7 +123,9 @@ pub(super) fn problems(settings: &Settings) -> Vec<Problem> {
         &s.feed,
         &s.simulator,
     ));
+    out.0.extend(super::kite::problems(s));
     out.0.extend(super::trading::problems(s));
+    out.0.extend(super::zerodha::problems(&s.zerodha));
     out.0
 }
 

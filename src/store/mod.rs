@@ -30,6 +30,18 @@ pub trait Store: Send + Sync {
         value: String,
     ) -> BoxFuture<'static, Result<(), StoreError>>;
 
+    /// Sets `key` to `value` and moves `key` from index `from` to index `to`, in one
+    /// step (an open order becoming a settled one).
+    ///
+    /// # Errors
+    /// The store is unreachable or failed.
+    fn put_and_move(
+        &self,
+        from: &str,
+        to: &str,
+        key: &str,
+        value: String,
+    ) -> BoxFuture<'static, Result<(), StoreError>>;
     /// The value of `key`, if any.
     ///
     /// # Errors
@@ -154,6 +166,36 @@ impl Store for RedisStore {
         })
     }
 
+    fn put_and_move(
+        &self,
+        from: &str,
+        to: &str,
+        key: &str,
+        value: String,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let mut conn = self.connection.clone();
+        let (from, to, key) = (from.to_owned(), to.to_owned(), key.to_owned());
+        Box::pin(async move {
+            redis::pipe()
+                .atomic()
+                .cmd("SET")
+                .arg(&key)
+                .arg(value)
+                .ignore()
+                .cmd("SREM")
+                .arg(&from)
+                .arg(&key)
+                .ignore()
+                .cmd("SADD")
+                .arg(&to)
+                .arg(&key)
+                .ignore()
+                .query_async::<()>(&mut conn)
+                .await
+                .map_err(redact)
+        })
+    }
+
     fn get(&self, key: &str) -> BoxFuture<'static, Result<Option<String>, StoreError>> {
         let mut conn = self.connection.clone();
         let key = key.to_owned();
@@ -210,6 +252,27 @@ impl Store for MemoryStore {
         Box::pin(async move { result })
     }
 
+    fn put_and_move(
+        &self,
+        from: &str,
+        to: &str,
+        key: &str,
+        value: String,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let result = self
+            .inner
+            .lock()
+            .map(|mut g| {
+                g.0.insert(key.to_owned(), value);
+                if let Some(set) = g.1.get_mut(from) {
+                    set.remove(key);
+                }
+                g.1.entry(to.to_owned()).or_default().insert(key.to_owned());
+            })
+            .map_err(|_| StoreError("memory store lock poisoned".into()));
+        Box::pin(async move { result })
+    }
+
     fn get(&self, key: &str) -> BoxFuture<'static, Result<Option<String>, StoreError>> {
         let result = self
             .inner
@@ -236,6 +299,19 @@ impl Store for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn memory_store_moves_a_key_between_indexes_with_its_new_value() {
+        let s = MemoryStore::default();
+        s.put("open", "o:1", "1".into()).await.unwrap();
+        s.put("open", "o:2", "2".into()).await.unwrap();
+        s.put_and_move("open", "done", "o:1", "1b".into())
+            .await
+            .unwrap();
+        assert_eq!(s.members("open").await.unwrap(), vec!["o:2"]);
+        assert_eq!(s.members("done").await.unwrap(), vec!["o:1"]);
+        assert_eq!(s.get("o:1").await.unwrap().as_deref(), Some("1b"));
+    }
 
     #[tokio::test]
     async fn memory_store_keeps_values_and_indexes() {

@@ -2,12 +2,13 @@
 
 use super::SERVICE;
 use crate::actors::supervisor::{HandlingFuture, handling};
+use crate::actors::venue_events::publish_venue_event;
 use crate::messages::{Broker, Envelope, MarketTick, ValidatedSignal, client_order_id};
 use crate::paper::{PaperConfig, PaperVenue, VenueEvent};
+use crate::streaming::ProducerHandle;
 use crate::streaming::consumer::{Completion, Deliver, HandlerError, HandlerResult};
 use crate::streaming::dedup::{Claim, DedupStore};
 use crate::streaming::producer::PendingDelivery;
-use crate::streaming::{ProducerHandle, Stream, Topic};
 use actix::prelude::*;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,27 +41,17 @@ impl PaperExecution {
         cause: &Envelope<C>,
         events: Vec<VenueEvent>,
     ) -> Vec<PendingDelivery> {
-        let producer = &self.args.producer;
         events
             .into_iter()
-            .map(|event| match event {
-                VenueEvent::Submitted(s) => {
-                    let id = s.order.client_order_id.clone();
-                    let env = cause.child(s, SERVICE, &id, cause.ts);
-                    producer.publish_envelope(Topic::of(Broker::Paper, Stream::OrdersSubmitted), &env)
-                }
-                VenueEvent::Filled(f) => {
-                    tracing::info!(order = %f.order.client_order_id, strategy = %f.order.strategy_id, quantity = f.quantity, price = %f.price, fees = %f.fees.total, correlation_id = %cause.correlation_id, "paper fill");
-                    let id = f.fill_id.clone();
-                    let env = cause.child(f, SERVICE, &id, cause.ts);
-                    producer.publish_envelope(Topic::of(Broker::Paper, Stream::OrdersFilled), &env)
-                }
-                VenueEvent::Failed(f) => {
-                    tracing::warn!(order = %f.order.client_order_id, kind = ?f.kind, message = %f.message, "paper order failed");
-                    let id = format!("{}/failed", f.order.client_order_id);
-                    let env = cause.child(f, SERVICE, &id, cause.ts);
-                    producer.publish_envelope(Topic::of(Broker::Paper, Stream::OrdersFailed), &env)
-                }
+            .map(|event| {
+                publish_venue_event(
+                    &self.args.producer,
+                    Broker::Paper,
+                    SERVICE,
+                    cause,
+                    event,
+                    cause.ts,
+                )
             })
             .collect()
     }

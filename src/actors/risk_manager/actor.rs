@@ -1,6 +1,6 @@
 //! The actor shell around the per-broker risk books.
 
-use super::{SERVICE, STATE_INDEX, state_key};
+use super::{SERVICE, STATE_INDEX, TradingHolds, state_key};
 use crate::actors::supervisor::handling;
 use crate::messages::{
     Broker, MarketTick, OrderFailed, OrderFilled, RejectedSignal, TradingSignal, ValidatedSignal,
@@ -30,6 +30,7 @@ pub struct RiskManager {
     applied: BTreeMap<Broker, BTreeSet<String>>,
     producer: ProducerHandle,
     store: Arc<dyn Store>,
+    holds: TradingHolds,
 }
 
 crate::supervised!(RiskManager);
@@ -51,7 +52,14 @@ impl RiskManager {
             applied: BTreeMap::new(),
             producer,
             store,
+            holds: TradingHolds::default(),
         }
+    }
+
+    /// Shares `holds` with the services that may hold a broker HALTED.
+    pub fn with_holds(mut self, holds: TradingHolds) -> Self {
+        self.holds = holds;
+        self
     }
 
     /// Saves one broker's state; the returned future is part of the record's completion.
@@ -120,6 +128,7 @@ impl Handler<Deliver<TradingSignal>> for RiskManager {
                 "no risk limits for broker {broker}"
             )));
         };
+        book.set_hold(self.holds.reason(broker));
         let decision = book.check(signal, d.envelope.ts);
         let delivery = match decision {
             Ok(()) => {
@@ -234,7 +243,7 @@ impl Handler<SetTradingState> for RiskManager {
     }
 }
 
-/// A broker's trading state now.
+/// A broker's trading state in force now (HALTED while a hold is on).
 #[derive(Debug, Message)]
 #[rtype(result = "Option<TradingState>")]
 pub struct GetTradingState(pub Broker);
@@ -242,6 +251,10 @@ pub struct GetTradingState(pub Broker);
 impl Handler<GetTradingState> for RiskManager {
     type Result = Option<TradingState>;
     fn handle(&mut self, m: GetTradingState, _ctx: &mut Self::Context) -> Self::Result {
-        self.books.get(&m.0).map(BrokerRisk::state)
+        let hold = self.holds.reason(m.0);
+        self.books.get_mut(&m.0).map(|book| {
+            book.set_hold(hold);
+            book.effective_state()
+        })
     }
 }

@@ -8,12 +8,18 @@
 //! every change and read back when the actor starts, so a restart resumes with the same
 //! positions, counters and trading state. A record is complete only once its outputs are
 //! published and the state is saved.
+//!
+//! Besides the kill switch ([`SetTradingState`]), other services may hold a broker HALTED
+//! for a while ([`TradingHolds`]): Zerodha execution does until it has reconciled with
+//! Kite at start-up.
 
 mod actor;
+mod holds;
 #[cfg(test)]
 mod tests;
 
 pub use actor::{GetTradingState, RiskManager, SetTradingState};
+pub use holds::TradingHolds;
 
 /// The service name.
 pub const SERVICE: &str = "risk_manager";

@@ -1,0 +1,124 @@
+//! The actor shell: messages in, the core's async steps out, a poll timer.
+
+use super::core::{Core, ZerodhaStats};
+use crate::actors::market_feed::KiteOrderUpdate;
+use crate::actors::risk_manager::{SetTradingState, TradingHolds};
+use crate::actors::supervisor::HandlingFuture;
+use crate::kite::orders::{Product, Variety};
+use crate::kite::rest::{KiteClient, KiteOrder};
+use crate::market::InstrumentRegistry;
+use crate::messages::ValidatedSignal;
+use crate::paper::ChargeSchedule;
+use crate::store::Store;
+use crate::streaming::ProducerHandle;
+use crate::streaming::consumer::{Deliver, HandlerResult};
+use crate::streaming::dedup::DedupStore;
+use actix::prelude::*;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything the actor needs; cloned into each incarnation.
+#[derive(Clone)]
+pub struct ZerodhaExecutionArgs {
+    pub client: KiteClient,
+    /// Log each order's request instead of sending it; send nothing else either.
+    pub dry_run: bool,
+    pub registry: Arc<InstrumentRegistry>,
+    /// Product and variety per strategy id; strategies not listed use `default_kind`.
+    pub order_kinds: BTreeMap<String, (Product, Variety)>,
+    pub default_kind: (Product, Variety),
+    /// Charges estimated on each fill (Kite's trades carry none).
+    pub charges: ChargeSchedule,
+    pub producer: ProducerHandle,
+    pub store: Arc<dyn Store>,
+    pub dedup: Arc<dyn DedupStore>,
+    pub dedup_ttl: Duration,
+    /// Where the reconciliation hold is set.
+    pub holds: TradingHolds,
+    /// The risk manager's kill switch, pulled on a token error.
+    pub kill_switch: Option<Recipient<SetTradingState>>,
+    /// How often in-flight orders are polled.
+    pub poll_interval: Duration,
+    /// How long an order whose placement answer was lost may be missing from Kite's
+    /// order book before it is declared not placed.
+    pub settle: Duration,
+    /// Backoff of the start-up reconciliation's retries.
+    pub reconcile_retry_initial: Duration,
+    pub reconcile_retry_max: Duration,
+}
+
+impl ZerodhaExecutionArgs {
+    pub(super) fn order_kind(&self, strategy_id: &str) -> (Product, Variety) {
+        self.order_kinds
+            .get(strategy_id)
+            .copied()
+            .unwrap_or(self.default_kind)
+    }
+
+    pub(super) fn settle_delta(&self) -> chrono::TimeDelta {
+        chrono::TimeDelta::from_std(self.settle).unwrap_or(chrono::TimeDelta::MAX)
+    }
+}
+
+pub struct ZerodhaExecution {
+    core: Rc<Core>,
+}
+
+crate::supervised!(ZerodhaExecution);
+
+impl ZerodhaExecution {
+    pub fn new(args: ZerodhaExecutionArgs) -> Self {
+        ZerodhaExecution {
+            core: Core::new(args),
+        }
+    }
+}
+
+impl Actor for ZerodhaExecution {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.spawn(self.core.clone().reconcile().into_actor(self));
+        ctx.run_interval(self.core.args.poll_interval, |act, ctx| {
+            ctx.spawn(act.core.clone().poll().into_actor(act));
+        });
+    }
+}
+
+impl Handler<Deliver<ValidatedSignal>> for ZerodhaExecution {
+    type Result = ResponseActFuture<Self, HandlerResult>;
+
+    fn handle(&mut self, d: Deliver<ValidatedSignal>, _ctx: &mut Self::Context) -> Self::Result {
+        let fut = self.core.clone().on_signal(d.envelope).into_actor(self);
+        Box::pin(HandlingFuture::<Deliver<ValidatedSignal>, _>::new(fut))
+    }
+}
+
+impl Handler<KiteOrderUpdate> for ZerodhaExecution {
+    type Result = ();
+
+    fn handle(&mut self, m: KiteOrderUpdate, ctx: &mut Self::Context) {
+        let data = serde_json::Value::Object(m.0.data);
+        match serde_json::from_value::<KiteOrder>(data) {
+            Ok(order) => {
+                ctx.spawn(self.core.clone().on_update(order).into_actor(self));
+            }
+            Err(e) => tracing::warn!(error = %e, "unreadable Kite order update ignored"),
+        }
+    }
+}
+
+/// The actor's counters.
+#[derive(Debug, Message)]
+#[rtype(result = "ZerodhaStats")]
+pub struct GetZerodhaStats;
+
+impl Handler<GetZerodhaStats> for ZerodhaExecution {
+    type Result = MessageResult<GetZerodhaStats>;
+
+    fn handle(&mut self, _m: GetZerodhaStats, _ctx: &mut Self::Context) -> Self::Result {
+        MessageResult(self.core.stats())
+    }
+}

@@ -1,0 +1,45 @@
+//! Zerodha execution: `zerodha.signals.validated` in; real orders on Kite Connect;
+//! `zerodha.orders.submitted|filled|failed` out.
+//!
+//! For each validated signal:
+//! 1. the signal id is claimed in the dedup store (one atomic step);
+//! 2. the order is journaled in the store (`zerodha:order:{client order id}`, index
+//!    `zerodha:orders:open`) *before* the placement request goes out;
+//! 3. `POST /orders/{variety}` carries the client order id (derived from the signal id)
+//!    as its `tag`. The answer decides:
+//!    - an order id → `orders.submitted`;
+//!    - a 4xx → `orders.failed` (kind `rejected`) with Kite's message; a 403 token error
+//!      also HALTS zerodha trading (the kill switch) and says so loudly;
+//!    - a 429 (after the client's own backoff retries) → not placed; the record is
+//!      retried on redelivery;
+//!    - a timeout or 5xx → the order may exist: it stays in flight and polling settles
+//!      it by tag. If Kite still has no order with that tag `zerodha.settle_secs` later,
+//!      it fails as `not_placed`. It is never sent a second time.
+//! 4. Order updates from the ticker's text frames and a poll of `GET /orders` every
+//!    `zerodha.poll_interval_ms` (while any order is in flight) move orders through their
+//!    states; each new trade is published once to `orders.filled`, then a cancellation
+//!    or rejection to `orders.failed`.
+//!
+//! A redelivered signal finds the journal entry: already placed → nothing is sent;
+//! placement outcome unknown (an earlier incarnation died mid-request) → looked up by
+//! tag in `GET /orders`; never journaled → never sent, so placed now.
+//!
+//! At start-up the actor reconciles: it reads the journal's open orders, fetches Kite's
+//! orders and trades, publishes what happened while it was down (each fill once), and
+//! until that has succeeded the zerodha broker is held HALTED ([`TradingHolds`]) and no
+//! signal is placed. It retries with backoff for as long as it takes.
+//!
+//! With `zerodha.dry_run = true` nothing is sent at all: each order's exact request is
+//! logged and the order fails as `not_placed` ("dry run").
+//!
+//! [`TradingHolds`]: crate::actors::risk_manager::TradingHolds
+
+mod actor;
+mod core;
+#[cfg(test)]
+mod tests;
+
+pub use actor::{GetZerodhaStats, ZerodhaExecution, ZerodhaExecutionArgs};
+pub use core::{OPEN_INDEX, SETTLED_INDEX, ZerodhaStats};
+
+pub const SERVICE: &str = "zerodha_execution";

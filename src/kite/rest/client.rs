@@ -1,0 +1,322 @@
+//! The HTTP side of the Kite client.
+
+use super::error::KiteError;
+use super::rate::{Budget, RateLimiter, RateLimits};
+use super::types::{KiteOrder, KiteTrade, OrderParams, PlacedOrder, Session};
+use crate::settings::Secret;
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// 429s retried before the error is returned.
+const RATE_LIMIT_RETRIES: u32 = 8;
+
+/// How to reach Kite.
+#[derive(Clone)]
+pub struct KiteClientConfig {
+    /// `https://api.kite.trade`, or a fake server's `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    pub api_key: Secret,
+    pub access_token: Secret,
+    /// Longest wait for one answer.
+    pub timeout: Duration,
+    pub limits: RateLimits,
+    /// First wait after a 429; it doubles per retry up to `rate_limit_backoff_max`.
+    pub rate_limit_backoff: Duration,
+    pub rate_limit_backoff_max: Duration,
+}
+
+/// A Kite Connect REST client. Cheap to clone (clones share the connection pool and the
+/// rate limits).
+#[derive(Clone)]
+pub struct KiteClient {
+    http: reqwest::Client,
+    config: KiteClientConfig,
+    limiter: Arc<Mutex<RateLimiter>>,
+}
+
+impl fmt::Debug for KiteClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KiteClient")
+            .field("base_url", &self.config.base_url)
+            .field("api_key", &self.config.api_key)
+            .field("access_token", &self.config.access_token)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Kite's envelope: `{"status": "success", "data": ...}` or an error.
+#[derive(serde::Deserialize)]
+struct Envelope<T> {
+    status: String,
+    data: Option<T>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    error_type: Option<String>,
+}
+
+impl KiteClient {
+    /// # Errors
+    /// The HTTP client cannot be built (TLS set-up).
+    pub fn new(config: KiteClientConfig) -> Result<KiteClient, KiteError> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .build()
+            .map_err(|e| transport(&e, config.timeout))?;
+        Ok(KiteClient {
+            limiter: Arc::new(Mutex::new(RateLimiter::new(config.limits))),
+            http,
+            config,
+        })
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.config.base_url
+    }
+
+    /// `POST /orders/{variety}`: places an order, returns Kite's order id.
+    ///
+    /// # Errors
+    /// Kite's refusal, a network failure or timeout (outcome unknown), or a 429 that
+    /// outlasted the retries.
+    pub async fn place_order(&self, params: &OrderParams) -> Result<String, KiteError> {
+        let form = params.form().map_err(|message| KiteError::Input {
+            status: 400,
+            message,
+        })?;
+        let path = format!("/orders/{}", params.variety);
+        let placed: PlacedOrder = self
+            .call(Budget::Order, Method::POST, &path, Some(&form))
+            .await?;
+        Ok(placed.order_id)
+    }
+
+    /// `DELETE /orders/{variety}/{order_id}`.
+    ///
+    /// # Errors
+    /// As [`place_order`](Self::place_order).
+    pub async fn cancel_order(&self, variety: &str, order_id: &str) -> Result<(), KiteError> {
+        let path = format!("/orders/{variety}/{order_id}");
+        let _: serde_json::Value = self
+            .call(Budget::Order, Method::DELETE, &path, None)
+            .await?;
+        Ok(())
+    }
+
+    /// `GET /orders`: every order of the day, latest state.
+    ///
+    /// # Errors
+    /// As [`place_order`](Self::place_order).
+    pub async fn orders(&self) -> Result<Vec<KiteOrder>, KiteError> {
+        self.call(Budget::Other, Method::GET, "/orders", None).await
+    }
+
+    /// `GET /trades`: every trade of the day.
+    ///
+    /// # Errors
+    /// As [`place_order`](Self::place_order).
+    pub async fn trades(&self) -> Result<Vec<KiteTrade>, KiteError> {
+        self.call(Budget::Other, Method::GET, "/trades", None).await
+    }
+
+    /// `GET /orders/{order_id}/trades`.
+    ///
+    /// # Errors
+    /// As [`place_order`](Self::place_order).
+    pub async fn order_trades(&self, order_id: &str) -> Result<Vec<KiteTrade>, KiteError> {
+        let path = format!("/orders/{order_id}/trades");
+        self.call(Budget::Other, Method::GET, &path, None).await
+    }
+
+    /// `POST /session/token`: exchanges a login's request token for the access token of
+    /// the day. Needs no access token; `config.access_token` is ignored.
+    ///
+    /// # Errors
+    /// Kite refused the request token or checksum (`Token`), or the network failed.
+    pub async fn create_session(
+        &self,
+        request_token: &str,
+        api_secret: &Secret,
+    ) -> Result<Session, KiteError> {
+        let api_key = self.config.api_key.expose();
+        let form = vec![
+            ("api_key", api_key.to_owned()),
+            ("request_token", request_token.to_owned()),
+            (
+                "checksum",
+                session_checksum(api_key, request_token, api_secret.expose()),
+            ),
+        ];
+        self.call(Budget::Other, Method::POST, "/session/token", Some(&form))
+            .await
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        budget: Budget,
+        method: Method,
+        path: &str,
+        form: Option<&[(&'static str, String)]>,
+    ) -> Result<T, KiteError> {
+        let mut backoff = self.config.rate_limit_backoff;
+        let mut retries = 0;
+        loop {
+            let wait = self
+                .limiter
+                .lock()
+                // A poisoned limiter only means a panic elsewhere mid-arithmetic; its
+                // state is still a valid bucket.
+                .unwrap_or_else(|p| p.into_inner())
+                .reserve(budget, tokio::time::Instant::now().into_std());
+            if !wait.is_zero() {
+                tracing::debug!(
+                    path,
+                    wait_ms = wait.as_millis() as u64,
+                    "kite rate limit: waiting"
+                );
+                tokio::time::sleep(wait).await;
+            }
+            match self.send_once(method.clone(), path, form).await {
+                Err(KiteError::RateLimited { message }) if retries < RATE_LIMIT_RETRIES => {
+                    retries += 1;
+                    tracing::warn!(path, retry = retries, backoff_ms = backoff.as_millis() as u64, %message, "kite answered 429; backing off");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(self.config.rate_limit_backoff_max);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_once<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        form: Option<&[(&'static str, String)]>,
+    ) -> Result<T, KiteError> {
+        let url = format!("{}{path}", self.config.base_url.trim_end_matches('/'));
+        let mut request = self.http.request(method, url).header("X-Kite-Version", "3");
+        if path != "/session/token" {
+            let auth = format!(
+                "token {}:{}",
+                self.config.api_key.expose(),
+                self.config.access_token.expose()
+            );
+            request = request.header(reqwest::header::AUTHORIZATION, auth);
+        }
+        if let Some(form) = form {
+            request = request.form(form);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| transport(&e, self.config.timeout))?;
+        let status = response.status().as_u16();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| transport(&e, self.config.timeout))?;
+        decode(status, &body)
+    }
+}
+
+fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, KiteError> {
+    let envelope: Envelope<T> = match serde_json::from_slice(body) {
+        Ok(envelope) => envelope,
+        Err(e) if status == 200 => {
+            return Err(KiteError::Unknown {
+                status: Some(status),
+                message: format!("answer is not Kite's JSON envelope: {e}"),
+            });
+        }
+        // An error page without Kite's envelope (a proxy, a 502 from a load balancer).
+        Err(_) => {
+            let text = String::from_utf8_lossy(body);
+            let excerpt: String = text.chars().take(200).collect();
+            return Err(KiteError::from_answer(status, None, excerpt));
+        }
+    };
+    match (status, envelope.status.as_str(), envelope.data) {
+        (200, "success", Some(data)) => Ok(data),
+        (200, "success", None) => Err(KiteError::Unknown {
+            status: Some(status),
+            message: "success without data".into(),
+        }),
+        _ => Err(KiteError::from_answer(
+            status,
+            envelope.error_type.as_deref(),
+            envelope.message.unwrap_or_default(),
+        )),
+    }
+}
+
+/// A transport failure, without the URL (and so without anything secret).
+fn transport(e: &reqwest::Error, timeout: Duration) -> KiteError {
+    let message = if e.is_timeout() {
+        format!("no answer within {} ms", timeout.as_millis())
+    } else {
+        let mut text = String::from(if e.is_connect() {
+            "cannot connect"
+        } else {
+            "request failed"
+        });
+        let mut source = std::error::Error::source(e);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
+    };
+    KiteError::Network {
+        status: None,
+        message,
+    }
+}
+
+/// `sha256(api_key + request_token + api_secret)` as lowercase hex.
+pub fn session_checksum(api_key: &str, request_token: &str, api_secret: &str) -> String {
+    let digest = Sha256::digest(format!("{api_key}{request_token}{api_secret}").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_is_the_sha256_of_key_request_token_and_secret() {
+        // sha256("abc") — the FIPS 180-2 test vector.
+        assert_eq!(
+            session_checksum("a", "b", "c"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn decodes_success_and_error_envelopes() {
+        let ok: Result<serde_json::Value, _> =
+            decode(200, br#"{"status":"success","data":{"order_id":"1"}}"#);
+        assert_eq!(ok.unwrap()["order_id"], "1");
+        let err: Result<serde_json::Value, _> = decode(
+            400,
+            br#"{"status":"error","message":"Invalid `quantity`.","data":null,"error_type":"InputException"}"#,
+        );
+        assert_eq!(
+            err.unwrap_err(),
+            KiteError::Input {
+                status: 400,
+                message: "Invalid `quantity`.".into()
+            }
+        );
+        let proxy: Result<serde_json::Value, _> = decode(502, b"<html>Bad Gateway</html>");
+        assert!(proxy.unwrap_err().outcome_unknown());
+        let garbage: Result<serde_json::Value, _> = decode(200, b"{");
+        assert!(matches!(garbage, Err(KiteError::Unknown { .. })));
+    }
+}

@@ -1,0 +1,167 @@
+//! `[zerodha]`: how live orders are placed on Kite and followed up.
+//!
+//! The credentials are in `[kite]` ([`KiteSettings`](super::KiteSettings)); this section
+//! is behaviour: a dry-run switch, the default product and variety of orders (a strategy
+//! may set its own, see [`Settings::order_kind`]), how often in-flight orders are polled,
+//! how long an order of unknown outcome may stay unseen, and the client-side rate limits.
+//!
+//! Invariants: product and variety names are Kite's (`MIS`, `regular`), read
+//! case-insensitively and written back in Kite's spelling; a bad name is reported as
+//! `expected a product: CNC, NRML, MIS, MTF, got "X"`.
+
+use std::time::Duration;
+
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
+
+use super::Settings;
+use super::error::Problem;
+use crate::kite::orders::{Product, Variety};
+
+/// `[zerodha]`: live execution behaviour on Kite.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZerodhaSettings {
+    /// Log the exact request that would be sent, and send nothing.
+    pub dry_run: bool,
+    /// Product of orders whose strategy does not set one.
+    #[serde(deserialize_with = "product")]
+    pub product: Product,
+    /// Variety of orders whose strategy does not set one.
+    #[serde(deserialize_with = "variety")]
+    pub variety: Variety,
+    /// How often in-flight orders are polled with `GET /orders`, milliseconds.
+    pub poll_interval_ms: u64,
+    /// How long an order of unknown placement outcome may stay missing from
+    /// `GET /orders` before it is declared not placed, seconds.
+    pub settle_secs: u64,
+    /// Most order requests (place, modify, cancel) a second.
+    pub order_rate_per_sec: u32,
+    /// Most order requests a minute.
+    pub order_rate_per_min: u32,
+    /// Most other requests (orders list, trades, positions) a second.
+    pub request_rate_per_sec: u32,
+    /// First wait after a 429, milliseconds; doubles on each further 429.
+    pub rate_limit_backoff_ms: u64,
+    /// Cap on the wait after a 429, milliseconds.
+    pub rate_limit_backoff_max_ms: u64,
+}
+
+impl ZerodhaSettings {
+    /// How often in-flight orders are polled.
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.poll_interval_ms)
+    }
+
+    /// How long an order of unknown outcome may stay missing before it is not placed.
+    pub fn settle(&self) -> Duration {
+        Duration::from_secs(self.settle_secs)
+    }
+
+    /// First wait after a 429.
+    pub fn rate_limit_backoff(&self) -> Duration {
+        Duration::from_millis(self.rate_limit_backoff_ms)
+    }
+
+    /// Cap on the wait after a 429.
+    pub fn rate_limit_backoff_max(&self) -> Duration {
+        Duration::from_millis(self.rate_limit_backoff_max_ms)
+    }
+}
+
+impl Settings {
+    /// The product and variety of a Zerodha order of `strategy_id`: the strategy's own
+    /// `product` / `variety` where set, else `zerodha.product` / `zerodha.variety`
+    /// (also for an unknown id).
+    pub fn order_kind(&self, strategy_id: &str) -> (Product, Variety) {
+        let strategy = self.strategies.get(strategy_id);
+        let product = strategy.and_then(|s| s.product);
+        let variety = strategy.and_then(|s| s.variety);
+        (
+            product.unwrap_or(self.zerodha.product),
+            variety.unwrap_or(self.zerodha.variety),
+        )
+    }
+}
+
+/// What a product setting expects, as shown in errors.
+const PRODUCTS: &str = "a product: CNC, NRML, MIS, MTF";
+
+/// What a variety setting expects, as shown in errors.
+const VARIETIES: &str = "a variety: regular, amo, co, iceberg, auction";
+
+/// A Kite product name, any case.
+pub(super) fn product<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Product, D::Error> {
+    kite_name(deserializer, &Product::ALL, |p| p.as_str(), PRODUCTS)
+}
+
+/// A Kite variety name, any case.
+pub(super) fn variety<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Variety, D::Error> {
+    kite_name(deserializer, &Variety::ALL, |v| v.as_str(), VARIETIES)
+}
+
+/// An optional product (a strategy's override); absent is `None`.
+pub(super) fn optional_product<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Product>, D::Error> {
+    product(deserializer).map(Some)
+}
+
+/// An optional variety (a strategy's override); absent is `None`.
+pub(super) fn optional_variety<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Variety>, D::Error> {
+    variety(deserializer).map(Some)
+}
+
+/// The value of `all` whose name matches the string read (trimmed, ASCII
+/// case-insensitively), or serde's `invalid value: string "x", expected {expected}`,
+/// which the loader words as `expected {expected}, got "x"`.
+fn kite_name<'de, D, T>(
+    deserializer: D,
+    all: &[T],
+    name: fn(T) -> &'static str,
+    expected: &'static str,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Copy,
+{
+    let text = String::deserialize(deserializer)?;
+    all.iter()
+        .copied()
+        .find(|v| name(*v).eq_ignore_ascii_case(text.trim()))
+        .ok_or_else(|| de::Error::invalid_value(de::Unexpected::Str(&text), &expected))
+}
+
+/// Every broken rule of `[zerodha]`, keyed by setting, in a stable order.
+pub(super) fn problems(z: &ZerodhaSettings) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut between = |key: &str, value: u64, min: u64, max: u64| {
+        if !(min..=max).contains(&value) {
+            let message = format!("must be between {min} and {max}, got {value}");
+            out.push(Problem::new(format!("zerodha.{key}"), message));
+        }
+    };
+    between("poll_interval_ms", z.poll_interval_ms, 50, 60_000);
+    between("settle_secs", z.settle_secs, 1, 3_600);
+    for (key, value) in [
+        ("order_rate_per_sec", u64::from(z.order_rate_per_sec)),
+        ("order_rate_per_min", u64::from(z.order_rate_per_min)),
+        ("request_rate_per_sec", u64::from(z.request_rate_per_sec)),
+        ("rate_limit_backoff_ms", z.rate_limit_backoff_ms),
+    ] {
+        if value < 1 {
+            let message = format!("must be at least 1, got {value}");
+            out.push(Problem::new(format!("zerodha.{key}"), message));
+        }
+    }
+    if z.rate_limit_backoff_max_ms < z.rate_limit_backoff_ms {
+        let message = format!(
+            "must be at least zerodha.rate_limit_backoff_ms ({}), got {}",
+            z.rate_limit_backoff_ms, z.rate_limit_backoff_max_ms
+        );
+        out.push(Problem::new("zerodha.rate_limit_backoff_max_ms", message));
+    }
+    out
+}

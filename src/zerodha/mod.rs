@@ -1,0 +1,29 @@
+//! Live execution on Zerodha, as pure domain code: what to send to Kite for a validated
+//! signal, and what each answer or order-book view means for the order's lifecycle.
+//!
+//! The actor ([`crate::actors::zerodha_execution`]) does the I/O; everything it decides
+//! is decided here, on plain values:
+//!
+//! - [`order_target`]: exchange and trading symbol from the instrument registry, product
+//!   and variety from the strategy's settings.
+//! - [`OrderRecord`]: the journal entry of one order — written *before* the placement
+//!   request goes out, updated as Kite answers — and the state machine that turns Kite's
+//!   view of the order (its status, its trades) into [`VenueEvent`]s, each exactly once.
+//!
+//! Invariants:
+//! - A record exists before its order is sent, so an order Kite might hold is always
+//!   known to us; if we find a record whose placement outcome is unknown, Kite is asked
+//!   (by tag) before anything else happens, and nothing is ever sent a second time.
+//! - Each trade becomes one fill, in execution order; the record remembers which were
+//!   published. The terminal event (failure) follows the last fill.
+//! - Kite's trades carry no charges; fills carry charges estimated with the configured
+//!   schedule (`paper.charges`; MIS → intraday, others → delivery). The contract note is
+//!   the authority.
+//!
+//! [`VenueEvent`]: crate::messages::VenueEvent
+
+mod record;
+#[cfg(test)]
+mod tests;
+
+pub use record::{OrderRecord, OrderTarget, Outcome, Placement, order_target};

@@ -1,0 +1,321 @@
+//! [`OrderRecord`]: one Zerodha order's journal entry and lifecycle.
+
+use crate::kite::orders::{Product, Variety};
+use crate::kite::rest::{KiteOrder, KiteTrade, OrderParams, OrderStatus};
+use crate::market::InstrumentRegistry;
+use crate::messages::{
+    Broker, Envelope, OrderFailed, OrderFailureKind, OrderFilled, OrderRef, OrderSubmitted,
+    ValidatedSignal, VenueEvent,
+};
+use crate::paper::{ChargeSchedule, Product as ChargeColumn};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Where and how a signal's order goes on Kite.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderTarget {
+    pub exchange: String,
+    pub tradingsymbol: String,
+    pub product: Product,
+    pub variety: Variety,
+}
+
+/// The target of `signal`'s order.
+///
+/// # Errors
+/// The instrument is unknown to the registry, or an index (not tradable).
+pub fn order_target(
+    signal: &ValidatedSignal,
+    registry: &InstrumentRegistry,
+    product: Product,
+    variety: Variety,
+) -> Result<OrderTarget, String> {
+    let token = signal.signal.token;
+    let instrument = registry
+        .by_token(token)
+        .ok_or_else(|| format!("instrument token {token} is not in the instrument registry"))?;
+    if instrument.is_index() {
+        return Err(format!(
+            "{} is an index and cannot be traded",
+            instrument.symbol
+        ));
+    }
+    Ok(OrderTarget {
+        exchange: instrument.exchange.clone(),
+        tradingsymbol: instrument.symbol.clone(),
+        product,
+        variety,
+    })
+}
+
+/// Whether the order reached Kite.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Placement {
+    /// Journaled and about to be (or being) sent; if found like this later, the outcome
+    /// is unknown until Kite's order book says.
+    Claimed { since: DateTime<Utc> },
+    /// Known not to have reached Kite (rate limited until the retries ran out): may be
+    /// sent.
+    NotSent,
+    /// Kite has it.
+    Placed { broker_order_id: String },
+    /// Never sent: refused by Kite (4xx), by us (cannot be expressed on Kite), or a dry
+    /// run.
+    NotPlaced,
+}
+
+/// How the order ended; set once every event up to it was produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Complete,
+    Failed {
+        kind: OrderFailureKind,
+        message: String,
+    },
+}
+
+/// One order's journal entry. Serialised into the store under
+/// `zerodha:order:{client_order_id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderRecord {
+    pub client_order_id: String,
+    /// The cause of every event of this order (their ids derive from its id).
+    pub signal: Envelope<ValidatedSignal>,
+    pub target: OrderTarget,
+    pub placement: Placement,
+    /// `orders.submitted` was produced.
+    pub submitted: bool,
+    /// Kite trade ids already turned into fills, in order.
+    pub fills: Vec<String>,
+    pub filled_quantity: u32,
+    /// Brokerage charged on earlier fills (the cap is per order).
+    pub brokerage_paid: Decimal,
+    pub outcome: Option<Outcome>,
+}
+
+impl OrderRecord {
+    /// A record claimed at `now`, before anything is sent.
+    pub fn new(
+        client_order_id: String,
+        signal: Envelope<ValidatedSignal>,
+        target: OrderTarget,
+        now: DateTime<Utc>,
+    ) -> OrderRecord {
+        OrderRecord {
+            client_order_id,
+            signal,
+            target,
+            placement: Placement::Claimed { since: now },
+            submitted: false,
+            fills: Vec::new(),
+            filled_quantity: 0,
+            brokerage_paid: Decimal::ZERO,
+            outcome: None,
+        }
+    }
+
+    /// The store key of `client_order_id`'s record.
+    pub fn key(client_order_id: &str) -> String {
+        format!("{}:order:{client_order_id}", Broker::Zerodha)
+    }
+
+    /// Ended, with every event produced: nothing more will happen to it.
+    pub fn is_settled(&self) -> bool {
+        self.outcome.is_some()
+    }
+
+    pub fn broker_order_id(&self) -> Option<&str> {
+        match &self.placement {
+            Placement::Placed { broker_order_id } => Some(broker_order_id),
+            _ => None,
+        }
+    }
+
+    /// The placement request.
+    pub fn params(&self) -> OrderParams {
+        let s = &self.signal.data.signal;
+        OrderParams {
+            variety: self.target.variety,
+            exchange: self.target.exchange.clone(),
+            tradingsymbol: self.target.tradingsymbol.clone(),
+            side: s.side,
+            quantity: s.quantity,
+            product: self.target.product,
+            order_type: s.order_type,
+            price: s.price,
+            trigger_price: s.trigger_price,
+            validity: s.validity,
+            tag: self.client_order_id.clone(),
+        }
+    }
+
+    fn order_ref(&self) -> OrderRef {
+        let s = &self.signal.data.signal;
+        OrderRef {
+            client_order_id: self.client_order_id.clone(),
+            broker_order_id: self.broker_order_id().map(str::to_owned),
+            strategy_id: s.strategy_id.clone(),
+            broker: Broker::Zerodha,
+            token: s.token,
+            symbol: s.symbol.clone(),
+            side: s.side,
+        }
+    }
+
+    fn quantity(&self) -> u32 {
+        self.signal.data.signal.quantity
+    }
+
+    /// Kite accepted the order as `broker_order_id`.
+    pub fn placed(&mut self, broker_order_id: &str) -> Vec<VenueEvent> {
+        self.placement = Placement::Placed {
+            broker_order_id: broker_order_id.to_owned(),
+        };
+        self.submitted_event().into_iter().collect()
+    }
+
+    /// The order was definitively not placed (Kite's 4xx, our own refusal, a dry run, or
+    /// no trace of it at Kite long after its answer was lost): it fails with `kind`.
+    pub fn not_placed(&mut self, kind: OrderFailureKind, message: &str) -> Vec<VenueEvent> {
+        self.placement = Placement::NotPlaced;
+        self.fail(kind, message).into_iter().collect()
+    }
+
+    /// Applies Kite's view of the order (from `GET /orders` or an order update) and its
+    /// trades, returning the events not produced before: the submission, each new fill in
+    /// execution order, then the failure if it ended without filling completely. When
+    /// Kite reports more filled than the trades explain, the outcome waits for the
+    /// missing trades ([`Self::needs_trades`]).
+    pub fn apply(
+        &mut self,
+        order: &KiteOrder,
+        trades: &[KiteTrade],
+        charges: &ChargeSchedule,
+        now: DateTime<Utc>,
+    ) -> Vec<VenueEvent> {
+        if self.is_settled() {
+            return Vec::new();
+        }
+        let mut events = Vec::new();
+        if self.broker_order_id() != Some(order.order_id.as_str()) {
+            self.placement = Placement::Placed {
+                broker_order_id: order.order_id.clone(),
+            };
+        }
+        events.extend(self.submitted_event());
+        let mut new: Vec<&KiteTrade> = trades
+            .iter()
+            .filter(|t| t.order_id == order.order_id && !self.fills.contains(&t.trade_id))
+            .collect();
+        new.sort_by(|a, b| (a.executed_at(), &a.trade_id).cmp(&(b.executed_at(), &b.trade_id)));
+        for trade in new {
+            if let Some(fill) = self.fill(trade, charges, now) {
+                events.push(VenueEvent::Filled(fill));
+            }
+        }
+        if self.filled_quantity < order.filled_quantity {
+            return events;
+        }
+        match order.status() {
+            OrderStatus::Complete if self.filled_quantity >= self.quantity() => {
+                self.outcome = Some(Outcome::Complete);
+            }
+            OrderStatus::Cancelled => {
+                let message = order
+                    .status_message
+                    .clone()
+                    .unwrap_or_else(|| "cancelled".into());
+                events.extend(self.fail(OrderFailureKind::Cancelled, &message));
+            }
+            OrderStatus::Rejected => {
+                let message = order
+                    .status_message
+                    .clone()
+                    .unwrap_or_else(|| "rejected".into());
+                events.extend(self.fail(OrderFailureKind::Rejected, &message));
+            }
+            _ => {}
+        }
+        events
+    }
+
+    /// Kite says more is filled than the trades we have explain: fetch its trades.
+    pub fn needs_trades(&self, order: &KiteOrder) -> bool {
+        order.filled_quantity > self.filled_quantity
+    }
+
+    /// The submission, the first time the order is known to be at Kite.
+    fn submitted_event(&mut self) -> Option<VenueEvent> {
+        if self.submitted || self.broker_order_id().is_none() {
+            return None;
+        }
+        self.submitted = true;
+        let s = &self.signal.data.signal;
+        Some(VenueEvent::Submitted(OrderSubmitted {
+            order: self.order_ref(),
+            quantity: s.quantity,
+            order_type: s.order_type,
+            price: s.price,
+            trigger_price: s.trigger_price,
+            validity: s.validity,
+        }))
+    }
+
+    fn fill(
+        &mut self,
+        trade: &KiteTrade,
+        charges: &ChargeSchedule,
+        now: DateTime<Utc>,
+    ) -> Option<OrderFilled> {
+        let cumulative = self.filled_quantity.checked_add(trade.quantity)?;
+        if trade.quantity == 0 || cumulative > self.quantity() {
+            tracing::error!(order = %self.client_order_id, trade = %trade.trade_id, quantity = trade.quantity, filled = self.filled_quantity, ordered = self.quantity(), "Kite trade does not fit the order; not booked");
+            return None;
+        }
+        let side = self.signal.data.signal.side;
+        let column = match self.target.product {
+            Product::Mis => ChargeColumn::Mis,
+            Product::Cnc | Product::Nrml | Product::Mtf => ChargeColumn::Cnc,
+        };
+        let fees = charges.charges_for_fill(
+            column,
+            side,
+            trade.quantity,
+            trade.average_price,
+            self.brokerage_paid,
+        );
+        self.brokerage_paid += fees.brokerage;
+        self.filled_quantity = cumulative;
+        self.fills.push(trade.trade_id.clone());
+        Some(OrderFilled {
+            order: self.order_ref(),
+            fill_id: format!("zerodha:{}", trade.trade_id),
+            quantity: trade.quantity,
+            price: trade.average_price,
+            fees,
+            cumulative_quantity: cumulative,
+            order_quantity: self.quantity(),
+            filled_at: trade.executed_at().unwrap_or(now),
+        })
+    }
+
+    fn fail(&mut self, kind: OrderFailureKind, message: &str) -> Option<VenueEvent> {
+        self.outcome = Some(Outcome::Failed {
+            kind,
+            message: message.to_owned(),
+        });
+        // A fully filled order cannot fail (Kite reports such an order COMPLETE).
+        (self.filled_quantity < self.quantity()).then(|| {
+            VenueEvent::Failed(OrderFailed {
+                order: self.order_ref(),
+                quantity: self.quantity(),
+                filled_quantity: self.filled_quantity,
+                kind,
+                message: message.to_owned(),
+            })
+        })
+    }
+}
