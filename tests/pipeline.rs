@@ -53,7 +53,7 @@ async fn simulated_ticks_become_fills_and_the_portfolio_equals_a_recomputation_f
         settings: &settings,
         connection: &connection,
         producer,
-        feed: Some(Box::new(move |handle| MarketFeedArgs {
+        feed: Some(Box::new(move |handle, order_updates| MarketFeedArgs {
             endpoint: Endpoint {
                 url,
                 api_key: Secret::new("k"),
@@ -70,12 +70,13 @@ async fn simulated_ticks_become_fills_and_the_portfolio_equals_a_recomputation_f
                 jitter: 0.2,
             }),
             max_in_flight: 1000,
-            order_updates: None,
+            order_updates,
             market_hours: None,
         })),
         registry: &registry,
         store: Arc::new(MemoryStore::default()),
         dedup: Arc::new(MemoryDedup::new(10_000)),
+        kite: None,
     })
     .unwrap();
     let portfolio = tree.services.portfolio_manager.clone();

@@ -5,20 +5,27 @@
 //! ├── infrastructure (rest_for_one): producer, then one consumer per service
 //! ├── feed (one_for_one): market_feed
 //! └── services (one_for_one): strategy_runner, risk_manager, paper_execution,
-//!                             portfolio_manager
+//!                             zerodha_execution, portfolio_manager
 //! ```
+//!
+//! Each execution service runs only when its broker is in `brokers.enabled`. Zerodha
+//! execution shares [`TradingHolds`] with the risk manager (it holds zerodha HALTED until
+//! its start-up reconciliation succeeds), pulls the risk manager's kill switch on a Kite
+//! token error, and receives the ticker's order updates from the market feed.
 //!
 //! `rest_for_one` under infrastructure: when the producer restarts, every consumer after it
 //! restarts too. Consumers start before the services they feed; records they deliver wait
 //! in the services' mailboxes (which exist from the moment the tree is built) until the
 //! services run. `services` is a subset with `run --services` (issue 7).
 
-use super::market_feed::{self, MarketFeed, MarketFeedArgs};
+use super::market_feed::{self, KiteOrderUpdate, MarketFeed, MarketFeedArgs};
 use super::paper_execution::{self, PaperExecution, PaperExecutionArgs};
 use super::portfolio_manager::{self, PortfolioArgs, PortfolioManager};
-use super::risk_manager::{self, RiskManager};
+use super::risk_manager::{self, RiskManager, TradingHolds};
 use super::strategy_runner::{self, StrategyRunner, StrategySlot};
 use super::supervisor::{Strategy, SupervisorSpec};
+use super::zerodha_execution::{self, ZerodhaExecution, ZerodhaExecutionArgs};
+use crate::kite::rest::KiteClient;
 use crate::market::instruments::InstrumentRegistry;
 use crate::messages::{
     Broker, MarketTick, OrderFailed, OrderFilled, TradingSignal, ValidatedSignal,
@@ -29,7 +36,7 @@ use crate::streaming::consumer::{ConsumerActor, ConsumerArgs, Routes};
 use crate::streaming::dedup::DedupStore;
 use crate::streaming::retry::Backoff;
 use crate::streaming::{KafkaConnection, ProducerActor, ProducerHandle, Stream, Topic};
-use actix::Addr;
+use actix::{Addr, Recipient};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -48,18 +55,26 @@ pub struct DaemonParts<'a> {
     pub connection: &'a KafkaConnection,
     /// The first producer incarnation (already connected); later ones are created fresh.
     pub producer: ProducerActor,
-    /// Makes the market feed's arguments from the producer handle; `None`: no feed.
-    pub feed: Option<Box<dyn FnOnce(ProducerHandle) -> MarketFeedArgs + 'a>>,
+    /// Makes the market feed's arguments from the producer handle and where the ticker's
+    /// order updates go (zerodha execution, when it runs); `None`: no feed.
+    pub feed: Option<FeedFactory<'a>>,
     pub registry: &'a InstrumentRegistry,
     pub store: Arc<dyn Store>,
     pub dedup: Arc<dyn DedupStore>,
+    /// The Kite REST client; required when `brokers.enabled` has `zerodha`.
+    pub kite: Option<KiteClient>,
 }
+
+/// Builds the market feed's arguments (see [`DaemonParts::feed`]).
+pub type FeedFactory<'a> =
+    Box<dyn FnOnce(ProducerHandle, Option<Recipient<KiteOrderUpdate>>) -> MarketFeedArgs + 'a>;
 
 /// Addresses of the services, for the API and tests.
 pub struct Services {
     pub strategy_runner: Addr<StrategyRunner>,
     pub risk_manager: Addr<RiskManager>,
     pub paper_execution: Option<Addr<PaperExecution>>,
+    pub zerodha_execution: Option<Addr<ZerodhaExecution>>,
     pub portfolio_manager: Addr<PortfolioManager>,
 }
 
@@ -76,7 +91,7 @@ pub struct DaemonTree {
 ///
 /// # Errors
 /// A strategy names an instrument the registry does not know, or has invalid parameters.
-pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
+pub fn build(mut parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
     let settings = parts.settings;
     let supervision = &settings.supervision;
     let brokers: Vec<Broker> = settings.brokers.enabled.clone();
@@ -110,13 +125,14 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
         .iter()
         .map(|b| (*b, settings.risk.limits(*b).clone()))
         .collect();
-    let (risk_producer, risk_store) = (producer.clone(), parts.store.clone());
+    let holds = TradingHolds::default();
+    let (risk_producer, risk_store, risk_holds) =
+        (producer.clone(), parts.store.clone(), holds.clone());
     let risk = services_spec.worker(risk_manager::SERVICE, move || {
-        Ok(RiskManager::new(
-            limits.clone(),
-            risk_producer.clone(),
-            risk_store.clone(),
-        ))
+        Ok(
+            RiskManager::new(limits.clone(), risk_producer.clone(), risk_store.clone())
+                .with_holds(risk_holds.clone()),
+        )
     });
     let paper = brokers.contains(&Broker::Paper).then(|| {
         let args = PaperExecutionArgs {
@@ -129,6 +145,25 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
             Ok(PaperExecution::new(args.clone()))
         })
     });
+    let zerodha = match (brokers.contains(&Broker::Zerodha), parts.kite.take()) {
+        (false, _) => None,
+        (true, None) => return Err("brokers.enabled has zerodha but no Kite client was given".into()),
+        (true, Some(client)) => {
+            let wiring = ZerodhaWiring {
+                client,
+                producer: producer.clone(),
+                holds,
+                kill_switch: risk.clone().recipient(),
+                registry: Arc::new(parts.registry.clone()),
+                store: parts.store.clone(),
+                dedup: parts.dedup.clone(),
+            };
+            let args = zerodha_args(settings, wiring);
+            Some(services_spec.worker(zerodha_execution::SERVICE, move || {
+                Ok(ZerodhaExecution::new(args.clone()))
+            }))
+        }
+    };
     let portfolio_args = PortfolioArgs {
         producer: producer.clone(),
         store: parts.store.clone(),
@@ -216,6 +251,23 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
             ),
         );
     }
+    if let Some(z) = &zerodha {
+        let z = z.clone();
+        add_consumer(
+            &mut infrastructure,
+            &mut names,
+            zerodha_execution::SERVICE,
+            consumer(
+                zerodha_execution::SERVICE,
+                Arc::new(move || {
+                    Routes::new().route::<ValidatedSignal>(
+                        Topic::of(Broker::Zerodha, Stream::SignalsValidated),
+                        z.clone().recipient(),
+                    )
+                }),
+            ),
+        );
+    }
     let (r, bs) = (portfolio.clone(), brokers.clone());
     add_consumer(
         &mut infrastructure,
@@ -240,7 +292,8 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
     let mut root = SupervisorSpec::new(ROOT, Strategy::OneForOne, supervision);
     root.supervisor(infrastructure);
     if let Some(feed) = parts.feed {
-        let feed_args = feed(producer.clone());
+        let order_updates = zerodha.as_ref().map(|z| z.clone().recipient());
+        let feed_args = feed(producer.clone(), order_updates);
         let mut feed_supervisor =
             SupervisorSpec::new(FEED_SUPERVISOR, Strategy::OneForOne, supervision);
         feed_supervisor.worker(market_feed::SERVICE, move || {
@@ -262,6 +315,9 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
     if paper.is_some() {
         names.push(paper_execution::SERVICE.to_owned());
     }
+    if zerodha.is_some() {
+        names.push(zerodha_execution::SERVICE.to_owned());
+    }
     Ok(DaemonTree {
         root,
         producer,
@@ -269,10 +325,49 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
             strategy_runner: runner,
             risk_manager: risk,
             paper_execution: paper,
+            zerodha_execution: zerodha,
             portfolio_manager: portfolio,
         },
         names,
     })
+}
+
+/// What zerodha execution is wired to.
+struct ZerodhaWiring {
+    client: KiteClient,
+    producer: ProducerHandle,
+    holds: TradingHolds,
+    kill_switch: Recipient<risk_manager::SetTradingState>,
+    registry: Arc<InstrumentRegistry>,
+    store: Arc<dyn Store>,
+    dedup: Arc<dyn DedupStore>,
+}
+
+/// Zerodha execution's arguments from the settings.
+fn zerodha_args(settings: &Settings, wiring: ZerodhaWiring) -> ZerodhaExecutionArgs {
+    let z = &settings.zerodha;
+    ZerodhaExecutionArgs {
+        client: wiring.client,
+        dry_run: z.dry_run,
+        registry: wiring.registry,
+        order_kinds: settings
+            .strategies
+            .keys()
+            .map(|id| (id.clone(), settings.order_kind(id)))
+            .collect(),
+        default_kind: (z.product, z.variety),
+        charges: settings.paper.charges.clone(),
+        producer: wiring.producer,
+        store: wiring.store,
+        dedup: wiring.dedup,
+        dedup_ttl: settings.dedup.ttl(),
+        holds: wiring.holds,
+        kill_switch: Some(wiring.kill_switch),
+        poll_interval: z.poll_interval(),
+        settle: z.settle(),
+        reconcile_retry_initial: z.poll_interval(),
+        reconcile_retry_max: std::time::Duration::from_secs(30),
+    }
 }
 
 fn add_consumer(

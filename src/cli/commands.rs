@@ -4,7 +4,9 @@ use super::{Command, ConfigCommand, DlqCommand, KiteSimArgs, ReplayArgs, TopicsC
 use crate::actors::daemon::{self, DaemonParts};
 use crate::actors::market_feed::{self, Endpoint, MarketFeedArgs};
 use crate::actors::supervisor::EXIT_SUPERVISION_GAVE_UP;
+use crate::kite::rest::{KiteClient, KiteClientConfig, RateLimits};
 use crate::market::instruments::InstrumentRegistry;
+use crate::messages::Broker;
 use crate::settings::Settings;
 use crate::settings::{RetrySettings, Secret};
 use crate::sim::{Simulator, SimulatorOptions};
@@ -162,6 +164,7 @@ fn feed_args(
     endpoint: Endpoint,
     targets: Vec<market_feed::FeedTarget>,
     producer: ProducerHandle,
+    order_updates: Option<actix::Recipient<market_feed::KiteOrderUpdate>>,
 ) -> MarketFeedArgs {
     let feed = &settings.feed;
     MarketFeedArgs {
@@ -177,13 +180,44 @@ fn feed_args(
             jitter: feed.reconnect_jitter,
         }),
         max_in_flight: feed.max_pending_ticks,
-        order_updates: None,
+        order_updates,
         // The simulator streams at any hour; a real ticker follows the exchange.
         market_hours: settings
             .market_hours
             .enforce
             .then(|| settings.market_hours.calendar()),
     }
+}
+
+/// The Kite REST client when zerodha trades (credentials from `[kite]`: settings,
+/// environment or the token file), else `None`.
+fn kite_client(settings: &Settings) -> anyhow::Result<Option<KiteClient>> {
+    if !settings.brokers.enabled.contains(&Broker::Zerodha) {
+        return Ok(None);
+    }
+    let credentials = settings
+        .kite_credentials()
+        .context("reading the Kite credentials")?;
+    let z = &settings.zerodha;
+    if z.dry_run {
+        tracing::warn!("zerodha.dry_run = true: orders are logged, NOTHING IS SENT to Kite");
+    } else {
+        tracing::warn!(rest_url = %settings.kite.rest_url, "zerodha is enabled: orders go to Kite with REAL MONEY");
+    }
+    let client = KiteClient::new(KiteClientConfig {
+        base_url: settings.kite.rest_url.clone(),
+        api_key: credentials.api_key,
+        access_token: credentials.access_token,
+        timeout: settings.kite.request_timeout(),
+        limits: RateLimits {
+            orders_per_sec: z.order_rate_per_sec,
+            orders_per_min: z.order_rate_per_min,
+            requests_per_sec: z.request_rate_per_sec,
+        },
+        rate_limit_backoff: z.rate_limit_backoff(),
+        rate_limit_backoff_max: z.rate_limit_backoff_max(),
+    })?;
+    Ok(Some(client))
 }
 
 /// The broker to talk to: the configured one, or a fresh embedded one (kept alive by the
@@ -309,12 +343,13 @@ async fn run(settings: &Settings) -> anyhow::Result<u8> {
         settings,
         connection: &connection,
         producer,
-        feed: Some(Box::new(|handle| {
-            feed_args(settings, endpoint, targets, handle)
+        feed: Some(Box::new(|handle, order_updates| {
+            feed_args(settings, endpoint, targets, handle, order_updates)
         })),
         registry: &registry,
         store,
         dedup,
+        kite: kite_client(settings)?,
     })
     .map_err(anyhow::Error::msg)?;
     let unknown = daemon::unknown_policy_names(settings, &tree.names);

@@ -90,7 +90,7 @@ fn partial_then_full_fill_publishes_each_trade_once_in_execution_order() {
     let t1 = trade("1001", 4, "1500.05", "2026-11-26 09:30:01");
     let partial = r.apply(
         &kite_order("OPEN", 4, 10),
-        &[t1.clone()],
+        std::slice::from_ref(&t1),
         &charges,
         sample_time(),
     );
@@ -109,7 +109,7 @@ fn partial_then_full_fill_publishes_each_trade_once_in_execution_order() {
     assert!(
         r.apply(
             &kite_order("OPEN", 4, 10),
-            &[t1.clone()],
+            std::slice::from_ref(&t1),
             &charges,
             sample_time()
         )

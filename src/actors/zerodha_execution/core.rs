@@ -417,10 +417,8 @@ impl Core {
                 Ok(()) => break,
                 Err(e) => {
                     tracing::error!(error = %e, retry_in_ms = delay.as_millis() as u64, "reconciliation with Kite failed; zerodha stays HALTED");
-                    if let Some(kite) = &e.1 {
-                        if kite.is_token_error() {
-                            self.halt_on_token_error(kite);
-                        }
+                    if let Some(kite) = e.1.as_ref().filter(|k| k.is_token_error()) {
+                        self.halt_on_token_error(kite);
                     }
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(self.args.reconcile_retry_max);
