@@ -6,6 +6,7 @@
 //! service manager restart the process).
 
 mod commands;
+mod zerodha;
 
 use crate::settings::{Settings, SettingsError};
 use clap::{Args, Parser, Subcommand};
@@ -51,6 +52,9 @@ pub enum Command {
     Dlq(DlqCommand),
     /// Serve Kite's ticker protocol from a seeded price model (development and tests).
     KiteSim(KiteSimArgs),
+    /// Zerodha's daily login: print the login URL, exchange the request token.
+    #[command(subcommand)]
+    Zerodha(zerodha::ZerodhaCommand),
 }
 
 #[derive(Debug, Args)]
@@ -105,7 +109,11 @@ pub struct ReplayArgs {
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let settings = match Settings::load(cli.config.as_deref()) {
+    let load = match cli.command {
+        Command::Zerodha(_) => Settings::load_for_login,
+        _ => Settings::load,
+    };
+    let settings = match load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => return config_error(&e),
     };

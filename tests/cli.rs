@@ -39,6 +39,7 @@ fn help_explains_each_subcommand() {
         ("topics", "Create or list the Kafka topics"),
         ("dlq", "Dead-letter queue tools"),
         ("kite-sim", "Serve Kite's ticker protocol"),
+        ("zerodha", "Zerodha's daily login"),
     ] {
         let explained = text
             .lines()
@@ -320,4 +321,86 @@ fn kite_sim_serves_the_ticker_protocol() {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+#[test]
+fn zerodha_login_url_names_the_api_key_or_says_it_is_missing() {
+    let out = alpha_panda(
+        &["zerodha", "login-url"],
+        &[("ALPHA_PANDA__KITE__API_KEY", "my_app_key")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "https://kite.zerodha.com/connect/login?api_key=my_app_key&v=3"
+    );
+    let missing = alpha_panda(&["zerodha", "login-url"], &[]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains(
+            "kite.api_key is missing: set the environment variable ALPHA_PANDA__KITE__API_KEY"
+        ),
+        "{}",
+        stderr(&missing)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn zerodha_session_exchanges_the_request_token_into_an_owner_only_file() {
+    use alpha_panda::kite::fake::{FakeKite, FakeKiteConfig};
+    use std::os::unix::fs::PermissionsExt;
+    let config = FakeKiteConfig::default();
+    let kite = FakeKite::start(config.clone()).await.unwrap();
+    kite.register_request_token("req_token_1");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kite_token");
+    let file_text = file.to_str().unwrap().to_owned();
+    let url = kite.base_url();
+    let env = [
+        ("ALPHA_PANDA__KITE__REST_URL", url.as_str()),
+        ("ALPHA_PANDA__KITE__API_KEY", config.api_key.as_str()),
+        ("ALPHA_PANDA__KITE__API_SECRET", config.api_secret.as_str()),
+        ("ALPHA_PANDA__BROKERS__ENABLED", "paper,zerodha"),
+        ("ALPHA_PANDA__KITE__ACCESS_TOKEN_FILE", file_text.as_str()),
+    ];
+    let args = ["zerodha", "session", "--request-token", "req_token_1"];
+    // The fake serves from its own threads; this one may block on the child.
+    let out = tokio::task::block_in_place(|| alpha_panda(&args, &env));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let token = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(token.trim(), kite.access_token());
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let said = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(said.contains("logged in to Kite as"), "{said}");
+    assert!(
+        !said.contains(token.trim()),
+        "the token is not printed when written"
+    );
+    assert!(!said.contains(&config.api_secret));
+
+    // A request token works once: the second exchange is refused with Kite's words.
+    let env2 = [
+        ("ALPHA_PANDA__KITE__REST_URL", url.as_str()),
+        ("ALPHA_PANDA__KITE__API_KEY", config.api_key.as_str()),
+        ("ALPHA_PANDA__KITE__API_SECRET", config.api_secret.as_str()),
+    ];
+    let again = tokio::task::block_in_place(|| {
+        alpha_panda(
+            &[
+                "zerodha",
+                "session",
+                "--request-token",
+                "req_token_1",
+                "--print",
+            ],
+            &env2,
+        )
+    });
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("login failed: Kite refused the access token (HTTP 403): Token is invalid or has expired."),
+        "{}",
+        stderr(&again)
+    );
 }

@@ -147,7 +147,9 @@ pub fn build(mut parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
     });
     let zerodha = match (brokers.contains(&Broker::Zerodha), parts.kite.take()) {
         (false, _) => None,
-        (true, None) => return Err("brokers.enabled has zerodha but no Kite client was given".into()),
+        (true, None) => {
+            return Err("brokers.enabled has zerodha but no Kite client was given".into());
+        }
         (true, Some(client)) => {
             let wiring = ZerodhaWiring {
                 client,

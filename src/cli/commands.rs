@@ -45,6 +45,7 @@ pub(super) async fn dispatch(command: Command, settings: Settings) -> anyhow::Re
         Command::Dlq(DlqCommand::Replay(args)) => dlq_replay(&settings, args).await.map(|()| 0),
         Command::Run => run(&settings).await,
         Command::KiteSim(args) => kite_sim(&settings, args).await.map(|()| 0),
+        Command::Zerodha(command) => super::zerodha::dispatch(command, &settings).await,
     }
 }
 

@@ -192,6 +192,10 @@ fn validate_catches_each_kite_and_zerodha_rule() {
         ("ALPHA_PANDA__ZERODHA__VARIETY", "bracket",
          "zerodha.variety: expected a variety: regular, amo, co, iceberg, auction, got \"bracket\""),
         ("ALPHA_PANDA__ZERODHA__DRY_RUN", "maybe", "zerodha.dry_run: expected a boolean, got \"maybe\""),
+        ("ALPHA_PANDA__ZERODHA__VARIETY", "iceberg",
+         "zerodha.variety: alpha-panda places regular and amo orders only; iceberg orders need fields a signal does not carry"),
+        ("ALPHA_PANDA__STRATEGIES__MOMENTUM_1__VARIETY", "co",
+         "strategies.momentum_1.variety: alpha-panda places regular and amo orders only; co orders need fields a signal does not carry"),
     ];
     for (name, value, expected) in cases {
         assert_eq!(
@@ -346,7 +350,7 @@ fn the_login_url_carries_the_encoded_api_key() {
 fn a_strategy_may_set_its_own_product_and_variety() {
     let file = "[strategies.momentum_1]\nproduct = \"CNC\"\nvariety = \"amo\"\n\
                 [strategies.ema_cross_1]\nproduct = \"nrml\"\n";
-    let vars = [("ALPHA_PANDA__ZERODHA__VARIETY", "iceberg")];
+    let vars = [("ALPHA_PANDA__ZERODHA__VARIETY", "AMO")];
     let s = load(Some(file), &vars).unwrap();
     let m = &s.strategies["momentum_1"];
     assert_eq!(
@@ -354,11 +358,8 @@ fn a_strategy_may_set_its_own_product_and_variety() {
         (Some(Product::Cnc), Some(Variety::Amo))
     );
     assert_eq!(s.order_kind("momentum_1"), (Product::Cnc, Variety::Amo));
-    assert_eq!(
-        s.order_kind("ema_cross_1"),
-        (Product::Nrml, Variety::Iceberg)
-    );
-    assert_eq!(s.order_kind("unknown"), (Product::Mis, Variety::Iceberg));
+    assert_eq!(s.order_kind("ema_cross_1"), (Product::Nrml, Variety::Amo));
+    assert_eq!(s.order_kind("unknown"), (Product::Mis, Variety::Amo));
 
     let masked = s.to_masked_toml();
     assert!(masked.contains("product = \"CNC\""), "{masked}");

@@ -172,6 +172,34 @@ impl Settings {
         Ok(settings)
     }
 
+    /// Like [`load`](Self::load) for the login commands: a missing `kite.access_token` is
+    /// not a problem there — obtaining it is what they are for.
+    ///
+    /// # Errors
+    ///
+    /// As for [`load`](Self::load), without that one problem.
+    pub fn load_for_login(file: Option<&Path>) -> Result<Settings, SettingsError> {
+        let (env, mut problems) = loader::process_env();
+        match loader::load_layers(file, &env) {
+            Ok(settings) => {
+                problems.extend(
+                    validate::problems(&settings)
+                        .into_iter()
+                        .filter(|p| p.key != "kite.access_token"),
+                );
+                if problems.is_empty() {
+                    Ok(settings)
+                } else {
+                    Err(SettingsError::new(problems))
+                }
+            }
+            Err(error) => {
+                problems.extend(error.problems);
+                Err(SettingsError::new(problems))
+            }
+        }
+    }
+
     /// Checks the rules the types cannot express (ranges, broker list shape, URL
     /// scheme, filter syntax, restart policies with their overrides merged, strategies
     /// against the enabled brokers, the domain types' own `validate`).

@@ -135,8 +135,25 @@ where
 }
 
 /// Every broken rule of `[zerodha]`, keyed by setting, in a stable order.
-pub(super) fn problems(z: &ZerodhaSettings) -> Vec<Problem> {
+pub(super) fn problems(s: &Settings) -> Vec<Problem> {
+    let z = &s.zerodha;
     let mut out = Vec::new();
+    // co, iceberg and auction orders need fields (legs, auction number, a stop-loss leg)
+    // that no signal carries: refuse them here rather than at the first order.
+    let varieties = std::iter::once(("zerodha.variety".to_owned(), z.variety)).chain(
+        s.strategies
+            .iter()
+            .filter_map(|(id, c)| c.variety.map(|v| (format!("strategies.{id}.variety"), v))),
+    );
+    for (key, variety) in varieties {
+        if !matches!(variety, Variety::Regular | Variety::Amo) {
+            let message = format!(
+                "alpha-panda places regular and amo orders only; {variety} orders need fields \
+                 a signal does not carry"
+            );
+            out.push(Problem::new(key, message));
+        }
+    }
     let mut between = |key: &str, value: u64, min: u64, max: u64| {
         if !(min..=max).contains(&value) {
             let message = format!("must be between {min} and {max}, got {value}");

@@ -31,7 +31,9 @@ mod tests;
 #[cfg(test)]
 mod tests_scripted;
 
-pub use routes::session_checksum;
+/// The session checksum (shared with the client: it is a formula, checked against a
+/// published test vector in the client's tests).
+pub use crate::kite::rest::session_checksum;
 pub use state::{FAKE_USER_ID, FakeOrder, FakeTrade};
 
 use actix_web::dev::ServerHandle;

@@ -11,10 +11,10 @@
 use super::form::{decode_form, is_form_content_type, is_variety, required, validate_order};
 use super::state::{FAKE_USER_ID, State, ist_now};
 use super::{FakeKiteConfig, Placement, RecordedRequest, Shared};
+use crate::kite::rest::session_checksum;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::time::Duration;
 
 const INPUT: &str = "InputException";
@@ -286,12 +286,6 @@ fn cancel(state: &mut State, variety: &str, order_id: &str) -> Reply {
         Ok(()) => success(json!({ "order_id": order_id })),
         Err(message) => error(400, ORDER, message),
     }
-}
-
-/// `sha256(api_key + request_token + api_secret)` in lowercase hex, as Kite checks it.
-pub fn session_checksum(api_key: &str, request_token: &str, api_secret: &str) -> String {
-    let digest = Sha256::digest(format!("{api_key}{request_token}{api_secret}"));
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn session(state: &mut State, config: &FakeKiteConfig, form: &[(String, String)]) -> Reply {

@@ -1,0 +1,173 @@
+//! Zerodha execution dies between placement and publication, against a real Redis
+//! (journal and dedup) and a real broker (the order topics): the next incarnation
+//! reconciles by tag, publishes the order's events once, and places nothing again.
+
+mod common;
+
+use actix::prelude::*;
+use alpha_panda::actors::risk_manager::TradingHolds;
+use alpha_panda::actors::zerodha_execution::{
+    GetZerodhaStats, OPEN_INDEX, ZerodhaExecution, ZerodhaExecutionArgs,
+};
+use alpha_panda::kite::fake::{FakeKite, FakeKiteConfig, Placement};
+use alpha_panda::kite::orders::{Product, Variety};
+use alpha_panda::kite::rest::{KiteClient, KiteClientConfig, RateLimits};
+use alpha_panda::market::InstrumentRegistry;
+use alpha_panda::messages::{
+    Broker, Envelope, OrderFilled, OrderSubmitted, Payload, RecordOrigin, Side, ValidatedSignal,
+};
+use alpha_panda::paper::ChargeSchedule;
+use alpha_panda::settings::Secret;
+use alpha_panda::store::RedisStore;
+use alpha_panda::streaming::consumer::Deliver;
+use alpha_panda::streaming::dedup::RedisDedup;
+use alpha_panda::streaming::history::read_history;
+use alpha_panda::streaming::{KafkaConnection, ProducerActor, Stream, Topic, TopicMap, admin};
+use alpha_panda::testkit::fixtures::validated_signal;
+use rust_decimal::Decimal;
+use std::sync::Arc;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn deliver(envelope: &Envelope<ValidatedSignal>) -> Deliver<ValidatedSignal> {
+    Deliver {
+        envelope: envelope.clone(),
+        origin: RecordOrigin {
+            topic: "zerodha.signals.validated".into(),
+            partition: 0,
+            offset: 0,
+        },
+    }
+}
+
+/// The events of `T` on its zerodha topic that descend from `signal`.
+fn events_of<T: Payload>(
+    connection: &KafkaConnection,
+    stream: Stream,
+    signal: &Envelope<ValidatedSignal>,
+) -> Vec<Envelope<T>> {
+    let topic = Topic::of(Broker::Zerodha, stream).name();
+    let (events, _) = read_history::<T>(connection, &topic, Duration::from_secs(10)).unwrap();
+    events
+        .into_iter()
+        .filter(|e| e.correlation_id == signal.correlation_id)
+        .collect()
+}
+
+#[actix::test]
+async fn a_restart_between_placement_and_publication_publishes_once_and_never_places_twice() {
+    let (Some(connection), Some(redis)) = (common::real_broker(), common::redis_url()) else {
+        return;
+    };
+    let settings = common::settings();
+    admin::ensure_topics(&connection, &TopicMap::new(&settings.topics), WAIT)
+        .await
+        .unwrap();
+    // Journal entries left open by earlier runs on this Redis belong to no fake server.
+    let mut conn = redis::Client::open(redis.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg(OPEN_INDEX)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    let kite = FakeKite::start(FakeKiteConfig::default()).await.unwrap();
+    kite.script_next_placement(Placement::AcceptThenDelay(Duration::from_secs(60)));
+    let store = Arc::new(
+        RedisStore::connect(&redis, Duration::from_secs(2), Duration::from_secs(2))
+            .await
+            .unwrap(),
+    );
+    let dedup = Arc::new(
+        RedisDedup::connect(&redis, Duration::from_secs(2), Duration::from_secs(2))
+            .await
+            .unwrap(),
+    );
+    let (_producer, handle) = ProducerActor::connect(&connection, WAIT)
+        .await
+        .unwrap()
+        .start_with_handle();
+    let config = FakeKiteConfig::default();
+    let args = ZerodhaExecutionArgs {
+        client: KiteClient::new(KiteClientConfig {
+            base_url: kite.base_url(),
+            api_key: Secret::new(config.api_key),
+            access_token: Secret::new(config.access_token),
+            timeout: Duration::from_secs(5),
+            limits: RateLimits::default(),
+            rate_limit_backoff: Duration::from_millis(10),
+            rate_limit_backoff_max: Duration::from_millis(50),
+        })
+        .unwrap(),
+        dry_run: false,
+        registry: Arc::new(InstrumentRegistry::embedded().unwrap()),
+        order_kinds: Default::default(),
+        default_kind: (Product::Mis, Variety::Regular),
+        charges: ChargeSchedule::default(),
+        producer: handle,
+        store,
+        dedup,
+        dedup_ttl: Duration::from_secs(3600),
+        holds: TradingHolds::default(),
+        kill_switch: None,
+        poll_interval: Duration::from_millis(50),
+        settle: Duration::from_secs(60),
+        reconcile_retry_initial: Duration::from_millis(50),
+        reconcile_retry_max: Duration::from_millis(500),
+    };
+    let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
+
+    // First incarnation: journals, places, and dies waiting for Kite's answer.
+    let first = Arbiter::new();
+    let (first_args, envelope) = (args.clone(), signal.clone());
+    first.spawn(async move {
+        let addr = ZerodhaExecution::new(first_args).start();
+        let _ = addr.send(deliver(&envelope)).await;
+    });
+    tokio::time::timeout(WAIT, kite.wait_for_orders(1))
+        .await
+        .unwrap();
+    first.stop();
+    first.join().unwrap();
+    let order_id = kite.orders()[0].order_id.clone();
+    kite.fill(&order_id, 4, Decimal::new(150_005, 2));
+    kite.fill(&order_id, 6, Decimal::new(150_010, 2));
+
+    // Second incarnation: reconciles, then the consumer redelivers the signal.
+    let second = ZerodhaExecution::new(args).start();
+    tokio::time::timeout(WAIT, async {
+        while !second.send(GetZerodhaStats).await.unwrap().reconciled {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .unwrap();
+    second.send(deliver(&signal)).await.unwrap().unwrap();
+    let polls = second.send(GetZerodhaStats).await.unwrap().polls;
+    tokio::time::timeout(WAIT, async {
+        while second.send(GetZerodhaStats).await.unwrap().polls < polls + 3 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .unwrap();
+
+    assert_eq!(kite.placements(), 1, "placed exactly once");
+    let submitted = events_of::<OrderSubmitted>(&connection, Stream::OrdersSubmitted, &signal);
+    assert_eq!(submitted.len(), 1, "{submitted:?}");
+    assert_eq!(
+        submitted[0].data.order.broker_order_id.as_deref(),
+        Some(order_id.as_str())
+    );
+    let fills = events_of::<OrderFilled>(&connection, Stream::OrdersFilled, &signal);
+    let quantities: Vec<(u32, u32)> = fills
+        .iter()
+        .map(|f| (f.data.quantity, f.data.cumulative_quantity))
+        .collect();
+    assert_eq!(quantities, [(4, 4), (6, 10)], "each fill once, in order");
+}
