@@ -404,3 +404,103 @@ async fn zerodha_session_exchanges_the_request_token_into_an_owner_only_file() {
         stderr(&again)
     );
 }
+
+#[test]
+fn run_with_zerodha_but_no_credentials_says_exactly_what_is_missing() {
+    let out = alpha_panda(
+        &["run"],
+        &[("ALPHA_PANDA__BROKERS__ENABLED", "paper,zerodha")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("kite.api_key: is missing: live trading (brokers.enabled has \"zerodha\") needs it; set the environment variable ALPHA_PANDA__KITE__API_KEY"),
+        "{err}"
+    );
+    assert!(err.contains("kite.access_token: is missing"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let absent = dir.path().join("token");
+    let out = alpha_panda(
+        &["run"],
+        &[
+            ("ALPHA_PANDA__BROKERS__ENABLED", "paper,zerodha"),
+            ("ALPHA_PANDA__KITE__API_KEY", "k"),
+            (
+                "ALPHA_PANDA__KITE__ACCESS_TOKEN_FILE",
+                absent.to_str().unwrap(),
+            ),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("does not exist; run `alpha-panda zerodha session"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_with_zerodha_places_orders_on_kite_and_never_logs_the_token() {
+    use alpha_panda::kite::fake::{FakeKite, FakeKiteConfig};
+    use std::io::{BufRead, BufReader};
+    let config = FakeKiteConfig::default();
+    let kite = FakeKite::start(config.clone()).await.unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_alpha-panda"));
+    cmd.arg("run").env("NO_COLOR", "1");
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("ALPHA_PANDA_")) {
+        cmd.env_remove(k);
+    }
+    let mut child = cmd
+        .envs([
+            ("ALPHA_PANDA__LOG__FORMAT", "json"),
+            ("ALPHA_PANDA__LOG__LEVEL", "debug"),
+            ("ALPHA_PANDA__BROKERS__ENABLED", "paper,zerodha"),
+            ("ALPHA_PANDA__STRATEGIES__MOMENTUM_1__BROKERS", "zerodha"),
+            ("ALPHA_PANDA__SIMULATOR__TICKS_PER_SEC", "50"),
+            ("ALPHA_PANDA__KITE__REST_URL", kite.base_url().as_str()),
+            ("ALPHA_PANDA__KITE__API_KEY", config.api_key.as_str()),
+            (
+                "ALPHA_PANDA__KITE__ACCESS_TOKEN",
+                config.access_token.as_str(),
+            ),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+    });
+    let placed = tokio::time::timeout(
+        Duration::from_secs(60),
+        kite.wait_until(|k| k.placements() >= 1),
+    )
+    .await;
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let exit = tokio::task::block_in_place(|| child.wait().unwrap());
+    let lines = reader.join().unwrap();
+    assert!(placed.is_ok(), "no order reached Kite: {lines:#?}");
+    assert_eq!(exit.code(), Some(0), "{lines:#?}");
+
+    let order = &kite.orders()[0];
+    let tag = order.tag.clone().unwrap();
+    assert!(tag.starts_with("ap") && tag.len() == 20, "{tag}");
+    assert!(["RELIANCE", "INFY"].contains(&order.tradingsymbol.as_str()));
+    assert_eq!(
+        (order.product.as_str(), order.exchange.as_str()),
+        ("MIS", "NSE")
+    );
+    let text = lines.join("\n");
+    assert!(text.contains("reconciled with Kite"), "{text}");
+    assert!(text.contains("order placed on Kite"), "{text}");
+    assert!(
+        !text.contains(&config.access_token),
+        "the access token leaked into the logs"
+    );
+}
