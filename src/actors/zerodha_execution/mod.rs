@@ -36,8 +36,13 @@
 
 mod actor;
 mod core;
+mod reconcile;
+#[cfg(test)]
+mod test_rig;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_recovery;
 
 pub use actor::{GetZerodhaStats, ZerodhaExecution, ZerodhaExecutionArgs};
 pub use core::{OPEN_INDEX, SETTLED_INDEX, ZerodhaStats};
