@@ -196,7 +196,7 @@ pub mod fixtures {
     use rust_decimal::Decimal;
 
     /// A validated market order (DAY) of strategy `momentum_1` for INFY (token 408065)
-    /// on `broker`, as a root envelope stamped [`sample_time`].
+    /// on `broker`, as a root envelope stamped now (execution refuses stale signals).
     pub fn validated_signal(
         broker: crate::messages::Broker,
         side: crate::messages::Side,
@@ -217,7 +217,7 @@ pub mod fixtures {
             reference_price: Decimal::new(150_000, 2),
             reason: "test".into(),
         };
-        Envelope::root(ValidatedSignal { signal }, "test", sample_time())
+        Envelope::root(ValidatedSignal { signal }, "test", chrono::Utc::now())
     }
 
     /// 2026-11-26 04:00 UTC (09:30 IST, a trading day).

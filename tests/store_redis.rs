@@ -54,6 +54,19 @@ async fn redis_store_writes_values_and_their_index_together() {
         Some(r#"{"cash":"4"}"#)
     );
 
+    // Create: only the first of two writers gets the key; its value and index stay.
+    let claimed = format!("{prefix}:zerodha:order:x");
+    let open = format!("{prefix}:zerodha:orders:open");
+    assert!(store.create(&open, &claimed, "first".into()).await.unwrap());
+    assert!(
+        !store
+            .create(&open, &claimed, "second".into())
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.get(&claimed).await.unwrap().as_deref(), Some("first"));
+    assert_eq!(store.members(&open).await.unwrap(), vec![claimed.clone()]);
+
     let unreachable = RedisStore::connect(
         "redis://127.0.0.1:1",
         Duration::from_millis(500),

@@ -1,5 +1,5 @@
 //! Zerodha execution dies between placement and publication, against a real Redis
-//! (journal and dedup) and a real broker (the order topics): the next incarnation
+//! (the order journal) and a real broker (the order topics): the next incarnation
 //! reconciles by tag, publishes the order's events once, and places nothing again.
 
 mod common;
@@ -20,7 +20,6 @@ use alpha_panda::paper::ChargeSchedule;
 use alpha_panda::settings::Secret;
 use alpha_panda::store::RedisStore;
 use alpha_panda::streaming::consumer::Deliver;
-use alpha_panda::streaming::dedup::RedisDedup;
 use alpha_panda::streaming::history::read_history;
 use alpha_panda::streaming::{KafkaConnection, ProducerActor, Stream, Topic, TopicMap, admin};
 use alpha_panda::testkit::fixtures::validated_signal;
@@ -91,11 +90,6 @@ async fn a_restart_between_placement_and_publication_publishes_once_and_never_pl
             .await
             .unwrap(),
     );
-    let dedup = Arc::new(
-        RedisDedup::connect(&redis, Duration::from_secs(2), Duration::from_secs(2))
-            .await
-            .unwrap(),
-    );
     let (_producer, handle) = ProducerActor::connect(&connection, WAIT)
         .await
         .unwrap()
@@ -119,12 +113,11 @@ async fn a_restart_between_placement_and_publication_publishes_once_and_never_pl
         charges: ChargeSchedule::default(),
         producer: handle,
         store,
-        dedup,
-        dedup_ttl: Duration::from_secs(3600),
         holds: TradingHolds::default(),
         kill_switch: None,
         poll_interval: Duration::from_millis(50),
         settle: Duration::from_secs(60),
+        max_signal_age: Duration::from_secs(60),
         reconcile_retry_initial: Duration::from_millis(50),
         reconcile_retry_max: Duration::from_millis(500),
     };

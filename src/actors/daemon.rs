@@ -158,8 +158,8 @@ pub fn build(mut parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
                 kill_switch: risk.clone().recipient(),
                 registry: Arc::new(parts.registry.clone()),
                 store: parts.store.clone(),
-                dedup: parts.dedup.clone(),
             };
+            zerodha_execution::hold_until_reconciled(&wiring.holds);
             let args = zerodha_args(settings, wiring);
             Some(services_spec.worker(zerodha_execution::SERVICE, move || {
                 Ok(ZerodhaExecution::new(args.clone()))
@@ -342,7 +342,6 @@ struct ZerodhaWiring {
     kill_switch: Recipient<risk_manager::SetTradingState>,
     registry: Arc<InstrumentRegistry>,
     store: Arc<dyn Store>,
-    dedup: Arc<dyn DedupStore>,
 }
 
 /// Zerodha execution's arguments from the settings.
@@ -361,12 +360,12 @@ fn zerodha_args(settings: &Settings, wiring: ZerodhaWiring) -> ZerodhaExecutionA
         charges: settings.paper.charges.clone(),
         producer: wiring.producer,
         store: wiring.store,
-        dedup: wiring.dedup,
-        dedup_ttl: settings.dedup.ttl(),
+
         holds: wiring.holds,
         kill_switch: Some(wiring.kill_switch),
         poll_interval: z.poll_interval(),
         settle: z.settle(),
+        max_signal_age: z.max_signal_age(),
         reconcile_retry_initial: z.poll_interval(),
         reconcile_retry_max: std::time::Duration::from_secs(30),
     }

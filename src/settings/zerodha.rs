@@ -35,6 +35,8 @@ pub struct ZerodhaSettings {
     /// How long an order of unknown placement outcome may stay missing from
     /// `GET /orders` before it is declared not placed, seconds.
     pub settle_secs: u64,
+    /// Oldest a validated signal may be (by its timestamp) when its order would go out.
+    pub max_signal_age_secs: u64,
     /// Most order requests (place, modify, cancel) a second.
     pub order_rate_per_sec: u32,
     /// Most order requests a minute.
@@ -56,6 +58,11 @@ impl ZerodhaSettings {
     /// How long an order of unknown outcome may stay missing before it is not placed.
     pub fn settle(&self) -> Duration {
         Duration::from_secs(self.settle_secs)
+    }
+
+    /// Oldest a signal may be when its order would be sent.
+    pub fn max_signal_age(&self) -> Duration {
+        Duration::from_secs(self.max_signal_age_secs)
     }
 
     /// First wait after a 429.
@@ -162,6 +169,7 @@ pub(super) fn problems(s: &Settings) -> Vec<Problem> {
     };
     between("poll_interval_ms", z.poll_interval_ms, 50, 60_000);
     between("settle_secs", z.settle_secs, 1, 3_600);
+    between("max_signal_age_secs", z.max_signal_age_secs, 1, 86_400);
     for (key, value) in [
         ("order_rate_per_sec", u64::from(z.order_rate_per_sec)),
         ("order_rate_per_min", u64::from(z.order_rate_per_min)),

@@ -30,6 +30,17 @@ pub trait Store: Send + Sync {
         value: String,
     ) -> BoxFuture<'static, Result<(), StoreError>>;
 
+    /// Sets `key` to `value` and adds it to `index`, in one step, only if `key` does not
+    /// exist yet. `Ok(false)`: it existed, nothing changed (the atomic claim of a key).
+    ///
+    /// # Errors
+    /// The store is unreachable or failed.
+    fn create(
+        &self,
+        index: &str,
+        key: &str,
+        value: String,
+    ) -> BoxFuture<'static, Result<bool, StoreError>>;
     /// Sets `key` to `value` and moves `key` from index `from` to index `to`, in one
     /// step (an open order becoming a settled one).
     ///
@@ -166,6 +177,29 @@ impl Store for RedisStore {
         })
     }
 
+    fn create(
+        &self,
+        index: &str,
+        key: &str,
+        value: String,
+    ) -> BoxFuture<'static, Result<bool, StoreError>> {
+        // SET NX and SADD together, or neither: a script runs atomically in Redis.
+        const CREATE: &str = "if redis.call('SET', KEYS[1], ARGV[1], 'NX') then \
+            redis.call('SADD', KEYS[2], KEYS[1]) return 1 else return 0 end";
+        let mut conn = self.connection.clone();
+        let (index, key) = (index.to_owned(), key.to_owned());
+        Box::pin(async move {
+            let created: i64 = redis::Script::new(CREATE)
+                .key(&key)
+                .key(&index)
+                .arg(value)
+                .invoke_async(&mut conn)
+                .await
+                .map_err(redact)?;
+            Ok(created == 1)
+        })
+    }
+
     fn put_and_move(
         &self,
         from: &str,
@@ -252,6 +286,29 @@ impl Store for MemoryStore {
         Box::pin(async move { result })
     }
 
+    fn create(
+        &self,
+        index: &str,
+        key: &str,
+        value: String,
+    ) -> BoxFuture<'static, Result<bool, StoreError>> {
+        let result = self
+            .inner
+            .lock()
+            .map(|mut g| {
+                if g.0.contains_key(key) {
+                    return false;
+                }
+                g.0.insert(key.to_owned(), value);
+                g.1.entry(index.to_owned())
+                    .or_default()
+                    .insert(key.to_owned());
+                true
+            })
+            .map_err(|_| StoreError("memory store lock poisoned".into()));
+        Box::pin(async move { result })
+    }
+
     fn put_and_move(
         &self,
         from: &str,
@@ -299,6 +356,15 @@ impl Store for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn memory_store_creates_a_key_only_once() {
+        let s = MemoryStore::default();
+        assert!(s.create("open", "o:1", "first".into()).await.unwrap());
+        assert!(!s.create("open", "o:1", "second".into()).await.unwrap());
+        assert_eq!(s.get("o:1").await.unwrap().as_deref(), Some("first"));
+        assert_eq!(s.members("open").await.unwrap(), vec!["o:1"]);
+    }
 
     #[tokio::test]
     async fn memory_store_moves_a_key_between_indexes_with_its_new_value() {

@@ -12,7 +12,6 @@ use crate::paper::ChargeSchedule;
 use crate::store::Store;
 use crate::streaming::ProducerHandle;
 use crate::streaming::consumer::{Deliver, HandlerResult};
-use crate::streaming::dedup::DedupStore;
 use actix::prelude::*;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -33,8 +32,6 @@ pub struct ZerodhaExecutionArgs {
     pub charges: ChargeSchedule,
     pub producer: ProducerHandle,
     pub store: Arc<dyn Store>,
-    pub dedup: Arc<dyn DedupStore>,
-    pub dedup_ttl: Duration,
     /// Where the reconciliation hold is set.
     pub holds: TradingHolds,
     /// The risk manager's kill switch, pulled on a token error.
@@ -44,6 +41,8 @@ pub struct ZerodhaExecutionArgs {
     /// How long an order whose placement answer was lost may be missing from Kite's
     /// order book before it is declared not placed.
     pub settle: Duration,
+    /// Oldest a validated signal may be when its order would be sent.
+    pub max_signal_age: Duration,
     /// Backoff of the start-up reconciliation's retries.
     pub reconcile_retry_initial: Duration,
     pub reconcile_retry_max: Duration,

@@ -2,19 +2,23 @@
 //! `zerodha.orders.submitted|filled|failed` out.
 //!
 //! For each validated signal:
-//! 1. the signal id is claimed in the dedup store (one atomic step);
-//! 2. the order is journaled in the store (`zerodha:order:{client order id}`, index
-//!    `zerodha:orders:open`) *before* the placement request goes out;
+//! 1. the order's journal entry is created in the store (`zerodha:order:{client order
+//!    id}`, index `zerodha:orders:open`) with one atomic `SET NX` — the dedup claim on the
+//!    signal id, which never expires — *before* the placement request goes out;
+//! 2. a signal older than `zerodha.max_signal_age_secs`, a dry run, or a session Kite
+//!    already refused is not sent (`orders.failed`, kind `not_placed`);
 //! 3. `POST /orders/{variety}` carries the client order id (derived from the signal id)
 //!    as its `tag`. The answer decides:
 //!    - an order id → `orders.submitted`;
 //!    - a 4xx → `orders.failed` (kind `rejected`) with Kite's message; a 403 token error
-//!      also HALTS zerodha trading (the kill switch) and says so loudly;
+//!      also HALTS zerodha trading (the kill switch, and an in-process hold), stops this
+//!      run from sending anything more, and says so loudly;
 //!    - a 429 (after the client's own backoff retries) → not placed; the record is
 //!      retried on redelivery;
 //!    - a timeout or 5xx → the order may exist: it stays in flight and polling settles
-//!      it by tag. If Kite still has no order with that tag `zerodha.settle_secs` later,
-//!      it fails as `not_placed`. It is never sent a second time.
+//!      it by tag. If Kite still has no order with that tag `zerodha.settle_secs` after
+//!      the answer was lost, it fails as `not_placed`. It is never sent a second time;
+//!      should it turn up at Kite later anyway, zerodha is halted and its fills booked.
 //! 4. Order updates from the ticker's text frames and a poll of `GET /orders` every
 //!    `zerodha.poll_interval_ms` (while any order is in flight) move orders through their
 //!    states; each new trade is published once to `orders.filled`, then a cancellation
@@ -36,6 +40,7 @@
 
 mod actor;
 mod core;
+mod placement;
 mod reconcile;
 #[cfg(test)]
 mod test_rig;
@@ -43,8 +48,10 @@ mod test_rig;
 mod tests;
 #[cfg(test)]
 mod tests_recovery;
+mod tracking;
 
 pub use actor::{GetZerodhaStats, ZerodhaExecution, ZerodhaExecutionArgs};
 pub use core::{OPEN_INDEX, SETTLED_INDEX, ZerodhaStats};
+pub use reconcile::hold_until_reconciled;
 
 pub const SERVICE: &str = "zerodha_execution";

@@ -2,25 +2,33 @@
 //! book and trades, before anything is placed.
 
 use super::core::{Core, OPEN_INDEX};
+use crate::actors::risk_manager::TradingHolds;
 use crate::kite::rest::{KiteError, KiteOrder, KiteTrade};
 use crate::messages::Broker;
-use crate::zerodha::OrderRecord;
+use crate::zerodha::{OrderRecord, Placement};
 use chrono::Utc;
 use std::rc::Rc;
 
 /// The holder name of the reconciliation hold.
 const RECONCILIATION_HOLD: &str = "zerodha_execution.reconciliation";
 
+/// Holds zerodha HALTED until zerodha execution has reconciled. The daemon calls it when
+/// it builds the tree, before any service starts, so the risk manager never validates a
+/// zerodha signal in between; the actor sets it again when it (re)starts.
+pub fn hold_until_reconciled(holds: &TradingHolds) {
+    holds.hold(
+        Broker::Zerodha,
+        RECONCILIATION_HOLD,
+        "reconciliation with Kite pending",
+    );
+}
+
 impl Core {
     /// Start-up reconciliation: until it succeeds the broker is held HALTED and nothing
     /// is placed. Retries with backoff for as long as it takes.
     pub(super) async fn reconcile(self: Rc<Self>) {
         let holds = &self.args.holds;
-        holds.hold(
-            Broker::Zerodha,
-            RECONCILIATION_HOLD,
-            "reconciliation with Kite pending",
-        );
+        hold_until_reconciled(holds);
         let mut delay = self.args.reconcile_retry_initial;
         loop {
             match self.reconcile_once().await {
@@ -76,6 +84,7 @@ impl Core {
             return Ok(());
         }
         let kite = |what: &str, e: KiteError| ReconcileError(format!("{what}: {e}"), Some(e));
+        let asked_at = Utc::now();
         let orders = self
             .args
             .client
@@ -91,7 +100,7 @@ impl Core {
         for record in records {
             let id = record.client_order_id.clone();
             let found = orders.iter().find(|o| o.tag.as_deref() == Some(&id));
-            self.settle_from(&id, found, &trades).await?;
+            self.settle_from(&id, found, &trades, asked_at).await?;
         }
         self.report_strangers(&orders).await;
         Ok(())
@@ -103,11 +112,15 @@ impl Core {
         id: &str,
         found: Option<&KiteOrder>,
         trades: &[KiteTrade],
+        asked_at: chrono::DateTime<Utc>,
     ) -> Result<(), ReconcileError> {
         let Some(order) = found else {
-            // Not at Kite: an unknown placement keeps waiting (the poll decides once the
-            // settle time is over); anything else stays as journaled.
-            self.refresh(id, None).await;
+            // Not at Kite: an unknown placement keeps waiting until its settle time is
+            // over; anything else stays as journaled.
+            self.refresh(id, None, asked_at).await;
+            return Ok(());
+        };
+        let Some(_busy) = self.claim_busy(id) else {
             return Ok(());
         };
         let Some(record) = self.state.borrow().open.get(id).cloned() else {
@@ -124,9 +137,11 @@ impl Core {
         Ok(())
     }
 
-    /// Kite orders carrying our tag prefix that the journal does not know: only possible
-    /// if the journal was lost. Reported, never touched.
-    async fn report_strangers(&self, orders: &[KiteOrder]) {
+    /// Kite orders carrying our tag prefix that are not open in the journal: unknown to
+    /// it (only possible if the journal was lost: reported, never touched), or declared
+    /// not placed (their request reached Kite after all: tracked again, and zerodha
+    /// halted).
+    async fn report_strangers(self: &Rc<Self>, orders: &[KiteOrder]) {
         for order in orders {
             let Some(tag) = order
                 .tag
@@ -138,8 +153,14 @@ impl Core {
             if self.state.borrow().open.contains_key(tag) {
                 continue;
             }
-            if let Ok(None) = self.args.store.get(&OrderRecord::key(tag)).await {
-                tracing::error!(order = %order.order_id, tag, "Kite holds an order with our tag that the journal does not know; left alone — check it by hand");
+            match self.load(tag).await {
+                Ok(None) => {
+                    tracing::error!(order = %order.order_id, tag, "Kite holds an order with our tag that the journal does not know; left alone — check it by hand");
+                }
+                Ok(Some(record)) if record.placement == Placement::NotPlaced => {
+                    self.resurrect(tag, order).await;
+                }
+                _ => {}
             }
         }
     }

@@ -15,7 +15,6 @@ use crate::settings::Secret;
 use crate::store::MemoryStore;
 use crate::streaming::ProducerHandle;
 use crate::streaming::consumer::Deliver;
-use crate::streaming::dedup::MemoryDedup;
 use crate::streaming::producer::Publish;
 use crate::testkit::Probe;
 use actix::prelude::*;
@@ -36,7 +35,6 @@ pub(super) struct Rig {
     pub(super) published: Probe<Publish>,
     pub(super) kill_switch: Probe<SetTradingState>,
     pub(super) store: Arc<MemoryStore>,
-    pub(super) dedup: Arc<MemoryDedup>,
     pub(super) holds: TradingHolds,
 }
 
@@ -47,7 +45,6 @@ impl Rig {
             published: Probe::acking_producer(),
             kill_switch: Probe::with_reply(|_| Ok(TradingState::Halted)),
             store: Arc::new(MemoryStore::default()),
-            dedup: Arc::new(MemoryDedup::new(1000)),
             holds: TradingHolds::default(),
         }
     }
@@ -63,12 +60,11 @@ impl Rig {
             charges: ChargeSchedule::default(),
             producer: ProducerHandle::new(self.published.recipient()),
             store: self.store.clone(),
-            dedup: self.dedup.clone(),
-            dedup_ttl: Duration::from_secs(3600),
             holds: self.holds.clone(),
             kill_switch: Some(self.kill_switch.recipient()),
             poll_interval: Duration::from_millis(20),
             settle: Duration::from_secs(60),
+            max_signal_age: Duration::from_secs(60),
             reconcile_retry_initial: Duration::from_millis(10),
             reconcile_retry_max: Duration::from_millis(50),
         }

@@ -9,6 +9,7 @@ use crate::messages::{
     Broker, OrderFailed, OrderFailureKind, OrderFilled, OrderSubmitted, Side, client_order_id,
 };
 use crate::risk::TradingState;
+use crate::streaming::consumer::HandlerError;
 use crate::testkit::fixtures::validated_signal;
 use std::time::Duration;
 
@@ -211,9 +212,37 @@ async fn a_token_error_halts_zerodha_and_the_token_never_reaches_the_logs() {
         "{}",
         failed.data.message
     );
+    assert_eq!(
+        rig.holds.reason(Broker::Zerodha).as_deref(),
+        Some("Kite rejected the access token")
+    );
+    // The session is latched as refused: the next signal is not even sent.
+    let posts_before = rig
+        .kite
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    let next = validated_signal(Broker::Zerodha, Side::Sell, 5);
+    addr.send(deliver(&next)).await.unwrap().unwrap();
+    let (_, failed) = rig.expect::<OrderFailed>().await;
+    assert_eq!(failed.data.kind, OrderFailureKind::NotPlaced);
+    assert!(
+        failed.data.message.contains("log in again"),
+        "{}",
+        failed.data.message
+    );
+    let posts_after = rig
+        .kite
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    assert_eq!(posts_after, posts_before);
+
     let text = logs.text();
     assert!(text.contains("zerodha trading is HALTED"), "{text}");
-    assert!(text.contains("order placed on Kite") || text.contains("Kite refused the order"));
+    assert!(text.contains("Kite refused the order"), "{text}");
     let token = FakeKiteConfig::default().access_token;
     assert!(
         !text.contains(&token),
@@ -242,4 +271,63 @@ async fn dry_run_logs_the_request_and_sends_nothing() {
         client_order_id(signal.id)
     );
     assert!(text.contains(&expected), "{text}");
+}
+
+#[actix::test]
+async fn a_stale_signal_is_not_sent() {
+    let mut rig = Rig::new().await;
+    let addr = rig.start(rig.args());
+    let mut signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
+    signal.ts -= chrono::TimeDelta::seconds(120);
+    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    let (_, failed) = rig.expect::<OrderFailed>().await;
+    assert_eq!(failed.data.kind, OrderFailureKind::NotPlaced);
+    assert!(
+        failed
+            .data
+            .message
+            .starts_with("stale signal: validated 120 s ago"),
+        "{}",
+        failed.data.message
+    );
+    assert!(rig.kite.requests().iter().all(|r| r.method != "POST"));
+}
+
+#[actix::test]
+async fn a_journaled_signal_is_never_placed_again_by_a_new_incarnation() {
+    let mut rig = Rig::new().await;
+    let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
+    let first = rig.start(rig.args());
+    first.send(deliver(&signal)).await.unwrap().unwrap();
+    rig.expect::<OrderSubmitted>().await;
+    // A new incarnation with the same journal (no dedup window involved) gets the signal
+    // again: a replay, a reset consumer group, another process.
+    let second = rig.start(rig.args());
+    wait_reconciled(&second).await;
+    second.send(deliver(&signal)).await.unwrap().unwrap();
+    rig.expect_quiet_over_polls(&second, 2).await;
+    assert_eq!(rig.kite.placements(), 1);
+}
+
+#[actix::test]
+async fn rate_limited_past_the_client_retries_then_redelivered_places_once() {
+    let mut rig = Rig::new().await;
+    let mut args = rig.args();
+    // No polls: every 429 below is the placement's.
+    args.poll_interval = Duration::from_secs(3600);
+    let addr = rig.start(args);
+    wait_reconciled(&addr).await;
+    // More 429s than the client retries: the placement is given up, not sent.
+    rig.kite.rate_limit_next(9);
+    let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
+    let first = addr.send(deliver(&signal)).await.unwrap();
+    assert!(
+        matches!(&first, Err(HandlerError::Transient(m)) if m.contains("rate-limiting")),
+        "{first:?}"
+    );
+    assert_eq!(rig.kite.placements(), 0);
+    // The consumer retries the record.
+    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    rig.expect::<OrderSubmitted>().await;
+    assert_eq!(rig.kite.placements(), 1);
 }

@@ -173,3 +173,51 @@ async fn a_restart_between_placement_and_publication_reconciles_by_tag_and_place
     let journal = rig.store.members(SETTLED_INDEX).await.unwrap();
     assert_eq!(journal.len(), 1);
 }
+
+#[actix::test]
+async fn an_order_declared_not_placed_that_turns_up_at_kite_halts_and_is_booked() {
+    let mut rig = Rig::new().await;
+    rig.kite
+        .script_next_placement(Scripted::ServerError { status: 503 });
+    let mut args = rig.args();
+    args.settle = Duration::from_millis(1);
+    let addr = rig.start(args);
+    let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
+    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    let (_, failed) = rig.expect::<OrderFailed>().await;
+    assert_eq!(failed.data.kind, OrderFailureKind::NotPlaced);
+
+    // The lost request reaches Kite after all (replayed here with the same tag).
+    let late = KiteClient::new(client_config(&rig)).unwrap();
+    let record_params = {
+        let registry = crate::market::InstrumentRegistry::embedded().unwrap();
+        let target = crate::zerodha::order_target(
+            &signal.data,
+            &registry,
+            crate::kite::orders::Product::Mis,
+            crate::kite::orders::Variety::Regular,
+        )
+        .unwrap();
+        crate::zerodha::OrderRecord::new(
+            crate::messages::client_order_id(signal.id),
+            signal.clone(),
+            target,
+            chrono::Utc::now(),
+        )
+        .params()
+    };
+    let order_id = late.place_order(&record_params).await.unwrap();
+    rig.kite
+        .fill(&order_id, 10, rust_decimal::Decimal::new(150_000, 2));
+
+    let halt = rig.kill_switch.expect_msg(WAIT).await;
+    assert_eq!(halt.broker, Broker::Zerodha);
+    let (_, submitted) = rig.expect::<OrderSubmitted>().await;
+    assert_eq!(
+        submitted.data.order.broker_order_id.as_deref(),
+        Some(order_id.as_str())
+    );
+    let (_, fill) = rig.expect::<OrderFilled>().await;
+    assert_eq!(fill.data.cumulative_quantity, 10);
+    rig.expect_quiet_over_polls(&addr, 2).await;
+}

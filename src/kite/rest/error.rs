@@ -48,8 +48,10 @@ impl KiteError {
     pub fn from_answer(status: u16, error_type: Option<&str>, message: String) -> KiteError {
         match (status, error_type) {
             (429, _) => KiteError::RateLimited { message },
-            (_, Some("TokenException")) => KiteError::Token { status, message },
             (_, Some("PermissionException")) => KiteError::Permission { status, message },
+            // Every other 403 (TokenException, TwoFAException, UserException, ...) means the
+            // session is not usable: treat it as a token error, which halts trading.
+            (403, _) | (_, Some("TokenException")) => KiteError::Token { status, message },
             (_, Some("InputException")) => KiteError::Input { status, message },
             (_, Some("OrderException")) => KiteError::Order { status, message },
             (_, Some("NetworkException" | "DataException")) | (502..=504, _) => {
@@ -58,7 +60,6 @@ impl KiteError {
                     message,
                 }
             }
-            (403, None) => KiteError::Token { status, message },
             (400, None) => KiteError::Input { status, message },
             _ => KiteError::Unknown {
                 status: Some(status),
@@ -120,6 +121,8 @@ mod tests {
             (400, Some("OrderException"), "order", true, false),
             (403, Some("TokenException"), "token", true, false),
             (403, Some("PermissionException"), "permission", true, false),
+            (403, Some("TwoFAException"), "token", true, false),
+            (403, Some("GeneralException"), "token", true, false),
             (429, Some("NetworkException"), "rate", false, false),
             (500, Some("OrderException"), "order", false, true),
             (502, Some("DataException"), "network", false, true),

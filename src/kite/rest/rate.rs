@@ -1,38 +1,58 @@
 //! Client-side rate limits: Kite allows about 10 order requests a second and 200 a
-//! minute, and about 10 other requests a second; going over earns a 429. Each limit is
-//! a GCRA token bucket (a burst of the whole allowance, then an even pace), kept here as
-//! plain arithmetic on instants so it is tested without a clock.
+//! minute, and about 10 other requests a second; going over earns a 429. Each limit is a
+//! sliding window — never more than `count` requests in any `per`-long interval — kept
+//! as plain arithmetic on instants so it is tested without a clock.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-/// `count` requests per `per`: a burst of `count`, then one every `per / count`.
+/// At most `count` requests in any window of `per`.
 #[derive(Debug, Clone)]
 pub struct Bucket {
-    interval: Duration,
-    tolerance: Duration,
-    /// Theoretical arrival time of the next request; `None` before the first.
-    next: Option<Instant>,
+    count: usize,
+    per: Duration,
+    /// Send times of the last `count` requests (some may lie in the future: reserved
+    /// slots), ascending.
+    sent: VecDeque<Instant>,
 }
 
 impl Bucket {
-    /// # Panics
-    /// Never for `count >= 1` (settings validate that); `count = 0` is treated as 1.
+    /// `count = 0` is treated as 1 (settings require at least 1).
     pub fn new(count: u32, per: Duration) -> Bucket {
-        let interval = per / count.max(1);
+        let count = count.max(1) as usize;
         Bucket {
-            interval,
-            tolerance: per.saturating_sub(interval),
-            next: None,
+            count,
+            per,
+            sent: VecDeque::with_capacity(count + 1),
         }
     }
 
     /// Reserves the next slot: how long to wait from `now` before sending.
     pub fn reserve(&mut self, now: Instant) -> Duration {
-        let tat = self.next.map_or(now, |t| t.max(now));
-        // Allowed once `now >= tat - tolerance`.
-        let allowed_at = tat.checked_sub(self.tolerance).map_or(now, |t| t.max(now));
-        self.next = Some(tat + self.interval);
-        allowed_at - now
+        let at = self.earliest(now);
+        self.record(at);
+        at - now
+    }
+
+    /// The earliest instant from `now` at which one more request keeps the limit.
+    fn earliest(&self, now: Instant) -> Instant {
+        // The `count`-th most recent send must be a full window before this one.
+        let mut at = match self.sent.len().checked_sub(self.count) {
+            Some(i) => (self.sent[i] + self.per).max(now),
+            None => now,
+        };
+        if let Some(&last) = self.sent.back() {
+            at = at.max(last);
+        }
+        at
+    }
+
+    /// Records a send at `at` (not before any earlier one).
+    fn record(&mut self, at: Instant) {
+        self.sent.push_back(at);
+        while self.sent.len() > self.count {
+            self.sent.pop_front();
+        }
     }
 }
 
@@ -84,10 +104,16 @@ impl RateLimiter {
     /// How long to wait before a request of `budget` may go out.
     pub fn reserve(&mut self, budget: Budget, now: Instant) -> Duration {
         match budget {
-            Budget::Order => self
-                .orders_per_sec
-                .reserve(now)
-                .max(self.orders_per_min.reserve(now)),
+            Budget::Order => {
+                // One send time that keeps both limits, recorded in both.
+                let at = self
+                    .orders_per_sec
+                    .earliest(now)
+                    .max(self.orders_per_min.earliest(now));
+                self.orders_per_sec.record(at);
+                self.orders_per_min.record(at);
+                at - now
+            }
             Budget::Other => self.requests_per_sec.reserve(now),
         }
     }
@@ -99,39 +125,68 @@ mod tests {
 
     const MS: Duration = Duration::from_millis(1);
 
+    /// Sends as fast as `reserve` allows for `span`, returning the send times.
+    fn flood(
+        limiter: &mut RateLimiter,
+        budget: Budget,
+        t0: Instant,
+        span: Duration,
+    ) -> Vec<Instant> {
+        let mut now = t0;
+        let mut times = Vec::new();
+        loop {
+            now += limiter.reserve(budget, now);
+            if now >= t0 + span {
+                return times;
+            }
+            times.push(now);
+        }
+    }
+
+    /// The most sends within any window of `per`.
+    fn busiest(times: &[Instant], per: Duration) -> usize {
+        (0..times.len())
+            .map(|i| {
+                times[i..]
+                    .iter()
+                    .take_while(|t| **t < times[i] + per)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
     #[test]
-    fn allows_a_burst_of_the_allowance_then_an_even_pace() {
+    fn allows_the_allowance_at_once_then_waits_for_the_window() {
         let t0 = Instant::now();
         let mut bucket = Bucket::new(10, Duration::from_secs(1));
         let waits: Vec<Duration> = (0..12).map(|_| bucket.reserve(t0)).collect();
         assert!(waits[..10].iter().all(|w| w.is_zero()), "{waits:?}");
-        assert_eq!(waits[10], 100 * MS);
-        assert_eq!(waits[11], 200 * MS);
-        // After a quiet second the full burst is available again.
+        assert_eq!(waits[10], 1000 * MS);
+        assert_eq!(waits[11], 1000 * MS);
+        // After a quiet window the full allowance is available again.
         let later = t0 + Duration::from_secs(3);
         assert!((0..10).all(|_| bucket.reserve(later).is_zero()));
-        assert_eq!(bucket.reserve(later), 100 * MS);
+        assert_eq!(bucket.reserve(later), 1000 * MS);
     }
 
     #[test]
-    fn order_requests_respect_both_the_second_and_the_minute_limits() {
+    fn never_more_than_the_limit_in_any_window() {
         let t0 = Instant::now();
-        let mut limiter = RateLimiter::new(RateLimits {
+        let limits = RateLimits {
             orders_per_sec: 10,
             orders_per_min: 20,
             requests_per_sec: 5,
-        });
-        let mut now = t0;
-        let mut sent = 0;
-        // Send as fast as allowed for 30 s of simulated time.
-        while now < t0 + Duration::from_secs(30) {
-            now += limiter.reserve(Budget::Order, now);
-            sent += 1;
-        }
-        // 20 in the first burst, then one every 3 s: never more than 20 in any minute.
-        assert_eq!(sent, 20 + 10);
+        };
+        let mut limiter = RateLimiter::new(limits);
+        let orders = flood(&mut limiter, Budget::Order, t0, Duration::from_secs(150));
+        assert_eq!(busiest(&orders, Duration::from_secs(1)), 10);
+        assert_eq!(busiest(&orders, Duration::from_secs(60)), 20);
+        // 20 a minute for two and a half minutes: three windows' worth.
+        assert_eq!(orders.len(), 60);
         // Other requests have their own allowance.
-        assert!((0..5).all(|_| limiter.reserve(Budget::Other, t0).is_zero()));
-        assert_eq!(limiter.reserve(Budget::Other, t0), 200 * MS);
+        let other = flood(&mut limiter, Budget::Other, t0, Duration::from_secs(10));
+        assert_eq!(busiest(&other, Duration::from_secs(1)), 5);
+        assert_eq!(other.len(), 50);
     }
 }

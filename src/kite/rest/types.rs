@@ -180,13 +180,24 @@ impl KiteTrade {
     }
 }
 
-/// `POST /session/token`'s answer (the fields the login command uses).
-#[derive(Debug, Clone, Deserialize)]
+/// `POST /session/token`'s answer (the fields the login command uses). Its `Debug`
+/// masks the token.
+#[derive(Clone, Deserialize)]
 pub struct Session {
     pub user_id: String,
     #[serde(default)]
     pub user_name: String,
     pub access_token: String,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("user_id", &self.user_id)
+            .field("user_name", &self.user_name)
+            .field("access_token", &"***")
+            .finish()
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,0 +1,211 @@
+//! From a validated signal to at most one Kite order.
+//!
+//! The journal entry is the claim: it is created atomically (`SET NX`) under the client
+//! order id derived from the signal id, before anything is sent, and it never expires. A
+//! signal whose entry exists is never placed from scratch again, whatever the dedup
+//! window, the consumer group or the process: its entry says what happened.
+
+use super::core::{Core, OPEN_INDEX};
+use crate::kite::rest::KiteError;
+use crate::messages::{Envelope, OrderFailureKind, ValidatedSignal, client_order_id};
+use crate::streaming::consumer::{Completion, HandlerError, HandlerResult};
+use crate::zerodha::{OrderRecord, OrderTarget, Placement, order_target};
+use chrono::Utc;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// How long a signal waits for the start-up reconciliation: less than the consumer's
+/// 30 s handler timeout, so the consumer sees a clean transient failure, never an
+/// abandoned handler that might act later.
+const RECONCILIATION_WAIT: Duration = Duration::from_secs(20);
+
+impl Core {
+    /// A validated signal: place its order once, whatever happens around it.
+    pub(super) async fn on_signal(
+        self: Rc<Self>,
+        envelope: Envelope<ValidatedSignal>,
+    ) -> HandlerResult {
+        let mut reconciled = self.reconciled.subscribe();
+        match tokio::time::timeout(RECONCILIATION_WAIT, reconciled.wait_for(|done| *done)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) => return Err(HandlerError::Transient("execution is stopping".into())),
+            Err(_) => {
+                return Err(HandlerError::Transient(
+                    "reconciliation with Kite has not succeeded yet; zerodha is HALTED".into(),
+                ));
+            }
+        }
+        let id = client_order_id(envelope.id);
+        let Some(busy) = self.claim_busy(&id) else {
+            return Err(HandlerError::Transient(format!("order {id} is busy")));
+        };
+        let record = match self.load(&id).await? {
+            Some(record) => record,
+            None => {
+                let Some(record) = self.journal_new(&id, envelope).await? else {
+                    return Ok(Completion::done());
+                };
+                return self.send(record).await;
+            }
+        };
+        match &record.placement {
+            Placement::Claimed { .. } => {
+                // Journaled by an earlier handling that may have sent it: Kite's order
+                // book decides, never a second placement.
+                tracing::warn!(order = %id, "placement outcome unknown; looking the order up by tag");
+                self.state.borrow_mut().open.insert(id, record);
+                drop(busy);
+                self.poll().await;
+                Ok(Completion::done())
+            }
+            Placement::NotSent => self.send(record).await,
+            Placement::Placed { .. } | Placement::NotPlaced => {
+                tracing::info!(order = %id, "validated signal already executed; nothing sent");
+                Ok(Completion::done())
+            }
+        }
+    }
+
+    /// Creates the journal entry of a new order. `None`: no order will be sent — the
+    /// signal cannot become a Kite order (its failure was published), or another
+    /// handling created the entry first (an error, so the signal is looked at again).
+    async fn journal_new(
+        self: &Rc<Self>,
+        id: &str,
+        envelope: Envelope<ValidatedSignal>,
+    ) -> Result<Option<OrderRecord>, HandlerError> {
+        let args = &self.args;
+        let (product, variety) = args.order_kind(&envelope.data.signal.strategy_id);
+        let now = Utc::now();
+        let refusal = match order_target(&envelope.data, &args.registry, product, variety) {
+            Ok(target) => {
+                let record = OrderRecord::new(id.to_owned(), envelope, target, now);
+                match record.params().form() {
+                    Ok(_) => Ok(record),
+                    Err(message) => Err((record, message)),
+                }
+            }
+            Err(message) => {
+                let target = OrderTarget {
+                    exchange: String::new(),
+                    tradingsymbol: envelope.data.signal.symbol.clone(),
+                    product,
+                    variety,
+                };
+                Err((
+                    OrderRecord::new(id.to_owned(), envelope, target, now),
+                    message,
+                ))
+            }
+        };
+        match refusal {
+            Ok(record) => {
+                let json = serde_json::to_string(&record)
+                    .map_err(|e| HandlerError::Permanent(format!("journal entry: {e}")))?;
+                let created = args
+                    .store
+                    .create(OPEN_INDEX, &OrderRecord::key(id), json)
+                    .await
+                    .map_err(|e| HandlerError::Transient(format!("journal write: {e}")))?;
+                if !created {
+                    return Err(HandlerError::Transient(format!(
+                        "order {id} was journaled concurrently; looking again"
+                    )));
+                }
+                Ok(Some(record))
+            }
+            Err((mut record, message)) => {
+                // Journaled (settled) too, so a redelivery finds it.
+                let events = record.not_placed(OrderFailureKind::Rejected, &message);
+                self.commit(record, events).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Sends the placement of a journaled order and acts on the answer.
+    async fn send(self: &Rc<Self>, mut record: OrderRecord) -> HandlerResult {
+        let args = &self.args;
+        let params = record.params();
+        let form = params.form().map_err(HandlerError::Permanent)?;
+        let id = record.client_order_id.clone();
+        if let Some(reason) = self.refuse_to_send(&record) {
+            tracing::warn!(order = %id, request = %format!("POST {}/orders/{} {}", args.client.base_url(), params.variety, serde_urlencoded::to_string(&form).unwrap_or_default()), "{reason}");
+            let events = record.not_placed(OrderFailureKind::NotPlaced, &reason);
+            self.commit(record, events).await?;
+            return Ok(Completion::done());
+        }
+        // The journal must say "may exist at Kite" before the request goes out, and the
+        // order is watched from now on, so polling settles it if anything below fails.
+        if !matches!(record.placement, Placement::Claimed { .. }) {
+            record.placement = Placement::Claimed { since: Utc::now() };
+            self.persist(&record).await?;
+        }
+        self.state
+            .borrow_mut()
+            .open
+            .insert(id.clone(), record.clone());
+        self.state.borrow_mut().stats.placements_sent += 1;
+        let answer = args.client.place_order(&params).await;
+        let mut next = record.clone();
+        let events = match answer {
+            Ok(order_id) => {
+                tracing::info!(order = %id, broker_order = %order_id, correlation_id = %record.signal.correlation_id, "order placed on Kite");
+                next.placed(&order_id)
+            }
+            Err(KiteError::RateLimited { message }) => {
+                // Every 429 had no effect: the order may be sent on redelivery.
+                next.placement = Placement::NotSent;
+                self.persist(&next).await?;
+                self.state.borrow_mut().open.remove(&id);
+                return Err(HandlerError::Transient(format!(
+                    "Kite kept rate-limiting the placement: {message}"
+                )));
+            }
+            Err(e) if e.rejects_order() => {
+                if e.is_token_error() {
+                    self.halt_on_token_error(&e);
+                }
+                tracing::warn!(order = %id, error = %e, "Kite refused the order");
+                next.not_placed(OrderFailureKind::Rejected, e.message())
+            }
+            Err(e) => {
+                // Timeout or 5xx: it may exist at Kite. The settle time counts from now,
+                // when the answer was lost; polling settles it by tag.
+                tracing::warn!(order = %id, error = %e, "placement outcome unknown; polling Kite's order book to settle it");
+                next.placement = Placement::Claimed { since: Utc::now() };
+                if let Err(e) = self.persist(&next).await {
+                    tracing::warn!(order = %id, error = %e, "journal not updated; the earlier claim stands");
+                }
+                self.state.borrow_mut().open.insert(id, next);
+                return Ok(Completion::done());
+            }
+        };
+        self.commit(next, events).await?;
+        Ok(Completion::done())
+    }
+
+    /// Why this order must not go out at all, if it must not.
+    fn refuse_to_send(&self, record: &OrderRecord) -> Option<String> {
+        let args = &self.args;
+        if args.dry_run {
+            return Some("dry run: order not sent".into());
+        }
+        if self.state.borrow().token_rejected {
+            return Some(
+                "Kite rejected the access token earlier in this run: not sent; log in again and restart"
+                    .into(),
+            );
+        }
+        let age = Utc::now() - record.signal.ts;
+        let limit =
+            chrono::TimeDelta::from_std(args.max_signal_age).unwrap_or(chrono::TimeDelta::MAX);
+        (age > limit).then(|| {
+            format!(
+                "stale signal: validated {} s ago, more than zerodha.max_signal_age_secs ({}): not sent",
+                age.num_seconds(),
+                args.max_signal_age.as_secs()
+            )
+        })
+    }
+}
