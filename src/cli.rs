@@ -40,7 +40,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the daemon under its supervision tree until SIGINT/SIGTERM (exit 0) or until the
     /// root supervisor gives up (exit 3).
-    Run,
+    Run(RunArgs),
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -55,6 +55,16 @@ pub enum Command {
     /// Zerodha's daily login: print the login URL, exchange the request token.
     #[command(subcommand)]
     Zerodha(zerodha::ZerodhaCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Run only these services (comma-separated): strategy_runner, risk_manager,
+    /// paper_execution, zerodha_execution, portfolio_manager, market_feed. Processes
+    /// running the same service share its consumer group and split its partitions.
+    /// Default: all.
+    #[arg(long, value_name = "LIST")]
+    pub services: Option<String>,
 }
 
 #[derive(Debug, Args)]

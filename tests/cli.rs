@@ -504,3 +504,74 @@ async fn run_with_zerodha_places_orders_on_kite_and_never_logs_the_token() {
         "the access token leaked into the logs"
     );
 }
+
+#[test]
+fn run_refuses_an_unknown_service_and_an_execution_service_whose_broker_is_off() {
+    let out = alpha_panda(&["run", "--services", "strategy_runner,risk_managr"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "--services: unknown service `risk_managr` (services: strategy_runner, risk_manager,"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let out = alpha_panda(&["run", "--services", "zerodha_execution"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "--services names zerodha_execution, but brokers.enabled does not have zerodha"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn run_with_a_subset_of_services_starts_only_those() {
+    use std::io::{BufRead, BufReader};
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_alpha-panda"));
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("ALPHA_PANDA_")) {
+        cmd.env_remove(k);
+    }
+    let mut child = cmd
+        .args(["run", "--services", "market_feed,strategy_runner"])
+        .env("NO_COLOR", "1")
+        .env("ALPHA_PANDA__LOG__FORMAT", "json")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let ready = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.contains("running until SIGINT/SIGTERM"))
+        .expect("the daemon came up");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert_eq!(child.wait().unwrap().code(), Some(0), "{rest:?}");
+    let line: serde_json::Value = serde_json::from_str(&ready).unwrap();
+    let actors: Vec<&str> = line["actors"].as_str().unwrap().split(',').collect();
+    for running in [
+        "producer",
+        "strategy_runner",
+        "consumer.strategy_runner",
+        "market_feed",
+    ] {
+        assert!(
+            actors.contains(&running),
+            "{running} did not start: {actors:?}"
+        );
+    }
+    for absent in [
+        "risk_manager",
+        "paper_execution",
+        "portfolio_manager",
+        "consumer.risk_manager",
+    ] {
+        assert!(!actors.contains(&absent), "{absent} started: {actors:?}");
+    }
+}

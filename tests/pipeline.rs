@@ -77,9 +77,14 @@ async fn simulated_ticks_become_fills_and_the_portfolio_equals_a_recomputation_f
         store: Arc::new(MemoryStore::default()),
         dedup: Arc::new(MemoryDedup::new(10_000)),
         kite: None,
+        services: daemon::ServiceSet::all(),
     })
     .unwrap();
-    let portfolio = tree.services.portfolio_manager.clone();
+    let portfolio = tree
+        .services
+        .portfolio_manager
+        .clone()
+        .expect("every service runs");
     let root = tree.root.start().await;
     let ask = || {
         portfolio.send(GetPortfolio {

@@ -1,7 +1,10 @@
 //! What each subcommand does.
 
-use super::{Command, ConfigCommand, DlqCommand, KiteSimArgs, ReplayArgs, TopicsCommand};
-use crate::actors::daemon::{self, DaemonParts};
+use super::{
+    Command, ConfigCommand, DlqCommand, EXIT_CONFIG, KiteSimArgs, ReplayArgs, RunArgs,
+    TopicsCommand,
+};
+use crate::actors::daemon::{self, DaemonParts, ServiceSet};
 use crate::actors::market_feed::{self, Endpoint, MarketFeedArgs};
 use crate::actors::supervisor::EXIT_SUPERVISION_GAVE_UP;
 use crate::kite::rest::{KiteClient, KiteClientConfig, RateLimits};
@@ -43,7 +46,7 @@ pub(super) async fn dispatch(command: Command, settings: Settings) -> anyhow::Re
         Command::Topics(TopicsCommand::Create) => topics_create(&settings).await.map(|()| 0),
         Command::Topics(TopicsCommand::List) => topics_list(&settings).await.map(|()| 0),
         Command::Dlq(DlqCommand::Replay(args)) => dlq_replay(&settings, args).await.map(|()| 0),
-        Command::Run => run(&settings).await,
+        Command::Run(args) => run(&settings, args).await,
         Command::KiteSim(args) => kite_sim(&settings, args).await.map(|()| 0),
         Command::Zerodha(command) => super::zerodha::dispatch(command, &settings).await,
     }
@@ -190,10 +193,12 @@ fn feed_args(
     }
 }
 
-/// The Kite REST client when zerodha trades (credentials from `[kite]`: settings,
+/// The Kite REST client when zerodha execution runs here (credentials from `[kite]`: settings,
 /// environment or the token file), else `None`.
-fn kite_client(settings: &Settings) -> anyhow::Result<Option<KiteClient>> {
-    if !settings.brokers.enabled.contains(&Broker::Zerodha) {
+fn kite_client(settings: &Settings, selected: &ServiceSet) -> anyhow::Result<Option<KiteClient>> {
+    if !settings.brokers.enabled.contains(&Broker::Zerodha)
+        || !selected.runs(crate::actors::zerodha_execution::SERVICE)
+    {
         return Ok(None);
     }
     let credentials = settings
@@ -319,7 +324,15 @@ async fn dlq_replay(settings: &Settings, args: ReplayArgs) -> anyhow::Result<()>
 
 /// The daemon: topics, then the supervision tree (producer first), until a signal or
 /// until the root supervisor gives up. Returns the process exit code.
-async fn run(settings: &Settings) -> anyhow::Result<u8> {
+async fn run(settings: &Settings, args: RunArgs) -> anyhow::Result<u8> {
+    let selected = match args.services.as_deref().map(ServiceSet::parse) {
+        None => ServiceSet::all(),
+        Some(Ok(set)) => set,
+        Some(Err(e)) => {
+            eprintln!("{e}");
+            return Ok(EXIT_CONFIG);
+        }
+    };
     let (connection, _embedded) = connect(settings)?;
     let map = TopicMap::new(&settings.topics);
     let report = admin::ensure_topics(&connection, &map, BROKER_TIMEOUT)
@@ -350,7 +363,8 @@ async fn run(settings: &Settings) -> anyhow::Result<u8> {
         registry: &registry,
         store,
         dedup,
-        kite: kite_client(settings)?,
+        kite: kite_client(settings, &selected)?,
+        services: selected,
     })
     .map_err(anyhow::Error::msg)?;
     let unknown = daemon::unknown_policy_names(settings, &tree.names);
@@ -361,11 +375,12 @@ async fn run(settings: &Settings) -> anyhow::Result<u8> {
             tree.names.join(", ")
         );
     }
+    let actors = tree.names.join(",");
     let mut root = tree.root.start().await;
     // Installed before saying we run, so a signal right after that line is handled.
     let mut term = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
-    tracing::info!(brokers = %connection.bootstrap_servers, "running until SIGINT/SIGTERM");
+    tracing::info!(brokers = %connection.bootstrap_servers, %actors, "running until SIGINT/SIGTERM");
     tokio::select! {
         _ = term.recv() => {
             tracing::info!("signal received; stopping");

@@ -1,0 +1,247 @@
+//! The daemon's supervision tree, started in this order:
+//!
+//! ```text
+//! root (one_for_one)
+//! ├── infrastructure (one_for_one): producer
+//! ├── services (one_for_one): strategy_runner, risk_manager, paper_execution,
+//! │                           zerodha_execution, portfolio_manager
+//! ├── consumers (one_for_one): consumer.<service>, one per service above
+//! └── feed (one_for_one): market_feed
+//! ```
+//!
+//! The producer exists before anything publishes; each service exists before the
+//! consumer that feeds it; the feed starts last, once everything downstream runs. A
+//! producer restart needs no cascade: a consumer whose outputs fail rewinds to the first
+//! record not fully delivered (`streaming::consumer`).
+//!
+//! `run --services a,b` ([`ServiceSet`]) runs a subset, so services can be spread over
+//! processes sharing the broker and consumer groups. Each execution service runs only when
+//! its broker is in `brokers.enabled`. Zerodha execution shares [`TradingHolds`] with the
+//! risk manager (it holds zerodha HALTED until its start-up reconciliation succeeds), pulls
+//! the risk manager's kill switch on a Kite token error (when both run in this process),
+//! and receives the ticker's order updates from the market feed (likewise).
+
+mod routes;
+mod selection;
+mod services;
+
+pub use selection::{ALL_SERVICES, ServiceSet};
+
+use super::market_feed::{self, KiteOrderUpdate, MarketFeed, MarketFeedArgs};
+use super::paper_execution::{self, PaperExecution};
+use super::portfolio_manager::{self, PortfolioManager};
+use super::risk_manager::{self, RiskManager, TradingHolds};
+use super::strategy_runner::{self, StrategyRunner};
+use super::supervisor::{Strategy, SupervisorSpec};
+use super::zerodha_execution::{self, ZerodhaExecution};
+use crate::kite::rest::KiteClient;
+use crate::market::instruments::InstrumentRegistry;
+use crate::settings::Settings;
+use crate::store::Store;
+use crate::streaming::consumer::{ConsumerActor, ConsumerArgs, Routes};
+use crate::streaming::dedup::DedupStore;
+use crate::streaming::retry::Backoff;
+use crate::streaming::{KafkaConnection, ProducerActor, ProducerHandle};
+use actix::{Addr, Recipient};
+use std::sync::Arc;
+
+/// Names of the daemon's supervisors and actors.
+pub const ROOT: &str = "root";
+pub const INFRASTRUCTURE: &str = "infrastructure";
+pub const PRODUCER: &str = "producer";
+/// The trading services' supervisor.
+pub const SERVICES: &str = "services";
+/// The consumers' supervisor.
+pub const CONSUMERS: &str = "consumers";
+/// The market feed's supervisor (its worker is `market_feed`).
+pub const FEED_SUPERVISOR: &str = "feed";
+
+/// What the tree is built from.
+pub struct DaemonParts<'a> {
+    pub settings: &'a Settings,
+    pub connection: &'a KafkaConnection,
+    /// The first producer incarnation (already connected); later ones are created fresh.
+    pub producer: ProducerActor,
+    /// Makes the market feed's arguments from the producer handle and where the ticker's
+    /// order updates go (zerodha execution, when it runs here); `None`: no feed.
+    pub feed: Option<FeedFactory<'a>>,
+    pub registry: &'a InstrumentRegistry,
+    pub store: Arc<dyn Store>,
+    pub dedup: Arc<dyn DedupStore>,
+    /// The Kite REST client; required when zerodha execution runs.
+    pub kite: Option<KiteClient>,
+    /// The services this process runs.
+    pub services: ServiceSet,
+}
+
+/// Builds the market feed's arguments (see [`DaemonParts::feed`]).
+pub type FeedFactory<'a> =
+    Box<dyn FnOnce(ProducerHandle, Option<Recipient<KiteOrderUpdate>>) -> MarketFeedArgs + 'a>;
+
+/// Addresses of the services this process runs, for the API and tests.
+pub struct Services {
+    pub strategy_runner: Option<Addr<StrategyRunner>>,
+    pub risk_manager: Option<Addr<RiskManager>>,
+    pub paper_execution: Option<Addr<PaperExecution>>,
+    pub zerodha_execution: Option<Addr<ZerodhaExecution>>,
+    pub portfolio_manager: Option<Addr<PortfolioManager>>,
+}
+
+/// The tree, ready to start, and the handles other parts wire themselves to.
+pub struct DaemonTree {
+    pub root: SupervisorSpec,
+    pub producer: ProducerHandle,
+    pub services: Services,
+    /// Reasons other services hold a broker HALTED (shared with the risk manager).
+    pub holds: TradingHolds,
+    /// Every actor and supervisor name, for checking `[supervision.actors]` keys.
+    pub names: Vec<String>,
+}
+
+/// Builds the tree.
+///
+/// # Errors
+/// A strategy names an instrument the registry does not know or has invalid parameters;
+/// the selection names an execution service whose broker is not enabled; zerodha runs
+/// but no Kite client was given.
+pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
+    let DaemonParts {
+        settings,
+        connection: kafka,
+        producer: first_producer,
+        feed,
+        registry,
+        store,
+        dedup,
+        kite,
+        services: selected,
+    } = parts;
+    let supervision = &settings.supervision;
+    services::check_selection(settings, &selected)?;
+    let mut names: Vec<String> = [ROOT, INFRASTRUCTURE, PRODUCER, SERVICES, CONSUMERS]
+        .map(str::to_owned)
+        .to_vec();
+
+    let mut infrastructure = SupervisorSpec::new(INFRASTRUCTURE, Strategy::OneForOne, supervision);
+    let connection = kafka.clone();
+    let mut first = Some(first_producer);
+    let producer_addr = infrastructure.worker(PRODUCER, move || match first.take() {
+        Some(p) => Ok(p),
+        None => ProducerActor::create(&connection).map_err(|e| e.to_string()),
+    });
+    let producer = ProducerHandle::new(producer_addr.recipient());
+    let holds = TradingHolds::default();
+
+    let mut services_spec = SupervisorSpec::new(SERVICES, Strategy::OneForOne, supervision);
+    let inputs = services::Inputs {
+        settings,
+        connection: kafka,
+        registry,
+        store,
+        dedup,
+        kite,
+        selected: &selected,
+    };
+    let services = services::register(&mut services_spec, inputs, &producer, &holds)?;
+    let consumers = consumers(settings, kafka, &producer, &services, &mut names);
+
+    let mut root = SupervisorSpec::new(ROOT, Strategy::OneForOne, supervision);
+    root.supervisor(infrastructure);
+    root.supervisor(services_spec);
+    root.supervisor(consumers);
+    if let Some(feed) = feed.filter(|_| selected.runs(market_feed::SERVICE)) {
+        let order_updates = services
+            .zerodha_execution
+            .as_ref()
+            .map(|z| z.clone().recipient());
+        let feed_args = feed(producer.clone(), order_updates);
+        let mut feed_supervisor =
+            SupervisorSpec::new(FEED_SUPERVISOR, Strategy::OneForOne, supervision);
+        feed_supervisor.worker(market_feed::SERVICE, move || {
+            Ok(MarketFeed::new(feed_args.clone()))
+        });
+        root.supervisor(feed_supervisor);
+        names.extend([FEED_SUPERVISOR.to_owned(), market_feed::SERVICE.to_owned()]);
+    }
+    Ok(DaemonTree {
+        root,
+        producer,
+        services,
+        holds,
+        names,
+    })
+}
+
+/// One consumer per running service, each with its routing table.
+fn consumers(
+    settings: &Settings,
+    kafka: &KafkaConnection,
+    producer: &ProducerHandle,
+    services: &Services,
+    names: &mut Vec<String>,
+) -> SupervisorSpec {
+    let brokers = settings.brokers.enabled.clone();
+    let mut spec = SupervisorSpec::new(CONSUMERS, Strategy::OneForOne, &settings.supervision);
+    let mut add = |service: &'static str, routes: Box<dyn Fn() -> Routes>| {
+        let connection = kafka.clone();
+        let producer = producer.clone();
+        let backoff = Backoff::new(&settings.retry);
+        let name = format!("consumer.{service}");
+        spec.worker(&name, move || {
+            ConsumerActor::new(ConsumerArgs {
+                connection: connection.clone(),
+                service: service.into(),
+                routes: routes(),
+                producer: producer.clone(),
+                backoff: backoff.clone(),
+            })
+            .map_err(|e| e.to_string())
+        });
+        names.extend([service.to_owned(), name]);
+    };
+    if let Some(a) = services.strategy_runner.clone() {
+        add(
+            strategy_runner::SERVICE,
+            Box::new(move || routes::strategy_runner(&a)),
+        );
+    }
+    if let Some(a) = services.risk_manager.clone() {
+        let bs = brokers.clone();
+        add(
+            risk_manager::SERVICE,
+            Box::new(move || routes::risk_manager(&a, &bs)),
+        );
+    }
+    if let Some(a) = services.paper_execution.clone() {
+        add(
+            paper_execution::SERVICE,
+            Box::new(move || routes::paper_execution(&a)),
+        );
+    }
+    if let Some(a) = services.zerodha_execution.clone() {
+        add(
+            zerodha_execution::SERVICE,
+            Box::new(move || routes::zerodha_execution(&a)),
+        );
+    }
+    if let Some(a) = services.portfolio_manager.clone() {
+        let bs = brokers;
+        add(
+            portfolio_manager::SERVICE,
+            Box::new(move || routes::portfolio_manager(&a, &bs)),
+        );
+    }
+    spec
+}
+
+/// `[supervision.actors.<name>]` entries that name no actor of the tree (a typo would
+/// otherwise silently keep the default policy).
+pub fn unknown_policy_names(settings: &Settings, names: &[String]) -> Vec<String> {
+    settings
+        .supervision
+        .actors
+        .keys()
+        .filter(|k| !names.contains(k))
+        .cloned()
+        .collect()
+}
