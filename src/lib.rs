@@ -26,10 +26,14 @@
 //!   REST client with its typed errors and rate limits.
 //! - [`zerodha`]: live execution on Zerodha as pure domain code — the order journal
 //!   record and the lifecycle that turns Kite's answers and order book into order events.
+//! - [`api`]: the daemon's HTTP API — health and readiness probes, Prometheus metrics,
+//!   portfolios, positions, orders, strategies, the supervision tree, the kill switch
+//!   (bearer token) and live events over Server-Sent Events.
 //! - [`testkit`] (feature `testkit`): probe actors for mailbox assertions in actor tests.
 //! - [`cli`] and [`telemetry`]: the binary's glue.
 
 pub mod actors;
+pub mod api;
 pub mod cli;
 pub mod kite;
 pub mod market;

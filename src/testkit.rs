@@ -267,9 +267,8 @@ pub mod fixtures {
     }
 }
 
-/// Captures the log lines emitted on the current thread, for asserting what was (and was
-/// not — a secret) logged. Actor tests run their actors on the test's thread, so their
-/// logs are captured too.
+/// Captures the log lines the process emits, for asserting what was (and was not — a
+/// secret) logged.
 pub mod logs {
     use std::io::Write;
     use std::sync::{Arc, Mutex, PoisonError};
@@ -308,15 +307,27 @@ pub mod logs {
         }
     }
 
-    /// Captures every event at every level (dependencies' included) on this thread until
-    /// the guard drops.
-    pub fn capture() -> (CapturedLogs, tracing::subscriber::DefaultGuard) {
-        let logs = CapturedLogs::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(logs.clone())
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .finish();
-        (logs, tracing::subscriber::set_default(subscriber))
+    /// Captures every event at every level (dependencies' included) of the whole process,
+    /// from the first call on. Use it in a test binary of its own (an integration test):
+    /// a per-thread subscriber misses events when tests running in parallel threads share
+    /// tracing's global callsite caches, so log assertions need the process-wide one.
+    ///
+    /// # Panics
+    /// Another global subscriber was installed first in this process.
+    pub fn capture_global() -> CapturedLogs {
+        static LOGS: std::sync::OnceLock<CapturedLogs> = std::sync::OnceLock::new();
+        LOGS.get_or_init(|| {
+            let logs = CapturedLogs::default();
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(logs.clone())
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .finish();
+            if let Err(e) = tracing::subscriber::set_global_default(subscriber) {
+                panic!("capture_global needs a test binary of its own: {e}");
+            }
+            logs
+        })
+        .clone()
     }
 }

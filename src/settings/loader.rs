@@ -97,6 +97,7 @@ pub(super) fn load_layers(
     let (mut clean, mut problems) = schema::check_tree(&schema, merged, &env.names, problems);
     let service = parse_section(&mut clean, "service", &mut problems);
     let log = parse_section(&mut clean, "log", &mut problems);
+    let api = parse_section(&mut clean, "api", &mut problems);
     let kafka = parse_section(&mut clean, "kafka", &mut problems);
     let retry = parse_section(&mut clean, "retry", &mut problems);
     let topics = parse_section(&mut clean, "topics", &mut problems);
@@ -112,6 +113,7 @@ pub(super) fn load_layers(
     let sections = (
         service,
         log,
+        api,
         kafka,
         retry,
         topics,
@@ -128,6 +130,7 @@ pub(super) fn load_layers(
     let (
         Some(service),
         Some(log),
+        Some(api),
         Some(kafka),
         Some(retry),
         Some(topics),
@@ -155,6 +158,7 @@ pub(super) fn load_layers(
     Ok(Settings {
         service,
         log,
+        api,
         kafka,
         retry,
         topics,

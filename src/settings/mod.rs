@@ -11,8 +11,8 @@
 //!   known keys, so a typo is an error, never a silently ignored key.
 //! - A loaded [`Settings`] has passed [`Settings::validate`].
 //! - Secrets (`redis.url`, sensitive `kafka.client` properties, `kite.api_key`,
-//!   `kite.api_secret`, `kite.access_token`) never appear in `Debug` output, error
-//!   messages or [`Settings::to_masked_toml`].
+//!   `kite.api_secret`, `kite.access_token`, `api.control_token`) never appear in
+//!   `Debug` output, error messages or [`Settings::to_masked_toml`].
 //! - `[kite]` is the one place for the Kite credentials and endpoints, shared by the
 //!   ticker feed and the REST client; [`Settings::kite_credentials`] resolves them
 //!   (reading `kite.access_token_file` if the token is not set directly). Validation
@@ -28,6 +28,7 @@
 //!   `"off"` is unset) and [`PaperConfig`](crate::paper::PaperConfig), whose
 //!   `starting_cash` is always `portfolio.starting_cash`.
 
+mod api;
 mod error;
 mod kite;
 mod loader;
@@ -43,6 +44,8 @@ mod trading;
 mod validate;
 mod zerodha;
 
+#[cfg(test)]
+mod api_tests;
 #[cfg(test)]
 mod kite_tests;
 #[cfg(test)]
@@ -67,6 +70,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::paper::PaperConfig;
 
+pub use api::ApiSettings;
 pub use error::{Problem, SettingsError};
 pub use kite::{ACCESS_TOKEN_VAR, API_KEY_VAR, KiteCredentials, KiteSettings, SESSION_COMMAND};
 pub use market::{
@@ -96,6 +100,8 @@ pub struct Settings {
     pub service: ServiceSettings,
     /// `[log]`: log format and filter.
     pub log: LogSettings,
+    /// `[api]`: the HTTP API: whether it runs, where it listens, its control token.
+    pub api: ApiSettings,
     /// `[kafka]`: brokers and client tuning.
     pub kafka: KafkaSettings,
     /// `[retry]`: handler retry backoff.
@@ -218,8 +224,8 @@ impl Settings {
 
     /// The effective settings as TOML, loadable as a settings file except that secrets
     /// read `"***"`: `redis.url`, `kite.api_key`, `kite.api_secret`, `kite.access_token`,
-    /// and `kafka.client` values whose name contains `password`, `secret`, `token` or
-    /// `key`.
+    /// `api.control_token`, and `kafka.client` values whose name contains `password`,
+    /// `secret`, `token` or `key`.
     pub fn to_masked_toml(&self) -> String {
         let mut masked = self.clone();
         masked.kafka.client = self.kafka.masked_client();

@@ -126,6 +126,7 @@ pub(super) fn problems(settings: &Settings) -> Vec<Problem> {
     out.0.extend(super::kite::problems(s));
     out.0.extend(super::trading::problems(s));
     out.0.extend(super::zerodha::problems(s));
+    out.0.extend(super::api::problems(s));
     out.0
 }
 

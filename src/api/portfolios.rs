@@ -1,0 +1,122 @@
+//! Reading portfolios from the read model for the API: the index `{broker}:portfolios`,
+//! then each `{broker}:portfolio:{strategy}`.
+//!
+//! Values are served as the portfolio manager stored them (the JSON form of
+//! [`Portfolio`](crate::portfolio::Portfolio)) minus `applied_fill_ids`, which grows with
+//! every fill of the day and says nothing a reader needs. A key listed in the index but gone
+//! from the store is skipped (a reader racing a reset); a stored value that is not a JSON
+//! object is the server's fault (500), never silently dropped.
+
+use serde_json::{Map, Value};
+
+use super::errors::ApiError;
+use crate::messages::Broker;
+use crate::store::{Store, StoreError};
+
+/// The field left out of every served portfolio.
+const OMITTED: &str = "applied_fill_ids";
+
+/// A portfolio as served: the stored JSON object without [`OMITTED`].
+pub(super) type PortfolioView = Map<String, Value>;
+
+/// The store key of one portfolio.
+fn key(broker: Broker, strategy_id: &str) -> String {
+    format!("{broker}:portfolio:{strategy_id}")
+}
+
+/// The store index of a broker's portfolios.
+fn index(broker: Broker) -> String {
+    format!("{broker}:portfolios")
+}
+
+fn unavailable(error: StoreError) -> ApiError {
+    ApiError::Unavailable(error.to_string())
+}
+
+/// Every portfolio of `broker`, in key order.
+///
+/// # Errors
+/// [`ApiError::Unavailable`] if the store fails; [`ApiError::Internal`] for a stored value
+/// that is not a JSON object.
+pub(super) async fn of_broker(
+    store: &dyn Store,
+    broker: Broker,
+) -> Result<Vec<PortfolioView>, ApiError> {
+    let keys = store.members(&index(broker)).await.map_err(unavailable)?;
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
+        if let Some(view) = at_key(store, &key).await? {
+            out.push(view);
+        }
+    }
+    Ok(out)
+}
+
+/// Every portfolio of every broker in `brokers`, broker by broker.
+///
+/// # Errors
+/// As for [`of_broker`].
+pub(super) async fn of_brokers(
+    store: &dyn Store,
+    brokers: &[Broker],
+) -> Result<Vec<PortfolioView>, ApiError> {
+    let mut out = Vec::new();
+    for broker in brokers {
+        out.extend(of_broker(store, *broker).await?);
+    }
+    Ok(out)
+}
+
+/// The portfolio of `strategy_id` on `broker`, if stored.
+///
+/// # Errors
+/// As for [`of_broker`].
+pub(super) async fn one(
+    store: &dyn Store,
+    broker: Broker,
+    strategy_id: &str,
+) -> Result<Option<PortfolioView>, ApiError> {
+    at_key(store, &key(broker, strategy_id)).await
+}
+
+async fn at_key(store: &dyn Store, key: &str) -> Result<Option<PortfolioView>, ApiError> {
+    let Some(text) = store.get(key).await.map_err(unavailable)? else {
+        return Ok(None);
+    };
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(mut fields)) => {
+            fields.remove(OMITTED);
+            Ok(Some(fields))
+        }
+        Ok(_) => Err(ApiError::Internal(format!(
+            "the stored portfolio {key} is not a JSON object"
+        ))),
+        Err(error) => Err(ApiError::Internal(format!(
+            "the stored portfolio {key} is not valid JSON: {error}"
+        ))),
+    }
+}
+
+/// The positions of `portfolios`, flat, each object led by the portfolio's `broker` and
+/// `strategy_id` (a position's own fields win on a clash, which the format never has).
+pub(super) fn positions(portfolios: &[PortfolioView]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for portfolio in portfolios {
+        let Some(Value::Array(positions)) = portfolio.get("positions") else {
+            continue;
+        };
+        for position in positions {
+            let mut row = Map::new();
+            for field in ["broker", "strategy_id"] {
+                if let Some(value) = portfolio.get(field) {
+                    row.insert(field.to_owned(), value.clone());
+                }
+            }
+            if let Value::Object(fields) = position {
+                row.extend(fields.clone());
+            }
+            out.push(Value::Object(row));
+        }
+    }
+    out
+}

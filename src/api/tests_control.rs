@@ -1,0 +1,185 @@
+//! Tests of the kill switch over HTTP: the order of its checks, the bearer token, and what
+//! the risk manager (a probe) receives — or does not.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::test::TestRequest;
+use serde_json::json;
+
+use super::test_support::{Answer, Fixture, TOKEN, call};
+use crate::actors::risk_manager::SetTradingState;
+use crate::messages::Broker;
+use crate::risk::TradingState;
+use crate::testkit::Probe;
+
+/// Long enough for a message that was sent to have arrived.
+const NOTHING_WITHIN: Duration = Duration::from_millis(50);
+
+const WAIT: Duration = Duration::from_secs(2);
+
+/// A fixture whose kill switch is a probe answering with the requested state.
+async fn with_kill_switch() -> (Fixture, Probe<SetTradingState>) {
+    let probe = Probe::with_reply(|m: &SetTradingState| Ok(m.state));
+    let mut fixture = Fixture::new().await;
+    fixture.kill_switch = Some(probe.recipient());
+    (fixture, probe)
+}
+
+async fn post(fixture: &Fixture, uri: &str, authorization: Option<&str>) -> Answer {
+    let mut req = TestRequest::post().uri(uri);
+    if let Some(value) = authorization {
+        req = req.insert_header(("Authorization", value));
+    }
+    call(fixture.context(), req).await
+}
+
+fn bearer() -> String {
+    format!("Bearer {TOKEN}")
+}
+
+#[actix_web::test]
+async fn each_action_sets_its_state_with_the_right_token() {
+    let (fixture, mut probe) = with_kill_switch().await;
+    let cases = [
+        ("halt", TradingState::Halted, "HALTED"),
+        ("reduce", TradingState::Reducing, "REDUCING"),
+        ("resume", TradingState::Active, "ACTIVE"),
+    ];
+    for (action, state, wire) in cases {
+        let uri = format!("/api/v1/trading/paper/{action}");
+        let answer = post(&fixture, &uri, Some(&bearer())).await;
+        assert_eq!(answer.status, StatusCode::OK, "{action}");
+        assert_eq!(answer.json(), json!({ "broker": "paper", "state": wire }));
+        let sent = probe.expect_msg(WAIT).await;
+        assert_eq!(
+            (sent.broker, sent.state),
+            (Broker::Paper, state),
+            "{action}"
+        );
+    }
+    probe.expect_no_msg(NOTHING_WITHIN).await;
+}
+
+#[actix_web::test]
+async fn missing_or_wrong_token_is_401_and_changes_nothing() {
+    let (fixture, mut probe) = with_kill_switch().await;
+    let wrong = format!("Bearer {TOKEN}x");
+    let basic = format!("Basic {TOKEN}");
+    for authorization in [
+        None,
+        Some(wrong.as_str()),
+        Some(basic.as_str()),
+        Some("Bearer"),
+    ] {
+        let answer = post(&fixture, "/api/v1/trading/paper/halt", authorization).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{authorization:?}");
+        assert_eq!(answer.header("www-authenticate"), "Bearer");
+        assert_eq!(
+            answer.json(),
+            json!({ "error": "missing or invalid bearer token" })
+        );
+    }
+    // Authentication comes first: an unauthenticated caller learns nothing about brokers.
+    let answer = post(&fixture, "/api/v1/trading/nyse/explode", None).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    probe.expect_no_msg(NOTHING_WITHIN).await;
+}
+
+#[actix_web::test]
+async fn scheme_is_case_insensitive() {
+    let (fixture, mut probe) = with_kill_switch().await;
+    let authorization = format!("bearer {TOKEN}");
+    let answer = post(&fixture, "/api/v1/trading/paper/halt", Some(&authorization)).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(probe.expect_msg(WAIT).await.state, TradingState::Halted);
+}
+
+#[actix_web::test]
+async fn empty_control_token_turns_the_endpoints_off() {
+    let (mut fixture, mut probe) = with_kill_switch().await;
+    fixture.control_token = String::new();
+    for authorization in [None, Some("Bearer "), Some("Bearer anything")] {
+        let answer = post(&fixture, "/api/v1/trading/paper/halt", authorization).await;
+        assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(answer.error(), "control_token is not set");
+    }
+    probe.expect_no_msg(NOTHING_WITHIN).await;
+}
+
+#[actix_web::test]
+async fn bad_broker_unknown_action_and_no_kill_switch() {
+    let (fixture, mut probe) = with_kill_switch().await;
+    let cases = [
+        (
+            "/api/v1/trading/nyse/halt",
+            StatusCode::BAD_REQUEST,
+            "unknown broker \"nyse\"; expected one of paper, zerodha",
+        ),
+        (
+            "/api/v1/trading/zerodha/halt",
+            StatusCode::NOT_FOUND,
+            "broker zerodha is not enabled",
+        ),
+        (
+            "/api/v1/trading/paper/explode",
+            StatusCode::NOT_FOUND,
+            "unknown action \"explode\"; expected halt, reduce or resume",
+        ),
+        (
+            "/api/v1/trading/paper",
+            StatusCode::NOT_FOUND,
+            "no route for POST /api/v1/trading/paper",
+        ),
+    ];
+    for (uri, status, error) in cases {
+        let answer = post(&fixture, uri, Some(&bearer())).await;
+        assert_eq!(
+            (answer.status, answer.error().as_str()),
+            (status, error),
+            "{uri}"
+        );
+    }
+    let answer = call(
+        fixture.context(),
+        TestRequest::get().uri("/api/v1/trading/paper/halt"),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
+    probe.expect_no_msg(NOTHING_WITHIN).await;
+
+    let mut elsewhere = Fixture::new().await;
+    elsewhere.kill_switch = None;
+    let answer = post(&elsewhere, "/api/v1/trading/paper/halt", Some(&bearer())).await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        answer.json(),
+        json!({ "error": "the risk manager does not run in this process" })
+    );
+}
+
+#[actix_web::test]
+async fn refusal_of_the_risk_manager_is_503_with_its_message() {
+    let probe = Probe::with_reply(|m: &SetTradingState| {
+        Err(format!("no risk limits for broker {}", m.broker))
+    });
+    let mut fixture = Fixture::new().await;
+    fixture.kill_switch = Some(probe.recipient());
+    let answer = post(&fixture, "/api/v1/trading/paper/resume", Some(&bearer())).await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.error(), "no risk limits for broker paper");
+}
+
+#[actix_web::test]
+async fn answer_is_the_state_the_risk_manager_reports() {
+    // A hold keeps a broker halted whatever is asked: the answer says so.
+    let probe = Probe::with_reply(|_: &SetTradingState| Ok(TradingState::Halted));
+    let mut fixture = Fixture::new().await;
+    fixture.kill_switch = Some(probe.recipient());
+    let answer = post(&fixture, "/api/v1/trading/paper/resume", Some(&bearer())).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(
+        answer.json(),
+        json!({ "broker": "paper", "state": "HALTED" })
+    );
+}
