@@ -1,6 +1,7 @@
 //! Service actors (one module per service) and the supervisor.
 
 pub mod daemon;
+pub mod event_hub;
 pub mod market_feed;
 pub mod paper_execution;
 pub mod portfolio_manager;

@@ -10,6 +10,7 @@
 use crate::messages::{Broker, Envelope, Payload, VenueEvent};
 use crate::streaming::producer::PendingDelivery;
 use crate::streaming::{ProducerHandle, Stream, Topic};
+use crate::telemetry::metrics;
 use chrono::{DateTime, Utc};
 
 /// Publishes `event` as a child of `cause`, stamped `ts`, and logs it.
@@ -24,18 +25,21 @@ pub fn publish_venue_event<C: Payload>(
     match event {
         VenueEvent::Submitted(s) => {
             tracing::info!(%broker, order = %s.order.client_order_id, broker_order = ?s.order.broker_order_id, strategy = %s.order.strategy_id, quantity = s.quantity, correlation_id = %cause.correlation_id, "order submitted");
+            metrics::order_submitted(broker);
             let id = s.order.client_order_id.clone();
             let env = cause.child(s, service, &id, ts);
             producer.publish_envelope(Topic::of(broker, Stream::OrdersSubmitted), &env)
         }
         VenueEvent::Filled(f) => {
             tracing::info!(%broker, order = %f.order.client_order_id, strategy = %f.order.strategy_id, fill = %f.fill_id, quantity = f.quantity, price = %f.price, fees = %f.fees.total, correlation_id = %cause.correlation_id, "order filled");
+            metrics::order_filled(broker);
             let id = f.fill_id.clone();
             let env = cause.child(f, service, &id, ts);
             producer.publish_envelope(Topic::of(broker, Stream::OrdersFilled), &env)
         }
         VenueEvent::Failed(f) => {
             tracing::warn!(%broker, order = %f.order.client_order_id, kind = ?f.kind, message = %f.message, correlation_id = %cause.correlation_id, "order failed");
+            metrics::order_failed(broker, f.kind);
             let id = format!("{}/failed", f.order.client_order_id);
             let env = cause.child(f, service, &id, ts);
             producer.publish_envelope(Topic::of(broker, Stream::OrdersFailed), &env)

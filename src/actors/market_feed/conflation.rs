@@ -22,6 +22,7 @@ impl Conflator {
         match self.latest.insert(tick.token, tick) {
             Some(_) => {
                 self.conflated += 1;
+                crate::telemetry::metrics::ticks_conflated(1);
                 true
             }
             None => {

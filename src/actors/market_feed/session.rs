@@ -8,6 +8,7 @@ use crate::kite::text::{Request, ServerText};
 use crate::kite::ticker::{Frame, parse_frame};
 use crate::messages::TickMode;
 use crate::settings::Secret;
+use crate::telemetry::metrics;
 use actix::Recipient;
 use futures::{SinkExt, StreamExt};
 use std::collections::BTreeMap;
@@ -184,6 +185,7 @@ fn on_binary(bytes: &[u8], sinks: &Sinks) {
                 }
             }
             stats.ticks.fetch_add(got, Ordering::Relaxed);
+            metrics::ticks_received(got);
             if got > 0 {
                 sinks.wake.notify_one();
             }

@@ -10,6 +10,7 @@ use crate::store::Store;
 use crate::streaming::consumer::{Completion, Deliver, HandlerError, HandlerResult};
 use crate::streaming::producer::PendingDelivery;
 use crate::streaming::{ProducerHandle, Stream, Topic};
+use crate::telemetry::metrics;
 use actix::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -141,12 +142,16 @@ impl Handler<Deliver<TradingSignal>> for RiskManager {
                     d.envelope.ts,
                 );
                 tracing::info!(%broker, strategy = %signal.strategy_id, correlation_id = %out.correlation_id, "signal validated");
+                metrics::signal_validated(broker);
                 self.producer
                     .publish_envelope(Topic::of(broker, Stream::SignalsValidated), &out)
             }
             Err(reasons) => {
                 let codes: Vec<&str> = reasons.iter().map(|r| r.code.as_str()).collect();
                 tracing::warn!(%broker, strategy = %signal.strategy_id, reasons = ?codes, "signal rejected");
+                for code in &codes {
+                    metrics::signal_rejected(broker, code);
+                }
                 let out = d.envelope.child(
                     RejectedSignal {
                         signal: signal.clone(),

@@ -6,6 +6,7 @@ use crate::messages::{Broker, MarketTick, TradingSignal};
 use crate::strategy::{SignalIntent, Strategy};
 use crate::streaming::consumer::{Completion, Deliver, HandlerResult};
 use crate::streaming::{ProducerHandle, Stream, Topic};
+use crate::telemetry::metrics;
 use actix::prelude::*;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -96,6 +97,7 @@ impl Handler<Deliver<MarketTick>> for StrategyRunner {
                                 &envelope,
                             ),
                         );
+                        metrics::signal_emitted(*broker);
                     }
                 }
                 Err(panic) => {

@@ -122,6 +122,7 @@ impl Board {
         kind: &str,
         budget: Option<(Instant, Duration)>,
     ) {
+        crate::telemetry::metrics::actor_restart(name, kind);
         let mut inner = self.lock();
         *inner
             .restarts

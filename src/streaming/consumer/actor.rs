@@ -2,6 +2,7 @@
 //! as a task, and stops it gracefully (drain, store, commit) on [`Shutdown`].
 
 use super::ConsumerStats;
+use super::meters;
 use super::pipeline::{Control, Pipeline, PipelineContext, Progress};
 use super::routing::Routes;
 use crate::streaming::client::KafkaConnection;
@@ -67,10 +68,13 @@ impl ConsumerActor {
     /// Invalid client configuration or subscription.
     pub fn new(args: ConsumerArgs) -> Result<Self, ConsumerError> {
         let group = args.connection.settings.consumer_group(&args.service);
-        let consumer: StreamConsumer<PipelineContext> = args
-            .connection
-            .consumer_config(&group)
-            .create_with_context(PipelineContext::new())
+        let mut config = args.connection.consumer_config(&group);
+        // Statistics carry each partition's lag (see `meters`); a configured interval wins.
+        if config.get("statistics.interval.ms").is_none() {
+            config.set("statistics.interval.ms", meters::STATS_INTERVAL_MS);
+        }
+        let consumer: StreamConsumer<PipelineContext> = config
+            .create_with_context(PipelineContext::new(&args.service))
             .map_err(|e| ConsumerError::Create {
                 service: args.service.clone(),
                 reason: e.to_string(),

@@ -17,10 +17,14 @@
 //! - a DLQ record that cannot be delivered holds the offset back and is retried: nothing is
 //!   ever dropped silently.
 //!
+//! Metrics: dead-lettered records, handler retries, handler latency and partition lag
+//! (from librdkafka's statistics; see `meters`) go to [`crate::telemetry::metrics`].
+//!
 //! Retries block the consumer's other partitions (one loop per consumer); to spread that
 //! risk run more consumers in the group.
 
 mod actor;
+mod meters;
 mod pipeline;
 mod routing;
 mod window;

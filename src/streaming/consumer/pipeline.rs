@@ -1,6 +1,7 @@
 //! The consume loop: receive, decode, dispatch, retry, dead-letter, track completion,
 //! store offsets. Plain async code the [`super::ConsumerActor`] runs as a task.
 
+use super::meters::{self, HandlerLatency};
 use super::routing::Routes;
 use super::window::PartitionWindow;
 use super::{Completion, HandlerError};
@@ -8,6 +9,7 @@ use crate::messages::{DecodeError, DlqErrorKind, DlqRecord, Envelope, RecordOrig
 use crate::streaming::producer::{OutboundRecord, ProducerHandle, PublishError};
 use crate::streaming::retry::Backoff;
 use crate::streaming::topics::DLQ_SUFFIX;
+use crate::telemetry::metrics;
 use futures::StreamExt;
 use futures::future::{BoxFuture, try_join_all};
 use futures::stream::FuturesUnordered;
@@ -19,7 +21,7 @@ use rdkafka::{ClientContext, Offset};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 
 type Partition = (String, i32);
@@ -83,12 +85,15 @@ pub struct Progress {
 /// loop to forget their windows.
 pub struct PipelineContext {
     revoked: Mutex<Vec<Partition>>,
+    /// Labels the lag gauges set from librdkafka's statistics.
+    service: String,
 }
 
 impl PipelineContext {
-    pub fn new() -> Self {
+    pub fn new(service: &str) -> Self {
         PipelineContext {
             revoked: Mutex::new(Vec::new()),
+            service: service.to_owned(),
         }
     }
 
@@ -100,13 +105,12 @@ impl PipelineContext {
     }
 }
 
-impl Default for PipelineContext {
-    fn default() -> Self {
-        Self::new()
+impl ClientContext for PipelineContext {
+    // Replaces the default, which would log every report at info.
+    fn stats_raw(&self, statistics: &[u8]) {
+        meters::report_lag(&self.service, statistics);
     }
 }
-
-impl ClientContext for PipelineContext {}
 
 impl ConsumerContext for PipelineContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -160,6 +164,7 @@ pub(super) struct Pipeline {
     pub max_in_flight: usize,
     pub drain_timeout: Duration,
     pub stats: Arc<ConsumerStats>,
+    latency: HandlerLatency,
     windows: HashMap<Partition, PartitionWindow<InFlight>>,
     generations: HashMap<Partition, u64>,
     delivery_attempts: HashMap<(Partition, i64), u32>,
@@ -180,6 +185,7 @@ impl Pipeline {
             routes,
             producer,
             backoff,
+            latency: HandlerLatency::new(&service),
             service,
             max_in_flight: 512,
             drain_timeout: Duration::from_secs(10),
@@ -334,7 +340,11 @@ impl Pipeline {
         };
         let mut attempt = 1;
         loop {
-            match dispatch.send().await {
+            let dispatched = Instant::now();
+            let answer = dispatch.send().await;
+            self.latency
+                .observe(dispatch.message_type(), dispatched.elapsed());
+            match answer {
                 Ok(completion) => {
                     bump(&self.stats.handled);
                     return completion;
@@ -357,6 +367,7 @@ impl Pipeline {
                 }
                 Err(HandlerError::Transient(reason)) => {
                     bump(&self.stats.retries);
+                    metrics::handler_retry(&self.service);
                     let delay = self.backoff.delay(attempt);
                     tracing::warn!(service = %self.service, topic = %origin.topic, offset = origin.offset, attempt, ?delay, %reason, "transient handler failure; retrying");
                     tokio::time::sleep(delay).await;
@@ -388,6 +399,7 @@ impl Pipeline {
         attempts: u32,
     ) -> Completion {
         bump(&self.stats.dead_lettered);
+        metrics::dlq_record(&origin.topic);
         tracing::error!(service = %self.service, topic = %origin.topic, partition = origin.partition, offset = origin.offset, kind = %failure.0, error = %failure.1, "record dead-lettered");
         let record = DlqRecord::new(
             origin,

@@ -15,6 +15,8 @@ const HANDLER_TIMEOUT: Duration = Duration::from_secs(30);
 /// A decoded record, ready to be sent (again, on retry) to its owner.
 pub(super) trait Dispatch: Send {
     fn send(&self) -> BoxFuture<'static, HandlerResult>;
+    /// The envelope type's wire name, labelling the handler latency metric.
+    fn message_type(&self) -> &'static str;
 }
 
 trait Route: Send + Sync {
@@ -58,6 +60,10 @@ impl<T: Payload> Dispatch for TypedDispatch<T> {
                 ))),
             }
         })
+    }
+
+    fn message_type(&self) -> &'static str {
+        T::TYPE.as_str()
     }
 }
 

@@ -1,5 +1,8 @@
 //! The one place that sets up logging: `tracing` to stderr, human or JSON, filtered by
-//! `log.level` (or `RUST_LOG` when set, for ad-hoc debugging).
+//! `log.level` (or `RUST_LOG` when set, for ad-hoc debugging). Process metrics live in
+//! [`metrics`].
+
+pub mod metrics;
 
 use crate::settings::LogFormat;
 use tracing_subscriber::EnvFilter;

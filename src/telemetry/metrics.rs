@@ -1,0 +1,458 @@
+//! Process metrics in the Prometheus text exposition format.
+//!
+//! One process-wide registry (built on first use) holds every metric; call sites record
+//! through the small typed functions below, one line each, and [`render`] writes the text
+//! a scraper reads. Every name starts with `alpha_panda_`.
+//!
+//! | metric | type | labels |
+//! |---|---|---|
+//! | `alpha_panda_ticks_received_total` | counter | — |
+//! | `alpha_panda_ticks_conflated_total` | counter | — |
+//! | `alpha_panda_signals_total` | counter | `broker` |
+//! | `alpha_panda_signals_validated_total` | counter | `broker` |
+//! | `alpha_panda_signals_rejected_total` | counter | `broker`, `reason` |
+//! | `alpha_panda_orders_submitted_total` | counter | `broker` |
+//! | `alpha_panda_fills_total` | counter | `broker` |
+//! | `alpha_panda_orders_failed_total` | counter | `broker`, `kind` |
+//! | `alpha_panda_dlq_records_total` | counter | `topic` |
+//! | `alpha_panda_handler_retries_total` | counter | `service` |
+//! | `alpha_panda_actor_restarts_total` | counter | `actor`, `reason` |
+//! | `alpha_panda_handler_latency_seconds` | histogram | `service`, `message` |
+//! | `alpha_panda_consumer_lag` | gauge | `service`, `topic`, `partition` |
+//!
+//! Invariants and costs:
+//! - Label values come from closed sets (brokers, reason codes, failure kinds, service,
+//!   topic and actor names), so the number of series stays bounded.
+//! - The hot paths take no lock: the label-less tick counters and the per-broker counters
+//!   are resolved once, when the registry is built, and recording is one atomic add. A
+//!   labelled lookup (`*Vec::get_metric_with_label_values`) takes the vector's read lock;
+//!   it is used only for rare events, and the per-record consumer metrics hand out
+//!   handles ([`handler_latency_histogram`], [`consumer_lag_gauge`]) for callers to cache.
+//! - Actor mailbox depth is not exposed: actix offers no way to read a mailbox's length,
+//!   so there is no such metric.
+
+use crate::messages::{Broker, OrderFailureKind};
+use prometheus::{
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+use std::sync::LazyLock;
+
+/// Handler latency buckets, in seconds: 50 µs to 5 s in 1–2.5–5 steps per decade.
+const LATENCY_BUCKETS_SECONDS: [f64; 16] = [
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0,
+];
+
+/// One handle per broker, resolved up front so recording takes no lock.
+struct PerBroker {
+    paper: IntCounter,
+    zerodha: IntCounter,
+}
+
+impl PerBroker {
+    fn get(&self, broker: Broker) -> &IntCounter {
+        match broker {
+            Broker::Paper => &self.paper,
+            Broker::Zerodha => &self.zerodha,
+        }
+    }
+}
+
+struct Metrics {
+    registry: Registry,
+    ticks_received: IntCounter,
+    ticks_conflated: IntCounter,
+    signals: PerBroker,
+    signals_validated: PerBroker,
+    signals_rejected: IntCounterVec,
+    orders_submitted: PerBroker,
+    fills: PerBroker,
+    orders_failed: IntCounterVec,
+    dlq_records: IntCounterVec,
+    handler_retries: IntCounterVec,
+    actor_restarts: IntCounterVec,
+    handler_latency: HistogramVec,
+    consumer_lag: IntGaugeVec,
+}
+
+static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
+    // Infallible: `build` fails only for an invalid metric or label name, or for two
+    // collectors registering the same name. Every name here is a fixed, distinct literal,
+    // and `builds_every_metric_in_a_fresh_registry` proves they are accepted.
+    build().expect("the fixed metric set registers")
+});
+
+fn build() -> prometheus::Result<Metrics> {
+    let r = Registry::new();
+    Ok(Metrics {
+        ticks_received: counter(
+            &r,
+            "alpha_panda_ticks_received_total",
+            "Ticks decoded from the Kite ticker and accepted for publication.",
+        )?,
+        ticks_conflated: counter(
+            &r,
+            "alpha_panda_ticks_conflated_total",
+            "Ticks replaced by a newer one for the same instrument before they were published.",
+        )?,
+        signals: per_broker(
+            &r,
+            "alpha_panda_signals_total",
+            "Trading signals published by the strategy runner.",
+        )?,
+        signals_validated: per_broker(
+            &r,
+            "alpha_panda_signals_validated_total",
+            "Signals the risk manager approved.",
+        )?,
+        signals_rejected: counter_vec(
+            &r,
+            "alpha_panda_signals_rejected_total",
+            "Signals the risk manager refused, once per reason code.",
+            &["broker", "reason"],
+        )?,
+        orders_submitted: per_broker(
+            &r,
+            "alpha_panda_orders_submitted_total",
+            "Orders a venue accepted.",
+        )?,
+        fills: per_broker(&r, "alpha_panda_fills_total", "Fills a venue reported.")?,
+        orders_failed: counter_vec(
+            &r,
+            "alpha_panda_orders_failed_total",
+            "Orders that ended without complete execution, by failure kind.",
+            &["broker", "kind"],
+        )?,
+        dlq_records: counter_vec(
+            &r,
+            "alpha_panda_dlq_records_total",
+            "Records sent to a dead-letter topic, by the topic they were consumed from.",
+            &["topic"],
+        )?,
+        handler_retries: counter_vec(
+            &r,
+            "alpha_panda_handler_retries_total",
+            "Transient handler failures retried by a consumer.",
+            &["service"],
+        )?,
+        actor_restarts: counter_vec(
+            &r,
+            "alpha_panda_actor_restarts_total",
+            "Supervised actor restarts, by reason (failure, panic, exit, sibling).",
+            &["actor", "reason"],
+        )?,
+        handler_latency: register(
+            &r,
+            HistogramVec::new(
+                HistogramOpts::new(
+                    "alpha_panda_handler_latency_seconds",
+                    "Time from dispatching a consumed record to its handler until it answered.",
+                )
+                .buckets(LATENCY_BUCKETS_SECONDS.to_vec()),
+                &["service", "message"],
+            )?,
+        )?,
+        consumer_lag: register(
+            &r,
+            IntGaugeVec::new(
+                Opts::new(
+                    "alpha_panda_consumer_lag",
+                    "Records between a partition's high watermark and the consumer's stored offset.",
+                ),
+                &["service", "topic", "partition"],
+            )?,
+        )?,
+        registry: r,
+    })
+}
+
+fn register<C: prometheus::core::Collector + Clone + 'static>(
+    registry: &Registry,
+    collector: C,
+) -> prometheus::Result<C> {
+    registry.register(Box::new(collector.clone()))?;
+    Ok(collector)
+}
+
+fn counter(registry: &Registry, name: &str, help: &str) -> prometheus::Result<IntCounter> {
+    register(registry, IntCounter::with_opts(Opts::new(name, help))?)
+}
+
+fn counter_vec(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<IntCounterVec> {
+    register(registry, IntCounterVec::new(Opts::new(name, help), labels)?)
+}
+
+fn per_broker(registry: &Registry, name: &str, help: &str) -> prometheus::Result<PerBroker> {
+    let vec = counter_vec(registry, name, help, &["broker"])?;
+    Ok(PerBroker {
+        paper: vec.get_metric_with_label_values(&[Broker::Paper.as_str()])?,
+        zerodha: vec.get_metric_with_label_values(&[Broker::Zerodha.as_str()])?,
+    })
+}
+
+/// Adds one to a labelled counter. The label count is fixed per call site, so the lookup
+/// cannot fail; if it ever did, the event is not counted rather than panicking.
+fn inc(vec: &IntCounterVec, labels: &[&str]) {
+    if let Ok(counter) = vec.get_metric_with_label_values(labels) {
+        counter.inc();
+    }
+}
+
+/// `n` ticks decoded and accepted for publication (counted once per frame).
+pub fn ticks_received(n: u64) {
+    METRICS.ticks_received.inc_by(n);
+}
+
+/// One tick decoded and accepted for publication.
+pub fn tick_received() {
+    METRICS.ticks_received.inc();
+}
+
+/// `n` unpublished ticks replaced by newer ones.
+pub fn ticks_conflated(n: u64) {
+    METRICS.ticks_conflated.inc_by(n);
+}
+
+/// A strategy signal published for `broker`.
+pub fn signal_emitted(broker: Broker) {
+    METRICS.signals.get(broker).inc();
+}
+
+/// A signal approved by the risk manager.
+pub fn signal_validated(broker: Broker) {
+    METRICS.signals_validated.get(broker).inc();
+}
+
+/// A signal refused for `reason` (a risk rule's stable code). A signal refused by several
+/// rules counts once under each.
+pub fn signal_rejected(broker: Broker, reason: &str) {
+    inc(&METRICS.signals_rejected, &[broker.as_str(), reason]);
+}
+
+/// An order accepted by `broker`'s venue.
+pub fn order_submitted(broker: Broker) {
+    METRICS.orders_submitted.get(broker).inc();
+}
+
+/// A fill reported by `broker`'s venue.
+pub fn order_filled(broker: Broker) {
+    METRICS.fills.get(broker).inc();
+}
+
+/// An order that ended without complete execution.
+pub fn order_failed(broker: Broker, kind: OrderFailureKind) {
+    inc(
+        &METRICS.orders_failed,
+        &[broker.as_str(), failure_kind_label(kind)],
+    );
+}
+
+/// A record consumed from `topic` sent to its dead-letter topic.
+pub fn dlq_record(topic: &str) {
+    inc(&METRICS.dlq_records, &[topic]);
+}
+
+/// A transient handler failure that `service`'s consumer will retry.
+pub fn handler_retry(service: &str) {
+    inc(&METRICS.handler_retries, &[service]);
+}
+
+/// A supervised actor restarted; `reason` is the board's kind (failure, panic, exit,
+/// sibling).
+pub fn actor_restart(actor: &str, reason: &str) {
+    inc(&METRICS.actor_restarts, &[actor, reason]);
+}
+
+/// How long `service`'s handler took to answer a `message_type` record.
+pub fn handler_latency(service: &str, message_type: &str, seconds: f64) {
+    if let Some(h) = handler_latency_histogram(service, message_type) {
+        h.observe(seconds);
+    }
+}
+
+/// The latency histogram for one (service, message type), for a caller that records
+/// every record and caches the handle (observing through it takes no lock).
+pub fn handler_latency_histogram(service: &str, message_type: &str) -> Option<Histogram> {
+    METRICS
+        .handler_latency
+        .get_metric_with_label_values(&[service, message_type])
+        .ok()
+}
+
+/// Sets `service`'s lag on one partition of `topic`.
+pub fn consumer_lag(service: &str, topic: &str, partition: i32, lag: i64) {
+    if let Some(g) = consumer_lag_gauge(service, topic, partition) {
+        g.set(lag);
+    }
+}
+
+/// The lag gauge for one (service, topic, partition), for a caller that caches it.
+pub fn consumer_lag_gauge(service: &str, topic: &str, partition: i32) -> Option<IntGauge> {
+    METRICS
+        .consumer_lag
+        .get_metric_with_label_values(&[service, topic, &partition.to_string()])
+        .ok()
+}
+
+/// Every metric in the Prometheus text exposition format (version 0.0.4).
+pub fn render() -> String {
+    TextEncoder::new()
+        .encode_to_string(&METRICS.registry.gather())
+        .unwrap_or_else(|e| {
+            // Only a malformed family fails to encode; ours are all well-formed.
+            tracing::warn!(error = %e, "metrics: cannot encode the registry");
+            String::new()
+        })
+}
+
+/// The failure kind as it is written on the wire (its serde name).
+fn failure_kind_label(kind: OrderFailureKind) -> &'static str {
+    match kind {
+        OrderFailureKind::Rejected => "rejected",
+        OrderFailureKind::Cancelled => "cancelled",
+        OrderFailureKind::Expired => "expired",
+        OrderFailureKind::InsufficientFunds => "insufficient_funds",
+        OrderFailureKind::ShortingNotAllowed => "shorting_not_allowed",
+        OrderFailureKind::NotPlaced => "not_placed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The registry is process-wide and other tests record into it concurrently: each test
+    // uses label values of its own, or asserts only what concurrency cannot change.
+
+    fn has_line(text: &str, line: &str) -> bool {
+        text.lines().any(|l| l == line)
+    }
+
+    #[test]
+    fn builds_every_metric_in_a_fresh_registry() {
+        assert!(build().is_ok());
+    }
+
+    #[test]
+    fn counts_ticks_without_labels() {
+        let received = METRICS.ticks_received.get();
+        let conflated = METRICS.ticks_conflated.get();
+        ticks_received(3);
+        tick_received();
+        ticks_conflated(2);
+        assert!(METRICS.ticks_received.get() >= received + 4);
+        assert!(METRICS.ticks_conflated.get() >= conflated + 2);
+        let text = render();
+        assert!(text.contains("\nalpha_panda_ticks_received_total "));
+        assert!(text.contains("\nalpha_panda_ticks_conflated_total "));
+        assert!(text.contains("# TYPE alpha_panda_ticks_received_total counter"));
+    }
+
+    #[test]
+    fn counts_signals_and_orders_per_broker() {
+        let before = METRICS.fills.get(Broker::Zerodha).get();
+        signal_emitted(Broker::Paper);
+        signal_validated(Broker::Paper);
+        order_submitted(Broker::Zerodha);
+        order_filled(Broker::Zerodha);
+        assert!(METRICS.fills.get(Broker::Zerodha).get() > before);
+        let text = render();
+        for prefix in [
+            "alpha_panda_signals_total{broker=\"paper\"} ",
+            "alpha_panda_signals_total{broker=\"zerodha\"} ",
+            "alpha_panda_signals_validated_total{broker=\"paper\"} ",
+            "alpha_panda_orders_submitted_total{broker=\"zerodha\"} ",
+            "alpha_panda_fills_total{broker=\"zerodha\"} ",
+        ] {
+            assert!(text.contains(prefix), "missing {prefix}");
+        }
+    }
+
+    #[test]
+    fn labels_rejections_by_reason_and_failures_by_kind() {
+        signal_rejected(Broker::Zerodha, "test_only_reason");
+        signal_rejected(Broker::Zerodha, "test_only_reason");
+        order_failed(Broker::Paper, OrderFailureKind::InsufficientFunds);
+        let text = render();
+        assert!(has_line(
+            &text,
+            "alpha_panda_signals_rejected_total{broker=\"zerodha\",reason=\"test_only_reason\"} 2"
+        ));
+        assert!(text.contains(
+            "alpha_panda_orders_failed_total{broker=\"paper\",kind=\"insufficient_funds\"} "
+        ));
+    }
+
+    #[test]
+    fn failure_kind_labels_are_the_wire_names() {
+        use OrderFailureKind::*;
+        for kind in [
+            Rejected,
+            Cancelled,
+            Expired,
+            InsufficientFunds,
+            ShortingNotAllowed,
+            NotPlaced,
+        ] {
+            let wire = serde_json::to_string(&kind).unwrap_or_default();
+            assert_eq!(wire, format!("\"{}\"", failure_kind_label(kind)));
+        }
+    }
+
+    #[test]
+    fn labels_dlq_retries_and_restarts() {
+        dlq_record("test.metrics.topic");
+        handler_retry("test_metrics_service");
+        handler_retry("test_metrics_service");
+        actor_restart("test_metrics_actor", "panic");
+        let text = render();
+        assert!(has_line(
+            &text,
+            "alpha_panda_dlq_records_total{topic=\"test.metrics.topic\"} 1"
+        ));
+        assert!(has_line(
+            &text,
+            "alpha_panda_handler_retries_total{service=\"test_metrics_service\"} 2"
+        ));
+        assert!(has_line(
+            &text,
+            "alpha_panda_actor_restarts_total{actor=\"test_metrics_actor\",reason=\"panic\"} 1"
+        ));
+    }
+
+    #[test]
+    fn buckets_handler_latency_from_50_microseconds() {
+        handler_latency("test_latency_service", "market_tick", 0.000_3);
+        if let Some(h) = handler_latency_histogram("test_latency_service", "market_tick") {
+            h.observe(4.0);
+        }
+        let text = render();
+        let series = "message=\"market_tick\",service=\"test_latency_service\"";
+        for (le, count) in [("0.00005", 0), ("0.00025", 0), ("0.0005", 1), ("5", 2)] {
+            let line = format!(
+                "alpha_panda_handler_latency_seconds_bucket{{{series},le=\"{le}\"}} {count}"
+            );
+            assert!(has_line(&text, &line), "missing {line}");
+        }
+        assert!(has_line(
+            &text,
+            &format!("alpha_panda_handler_latency_seconds_count{{{series}}} 2")
+        ));
+    }
+
+    #[test]
+    fn sets_consumer_lag_per_partition() {
+        consumer_lag("test_lag_service", "test.lag.topic", 3, 42);
+        consumer_lag("test_lag_service", "test.lag.topic", 3, 7);
+        assert!(has_line(
+            &render(),
+            "alpha_panda_consumer_lag{partition=\"3\",service=\"test_lag_service\",topic=\"test.lag.topic\"} 7"
+        ));
+    }
+}
