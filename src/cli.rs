@@ -5,6 +5,7 @@
 //! or usage; 3 the root supervisor gave up (`run`: a restart budget was exhausted — let the
 //! service manager restart the process).
 
+mod api;
 mod commands;
 mod zerodha;
 

@@ -219,23 +219,68 @@ fn dlq_replay_dry_run_then_replay_against_a_real_broker() {
     assert_eq!(back[0].3, original);
 }
 
+/// `GET path` over plain HTTP/1.0: (status, body).
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the API");
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
 #[test]
-fn run_on_embedded_defaults_comes_up_and_exits_0_on_sigterm() {
+fn run_on_embedded_defaults_serves_the_api_and_exits_0_on_sigterm() {
     use std::io::{BufRead, BufReader};
     let mut child = Command::new(env!("CARGO_BIN_EXE_alpha-panda"))
         .arg("run")
         .env("NO_COLOR", "1")
         .env("ALPHA_PANDA__LOG__FORMAT", "json")
+        .env("ALPHA_PANDA__API__LISTEN", "127.0.0.1:0")
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
-    let ready = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find(|l| l.contains("running until SIGINT/SIGTERM"));
-    assert!(ready.is_some(), "the daemon never reported it was up");
+    let mut api = None;
+    for line in lines.by_ref().map_while(Result::ok) {
+        if line.contains("HTTP API listening") {
+            let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+            api = value["addr"].as_str().map(str::to_owned);
+        }
+        if line.contains("running until SIGINT/SIGTERM") {
+            break;
+        }
+    }
+    let api = api.expect("the daemon logged where the API listens");
+    assert_eq!(http_get(&api, "/health/live").0, 200);
+    let (status, actors) = http_get(&api, "/api/v1/actors");
+    assert_eq!(status, 200, "{actors}");
+    assert!(
+        actors.contains("\"producer\"") && actors.contains("\"event_hub\""),
+        "{actors}"
+    );
+    let (status, metrics) = http_get(&api, "/metrics");
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("alpha_panda_ticks_received_total"),
+        "{metrics}"
+    );
+    let (status, portfolios) = http_get(&api, "/api/v1/portfolios");
+    assert_eq!(status, 200, "{portfolios}");
+    assert!(portfolios.trim_start().starts_with('['), "{portfolios}");
+    let (status, missing) = http_get(&api, "/api/v1/portfolios/nyse/x");
+    assert_eq!(status, 400, "{missing}");
+
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -455,6 +500,7 @@ async fn run_with_zerodha_places_orders_on_kite_and_never_logs_the_token() {
         .envs([
             ("ALPHA_PANDA__LOG__FORMAT", "json"),
             ("ALPHA_PANDA__LOG__LEVEL", "debug"),
+            ("ALPHA_PANDA__API__LISTEN", "127.0.0.1:0"),
             ("ALPHA_PANDA__BROKERS__ENABLED", "paper,zerodha"),
             ("ALPHA_PANDA__STRATEGIES__MOMENTUM_1__BROKERS", "zerodha"),
             ("ALPHA_PANDA__SIMULATOR__TICKS_PER_SEC", "50"),
@@ -537,6 +583,7 @@ fn run_with_a_subset_of_services_starts_only_those() {
     let mut child = cmd
         .args(["run", "--services", "market_feed,strategy_runner"])
         .env("NO_COLOR", "1")
+        .env("ALPHA_PANDA__API__LISTEN", "127.0.0.1:0")
         .env("ALPHA_PANDA__LOG__FORMAT", "json")
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -78,6 +78,7 @@ async fn simulated_ticks_become_fills_and_the_portfolio_equals_a_recomputation_f
         dedup: Arc::new(MemoryDedup::new(10_000)),
         kite: None,
         services: daemon::ServiceSet::all(),
+        event_hub: None,
     })
     .unwrap();
     let portfolio = tree

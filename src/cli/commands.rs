@@ -353,6 +353,7 @@ async fn run(settings: &Settings, args: RunArgs) -> anyhow::Result<u8> {
     warn_unsubscribed_instruments(settings, &registry, &targets);
     let (endpoint, _simulator) = feed_endpoint(settings, &registry).await?;
     let (store, dedup) = stores(settings).await?;
+    let api = settings.api.enabled.then(super::api::ApiWiring::new);
     let tree = daemon::build(DaemonParts {
         settings,
         connection: &connection,
@@ -361,10 +362,11 @@ async fn run(settings: &Settings, args: RunArgs) -> anyhow::Result<u8> {
             feed_args(settings, endpoint, targets, handle, order_updates)
         })),
         registry: &registry,
-        store,
+        store: store.clone(),
         dedup,
         kite: kite_client(settings, &selected)?,
         services: selected,
+        event_hub: api.as_ref().map(|a| a.hub(settings)),
     })
     .map_err(anyhow::Error::msg)?;
     let unknown = daemon::unknown_policy_names(settings, &tree.names);
@@ -376,25 +378,33 @@ async fn run(settings: &Settings, args: RunArgs) -> anyhow::Result<u8> {
         );
     }
     let actors = tree.names.join(",");
+    let services = tree.services;
     let mut root = tree.root.start().await;
+    let api = match api {
+        Some(api) => Some(api.serve(settings, &services, root.board(), store).await?),
+        None => None,
+    };
     // Installed before saying we run, so a signal right after that line is handled.
     let mut term = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
     tracing::info!(brokers = %connection.bootstrap_servers, %actors, "running until SIGINT/SIGTERM");
-    tokio::select! {
-        _ = term.recv() => {
-            tracing::info!("signal received; stopping");
-            root.shutdown().await;
-            Ok(0)
-        }
-        _ = interrupt.recv() => {
-            tracing::info!("signal received; stopping");
-            root.shutdown().await;
-            Ok(0)
-        }
+    let code = tokio::select! {
+        _ = term.recv() => None,
+        _ = interrupt.recv() => None,
         outcome = root.wait() => {
             tracing::error!(?outcome, "the root supervisor gave up; exiting for the service manager to restart us");
-            Ok(EXIT_SUPERVISION_GAVE_UP)
+            Some(EXIT_SUPERVISION_GAVE_UP)
+        }
+    };
+    if let Some(api) = api {
+        api.stop().await;
+    }
+    match code {
+        Some(code) => Ok(code),
+        None => {
+            tracing::info!("signal received; stopping");
+            root.shutdown().await;
+            Ok(0)
         }
     }
 }

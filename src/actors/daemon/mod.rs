@@ -27,6 +27,7 @@ mod services;
 
 pub use selection::{ALL_SERVICES, ServiceSet};
 
+use super::event_hub;
 use super::market_feed::{self, KiteOrderUpdate, MarketFeed, MarketFeedArgs};
 use super::paper_execution::{self, PaperExecution};
 use super::portfolio_manager::{self, PortfolioManager};
@@ -72,6 +73,16 @@ pub struct DaemonParts<'a> {
     pub kite: Option<KiteClient>,
     /// The services this process runs.
     pub services: ServiceSet,
+    /// The API's event hub (when the API runs): where it broadcasts events, where it keeps
+    /// recent orders, and this instance's id (its consumer group is per instance).
+    pub event_hub: Option<EventHubParts>,
+}
+
+/// What the event hub is built with.
+pub struct EventHubParts {
+    pub events: tokio::sync::broadcast::Sender<crate::api::ApiEvent>,
+    pub orders: event_hub::SharedOrders,
+    pub instance_id: String,
 }
 
 /// Builds the market feed's arguments (see [`DaemonParts::feed`]).
@@ -115,6 +126,7 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
         dedup,
         kite,
         services: selected,
+        event_hub: hub,
     } = parts;
     let supervision = &settings.supervision;
     services::check_selection(settings, &selected)?;
@@ -143,7 +155,21 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
         selected: &selected,
     };
     let services = services::register(&mut services_spec, inputs, &producer, &holds)?;
-    let consumers = consumers(settings, kafka, &producer, &services, &mut names);
+    let mut consumers = consumers(settings, kafka, &producer, &services, &mut names);
+    if let Some(hub) = hub {
+        add_event_hub(
+            &mut services_spec,
+            &mut consumers,
+            settings,
+            kafka,
+            &producer,
+            hub,
+        );
+        names.extend([
+            event_hub::SERVICE.to_owned(),
+            format!("consumer.{}", event_hub::SERVICE),
+        ]);
+    }
 
     let mut root = SupervisorSpec::new(ROOT, Strategy::OneForOne, supervision);
     root.supervisor(infrastructure);
@@ -232,6 +258,40 @@ fn consumers(
         );
     }
     spec
+}
+
+/// The event hub and its consumer, whose group is this instance's own
+/// (`{group_prefix}.event_hub.{instance_id}`): every API instance sees every event.
+fn add_event_hub(
+    services: &mut SupervisorSpec,
+    consumers: &mut SupervisorSpec,
+    settings: &Settings,
+    kafka: &KafkaConnection,
+    producer: &ProducerHandle,
+    hub: EventHubParts,
+) {
+    let EventHubParts {
+        events,
+        orders,
+        instance_id,
+    } = hub;
+    let addr = services.worker(event_hub::SERVICE, move || {
+        Ok(event_hub::EventHub::new(events.clone(), orders.clone()))
+    });
+    let (connection, producer) = (kafka.clone(), producer.clone());
+    let backoff = Backoff::new(&settings.retry);
+    let brokers = settings.brokers.enabled.clone();
+    let group = format!("{}.{instance_id}", event_hub::SERVICE);
+    consumers.worker(&format!("consumer.{}", event_hub::SERVICE), move || {
+        ConsumerActor::new(ConsumerArgs {
+            connection: connection.clone(),
+            service: group.clone(),
+            routes: event_hub::routes(&addr, &brokers),
+            producer: producer.clone(),
+            backoff: backoff.clone(),
+        })
+        .map_err(|e| e.to_string())
+    });
 }
 
 /// `[supervision.actors.<name>]` entries that name no actor of the tree (a typo would

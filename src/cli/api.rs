@@ -1,0 +1,106 @@
+//! Starting the HTTP API for `run`: the context it reads from (the supervision board, the
+//! store, the event hub, the risk manager's kill switch, the metrics registry).
+
+use crate::actors::daemon::{EventHubParts, Services};
+use crate::actors::event_hub::{self, SharedOrders};
+use crate::actors::supervisor::{ActorState, Board};
+use crate::api::{ApiContext, ApiEvent, ApiServer, ReadinessCheck, StrategyInfo};
+use crate::settings::Settings;
+use crate::store::Store;
+use anyhow::Context as _;
+use futures::FutureExt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// Events buffered per SSE subscriber before it counts as lagging.
+const EVENT_BUFFER: usize = 1024;
+
+/// What the API and the event hub share, made before the tree is built.
+pub(super) struct ApiWiring {
+    events: broadcast::Sender<ApiEvent>,
+    orders: SharedOrders,
+}
+
+impl ApiWiring {
+    pub(super) fn new() -> ApiWiring {
+        ApiWiring {
+            events: broadcast::channel(EVENT_BUFFER).0,
+            orders: SharedOrders::default(),
+        }
+    }
+
+    /// The event hub's part of the tree.
+    pub(super) fn hub(&self, settings: &Settings) -> EventHubParts {
+        EventHubParts {
+            events: self.events.clone(),
+            orders: self.orders.clone(),
+            instance_id: settings.service.instance_id.clone(),
+        }
+    }
+
+    /// Serves the API on `api.listen`.
+    ///
+    /// # Errors
+    /// The address cannot be bound.
+    pub(super) async fn serve(
+        self,
+        settings: &Settings,
+        services: &Services,
+        board: Board,
+        store: Arc<dyn Store>,
+    ) -> anyhow::Result<ApiServer> {
+        let orders = self.orders;
+        let tree_board = board.clone();
+        let context = ApiContext {
+            brokers: settings.brokers.enabled.clone(),
+            store: store.clone(),
+            strategies: StrategyInfo::from_settings(&settings.strategies),
+            control_token: settings.api.control_token.clone(),
+            kill_switch: services
+                .risk_manager
+                .as_ref()
+                .map(|r| r.clone().recipient()),
+            tree: Arc::new(move || tree_board.snapshot()),
+            readiness: Arc::new(move || readiness(board.clone(), store.clone()).boxed()),
+            metrics: Arc::new(crate::telemetry::metrics::render),
+            events: self.events,
+            orders: Arc::new(move |broker, limit| {
+                event_hub::list_orders(&orders, broker, limit)
+                    .into_iter()
+                    .filter_map(|o| serde_json::to_value(o).ok())
+                    .collect()
+            }),
+        };
+        let listen = settings.api.listen;
+        let server = crate::api::serve(listen, context)
+            .await
+            .with_context(|| format!("serving the HTTP API on {listen}"))?;
+        tracing::info!(addr = %server.addr, "HTTP API listening");
+        Ok(server)
+    }
+}
+
+/// Ready when every actor of the tree runs (the producer is connected, each consumer has
+/// joined its group) and the store answers.
+async fn readiness(board: Board, store: Arc<dyn Store>) -> Vec<ReadinessCheck> {
+    let tree = board.snapshot();
+    let not_running: Vec<String> = tree
+        .actors
+        .iter()
+        .filter(|a| a.state != ActorState::Running)
+        .map(|a| format!("{} is {:?}", a.name, a.state).to_lowercase())
+        .collect();
+    let actors = if not_running.is_empty() {
+        ReadinessCheck::ready("actors", &format!("{} running", tree.actors.len()))
+    } else {
+        ReadinessCheck::not_ready("actors", &not_running.join(", "))
+    };
+    let probe = tokio::time::timeout(Duration::from_secs(1), store.get("health:probe")).await;
+    let store = match probe {
+        Ok(Ok(_)) => ReadinessCheck::ready("store", "answers"),
+        Ok(Err(e)) => ReadinessCheck::not_ready("store", &e.to_string()),
+        Err(_) => ReadinessCheck::not_ready("store", "no answer within 1 s"),
+    };
+    vec![actors, store]
+}
