@@ -92,14 +92,14 @@ async fn readiness(board: Board, store: Arc<dyn Store>) -> Vec<ReadinessCheck> {
         .map(|a| format!("{} is {:?}", a.name, a.state).to_lowercase())
         .collect();
     let actors = if not_running.is_empty() {
-        ReadinessCheck::ready("actors", &format!("{} running", tree.actors.len()))
+        ReadinessCheck::ready("actors", format!("{} running", tree.actors.len()))
     } else {
-        ReadinessCheck::not_ready("actors", &not_running.join(", "))
+        ReadinessCheck::not_ready("actors", not_running.join(", "))
     };
     let probe = tokio::time::timeout(Duration::from_secs(1), store.get("health:probe")).await;
     let store = match probe {
         Ok(Ok(_)) => ReadinessCheck::ready("store", "answers"),
-        Ok(Err(e)) => ReadinessCheck::not_ready("store", &e.to_string()),
+        Ok(Err(e)) => ReadinessCheck::not_ready("store", e.to_string()),
         Err(_) => ReadinessCheck::not_ready("store", "no answer within 1 s"),
     };
     vec![actors, store]
