@@ -1,0 +1,298 @@
+//! End to end: the built binary against the real broker and the real Redis.
+//!
+//! Each test runs the daemon with a config of its own: a strategy id no other test uses
+//! (topics are shared, so everything read back is filtered by it), its own consumer-group
+//! prefix, and producers that send one record per batch (tansu 0.6 cannot serve a fetch
+//! that starts inside a batch; see docs/STREAMING.md). The tests run one at a time: they
+//! share Redis's risk state and the machine's two cores.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod daemon;
+
+use alpha_panda::messages::{Broker, OrderFilled};
+use alpha_panda::portfolio::{Portfolio, recompute};
+use alpha_panda::streaming::history::read_history;
+use alpha_panda::streaming::{KafkaConnection, Stream, Topic};
+use daemon::Daemon;
+use rust_decimal::Decimal;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+const TOKEN: &str = "e2e-control-token";
+/// Bound on a graceful shutdown (the supervision stop timeout is 5 s per actor).
+const SHUTDOWN_BOUND: Duration = Duration::from_secs(20);
+
+/// A scenario's settings file and names.
+struct Scenario {
+    _dir: tempfile::TempDir,
+    config: PathBuf,
+    strategy: String,
+    connection: KafkaConnection,
+    redis: String,
+}
+
+fn scenario(name: &str, extra: &str) -> Option<Scenario> {
+    let (Some(connection), Some(redis)) = (common::real_broker(), common::redis_url()) else {
+        return None;
+    };
+    // A database of their own, emptied first: the risk state (`paper:risk`) is shared by
+    // every run against this Redis, and earlier runs must not count here.
+    let redis = format!("{}/15", redis.trim_end_matches('/'));
+    let client = redis::Client::open(redis.as_str()).expect("redis url");
+    let mut conn = client.get_connection().expect("redis");
+    let _: () = redis::cmd("FLUSHDB")
+        .query(&mut conn)
+        .expect("flush the e2e database");
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let strategy = format!("{name}_{}", &id[..8]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let toml = format!(
+        r#"
+[kafka]
+brokers = "{brokers}"
+group_prefix = "e2e-{id}"
+linger_ms = 0
+fetch_wait_max_ms = 1
+
+[kafka.client]
+"batch.num.messages" = "1"
+
+[redis]
+url = "{redis}"
+
+[api]
+listen = "127.0.0.1:0"
+control_token = "{TOKEN}"
+
+[simulator]
+ticks_per_sec = 40
+
+[paper]
+allow_short = true
+
+[strategies.momentum_1]
+enabled = false
+
+[strategies.ema_cross_1]
+enabled = false
+
+[strategies.{strategy}]
+enabled = true
+brokers = ["paper"]
+instruments = ["RELIANCE", "INFY"]
+params = {{ kind = "ema_cross", fast = 3, slow = 6, quantity = 1 }}
+{extra}
+"#,
+        brokers = connection.bootstrap_servers,
+    );
+    std::fs::write(&config, toml).unwrap();
+    Some(Scenario {
+        _dir: dir,
+        config,
+        strategy,
+        connection,
+        redis,
+    })
+}
+
+fn is(line: &serde_json::Value, message: &str, strategy: &str) -> bool {
+    line["message"] == message && line["strategy"] == strategy
+}
+
+/// The fills of `strategy` on `paper.orders.filled`, in topic order.
+fn fills_of(connection: &KafkaConnection, strategy: &str) -> Vec<OrderFilled> {
+    let topic = Topic::of(Broker::Paper, Stream::OrdersFilled).name();
+    let (fills, _) = read_history::<OrderFilled>(connection, &topic, Duration::from_secs(20))
+        .expect("read the fills topic");
+    fills
+        .into_iter()
+        .map(|e| e.data)
+        .filter(|f| f.order.strategy_id == strategy)
+        .collect()
+}
+
+/// What must agree between the read model and a recomputation (marks aside: the live
+/// portfolio is marked to the last tick).
+fn essentials(p: &Portfolio) -> (Decimal, Decimal, Decimal, usize, Vec<(u32, i64)>) {
+    let mut positions: Vec<(u32, i64)> = p.positions().map(|q| (q.token, q.quantity)).collect();
+    positions.sort();
+    (
+        p.cash(),
+        p.realized_pnl(),
+        p.charges(),
+        p.fill_count(),
+        positions,
+    )
+}
+
+#[test]
+fn the_kill_switch_halts_and_resumes_trading_over_the_api() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(s) = scenario("e2e_switch", "") else {
+        return;
+    };
+    let mut d = Daemon::start(&s.config, &[]);
+    let wait = Duration::from_secs(60);
+    d.wait_for("a validated signal", wait, |l| {
+        is(l, "signal validated", &s.strategy)
+    });
+
+    assert_eq!(d.http("POST", "/api/v1/trading/paper/halt", None).0, 401);
+    assert_eq!(
+        d.http("POST", "/api/v1/trading/paper/halt", Some("wrong"))
+            .0,
+        401
+    );
+    let (status, body) = d.http("POST", "/api/v1/trading/paper/halt", Some(TOKEN));
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"broker":"paper","state":"HALTED"}"#)
+    );
+    let rejected = d.wait_for("a rejection while halted", wait, |l| {
+        is(l, "signal rejected", &s.strategy)
+    });
+    assert!(
+        rejected["reasons"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("trading_halted"),
+        "{rejected}"
+    );
+
+    let (status, body) = d.http("POST", "/api/v1/trading/paper/resume", Some(TOKEN));
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"broker":"paper","state":"ACTIVE"}"#)
+    );
+    d.wait_for("a validated signal after resuming", wait, |l| {
+        is(l, "signal validated", &s.strategy)
+    });
+    let (code, took, lines) = d.sigterm();
+    assert_eq!(
+        code,
+        Some(0),
+        "{}",
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    );
+    assert!(took < SHUTDOWN_BOUND, "shutdown took {took:?}");
+}
+
+/// The API's portfolio of `strategy` as (cash, positions), from its JSON.
+fn api_view(body: &str) -> (Decimal, Vec<(u32, i64)>) {
+    let v: serde_json::Value = serde_json::from_str(body).expect("portfolio JSON");
+    let cash = v["cash"]
+        .as_str()
+        .and_then(|c| c.parse().ok())
+        .expect("cash");
+    let mut positions: Vec<(u32, i64)> = v["positions"]
+        .as_array()
+        .map(|ps| {
+            ps.iter()
+                .map(|p| {
+                    (
+                        p["token"].as_u64().unwrap_or(0) as u32,
+                        p["quantity"].as_i64().unwrap_or(0),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    positions.sort();
+    (cash, positions)
+}
+
+fn recomputed(connection: &KafkaConnection, strategy: &str) -> Portfolio {
+    let fills = fills_of(connection, strategy);
+    let ids: std::collections::BTreeSet<&str> = fills.iter().map(|f| f.fill_id.as_str()).collect();
+    assert_eq!(ids.len(), fills.len(), "a fill was published twice");
+    let book = recompute(&fills, &[], Decimal::from(1_000_000));
+    book.get(Broker::Paper, strategy)
+        .cloned()
+        .expect("fills of the strategy")
+}
+
+/// Waits until the API's portfolio equals a recomputation from the fills topic (trading is
+/// halted, so both stop moving once the last fills are booked).
+fn converges(d: &Daemon, s: &Scenario) -> Portfolio {
+    let path = format!("/api/v1/portfolios/paper/{}", s.strategy);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let expected = recomputed(&s.connection, &s.strategy);
+        let (cash, positions) = api_view(&d.get_ok(&path, Duration::from_secs(10)));
+        let want = essentials(&expected);
+        let nonzero: Vec<(u32, i64)> = want.4.iter().copied().filter(|p| p.1 != 0).collect();
+        let got: Vec<(u32, i64)> = positions.into_iter().filter(|p| p.1 != 0).collect();
+        if cash == want.0 && got == nonzero {
+            return expected;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the API's portfolio ({cash}, {got:?}) never equalled the recomputation ({}, {nonzero:?})",
+            want.0
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn stored_portfolio(redis: &str, strategy: &str) -> Portfolio {
+    let client = redis::Client::open(redis).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    let json: String = redis::cmd("GET")
+        .arg(format!("paper:portfolio:{strategy}"))
+        .query(&mut conn)
+        .unwrap();
+    serde_json::from_str(&json).unwrap()
+}
+
+#[test]
+fn fills_reach_the_api_portfolio_and_a_restart_resumes_where_it_stopped() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(s) = scenario("e2e_fills", "") else {
+        return;
+    };
+    let wait = Duration::from_secs(90);
+    let mut d = Daemon::start(&s.config, &[]);
+    for _ in 0..3 {
+        d.wait_for("a fill", wait, |l| is(l, "order filled", &s.strategy));
+    }
+    // Halt: no new orders, so the read model and the topic come to rest.
+    let (status, _) = d.http("POST", "/api/v1/trading/paper/halt", Some(TOKEN));
+    assert_eq!(status, 200);
+    let first = converges(&d, &s);
+    let (code, took, lines) = d.sigterm();
+    assert_eq!(
+        code,
+        Some(0),
+        "{}",
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    );
+    assert!(took < SHUTDOWN_BOUND, "shutdown took {took:?}");
+
+    // Restarted: still HALTED (the risk state is durable), the portfolio rebuilt from the
+    // topic; resumed, it trades on from where it stopped.
+    let mut d = Daemon::start(&s.config, &[]);
+    assert_eq!(essentials(&converges(&d, &s)), essentials(&first));
+    let (status, _) = d.http("POST", "/api/v1/trading/paper/resume", Some(TOKEN));
+    assert_eq!(status, 200);
+    d.wait_for("a fill after the restart", wait, |l| {
+        is(l, "order filled", &s.strategy)
+    });
+    let (status, _) = d.http("POST", "/api/v1/trading/paper/halt", Some(TOKEN));
+    assert_eq!(status, 200);
+    let last = converges(&d, &s);
+    assert!(
+        last.fill_count() > first.fill_count(),
+        "no new fill after the restart"
+    );
+    let (code, _, _) = d.sigterm();
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        essentials(&stored_portfolio(&s.redis, &s.strategy)),
+        essentials(&last)
+    );
+}
