@@ -13,7 +13,6 @@ use alpha_panda::portfolio::recompute;
 use alpha_panda::settings::{RetrySettings, Secret};
 use alpha_panda::sim::{Simulator, SimulatorOptions};
 use alpha_panda::store::MemoryStore;
-use alpha_panda::streaming::dedup::MemoryDedup;
 use alpha_panda::streaming::history::read_history;
 use alpha_panda::streaming::retry::Backoff;
 use alpha_panda::streaming::{EmbeddedBroker, ProducerActor, Stream, Topic, TopicMap};
@@ -75,7 +74,6 @@ async fn simulated_ticks_become_fills_and_the_portfolio_equals_a_recomputation_f
         })),
         registry: &registry,
         store: Arc::new(MemoryStore::default()),
-        dedup: Arc::new(MemoryDedup::new(10_000)),
         kite: None,
         services: daemon::ServiceSet::all(),
         event_hub: None,

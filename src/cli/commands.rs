@@ -14,7 +14,6 @@ use crate::settings::Settings;
 use crate::settings::{RetrySettings, Secret};
 use crate::sim::{Simulator, SimulatorOptions};
 use crate::store::{MemoryStore, RedisStore, Store};
-use crate::streaming::dedup::{DedupStore, MemoryDedup, RedisDedup};
 use crate::streaming::dlq::{ReplayOptions, replay};
 use crate::streaming::retry::Backoff;
 use crate::streaming::{
@@ -103,26 +102,21 @@ fn warn_unsubscribed_instruments(
     }
 }
 
-/// The read-model store and the dedup store: in memory (`redis.url = "memory"`) or Redis.
-async fn stores(settings: &Settings) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn DedupStore>)> {
+/// The store (read models, order journals, risk state): in memory (`redis.url =
+/// "memory"`) or Redis.
+async fn store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     if settings.is_memory_store() {
         tracing::warn!(
-            "redis.url = \"memory\": read models and dedup keys live in this process only; NOTHING IS DURABLE"
+            "redis.url = \"memory\": read models and order journals live in this process only; NOTHING IS DURABLE"
         );
-        return Ok((
-            Arc::new(MemoryStore::default()),
-            Arc::new(MemoryDedup::new(settings.dedup.memory_capacity)),
-        ));
+        return Ok(Arc::new(MemoryStore::default()));
     }
     let r = &settings.redis;
     let (url, connect, command) = (r.url.expose(), r.connect_timeout(), r.command_timeout());
     let store = RedisStore::connect(url, connect, command)
         .await
-        .context("connecting to Redis (read model)")?;
-    let dedup = RedisDedup::connect(url, connect, command)
-        .await
-        .context("connecting to Redis (dedup)")?;
-    Ok((Arc::new(store), Arc::new(dedup)))
+        .context("connecting to Redis")?;
+    Ok(Arc::new(store))
 }
 
 /// Where the feed connects: the configured ticker, or the built-in simulator started
@@ -352,7 +346,7 @@ async fn run(settings: &Settings, args: RunArgs) -> anyhow::Result<u8> {
         .map_err(anyhow::Error::msg)?;
     warn_unsubscribed_instruments(settings, &registry, &targets);
     let (endpoint, _simulator) = feed_endpoint(settings, &registry).await?;
-    let (store, dedup) = stores(settings).await?;
+    let store = store(settings).await?;
     let api = settings.api.enabled.then(super::api::ApiWiring::new);
     let tree = daemon::build(DaemonParts {
         settings,
@@ -363,7 +357,6 @@ async fn run(settings: &Settings, args: RunArgs) -> anyhow::Result<u8> {
         })),
         registry: &registry,
         store: store.clone(),
-        dedup,
         kite: kite_client(settings, &selected)?,
         services: selected,
         event_hub: api.as_ref().map(|a| a.hub(settings)),

@@ -152,8 +152,10 @@ pub struct OrderFailed {
 }
 
 /// What an execution venue (paper or Kite) reports about an order; the execution actors
-/// turn each into an envelope on its topic.
-#[derive(Debug, Clone, PartialEq)]
+/// turn each into an envelope on its topic. Serialisable so a venue can journal what a
+/// placement produced and publish exactly that again after a restart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", content = "data", rename_all = "snake_case")]
 pub enum VenueEvent {
     Submitted(OrderSubmitted),
     Filled(OrderFilled),

@@ -10,7 +10,9 @@
 mod common;
 mod daemon;
 
-use alpha_panda::messages::{Broker, OrderFilled};
+use alpha_panda::messages::{
+    Broker, OrderFailed, OrderFilled, Payload, ValidatedSignal, client_order_id,
+};
 use alpha_panda::portfolio::{Portfolio, recompute};
 use alpha_panda::streaming::history::read_history;
 use alpha_panda::streaming::{KafkaConnection, Stream, Topic};
@@ -35,7 +37,7 @@ struct Scenario {
     redis: String,
 }
 
-fn scenario(name: &str, extra: &str) -> Option<Scenario> {
+fn scenario(name: &str, ticks_per_sec: u32) -> Option<Scenario> {
     let (Some(connection), Some(redis)) = (common::real_broker(), common::redis_url()) else {
         return None;
     };
@@ -70,7 +72,7 @@ listen = "127.0.0.1:0"
 control_token = "{TOKEN}"
 
 [simulator]
-ticks_per_sec = 40
+ticks_per_sec = {ticks_per_sec}
 
 [paper]
 allow_short = true
@@ -86,7 +88,6 @@ enabled = true
 brokers = ["paper"]
 instruments = ["RELIANCE", "INFY"]
 params = {{ kind = "ema_cross", fast = 3, slow = 6, quantity = 1 }}
-{extra}
 "#,
         brokers = connection.bootstrap_servers,
     );
@@ -104,12 +105,20 @@ fn is(line: &serde_json::Value, message: &str, strategy: &str) -> bool {
     line["message"] == message && line["strategy"] == strategy
 }
 
+/// Every record of `stream` on the paper topics, in topic order.
+fn history<T: Payload>(
+    connection: &KafkaConnection,
+    stream: Stream,
+) -> Vec<alpha_panda::messages::Envelope<T>> {
+    let topic = Topic::of(Broker::Paper, stream).name();
+    let (records, _) = read_history::<T>(connection, &topic, Duration::from_secs(20))
+        .unwrap_or_else(|e| panic!("reading {topic}: {e}"));
+    records
+}
+
 /// The fills of `strategy` on `paper.orders.filled`, in topic order.
 fn fills_of(connection: &KafkaConnection, strategy: &str) -> Vec<OrderFilled> {
-    let topic = Topic::of(Broker::Paper, Stream::OrdersFilled).name();
-    let (fills, _) = read_history::<OrderFilled>(connection, &topic, Duration::from_secs(20))
-        .expect("read the fills topic");
-    fills
+    history::<OrderFilled>(connection, Stream::OrdersFilled)
         .into_iter()
         .map(|e| e.data)
         .filter(|f| f.order.strategy_id == strategy)
@@ -133,7 +142,7 @@ fn essentials(p: &Portfolio) -> (Decimal, Decimal, Decimal, usize, Vec<(u32, i64
 #[test]
 fn the_kill_switch_halts_and_resumes_trading_over_the_api() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let Some(s) = scenario("e2e_switch", "") else {
+    let Some(s) = scenario("e2e_switch", 40) else {
         return;
     };
     let mut d = Daemon::start(&s.config, &[]);
@@ -252,7 +261,7 @@ fn stored_portfolio(redis: &str, strategy: &str) -> Portfolio {
 #[test]
 fn fills_reach_the_api_portfolio_and_a_restart_resumes_where_it_stopped() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let Some(s) = scenario("e2e_fills", "") else {
+    let Some(s) = scenario("e2e_fills", 40) else {
         return;
     };
     let wait = Duration::from_secs(90);
@@ -289,6 +298,82 @@ fn fills_reach_the_api_portfolio_and_a_restart_resumes_where_it_stopped() {
         last.fill_count() > first.fill_count(),
         "no new fill after the restart"
     );
+    let (code, _, _) = d.sigterm();
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        essentials(&stored_portfolio(&s.redis, &s.strategy)),
+        essentials(&last)
+    );
+}
+
+/// Validated signals of `strategy` whose order has no terminal outcome yet, and orders
+/// with more than one (a complete fill or a failure each count as one).
+fn outcomes(connection: &KafkaConnection, strategy: &str) -> (Vec<String>, Vec<String>) {
+    let validated: Vec<String> = history::<ValidatedSignal>(connection, Stream::SignalsValidated)
+        .into_iter()
+        .filter(|e| e.data.signal.strategy_id == strategy)
+        .map(|e| client_order_id(e.id))
+        .collect();
+    let mut terminal: std::collections::BTreeMap<String, usize> = Default::default();
+    for f in fills_of(connection, strategy) {
+        if f.cumulative_quantity == f.order_quantity {
+            *terminal.entry(f.order.client_order_id).or_default() += 1;
+        }
+    }
+    for e in history::<OrderFailed>(connection, Stream::OrdersFailed) {
+        if e.data.order.strategy_id == strategy {
+            *terminal.entry(e.data.order.client_order_id).or_default() += 1;
+        }
+    }
+    let open = validated
+        .iter()
+        .filter(|id| !terminal.contains_key(*id))
+        .cloned()
+        .collect();
+    let doubled = terminal
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(id, _)| id)
+        .collect();
+    (open, doubled)
+}
+
+#[test]
+fn kill_9_mid_burst_then_a_restart_loses_and_doubles_nothing() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(s) = scenario("e2e_kill", 200) else {
+        return;
+    };
+    let wait = Duration::from_secs(90);
+    let mut d = Daemon::start(&s.config, &[]);
+    for _ in 0..5 {
+        d.wait_for("a fill", wait, |l| is(l, "order filled", &s.strategy));
+    }
+    // Signals are being validated, placed and booked right now.
+    d.kill9();
+
+    let mut d = Daemon::start(&s.config, &[]);
+    d.wait_for("a fill after the restart", wait, |l| {
+        is(l, "order filled", &s.strategy)
+    });
+    let (status, _) = d.http("POST", "/api/v1/trading/paper/halt", Some(TOKEN));
+    assert_eq!(status, 200);
+    // Every validated signal ends exactly once, once the pipeline has caught up.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (open, doubled) = outcomes(&s.connection, &s.strategy);
+        assert!(doubled.is_empty(), "orders with two outcomes: {doubled:?}");
+        if open.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "validated signals without an outcome: {open:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // No fill twice (asserted by the recomputation) and the read model agrees.
+    let last = converges(&d, &s);
     let (code, _, _) = d.sigterm();
     assert_eq!(code, Some(0));
     assert_eq!(

@@ -40,7 +40,6 @@ use crate::market::instruments::InstrumentRegistry;
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::streaming::consumer::{ConsumerActor, ConsumerArgs, Routes};
-use crate::streaming::dedup::DedupStore;
 use crate::streaming::retry::Backoff;
 use crate::streaming::{KafkaConnection, ProducerActor, ProducerHandle};
 use actix::{Addr, Recipient};
@@ -68,7 +67,6 @@ pub struct DaemonParts<'a> {
     pub feed: Option<FeedFactory<'a>>,
     pub registry: &'a InstrumentRegistry,
     pub store: Arc<dyn Store>,
-    pub dedup: Arc<dyn DedupStore>,
     /// The Kite REST client; required when zerodha execution runs.
     pub kite: Option<KiteClient>,
     /// The services this process runs.
@@ -123,7 +121,6 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
         feed,
         registry,
         store,
-        dedup,
         kite,
         services: selected,
         event_hub: hub,
@@ -150,7 +147,6 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
         connection: kafka,
         registry,
         store,
-        dedup,
         kite,
         selected: &selected,
     };

@@ -13,7 +13,6 @@ use crate::market::instruments::InstrumentRegistry;
 use crate::messages::Broker;
 use crate::settings::Settings;
 use crate::store::Store;
-use crate::streaming::dedup::DedupStore;
 use crate::streaming::{KafkaConnection, ProducerHandle};
 use actix::Recipient;
 use std::collections::BTreeMap;
@@ -26,7 +25,6 @@ pub(super) struct Inputs<'a> {
     pub connection: &'a KafkaConnection,
     pub registry: &'a InstrumentRegistry,
     pub store: Arc<dyn Store>,
-    pub dedup: Arc<dyn DedupStore>,
     pub kite: Option<KiteClient>,
     pub selected: &'a ServiceSet,
 }
@@ -68,8 +66,7 @@ pub(super) fn register(
             let args = PaperExecutionArgs {
                 config: settings.paper.clone(),
                 producer: producer.clone(),
-                dedup: parts.dedup.clone(),
-                dedup_ttl: settings.dedup.ttl(),
+                store: parts.store.clone(),
             };
             spec.worker(paper_execution::SERVICE, move || {
                 Ok(PaperExecution::new(args.clone()))

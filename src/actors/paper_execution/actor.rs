@@ -7,18 +7,18 @@ use crate::messages::{Broker, Envelope, MarketTick, ValidatedSignal, client_orde
 use crate::paper::{PaperConfig, PaperVenue, VenueEvent};
 use crate::streaming::ProducerHandle;
 use crate::streaming::consumer::{Completion, Deliver, HandlerError, HandlerResult};
-use crate::streaming::dedup::{Claim, DedupStore};
+use crate::store::Store;
 use crate::streaming::producer::PendingDelivery;
+use actix::fut;
 use actix::prelude::*;
 use std::sync::Arc;
-use std::time::Duration;
 
 #[derive(Clone)]
 pub struct PaperExecutionArgs {
     pub config: PaperConfig,
     pub producer: ProducerHandle,
-    pub dedup: Arc<dyn DedupStore>,
-    pub dedup_ttl: Duration,
+    /// Where each placement's events are journaled (the dedup claim on the signal).
+    pub store: Arc<dyn Store>,
 }
 
 pub struct PaperExecution {
@@ -65,30 +65,57 @@ impl Handler<Deliver<ValidatedSignal>> for PaperExecution {
     type Result = ResponseActFuture<Self, HandlerResult>;
 
     fn handle(&mut self, d: Deliver<ValidatedSignal>, _ctx: &mut Self::Context) -> Self::Result {
-        let claim = self
-            .args
-            .dedup
-            .claim(SERVICE, d.envelope.id, self.args.dedup_ttl);
-        let fut = claim
-            .into_actor(self)
-            .map(move |claim, act, _ctx| match claim {
-                Err(e) => Err(HandlerError::from(e)),
-                Ok(Claim::Duplicate) => {
-                    // Placed before: publish what that placement produced again (same
-                    // envelope ids, so downstream dedup absorbs them) in case its first
-                    // publication failed. Never place it twice.
-                    let events = act.venue.replay(&client_order_id(d.envelope.id));
-                    tracing::info!(signal = %d.envelope.id, republished = events.len(), "validated signal already executed");
-                    Ok(Completion::after(act.publish(&d.envelope, events)))
-                }
-                Ok(Claim::First) => {
-                    let order_id = client_order_id(d.envelope.id);
-                    let events = act.venue.submit(&order_id, &d.envelope.data.signal, d.envelope.ts);
-                    Ok(Completion::after(act.publish(&d.envelope, events)))
-                }
-            });
+        let order_id = client_order_id(d.envelope.id);
+        let key = journal_key(&order_id);
+        let lookup = self.args.store.get(&key);
+        let fut = lookup.into_actor(self).then(move |found, act, _ctx| {
+            let journaled = match found {
+                Err(e) => return fut::ready(Err(HandlerError::Transient(e.to_string()))).boxed_local(),
+                Ok(found) => found,
+            };
+            if let Some(json) = journaled {
+                // Placed before (in this life or an earlier one): publish exactly what that
+                // placement produced again (same ids; downstream dedup absorbs them).
+                let result = serde_json::from_str::<Vec<VenueEvent>>(&json)
+                    .map_err(|e| HandlerError::Permanent(format!("journal entry {key} is unreadable: {e}")))
+                    .map(|events| {
+                        tracing::info!(order = %order_id, republished = events.len(), "validated signal already executed");
+                        Completion::after(act.publish(&d.envelope, events))
+                    });
+                return fut::ready(result).boxed_local();
+            }
+            // This life may have placed it already (and then failed to journal it): the
+            // venue remembers; never place twice.
+            let mut events = act.venue.replay(&order_id);
+            if events.is_empty() {
+                events = act.venue.submit(&order_id, &d.envelope.data.signal, d.envelope.ts);
+            }
+            let json = match serde_json::to_string(&events) {
+                Ok(json) => json,
+                Err(e) => return fut::ready(Err(HandlerError::Permanent(e.to_string()))).boxed_local(),
+            };
+            // Journaled before anything is published: a restart then republishes exactly
+            // these events instead of placing the order again on a fresh venue.
+            let create = act.args.store.create(JOURNAL_INDEX, &key, json);
+            create
+                .into_actor(act)
+                .map(move |created, act, _ctx| match created {
+                    Err(e) => Err(HandlerError::Transient(e.to_string())),
+                    Ok(_) => Ok(Completion::after(act.publish(&d.envelope, events))),
+                })
+                .boxed_local()
+        });
         Box::pin(HandlingFuture::<Deliver<ValidatedSignal>, _>::new(fut))
     }
+}
+
+/// The store index of paper placements.
+pub const JOURNAL_INDEX: &str = "paper:orders";
+
+/// The store key of the journal entry of `client_order_id`: the events its placement
+/// produced.
+pub fn journal_key(client_order_id: &str) -> String {
+    format!("paper:order:{client_order_id}")
 }
 
 impl Handler<Deliver<MarketTick>> for PaperExecution {

@@ -1,4 +1,4 @@
-//! Paper execution with a probe as its producer and the in-memory dedup store.
+//! Paper execution with a probe as its producer and the in-memory store as its journal.
 
 use super::*;
 use crate::messages::ValidatedSignal;
@@ -9,7 +9,7 @@ use crate::messages::{
 use crate::paper::PaperConfig;
 use crate::streaming::ProducerHandle;
 use crate::streaming::consumer::{Deliver, HandlerError};
-use crate::streaming::dedup::{Claim, DedupError, DedupStore, MemoryDedup};
+use crate::store::{MemoryStore, Store, StoreError};
 use crate::streaming::producer::Publish;
 use crate::testkit::Probe;
 use actix::prelude::*;
@@ -66,7 +66,7 @@ fn validated() -> Deliver<ValidatedSignal> {
     }
 }
 
-fn start(dedup: Arc<dyn DedupStore>, producer: &Probe<Publish>) -> Addr<PaperExecution> {
+fn start(store: Arc<dyn Store>, producer: &Probe<Publish>) -> Addr<PaperExecution> {
     let config = PaperConfig {
         slippage_bps: Decimal::ZERO,
         ..PaperConfig::default()
@@ -74,8 +74,7 @@ fn start(dedup: Arc<dyn DedupStore>, producer: &Probe<Publish>) -> Addr<PaperExe
     PaperExecution::new(PaperExecutionArgs {
         config,
         producer: ProducerHandle::new(producer.recipient()),
-        dedup,
-        dedup_ttl: Duration::from_secs(60),
+        store,
     })
     .start()
 }
@@ -83,8 +82,8 @@ fn start(dedup: Arc<dyn DedupStore>, producer: &Probe<Publish>) -> Addr<PaperExe
 #[actix::test]
 async fn a_market_order_fills_at_the_current_tick_and_a_redelivered_signal_never_fills_twice() {
     let mut producer = Probe::<Publish>::acking_producer();
-    let dedup: Arc<dyn DedupStore> = Arc::new(MemoryDedup::new(100));
-    let paper = start(dedup.clone(), &producer);
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
+    let paper = start(store.clone(), &producer);
     paper.send(tick(245_050)).await.unwrap().unwrap();
     let signal = validated();
     paper.send(signal.clone()).await.unwrap().unwrap();
@@ -114,30 +113,44 @@ async fn a_market_order_fills_at_the_current_tick_and_a_redelivered_signal_never
     assert_eq!(again[1].0.value, out[1].0.value);
     producer.expect_no_msg(Duration::from_millis(200)).await;
 
-    // After a restart (fresh venue, same dedup store) the claim holds: nothing is placed.
-    let restarted = start(dedup, &producer);
+    // After a restart (fresh venue, same journal) nothing is placed again: the journaled
+    // events go out once more, byte for byte, not a new fill at the new tick's price.
+    let restarted = start(store, &producer);
     restarted.send(tick(245_100)).await.unwrap().unwrap();
     restarted.send(signal).await.unwrap().unwrap();
+    let replayed = producer.expect_msgs(2, WAIT).await;
+    assert_eq!(replayed[0].0.value, out[0].0.value);
+    assert_eq!(replayed[1].0.value, out[1].0.value);
     producer.expect_no_msg(Duration::from_millis(200)).await;
 }
 
 struct DownStore;
-impl DedupStore for DownStore {
-    fn claim(
+impl Store for DownStore {
+    fn put(&self, _: &str, _: &str, _: String) -> BoxFuture<'static, Result<(), StoreError>> {
+        Box::pin(async { Err(StoreError("connection refused".into())) })
+    }
+    fn create(&self, _: &str, _: &str, _: String) -> BoxFuture<'static, Result<bool, StoreError>> {
+        Box::pin(async { Err(StoreError("connection refused".into())) })
+    }
+    fn put_and_move(
         &self,
         _: &str,
-        _: uuid::Uuid,
-        _: Duration,
-    ) -> BoxFuture<'static, Result<Claim, DedupError>> {
-        Box::pin(async { Err(DedupError("connection refused".into())) })
+        _: &str,
+        _: &str,
+        _: String,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        Box::pin(async { Err(StoreError("connection refused".into())) })
     }
-    fn release(&self, _: &str, _: uuid::Uuid) -> BoxFuture<'static, Result<(), DedupError>> {
-        Box::pin(async { Err(DedupError("connection refused".into())) })
+    fn get(&self, _: &str) -> BoxFuture<'static, Result<Option<String>, StoreError>> {
+        Box::pin(async { Err(StoreError("connection refused".into())) })
+    }
+    fn members(&self, _: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
+        Box::pin(async { Err(StoreError("connection refused".into())) })
     }
 }
 
 #[actix::test]
-async fn an_unreachable_dedup_store_is_a_transient_failure_and_nothing_is_placed() {
+async fn an_unreachable_journal_is_a_transient_failure_and_nothing_is_published() {
     let mut producer = Probe::<Publish>::acking_producer();
     let paper = start(Arc::new(DownStore), &producer);
     paper.send(tick(245_050)).await.unwrap().unwrap();
