@@ -515,23 +515,35 @@ async fn run_with_zerodha_places_orders_on_kite_and_never_logs_the_token() {
         .spawn()
         .expect("spawn");
     let stderr = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<_>>()
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
     });
-    let placed = tokio::time::timeout(
-        Duration::from_secs(60),
-        kite.wait_until(|k| k.placements() >= 1),
-    )
-    .await;
+    // Until the daemon has logged Kite's answer to a placement (not just the fake's
+    // receipt of it: the answer is what it acts on).
+    let mut lines = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let placed = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match tokio::task::block_in_place(|| rx.recv_timeout(left)) {
+            Ok(line) => {
+                let done = line.contains("order placed on Kite");
+                lines.push(line);
+                if done {
+                    break true;
+                }
+            }
+            Err(_) => break false,
+        }
+    };
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
     let exit = tokio::task::block_in_place(|| child.wait().unwrap());
-    let lines = reader.join().unwrap();
-    assert!(placed.is_ok(), "no order reached Kite: {lines:#?}");
+    lines.extend(rx.try_iter());
+    assert!(placed, "no order was placed on Kite: {lines:#?}");
     assert_eq!(exit.code(), Some(0), "{lines:#?}");
 
     let order = &kite.orders()[0];
