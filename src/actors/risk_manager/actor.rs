@@ -13,14 +13,23 @@ use crate::streaming::{ProducerHandle, Stream, Topic};
 use crate::telemetry::metrics;
 use actix::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use uuid::Uuid;
 
 /// What is saved per broker: the book and the fills it has applied.
 #[derive(Debug, Serialize, Deserialize)]
 struct SavedRisk {
     snapshot: RiskSnapshot,
     applied_fills: BTreeSet<String>,
+    /// Raw signals already validated, oldest first (bounded): a redelivered one is
+    /// published again as validated without counting twice toward the limits.
+    #[serde(default)]
+    validated: VecDeque<Uuid>,
 }
+
+/// Validated raw-signal ids remembered per broker: far more than can be redelivered
+/// (a consumer's in-flight window is 512 records per partition).
+const VALIDATED_KEPT: usize = 20_000;
 use std::sync::Arc;
 
 pub struct RiskManager {
@@ -29,6 +38,8 @@ pub struct RiskManager {
     /// Fill ids already applied, per broker: a redelivered fill must not move a position
     /// twice. Saved with the book.
     applied: BTreeMap<Broker, BTreeSet<String>>,
+    /// Raw signals validated, per broker (see [`SavedRisk::validated`]).
+    validated: BTreeMap<Broker, VecDeque<Uuid>>,
     producer: ProducerHandle,
     store: Arc<dyn Store>,
     holds: TradingHolds,
@@ -51,6 +62,7 @@ impl RiskManager {
             limits,
             books,
             applied: BTreeMap::new(),
+            validated: BTreeMap::new(),
             producer,
             store,
             holds: TradingHolds::default(),
@@ -69,6 +81,7 @@ impl RiskManager {
         let saved = SavedRisk {
             snapshot: book.snapshot(),
             applied_fills: self.applied.get(&broker).cloned().unwrap_or_default(),
+            validated: self.validated.get(&broker).cloned().unwrap_or_default(),
         };
         let json = serde_json::to_string(&saved).ok()?;
         Some(crate::store::as_output(self.store.put(
@@ -101,6 +114,7 @@ impl Actor for RiskManager {
                             let limits = act.limits.get(&broker).cloned().unwrap_or_default();
                             act.books.insert(broker, BrokerRisk::restore(saved.snapshot, limits));
                             act.applied.insert(broker, saved.applied_fills);
+                            act.validated.insert(broker, saved.validated);
                             tracing::info!(%broker, "risk state restored");
                         }
                         Err(e) => tracing::error!(%broker, error = %e, "saved risk state unreadable; starting empty"),
@@ -129,8 +143,32 @@ impl Handler<Deliver<TradingSignal>> for RiskManager {
                 "no risk limits for broker {broker}"
             )));
         };
+        let seen = self.validated.entry(broker).or_default();
+        if seen.contains(&d.envelope.id) {
+            // Redelivered after it was validated (its outputs may not have got out):
+            // publish the same validated event again; the limits already count it.
+            let out = d.envelope.child(
+                ValidatedSignal {
+                    signal: signal.clone(),
+                },
+                SERVICE,
+                "",
+                d.envelope.ts,
+            );
+            tracing::info!(%broker, strategy = %signal.strategy_id, "signal already validated; published again");
+            return Ok(Completion::after(vec![self.producer.publish_envelope(
+                Topic::of(broker, Stream::SignalsValidated),
+                &out,
+            )]));
+        }
         book.set_hold(self.holds.reason(broker));
         let decision = book.check(signal, d.envelope.ts);
+        if decision.is_ok() {
+            seen.push_back(d.envelope.id);
+            while seen.len() > VALIDATED_KEPT {
+                seen.pop_front();
+            }
+        }
         let delivery = match decision {
             Ok(()) => {
                 let out = d.envelope.child(

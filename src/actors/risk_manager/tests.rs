@@ -206,3 +206,44 @@ async fn a_restarted_risk_manager_reads_its_state_back_from_the_store() {
         .collect();
     assert_eq!(codes, [RejectionCode::MaxPosition]);
 }
+
+#[actix::test]
+async fn a_redelivered_validated_signal_is_published_again_but_counted_once() {
+    let mut out = Probe::<Publish>::acking_producer();
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
+    let one_trade = RiskLimits {
+        max_daily_trades: Some(1),
+        ..RiskLimits::default()
+    };
+    let risk = RiskManager::new(
+        BTreeMap::from([(Broker::Paper, one_trade.clone())]),
+        ProducerHandle::new(out.recipient()),
+        store.clone(),
+    )
+    .start();
+    let first = signal(Broker::Paper, Side::Buy, 10);
+    risk.send(first.clone()).await.unwrap().unwrap();
+    let validated = out.expect_msg(WAIT).await;
+    assert_eq!(validated.0.topic, "paper.signals.validated");
+    // Redelivered (its outputs' fate unknown): the same event again, not a second trade.
+    risk.send(first.clone()).await.unwrap().unwrap();
+    let again = out.expect_msg(WAIT).await;
+    assert_eq!(again.0.value, validated.0.value);
+    // The limit counted it once: the next, different signal is the second trade.
+    risk.send(signal(Broker::Paper, Side::Buy, 10))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.expect_msg(WAIT).await.0.topic, "paper.signals.rejected");
+
+    // After a restart from the saved state, still counted once.
+    let restarted = RiskManager::new(
+        BTreeMap::from([(Broker::Paper, one_trade)]),
+        ProducerHandle::new(out.recipient()),
+        store,
+    )
+    .start();
+    restarted.send(first).await.unwrap().unwrap();
+    assert_eq!(out.expect_msg(WAIT).await.0.value, validated.0.value);
+    out.expect_no_msg(Duration::from_millis(100)).await;
+}
