@@ -258,7 +258,8 @@ impl Handler<Deliver<OrderFailed>> for RiskManager {
     }
 }
 
-/// The kill switch: set a broker's trading state. Answers with the state now in force.
+/// The kill switch: set a broker's trading state. Answers with the state now in force
+/// (HALTED while a hold is on, whatever was set).
 #[derive(Debug, Message)]
 #[rtype(result = "Result<TradingState, String>")]
 pub struct SetTradingState {
@@ -275,13 +276,17 @@ impl Handler<SetTradingState> for RiskManager {
             return Box::pin(async move { Err(err) });
         };
         book.set_state(m.state);
-        tracing::warn!(broker = %m.broker, state = ?m.state, "trading state set");
+        // The answer is the state in force: a hold (reconciliation, a refused Kite token)
+        // keeps the broker HALTED whatever the kill switch says.
+        book.set_hold(self.holds.reason(m.broker));
+        let in_force = book.effective_state();
+        tracing::warn!(broker = %m.broker, state = ?m.state, ?in_force, "trading state set");
         let save = self.save(m.broker);
         Box::pin(async move {
             if let Some(save) = save {
                 save.await.map_err(|e| e.to_string())?;
             }
-            Ok(m.state)
+            Ok(in_force)
         })
     }
 }
