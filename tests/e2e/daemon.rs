@@ -16,7 +16,7 @@ pub struct Daemon {
 
 impl Daemon {
     /// Starts `alpha-panda run` with `config` and `args`, and waits until it runs.
-    pub fn start(config: &Path, args: &[&str]) -> Daemon {
+    pub fn start(config: &Path, args: &[&str], envs: &[(&str, &str)]) -> Daemon {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_alpha-panda"));
         for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("ALPHA_PANDA_")) {
             cmd.env_remove(k);
@@ -28,6 +28,7 @@ impl Daemon {
             .args(args)
             .env("NO_COLOR", "1")
             .env("ALPHA_PANDA__LOG__FORMAT", "json")
+            .envs(envs.iter().copied())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn alpha-panda");

@@ -89,7 +89,7 @@ enabled = false
 [strategies.{strategy}]
 enabled = true
 brokers = ["paper"]
-instruments = ["RELIANCE", "INFY"]
+instruments = ["RELIANCE", "INFY", "TCS", "HDFCBANK"]
 params = {{ kind = "ema_cross", fast = 3, slow = 6, quantity = 1 }}
 "#,
         brokers = connection.bootstrap_servers,
@@ -109,9 +109,16 @@ impl Scenario {
     /// 0.6 keys idempotent producers by client id, and a process killed with -9 would
     /// otherwise fence the producer of the next one (real Kafka and Redpanda do not).
     fn start(&self) -> Daemon {
+        self.start_with(&[], &[])
+    }
+
+    /// Starts a daemon with extra command-line arguments and settings from the
+    /// environment (each process its own file: the client id differs).
+    fn start_with(&self, args: &[&str], envs: &[(&str, &str)]) -> Daemon {
         let client = format!("e2e-{}", uuid::Uuid::new_v4().simple());
-        std::fs::write(&self.config, self.toml.replace("CLIENT_ID", &client)).unwrap();
-        Daemon::start(&self.config, &[])
+        let config = self.config.with_file_name(format!("{client}.toml"));
+        std::fs::write(&config, self.toml.replace("CLIENT_ID", &client)).unwrap();
+        Daemon::start(&config, args, envs)
     }
 }
 
@@ -414,4 +421,137 @@ fn kill_9_mid_burst_then_a_restart_loses_and_doubles_nothing() {
         essentials(&stored_portfolio(&s.redis, &s.strategy)),
         essentials(&last)
     );
+}
+
+/// The `market.ticks` partitions a process's `service` consumer was last assigned.
+fn tick_partitions(lines: &[String], service: &str) -> std::collections::BTreeSet<String> {
+    lines
+        .iter()
+        .rev()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["message"] == "partitions assigned" && v["service"] == service)
+        .map(|v| {
+            v["assigned"]
+                .as_str()
+                .unwrap_or_default()
+                .split(',')
+                .filter(|p| p.starts_with("market.ticks:"))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Ticks (by correlation id) that a process's strategy runner turned into signals.
+fn handled_ticks(lines: &[String], strategy: &str) -> std::collections::BTreeSet<String> {
+    lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["message"] == "signal" && v["strategy"] == strategy)
+        .filter_map(|v| v["correlation_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+const TEN: [&str; 10] = [
+    "RELIANCE",
+    "INFY",
+    "TCS",
+    "HDFCBANK",
+    "ICICIBANK",
+    "SBIN",
+    "ITC",
+    "KOTAKBANK",
+    "LT",
+    "WIPRO",
+];
+
+#[test]
+fn two_strategy_runners_split_the_tick_partitions_and_handle_no_tick_twice() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(s) = scenario("e2e_split", 20) else {
+        return;
+    };
+    // Ten instruments spread over the six tick partitions, so both halves carry ticks.
+    let subscriptions = TEN.map(|t| format!("{t}:quote")).join(",");
+    let instruments = TEN.join(",");
+    let instruments_key = format!(
+        "ALPHA_PANDA__STRATEGIES__{}__INSTRUMENTS",
+        s.strategy.to_uppercase()
+    );
+    let shared = [
+        ("ALPHA_PANDA__FEED__SUBSCRIPTIONS", subscriptions.as_str()),
+        (instruments_key.as_str(), instruments.as_str()),
+    ];
+    let with = |instance: &'static str| {
+        let mut envs = shared.to_vec();
+        envs.push(("ALPHA_PANDA__SERVICE__INSTANCE_ID", instance));
+        envs
+    };
+    let wait = Duration::from_secs(60);
+    let runner = ["--services", "strategy_runner"];
+    let mut a = s.start_with(&runner, &with("a"));
+    let mut b = s.start_with(&runner, &with("b"));
+    // Both in the group before any tick flows, so nothing is in flight at the rebalance.
+    let split = |l: &serde_json::Value| {
+        l["message"] == "partitions assigned"
+            && l["service"] == "strategy_runner"
+            && l["partitions"].as_u64().is_some_and(|n| n < 6)
+    };
+    a.wait_for("a's share of the partitions", wait, split);
+    b.wait_for("b's share of the partitions", wait, split);
+    let feed = s.start_with(&["--services", "market_feed"], &with("feed"));
+    let signal =
+        |l: &serde_json::Value| l["message"] == "signal" && l["strategy"] == s.strategy.as_str();
+    a.wait_for("a signal from a", wait, signal);
+    b.wait_for("a signal from b", wait, signal);
+
+    let (code, _, _) = feed.sigterm();
+    assert_eq!(code, Some(0));
+    let (code_a, _, lines_a) = a.sigterm();
+    let (code_b, _, lines_b) = b.sigterm();
+    assert_eq!((code_a, code_b), (Some(0), Some(0)));
+    let (pa, pb) = (
+        tick_partitions(&lines_a, "strategy_runner"),
+        tick_partitions(&lines_b, "strategy_runner"),
+    );
+    assert!(!pa.is_empty() && !pb.is_empty(), "{pa:?} / {pb:?}");
+    assert!(pa.is_disjoint(&pb), "both own a partition: {pa:?} / {pb:?}");
+    assert_eq!(pa.len() + pb.len(), 6, "{pa:?} / {pb:?}");
+    let (ta, tb) = (
+        handled_ticks(&lines_a, &s.strategy),
+        handled_ticks(&lines_b, &s.strategy),
+    );
+    assert!(!ta.is_empty() && !tb.is_empty());
+    let both: Vec<&String> = ta.intersection(&tb).collect();
+    if let Some(id) = both.first() {
+        let show = |lines: &[String]| {
+            lines
+                .iter()
+                .filter(|l| l.contains(id.as_str()))
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let rebalances = |lines: &[String]| {
+            lines
+                .iter()
+                .filter(|l| l.contains("partitions assigned") || l.contains("revoked"))
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        eprintln!(
+            "A rebalances:\n{}\nB rebalances:\n{}",
+            rebalances(&lines_a),
+            rebalances(&lines_b)
+        );
+        panic!(
+            "{} of {}+{} ticks handled by both processes, e.g. {id}:\nA {pa:?}\n{}\nB {pb:?}\n{}",
+            both.len(),
+            ta.len(),
+            tb.len(),
+            show(&lines_a),
+            show(&lines_b)
+        );
+    }
 }

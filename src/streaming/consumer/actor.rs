@@ -5,6 +5,7 @@ use super::ConsumerStats;
 use super::meters;
 use super::pipeline::{Control, Pipeline, PipelineContext, Progress};
 use super::routing::Routes;
+use crate::streaming::Topic;
 use crate::streaming::client::KafkaConnection;
 use crate::streaming::producer::ProducerHandle;
 use crate::streaming::retry::Backoff;
@@ -69,6 +70,17 @@ impl ConsumerActor {
     pub fn new(args: ConsumerArgs) -> Result<Self, ConsumerError> {
         let group = args.connection.settings.consumer_group(&args.service);
         let mut config = args.connection.consumer_config(&group);
+        // A new group that reads only ticks starts at the live end: a day of old ticks
+        // replayed into the strategies would trade on stale prices. Groups that also read
+        // signals, orders or fills start at the beginning, so no event is skipped.
+        if args
+            .routes
+            .topics()
+            .iter()
+            .all(|t| *t == Topic::MARKET_TICKS.name())
+        {
+            config.set("auto.offset.reset", "latest");
+        }
         // Statistics carry each partition's lag (see `meters`); a configured interval wins.
         if config.get("statistics.interval.ms").is_none() {
             config.set("statistics.interval.ms", meters::STATS_INTERVAL_MS);

@@ -132,7 +132,12 @@ impl ConsumerContext for PipelineContext {
 
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Assign(tpl) = rebalance {
-            tracing::info!(partitions = tpl.count(), "partitions assigned");
+            let assigned: Vec<String> = tpl
+                .elements()
+                .iter()
+                .map(|e| format!("{}:{}", e.topic(), e.partition()))
+                .collect();
+            tracing::info!(service = %self.service, partitions = tpl.count(), assigned = %assigned.join(","), "partitions assigned");
         }
     }
 }
