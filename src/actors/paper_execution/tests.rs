@@ -7,9 +7,9 @@ use crate::messages::{
     TradingSignal, Validity, decode,
 };
 use crate::paper::PaperConfig;
+use crate::store::{MemoryStore, Store, StoreError};
 use crate::streaming::ProducerHandle;
 use crate::streaming::consumer::{Deliver, HandlerError};
-use crate::store::{MemoryStore, Store, StoreError};
 use crate::streaming::producer::Publish;
 use crate::testkit::Probe;
 use actix::prelude::*;

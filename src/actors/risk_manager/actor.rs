@@ -155,7 +155,7 @@ impl Handler<Deliver<TradingSignal>> for RiskManager {
                 "",
                 d.envelope.ts,
             );
-            tracing::info!(%broker, strategy = %signal.strategy_id, "signal already validated; published again");
+            tracing::info!(%broker, strategy = %signal.strategy_id, correlation_id = %d.envelope.correlation_id, "signal already validated; published again");
             return Ok(Completion::after(vec![self.producer.publish_envelope(
                 Topic::of(broker, Stream::SignalsValidated),
                 &out,
@@ -186,7 +186,7 @@ impl Handler<Deliver<TradingSignal>> for RiskManager {
             }
             Err(reasons) => {
                 let codes: Vec<&str> = reasons.iter().map(|r| r.code.as_str()).collect();
-                tracing::warn!(%broker, strategy = %signal.strategy_id, reasons = ?codes, "signal rejected");
+                tracing::warn!(%broker, strategy = %signal.strategy_id, reasons = ?codes, correlation_id = %d.envelope.correlation_id, "signal rejected");
                 for code in &codes {
                     metrics::signal_rejected(broker, code);
                 }

@@ -166,13 +166,13 @@ impl Core {
                 if e.is_token_error() {
                     self.halt_on_token_error(&e);
                 }
-                tracing::warn!(order = %id, error = %e, "Kite refused the order");
+                tracing::warn!(order = %id, error = %e, correlation_id = %record.signal.correlation_id, "Kite refused the order");
                 next.not_placed(OrderFailureKind::Rejected, e.message())
             }
             Err(e) => {
                 // Timeout or 5xx: it may exist at Kite. The settle time counts from now,
                 // when the answer was lost; polling settles it by tag.
-                tracing::warn!(order = %id, error = %e, "placement outcome unknown; polling Kite's order book to settle it");
+                tracing::warn!(order = %id, error = %e, correlation_id = %record.signal.correlation_id, "placement outcome unknown; polling Kite's order book to settle it");
                 next.placement = Placement::Claimed { since: Utc::now() };
                 if let Err(e) = self.persist(&next).await {
                     tracing::warn!(order = %id, error = %e, "journal not updated; the earlier claim stands");
