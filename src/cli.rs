@@ -6,6 +6,7 @@
 //! service manager restart the process).
 
 mod api;
+mod bench;
 mod commands;
 mod zerodha;
 
@@ -56,6 +57,9 @@ pub enum Command {
     /// Zerodha's daily login: print the login URL, exchange the request token.
     #[command(subcommand)]
     Zerodha(zerodha::ZerodhaCommand),
+    /// Run the pipeline under a fixed tick rate and print per-hop latency (p50, p99,
+    /// p99.9, max), throughput and loss as JSON.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Debug, Args)]

@@ -29,11 +29,15 @@
 //! - [`api`]: the daemon's HTTP API — health and readiness probes, Prometheus metrics,
 //!   portfolios, positions, orders, strategies, the supervision tree, the kill switch
 //!   (bearer token) and live events over Server-Sent Events.
+//! - [`bench`]: `alpha-panda bench` — the pipeline under a fixed open-loop tick rate, with
+//!   per-hop and end-to-end latency (HDR histograms over the `ap-sent-ns` record headers),
+//!   throughput and loss.
 //! - [`testkit`] (feature `testkit`): probe actors for mailbox assertions in actor tests.
 //! - [`cli`] and [`telemetry`]: the binary's glue.
 
 pub mod actors;
 pub mod api;
+pub mod bench;
 pub mod cli;
 pub mod kite;
 pub mod market;

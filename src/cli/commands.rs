@@ -48,6 +48,7 @@ pub(super) async fn dispatch(command: Command, settings: Settings) -> anyhow::Re
         Command::Run(args) => run(&settings, args).await,
         Command::KiteSim(args) => kite_sim(&settings, args).await.map(|()| 0),
         Command::Zerodha(command) => super::zerodha::dispatch(command, &settings).await,
+        Command::Bench(args) => super::bench::run(&settings, args).await,
     }
 }
 

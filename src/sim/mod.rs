@@ -2,6 +2,8 @@
 //! stand-in for Zerodha, which cannot be reached from here.
 
 pub mod model;
+pub mod pacing;
 pub mod server;
 
+pub use pacing::Pacing;
 pub use server::{Simulator, SimulatorOptions, SimulatorStatus};

@@ -1,9 +1,11 @@
 //! The simulator's WebSocket server: Kite's ticker protocol on loopback, for the default
 //! run and for tests. It accepts subscribe/unsubscribe/mode requests, streams frames for
-//! exactly the subscribed tokens in their modes at `ticks_per_sec`, sends a heartbeat every
-//! second, and has test controls: drop every connection, go silent, inject raw frames.
+//! exactly the subscribed tokens in their modes at `ticks_per_sec` (or open loop at a fixed
+//! total rate, see [`Pacing`]), sends a heartbeat every second, counts the ticks it sent,
+//! and has test controls: drop every connection, go silent, inject raw frames.
 
 use super::model::PriceModel;
+use super::pacing::{MAX_TICKS_PER_FRAME, Pacer, Pacing, paced, paced_ticks};
 use crate::kite::text::{Request, ServerText};
 use crate::kite::ticker::{KiteTick, encode_frame, heartbeat};
 use crate::market::instruments::InstrumentRegistry;
@@ -46,6 +48,8 @@ struct Shared {
     market: Mutex<HashMap<u32, PriceModel>>,
     silent: AtomicBool,
     accepted: AtomicU64,
+    ticks_sent: AtomicU64,
+    pacing: Pacing,
     status: watch::Sender<SimulatorStatus>,
 }
 
@@ -58,12 +62,24 @@ pub struct Simulator {
 }
 
 impl Simulator {
-    /// Binds and starts serving.
+    /// Binds and starts serving, `options.ticks_per_sec` per subscribed instrument.
     ///
     /// # Errors
     /// The address cannot be bound.
     pub async fn start(
         options: SimulatorOptions,
+        registry: &InstrumentRegistry,
+    ) -> std::io::Result<Simulator> {
+        Self::start_with_pacing(options, Pacing::PerInstrument, registry).await
+    }
+
+    /// Binds and starts serving, ticks paced by `pacing`.
+    ///
+    /// # Errors
+    /// The address cannot be bound.
+    pub async fn start_with_pacing(
+        options: SimulatorOptions,
+        pacing: Pacing,
         registry: &InstrumentRegistry,
     ) -> std::io::Result<Simulator> {
         let listener = TcpListener::bind(options.listen).await?;
@@ -77,18 +93,22 @@ impl Simulator {
             market: Mutex::new(market),
             silent: AtomicBool::new(false),
             accepted: AtomicU64::new(0),
+            ticks_sent: AtomicU64::new(0),
+            pacing,
             status,
         });
         let (control, _) = broadcast::channel(64);
         let (stop, _) = watch::channel(false);
         let (steps, _) = watch::channel(0u64);
-        let period = Duration::from_secs(1) / options.ticks_per_sec.max(1);
-        tokio::spawn(step_market(
-            shared.clone(),
-            steps.clone(),
-            period,
-            stop.subscribe(),
-        ));
+        if pacing == Pacing::PerInstrument {
+            let period = Duration::from_secs(1) / options.ticks_per_sec.max(1);
+            tokio::spawn(step_market(
+                shared.clone(),
+                steps.clone(),
+                period,
+                stop.subscribe(),
+            ));
+        }
         tokio::spawn(accept_loop(
             listener,
             shared.clone(),
@@ -96,7 +116,7 @@ impl Simulator {
             steps,
             stop.subscribe(),
         ));
-        tracing::info!(%addr, ticks_per_sec = options.ticks_per_sec, seed = options.seed, "Kite simulator listening");
+        tracing::info!(%addr, ticks_per_sec = options.ticks_per_sec, ?pacing, seed = options.seed, "Kite simulator listening");
         Ok(Simulator {
             addr,
             shared,
@@ -132,6 +152,11 @@ impl Simulator {
     /// Sends a text frame on every connection (order updates, errors).
     pub fn send_text(&self, text: String) {
         let _ = self.control.send(Control::Text(text));
+    }
+
+    /// Ticks sent so far, over every connection.
+    pub fn ticks_sent(&self) -> u64 {
+        self.shared.ticks_sent.load(Ordering::SeqCst)
     }
 
     /// Watches connections and subscriptions.
@@ -181,11 +206,22 @@ async fn accept_loop(
         let Ok((stream, peer)) = accepted else {
             continue;
         };
+        // Each frame leaves when it is sent: Nagle's algorithm would hold small frames
+        // until the previous segment is acknowledged and deliver ticks in bursts.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(%peer, error = %e, "simulator: cannot set TCP_NODELAY");
+        }
+        let pacer = match shared.pacing {
+            Pacing::PerInstrument => None,
+            Pacing::Total { ticks_per_sec } => Some(Pacer::new(ticks_per_sec)),
+        };
         let connection = Connection {
             shared: shared.clone(),
             control: control.subscribe(),
             steps: steps.subscribe(),
             subscriptions: BTreeMap::new(),
+            pacer,
+            cursor: 0,
         };
         tokio::spawn(async move {
             if let Err(e) = connection.serve(stream).await {
@@ -200,6 +236,10 @@ struct Connection {
     control: broadcast::Receiver<Control>,
     steps: watch::Receiver<u64>,
     subscriptions: BTreeMap<u32, TickMode>,
+    /// `Some` under [`Pacing::Total`]: this connection's schedule.
+    pacer: Option<Pacer>,
+    /// Where the round-robin over the subscriptions continues.
+    cursor: usize,
 }
 
 type WsError = tokio_tungstenite::tungstenite::Error;
@@ -213,6 +253,10 @@ impl Connection {
         let mut heartbeat_every = tokio::time::interval(Duration::from_secs(1));
         let mut frame = Vec::with_capacity(4096);
         loop {
+            let active = !self.silent() && !self.subscriptions.is_empty();
+            if !active && let Some(pacer) = self.pacer.as_mut() {
+                pacer.pause();
+            }
             tokio::select! {
                 incoming = source.next() => match incoming {
                     Some(Ok(Message::Text(text))) => {
@@ -228,9 +272,22 @@ impl Connection {
                         continue;
                     }
                     let ticks = self.ticks();
-                    frame.clear();
-                    if encode_frame(&ticks, &mut frame).is_ok() {
-                        sink.send(Message::binary(frame.clone())).await?;
+                    self.send_ticks(&mut sink, &ticks, &mut frame).await?;
+                }
+                due = paced(&mut self.pacer), if active && self.pacer.is_some() => {
+                    if self.silent() {
+                        continue;
+                    }
+                    let due = usize::try_from(due).unwrap_or(usize::MAX);
+                    let mut left = due;
+                    while left > 0 {
+                        let count = left.min(MAX_TICKS_PER_FRAME);
+                        let ticks = paced_ticks(&self.shared.market, &self.subscriptions, &mut self.cursor, count);
+                        if ticks.is_empty() {
+                            break;
+                        }
+                        left -= ticks.len();
+                        self.send_ticks(&mut sink, &ticks, &mut frame).await?;
                     }
                 }
                 _ = heartbeat_every.tick() => {
@@ -246,6 +303,25 @@ impl Connection {
                 },
             }
         }
+    }
+
+    /// Sends `ticks` as one frame and counts them.
+    async fn send_ticks<S>(
+        &self,
+        sink: &mut S,
+        ticks: &[KiteTick],
+        frame: &mut Vec<u8>,
+    ) -> Result<(), WsError>
+    where
+        S: futures::Sink<Message, Error = WsError> + Unpin,
+    {
+        frame.clear();
+        if encode_frame(ticks, frame).is_ok() {
+            sink.send(Message::binary(frame.clone())).await?;
+            let sent = u64::try_from(ticks.len()).unwrap_or(u64::MAX);
+            self.shared.ticks_sent.fetch_add(sent, Ordering::SeqCst);
+        }
+        Ok(())
     }
 
     fn silent(&self) -> bool {

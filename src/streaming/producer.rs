@@ -23,6 +23,10 @@ use uuid::Uuid;
 pub const HEADER_EVENT_TYPE: &str = "event-type";
 /// Record header carrying the envelope correlation id.
 pub const HEADER_CORRELATION_ID: &str = "correlation-id";
+/// Record header carrying the wall-clock time the record was built for publishing, as
+/// nanoseconds since the Unix epoch written in decimal ASCII (`"1764201600123456789"`):
+/// readable in any Kafka tool, and parsed by the latency benchmark (`crate::bench`).
+pub const HEADER_SENT_NS: &str = "ap-sent-ns";
 
 /// How long `Publish` may wait for room in librdkafka's queue before failing.
 const QUEUE_FULL_WAIT: Duration = Duration::from_secs(5);
@@ -40,18 +44,30 @@ pub struct OutboundRecord {
 
 impl OutboundRecord {
     /// An envelope for `topic`, keyed by its partition key, with type and correlation id
-    /// also in the headers.
+    /// also in the headers, and the time it was built ([`HEADER_SENT_NS`]).
     pub fn envelope<T: Payload>(topic: Topic, envelope: &Envelope<T>) -> Self {
         OutboundRecord {
             topic: topic.name(),
             key: Some(envelope.key.clone().into_bytes()),
             value: crate::messages::encode(envelope),
-            headers: envelope_headers(envelope.event_type, envelope.correlation_id),
+            headers: envelope_headers(envelope.event_type, envelope.correlation_id, now_ns()),
         }
     }
 }
 
-fn envelope_headers(event_type: EventType, correlation_id: Uuid) -> Vec<(String, Vec<u8>)> {
+/// Wall-clock nanoseconds since the Unix epoch (0 for a clock set before 1970; it
+/// saturates in the year 2262).
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+fn envelope_headers(
+    event_type: EventType,
+    correlation_id: Uuid,
+    sent_ns: i64,
+) -> Vec<(String, Vec<u8>)> {
     vec![
         (
             HEADER_EVENT_TYPE.into(),
@@ -61,6 +77,7 @@ fn envelope_headers(event_type: EventType, correlation_id: Uuid) -> Vec<(String,
             HEADER_CORRELATION_ID.into(),
             correlation_id.to_string().into_bytes(),
         ),
+        (HEADER_SENT_NS.into(), sent_ns.to_string().into_bytes()),
     ]
 }
 
@@ -299,5 +316,48 @@ impl Handler<Publish> for ProducerActor {
                 Box::pin(async move { Err(err) })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::messages::MarketTick;
+    use rust_decimal::Decimal;
+
+    fn header<'a>(record: &'a OutboundRecord, name: &str) -> Option<&'a [u8]> {
+        record
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    #[test]
+    fn envelope_records_carry_type_correlation_and_the_time_they_were_built() {
+        let tick = MarketTick::ltp(738_561, Decimal::new(250_000, 2));
+        let envelope = Envelope::root(tick, "test", chrono::Utc::now());
+        let before = now_ns();
+        let record = OutboundRecord::envelope(Topic::MARKET_TICKS, &envelope);
+        let after = now_ns();
+
+        assert_eq!(
+            header(&record, HEADER_EVENT_TYPE),
+            Some(&b"market_tick"[..])
+        );
+        let correlation = envelope.correlation_id.to_string();
+        assert_eq!(
+            header(&record, HEADER_CORRELATION_ID),
+            Some(correlation.as_bytes())
+        );
+        let sent = header(&record, HEADER_SENT_NS).expect("ap-sent-ns header");
+        let sent: i64 = std::str::from_utf8(sent)
+            .expect("ASCII")
+            .parse()
+            .expect("decimal nanoseconds");
+        assert!(
+            (before..=after).contains(&sent),
+            "{before} <= {sent} <= {after}"
+        );
     }
 }
