@@ -1,5 +1,6 @@
 //! The actor shell around the per-broker risk books.
 
+use super::recent::RecentIds;
 use super::{SERVICE, STATE_INDEX, TradingHolds, state_key};
 use crate::actors::supervisor::handling;
 use crate::messages::{
@@ -13,23 +14,20 @@ use crate::streaming::{ProducerHandle, Stream, Topic};
 use crate::telemetry::metrics;
 use actix::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
-/// What is saved per broker: the book and the fills it has applied.
+/// What is saved per broker: the book, and the most recent fills and signals it applied
+/// (bounded: see [`RecentIds`]).
 #[derive(Debug, Serialize, Deserialize)]
 struct SavedRisk {
     snapshot: RiskSnapshot,
-    applied_fills: BTreeSet<String>,
-    /// Raw signals already validated, oldest first (bounded): a redelivered one is
-    /// published again as validated without counting twice toward the limits.
+    applied_fills: RecentIds<String>,
+    /// Raw signals already validated: a redelivered one is published again as validated
+    /// without counting twice toward the limits.
     #[serde(default)]
-    validated: VecDeque<Uuid>,
+    validated: RecentIds<Uuid>,
 }
-
-/// Validated raw-signal ids remembered per broker: far more than can be redelivered
-/// (a consumer's in-flight window is 512 records per partition).
-const VALIDATED_KEPT: usize = 20_000;
 use std::sync::Arc;
 
 pub struct RiskManager {
@@ -37,9 +35,9 @@ pub struct RiskManager {
     books: BTreeMap<Broker, BrokerRisk>,
     /// Fill ids already applied, per broker: a redelivered fill must not move a position
     /// twice. Saved with the book.
-    applied: BTreeMap<Broker, BTreeSet<String>>,
+    applied: BTreeMap<Broker, RecentIds<String>>,
     /// Raw signals validated, per broker (see [`SavedRisk::validated`]).
-    validated: BTreeMap<Broker, VecDeque<Uuid>>,
+    validated: BTreeMap<Broker, RecentIds<Uuid>>,
     producer: ProducerHandle,
     store: Arc<dyn Store>,
     holds: TradingHolds,
@@ -164,10 +162,7 @@ impl Handler<Deliver<TradingSignal>> for RiskManager {
         book.set_hold(self.holds.reason(broker));
         let decision = book.check(signal, d.envelope.ts);
         if decision.is_ok() {
-            seen.push_back(d.envelope.id);
-            while seen.len() > VALIDATED_KEPT {
-                seen.pop_front();
-            }
+            seen.insert(d.envelope.id);
         }
         let delivery = match decision {
             Ok(()) => {

@@ -15,6 +15,7 @@
 
 mod actor;
 mod holds;
+mod recent;
 #[cfg(test)]
 mod tests;
 
