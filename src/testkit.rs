@@ -26,10 +26,12 @@
 //! ```
 
 use crate::messages::Payload;
+use crate::store::StoreError;
 use crate::streaming::consumer::{Completion, Deliver, HandlerResult};
 use crate::streaming::producer::{Delivered, Publish, PublishError};
 use actix::dev::MessageResponse;
 use actix::prelude::*;
+use futures::future::BoxFuture;
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -187,6 +189,38 @@ impl<T: Payload + Unpin> Probe<Deliver<T>> {
     pub fn handling() -> Self {
         Self::with_reply(|_| -> HandlerResult { Ok(Completion::done()) })
     }
+}
+
+/// A store that is down: every call fails with "connection refused", as a Redis that went
+/// away does. For testing that handlers treat the store's failures as transient.
+pub struct DownStore;
+
+impl crate::store::Store for DownStore {
+    fn put(&self, _: &str, _: &str, _: String) -> BoxFuture<'static, Result<(), StoreError>> {
+        refused()
+    }
+    fn create(&self, _: &str, _: &str, _: String) -> BoxFuture<'static, Result<bool, StoreError>> {
+        refused()
+    }
+    fn put_and_move(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: String,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        refused()
+    }
+    fn get(&self, _: &str) -> BoxFuture<'static, Result<Option<String>, StoreError>> {
+        refused()
+    }
+    fn members(&self, _: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
+        refused()
+    }
+}
+
+fn refused<T: Send + 'static>() -> BoxFuture<'static, Result<T, StoreError>> {
+    Box::pin(async { Err(StoreError("connection refused".into())) })
 }
 
 /// Sample values for tests and benchmarks.

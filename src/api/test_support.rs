@@ -11,7 +11,6 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderMap;
 use actix_web::test::{self, TestRequest};
 use chrono::{DateTime, Utc};
-use futures::future::BoxFuture;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
@@ -20,7 +19,7 @@ use super::*;
 use crate::actors::supervisor::{ActorInfo, ActorKind, ActorState};
 use crate::messages::{Fees, OrderFilled, OrderRef, Side};
 use crate::portfolio::Portfolio;
-use crate::store::{MemoryStore, StoreError};
+use crate::store::MemoryStore;
 
 pub(super) const TOKEN: &str = "ctl-token-4242";
 
@@ -186,32 +185,5 @@ pub(super) fn tree() -> Tree {
             last_failure: None,
         }],
         restarts: BTreeMap::new(),
-    }
-}
-
-/// A store that is down.
-pub(super) struct DownStore;
-
-impl Store for DownStore {
-    fn put(&self, _: &str, _: &str, _: String) -> BoxFuture<'static, Result<(), StoreError>> {
-        Box::pin(async { Err(StoreError("connection refused".into())) })
-    }
-    fn create(&self, _: &str, _: &str, _: String) -> BoxFuture<'static, Result<bool, StoreError>> {
-        Box::pin(async { Err(StoreError("connection refused".into())) })
-    }
-    fn put_and_move(
-        &self,
-        _: &str,
-        _: &str,
-        _: &str,
-        _: String,
-    ) -> BoxFuture<'static, Result<(), StoreError>> {
-        Box::pin(async { Err(StoreError("connection refused".into())) })
-    }
-    fn get(&self, _: &str) -> BoxFuture<'static, Result<Option<String>, StoreError>> {
-        Box::pin(async { Err(StoreError("connection refused".into())) })
-    }
-    fn members(&self, _: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
-        Box::pin(async { Err(StoreError("connection refused".into())) })
     }
 }

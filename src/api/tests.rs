@@ -8,8 +8,9 @@ use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
 use serde_json::{Value, json};
 
-use super::test_support::{Answer, DownStore, Fixture, RELIANCE, call, tree};
+use super::test_support::{Answer, Fixture, RELIANCE, call, tree};
 use super::*;
+use crate::testkit::DownStore;
 
 async fn get(context: ApiContext, uri: &str) -> Answer {
     call(context, TestRequest::get().uri(uri)).await

@@ -266,6 +266,21 @@ pub struct MemoryStore {
     inner: Arc<Mutex<Maps>>,
 }
 
+impl MemoryStore {
+    /// Runs `f` on the maps under the lock, as a ready future.
+    fn with<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Maps) -> R,
+    ) -> BoxFuture<'static, Result<R, StoreError>> {
+        let result = self
+            .inner
+            .lock()
+            .map(|mut g| f(&mut g))
+            .map_err(|_| StoreError("memory store lock poisoned".into()));
+        Box::pin(async move { result })
+    }
+}
+
 impl Store for MemoryStore {
     fn put(
         &self,
@@ -273,17 +288,12 @@ impl Store for MemoryStore {
         key: &str,
         value: String,
     ) -> BoxFuture<'static, Result<(), StoreError>> {
-        let result = self
-            .inner
-            .lock()
-            .map(|mut g| {
-                g.0.insert(key.to_owned(), value);
-                g.1.entry(index.to_owned())
-                    .or_default()
-                    .insert(key.to_owned());
-            })
-            .map_err(|_| StoreError("memory store lock poisoned".into()));
-        Box::pin(async move { result })
+        self.with(|g| {
+            g.0.insert(key.to_owned(), value);
+            g.1.entry(index.to_owned())
+                .or_default()
+                .insert(key.to_owned());
+        })
     }
 
     fn create(
@@ -292,21 +302,16 @@ impl Store for MemoryStore {
         key: &str,
         value: String,
     ) -> BoxFuture<'static, Result<bool, StoreError>> {
-        let result = self
-            .inner
-            .lock()
-            .map(|mut g| {
-                if g.0.contains_key(key) {
-                    return false;
-                }
-                g.0.insert(key.to_owned(), value);
-                g.1.entry(index.to_owned())
-                    .or_default()
-                    .insert(key.to_owned());
-                true
-            })
-            .map_err(|_| StoreError("memory store lock poisoned".into()));
-        Box::pin(async move { result })
+        self.with(|g| {
+            if g.0.contains_key(key) {
+                return false;
+            }
+            g.0.insert(key.to_owned(), value);
+            g.1.entry(index.to_owned())
+                .or_default()
+                .insert(key.to_owned());
+            true
+        })
     }
 
     fn put_and_move(
@@ -316,40 +321,25 @@ impl Store for MemoryStore {
         key: &str,
         value: String,
     ) -> BoxFuture<'static, Result<(), StoreError>> {
-        let result = self
-            .inner
-            .lock()
-            .map(|mut g| {
-                g.0.insert(key.to_owned(), value);
-                if let Some(set) = g.1.get_mut(from) {
-                    set.remove(key);
-                }
-                g.1.entry(to.to_owned()).or_default().insert(key.to_owned());
-            })
-            .map_err(|_| StoreError("memory store lock poisoned".into()));
-        Box::pin(async move { result })
+        self.with(|g| {
+            g.0.insert(key.to_owned(), value);
+            if let Some(set) = g.1.get_mut(from) {
+                set.remove(key);
+            }
+            g.1.entry(to.to_owned()).or_default().insert(key.to_owned());
+        })
     }
 
     fn get(&self, key: &str) -> BoxFuture<'static, Result<Option<String>, StoreError>> {
-        let result = self
-            .inner
-            .lock()
-            .map(|g| g.0.get(key).cloned())
-            .map_err(|_| StoreError("memory store lock poisoned".into()));
-        Box::pin(async move { result })
+        self.with(|g| g.0.get(key).cloned())
     }
 
     fn members(&self, index: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
-        let result = self
-            .inner
-            .lock()
-            .map(|g| {
-                g.1.get(index)
-                    .map(|s| s.iter().cloned().collect())
-                    .unwrap_or_default()
-            })
-            .map_err(|_| StoreError("memory store lock poisoned".into()));
-        Box::pin(async move { result })
+        self.with(|g| {
+            g.1.get(index)
+                .map(|s| s.iter().cloned().collect())
+                .unwrap_or_default()
+        })
     }
 }
 

@@ -7,14 +7,14 @@ use crate::messages::{
     TradingSignal, Validity, decode,
 };
 use crate::paper::PaperConfig;
-use crate::store::{MemoryStore, Store, StoreError};
+use crate::store::{MemoryStore, Store};
 use crate::streaming::ProducerHandle;
 use crate::streaming::consumer::{Deliver, HandlerError};
 use crate::streaming::producer::Publish;
+use crate::testkit::DownStore;
 use crate::testkit::Probe;
 use actix::prelude::*;
 use chrono::{TimeZone, Utc};
-use futures::future::BoxFuture;
 use rust_decimal::Decimal;
 use std::sync::Arc;
 use std::time::Duration;
@@ -122,31 +122,6 @@ async fn a_market_order_fills_at_the_current_tick_and_a_redelivered_signal_never
     assert_eq!(replayed[0].0.value, out[0].0.value);
     assert_eq!(replayed[1].0.value, out[1].0.value);
     producer.expect_no_msg(Duration::from_millis(200)).await;
-}
-
-struct DownStore;
-impl Store for DownStore {
-    fn put(&self, _: &str, _: &str, _: String) -> BoxFuture<'static, Result<(), StoreError>> {
-        Box::pin(async { Err(StoreError("connection refused".into())) })
-    }
-    fn create(&self, _: &str, _: &str, _: String) -> BoxFuture<'static, Result<bool, StoreError>> {
-        Box::pin(async { Err(StoreError("connection refused".into())) })
-    }
-    fn put_and_move(
-        &self,
-        _: &str,
-        _: &str,
-        _: &str,
-        _: String,
-    ) -> BoxFuture<'static, Result<(), StoreError>> {
-        Box::pin(async { Err(StoreError("connection refused".into())) })
-    }
-    fn get(&self, _: &str) -> BoxFuture<'static, Result<Option<String>, StoreError>> {
-        Box::pin(async { Err(StoreError("connection refused".into())) })
-    }
-    fn members(&self, _: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
-        Box::pin(async { Err(StoreError("connection refused".into())) })
-    }
 }
 
 #[actix::test]
