@@ -38,8 +38,14 @@ async fn a_placement_that_times_out_is_settled_by_polling_with_no_second_placeme
     assert_eq!(addr.send(GetZerodhaStats).await.unwrap().placements_sent, 1);
 }
 
-#[actix::test]
-async fn kite_without_the_order_long_after_a_lost_answer_fails_it_as_not_placed() {
+/// A placement whose 503 left its fate unknown, and a Kite that never lists it: after the
+/// settle time (1 ms here) it fails as not placed.
+async fn declared_not_placed() -> (
+    Rig,
+    Addr<ZerodhaExecution>,
+    crate::messages::Envelope<crate::messages::ValidatedSignal>,
+    crate::messages::Envelope<OrderFailed>,
+) {
     let mut rig = Rig::new().await;
     rig.kite
         .script_next_placement(Scripted::ServerError { status: 503 });
@@ -50,6 +56,12 @@ async fn kite_without_the_order_long_after_a_lost_answer_fails_it_as_not_placed(
     addr.send(deliver(&signal)).await.unwrap().unwrap();
     let (_, failed) = rig.expect::<OrderFailed>().await;
     assert_eq!(failed.data.kind, OrderFailureKind::NotPlaced);
+    (rig, addr, signal, failed)
+}
+
+#[actix::test]
+async fn kite_without_the_order_long_after_a_lost_answer_fails_it_as_not_placed() {
+    let (mut rig, addr, _, failed) = declared_not_placed().await;
     assert!(
         failed.data.message.contains("not re-sent"),
         "{}",
@@ -176,16 +188,7 @@ async fn a_restart_between_placement_and_publication_reconciles_by_tag_and_place
 
 #[actix::test]
 async fn an_order_declared_not_placed_that_turns_up_at_kite_halts_and_is_booked() {
-    let mut rig = Rig::new().await;
-    rig.kite
-        .script_next_placement(Scripted::ServerError { status: 503 });
-    let mut args = rig.args();
-    args.settle = Duration::from_millis(1);
-    let addr = rig.start(args);
-    let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
-    addr.send(deliver(&signal)).await.unwrap().unwrap();
-    let (_, failed) = rig.expect::<OrderFailed>().await;
-    assert_eq!(failed.data.kind, OrderFailureKind::NotPlaced);
+    let (mut rig, addr, signal, _) = declared_not_placed().await;
 
     // The lost request reaches Kite after all (replayed here with the same tag).
     let late = KiteClient::new(client_config(&rig)).unwrap();
