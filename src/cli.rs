@@ -6,8 +6,10 @@
 //! service manager restart the process).
 
 mod api;
+mod backtest;
 mod bench;
 mod commands;
+mod record;
 mod zerodha;
 
 use crate::settings::{Settings, SettingsError};
@@ -60,6 +62,11 @@ pub enum Command {
     /// Run the pipeline under a fixed tick rate and print per-hop latency (p50, p99,
     /// p99.9, max), throughput and loss as JSON.
     Bench(bench::BenchArgs),
+    /// Runs the strategies, risk manager, paper venue and portfolios on a tick file (time
+    /// taken from the ticks) and writes a report.
+    Backtest(backtest::BacktestArgs),
+    /// Writes the running system's `market.ticks` to a JSON-lines file (a backtest input).
+    Record(record::RecordArgs),
 }
 
 #[derive(Debug, Args)]

@@ -37,6 +37,7 @@
 
 pub mod actors;
 pub mod api;
+pub mod backtest;
 pub mod bench;
 pub mod cli;
 pub mod kite;

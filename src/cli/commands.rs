@@ -49,6 +49,8 @@ pub(super) async fn dispatch(command: Command, settings: Settings) -> anyhow::Re
         Command::KiteSim(args) => kite_sim(&settings, args).await.map(|()| 0),
         Command::Zerodha(command) => super::zerodha::dispatch(command, &settings).await,
         Command::Bench(args) => super::bench::run(&settings, args).await,
+        Command::Backtest(args) => super::backtest::run(settings, args).await,
+        Command::Record(args) => super::record::run(&settings, args).await,
     }
 }
 

@@ -1,0 +1,6 @@
+//! `alpha-panda backtest`: the strategy runner, risk manager, paper execution and portfolio
+//! actors of the daemon, wired to each other in-process instead of through Kafka, driven by a
+//! tick file with time taken from the ticks.
+
+pub mod report;
+pub mod ticks;

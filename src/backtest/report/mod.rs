@@ -1,0 +1,1 @@
+//! Backtest outputs (placeholder; being written).

@@ -1,0 +1,1 @@
+//! Tick files (placeholder; being written).
