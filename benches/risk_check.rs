@@ -6,16 +6,32 @@
 //! refused by a single rule, and one refused by every rule (the worst case: eight reasons,
 //! each a formatted message).
 //!
-//! Run: `cargo bench --bench risk_check` (add `-- approved` or `-- rejected` to filter).
+//! Also the whole [`RiskManager`] actor with an in-memory store, where every validated
+//! signal and every fill is saved: `risk_manager/record_when_full` (one record once the
+//! remembered fill and signal ids are at their bound) and `risk_manager/run_10k_each`
+//! (10,000 fills and 10,000 signals, interleaved, from an empty state).
+//!
+//! Run: `cargo bench --bench risk_check` (add `-- approved`, `-- rejected` or
+//! `-- risk_manager` to filter).
 
+use actix::prelude::*;
+use alpha_panda::actors::risk_manager::RiskManager;
 use alpha_panda::messages::{
-    Broker, Fees, OrderFilled, OrderRef, OrderType, Side, TradingSignal, Validity,
+    Broker, Envelope, Fees, OrderFilled, OrderRef, OrderType, RecordOrigin, Side, TradingSignal,
+    Validity,
 };
 use alpha_panda::risk::{BrokerRisk, RiskLimits, TradingState};
+use alpha_panda::store::MemoryStore;
+use alpha_panda::streaming::ProducerHandle;
+use alpha_panda::streaming::consumer::Deliver;
+use alpha_panda::streaming::producer::{Delivered, Publish, PublishError};
 use chrono::{DateTime, TimeZone, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rust_decimal::Decimal;
+use std::collections::BTreeMap;
 use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 const TOKEN: u32 = 738_561;
 
@@ -129,5 +145,109 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// A producer that acknowledges and forgets (a probe would keep every record).
+struct Acker;
+
+impl Actor for Acker {
+    type Context = Context<Self>;
+}
+
+impl Handler<Publish> for Acker {
+    type Result = Result<Delivered, PublishError>;
+    fn handle(&mut self, _: Publish, _: &mut Self::Context) -> Self::Result {
+        Ok(Delivered {
+            partition: 0,
+            offset: 0,
+        })
+    }
+}
+
+fn origin() -> RecordOrigin {
+    RecordOrigin {
+        topic: "bench".into(),
+        partition: 0,
+        offset: 0,
+    }
+}
+
+/// A risk manager for paper with no limits (every signal is validated and remembered).
+fn risk_manager() -> Addr<RiskManager> {
+    let producer = ProducerHandle::new(Acker.start().recipient());
+    let limits = BTreeMap::from([(Broker::Paper, RiskLimits::default())]);
+    RiskManager::new(limits, producer, Arc::new(MemoryStore::default())).start()
+}
+
+/// Record `n`: a fill with a new fill id when even, a new raw signal when odd; awaited
+/// with its outputs and its save.
+async fn feed(risk: &Addr<RiskManager>, n: u64) {
+    let completion = if n % 2 == 0 {
+        let mut f = fill(7, TOKEN, 1, Decimal::new(245_035, 2));
+        f.fill_id = format!("fill-{n}");
+        let d = Deliver {
+            envelope: Envelope::root(f, "bench", at()),
+            origin: origin(),
+        };
+        risk.send(d).await
+    } else {
+        let d = Deliver {
+            envelope: Envelope::root(signal(Side::Buy, 1, Decimal::ONE), "bench", at()),
+            origin: origin(),
+        };
+        risk.send(d).await
+    };
+    if let Ok(Ok(c)) = completion {
+        let _ = futures::future::try_join_all(c.deliveries).await;
+    }
+}
+
+fn bench_actor(c: &mut Criterion) {
+    let mut group = c.benchmark_group("risk_manager");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(5));
+    let system = actix::System::new();
+
+    // Past the bound of 5,000 remembered ids of each kind.
+    let full = system.block_on(async {
+        let risk = risk_manager();
+        for n in 0..12_000 {
+            feed(&risk, n).await;
+        }
+        risk
+    });
+    let mut next = 12_000;
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("record_when_full", |b| {
+        b.iter_custom(|iters| {
+            system.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    feed(&full, next).await;
+                    next += 1;
+                }
+                start.elapsed()
+            })
+        })
+    });
+
+    group.throughput(Throughput::Elements(20_000));
+    group.bench_function("run_10k_each", |b| {
+        b.iter_custom(|iters| {
+            system.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let risk = risk_manager();
+                    let start = Instant::now();
+                    for n in 0..20_000 {
+                        feed(&risk, n).await;
+                    }
+                    total += start.elapsed();
+                }
+                total
+            })
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_actor);
 criterion_main!(benches);

@@ -139,7 +139,11 @@ pub fn main() -> ExitCode {
         Ok(s) => s,
         Err(e) => return config_error(&e),
     };
-    crate::telemetry::init(settings.log.format, &settings.log.level);
+    let level = match &cli.command {
+        Command::Backtest(args) => args.log_level.clone(),
+        _ => settings.log.level.clone(),
+    };
+    crate::telemetry::init(settings.log.format, &level);
     let system = actix::System::new();
     let result = system.block_on(commands::dispatch(cli.command, settings));
     match result {

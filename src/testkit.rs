@@ -217,6 +217,22 @@ impl crate::store::Store for DownStore {
     fn members(&self, _: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
         refused()
     }
+    fn put_with_lists(
+        &self,
+        _: &str,
+        _: &str,
+        _: String,
+        _: Vec<crate::store::ListWrite>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        refused()
+    }
+    fn get_with_lists(
+        &self,
+        _: &str,
+        _: &[&str],
+    ) -> BoxFuture<'static, Result<crate::store::ValueWithLists, StoreError>> {
+        refused()
+    }
 }
 
 fn refused<T: Send + 'static>() -> BoxFuture<'static, Result<T, StoreError>> {

@@ -63,6 +63,7 @@ async fn the_redis_read_model_equals_the_live_portfolio() {
         starting_cash: Decimal::from(50_000),
         snapshot_interval: Duration::from_secs(60),
         history: None,
+        flush_timer: true,
     })
     .start();
     // A strategy id no other run uses, so the shared Redis holds only this test's portfolio.

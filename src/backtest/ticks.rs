@@ -1,1 +1,515 @@
-//! Tick files (placeholder; being written).
+//! Tick files: the input of `alpha-panda backtest`, read as a stream (never whole: files of
+//! millions of lines are normal).
+//!
+//! Two formats, told apart by the first line:
+//! - CSV with the header line exactly `ts_ns,token,bid,ask,last`: event time in integer
+//!   nanoseconds since the Unix epoch (strictly increasing), the Kite instrument token
+//!   (non-zero), and prices in rupees with at most two decimals, all > 0, bid ≤ ask. Each row
+//!   becomes a full-mode [`MarketTick`] whose depth has one level a side at quantity 1 (the
+//!   file has no sizes; the paper venue does not cap fills by displayed size, so the 1 is
+//!   never a limit), `last_price` = last and `exchange_timestamp` = the event time. The
+//!   envelope's id is a UUIDv5 of the seed and the line number ([`tick_id`]): the same file
+//!   and seed give the same ids, another seed other ids.
+//! - JSON lines: one `market.ticks` envelope a line, exactly as on the topic (what
+//!   `alpha-panda record` writes), checked by [`decode`]; times non-decreasing.
+//!
+//! Blank lines are skipped. Reading stops at the first malformed line, with an error naming
+//! the line and the field ([`TickFileError`]). Line numbers count every line, from 1.
+
+use crate::market::instruments::InstrumentRegistry;
+use crate::messages::{DepthLevel, Envelope, MarketDepth, MarketTick, TickMode, decode};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+use uuid::Uuid;
+
+/// The header line of a CSV tick file.
+pub const CSV_HEADER: &str = "ts_ns,token,bid,ask,last";
+
+/// The envelope `source` of ticks read from CSV.
+pub const SOURCE: &str = "backtest";
+
+/// Namespace of the UUIDv5 tick ids. Changing it changes every backtest's ids: never change it.
+const TICK_ID_NAMESPACE: Uuid = Uuid::from_u128(0x3f1e_8a47_9c02_4d6b_b5e1_72a9_0c4d_e813);
+
+/// How far a quoted field is shown in an error before it is cut.
+const QUOTE_MAX_CHARS: usize = 60;
+
+/// The format of a tick file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TickFormat {
+    /// `ts_ns,token,bid,ask,last` rows.
+    Csv,
+    /// One `market.ticks` envelope a line.
+    JsonLines,
+}
+
+/// What a CSV row does not say: the seed of the tick ids and the instruments' symbols.
+#[derive(Debug, Clone, Default)]
+pub struct TickOptions {
+    /// Seed of the tick ids (see [`tick_id`]).
+    pub seed: u64,
+    /// Trading symbol by instrument token; a token not in it gets `symbol: None`.
+    pub symbols: HashMap<u32, String>,
+}
+
+impl TickOptions {
+    /// The symbols of every instrument in `registry`.
+    pub fn with_registry(seed: u64, registry: &InstrumentRegistry) -> Self {
+        let symbols = registry
+            .iter()
+            .map(|i| (i.token, i.symbol.clone()))
+            .collect();
+        TickOptions { seed, symbols }
+    }
+}
+
+/// Why a tick file cannot be read.
+#[derive(Debug, Error)]
+pub enum TickFileError {
+    /// Opening or reading the file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// A line is malformed; `field` names the part at fault.
+    #[error("line {line}: {field}: {message}")]
+    Line {
+        line: u64,
+        field: &'static str,
+        message: String,
+    },
+}
+
+impl TickFileError {
+    /// The line at fault, for a malformed line.
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            TickFileError::Line { line, .. } => Some(*line),
+            TickFileError::Io { .. } => None,
+        }
+    }
+
+    /// The field at fault, for a malformed line.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            TickFileError::Line { field, .. } => Some(field),
+            TickFileError::Io { .. } => None,
+        }
+    }
+}
+
+fn malformed(line: u64, field: &'static str, message: String) -> TickFileError {
+    TickFileError::Line {
+        line,
+        field,
+        message,
+    }
+}
+
+/// The deterministic id of the tick on `line` of a CSV file read with `seed`.
+pub fn tick_id(seed: u64, line: u64) -> Uuid {
+    tick_id_in(&seed_namespace(seed), line)
+}
+
+fn seed_namespace(seed: u64) -> Uuid {
+    Uuid::new_v5(&TICK_ID_NAMESPACE, &seed.to_be_bytes())
+}
+
+fn tick_id_in(namespace: &Uuid, line: u64) -> Uuid {
+    Uuid::new_v5(namespace, &line.to_be_bytes())
+}
+
+/// Opens a tick file and reads its first line to learn the format.
+///
+/// # Errors
+/// [`TickFileError::Io`] naming the path if it cannot be opened or read;
+/// [`TickFileError::Line`] for line 1 if it is neither the CSV header nor a JSON envelope.
+pub fn open(
+    path: impl AsRef<Path>,
+    options: TickOptions,
+) -> Result<TickReader<BufReader<File>>, TickFileError> {
+    let path = path.as_ref();
+    let file = File::open(path).map_err(|source| TickFileError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    TickReader::start(
+        BufReader::with_capacity(1 << 16, file),
+        options,
+        path.to_owned(),
+    )
+}
+
+/// The last tick accepted, for the time-order check.
+#[derive(Debug, Clone, Copy)]
+struct Previous {
+    ts_ns: i64,
+    ts: DateTime<Utc>,
+    line: u64,
+}
+
+/// Reads envelopes from a tick file, one line at a time, reusing one line buffer. Yields
+/// `Err` at most once, then ends.
+pub struct TickReader<R: BufRead> {
+    input: R,
+    /// Named in I/O errors (`<input>` when not read from a file).
+    path: PathBuf,
+    format: TickFormat,
+    seed_namespace: Uuid,
+    symbols: HashMap<u32, String>,
+    buf: Vec<u8>,
+    line: u64,
+    /// The first line (a JSON envelope) is in `buf`, not yet yielded.
+    pending: bool,
+    previous: Option<Previous>,
+    done: bool,
+}
+
+impl<R: BufRead> TickReader<R> {
+    /// A reader of `input`, which must start with the CSV header or a JSON envelope.
+    ///
+    /// # Errors
+    /// As [`open`].
+    pub fn new(input: R, options: TickOptions) -> Result<Self, TickFileError> {
+        Self::start(input, options, PathBuf::from("<input>"))
+    }
+
+    fn start(input: R, options: TickOptions, path: PathBuf) -> Result<Self, TickFileError> {
+        let mut reader = TickReader {
+            input,
+            path,
+            format: TickFormat::Csv,
+            seed_namespace: seed_namespace(options.seed),
+            symbols: options.symbols,
+            buf: Vec::with_capacity(1024),
+            line: 0,
+            pending: false,
+            previous: None,
+            done: false,
+        };
+        let expected = format!(
+            "expected the CSV header `{CSV_HEADER}` or a JSON envelope (a line starting with `{{`)"
+        );
+        if !reader.read_line()? {
+            return Err(malformed(1, "header", format!("empty file: {expected}")));
+        }
+        // A UTF-8 byte order mark is not part of the first line's text.
+        if reader.buf.starts_with(b"\xEF\xBB\xBF") {
+            reader.buf.drain(..3);
+        }
+        if reader.buf == CSV_HEADER.as_bytes() {
+            reader.format = TickFormat::Csv;
+        } else if reader.buf.starts_with(b"{") {
+            reader.format = TickFormat::JsonLines;
+            reader.pending = true;
+        } else {
+            return Err(malformed(
+                1,
+                "header",
+                format!("{expected}, got {}", quote(&reader.buf)),
+            ));
+        }
+        Ok(reader)
+    }
+
+    /// The format, from the first line.
+    pub fn format(&self) -> TickFormat {
+        self.format
+    }
+
+    /// The number of the last line read (0 before any).
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// Reads the next line into `buf` without its line ending; false at the end.
+    fn read_line(&mut self) -> Result<bool, TickFileError> {
+        self.buf.clear();
+        let n = self
+            .input
+            .read_until(b'\n', &mut self.buf)
+            .map_err(|source| TickFileError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+        if n == 0 {
+            return Ok(false);
+        }
+        self.line += 1;
+        if self.buf.last() == Some(&b'\n') {
+            self.buf.pop();
+        }
+        if self.buf.last() == Some(&b'\r') {
+            self.buf.pop();
+        }
+        Ok(true)
+    }
+
+    /// The next tick, `None` at the end of the file.
+    fn advance(&mut self) -> Result<Option<Envelope<MarketTick>>, TickFileError> {
+        loop {
+            if !std::mem::take(&mut self.pending) && !self.read_line()? {
+                return Ok(None);
+            }
+            if self.buf.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            return match self.format {
+                TickFormat::Csv => self.csv_tick().map(Some),
+                TickFormat::JsonLines => self.json_tick().map(Some),
+            };
+        }
+    }
+
+    fn csv_tick(&mut self) -> Result<Envelope<MarketTick>, TickFileError> {
+        let line = self.line;
+        let row = parse_row(&self.buf, line)?;
+        if let Some(prev) = self.previous
+            && row.ts_ns <= prev.ts_ns
+        {
+            return Err(malformed(
+                line,
+                "ts_ns",
+                format!(
+                    "{} is not after {} on line {} (times must strictly increase)",
+                    row.ts_ns, prev.ts_ns, prev.line
+                ),
+            ));
+        }
+        let ts = DateTime::from_timestamp_nanos(row.ts_ns);
+        self.previous = Some(Previous {
+            ts_ns: row.ts_ns,
+            ts,
+            line,
+        });
+        let level = |price| DepthLevel {
+            quantity: 1,
+            price,
+            orders: 1,
+        };
+        let tick = MarketTick {
+            token: row.token,
+            symbol: self.symbols.get(&row.token).cloned(),
+            mode: TickMode::Full,
+            tradable: true,
+            last_price: row.last,
+            last_traded_quantity: None,
+            average_traded_price: None,
+            volume_traded: None,
+            total_buy_quantity: None,
+            total_sell_quantity: None,
+            ohlc: None,
+            change: None,
+            last_trade_time: None,
+            oi: None,
+            oi_day_high: None,
+            oi_day_low: None,
+            exchange_timestamp: Some(ts),
+            depth: Some(MarketDepth {
+                bids: vec![level(row.bid)],
+                asks: vec![level(row.ask)],
+            }),
+        };
+        let id = tick_id_in(&self.seed_namespace, line);
+        Ok(Envelope::root_with_id(tick, SOURCE, ts, id))
+    }
+
+    fn json_tick(&mut self) -> Result<Envelope<MarketTick>, TickFileError> {
+        let line = self.line;
+        let envelope = decode::<MarketTick>(&self.buf)
+            .map_err(|e| malformed(line, "envelope", e.to_string()))?;
+        if let Some(prev) = self.previous
+            && envelope.ts < prev.ts
+        {
+            return Err(malformed(
+                line,
+                "ts",
+                format!(
+                    "{} is before {} on line {} (times must not decrease)",
+                    envelope.ts.to_rfc3339(),
+                    prev.ts.to_rfc3339(),
+                    prev.line
+                ),
+            ));
+        }
+        self.previous = Some(Previous {
+            ts_ns: 0,
+            ts: envelope.ts,
+            line,
+        });
+        Ok(envelope)
+    }
+}
+
+impl<R: BufRead> Iterator for TickReader<R> {
+    type Item = Result<Envelope<MarketTick>, TickFileError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.advance() {
+            Ok(Some(envelope)) => Some(Ok(envelope)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// One CSV row, checked field by field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Row {
+    ts_ns: i64,
+    token: u32,
+    bid: Decimal,
+    ask: Decimal,
+    last: Decimal,
+}
+
+const FIELDS: usize = 5;
+
+fn parse_row(text: &[u8], line: u64) -> Result<Row, TickFileError> {
+    let mut fields: [&[u8]; FIELDS] = [&[]; FIELDS];
+    let mut count = 0;
+    for field in text.split(|&b| b == b',') {
+        if let Some(slot) = fields.get_mut(count) {
+            *slot = field;
+        }
+        count += 1;
+    }
+    if count != FIELDS {
+        return Err(malformed(
+            line,
+            "fields",
+            format!("expected {FIELDS} ({CSV_HEADER}), got {count}"),
+        ));
+    }
+    let [ts_ns, token, bid, ask, last] = fields;
+    let integer = |field: &'static str, text: &[u8]| {
+        parse_digits(text)
+            .ok_or_else(|| malformed(line, field, format!("{} is not an integer", quote(text))))
+    };
+    let ts_ns = i64::try_from(integer("ts_ns", ts_ns)?).map_err(|_| {
+        malformed(
+            line,
+            "ts_ns",
+            format!("{} is beyond the year 2262", quote(ts_ns)),
+        )
+    })?;
+    let token_text = token;
+    let token = u32::try_from(integer("token", token)?).map_err(|_| {
+        malformed(
+            line,
+            "token",
+            format!("{} does not fit in 32 bits", quote(token_text)),
+        )
+    })?;
+    if token == 0 {
+        return Err(malformed(line, "token", "must be non-zero".into()));
+    }
+    let price = |field: &'static str, text: &[u8]| {
+        parse_price(text).map_err(|e| malformed(line, field, e.describe(text)))
+    };
+    let (bid, ask, last) = (price("bid", bid)?, price("ask", ask)?, price("last", last)?);
+    if bid > ask {
+        return Err(malformed(line, "bid", format!("{bid} is above ask {ask}")));
+    }
+    Ok(Row {
+        ts_ns,
+        token,
+        bid,
+        ask,
+        last,
+    })
+}
+
+/// Unsigned decimal digits only (no sign, no spaces); `None` if empty, other or too large.
+fn parse_digits(text: &[u8]) -> Option<u64> {
+    if text.is_empty() {
+        return None;
+    }
+    text.iter().try_fold(0u64, |n, &b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
+}
+
+/// Why a field is not a price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PriceError {
+    NotAPrice,
+    TooManyDecimals,
+    NotPositive,
+}
+
+impl PriceError {
+    fn describe(self, text: &[u8]) -> String {
+        let text = quote(text);
+        match self {
+            PriceError::NotAPrice => format!("{text} is not a price"),
+            PriceError::TooManyDecimals => format!("{text} has more than two decimals"),
+            PriceError::NotPositive => format!("{text} is not above zero"),
+        }
+    }
+}
+
+/// Integer digits a price may have: far above any rupee price, far below `i64` overflow.
+const PRICE_MAX_INTEGER_DIGITS: usize = 12;
+
+/// `123`, `123.4` or `123.45` (rupees); a leading `-` parses, to be refused as not positive.
+fn parse_price(text: &[u8]) -> Result<Decimal, PriceError> {
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    let (integer, fraction) = match digits.iter().position(|&b| b == b'.') {
+        Some(dot) => (&digits[..dot], Some(&digits[dot + 1..])),
+        None => (digits, None),
+    };
+    if integer.len() > PRICE_MAX_INTEGER_DIGITS {
+        return Err(PriceError::NotAPrice);
+    }
+    let whole = parse_digits(integer).ok_or(PriceError::NotAPrice)?;
+    let (fraction, scale) = match fraction {
+        None => (0, 0),
+        Some(f) => {
+            let value = parse_digits(f).ok_or(PriceError::NotAPrice)?;
+            if f.len() > 2 {
+                return Err(PriceError::TooManyDecimals);
+            }
+            (value, f.len() as u32)
+        }
+    };
+    // At most 12 + 2 digits: fits an i64 with room to spare.
+    let mantissa = (whole * 10u64.pow(scale) + fraction) as i64;
+    if negative || mantissa == 0 {
+        return Err(PriceError::NotPositive);
+    }
+    Ok(Decimal::new(mantissa, scale))
+}
+
+/// A field as shown in an error: quoted, cut at [`QUOTE_MAX_CHARS`].
+fn quote(text: &[u8]) -> String {
+    let text = String::from_utf8_lossy(text);
+    match text.char_indices().nth(QUOTE_MAX_CHARS) {
+        Some((cut, _)) => format!("{:?}…", &text[..cut]),
+        None => format!("{text:?}"),
+    }
+}
+
+#[cfg(test)]
+#[path = "ticks_tests.rs"]
+mod tests;

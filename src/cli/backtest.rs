@@ -1,8 +1,16 @@
 //! `alpha-panda backtest`: see [`crate::backtest`].
 
+use super::commands::registry;
+use crate::backtest::engine::{self, RunOptions};
+use crate::backtest::report;
+use crate::backtest::ticks::{self, TickOptions};
 use crate::settings::Settings;
+use anyhow::Context as _;
 use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::time::Instant;
 
 #[derive(Debug, Args)]
 pub struct BacktestArgs {
@@ -10,14 +18,72 @@ pub struct BacktestArgs {
     /// `market.ticks` envelopes (as `alpha-panda record` writes them).
     #[arg(long, value_name = "FILE")]
     pub ticks: PathBuf,
-    /// Where the report goes (created if missing).
+    /// Where the report goes (created if missing): report.json, fills.csv, equity.svg,
+    /// report.html.
     #[arg(long, value_name = "DIR", default_value = "backtest-out")]
     pub out: PathBuf,
-    /// Seed of everything random in the run (tick ids, the paper venue's draws).
+    /// Seed of everything random in the run: the ids of CSV ticks and the paper venue's
+    /// draws (it replaces paper.seed). Same file, configuration and seed: same outputs.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Log filter of the run (a tracing directive). Default "warn": the services log every
+    /// signal and fill at info, which would dwarf the report.
+    #[arg(long, value_name = "LEVEL", default_value = "warn")]
+    pub log_level: String,
 }
 
-pub(super) async fn run(_settings: Settings, _args: BacktestArgs) -> anyhow::Result<u8> {
-    anyhow::bail!("backtest: not built yet")
+/// Runs the backtest, writes the report and prints a one-line summary; exit 0.
+pub(super) async fn run(settings: Settings, args: BacktestArgs) -> anyhow::Result<u8> {
+    let registry = registry(&settings, None)?;
+    let settings = engine::backtest_settings(&settings, args.seed);
+    let input = args.ticks.display().to_string();
+    let reader = ticks::open(
+        &args.ticks,
+        TickOptions::with_registry(args.seed, &registry),
+    )
+    .with_context(|| format!("reading {input}"))?;
+    let bar = progress_bar();
+    let progress = {
+        let bar = bar.clone();
+        Box::new(move |n: u64| bar.set_position(n))
+    };
+    let started = Instant::now();
+    let options = RunOptions {
+        input: input.clone(),
+        seed: args.seed,
+        progress,
+    };
+    let run = engine::run(&settings, &registry, reader, options).await;
+    bar.finish_and_clear();
+    let (outcome, stats) = run.with_context(|| format!("backtest of {input}"))?;
+    let elapsed = started.elapsed();
+    report::write_all(&outcome, &args.out)
+        .with_context(|| format!("writing the report to {}", args.out.display()))?;
+    let fills: usize = outcome.strategies.iter().map(|s| s.fills.len()).sum();
+    let rate = outcome.ticks as f64 / elapsed.as_secs_f64().max(1e-9);
+    let _ = writeln!(
+        std::io::stdout(),
+        "backtest: {} ticks in {:.2} s ({rate:.0} ticks/s), {} skipped outside market hours, {fills} fills, {} handler errors; report in {}",
+        outcome.ticks,
+        elapsed.as_secs_f64(),
+        stats.skipped,
+        stats.handler_errors,
+        args.out.display()
+    );
+    Ok(0)
+}
+
+/// A spinner with the tick count and rate on stderr; drawn only when stderr is a terminal.
+fn progress_bar() -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template("{spinner} {human_pos} ticks  {rate}  {elapsed}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} ticks/s", state.per_sec());
+            },
+        );
+    bar.set_style(style);
+    bar
 }

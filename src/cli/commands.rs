@@ -55,7 +55,7 @@ pub(super) async fn dispatch(command: Command, settings: Settings) -> anyhow::Re
 }
 
 /// The instrument registry: `[instruments] path`, else the built-in list.
-fn registry(
+pub(super) fn registry(
     settings: &Settings,
     path: Option<&std::path::Path>,
 ) -> anyhow::Result<InstrumentRegistry> {

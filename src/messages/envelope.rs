@@ -105,6 +105,12 @@ impl<T: Payload> Envelope<T> {
         Self::build(data, source, ts, id, id, None, id)
     }
 
+    /// A root event with a caller-chosen `id` (also its correlation and trace id): for
+    /// replays that must give the same input the same ids, such as a backtest's ticks.
+    pub fn root_with_id(data: T, source: &str, ts: DateTime<Utc>, id: Uuid) -> Self {
+        Self::build(data, source, ts, id, id, None, id)
+    }
+
     /// An event caused by `self`. Its id is a UUIDv5 of the parent id, the child's type and
     /// `discriminator` (use it when one parent yields several children of one type, e.g. a
     /// signal per broker or one fill per execution; pass `""` otherwise). Same parent and

@@ -38,6 +38,8 @@ pub struct Portfolio {
     cash: Decimal,
     #[serde(with = "positions_as_list")]
     positions: BTreeMap<u32, Position>,
+    /// Absent from the read model ([`Portfolio::read_model`]).
+    #[serde(default)]
     applied_fill_ids: BTreeSet<String>,
 }
 
@@ -232,12 +234,49 @@ impl Portfolio {
         }
     }
 
+    /// The read model written to the store: this portfolio's JSON form with the number of
+    /// applied fills (`fill_count`) in place of their ids. The ids grow with every fill of
+    /// the day, and writing them all on every fill would cost O(fills) per write; the
+    /// portfolio manager keeps them in memory and rebuilds them from the fills topic.
+    /// Deserialized as a [`Portfolio`], a read model has no applied fill ids.
+    pub fn read_model(&self) -> ReadModel<'_> {
+        ReadModel {
+            broker: self.broker,
+            strategy_id: &self.strategy_id,
+            starting_cash: self.starting_cash,
+            cash: self.cash,
+            positions: &self.positions,
+            fill_count: self.applied_fill_ids.len(),
+        }
+    }
+
     /// Σ `figure` over positions, saturating rather than overflow.
     fn sum(&self, figure: impl Fn(&Position) -> Decimal) -> Decimal {
         self.positions
             .values()
             .fold(Decimal::ZERO, |total, p| total.saturating_add(figure(p)))
     }
+}
+
+/// See [`Portfolio::read_model`].
+#[derive(Debug, Serialize)]
+pub struct ReadModel<'a> {
+    broker: Broker,
+    strategy_id: &'a str,
+    #[serde(with = "rust_decimal::serde::str")]
+    starting_cash: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    cash: Decimal,
+    #[serde(serialize_with = "positions_ref")]
+    positions: &'a BTreeMap<u32, Position>,
+    fill_count: usize,
+}
+
+fn positions_ref<S: serde::Serializer>(
+    positions: &&BTreeMap<u32, Position>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    positions_as_list::serialize(positions, serializer)
 }
 
 /// Positions as a JSON list in token order (the token is inside each position); a token

@@ -29,7 +29,7 @@ mod tests_recompute;
 #[cfg(test)]
 mod tests_support;
 
-pub use account::Portfolio;
+pub use account::{Portfolio, ReadModel};
 pub use book::{Book, recompute};
 pub use position::Position;
 

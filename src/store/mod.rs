@@ -6,9 +6,15 @@
 //! `{broker}:portfolios` for the index); values are JSON text. Indexes are Redis sets, so a
 //! reader lists a broker's portfolios without scanning keys. A store that cannot answer is
 //! an error the caller treats as transient.
+//!
+//! Capped lists ([`ListWrite`]) hold a bounded history beside a value — the risk manager's
+//! recently applied fill ids next to its book — so that a write appends what is new instead
+//! of rewriting the whole history: the value, its index entry and the list appends are one
+//! step ([`Store::put_with_lists`]), and are read back in one step
+//! ([`Store::get_with_lists`]). Lists are oldest first and keep their newest `cap` members.
 
 use futures::future::BoxFuture;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use thiserror::Error;
@@ -16,6 +22,54 @@ use thiserror::Error;
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 #[error("store unavailable: {0}")]
 pub struct StoreError(pub String);
+
+/// Members appended to a capped list as part of [`Store::put_with_lists`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListWrite {
+    /// The list's key.
+    pub list: String,
+    /// Appended in this order (a list is oldest first).
+    pub members: Vec<String>,
+    /// The list keeps its newest `cap` members; 0 empties it.
+    pub cap: usize,
+    /// Empty the list before appending: a whole history written at once (a migration).
+    pub replace: bool,
+}
+
+impl ListWrite {
+    /// Appends `members` to `list`, which then keeps its newest `cap`.
+    pub fn append(list: impl Into<String>, members: Vec<String>, cap: usize) -> Self {
+        ListWrite {
+            list: list.into(),
+            members,
+            cap,
+            replace: false,
+        }
+    }
+
+    /// Makes `list` the newest `cap` of `members`, whatever it held before.
+    pub fn replace(list: impl Into<String>, members: Vec<String>, cap: usize) -> Self {
+        ListWrite {
+            replace: true,
+            ..Self::append(list, members, cap)
+        }
+    }
+
+    /// The members that survive the cap (appending more than `cap` keeps only the last).
+    fn kept(&self) -> &[String] {
+        &self.members[self.members.len().saturating_sub(self.cap)..]
+    }
+}
+
+/// A value and lists read in one step ([`Store::get_with_lists`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ValueWithLists {
+    /// The value of the key, if any.
+    pub value: Option<String>,
+    /// The members of each list asked for, in the order asked, each oldest first (empty for
+    /// a list that does not exist).
+    pub lists: Vec<Vec<String>>,
+}
 
 /// Values by key, plus named sets of keys (indexes).
 pub trait Store: Send + Sync {
@@ -64,9 +118,35 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// The store is unreachable or failed.
     fn members(&self, index: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>>;
+
+    /// Sets `key` to `value`, adds `key` to `index` and makes every list write, in one step:
+    /// no reader (and no restart) sees some of it without the rest. Its cost depends on what
+    /// is written, not on how long the lists are.
+    ///
+    /// # Errors
+    /// The store is unreachable or failed.
+    fn put_with_lists(
+        &self,
+        index: &str,
+        key: &str,
+        value: String,
+        lists: Vec<ListWrite>,
+    ) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// The value of `key` and the members of each of `lists`, read in one step (so they
+    /// are from the same [`Store::put_with_lists`]).
+    ///
+    /// # Errors
+    /// The store is unreachable or failed.
+    fn get_with_lists(
+        &self,
+        key: &str,
+        lists: &[&str],
+    ) -> BoxFuture<'static, Result<ValueWithLists, StoreError>>;
 }
 
-/// Redis: `SET key value` and `SADD index key` in one MULTI/EXEC transaction.
+/// Redis: `SET key value` and `SADD index key` in one MULTI/EXEC transaction; capped lists
+/// are `RPUSH` + `LTRIM` in the same transaction.
 #[derive(Clone)]
 pub struct RedisStore {
     connection: redis::aio::ConnectionManager,
@@ -255,10 +335,80 @@ impl Store for RedisStore {
             Ok(keys)
         })
     }
+
+    fn put_with_lists(
+        &self,
+        index: &str,
+        key: &str,
+        value: String,
+        lists: Vec<ListWrite>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let mut conn = self.connection.clone();
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("SET")
+            .arg(key)
+            .arg(value)
+            .ignore()
+            .cmd("SADD")
+            .arg(index)
+            .arg(key)
+            .ignore();
+        for write in &lists {
+            if write.replace || write.cap == 0 {
+                pipe.cmd("DEL").arg(&write.list).ignore();
+            }
+            let kept = write.kept();
+            if kept.is_empty() {
+                continue; // RPUSH needs a member; and nothing new means nothing to trim.
+            }
+            // Keep the newest `cap`: indexes from the end (-cap .. -1).
+            let first = -i64::try_from(write.cap).unwrap_or(i64::MAX);
+            pipe.cmd("RPUSH")
+                .arg(&write.list)
+                .arg(kept)
+                .ignore()
+                .cmd("LTRIM")
+                .arg(&write.list)
+                .arg(first)
+                .arg(-1)
+                .ignore();
+        }
+        Box::pin(async move { pipe.query_async::<()>(&mut conn).await.map_err(redact) })
+    }
+
+    fn get_with_lists(
+        &self,
+        key: &str,
+        lists: &[&str],
+    ) -> BoxFuture<'static, Result<ValueWithLists, StoreError>> {
+        let mut conn = self.connection.clone();
+        let mut pipe = redis::pipe();
+        pipe.atomic().cmd("GET").arg(key);
+        for list in lists {
+            pipe.cmd("LRANGE").arg(*list).arg(0).arg(-1);
+        }
+        Box::pin(async move {
+            let replies: Vec<redis::Value> = pipe.query_async(&mut conn).await.map_err(redact)?;
+            let mut replies = replies.into_iter();
+            let unexpected = |e: redis::ParsingError| StoreError(format!("unexpected reply: {e}"));
+            let value = redis::from_redis_value(replies.next().unwrap_or(redis::Value::Nil))
+                .map_err(unexpected)?;
+            let lists = replies
+                .map(|r| redis::from_redis_value(r).map_err(unexpected))
+                .collect::<Result<_, _>>()?;
+            Ok(ValueWithLists { value, lists })
+        })
+    }
 }
 
-/// Values by key, and index name → keys.
-type Maps = (BTreeMap<String, String>, BTreeMap<String, BTreeSet<String>>);
+/// Values by key, index name → keys, and list name → members (oldest first).
+#[derive(Default)]
+struct Maps {
+    values: BTreeMap<String, String>,
+    indexes: BTreeMap<String, BTreeSet<String>>,
+    lists: BTreeMap<String, VecDeque<String>>,
+}
 
 /// The in-process store of the embedded mode (lost on exit).
 #[derive(Clone, Default)]
@@ -289,8 +439,9 @@ impl Store for MemoryStore {
         value: String,
     ) -> BoxFuture<'static, Result<(), StoreError>> {
         self.with(|g| {
-            g.0.insert(key.to_owned(), value);
-            g.1.entry(index.to_owned())
+            g.values.insert(key.to_owned(), value);
+            g.indexes
+                .entry(index.to_owned())
                 .or_default()
                 .insert(key.to_owned());
         })
@@ -303,11 +454,12 @@ impl Store for MemoryStore {
         value: String,
     ) -> BoxFuture<'static, Result<bool, StoreError>> {
         self.with(|g| {
-            if g.0.contains_key(key) {
+            if g.values.contains_key(key) {
                 return false;
             }
-            g.0.insert(key.to_owned(), value);
-            g.1.entry(index.to_owned())
+            g.values.insert(key.to_owned(), value);
+            g.indexes
+                .entry(index.to_owned())
                 .or_default()
                 .insert(key.to_owned());
             true
@@ -322,23 +474,74 @@ impl Store for MemoryStore {
         value: String,
     ) -> BoxFuture<'static, Result<(), StoreError>> {
         self.with(|g| {
-            g.0.insert(key.to_owned(), value);
-            if let Some(set) = g.1.get_mut(from) {
+            g.values.insert(key.to_owned(), value);
+            if let Some(set) = g.indexes.get_mut(from) {
                 set.remove(key);
             }
-            g.1.entry(to.to_owned()).or_default().insert(key.to_owned());
+            g.indexes
+                .entry(to.to_owned())
+                .or_default()
+                .insert(key.to_owned());
         })
     }
 
     fn get(&self, key: &str) -> BoxFuture<'static, Result<Option<String>, StoreError>> {
-        self.with(|g| g.0.get(key).cloned())
+        self.with(|g| g.values.get(key).cloned())
     }
 
     fn members(&self, index: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
         self.with(|g| {
-            g.1.get(index)
+            g.indexes
+                .get(index)
                 .map(|s| s.iter().cloned().collect())
                 .unwrap_or_default()
+        })
+    }
+
+    fn put_with_lists(
+        &self,
+        index: &str,
+        key: &str,
+        value: String,
+        lists: Vec<ListWrite>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        self.with(|g| {
+            g.values.insert(key.to_owned(), value);
+            g.indexes
+                .entry(index.to_owned())
+                .or_default()
+                .insert(key.to_owned());
+            for write in &lists {
+                let list = g.lists.entry(write.list.clone()).or_default();
+                if write.replace {
+                    list.clear();
+                }
+                list.extend(write.kept().iter().cloned());
+                let excess = list.len().saturating_sub(write.cap);
+                list.drain(..excess);
+                if list.is_empty() {
+                    g.lists.remove(&write.list); // As Redis: an empty list does not exist.
+                }
+            }
+        })
+    }
+
+    fn get_with_lists(
+        &self,
+        key: &str,
+        lists: &[&str],
+    ) -> BoxFuture<'static, Result<ValueWithLists, StoreError>> {
+        self.with(|g| ValueWithLists {
+            value: g.values.get(key).cloned(),
+            lists: lists
+                .iter()
+                .map(|l| {
+                    g.lists
+                        .get(*l)
+                        .map(|m| m.iter().cloned().collect())
+                        .unwrap_or_default()
+                })
+                .collect(),
         })
     }
 }
@@ -346,6 +549,102 @@ impl Store for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ids(range: std::ops::Range<u32>) -> Vec<String> {
+        range.map(|i| i.to_string()).collect()
+    }
+
+    async fn lists(s: &MemoryStore, key: &str, lists: &[&str]) -> ValueWithLists {
+        s.get_with_lists(key, lists).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn memory_store_appends_to_capped_lists_with_the_value_oldest_first() {
+        let s = MemoryStore::default();
+        for i in 0..5 {
+            let append = vec![
+                ListWrite::append("k:a", vec![i.to_string()], 3),
+                ListWrite::append("k:b", vec![format!("b{i}"), format!("c{i}")], 10),
+            ];
+            s.put_with_lists("states", "k", format!("v{i}"), append)
+                .await
+                .unwrap();
+        }
+        let read = lists(&s, "k", &["k:a", "k:b", "k:none"]).await;
+        assert_eq!(read.value.as_deref(), Some("v4"));
+        assert_eq!(read.lists[0], ["2", "3", "4"]);
+        assert_eq!(read.lists[1].len(), 10);
+        assert_eq!(read.lists[1][..2], ["b0", "c0"]);
+        assert!(read.lists[2].is_empty());
+        assert_eq!(s.members("states").await.unwrap(), vec!["k"]);
+        // A write with no list writes leaves the lists alone.
+        s.put_with_lists("states", "k", "v5".into(), vec![])
+            .await
+            .unwrap();
+        assert_eq!(lists(&s, "k", &["k:a"]).await.lists[0], ["2", "3", "4"]);
+        assert_eq!(
+            lists(&s, "missing", &["k:a"]).await,
+            ValueWithLists {
+                value: None,
+                lists: vec![ids(2..5)],
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn memory_store_replaces_lists_and_keeps_the_newest_cap_of_a_long_append() {
+        let s = MemoryStore::default();
+        s.put_with_lists(
+            "i",
+            "k",
+            "v".into(),
+            vec![ListWrite::append("l", ids(0..4), 10)],
+        )
+        .await
+        .unwrap();
+        let long = vec![ListWrite::append("l", ids(4..20), 10)];
+        s.put_with_lists("i", "k", "v".into(), long).await.unwrap();
+        assert_eq!(lists(&s, "k", &["l"]).await.lists[0], ids(10..20));
+        let replace = vec![ListWrite::replace("l", ids(0..2), 10)];
+        s.put_with_lists("i", "k", "v".into(), replace)
+            .await
+            .unwrap();
+        assert_eq!(lists(&s, "k", &["l"]).await.lists[0], ids(0..2));
+        let empty = vec![ListWrite::append("l", ids(5..6), 0)];
+        s.put_with_lists("i", "k", "v".into(), empty).await.unwrap();
+        assert!(lists(&s, "k", &["l"]).await.lists[0].is_empty());
+    }
+
+    #[test]
+    fn memory_store_writes_a_value_and_its_lists_in_one_step() {
+        // A reader racing the writer always finds the value's own id last in the list.
+        let s = MemoryStore::default();
+        let writer = {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                futures::executor::block_on(async {
+                    for i in 0..2_000 {
+                        let append = vec![ListWrite::append("l", vec![i.to_string()], 50)];
+                        s.put_with_lists("i", "k", i.to_string(), append)
+                            .await
+                            .unwrap();
+                    }
+                })
+            })
+        };
+        futures::executor::block_on(async {
+            while !writer.is_finished() {
+                let read = lists(&s, "k", &["l"]).await;
+                assert_eq!(read.value.as_ref(), read.lists[0].last());
+                assert!(read.lists[0].len() <= 50);
+            }
+        });
+        writer.join().unwrap();
+        assert_eq!(
+            futures::executor::block_on(lists(&s, "k", &["l"])).lists[0],
+            ids(1950..2000)
+        );
+    }
 
     #[tokio::test]
     async fn memory_store_creates_a_key_only_once() {

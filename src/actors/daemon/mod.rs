@@ -21,9 +21,9 @@
 //! the risk manager's kill switch on a Kite token error (when both run in this process),
 //! and receives the ticker's order updates from the market feed (likewise).
 
-mod routes;
+pub(crate) mod routes;
 mod selection;
-mod services;
+pub(crate) mod services;
 
 pub use selection::{ALL_SERVICES, ServiceSet};
 

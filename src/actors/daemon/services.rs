@@ -94,6 +94,7 @@ pub(super) fn register(
             starting_cash: settings.portfolio.starting_cash,
             snapshot_interval: settings.portfolio.snapshot_interval(),
             history: Some((parts.connection.clone(), brokers.clone())),
+            flush_timer: true,
         };
         spec.worker(portfolio_manager::SERVICE, move || {
             Ok(PortfolioManager::new(args.clone()))
@@ -171,10 +172,10 @@ fn zerodha_args(
     }
 }
 
-type SlotFactory = Box<dyn Fn() -> Result<StrategySlot, String>>;
+pub(crate) type SlotFactory = Box<dyn Fn() -> Result<StrategySlot, String>>;
 
 /// One factory per enabled strategy (a restart builds fresh strategy state).
-fn strategy_slots(
+pub(crate) fn strategy_slots(
     settings: &Settings,
     registry: &InstrumentRegistry,
 ) -> Result<Vec<SlotFactory>, String> {

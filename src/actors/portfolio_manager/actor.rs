@@ -2,7 +2,8 @@
 
 use super::{SERVICE, portfolio_index, portfolio_key};
 use crate::actors::supervisor::{fail, handling};
-use crate::messages::{Broker, Envelope, MarketTick, OrderFilled};
+use crate::messages::{Broker, Envelope, MarketTick, OrderFilled, Payload};
+use chrono::{DateTime, Utc};
 use crate::portfolio::{Book, Portfolio};
 use crate::store::Store;
 use crate::streaming::consumer::{Completion, Deliver, HandlerError, HandlerResult};
@@ -13,7 +14,7 @@ use actix::prelude::*;
 use rust_decimal::Decimal;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[derive(Clone)]
 pub struct PortfolioArgs {
@@ -23,12 +24,18 @@ pub struct PortfolioArgs {
     pub snapshot_interval: Duration,
     /// Where to rebuild from at start (`None`: start empty — tests without a broker).
     pub history: Option<(KafkaConnection, Vec<Broker>)>,
+    /// Also flush throttled changes on a wall-clock timer (the daemon: the last change goes
+    /// out even when no further event comes). A backtest, whose time is the ticks', sets it
+    /// false: throttled changes then go out on the next event due at event time.
+    pub flush_timer: bool,
 }
 
 pub struct PortfolioManager {
     args: PortfolioArgs,
     book: Book,
-    last_published: HashMap<(Broker, String), Instant>,
+    /// When each portfolio's snapshot was last published, in event time (the time of the
+    /// tick or fill that caused it), so throttling is the same live and in a backtest.
+    last_published: HashMap<(Broker, String), DateTime<Utc>>,
     dirty: BTreeSet<(Broker, String)>,
 }
 
@@ -44,38 +51,67 @@ impl PortfolioManager {
         }
     }
 
-    /// The outputs of a change: unless throttled, the read model and the snapshot; a fill
-    /// (`force`) always writes both. Throttled changes are flushed by the timer.
-    fn outputs(&mut self, broker: Broker, strategy: &str, force: bool) -> Vec<PendingDelivery> {
+    fn start_flush_timer(&self, ctx: &mut Context<Self>) {
+        ctx.run_interval(self.args.snapshot_interval, |act, _ctx| {
+            for key in std::mem::take(&mut act.dirty) {
+                for pending in act.outputs::<OrderFilled>(key, true, Utc::now(), None) {
+                    actix::spawn(async move {
+                        if let Err(e) = pending.await {
+                            tracing::warn!(error = %e, "throttled snapshot not delivered");
+                        }
+                    });
+                }
+            }
+        });
+    }
+
+    /// Whether `key`'s snapshot may be published again at event time `now`.
+    fn due(&self, key: &(Broker, String), now: DateTime<Utc>) -> bool {
+        let interval = chrono::Duration::from_std(self.args.snapshot_interval)
+            .unwrap_or(chrono::Duration::MAX);
+        self.last_published
+            .get(key)
+            .is_none_or(|t| now.signed_duration_since(*t) >= interval)
+    }
+
+    /// The outputs of a change at event time `now`: unless throttled, the read model and the
+    /// snapshot; a fill (`force`) always writes both. Throttled changes go out on a later
+    /// event (or the timer). The snapshot is a child of `cause` (a deterministic id), or a
+    /// root event when the timer flushes it.
+    fn outputs<C: Payload>(
+        &mut self,
+        key: (Broker, String),
+        force: bool,
+        now: DateTime<Utc>,
+        cause: Option<&Envelope<C>>,
+    ) -> Vec<PendingDelivery> {
+        let (broker, strategy) = (key.0, key.1.as_str());
         let Some(portfolio) = self.book.get(broker, strategy) else {
             return Vec::new();
         };
-        let mut out = Vec::new();
-        let key = (broker, strategy.to_owned());
-        let due = self
-            .last_published
-            .get(&key)
-            .is_none_or(|t| t.elapsed() >= self.args.snapshot_interval);
-        if force || due {
-            out.push(write(&*self.args.store, broker, strategy, portfolio));
-            let snapshot = portfolio.snapshot(chrono::Utc::now());
-            let envelope = Envelope::root(snapshot, SERVICE, chrono::Utc::now());
-            out.push(
-                self.args
-                    .producer
-                    .publish_envelope(Topic::of(broker, Stream::PnlSnapshots), &envelope),
-            );
-            self.last_published.insert(key.clone(), Instant::now());
-            self.dirty.remove(&key);
-        } else {
+        if !(force || self.due(&key, now)) {
             self.dirty.insert(key);
+            return Vec::new();
         }
+        let snapshot = portfolio.snapshot(now);
+        let envelope = match cause {
+            Some(cause) => cause.child(snapshot, SERVICE, &format!("{broker}/{strategy}"), now),
+            None => Envelope::root(snapshot, SERVICE, now),
+        };
+        let out = vec![
+            write(&*self.args.store, broker, strategy, portfolio),
+            self.args
+                .producer
+                .publish_envelope(Topic::of(broker, Stream::PnlSnapshots), &envelope),
+        ];
+        self.dirty.remove(&key);
+        self.last_published.insert(key, now);
         out
     }
 }
 
 fn write(store: &dyn Store, broker: Broker, strategy: &str, p: &Portfolio) -> PendingDelivery {
-    let json = serde_json::to_string(p).unwrap_or_default();
+    let json = serde_json::to_string(&p.read_model()).unwrap_or_default();
     crate::store::as_output(store.put(
         &portfolio_index(broker),
         &portfolio_key(broker, strategy),
@@ -87,18 +123,9 @@ impl Actor for PortfolioManager {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let interval = self.args.snapshot_interval;
-        ctx.run_interval(interval, |act, _ctx| {
-            for (broker, strategy) in std::mem::take(&mut act.dirty) {
-                for pending in act.outputs(broker, &strategy, true) {
-                    actix::spawn(async move {
-                        if let Err(e) = pending.await {
-                            tracing::warn!(error = %e, "throttled snapshot not delivered");
-                        }
-                    });
-                }
-            }
-        });
+        if self.args.flush_timer {
+            self.start_flush_timer(ctx);
+        }
         let Some((connection, brokers)) = self.args.history.clone() else {
             return;
         };
@@ -152,8 +179,9 @@ impl Handler<Deliver<OrderFilled>> for PortfolioManager {
             Err(e) => return Err(HandlerError::Permanent(e.to_string())),
         }
         tracing::info!(broker = %fill.order.broker, strategy = %fill.order.strategy_id, token = fill.order.token, quantity = fill.quantity, price = %fill.price, correlation_id = %d.envelope.correlation_id, "fill booked");
-        let (broker, strategy) = (fill.order.broker, fill.order.strategy_id.clone());
-        Ok(Completion::after(self.outputs(broker, &strategy, true)))
+        let key = (fill.order.broker, fill.order.strategy_id.clone());
+        let now = d.envelope.ts;
+        Ok(Completion::after(self.outputs(key, true, now, Some(&d.envelope))))
     }
 }
 
@@ -164,9 +192,20 @@ impl Handler<Deliver<MarketTick>> for PortfolioManager {
         let changed = self
             .book
             .mark(d.envelope.data.token, d.envelope.data.last_price);
+        let now = d.envelope.ts;
         let mut deliveries = Vec::new();
-        for (broker, strategy) in changed {
-            deliveries.extend(self.outputs(broker, &strategy, false));
+        for key in changed {
+            deliveries.extend(self.outputs(key, false, now, Some(&d.envelope)));
+        }
+        // Changes throttled earlier whose interval has passed by this event's time.
+        let due: Vec<(Broker, String)> = self
+            .dirty
+            .iter()
+            .filter(|key| self.due(key, now))
+            .cloned()
+            .collect();
+        for key in due {
+            deliveries.extend(self.outputs(key, true, now, Some(&d.envelope)));
         }
         Ok(Completion::after(deliveries))
     }

@@ -66,6 +66,7 @@ fn args(
         starting_cash: Decimal::from(100_000),
         snapshot_interval: Duration::from_secs(3600),
         history,
+        flush_timer: true,
     }
 }
 

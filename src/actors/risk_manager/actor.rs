@@ -1,34 +1,22 @@
 //! The actor shell around the per-broker risk books.
 
+use super::persist::{self, Kind, Unsaved};
 use super::recent::RecentIds;
-use super::{SERVICE, STATE_INDEX, TradingHolds, state_key};
+use super::{SERVICE, TradingHolds};
 use crate::actors::supervisor::handling;
 use crate::messages::{
     Broker, MarketTick, OrderFailed, OrderFilled, RejectedSignal, TradingSignal, ValidatedSignal,
 };
-use crate::risk::{BrokerRisk, RiskLimits, RiskSnapshot, TradingState};
+use crate::risk::{BrokerRisk, RiskLimits, TradingState};
 use crate::store::Store;
 use crate::streaming::consumer::{Completion, Deliver, HandlerError, HandlerResult};
 use crate::streaming::producer::PendingDelivery;
 use crate::streaming::{ProducerHandle, Stream, Topic};
 use crate::telemetry::metrics;
 use actix::prelude::*;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use uuid::Uuid;
-
-/// What is saved per broker: the book, and the most recent fills and signals it applied
-/// (bounded: see [`RecentIds`]).
-#[derive(Debug, Serialize, Deserialize)]
-struct SavedRisk {
-    snapshot: RiskSnapshot,
-    applied_fills: RecentIds<String>,
-    /// Raw signals already validated: a redelivered one is published again as validated
-    /// without counting twice toward the limits.
-    #[serde(default)]
-    validated: RecentIds<Uuid>,
-}
 use std::sync::Arc;
+use uuid::Uuid;
 
 pub struct RiskManager {
     limits: BTreeMap<Broker, RiskLimits>,
@@ -36,8 +24,11 @@ pub struct RiskManager {
     /// Fill ids already applied, per broker: a redelivered fill must not move a position
     /// twice. Saved with the book.
     applied: BTreeMap<Broker, RecentIds<String>>,
-    /// Raw signals validated, per broker (see [`SavedRisk::validated`]).
+    /// Raw signals already validated, per broker: a redelivered one is published again as
+    /// validated without counting twice toward the limits. Saved with the book.
     validated: BTreeMap<Broker, RecentIds<Uuid>>,
+    /// The ids above not yet known to be in the store.
+    unsaved: Unsaved,
     producer: ProducerHandle,
     store: Arc<dyn Store>,
     holds: TradingHolds,
@@ -61,6 +52,7 @@ impl RiskManager {
             books,
             applied: BTreeMap::new(),
             validated: BTreeMap::new(),
+            unsaved: Unsaved::default(),
             producer,
             store,
             holds: TradingHolds::default(),
@@ -73,20 +65,31 @@ impl RiskManager {
         self
     }
 
-    /// Saves one broker's state; the returned future is part of the record's completion.
+    /// Saves one broker's book with the ids it newly applied; the returned future is part
+    /// of the record's completion.
     fn save(&self, broker: Broker) -> Option<PendingDelivery> {
         let book = self.books.get(&broker)?;
-        let saved = SavedRisk {
-            snapshot: book.snapshot(),
-            applied_fills: self.applied.get(&broker).cloned().unwrap_or_default(),
-            validated: self.validated.get(&broker).cloned().unwrap_or_default(),
-        };
-        let json = serde_json::to_string(&saved).ok()?;
-        Some(crate::store::as_output(self.store.put(
-            STATE_INDEX,
-            &state_key(broker),
-            json,
-        )))
+        match persist::save(&*self.store, &self.unsaved, &book.snapshot()) {
+            Ok(write) => Some(crate::store::as_output(write)),
+            Err(e) => {
+                tracing::error!(%broker, error = %e, "risk state not serialisable; not saved");
+                None
+            }
+        }
+    }
+
+    /// Installs what was read back for `broker`.
+    fn restore(&mut self, broker: Broker, restored: persist::Restored) {
+        let limits = self.limits.get(&broker).cloned().unwrap_or_default();
+        self.books
+            .insert(broker, BrokerRisk::restore(restored.snapshot, limits));
+        self.applied.insert(broker, restored.applied);
+        self.validated.insert(broker, restored.validated);
+        if restored.migrated {
+            tracing::info!(%broker, "risk state restored and rewritten in the current format");
+        } else {
+            tracing::info!(%broker, "risk state restored");
+        }
     }
 }
 
@@ -94,33 +97,32 @@ impl Actor for RiskManager {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        // Read the saved state back before handling anything (the mailbox waits).
+        // Read the saved state back before handling anything (the mailbox waits). What
+        // was not written before a restart is not in the store: forget it.
+        self.unsaved.clear();
         let store = self.store.clone();
         let brokers: Vec<Broker> = self.limits.keys().copied().collect();
         let load = async move {
             let mut saved = Vec::new();
             for broker in brokers {
-                saved.push((broker, store.get(&state_key(broker)).await));
+                saved.push((broker, persist::load(&*store, broker).await));
             }
             saved
         };
         ctx.wait(load.into_actor(self).map(|saved, act, ctx| {
             for (broker, result) in saved {
                 match result {
-                    Ok(Some(json)) => match serde_json::from_str::<SavedRisk>(&json) {
-                        Ok(saved) => {
-                            let limits = act.limits.get(&broker).cloned().unwrap_or_default();
-                            act.books.insert(broker, BrokerRisk::restore(saved.snapshot, limits));
-                            act.applied.insert(broker, saved.applied_fills);
-                            act.validated.insert(broker, saved.validated);
-                            tracing::info!(%broker, "risk state restored");
-                        }
-                        Err(e) => tracing::error!(%broker, error = %e, "saved risk state unreadable; starting empty"),
-                    },
+                    Ok(Some(restored)) => act.restore(broker, restored),
                     Ok(None) => {}
-                    Err(e) => {
+                    Err(e @ persist::LoadError::Unreadable(_)) => {
+                        tracing::error!(%broker, error = %e, "starting empty");
+                    }
+                    Err(e @ persist::LoadError::Store(_)) => {
                         // Trading on an empty book after a crash would forget positions.
-                        crate::actors::supervisor::fail::<Self>(ctx, format!("cannot read risk state: {e}"));
+                        crate::actors::supervisor::fail::<Self>(
+                            ctx,
+                            format!("cannot read risk state: {e}"),
+                        );
                         return;
                     }
                 }
@@ -143,6 +145,10 @@ impl Handler<Deliver<TradingSignal>> for RiskManager {
         };
         let seen = self.validated.entry(broker).or_default();
         if seen.contains(&d.envelope.id) {
+            // Its save failed (the reason for the redelivery): this record saves it now.
+            let unsaved =
+                self.unsaved
+                    .contains(broker, Kind::Validated, &d.envelope.id.to_string());
             // Redelivered after it was validated (its outputs may not have got out):
             // publish the same validated event again; the limits already count it.
             let out = d.envelope.child(
@@ -154,15 +160,20 @@ impl Handler<Deliver<TradingSignal>> for RiskManager {
                 d.envelope.ts,
             );
             tracing::info!(%broker, strategy = %signal.strategy_id, correlation_id = %d.envelope.correlation_id, "signal already validated; published again");
-            return Ok(Completion::after(vec![self.producer.publish_envelope(
-                Topic::of(broker, Stream::SignalsValidated),
-                &out,
-            )]));
+            let publish = self
+                .producer
+                .publish_envelope(Topic::of(broker, Stream::SignalsValidated), &out);
+            let save = unsaved.then(|| self.save(broker)).flatten();
+            return Ok(Completion::after(
+                std::iter::once(publish).chain(save).collect(),
+            ));
         }
         book.set_hold(self.holds.reason(broker));
         let decision = book.check(signal, d.envelope.ts);
         if decision.is_ok() {
             seen.insert(d.envelope.id);
+            self.unsaved
+                .add(broker, Kind::Validated, d.envelope.id.to_string());
         }
         let delivery = match decision {
             Ok(()) => {
@@ -226,14 +237,20 @@ impl Handler<Deliver<OrderFilled>> for RiskManager {
         let Some(book) = self.books.get_mut(&broker) else {
             return Ok(Completion::done());
         };
+        let fill_id = &d.envelope.data.fill_id;
         if !self
             .applied
             .entry(broker)
             .or_default()
-            .insert(d.envelope.data.fill_id.clone())
+            .insert(fill_id.clone())
         {
-            return Ok(Completion::done()); // Redelivered: already counted.
+            // Redelivered: already counted. If its save failed, this record saves it.
+            if self.unsaved.contains(broker, Kind::Fill, fill_id) {
+                return Ok(Completion::after(self.save(broker).into_iter().collect()));
+            }
+            return Ok(Completion::done());
         }
+        self.unsaved.add(broker, Kind::Fill, fill_id.clone());
         if let Some(breach) = book.on_fill(&d.envelope.data, d.envelope.ts) {
             tracing::error!(%broker, ?breach, "DAILY LOSS LIMIT breached: broker {broker} is HALTED; nothing trades until it is resumed");
         }

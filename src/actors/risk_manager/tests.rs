@@ -1,22 +1,26 @@
 //! The risk manager with probes: validated or rejected, the kill switch, separate brokers,
-//! and state read back after a restart.
+//! state read back after a restart (the remembered ids bounded, the old format migrated),
+//! and a failed save made good by the redelivery.
 
 use super::*;
 use crate::messages::{
     Broker, Envelope, Fees, OrderFilled, OrderRef, OrderType, RecordOrigin, RejectedSignal,
     RejectionCode, Side, TradingSignal, ValidatedSignal, Validity, decode,
 };
-use crate::risk::{RiskLimits, TradingState};
-use crate::store::{MemoryStore, Store};
+use crate::risk::{BrokerRisk, RiskLimits, TradingState};
+use crate::store::{ListWrite, MemoryStore, Store, StoreError, ValueWithLists};
 use crate::streaming::ProducerHandle;
+use crate::streaming::consumer::Completion;
 use crate::streaming::consumer::Deliver;
 use crate::streaming::producer::Publish;
 use crate::testkit::Probe;
 use actix::prelude::*;
 use chrono::{TimeZone, Utc};
+use futures::future::BoxFuture;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -246,4 +250,254 @@ async fn a_redelivered_validated_signal_is_published_again_but_counted_once() {
     restarted.send(first).await.unwrap().unwrap();
     assert_eq!(out.expect_msg(WAIT).await.0.value, validated.0.value);
     out.expect_no_msg(Duration::from_millis(100)).await;
+}
+
+fn fill_with(broker: Broker, fill_id: &str, side: Side, quantity: u32) -> Deliver<OrderFilled> {
+    let mut d = fill(broker, quantity);
+    d.envelope.data.fill_id = fill_id.into();
+    d.envelope.data.order.side = side;
+    d
+}
+
+/// Handles `m` and waits for its outputs and its save, as the consumer does.
+async fn handled<M>(risk: &Addr<RiskManager>, m: M)
+where
+    M: Message<Result = crate::streaming::consumer::HandlerResult> + Send + 'static,
+    RiskManager: Handler<M>,
+{
+    let completion: Completion = risk.send(m).await.unwrap().unwrap();
+    futures::future::try_join_all(completion.deliveries)
+        .await
+        .unwrap();
+}
+
+async fn saved(store: &Arc<dyn Store>, broker: Broker) -> ValueWithLists {
+    let (fills, signals) = (applied_fills_key(broker), validated_key(broker));
+    store
+        .get_with_lists(&state_key(broker), &[&fills, &signals])
+        .await
+        .unwrap()
+}
+
+/// The topic of the next output and its rejection codes.
+async fn next_verdict(out: &mut Probe<Publish>) -> (String, Vec<RejectionCode>) {
+    let p = out.expect_msg(WAIT).await;
+    let codes = decode::<RejectedSignal>(&p.0.value)
+        .map(|r| r.data.reasons.iter().map(|r| r.code).collect())
+        .unwrap_or_default();
+    (p.0.topic, codes)
+}
+
+#[actix::test]
+async fn a_restart_after_more_fills_than_kept_remembers_exactly_the_last_5000() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
+    let mut out = Probe::<Publish>::acking_producer();
+    let first = start(store.clone(), &out);
+    // Long 59, then sell 1, buy 1, ...: long 59 again after an even number of fills.
+    handled(&first, fill_with(Broker::Paper, "base", Side::Buy, 59)).await;
+    let n = recent::KEPT + 10;
+    for i in 0..n {
+        let side = if i % 2 == 0 { Side::Sell } else { Side::Buy };
+        handled(&first, fill_with(Broker::Paper, &format!("f{i}"), side, 1)).await;
+    }
+    drop(first);
+
+    let expected: Vec<String> = (10..n).map(|i| format!("f{i}")).collect();
+    let state = saved(&store, Broker::Paper).await;
+    assert_eq!(state.lists[0], expected);
+    assert!(state.lists[1].is_empty());
+
+    let second = start(store.clone(), &out);
+    // The last fill (a buy of 1) redelivered within the window: not applied again, so
+    // the position is 59, not 60: a buy of 2 breaks max_position 60, a buy of 1 does not.
+    let last = fill_with(Broker::Paper, &format!("f{}", n - 1), Side::Buy, 1);
+    handled(&second, last).await;
+    handled(&second, signal(Broker::Paper, Side::Buy, 2)).await;
+    handled(&second, signal(Broker::Paper, Side::Buy, 1)).await;
+    assert_eq!(
+        next_verdict(&mut out).await,
+        (
+            "paper.signals.rejected".into(),
+            vec![RejectionCode::MaxPosition]
+        )
+    );
+    assert_eq!(next_verdict(&mut out).await.0, "paper.signals.validated");
+    // Still exactly the last 5,000 fills (nothing new was applied), and the one signal.
+    let state = saved(&store, Broker::Paper).await;
+    assert_eq!(state.lists[0], expected);
+    assert_eq!(state.lists[1].len(), 1);
+}
+
+#[actix::test]
+async fn a_fill_redelivered_after_a_restart_is_not_applied_twice() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
+    let mut out = Probe::<Publish>::acking_producer();
+    let first = start(store.clone(), &out);
+    handled(&first, fill(Broker::Paper, 50)).await;
+    drop(first);
+
+    let second = start(store.clone(), &out);
+    handled(&second, fill(Broker::Paper, 50)).await; // Redelivered: same fill id.
+    // Long 50, not 100: 10 more reaches max_position 60 exactly, 11 would not.
+    handled(&second, signal(Broker::Paper, Side::Buy, 11)).await;
+    handled(&second, signal(Broker::Paper, Side::Buy, 10)).await;
+    assert_eq!(
+        next_verdict(&mut out).await,
+        (
+            "paper.signals.rejected".into(),
+            vec![RejectionCode::MaxPosition]
+        )
+    );
+    assert_eq!(next_verdict(&mut out).await.0, "paper.signals.validated");
+}
+
+#[actix::test]
+async fn a_risk_state_saved_in_the_old_format_is_read_and_rewritten_once() {
+    // The format of earlier versions: the ids inside the one value.
+    let limits = RiskLimits {
+        max_position: Some(60),
+        max_daily_trades: Some(2),
+        ..RiskLimits::default()
+    };
+    let (old_fill, old_signal) = (fill(Broker::Paper, 50), signal(Broker::Paper, Side::Buy, 5));
+    let mut book = BrokerRisk::new(Broker::Paper, limits.clone());
+    let _ = book.on_fill(&old_fill.envelope.data, at());
+    assert!(book.check(&old_signal.envelope.data, at()).is_ok());
+    let old = serde_json::json!({
+        "snapshot": book.snapshot(),
+        "applied_fills": [old_fill.envelope.data.fill_id],
+        "validated": [old_signal.envelope.id],
+    });
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
+    let key = state_key(Broker::Paper);
+    store.put(STATE_INDEX, &key, old.to_string()).await.unwrap();
+    let mut out = Probe::<Publish>::acking_producer();
+    let start_paper = || {
+        let limits = BTreeMap::from([(Broker::Paper, limits.clone())]);
+        RiskManager::new(limits, ProducerHandle::new(out.recipient()), store.clone()).start()
+    };
+
+    let first = start_paper();
+    // Rewritten at start: the book alone under the key, the ids in their lists.
+    first.send(GetTradingState(Broker::Paper)).await.unwrap();
+    let state = saved(&store, Broker::Paper).await;
+    let value: serde_json::Value = serde_json::from_str(state.value.as_deref().unwrap()).unwrap();
+    assert_eq!(value["version"], 2);
+    assert_eq!(value["snapshot"], old["snapshot"]);
+    assert!(value.get("applied_fills").is_none() && value.get("validated").is_none());
+    assert_eq!(state.lists[0], ["ap1-1"]);
+    assert_eq!(state.lists[1], [old_signal.envelope.id.to_string()]);
+    drop(first);
+
+    // Read again in the current format: the same state.
+    let second = start_paper();
+    handled(&second, old_fill).await; // Applied already: long 50, not 100.
+    handled(&second, old_signal).await; // Validated already: published, not counted.
+    assert_eq!(next_verdict(&mut out).await.0, "paper.signals.validated");
+    handled(&second, signal(Broker::Paper, Side::Buy, 10)).await; // The 2nd trade; 60.
+    assert_eq!(next_verdict(&mut out).await.0, "paper.signals.validated");
+    handled(&second, signal(Broker::Paper, Side::Sell, 1)).await;
+    assert_eq!(
+        next_verdict(&mut out).await,
+        (
+            "paper.signals.rejected".into(),
+            vec![RejectionCode::MaxDailyTrades]
+        )
+    );
+}
+
+/// A memory store whose writes fail while `down` is set.
+#[derive(Default)]
+struct FlakyStore {
+    inner: MemoryStore,
+    down: AtomicBool,
+}
+
+impl FlakyStore {
+    fn refuse<T: Send + 'static>(&self) -> Option<BoxFuture<'static, Result<T, StoreError>>> {
+        self.down
+            .load(Ordering::SeqCst)
+            .then(|| -> BoxFuture<'static, _> {
+                Box::pin(async { Err(StoreError("connection refused".into())) })
+            })
+    }
+}
+
+impl Store for FlakyStore {
+    fn put(&self, i: &str, k: &str, v: String) -> BoxFuture<'static, Result<(), StoreError>> {
+        self.refuse().unwrap_or_else(|| self.inner.put(i, k, v))
+    }
+    fn create(&self, i: &str, k: &str, v: String) -> BoxFuture<'static, Result<bool, StoreError>> {
+        self.refuse().unwrap_or_else(|| self.inner.create(i, k, v))
+    }
+    fn put_and_move(
+        &self,
+        from: &str,
+        to: &str,
+        k: &str,
+        v: String,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        self.refuse()
+            .unwrap_or_else(|| self.inner.put_and_move(from, to, k, v))
+    }
+    fn get(&self, k: &str) -> BoxFuture<'static, Result<Option<String>, StoreError>> {
+        self.inner.get(k)
+    }
+    fn members(&self, i: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
+        self.inner.members(i)
+    }
+    fn put_with_lists(
+        &self,
+        i: &str,
+        k: &str,
+        v: String,
+        lists: Vec<ListWrite>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        self.refuse()
+            .unwrap_or_else(|| self.inner.put_with_lists(i, k, v, lists))
+    }
+    fn get_with_lists(
+        &self,
+        k: &str,
+        lists: &[&str],
+    ) -> BoxFuture<'static, Result<ValueWithLists, StoreError>> {
+        self.inner.get_with_lists(k, lists)
+    }
+}
+
+#[actix::test]
+async fn a_fill_whose_save_failed_is_saved_with_its_redelivery() {
+    let flaky = Arc::new(FlakyStore::default());
+    let store: Arc<dyn Store> = flaky.clone();
+    let mut out = Probe::<Publish>::acking_producer();
+    let first = start(store.clone(), &out);
+    flaky.down.store(true, Ordering::SeqCst);
+    let completion = first.send(fill(Broker::Paper, 50)).await.unwrap().unwrap();
+    assert!(
+        futures::future::try_join_all(completion.deliveries)
+            .await
+            .is_err()
+    );
+    flaky.down.store(false, Ordering::SeqCst);
+    // Redelivered (the consumer retries a failed record): applied already in memory, but
+    // not in the store, so this record saves it, with the book that counts it.
+    handled(&first, fill(Broker::Paper, 50)).await;
+    assert_eq!(saved(&store, Broker::Paper).await.lists[0], ["ap1-1"]);
+    // Saved once: a later save does not append it again.
+    handled(&first, fill(Broker::Paper, 50)).await;
+    handled(&first, signal(Broker::Paper, Side::Sell, 1)).await;
+    assert_eq!(saved(&store, Broker::Paper).await.lists[0], ["ap1-1"]);
+    drop(first);
+
+    let second = start(store, &out);
+    handled(&second, fill(Broker::Paper, 50)).await;
+    handled(&second, signal(Broker::Paper, Side::Buy, 11)).await;
+    let _ = next_verdict(&mut out).await; // The sell of 1 above.
+    assert_eq!(
+        next_verdict(&mut out).await,
+        (
+            "paper.signals.rejected".into(),
+            vec![RejectionCode::MaxPosition]
+        )
+    );
 }

@@ -1,1 +1,126 @@
-//! Backtest outputs (placeholder; being written).
+//! The backtest report: turns the [`Outcome`] of a run into the four files of its output
+//! directory — `report.json` (every metric), `fills.csv` (every fill with its realized P&L),
+//! `equity.svg` (the equity curves with their drawdowns) and `report.html` (one
+//! self-contained page with the tables and the chart).
+//!
+//! Invariants:
+//! - pure and deterministic: the same outcome gives the same bytes — no clock, no hash-map
+//!   order, no randomness. Floats appear only in the Sharpe ratio and in pixel coordinates,
+//!   and are always printed with a fixed number of decimals;
+//! - money is exact ([`Decimal`]) and printed as decimal strings;
+//! - the realized P&L of a fill comes from replaying the strategy's fills through
+//!   [`Portfolio`](crate::portfolio::Portfolio), never from netting re-implemented here.
+//!
+//! The metric definitions are in [`metrics`] (per strategy and total) and [`curve`]
+//! (drawdown, daily Sharpe, the summed curve of the total).
+
+mod chart;
+mod csv;
+mod curve;
+mod html;
+mod json;
+mod metrics;
+mod replay;
+mod svg;
+mod text;
+
+#[cfg(test)]
+mod tests_metrics;
+#[cfg(test)]
+mod tests_render;
+#[cfg(test)]
+mod tests_support;
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+use crate::messages::{Broker, OrderFilled, PnlSnapshot};
+use metrics::Report;
+
+/// Everything the report is built from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The tick file as given on the command line (shown in the report).
+    pub input: String,
+    pub seed: u64,
+    pub ticks: u64,
+    pub first_tick: Option<DateTime<Utc>>,
+    pub last_tick: Option<DateTime<Utc>>,
+    /// Cash each strategy's portfolio started with.
+    pub starting_cash: Decimal,
+    /// One per (broker, strategy) that ran, sorted by (broker, strategy_id).
+    pub strategies: Vec<StrategyOutcome>,
+}
+
+/// What one (broker, strategy) did during the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StrategyOutcome {
+    pub broker: Broker,
+    pub strategy_id: String,
+    /// Raw signals the strategy emitted.
+    pub signals: u64,
+    /// Signals the risk manager rejected.
+    pub rejected: u64,
+    /// Orders placed at the venue (`OrderSubmitted` events).
+    pub orders: u64,
+    /// `OrderFailed` events (rejected, expired, insufficient funds...).
+    pub failed_orders: u64,
+    /// Every fill, in the order they happened.
+    pub fills: Vec<OrderFilled>,
+    /// The equity curve: non-decreasing `ts`; may be large (10^5..10^6 points).
+    pub equity: Vec<EquityPoint>,
+    /// The portfolio at the end of the run.
+    pub final_portfolio: PnlSnapshot,
+}
+
+/// The equity of a portfolio at an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EquityPoint {
+    pub ts: DateTime<Utc>,
+    pub equity: Decimal,
+}
+
+/// File names written by [`write_all`].
+pub const REPORT_JSON: &str = "report.json";
+pub const FILLS_CSV: &str = "fills.csv";
+pub const EQUITY_SVG: &str = "equity.svg";
+pub const REPORT_HTML: &str = "report.html";
+
+/// Writes `report.json`, `fills.csv`, `equity.svg` and `report.html` into `dir` (created if
+/// missing), computing the metrics once.
+///
+/// # Errors
+/// The I/O error of creating `dir` or writing a file; files written before it stay.
+pub fn write_all(outcome: &Outcome, dir: &Path) -> std::io::Result<()> {
+    let report = Report::build(outcome);
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join(REPORT_JSON), json::render(&report))?;
+    std::fs::write(dir.join(FILLS_CSV), csv::render(&report))?;
+    std::fs::write(dir.join(EQUITY_SVG), svg::render(&report))?;
+    std::fs::write(dir.join(REPORT_HTML), html::render(&report))?;
+    Ok(())
+}
+
+/// The content of `report.json`: run info, then the metrics of each strategy and of the
+/// total (see [`metrics`] for the definitions).
+pub fn report_json(outcome: &Outcome) -> String {
+    json::render(&Report::build(outcome))
+}
+
+/// The content of `fills.csv` (RFC 4180, CRLF line ends): a header, then one row per fill,
+/// strategies in outcome order, fills in their order.
+pub fn fills_csv(outcome: &Outcome) -> String {
+    csv::render(&Report::build(outcome))
+}
+
+/// The content of `equity.svg`: a standalone 960×480 SVG of every strategy's equity curve.
+pub fn equity_svg(outcome: &Outcome) -> String {
+    svg::render(&Report::build(outcome))
+}
+
+/// The content of `report.html`: one self-contained page (no external resource).
+pub fn report_html(outcome: &Outcome) -> String {
+    html::render(&Report::build(outcome))
+}

@@ -100,6 +100,21 @@ impl Routes {
         t
     }
 
+    /// Decodes a record of `origin.topic` and sends it to its owner: the future answers with
+    /// the handler's result. `None` if no route exists for the topic. For in-process wiring
+    /// without a consumer (the backtest routes each published record this way).
+    ///
+    /// # Errors
+    /// The record does not decode as the route's type.
+    pub fn deliver(
+        &self,
+        value: &[u8],
+        origin: RecordOrigin,
+    ) -> Option<Result<BoxFuture<'static, HandlerResult>, DecodeError>> {
+        self.decode(value, origin)
+            .map(|decoded| decoded.map(|dispatch| dispatch.send()))
+    }
+
     /// Decodes a record for its owner; `Ok(None)` if no route exists for the topic.
     pub(super) fn decode(
         &self,

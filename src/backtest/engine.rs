@@ -1,0 +1,433 @@
+//! The backtest engine: the daemon's strategy runner, risk manager, paper execution and
+//! portfolio manager actors, started on the current actix system and wired through a
+//! [`Bus`] instead of Kafka.
+//!
+//! One tick at a time, in file order:
+//! 1. the tick goes to every service that reads `market.ticks` (paper execution, risk,
+//!    portfolio, then the strategies) and the engine waits for each handler's answer and
+//!    for the deliveries of what it published;
+//! 2. every record published meanwhile is delivered, in publication order, to the services
+//!    whose routing tables ([`crate::actors::daemon::routes`]) read its topic — a signal to
+//!    risk, a validated signal to paper, a fill to risk and the portfolios — and so on until
+//!    nothing is left. Only then does the next tick go in.
+//!
+//! So a market order signalled on a tick fills on that same tick's touch, and the outcome
+//! depends only on the ticks, the configuration and the seed: time is the ticks' time
+//! (every service reads it from the envelopes), ids are derived from the tick ids, the paper
+//! venue's draws are seeded. Differences from the daemon, each deliberate:
+//! - Only the `paper` broker runs: every enabled strategy trades on paper whatever its
+//!   `brokers` say; `zerodha` is never contacted.
+//! - The store is in memory; nothing outlives the run.
+//! - With `market_hours.enforce`, ticks outside the exchange's sessions (by tick time) are
+//!   skipped, as the live feed is disconnected then.
+//! - A handler error (the daemon would retry, then dead-letter the record) is counted and
+//!   logged; the run goes on.
+
+use super::bus::{Bus, Outbox};
+use super::report::{EquityPoint, Outcome, StrategyOutcome};
+use crate::actors::daemon::{routes, services};
+use crate::actors::paper_execution::{PaperExecution, PaperExecutionArgs};
+use crate::actors::portfolio_manager::{GetPortfolio, PortfolioArgs, PortfolioManager};
+use crate::actors::risk_manager::RiskManager;
+use crate::actors::strategy_runner::StrategyRunner;
+use crate::market::instruments::InstrumentRegistry;
+use crate::market::{MarketCalendar, Session};
+use crate::messages::{
+    Broker, Envelope, MarketTick, OrderFailed, OrderFilled, OrderSubmitted, PnlSnapshot,
+    RecordOrigin, RejectedSignal, TradingSignal, decode,
+};
+use crate::portfolio::Portfolio;
+use crate::settings::Settings;
+use crate::store::MemoryStore;
+use crate::streaming::consumer::{Deliver, HandlerResult, Routes};
+use crate::streaming::producer::OutboundRecord;
+use crate::streaming::{Stream, Topic};
+use actix::prelude::*;
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Display;
+use std::sync::Arc;
+use thiserror::Error;
+
+/// Why a backtest could not run to the end.
+#[derive(Debug, Error)]
+pub enum BacktestError {
+    /// The tick file (its line number is in the message).
+    #[error("{0}")]
+    Ticks(String),
+    /// The configuration cannot run (unknown instrument, bad strategy parameters).
+    #[error("configuration: {0}")]
+    Config(String),
+    /// An actor stopped answering (it failed).
+    #[error("the {service} actor stopped: {reason}")]
+    ActorStopped { service: &'static str, reason: String },
+}
+
+/// What a run is given besides the ticks.
+pub struct RunOptions {
+    /// The tick file as named on the command line (shown in the report).
+    pub input: String,
+    /// Seeds the paper venue's draws (the tick reader takes it for tick ids).
+    pub seed: u64,
+    /// Called with the number of ticks read so far, every [`PROGRESS_EVERY`] ticks.
+    pub progress: Box<dyn FnMut(u64)>,
+}
+
+/// What happened besides the report's figures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunStats {
+    /// Ticks outside market hours (with `market_hours.enforce`), not delivered.
+    pub skipped: u64,
+    /// Handler errors (each logged): records the daemon would retry, then dead-letter.
+    pub handler_errors: u64,
+}
+
+/// How often [`RunOptions::progress`] is called.
+pub const PROGRESS_EVERY: u64 = 4096;
+
+/// The service addresses of one run.
+struct Services {
+    runner: Addr<StrategyRunner>,
+    risk: Addr<RiskManager>,
+    paper: Addr<PaperExecution>,
+    portfolio: Addr<PortfolioManager>,
+    /// The routing tables of the non-tick topics, in delivery order.
+    routes: Vec<(&'static str, Routes)>,
+}
+
+/// The settings a backtest runs with: `settings` with only the paper broker, every enabled
+/// strategy on it, and the paper venue seeded with `seed`.
+pub fn backtest_settings(settings: &Settings, seed: u64) -> Settings {
+    let mut s = settings.clone();
+    s.brokers.enabled = vec![Broker::Paper];
+    for strategy in s.strategies.values_mut() {
+        strategy.brokers = vec![Broker::Paper];
+    }
+    s.paper.seed = seed;
+    s
+}
+
+/// Runs the backtest of `ticks` (an error item ends the run with that error) on the current
+/// actix system. `settings` should come from [`backtest_settings`].
+///
+/// # Errors
+/// See [`BacktestError`].
+pub async fn run<E: Display>(
+    settings: &Settings,
+    registry: &InstrumentRegistry,
+    ticks: impl Iterator<Item = Result<Envelope<MarketTick>, E>>,
+    mut options: RunOptions,
+) -> Result<(Outcome, RunStats), BacktestError> {
+    let outbox = Outbox::default();
+    let services = start(settings, registry, &outbox)?;
+    let tick_routes: [(&'static str, Recipient<Deliver<MarketTick>>); 4] = [
+        ("paper_execution", services.paper.clone().recipient()),
+        ("risk_manager", services.risk.clone().recipient()),
+        ("portfolio_manager", services.portfolio.clone().recipient()),
+        ("strategy_runner", services.runner.clone().recipient()),
+    ];
+    let calendar = settings
+        .market_hours
+        .enforce
+        .then(|| settings.market_hours.calendar());
+    let mut tally = Tally::new(settings);
+    let ticks_topic = Topic::MARKET_TICKS.name();
+    let mut read: u64 = 0;
+    for tick in ticks {
+        let tick = tick.map_err(|e| BacktestError::Ticks(e.to_string()))?;
+        read += 1;
+        if read % PROGRESS_EVERY == 0 {
+            (options.progress)(read);
+        }
+        if calendar
+            .as_ref()
+            .is_some_and(|c: &MarketCalendar| c.session_at(tick.ts) == Session::Closed)
+        {
+            tally.skipped += 1;
+            continue;
+        }
+        tally.saw(tick.ts);
+        let deliver = Deliver {
+            envelope: tick,
+            origin: RecordOrigin {
+                topic: ticks_topic.clone(),
+                partition: 0,
+                offset: i64::try_from(read).unwrap_or(i64::MAX),
+            },
+        };
+        let requests: Vec<_> = tick_routes
+            .iter()
+            .map(|(service, r)| (*service, r.send(deliver.clone())))
+            .collect();
+        for (service, request) in requests {
+            let result = request.await.map_err(|e| stopped(service, e))?;
+            settle(service, result, &mut tally).await;
+        }
+        deliver_published(&services, &outbox, &mut tally).await?;
+    }
+    (options.progress)(read);
+    tally.ticks = read;
+    finish(settings, &services, tally, options).await
+}
+
+fn stopped(service: &'static str, e: MailboxError) -> BacktestError {
+    BacktestError::ActorStopped {
+        service,
+        reason: e.to_string(),
+    }
+}
+
+/// Starts the four services on the current arbiter, publishing to `outbox`.
+fn start(
+    settings: &Settings,
+    registry: &InstrumentRegistry,
+    outbox: &Outbox,
+) -> Result<Services, BacktestError> {
+    let producer = Bus::start(outbox.clone());
+    let store = Arc::new(MemoryStore::default());
+    let slots = services::strategy_slots(settings, registry)
+        .map_err(BacktestError::Config)?
+        .iter()
+        .map(|factory| factory())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(BacktestError::Config)?;
+    let runner = StrategyRunner::new(slots, producer.clone()).start();
+    let limits = BTreeMap::from([(Broker::Paper, settings.risk.limits(Broker::Paper).clone())]);
+    let risk = RiskManager::new(limits, producer.clone(), store.clone()).start();
+    let paper = PaperExecution::new(PaperExecutionArgs {
+        config: settings.paper.clone(),
+        producer: producer.clone(),
+        store: store.clone(),
+    })
+    .start();
+    let portfolio = PortfolioManager::new(PortfolioArgs {
+        producer,
+        store,
+        starting_cash: settings.portfolio.starting_cash,
+        snapshot_interval: settings.portfolio.snapshot_interval(),
+        history: None,
+        flush_timer: false,
+    })
+    .start();
+    let brokers = [Broker::Paper];
+    let routes = vec![
+        ("risk_manager", routes::risk_manager(&risk, &brokers)),
+        ("paper_execution", routes::paper_execution(&paper)),
+        ("portfolio_manager", routes::portfolio_manager(&portfolio, &brokers)),
+    ];
+    Ok(Services {
+        runner,
+        risk,
+        paper,
+        portfolio,
+        routes,
+    })
+}
+
+/// Waits for the deliveries of what a handler published; a handler error is counted.
+async fn settle(service: &'static str, result: HandlerResult, tally: &mut Tally) {
+    match result {
+        Ok(completion) => {
+            for delivery in completion.deliveries {
+                // The bus acknowledges every record; a failure would be the bus gone.
+                if let Err(e) = delivery.await {
+                    tally.handler_error(service, &e.to_string());
+                }
+            }
+        }
+        Err(e) => tally.handler_error(service, &e.to_string()),
+    }
+}
+
+/// Delivers everything published, in publication order, until nothing is left.
+async fn deliver_published(
+    services: &Services,
+    outbox: &Outbox,
+    tally: &mut Tally,
+) -> Result<(), BacktestError> {
+    loop {
+        let batch = outbox.take();
+        if batch.is_empty() {
+            return Ok(());
+        }
+        for record in batch {
+            tally.observe(&record);
+            for (service, routes) in &services.routes {
+                let origin = RecordOrigin {
+                    topic: record.topic.clone(),
+                    partition: 0,
+                    offset: 0,
+                };
+                match routes.deliver(&record.value, origin) {
+                    None => {}
+                    Some(Err(e)) => tally.handler_error(service, &e.to_string()),
+                    Some(Ok(request)) => settle(service, request.await, tally).await,
+                }
+            }
+        }
+    }
+}
+
+/// The outcome, with each strategy's final portfolio asked of the portfolio manager.
+async fn finish(
+    settings: &Settings,
+    services: &Services,
+    tally: Tally,
+    options: RunOptions,
+) -> Result<(Outcome, RunStats), BacktestError> {
+    let stats = RunStats {
+        skipped: tally.skipped,
+        handler_errors: tally.handler_errors,
+    };
+    let at = tally.last_tick.unwrap_or(DateTime::UNIX_EPOCH);
+    let mut strategies = Vec::new();
+    let ids: Vec<String> = settings
+        .strategies
+        .iter()
+        .filter(|(_, s)| s.enabled)
+        .map(|(id, _)| id.clone())
+        .collect();
+    let mut by_strategy = tally.strategies;
+    for id in ids {
+        let portfolio = services
+            .portfolio
+            .send(GetPortfolio {
+                broker: Broker::Paper,
+                strategy: id.clone(),
+            })
+            .await
+            .map_err(|e| stopped("portfolio_manager", e))?
+            .unwrap_or_else(|| Portfolio::new(Broker::Paper, &id, tally.starting_cash));
+        let mut t = by_strategy.remove(&id).unwrap_or_default();
+        let final_portfolio = portfolio.snapshot(at);
+        t.equity.push(EquityPoint {
+            ts: at,
+            equity: portfolio.equity(),
+        });
+        strategies.push(StrategyOutcome {
+            broker: Broker::Paper,
+            strategy_id: id,
+            signals: t.signals,
+            rejected: t.rejected,
+            orders: t.orders,
+            failed_orders: t.failed_orders,
+            fills: t.fills,
+            equity: t.equity,
+            final_portfolio,
+        });
+    }
+    let outcome = Outcome {
+        input: options.input,
+        seed: options.seed,
+        ticks: tally.ticks,
+        first_tick: tally.first_tick,
+        last_tick: tally.last_tick,
+        starting_cash: tally.starting_cash,
+        strategies,
+    };
+    Ok((outcome, stats))
+}
+
+/// What one strategy's records said during the run.
+#[derive(Default)]
+struct StrategyTally {
+    signals: u64,
+    rejected: u64,
+    orders: u64,
+    failed_orders: u64,
+    fills: Vec<OrderFilled>,
+    equity: Vec<EquityPoint>,
+}
+
+/// Everything observed on the bus, per strategy.
+struct Tally {
+    starting_cash: rust_decimal::Decimal,
+    /// Paper topic name → its stream.
+    streams: HashMap<String, Stream>,
+    strategies: BTreeMap<String, StrategyTally>,
+    ticks: u64,
+    skipped: u64,
+    handler_errors: u64,
+    first_tick: Option<DateTime<Utc>>,
+    last_tick: Option<DateTime<Utc>>,
+}
+
+impl Tally {
+    fn new(settings: &Settings) -> Self {
+        let streams = Stream::ALL
+            .into_iter()
+            .filter(|s| s.is_broker_scoped())
+            .map(|s| (Topic::of(Broker::Paper, s).name(), s))
+            .collect();
+        Tally {
+            starting_cash: settings.portfolio.starting_cash,
+            streams,
+            strategies: BTreeMap::new(),
+            ticks: 0,
+            skipped: 0,
+            handler_errors: 0,
+            first_tick: None,
+            last_tick: None,
+        }
+    }
+
+    fn saw(&mut self, ts: DateTime<Utc>) {
+        self.first_tick.get_or_insert(ts);
+        self.last_tick = Some(ts);
+    }
+
+    fn handler_error(&mut self, service: &str, error: &str) {
+        self.handler_errors += 1;
+        tracing::warn!(service, error, "handler failed; the daemon would retry, then dead-letter the record");
+    }
+
+    fn strategy(&mut self, id: &str) -> &mut StrategyTally {
+        self.strategies.entry(id.to_owned()).or_default()
+    }
+
+    /// Counts a published record; fills and P&L snapshots are kept for the report.
+    fn observe(&mut self, record: &OutboundRecord) {
+        let Some(stream) = self.streams.get(&record.topic).copied() else {
+            return;
+        };
+        let value = &record.value;
+        match stream {
+            Stream::SignalsRaw => {
+                if let Ok(e) = decode::<TradingSignal>(value) {
+                    self.strategy(&e.data.strategy_id).signals += 1;
+                }
+            }
+            Stream::SignalsRejected => {
+                if let Ok(e) = decode::<RejectedSignal>(value) {
+                    self.strategy(&e.data.signal.strategy_id).rejected += 1;
+                }
+            }
+            Stream::OrdersSubmitted => {
+                if let Ok(e) = decode::<OrderSubmitted>(value) {
+                    self.strategy(&e.data.order.strategy_id).orders += 1;
+                }
+            }
+            Stream::OrdersFailed => {
+                if let Ok(e) = decode::<OrderFailed>(value) {
+                    self.strategy(&e.data.order.strategy_id).failed_orders += 1;
+                }
+            }
+            Stream::OrdersFilled => {
+                if let Ok(e) = decode::<OrderFilled>(value) {
+                    self.strategy(&e.data.order.strategy_id).fills.push(e.data);
+                }
+            }
+            Stream::PnlSnapshots => {
+                if let Ok(e) = decode::<PnlSnapshot>(value) {
+                    let p = e.data;
+                    let equity = self.starting_cash + p.realized_pnl + p.unrealized_pnl - p.fees;
+                    self.strategy(&p.strategy_id).equity.push(EquityPoint {
+                        ts: p.as_of,
+                        equity,
+                    });
+                }
+            }
+            Stream::MarketTicks | Stream::SignalsValidated => {}
+        }
+    }
+}

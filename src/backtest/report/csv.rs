@@ -1,0 +1,73 @@
+//! `fills.csv`: one row per fill, strategies in outcome order, fills in their order, with
+//! the fill's realized P&L from the replay. RFC 4180: CRLF line ends, a field quoted (and
+//! its quotes doubled) when it holds a comma, a quote or a line break.
+
+use super::metrics::Report;
+use super::text;
+
+const HEADER: [&str; 12] = [
+    "time",
+    "broker",
+    "strategy_id",
+    "fill_id",
+    "client_order_id",
+    "token",
+    "symbol",
+    "side",
+    "quantity",
+    "price",
+    "fees",
+    "realized_pnl",
+];
+
+/// The whole file.
+pub(super) fn render(report: &Report<'_>) -> String {
+    let mut out = String::new();
+    push_row(&mut out, HEADER.iter().map(|h| (*h).to_owned()));
+    for strategy in &report.strategies {
+        for (fill, result) in strategy.outcome.fills.iter().zip(&strategy.fills) {
+            let side = match fill.order.side {
+                crate::messages::Side::Buy => "BUY",
+                crate::messages::Side::Sell => "SELL",
+            };
+            push_row(
+                &mut out,
+                [
+                    text::timestamp(fill.filled_at),
+                    fill.order.broker.to_string(),
+                    fill.order.strategy_id.clone(),
+                    fill.fill_id.clone(),
+                    fill.order.client_order_id.clone(),
+                    fill.order.token.to_string(),
+                    fill.order.symbol.clone(),
+                    side.to_owned(),
+                    fill.quantity.to_string(),
+                    fill.price.to_string(),
+                    fill.fees.total.to_string(),
+                    result.realized.to_string(),
+                ],
+            );
+        }
+    }
+    out
+}
+
+fn push_row(out: &mut String, fields: impl IntoIterator<Item = String>) {
+    for (i, field) in fields.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_field(out, &field);
+    }
+    out.push_str("\r\n");
+}
+
+fn push_field(out: &mut String, field: &str) {
+    if field.contains([',', '"', '\r', '\n']) {
+        out.push('"');
+        out.push_str(&field.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(field);
+    }
+}

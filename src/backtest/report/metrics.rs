@@ -1,0 +1,203 @@
+//! The report's figures, per strategy and in total, computed once and rendered by every
+//! output.
+//!
+//! Definitions (per strategy):
+//! - counts: `signals`, `rejected`, `orders`, `failed_orders` as the engine counted them;
+//!   `fills` is the number of fills;
+//! - `turnover = Σ quantity × price` and `charges = Σ fees` over the fills;
+//! - `realized_pnl` and `unrealized_pnl` from the final portfolio snapshot; `net_pnl =
+//!   realized + unrealized − charges`;
+//! - `starting_equity` is the starting cash; `final_equity` is the final snapshot's cash plus
+//!   `Σ last_price × quantity` of its positions (the portfolio's own equity);
+//! - max drawdown and daily Sharpe on the equity curve, starting at the starting cash (see
+//!   [`super::curve`]);
+//! - win rate `wins / closing_fills`, rounded to 6 places: a closing fill reduces or closes
+//!   a position (a flip counts once), a win realizes more than the fill's fees (see
+//!   [`super::replay`]); `None` without closing fills;
+//! - positions: those of the final snapshot, flat ones included, listed per strategy.
+//!
+//! The total: counts and money summed over strategies; its curve is the sum of the
+//! strategies' curves ([`super::curve::total_curve`]) starting at `n × starting_cash`, and
+//! its drawdown and Sharpe are computed on that curve; its win rate pools every strategy's
+//! closing fills. Positions are not netted across strategies for the total.
+
+use rust_decimal::Decimal;
+
+use super::curve::{self, DailySharpe, Drawdown, RATIO_DP};
+use super::replay::{self, FillResult};
+use super::{EquityPoint, Outcome, StrategyOutcome};
+
+/// Every figure of one strategy or of the total.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Metrics {
+    pub signals: u64,
+    pub rejected: u64,
+    pub orders: u64,
+    pub failed_orders: u64,
+    pub fills: u64,
+    pub turnover: Decimal,
+    pub charges: Decimal,
+    pub realized_pnl: Decimal,
+    pub unrealized_pnl: Decimal,
+    pub net_pnl: Decimal,
+    pub starting_equity: Decimal,
+    pub final_equity: Decimal,
+    pub drawdown: Drawdown,
+    pub sharpe: DailySharpe,
+    pub wins: u64,
+    pub closing_fills: u64,
+}
+
+impl Metrics {
+    /// `wins / closing_fills` rounded to 6 places; `None` without closing fills.
+    pub fn win_rate(&self) -> Option<Decimal> {
+        if self.closing_fills == 0 {
+            return None;
+        }
+        Decimal::from(self.wins)
+            .checked_div(Decimal::from(self.closing_fills))
+            .map(|rate| rate.round_dp(RATIO_DP))
+    }
+}
+
+/// One strategy's outcome with its figures and the replay of its fills.
+#[derive(Debug)]
+pub(super) struct StrategyReport<'a> {
+    pub outcome: &'a StrategyOutcome,
+    /// One per fill of `outcome.fills`, same order.
+    pub fills: Vec<FillResult>,
+    pub metrics: Metrics,
+}
+
+/// The whole report: run info (in `outcome`), each strategy, the total.
+#[derive(Debug)]
+pub(super) struct Report<'a> {
+    pub outcome: &'a Outcome,
+    pub strategies: Vec<StrategyReport<'a>>,
+    /// The sum of the strategies' curves (see [`curve::total_curve`]).
+    pub total_curve: Vec<EquityPoint>,
+    pub total: Metrics,
+}
+
+impl<'a> Report<'a> {
+    /// Computes every figure of `outcome`.
+    pub fn build(outcome: &'a Outcome) -> Self {
+        let strategies: Vec<StrategyReport<'a>> = outcome
+            .strategies
+            .iter()
+            .map(|s| strategy_report(s, outcome.starting_cash))
+            .collect();
+        let curves: Vec<&[EquityPoint]> = outcome
+            .strategies
+            .iter()
+            .map(|s| s.equity.as_slice())
+            .collect();
+        let total_start = outcome
+            .starting_cash
+            .saturating_mul(Decimal::from(strategies.len()));
+        let total_curve = curve::total_curve(outcome.starting_cash, &curves);
+        let total = total_metrics(&strategies, total_start, &total_curve);
+        Self {
+            outcome,
+            strategies,
+            total_curve,
+            total,
+        }
+    }
+}
+
+fn strategy_report(strategy: &StrategyOutcome, starting_cash: Decimal) -> StrategyReport<'_> {
+    let fills = replay::replay(strategy, starting_cash);
+    let sum = |figure: &dyn Fn(&crate::messages::OrderFilled) -> Decimal| {
+        strategy
+            .fills
+            .iter()
+            .fold(Decimal::ZERO, |sum, f| sum.saturating_add(figure(f)))
+    };
+    let turnover = sum(&|f| f.price.saturating_mul(Decimal::from(f.quantity)));
+    let charges = sum(&|f| f.fees.total);
+    let snapshot = &strategy.final_portfolio;
+    let market_value = snapshot.positions.iter().fold(Decimal::ZERO, |sum, p| {
+        sum.saturating_add(p.last_price.saturating_mul(Decimal::from(p.quantity)))
+    });
+    let wins = strategy
+        .fills
+        .iter()
+        .zip(&fills)
+        .filter(|(fill, result)| result.is_win(fill))
+        .count();
+    let closing_fills = fills.iter().filter(|r| r.closing).count();
+    let metrics = Metrics {
+        signals: strategy.signals,
+        rejected: strategy.rejected,
+        orders: strategy.orders,
+        failed_orders: strategy.failed_orders,
+        fills: count(strategy.fills.len()),
+        turnover,
+        charges,
+        realized_pnl: snapshot.realized_pnl,
+        unrealized_pnl: snapshot.unrealized_pnl,
+        net_pnl: net(snapshot.realized_pnl, snapshot.unrealized_pnl, charges),
+        starting_equity: starting_cash,
+        final_equity: snapshot.cash.saturating_add(market_value),
+        drawdown: curve::max_drawdown(starting_cash, &strategy.equity),
+        sharpe: curve::daily_sharpe(starting_cash, &strategy.equity),
+        wins: count(wins),
+        closing_fills: count(closing_fills),
+    };
+    StrategyReport {
+        outcome: strategy,
+        fills,
+        metrics,
+    }
+}
+
+fn total_metrics(
+    strategies: &[StrategyReport<'_>],
+    start: Decimal,
+    curve: &[EquityPoint],
+) -> Metrics {
+    let metrics: Vec<&Metrics> = strategies.iter().map(|s| &s.metrics).collect();
+    let counted = |figure: fn(&Metrics) -> u64| {
+        metrics
+            .iter()
+            .fold(0u64, |sum, m| sum.saturating_add(figure(m)))
+    };
+    let summed = |figure: fn(&Metrics) -> Decimal| {
+        metrics
+            .iter()
+            .fold(Decimal::ZERO, |sum, m| sum.saturating_add(figure(m)))
+    };
+    let realized_pnl = summed(|m| m.realized_pnl);
+    let unrealized_pnl = summed(|m| m.unrealized_pnl);
+    let charges = summed(|m| m.charges);
+    Metrics {
+        signals: counted(|m| m.signals),
+        rejected: counted(|m| m.rejected),
+        orders: counted(|m| m.orders),
+        failed_orders: counted(|m| m.failed_orders),
+        fills: counted(|m| m.fills),
+        turnover: summed(|m| m.turnover),
+        charges,
+        realized_pnl,
+        unrealized_pnl,
+        net_pnl: net(realized_pnl, unrealized_pnl, charges),
+        starting_equity: start,
+        final_equity: summed(|m| m.final_equity),
+        drawdown: curve::max_drawdown(start, curve),
+        sharpe: curve::daily_sharpe(start, curve),
+        wins: counted(|m| m.wins),
+        closing_fills: counted(|m| m.closing_fills),
+    }
+}
+
+/// `realized + unrealized − charges`.
+fn net(realized: Decimal, unrealized: Decimal, charges: Decimal) -> Decimal {
+    realized.saturating_add(unrealized).saturating_sub(charges)
+}
+
+/// A length as a report count (`usize` always fits `u64` on supported targets; saturates
+/// otherwise).
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,243 @@
+//! Tests of the tick file reader: both formats, every malformed case, deterministic ids.
+
+use super::*;
+use crate::messages::{Envelope, MarketTick, encode};
+use chrono::TimeZone;
+use std::io::Cursor;
+use std::str::FromStr;
+
+fn dec(text: &str) -> Decimal {
+    Decimal::from_str(text).unwrap()
+}
+
+fn options(seed: u64) -> TickOptions {
+    TickOptions {
+        seed,
+        symbols: HashMap::from([(738561, "RELIANCE".to_owned())]),
+    }
+}
+
+fn reader(text: &str, seed: u64) -> TickReader<Cursor<Vec<u8>>> {
+    TickReader::new(Cursor::new(text.as_bytes().to_vec()), options(seed)).unwrap()
+}
+
+fn read_all(text: &str, seed: u64) -> Vec<Envelope<MarketTick>> {
+    reader(text, seed).collect::<Result<_, _>>().unwrap()
+}
+
+/// The first error reading `text`, as (line, field, display).
+fn first_error(text: &str) -> (u64, &'static str, String) {
+    let result = TickReader::new(Cursor::new(text.as_bytes().to_vec()), options(0))
+        .and_then(|r| r.collect::<Result<Vec<_>, _>>());
+    let e = result.expect_err("the file is malformed");
+    (
+        e.line().expect("a line error"),
+        e.field().expect("a field"),
+        e.to_string(),
+    )
+}
+
+const CSV: &str = "ts_ns,token,bid,ask,last\n\
+    1793591100000000000,738561,2500.05,2500.10,2500.1\n\
+    \n\
+    1793591100150000000,408065,1510,1510.5,1510.25\r\n";
+
+#[test]
+fn csv_rows_become_full_ticks_with_one_level_a_side() {
+    let mut r = reader(CSV, 7);
+    assert_eq!(r.format(), TickFormat::Csv);
+    let first = r.next().unwrap().unwrap();
+    let second = r.next().unwrap().unwrap();
+    assert!(r.next().is_none());
+    assert_eq!(r.line(), 4);
+
+    let ts = Utc.with_ymd_and_hms(2026, 11, 2, 3, 45, 0).unwrap();
+    assert_eq!(first.ts, ts);
+    assert_eq!(first.id, tick_id(7, 2));
+    assert_eq!(first.correlation_id, first.id);
+    assert_eq!(first.causation_id, None);
+    assert_eq!(first.source, "backtest");
+    assert_eq!(first.key, "738561");
+    let tick = &first.data;
+    assert_eq!(tick.token, 738561);
+    assert_eq!(tick.symbol.as_deref(), Some("RELIANCE"));
+    assert_eq!(tick.mode, TickMode::Full);
+    assert!(tick.tradable);
+    assert_eq!(tick.last_price, dec("2500.1"));
+    assert_eq!(tick.best_bid(), Some(dec("2500.05")));
+    assert_eq!(tick.best_ask(), Some(dec("2500.10")));
+    assert_eq!(tick.exchange_timestamp, Some(ts));
+    let depth = tick.depth.as_ref().unwrap();
+    assert_eq!((depth.bids.len(), depth.asks.len()), (1, 1));
+    assert_eq!((depth.bids[0].quantity, depth.bids[0].orders), (1, 1));
+    assert_eq!(tick.volume_traded, None);
+    assert_eq!(tick.ohlc, None);
+
+    // Line 4 (a blank line 3 is skipped; CRLF is accepted); an unknown token has no symbol.
+    assert_eq!(second.id, tick_id(7, 4));
+    assert_eq!(second.ts, ts + chrono::Duration::milliseconds(150));
+    assert_eq!(second.data.symbol, None);
+    assert_eq!(second.data.best_bid(), Some(dec("1510")));
+    assert_eq!(second.data.best_ask(), Some(dec("1510.5")));
+    assert_eq!(second.data.last_price, dec("1510.25"));
+}
+
+#[test]
+fn csv_ticks_pass_the_wire_checks() {
+    for envelope in read_all(CSV, 1) {
+        let again = crate::messages::decode::<MarketTick>(&encode(&envelope)).unwrap();
+        assert_eq!(again, envelope);
+    }
+}
+
+#[test]
+fn ids_are_deterministic_per_seed() {
+    let ids = |seed| {
+        read_all(CSV, seed)
+            .into_iter()
+            .map(|e| e.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(42), ids(42));
+    assert_ne!(ids(42), ids(43));
+    let once = ids(42);
+    assert_ne!(once[0], once[1], "lines get distinct ids");
+}
+
+#[test]
+fn json_lines_round_trip_envelopes() {
+    let ts = Utc.with_ymd_and_hms(2026, 11, 2, 4, 0, 0).unwrap();
+    let mut envelopes = read_all(CSV, 3);
+    envelopes.push(Envelope::root(
+        MarketTick::ltp(256265, dec("24500.5")),
+        "market_feed",
+        ts,
+    ));
+    // Equal times are fine in JSON lines (several partitions may stamp the same instant).
+    envelopes.push(Envelope::root(
+        MarketTick::ltp(256265, dec("24501")),
+        "m",
+        ts,
+    ));
+    let mut text = String::new();
+    for e in &envelopes {
+        text.push_str(std::str::from_utf8(&encode(e)).unwrap());
+        text.push('\n');
+    }
+    text.push('\n');
+    let mut r = reader(&text, 99);
+    assert_eq!(r.format(), TickFormat::JsonLines);
+    let back: Vec<_> = r.by_ref().collect::<Result<_, _>>().unwrap();
+    assert_eq!(
+        back, envelopes,
+        "ids and all are kept as written, whatever the seed"
+    );
+}
+
+#[test]
+fn malformed_lines_name_their_line_and_field() {
+    let h = "ts_ns,token,bid,ask,last\n";
+    let row = "1000,738561,10.00,10.05,10.05\n";
+    let json = |tick: &str| {
+        let good = encode(&Envelope::root(
+            MarketTick::ltp(5, dec("1")),
+            "t",
+            Utc.timestamp_opt(1_000, 0).unwrap(),
+        ));
+        let text = String::from_utf8(good).unwrap();
+        format!("{text}\n{tick}\n")
+    };
+    let later = Utc.timestamp_opt(2_000, 0).unwrap();
+    let earlier = Utc.timestamp_opt(500, 0).unwrap();
+    let tick_at = |ts| {
+        String::from_utf8(encode(&Envelope::root(
+            MarketTick::ltp(5, dec("1")),
+            "t",
+            ts,
+        )))
+        .unwrap()
+    };
+    let with_extra = tick_at(later).replacen("{", "{\"extra\":1,", 1);
+    // The type is checked before the payload.
+    let order = tick_at(later).replace("\"market_tick\"", "\"pnl_snapshot\"");
+    #[rustfmt::skip]
+    let cases: Vec<(&str, String, u64, &str, &str)> = vec![
+        ("unknown first line", "ts,token\n1,2\n".into(), 1, "header", "expected the CSV header"),
+        ("empty file", String::new(), 1, "header", "empty file"),
+        ("too few fields", format!("{h}{row}1001,738561,10.00,10.05\n"), 3, "fields", "expected 5 (ts_ns,token,bid,ask,last), got 4"),
+        ("too many fields", format!("{h}1,2,3,4,5,6\n"), 2, "fields", "got 6"),
+        ("bad time", format!("{h}1e9,738561,10,10,10\n"), 2, "ts_ns", "\"1e9\" is not an integer"),
+        ("negative time", format!("{h}-5,738561,10,10,10\n"), 2, "ts_ns", "is not an integer"),
+        ("time beyond i64", format!("{h}9223372036854775808,738561,10,10,10\n"), 2, "ts_ns", "beyond the year 2262"),
+        ("bad token", format!("{h}1,73x,10,10,10\n"), 2, "token", "\"73x\" is not an integer"),
+        ("token beyond u32", format!("{h}1,4294967296,10,10,10\n"), 2, "token", "does not fit in 32 bits"),
+        ("zero token", format!("{h}1,0,10,10,10\n"), 2, "token", "must be non-zero"),
+        ("bad bid", format!("{h}{row}1001,738561,12.3x,13,13\n"), 3, "bid", "bid: \"12.3x\" is not a price"),
+        ("empty ask", format!("{h}1,738561,10,,10\n"), 2, "ask", "\"\" is not a price"),
+        ("three decimals", format!("{h}1,738561,10,10.055,10\n"), 2, "ask", "\"10.055\" has more than two decimals"),
+        ("dot without decimals", format!("{h}1,738561,10,10,10.\n"), 2, "last", "\"10.\" is not a price"),
+        ("spaces", format!("{h}1,738561, 10,10,10\n"), 2, "bid", "\" 10\" is not a price"),
+        ("zero price", format!("{h}1,738561,0.00,10,10\n"), 2, "bid", "\"0.00\" is not above zero"),
+        ("negative price", format!("{h}1,738561,10,10,-1.5\n"), 2, "last", "\"-1.5\" is not above zero"),
+        ("crossed quote", format!("{h}1,738561,10.10,10.05,10\n"), 2, "bid", "10.10 is above ask 10.05"),
+        ("time repeated", format!("{h}{row}\n1000,738561,10,10,10\n"), 4, "ts_ns", "1000 is not after 1000 on line 2"),
+        ("time backwards", format!("{h}{row}999,738561,10,10,10\n"), 3, "ts_ns", "999 is not after 1000 on line 2"),
+        ("unknown json field", json(&with_extra), 2, "envelope", "unknown field `extra`"),
+        ("not json", json("{oops"), 2, "envelope", "malformed envelope"),
+        ("csv in a json file", json(row.trim_end()), 2, "envelope", "malformed envelope"),
+        ("another event type", json(&order), 2, "envelope", "wrong event type: expected `market_tick`, got `pnl_snapshot`"),
+        ("json time backwards", json(&tick_at(earlier)), 2, "ts", "1970-01-01T00:08:20+00:00 is before 1970-01-01T00:16:40+00:00 on line 1"),
+    ];
+    for (name, text, line, field, says) in cases {
+        let (got_line, got_field, message) = first_error(&text);
+        assert_eq!((got_line, got_field), (line, field), "{name}: {message}");
+        assert!(message.contains(says), "{name}: {message:?} lacks {says:?}");
+        assert!(
+            message.starts_with(&format!("line {line}: {field}: ")),
+            "{name}: {message}"
+        );
+    }
+}
+
+#[test]
+fn reading_stops_at_the_first_error() {
+    let text = "ts_ns,token,bid,ask,last\n1,5,1,1,1\n2,5,x,1,1\n3,5,1,1,1\n";
+    let results: Vec<_> = reader(text, 0).collect();
+    assert_eq!(results.len(), 2);
+    assert!(results[0].is_ok());
+    assert_eq!(results[1].as_ref().unwrap_err().line(), Some(3));
+}
+
+#[test]
+fn a_missing_file_is_an_io_error_naming_the_path() {
+    let e = open("/nonexistent/ticks.csv", TickOptions::default())
+        .err()
+        .expect("no such file");
+    assert!(matches!(e, TickFileError::Io { .. }));
+    assert!(e.to_string().starts_with("/nonexistent/ticks.csv: "), "{e}");
+}
+
+#[test]
+fn a_byte_order_mark_before_the_header_is_ignored() {
+    let text = format!("\u{feff}{CSV}");
+    assert_eq!(read_all(&text, 0).len(), 2);
+}
+
+#[test]
+fn prices_parse_exactly() {
+    for (text, want) in [
+        ("1", Ok(dec("1"))),
+        ("0.05", Ok(dec("0.05"))),
+        ("2500.5", Ok(dec("2500.5"))),
+        ("999999999999.99", Ok(dec("999999999999.99"))),
+        ("1000000000000", Err(PriceError::NotAPrice)),
+        ("+1", Err(PriceError::NotAPrice)),
+        (".5", Err(PriceError::NotAPrice)),
+        ("1.2.3", Err(PriceError::NotAPrice)),
+        ("1.234", Err(PriceError::TooManyDecimals)),
+        ("0", Err(PriceError::NotPositive)),
+        ("-0.01", Err(PriceError::NotPositive)),
+    ] {
+        assert_eq!(parse_price(text.as_bytes()), want, "{text}");
+    }
+}
