@@ -180,7 +180,7 @@ fn risk_manager() -> Addr<RiskManager> {
 /// Record `n`: a fill with a new fill id when even, a new raw signal when odd; awaited
 /// with its outputs and its save.
 async fn feed(risk: &Addr<RiskManager>, n: u64) {
-    let completion = if n % 2 == 0 {
+    let completion = if n.is_multiple_of(2) {
         let mut f = fill(7, TOKEN, 1, Decimal::new(245_035, 2));
         f.fill_id = format!("fill-{n}");
         let d = Deliver {

@@ -136,7 +136,7 @@ pub async fn run<E: Display>(
     for tick in ticks {
         let tick = tick.map_err(|e| BacktestError::Ticks(e.to_string()))?;
         read += 1;
-        if read % PROGRESS_EVERY == 0 {
+        if read.is_multiple_of(PROGRESS_EVERY) {
             (options.progress)(read);
         }
         if calendar

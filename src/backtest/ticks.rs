@@ -123,7 +123,15 @@ fn seed_namespace(seed: u64) -> Uuid {
 }
 
 fn tick_id_in(namespace: &Uuid, line: u64) -> Uuid {
-    Uuid::new_v5(namespace, &line.to_be_bytes())
+    let (hi, lo) = namespace.as_u64_pair();
+    uuid::Builder::from_custom_bytes(((u128::from(hi ^ mix64(line)) << 64) | u128::from(lo ^ mix64(!line))).to_be_bytes()).into_uuid()
+}
+
+fn mix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// Opens a tick file and reads its first line to learn the format.

@@ -180,7 +180,7 @@ pub(super) fn save(
         ));
     }
     let write = store.put_with_lists(STATE_INDEX, &state_key(broker), value, lists);
-    let mut settle = Settle {
+    let settle = Settle {
         unsaved: unsaved.clone(),
         broker,
         save: batch.save,
@@ -188,7 +188,7 @@ pub(super) fn save(
     };
     Ok(Box::pin(async move {
         let result = write.await;
-        settle.written = result.is_ok();
+        settle.finish(result.is_ok());
         result
     }))
 }
@@ -200,6 +200,12 @@ struct Settle {
     broker: Broker,
     save: u64,
     written: bool,
+}
+
+impl Settle {
+    fn finish(mut self, written: bool) {
+        self.written = written; // Read when `self` drops, just after.
+    }
 }
 
 impl Drop for Settle {
@@ -346,6 +352,37 @@ mod tests {
         assert!(!u.contains(Broker::Paper, Kind::Fill, "f1"));
         assert!(!u.contains(Broker::Paper, Kind::Validated, "s1"));
         assert!(!u.contains(Broker::Zerodha, Kind::Fill, "f1"));
+    }
+
+    #[test]
+    fn a_save_dropped_unfinished_hands_its_ids_back() {
+        let store = crate::store::MemoryStore::default();
+        let u = Unsaved::default();
+        let snapshot = crate::risk::BrokerRisk::new(Broker::Paper, Default::default()).snapshot();
+        u.add(Broker::Paper, Kind::Fill, "f1".into());
+        drop(save(&store, &u, &snapshot).unwrap());
+        assert_eq!(u.take(Broker::Paper).fills, ["f1"]);
+    }
+
+    #[tokio::test]
+    async fn a_finished_save_forgets_its_ids() {
+        let store = crate::store::MemoryStore::default();
+        let u = Unsaved::default();
+        let snapshot = crate::risk::BrokerRisk::new(Broker::Paper, Default::default()).snapshot();
+        u.add(Broker::Paper, Kind::Fill, "f1".into());
+        save(&store, &u, &snapshot).unwrap().await.unwrap();
+        assert!(!u.contains(Broker::Paper, Kind::Fill, "f1"));
+        let read = store
+            .get_with_lists(
+                &state_key(Broker::Paper),
+                &[&applied_fills_key(Broker::Paper)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(read.lists[0], ["f1"]);
+        let restored = load(&store, Broker::Paper).await.unwrap().unwrap();
+        assert_eq!(restored.snapshot, snapshot);
+        assert!(restored.applied.contains(&"f1".to_owned()) && !restored.migrated);
     }
 
     #[test]

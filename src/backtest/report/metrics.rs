@@ -74,8 +74,7 @@ pub(super) struct StrategyReport<'a> {
 pub(super) struct Report<'a> {
     pub outcome: &'a Outcome,
     pub strategies: Vec<StrategyReport<'a>>,
-    /// The sum of the strategies' curves (see [`curve::total_curve`]).
-    pub total_curve: Vec<EquityPoint>,
+    /// Figures of the sum of the strategies (see the module doc).
     pub total: Metrics,
 }
 
@@ -100,7 +99,6 @@ impl<'a> Report<'a> {
         Self {
             outcome,
             strategies,
-            total_curve,
             total,
         }
     }

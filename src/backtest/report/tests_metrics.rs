@@ -205,10 +205,9 @@ fn total_curve_sums_step_functions_with_points_at_different_times() {
             point("2026-11-26T04:03:00Z", "98000"),
         ],
     );
-    let outcome = outcome(vec![a, b]);
-    let report = Report::build(&outcome);
+    let total = curve::total_curve(d("100000"), &[&a.equity, &b.equity]);
     assert_eq!(
-        report.total_curve,
+        total,
         [
             point("2026-11-26T04:00:00Z", "201000"),
             point("2026-11-26T04:01:00Z", "201500"),
@@ -216,6 +215,8 @@ fn total_curve_sums_step_functions_with_points_at_different_times() {
             point("2026-11-26T04:03:00Z", "197000"),
         ]
     );
+    let outcome = outcome(vec![a, b]);
+    let report = Report::build(&outcome);
     assert_eq!(report.total.starting_equity, d("200000"));
     assert_eq!(
         report.total.drawdown,
@@ -266,7 +267,7 @@ fn total_sums_counts_and_money_and_pools_closing_fills() {
 fn an_outcome_without_strategies_has_an_empty_total() {
     let outcome = outcome(vec![]);
     let report = Report::build(&outcome);
-    assert!(report.total_curve.is_empty());
+    assert!(curve::total_curve(d("100000"), &[]).is_empty());
     assert_eq!(report.total.starting_equity, d("0"));
     assert_eq!(report.total.drawdown.amount, d("0"));
     assert_eq!(report.total.win_rate(), None);
