@@ -1,6 +1,7 @@
 //! The backtest engine: the daemon's strategy runner, risk manager, paper execution and
-//! portfolio manager actors, started on the current actix system and wired through a
-//! [`Bus`] instead of Kafka.
+//! portfolio manager actors, started on the current actix system and wired through an
+//! in-process [`Outbox`] instead of Kafka: what a service publishes stays a typed envelope
+//! (nothing is serialised) and is delivered through the daemon's own routing tables.
 //!
 //! One tick at a time, in file order:
 //! 1. the tick goes to every service that reads `market.ticks` (paper execution, risk,
@@ -23,7 +24,6 @@
 //! - A handler error (the daemon would retry, then dead-letter the record) is counted and
 //!   logged; the run goes on.
 
-use super::bus::{Bus, Outbox};
 use super::report::{EquityPoint, Outcome, StrategyOutcome};
 use crate::actors::daemon::{routes, services};
 use crate::actors::paper_execution::{PaperExecution, PaperExecutionArgs};
@@ -34,17 +34,17 @@ use crate::market::instruments::InstrumentRegistry;
 use crate::market::{MarketCalendar, Session};
 use crate::messages::{
     Broker, Envelope, MarketTick, OrderFailed, OrderFilled, OrderSubmitted, PnlSnapshot,
-    RecordOrigin, RejectedSignal, TradingSignal, decode,
+    RecordOrigin, RejectedSignal, TradingSignal,
 };
 use crate::portfolio::Portfolio;
 use crate::settings::Settings;
 use crate::store::MemoryStore;
 use crate::streaming::consumer::{Deliver, HandlerResult, Routes};
-use crate::streaming::producer::OutboundRecord;
-use crate::streaming::{Stream, Topic};
+use crate::streaming::{Outbox, ProducerHandle, Published, Stream, Topic};
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, HashMap};
+use std::any::Any;
+use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::sync::Arc;
 use thiserror::Error;
@@ -155,10 +155,15 @@ pub async fn run<E: Display>(
                 offset: i64::try_from(read).unwrap_or(i64::MAX),
             },
         };
-        let requests: Vec<_> = tick_routes
-            .iter()
-            .map(|(service, r)| (*service, r.send(deliver.clone())))
-            .collect();
+        // Every service is sent the tick before any answer is awaited (one scheduler pass);
+        // the last one takes the original instead of a clone.
+        let [first, second, third, (last_service, last)] = &tick_routes;
+        let requests = [
+            (first.0, first.1.send(deliver.clone())),
+            (second.0, second.1.send(deliver.clone())),
+            (third.0, third.1.send(deliver.clone())),
+            (*last_service, last.send(deliver)),
+        ];
         for (service, request) in requests {
             let result = request.await.map_err(|e| stopped(service, e))?;
             settle(service, result, &mut tally).await;
@@ -183,7 +188,7 @@ fn start(
     registry: &InstrumentRegistry,
     outbox: &Outbox,
 ) -> Result<Services, BacktestError> {
-    let producer = Bus::start(outbox.clone());
+    let producer = ProducerHandle::in_process(outbox.clone());
     let store = Arc::new(MemoryStore::default());
     let slots = services::strategy_slots(settings, registry)
         .map_err(BacktestError::Config)?
@@ -250,18 +255,37 @@ async fn deliver_published(
         if batch.is_empty() {
             return Ok(());
         }
-        for record in batch {
-            tally.observe(&record);
-            for (service, routes) in &services.routes {
-                let origin = RecordOrigin {
-                    topic: record.topic.clone(),
-                    partition: 0,
-                    offset: 0,
-                };
-                match routes.deliver(&record.value, origin) {
-                    None => {}
-                    Some(Err(e)) => tally.handler_error(service, &e.to_string()),
-                    Some(Ok(request)) => settle(service, request.await, tally).await,
+        for published in batch {
+            match published {
+                Published::Envelope { topic, envelope } => {
+                    tally.observe(topic, &*envelope);
+                    let name = topic.name();
+                    for (service, routes) in &services.routes {
+                        let origin = RecordOrigin {
+                            topic: name.clone(),
+                            partition: 0,
+                            offset: 0,
+                        };
+                        match routes.deliver_envelope(&*envelope, origin) {
+                            None => {}
+                            Some(Err(e)) => tally.handler_error(service, &e),
+                            Some(Ok(request)) => settle(service, request.await, tally).await,
+                        }
+                    }
+                }
+                Published::Record(record) => {
+                    for (service, routes) in &services.routes {
+                        let origin = RecordOrigin {
+                            topic: record.topic.clone(),
+                            partition: 0,
+                            offset: 0,
+                        };
+                        match routes.deliver(&record.value, origin) {
+                            None => {}
+                            Some(Err(e)) => tally.handler_error(service, &e.to_string()),
+                            Some(Ok(request)) => settle(service, request.await, tally).await,
+                        }
+                    }
                 }
             }
         }
@@ -342,8 +366,6 @@ struct StrategyTally {
 /// Everything observed on the bus, per strategy.
 struct Tally {
     starting_cash: rust_decimal::Decimal,
-    /// Paper topic name → its stream.
-    streams: HashMap<String, Stream>,
     strategies: BTreeMap<String, StrategyTally>,
     ticks: u64,
     skipped: u64,
@@ -354,14 +376,8 @@ struct Tally {
 
 impl Tally {
     fn new(settings: &Settings) -> Self {
-        let streams = Stream::ALL
-            .into_iter()
-            .filter(|s| s.is_broker_scoped())
-            .map(|s| (Topic::of(Broker::Paper, s).name(), s))
-            .collect();
         Tally {
             starting_cash: settings.portfolio.starting_cash,
-            streams,
             strategies: BTreeMap::new(),
             ticks: 0,
             skipped: 0,
@@ -385,46 +401,47 @@ impl Tally {
         self.strategies.entry(id.to_owned()).or_default()
     }
 
-    /// Counts a published record; fills and P&L snapshots are kept for the report.
-    fn observe(&mut self, record: &OutboundRecord) {
-        let Some(stream) = self.streams.get(&record.topic).copied() else {
+    /// Counts a published envelope; fills and P&L snapshots are kept for the report.
+    fn observe(&mut self, topic: Topic, envelope: &(dyn Any + Send)) {
+        if topic.broker != Some(Broker::Paper) || topic.dlq {
             return;
-        };
-        let value = &record.value;
-        match stream {
+        }
+        match topic.stream {
             Stream::SignalsRaw => {
-                if let Ok(e) = decode::<TradingSignal>(value) {
+                if let Some(e) = envelope.downcast_ref::<Envelope<TradingSignal>>() {
                     self.strategy(&e.data.strategy_id).signals += 1;
                 }
             }
             Stream::SignalsRejected => {
-                if let Ok(e) = decode::<RejectedSignal>(value) {
+                if let Some(e) = envelope.downcast_ref::<Envelope<RejectedSignal>>() {
                     self.strategy(&e.data.signal.strategy_id).rejected += 1;
                 }
             }
             Stream::OrdersSubmitted => {
-                if let Ok(e) = decode::<OrderSubmitted>(value) {
+                if let Some(e) = envelope.downcast_ref::<Envelope<OrderSubmitted>>() {
                     self.strategy(&e.data.order.strategy_id).orders += 1;
                 }
             }
             Stream::OrdersFailed => {
-                if let Ok(e) = decode::<OrderFailed>(value) {
+                if let Some(e) = envelope.downcast_ref::<Envelope<OrderFailed>>() {
                     self.strategy(&e.data.order.strategy_id).failed_orders += 1;
                 }
             }
             Stream::OrdersFilled => {
-                if let Ok(e) = decode::<OrderFilled>(value) {
-                    self.strategy(&e.data.order.strategy_id).fills.push(e.data);
+                if let Some(e) = envelope.downcast_ref::<Envelope<OrderFilled>>() {
+                    let fill = e.data.clone();
+                    self.strategy(&fill.order.strategy_id).fills.push(fill);
                 }
             }
             Stream::PnlSnapshots => {
-                if let Ok(e) = decode::<PnlSnapshot>(value) {
-                    let p = e.data;
+                if let Some(e) = envelope.downcast_ref::<Envelope<PnlSnapshot>>() {
+                    let p = &e.data;
                     let equity = self.starting_cash + p.realized_pnl + p.unrealized_pnl - p.fees;
-                    self.strategy(&p.strategy_id).equity.push(EquityPoint {
+                    let point = EquityPoint {
                         ts: p.as_of,
                         equity,
-                    });
+                    };
+                    self.strategy(&p.strategy_id).equity.push(point);
                 }
             }
             Stream::MarketTicks | Stream::SignalsValidated => {}

@@ -2,7 +2,6 @@
 //! actors of the daemon, wired to each other in-process instead of through Kafka, driven by a
 //! tick file with time taken from the ticks.
 
-mod bus;
 pub mod engine;
 pub mod report;
 pub mod synthetic;

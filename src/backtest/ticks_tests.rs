@@ -102,6 +102,9 @@ fn ids_are_deterministic_per_seed() {
     assert_ne!(ids(42), ids(43));
     let once = ids(42);
     assert_ne!(once[0], once[1], "lines get distinct ids");
+    let many: std::collections::HashSet<Uuid> = (1..=100_000).map(|l| tick_id(42, l)).collect();
+    assert_eq!(many.len(), 100_000);
+    assert_eq!(tick_id(42, 7).get_version_num(), 8);
 }
 
 #[test]

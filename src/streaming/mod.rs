@@ -14,5 +14,5 @@ pub mod topics;
 
 pub use client::KafkaConnection;
 pub use embedded::EmbeddedBroker;
-pub use producer::{ProducerActor, ProducerHandle};
+pub use producer::{Outbox, ProducerActor, ProducerHandle, Published};
 pub use topics::{Stream, Topic, TopicMap};

@@ -15,6 +15,9 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
+use std::any::Any;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use thiserror::Error;
 use uuid::Uuid;
@@ -134,24 +137,54 @@ pub struct Publish(pub OutboundRecord);
 pub type PendingDelivery = BoxFuture<'static, Result<Delivered, PublishError>>;
 
 /// What services hold to publish. Cheap to clone; in tests it can wrap a probe.
+///
+/// Two transports: the producer actor (or any recipient of [`Publish`], e.g. a test probe),
+/// or an in-process [`Outbox`] that keeps each typed envelope as it is (the backtest wires
+/// the services through one; nothing is serialised).
 #[derive(Clone)]
 pub struct ProducerHandle {
-    recipient: Recipient<Publish>,
+    sink: Sink,
+}
+
+#[derive(Clone)]
+enum Sink {
+    Actor(Recipient<Publish>),
+    Outbox(Outbox),
 }
 
 impl ProducerHandle {
     pub fn new(recipient: Recipient<Publish>) -> Self {
-        ProducerHandle { recipient }
+        ProducerHandle {
+            sink: Sink::Actor(recipient),
+        }
+    }
+
+    /// Publishes into `outbox` (acknowledged at once) instead of to a broker.
+    pub fn in_process(outbox: Outbox) -> Self {
+        ProducerHandle {
+            sink: Sink::Outbox(outbox),
+        }
     }
 
     /// Enqueues `record` now (order is kept per sender) and returns its pending delivery.
     pub fn publish(&self, record: OutboundRecord) -> PendingDelivery {
-        let request = self.recipient.send(Publish(record));
-        Box::pin(async move {
-            request
-                .await
-                .map_err(|e| PublishError::Unavailable(e.to_string()))?
-        })
+        match &self.sink {
+            Sink::Actor(recipient) => {
+                let request = recipient.send(Publish(record));
+                Box::pin(async move {
+                    request
+                        .await
+                        .map_err(|e| PublishError::Unavailable(e.to_string()))?
+                })
+            }
+            Sink::Outbox(outbox) => {
+                let offset = outbox.push(Published::Record(record));
+                Box::pin(std::future::ready(Ok(Delivered {
+                    partition: 0,
+                    offset,
+                })))
+            }
+        }
     }
 
     /// Publishes an envelope to `topic`.
@@ -160,7 +193,54 @@ impl ProducerHandle {
         topic: Topic,
         envelope: &Envelope<T>,
     ) -> PendingDelivery {
-        self.publish(OutboundRecord::envelope(topic, envelope))
+        match &self.sink {
+            Sink::Actor(_) => self.publish(OutboundRecord::envelope(topic, envelope)),
+            Sink::Outbox(outbox) => {
+                let offset = outbox.push(Published::Envelope {
+                    topic,
+                    envelope: Box::new(envelope.clone()),
+                });
+                Box::pin(std::future::ready(Ok(Delivered {
+                    partition: 0,
+                    offset,
+                })))
+            }
+        }
+    }
+}
+
+/// One record published in-process: a typed envelope (`Envelope<T>` behind `Any`), or raw
+/// bytes from a caller that publishes records (the DLQ).
+pub enum Published {
+    Envelope {
+        topic: Topic,
+        envelope: Box<dyn Any + Send>,
+    },
+    Record(OutboundRecord),
+}
+
+/// Records published in-process and not yet taken, in publication order. Cheap to clone
+/// (shared). Offsets count up from 0 over everything ever pushed.
+#[derive(Clone, Default)]
+pub struct Outbox(Arc<Mutex<(VecDeque<Published>, i64)>>);
+
+impl Outbox {
+    /// Everything published since the last call, oldest first.
+    pub fn take(&self) -> VecDeque<Published> {
+        std::mem::take(&mut self.lock().0)
+    }
+
+    fn push(&self, published: Published) -> i64 {
+        let mut guard = self.lock();
+        let offset = guard.1;
+        guard.1 += 1;
+        guard.0.push_back(published);
+        offset
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (VecDeque<Published>, i64)> {
+        // A panic while holding the lock cannot leave the queue half-updated.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -145,7 +145,7 @@ impl Handler<Deliver<TradingSignal>> for RiskManager {
         };
         let seen = self.validated.entry(broker).or_default();
         if seen.contains(&d.envelope.id) {
-            // Its save failed (the reason for the redelivery): this record saves it now.
+            // If its save failed (which is why it came again), this record saves it.
             let unsaved =
                 self.unsaved
                     .contains(broker, Kind::Validated, &d.envelope.id.to_string());

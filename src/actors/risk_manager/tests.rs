@@ -297,7 +297,11 @@ async fn a_restart_after_more_fills_than_kept_remembers_exactly_the_last_5000() 
     handled(&first, fill_with(Broker::Paper, "base", Side::Buy, 59)).await;
     let n = recent::KEPT + 10;
     for i in 0..n {
-        let side = if i.is_multiple_of(2) { Side::Sell } else { Side::Buy };
+        let side = if i.is_multiple_of(2) {
+            Side::Sell
+        } else {
+            Side::Buy
+        };
         handled(&first, fill_with(Broker::Paper, &format!("f{i}"), side, 1)).await;
     }
     drop(first);

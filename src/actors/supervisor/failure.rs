@@ -56,7 +56,7 @@ where
 #[must_use = "the guard names the message only while it is alive"]
 pub fn handling<M>() -> HandlingGuard {
     HandlingGuard {
-        previous: MESSAGE.with(|m| m.replace(Some(short_type_name::<M>()))),
+        previous: MESSAGE.with(|m| m.replace(Some(type_name::<M>()))),
     }
 }
 
@@ -102,8 +102,9 @@ impl<A: Actor, M, F: ActorFuture<A>> ActorFuture<A> for HandlingFuture<M, F> {
     }
 }
 
-fn short_type_name<M>() -> &'static str {
-    let full = type_name::<M>();
+/// The type name as logged (computed only when a failure is reported: `handling` runs for
+/// every message).
+fn short_type_name(full: &'static str) -> &'static str {
     // `alpha_panda::streaming::consumer::Deliver<alpha_panda::messages::market::MarketTick>`
     // reads better without the module paths.
     full.rsplit_once("::")
@@ -132,7 +133,9 @@ pub(super) fn supervised_step<T>(
         }
         Err(payload) => {
             let text = panic_text(payload.as_ref());
-            let message = MESSAGE.with(|m| m.take()).unwrap_or("(unnamed message)");
+            let message = MESSAGE
+                .with(|m| m.take())
+                .map_or("(unnamed message)", short_type_name);
             let site = PANIC_SITE
                 .with(|s| s.borrow_mut().take())
                 .unwrap_or_default();

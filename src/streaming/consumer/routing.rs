@@ -2,10 +2,11 @@
 //! Built once when the consumer is created; no per-service wrapper re-derives topics.
 
 use super::{Deliver, HandlerError, HandlerResult};
-use crate::messages::{DecodeError, Payload, RecordOrigin, decode};
+use crate::messages::{DecodeError, Envelope, Payload, RecordOrigin, decode};
 use crate::streaming::topics::Topic;
 use actix::{MailboxError, Recipient};
 use futures::future::BoxFuture;
+use std::any::Any;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -21,6 +22,13 @@ pub(super) trait Dispatch: Send {
 
 trait Route: Send + Sync {
     fn decode(&self, value: &[u8], origin: RecordOrigin) -> Result<Box<dyn Dispatch>, DecodeError>;
+    /// Sends an in-process envelope (an `Envelope<T>` behind `Any`) to the owner; `None` if
+    /// it is not this route's type.
+    fn send_envelope(
+        &self,
+        envelope: &(dyn Any + Send),
+        origin: RecordOrigin,
+    ) -> Option<BoxFuture<'static, HandlerResult>>;
 }
 
 struct TypedRoute<T: Payload> {
@@ -39,6 +47,29 @@ impl<T: Payload> Route for TypedRoute<T> {
             recipient: self.recipient.clone(),
             deliver: Deliver { envelope, origin },
         }))
+    }
+
+    fn send_envelope(
+        &self,
+        envelope: &(dyn Any + Send),
+        origin: RecordOrigin,
+    ) -> Option<BoxFuture<'static, HandlerResult>> {
+        let envelope = envelope.downcast_ref::<Envelope<T>>()?.clone();
+        let request = self.recipient.send(Deliver { envelope, origin });
+        Some(Self::answer(request))
+    }
+}
+
+impl<T: Payload> TypedRoute<T> {
+    fn answer(
+        request: actix::dev::RecipientRequest<Deliver<T>>,
+    ) -> BoxFuture<'static, HandlerResult> {
+        Box::pin(async move {
+            match request.await {
+                Ok(result) => result,
+                Err(e) => Err(HandlerError::Transient(format!("handler unavailable: {e}"))),
+            }
+        })
     }
 }
 
@@ -100,9 +131,27 @@ impl Routes {
         t
     }
 
-    /// Decodes a record of `origin.topic` and sends it to its owner: the future answers with
-    /// the handler's result. `None` if no route exists for the topic. For in-process wiring
-    /// without a consumer (the backtest routes each published record this way).
+    /// Sends an envelope published in-process (an `Envelope<T>` behind `Any`, see
+    /// [`crate::streaming::Outbox`]) on `origin.topic` to its owner, without encoding it:
+    /// the future answers with the handler's result. `None` if no route exists for the
+    /// topic; `Some(Err)` if the envelope is not the route's type. For wiring without a
+    /// consumer (the backtest delivers every published record this way).
+    pub fn deliver_envelope(
+        &self,
+        envelope: &(dyn Any + Send),
+        origin: RecordOrigin,
+    ) -> Option<Result<BoxFuture<'static, HandlerResult>, String>> {
+        let route = self.routes.get(&origin.topic)?;
+        let topic = origin.topic.clone();
+        Some(
+            route
+                .send_envelope(envelope, origin)
+                .ok_or_else(|| format!("an envelope on `{topic}` is not of the topic's type")),
+        )
+    }
+
+    /// Decodes a record of `origin.topic` and sends it to its owner (see
+    /// [`Self::deliver_envelope`]; this is for raw records).
     ///
     /// # Errors
     /// The record does not decode as the route's type.
