@@ -59,13 +59,10 @@ fn ticks(registry: &InstrumentRegistry) -> Vec<Envelope<MarketTick>> {
         },
     )
     .expect("synthetic ticks");
-    TickReader::new(
-        csv.as_slice(),
-        TickOptions::with_registry(SEED, registry),
-    )
-    .expect("CSV header")
-    .collect::<Result<Vec<_>, _>>()
-    .expect("generated ticks parse")
+    TickReader::new(csv.as_slice(), TickOptions::with_registry(SEED, registry))
+        .expect("CSV header")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("generated ticks parse")
 }
 
 /// Commits offset 0 of every tick partition for the strategy runner's group, so it reads the
@@ -77,7 +74,7 @@ fn start_runner_group_at_zero(connection: &KafkaConnection, settings: &Settings)
         .create()
         .expect("consumer");
     let mut offsets = TopicPartitionList::new();
-    for p in 0..i32::try_from(settings.topics.tick_partitions).unwrap() {
+    for p in 0..settings.topics.tick_partitions {
         offsets
             .add_partition_offset(&Topic::MARKET_TICKS.name(), p, Offset::Offset(0))
             .unwrap();
@@ -107,8 +104,13 @@ async fn wait_until_every_consumer_reads(
         )
         .await
         .expect("warm-up tick produced");
-    let partitions = i32::try_from(settings.topics.tick_partitions).unwrap();
-    let services = ["strategy_runner", "risk_manager", "paper_execution", "portfolio_manager"];
+    let partitions = settings.topics.tick_partitions;
+    let services = [
+        "strategy_runner",
+        "risk_manager",
+        "paper_execution",
+        "portfolio_manager",
+    ];
     let deadline = Instant::now() + Duration::from_secs(60);
     for service in services {
         let group = settings.kafka.consumer_group(service);
@@ -122,7 +124,10 @@ async fn wait_until_every_consumer_reads(
             if committed.values().sum::<i64>() >= 1 {
                 break;
             }
-            assert!(Instant::now() < deadline, "{group} never read the warm-up tick");
+            assert!(
+                Instant::now() < deadline,
+                "{group} never read the warm-up tick"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -156,7 +161,11 @@ async fn the_backtest_and_the_kafka_pipeline_produce_the_same_fills_and_pnl() {
     let mut after_tick = Vec::with_capacity(ticks.len());
     let mut seen = 0;
     for tick in &ticks {
-        seen += expected.fills.iter().filter(|f| f.filled_at == tick.ts).count();
+        seen += expected
+            .fills
+            .iter()
+            .filter(|f| f.filled_at == tick.ts)
+            .count();
         after_tick.push(seen);
     }
     assert_eq!(seen, expected.fills.len(), "every fill is at a tick's time");
@@ -236,25 +245,29 @@ async fn the_backtest_and_the_kafka_pipeline_produce_the_same_fills_and_pnl() {
     // The same final portfolio: cash, P&L, positions (marked to the last tick).
     let last = ticks.last().unwrap().ts;
     let deadline = Instant::now() + Duration::from_secs(30);
-    let live_portfolio = loop {
-        let p = portfolio
-            .send(GetPortfolio {
-                broker: Broker::Paper,
-                strategy: STRATEGY.into(),
-            })
-            .await
-            .unwrap()
-            .expect("a portfolio");
-        // The portfolio marks every tick; wait until it has seen the last one.
-        let snapshot = p.snapshot(last);
-        if snapshot.positions.iter().all(|pos| {
-            pos.last_price == ticks.last().unwrap().data.last_price || pos.quantity == 0
-        }) {
-            break snapshot;
-        }
-        assert!(Instant::now() < deadline, "the last tick never reached the portfolio");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    };
+    let live_portfolio =
+        loop {
+            let p = portfolio
+                .send(GetPortfolio {
+                    broker: Broker::Paper,
+                    strategy: STRATEGY.into(),
+                })
+                .await
+                .unwrap()
+                .expect("a portfolio");
+            // The portfolio marks every tick; wait until it has seen the last one.
+            let snapshot = p.snapshot(last);
+            if snapshot.positions.iter().all(|pos| {
+                pos.last_price == ticks.last().unwrap().data.last_price || pos.quantity == 0
+            }) {
+                break snapshot;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the last tick never reached the portfolio"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
     assert_eq!(live_portfolio, expected.final_portfolio);
     root.shutdown().await;
 }

@@ -60,7 +60,10 @@ pub enum BacktestError {
     Config(String),
     /// An actor stopped answering (it failed).
     #[error("the {service} actor stopped: {reason}")]
-    ActorStopped { service: &'static str, reason: String },
+    ActorStopped {
+        service: &'static str,
+        reason: String,
+    },
 }
 
 /// What a run is given besides the ticks.
@@ -218,7 +221,10 @@ fn start(
     let routes = vec![
         ("risk_manager", routes::risk_manager(&risk, &brokers)),
         ("paper_execution", routes::paper_execution(&paper)),
-        ("portfolio_manager", routes::portfolio_manager(&portfolio, &brokers)),
+        (
+            "portfolio_manager",
+            routes::portfolio_manager(&portfolio, &brokers),
+        ),
     ];
     Ok(Services {
         runner,
@@ -394,7 +400,11 @@ impl Tally {
 
     fn handler_error(&mut self, service: &str, error: &str) {
         self.handler_errors += 1;
-        tracing::warn!(service, error, "handler failed; the daemon would retry, then dead-letter the record");
+        tracing::warn!(
+            service,
+            error,
+            "handler failed; the daemon would retry, then dead-letter the record"
+        );
     }
 
     fn strategy(&mut self, id: &str) -> &mut StrategyTally {

@@ -308,27 +308,15 @@ impl<R: BufRead> TickReader<R> {
             orders: 1,
         };
         let tick = MarketTick {
-            token: row.token,
             symbol: self.symbols.get(&row.token).cloned(),
             mode: TickMode::Full,
-            tradable: true,
-            last_price: row.last,
-            last_traded_quantity: None,
-            average_traded_price: None,
-            volume_traded: None,
-            total_buy_quantity: None,
-            total_sell_quantity: None,
-            ohlc: None,
-            change: None,
-            last_trade_time: None,
-            oi: None,
-            oi_day_high: None,
-            oi_day_low: None,
             exchange_timestamp: Some(ts),
             depth: Some(MarketDepth {
                 bids: vec![level(row.bid)],
                 asks: vec![level(row.ask)],
             }),
+            // Tradable, no volumes, OHLC, open interest or trade time: the row has none.
+            ..MarketTick::ltp(row.token, row.last)
         };
         let id = tick_id_in(&self.seed_namespace, line);
         Ok(Envelope::root_with_id(tick, SOURCE, ts, id))

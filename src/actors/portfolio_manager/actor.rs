@@ -3,7 +3,6 @@
 use super::{SERVICE, portfolio_index, portfolio_key};
 use crate::actors::supervisor::{fail, handling};
 use crate::messages::{Broker, Envelope, MarketTick, OrderFilled, Payload};
-use chrono::{DateTime, Utc};
 use crate::portfolio::{Book, Portfolio};
 use crate::store::Store;
 use crate::streaming::consumer::{Completion, Deliver, HandlerError, HandlerResult};
@@ -11,6 +10,7 @@ use crate::streaming::history::read_history;
 use crate::streaming::producer::PendingDelivery;
 use crate::streaming::{KafkaConnection, ProducerHandle, Stream, Topic};
 use actix::prelude::*;
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -181,7 +181,12 @@ impl Handler<Deliver<OrderFilled>> for PortfolioManager {
         tracing::info!(broker = %fill.order.broker, strategy = %fill.order.strategy_id, token = fill.order.token, quantity = fill.quantity, price = %fill.price, correlation_id = %d.envelope.correlation_id, "fill booked");
         let key = (fill.order.broker, fill.order.strategy_id.clone());
         let now = d.envelope.ts;
-        Ok(Completion::after(self.outputs(key, true, now, Some(&d.envelope))))
+        Ok(Completion::after(self.outputs(
+            key,
+            true,
+            now,
+            Some(&d.envelope),
+        )))
     }
 }
 
