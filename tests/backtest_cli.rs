@@ -100,19 +100,33 @@ fn a_csv_file_and_its_jsonl_twin_give_the_same_fills_and_report() {
         "{summary}"
     );
     // Not a terminal: no progress bar, and nothing else to say at the default log level.
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_ok(&backtest(&jsonl_path, &from_jsonl, 9));
 
     let fills = read(&from_csv.join("fills.csv"));
     assert_eq!(fills, read(&from_jsonl.join("fills.csv")));
-    let rows = fills.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count();
+    let rows = fills
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count();
     let mut a = report(&from_csv);
     let mut b = report(&from_jsonl);
     let strategy = &a["strategies"][0];
     assert_eq!(strategy["strategy_id"], "ema_bench");
     let filled = strategy["fills"].as_u64().unwrap();
-    assert!(filled > 20, "the synthetic walk should trade: {filled} fills");
-    assert_eq!(rows as u64, filled + 1, "fills.csv: a header and one row per fill");
+    assert!(
+        filled > 20,
+        "the synthetic walk should trade: {filled} fills"
+    );
+    assert_eq!(
+        rows as u64,
+        filled + 1,
+        "fills.csv: a header and one row per fill"
+    );
     assert_eq!(a["ticks"], 3000);
     // Everything but the input's name is the same.
     a.as_object_mut().unwrap().remove("input");
@@ -134,7 +148,11 @@ fn the_same_file_config_and_seed_give_byte_identical_outputs() {
     for name in OUTPUTS {
         let first = read(&runs[0].join(name));
         assert!(!first.is_empty(), "{name} is empty");
-        assert_eq!(first, read(&runs[1].join(name)), "{name} differs between runs");
+        assert_eq!(
+            first,
+            read(&runs[1].join(name)),
+            "{name} differs between runs"
+        );
     }
     // The seed is part of the identity: tick ids, hence order and fill ids, change with it.
     assert_ne!(
@@ -166,7 +184,10 @@ fn the_report_page_has_the_table_and_a_chart_with_the_equity_curve() {
         .map(points)
         .max()
         .unwrap_or(0);
-    assert!(longest > 50, "no equity curve in the chart (longest line has {longest} points)");
+    assert!(
+        longest > 50,
+        "no equity curve in the chart (longest line has {longest} points)"
+    );
     assert!(svg.contains("ema_bench"), "the legend names the strategy");
 
     let html = String::from_utf8(read(&out.join("report.html"))).unwrap();
@@ -193,7 +214,10 @@ fn a_malformed_line_is_an_error_that_names_its_line() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 4") && err.contains("bid"), "{err}");
-    assert!(!dir.path().join("csv-out/report.json").exists(), "no report from a bad file");
+    assert!(
+        !dir.path().join("csv-out/report.json").exists(),
+        "no report from a bad file"
+    );
 
     let jsonl = dir.path().join("bad.jsonl");
     let good = TickReader::new(
@@ -203,11 +227,7 @@ fn a_malformed_line_is_an_error_that_names_its_line() {
     .unwrap()
     .map(|e| String::from_utf8(encode(&e.unwrap())).unwrap())
     .collect::<Vec<_>>();
-    std::fs::write(
-        &jsonl,
-        format!("{}\n{}\n{{\"id\": 3}}\n", good[0], good[1]),
-    )
-    .unwrap();
+    std::fs::write(&jsonl, format!("{}\n{}\n{{\"id\": 3}}\n", good[0], good[1])).unwrap();
     let out = backtest(&jsonl, &dir.path().join("jsonl-out"), 0);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);

@@ -1,9 +1,10 @@
 //! Reading portfolios from the read model for the API: the index `{broker}:portfolios`,
 //! then each `{broker}:portfolio:{strategy}`.
 //!
-//! Values are served as the portfolio manager stored them (the JSON form of
-//! [`Portfolio`](crate::portfolio::Portfolio)) minus `applied_fill_ids`, which grows with
-//! every fill of the day and says nothing a reader needs. A key listed in the index but gone
+//! Values are served as the portfolio manager stored them
+//! ([`Portfolio::read_model`](crate::portfolio::Portfolio::read_model): the portfolio with a
+//! `fill_count`) minus `applied_fill_ids`, which read models written by earlier versions
+//! carry (it grows with every fill of the day and says nothing a reader needs). A key listed in the index but gone
 //! from the store is skipped (a reader racing a reset); a stored value that is not a JSON
 //! object is the server's fault (500), never silently dropped.
 

@@ -5,4 +5,6 @@
 pub mod engine;
 pub mod report;
 pub mod synthetic;
+#[cfg(test)]
+mod tests;
 pub mod ticks;

@@ -72,12 +72,9 @@ impl TickOptions {
 #[derive(Debug, Error)]
 pub enum TickFileError {
     /// Opening or reading the file failed.
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    /// (The I/O error is in the message, not a `source`: callers print chains.)
+    #[error("{}: {error}", path.display())]
+    Io { path: PathBuf, error: io::Error },
     /// A line is malformed; `field` names the part at fault.
     #[error("line {line}: {field}: {message}")]
     Line {
@@ -149,9 +146,9 @@ pub fn open(
     options: TickOptions,
 ) -> Result<TickReader<BufReader<File>>, TickFileError> {
     let path = path.as_ref();
-    let file = File::open(path).map_err(|source| TickFileError::Io {
+    let file = File::open(path).map_err(|error| TickFileError::Io {
         path: path.to_owned(),
-        source,
+        error,
     })?;
     TickReader::start(
         BufReader::with_capacity(1 << 16, file),
@@ -248,9 +245,9 @@ impl<R: BufRead> TickReader<R> {
         let n = self
             .input
             .read_until(b'\n', &mut self.buf)
-            .map_err(|source| TickFileError::Io {
+            .map_err(|error| TickFileError::Io {
                 path: self.path.clone(),
-                source,
+                error,
             })?;
         if n == 0 {
             return Ok(false);

@@ -37,11 +37,11 @@ pub(super) async fn run(settings: Settings, args: BacktestArgs) -> anyhow::Resul
     let registry = registry(&settings, None)?;
     let settings = engine::backtest_settings(&settings, args.seed);
     let input = args.ticks.display().to_string();
+    // The error names the file.
     let reader = ticks::open(
         &args.ticks,
         TickOptions::with_registry(args.seed, &registry),
-    )
-    .with_context(|| format!("reading {input}"))?;
+    )?;
     let bar = progress_bar();
     let progress = {
         let bar = bar.clone();

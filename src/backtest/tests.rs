@@ -1,0 +1,130 @@
+//! The engine on hand-made ticks: the benchmark's exact `ema_cross` behaviour through the
+//! real actors (warm-up, fills at the touch on the signal's own tick, 100 then 200 on a
+//! flip), and market hours read from tick time.
+
+use super::engine::{self, RunOptions};
+use super::report::Outcome;
+use crate::market::instruments::InstrumentRegistry;
+use crate::messages::{DepthLevel, Envelope, MarketDepth, MarketTick, OrderFilled, Side, TickMode};
+use crate::settings::Settings;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+use std::convert::Infallible;
+
+const RELIANCE: u32 = 738_561;
+
+fn settings() -> Settings {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/examples/backtest-ema.toml");
+    let s = Settings::load_from(Some(&path), &HashMap::new()).expect("benchmark config");
+    engine::backtest_settings(&s, 0)
+}
+
+/// A tick whose mid is `mid` rupees, bid and ask 5 paise either side.
+fn tick(n: i64, at: DateTime<Utc>, mid: Decimal) -> Envelope<MarketTick> {
+    let spread = Decimal::new(5, 2);
+    let level = |price| DepthLevel {
+        quantity: 1,
+        price,
+        orders: 1,
+    };
+    let data = MarketTick {
+        symbol: Some("RELIANCE".into()),
+        mode: TickMode::Full,
+        depth: Some(MarketDepth {
+            bids: vec![level(mid - spread)],
+            asks: vec![level(mid + spread)],
+        }),
+        ..MarketTick::ltp(RELIANCE, mid)
+    };
+    let id = uuid::Uuid::from_u128(u128::try_from(n).unwrap() + 1);
+    Envelope::root_with_id(data, "test", at, id)
+}
+
+async fn run(settings: &Settings, ticks: Vec<Envelope<MarketTick>>) -> (Outcome, engine::RunStats) {
+    let registry = InstrumentRegistry::embedded().unwrap();
+    let options = RunOptions {
+        input: "test".into(),
+        seed: 0,
+        progress: Box::new(|_| {}),
+    };
+    engine::run(
+        settings,
+        &registry,
+        ticks.into_iter().map(Ok::<_, Infallible>),
+        options,
+    )
+    .await
+    .expect("backtest runs")
+}
+
+fn summary(fills: &[OrderFilled]) -> Vec<(Side, u32, Decimal, DateTime<Utc>)> {
+    fills
+        .iter()
+        .map(|f| (f.order.side, f.quantity, f.price, f.filled_at))
+        .collect()
+}
+
+#[actix::test]
+async fn ema_cross_warms_up_then_fills_100_and_flips_with_200_at_the_touch_of_its_own_tick() {
+    let start = Utc.with_ymd_and_hms(2026, 11, 2, 4, 0, 0).unwrap();
+    let at = |n: i64| start + Duration::milliseconds(100 * n);
+    // 19 rising ticks: the slow EMA has not seen 20 inputs, nothing may trade yet.
+    let mut ticks: Vec<_> = (0..19)
+        .map(|n| tick(n, at(n), Decimal::from(100 + n)))
+        .collect();
+    // The 20th, still rising: fast > slow, long 100 at this tick's ask.
+    ticks.push(tick(19, at(19), Decimal::from(119)));
+    // A collapse: fast < slow at once, short: sell 200 at this tick's bid.
+    ticks.push(tick(20, at(20), Decimal::from(50)));
+    // Still below: no change, no order.
+    ticks.push(tick(21, at(21), Decimal::from(50)));
+
+    let (outcome, stats) = run(&settings(), ticks).await;
+    assert_eq!(stats.handler_errors, 0);
+    let s = &outcome.strategies[0];
+    assert_eq!(
+        summary(&s.fills),
+        vec![
+            (Side::Buy, 100, Decimal::new(11_905, 2), at(19)),
+            (Side::Sell, 200, Decimal::new(4_995, 2), at(20)),
+        ]
+    );
+    assert_eq!(
+        (s.signals, s.orders, s.rejected, s.failed_orders),
+        (2, 2, 0, 0)
+    );
+    assert!(
+        s.fills.iter().all(|f| f.fees.total.is_zero()),
+        "zero charges"
+    );
+    let position = &s.final_portfolio.positions[0];
+    assert_eq!(position.quantity, -100);
+    assert_eq!(position.average_price, Decimal::new(4_995, 2));
+    // Bought at 119.05, sold 100 of it at 49.95: realized (49.95 − 119.05) × 100.
+    assert_eq!(s.final_portfolio.realized_pnl, Decimal::new(-691_000, 2));
+    assert_eq!(outcome.ticks, 22);
+}
+
+#[actix::test]
+async fn with_market_hours_enforced_ticks_outside_the_session_are_skipped_by_their_own_time() {
+    let mut settings = settings();
+    settings.market_hours.enforce = true;
+    // Saturday 2026-11-07: closed all day. Monday 2026-11-09 10:00 IST: open.
+    let saturday = Utc.with_ymd_and_hms(2026, 11, 7, 4, 30, 0).unwrap();
+    let monday = Utc.with_ymd_and_hms(2026, 11, 9, 4, 30, 0).unwrap();
+    let closed: Vec<_> = (0..25)
+        .map(|n| tick(n, saturday + Duration::seconds(n), Decimal::from(100 + n)))
+        .collect();
+    let open: Vec<_> = (25..50)
+        .map(|n| tick(n, monday + Duration::seconds(n), Decimal::from(100 + n)))
+        .collect();
+    let (outcome, stats) = run(&settings, closed.into_iter().chain(open).collect()).await;
+    assert_eq!(stats.skipped, 25);
+    assert_eq!(outcome.first_tick, Some(monday + Duration::seconds(25)));
+    // The strategy warmed up on Monday's ticks only: its 20th tick is the first trade.
+    let fills = &outcome.strategies[0].fills;
+    assert_eq!(fills.len(), 1);
+    assert_eq!(fills[0].filled_at, monday + Duration::seconds(25 + 19));
+}
