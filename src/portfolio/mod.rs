@@ -27,7 +27,7 @@ mod tests_netting;
 #[cfg(test)]
 mod tests_recompute;
 #[cfg(test)]
-mod tests_support;
+pub(crate) mod tests_support;
 
 pub use account::{Portfolio, ReadModel};
 pub use book::{Book, recompute};

@@ -1,27 +1,10 @@
 //! Builders shared by the report tests.
 
-use std::str::FromStr;
-
-use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
-
 use super::{EquityPoint, Outcome, StrategyOutcome};
-use crate::messages::{Broker, Fees, OrderFilled, OrderRef, Side};
+use crate::messages::{Broker, OrderFilled, Side};
 use crate::portfolio::Portfolio;
 
-pub const RELIANCE: u32 = 738_561;
-pub const TCS: u32 = 2_953_217;
-
-/// A decimal from its text.
-pub fn d(text: &str) -> Decimal {
-    Decimal::from_str(text).unwrap()
-}
-
-pub fn at(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text)
-        .unwrap()
-        .with_timezone(&Utc)
-}
+pub use crate::portfolio::tests_support::{RELIANCE, TCS, at, d};
 
 pub fn point(ts: &str, equity: &str) -> EquityPoint {
     EquityPoint {
@@ -30,15 +13,9 @@ pub fn point(ts: &str, equity: &str) -> EquityPoint {
     }
 }
 
-fn symbol_of(token: u32) -> String {
-    match token {
-        RELIANCE => "RELIANCE".into(),
-        TCS => "TCS".into(),
-        other => format!("T{other}"),
-    }
-}
-
-/// A complete paper fill of `strategy`, all fees brokerage, at 09:30 IST on 2026-11-26.
+/// A complete paper fill of `strategy` ([`crate::portfolio::tests_support::fill`]) with the
+/// client order id `ap-{fill_id}`, prices and fees as text; all fees brokerage; at 09:30 IST
+/// on 2026-11-26.
 pub fn fill(
     fill_id: &str,
     strategy: &str,
@@ -48,28 +25,17 @@ pub fn fill(
     price: &str,
     fees: &str,
 ) -> OrderFilled {
-    OrderFilled {
-        order: OrderRef {
-            client_order_id: format!("ap-{fill_id}"),
-            broker_order_id: None,
-            strategy_id: strategy.to_owned(),
-            broker: Broker::Paper,
-            token,
-            symbol: symbol_of(token),
-            side,
-        },
-        fill_id: fill_id.to_owned(),
+    let mut fill = crate::portfolio::tests_support::fill(
+        fill_id,
+        strategy,
+        token,
+        side,
         quantity,
-        price: d(price),
-        fees: Fees {
-            brokerage: d(fees),
-            total: d(fees),
-            ..Fees::default()
-        },
-        cumulative_quantity: quantity,
-        order_quantity: quantity,
-        filled_at: at("2026-11-26T04:00:00Z"),
-    }
+        d(price),
+        d(fees),
+    );
+    fill.order.client_order_id = format!("ap-{fill_id}");
+    fill
 }
 
 /// The starting cash of every test outcome.
