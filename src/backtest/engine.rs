@@ -26,10 +26,10 @@
 
 use super::report::{EquityPoint, Outcome, StrategyOutcome};
 use crate::actors::daemon::{routes, services};
-use crate::actors::paper_execution::{PaperExecution, PaperExecutionArgs};
-use crate::actors::portfolio_manager::{GetPortfolio, PortfolioArgs, PortfolioManager};
-use crate::actors::risk_manager::RiskManager;
-use crate::actors::strategy_runner::StrategyRunner;
+use crate::actors::paper_execution::{self, PaperExecution, PaperExecutionArgs};
+use crate::actors::portfolio_manager::{self, GetPortfolio, PortfolioArgs, PortfolioManager};
+use crate::actors::risk_manager::{self, RiskManager};
+use crate::actors::strategy_runner::{self, StrategyRunner};
 use crate::market::instruments::InstrumentRegistry;
 use crate::market::{MarketCalendar, Session};
 use crate::messages::{
@@ -124,10 +124,16 @@ pub async fn run<E: Display>(
     let outbox = Outbox::default();
     let services = start(settings, registry, &outbox)?;
     let tick_routes: [(&'static str, Recipient<Deliver<MarketTick>>); 4] = [
-        ("paper_execution", services.paper.clone().recipient()),
-        ("risk_manager", services.risk.clone().recipient()),
-        ("portfolio_manager", services.portfolio.clone().recipient()),
-        ("strategy_runner", services.runner.clone().recipient()),
+        (paper_execution::SERVICE, services.paper.clone().recipient()),
+        (risk_manager::SERVICE, services.risk.clone().recipient()),
+        (
+            portfolio_manager::SERVICE,
+            services.portfolio.clone().recipient(),
+        ),
+        (
+            strategy_runner::SERVICE,
+            services.runner.clone().recipient(),
+        ),
     ];
     let calendar = settings
         .market_hours
@@ -219,10 +225,10 @@ fn start(
     .start();
     let brokers = [Broker::Paper];
     let routes = vec![
-        ("risk_manager", routes::risk_manager(&risk, &brokers)),
-        ("paper_execution", routes::paper_execution(&paper)),
+        (risk_manager::SERVICE, routes::risk_manager(&risk, &brokers)),
+        (paper_execution::SERVICE, routes::paper_execution(&paper)),
         (
-            "portfolio_manager",
+            portfolio_manager::SERVICE,
             routes::portfolio_manager(&portfolio, &brokers),
         ),
     ];
@@ -240,7 +246,8 @@ async fn settle(service: &'static str, result: HandlerResult, tally: &mut Tally)
     match result {
         Ok(completion) => {
             for delivery in completion.deliveries {
-                // The bus acknowledges every record; a failure would be the bus gone.
+                // In-process publications are acknowledged at once; what can fail here is a
+                // store write (the order journal, the risk state, the read model).
                 if let Err(e) = delivery.await {
                     tally.handler_error(service, &e.to_string());
                 }
@@ -326,7 +333,7 @@ async fn finish(
                 strategy: id.clone(),
             })
             .await
-            .map_err(|e| stopped("portfolio_manager", e))?
+            .map_err(|e| stopped(portfolio_manager::SERVICE, e))?
             .unwrap_or_else(|| Portfolio::new(Broker::Paper, &id, tally.starting_cash));
         let mut t = by_strategy.remove(&id).unwrap_or_default();
         let final_portfolio = portfolio.snapshot(at);
