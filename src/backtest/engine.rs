@@ -212,6 +212,7 @@ fn start(
         config: settings.paper.clone(),
         producer: producer.clone(),
         store: store.clone(),
+        calendar: settings.market_hours.calendar(),
     })
     .start();
     let portfolio = PortfolioManager::new(PortfolioArgs {

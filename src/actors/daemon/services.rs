@@ -67,6 +67,7 @@ pub(super) fn register(
                 config: settings.paper.clone(),
                 producer: producer.clone(),
                 store: parts.store.clone(),
+                calendar: settings.market_hours.calendar(),
             };
             spec.worker(paper_execution::SERVICE, move || {
                 Ok(PaperExecution::new(args.clone()))

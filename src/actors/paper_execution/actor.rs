@@ -3,6 +3,7 @@
 use super::SERVICE;
 use crate::actors::supervisor::{HandlingFuture, handling};
 use crate::actors::venue_events::publish_venue_event;
+use crate::market::MarketCalendar;
 use crate::messages::{Broker, Envelope, MarketTick, ValidatedSignal, client_order_id};
 use crate::paper::{PaperConfig, PaperVenue, VenueEvent};
 use crate::store::Store;
@@ -19,6 +20,9 @@ pub struct PaperExecutionArgs {
     pub producer: ProducerHandle,
     /// Where each placement's events are journaled (the dedup claim on the signal).
     pub store: Arc<dyn Store>,
+    /// The exchange calendar (`market_hours.holidays`): an order lives until the close of
+    /// its trading day, so a holiday is not one.
+    pub calendar: MarketCalendar,
 }
 
 pub struct PaperExecution {
@@ -31,7 +35,8 @@ crate::supervised!(PaperExecution);
 impl PaperExecution {
     pub fn new(args: PaperExecutionArgs) -> Self {
         PaperExecution {
-            venue: PaperVenue::new(Broker::Paper, args.config.clone()),
+            venue: PaperVenue::new(Broker::Paper, args.config.clone())
+                .with_calendar(args.calendar.clone()),
             args,
         }
     }

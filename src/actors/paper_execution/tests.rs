@@ -1,6 +1,7 @@
 //! Paper execution with a probe as its producer and the in-memory store as its journal.
 
 use super::*;
+use crate::market::MarketCalendar;
 use crate::messages::ValidatedSignal;
 use crate::messages::{
     Broker, Envelope, MarketTick, OrderFilled, OrderSubmitted, OrderType, RecordOrigin, Side,
@@ -67,6 +68,14 @@ fn validated() -> Deliver<ValidatedSignal> {
 }
 
 fn start(store: Arc<dyn Store>, producer: &Probe<Publish>) -> Addr<PaperExecution> {
+    start_with(store, producer, MarketCalendar::default())
+}
+
+fn start_with(
+    store: Arc<dyn Store>,
+    producer: &Probe<Publish>,
+    calendar: MarketCalendar,
+) -> Addr<PaperExecution> {
     let config = PaperConfig {
         slippage_bps: Decimal::ZERO,
         ..PaperConfig::default()
@@ -75,6 +84,7 @@ fn start(store: Arc<dyn Store>, producer: &Probe<Publish>) -> Addr<PaperExecutio
         config,
         producer: ProducerHandle::new(producer.recipient()),
         store,
+        calendar,
     })
     .start()
 }
@@ -132,4 +142,43 @@ async fn an_unreachable_journal_is_a_transient_failure_and_nothing_is_published(
     let answer = paper.send(validated()).await.unwrap();
     assert!(matches!(answer, Err(HandlerError::Transient(m)) if m.contains("connection refused")));
     producer.expect_no_msg(Duration::from_millis(200)).await;
+}
+
+/// A DAY limit order placed on Thursday 26 Nov after the close lives until the close of the
+/// next trading day. With Friday 27 Nov a holiday, a tick on Friday after 15:30 IST leaves it
+/// open (its day is Monday); without the holiday the same tick expires it.
+#[actix::test]
+async fn day_orders_live_through_the_configured_holidays() {
+    let holiday = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+    let friday_evening = Utc.with_ymd_and_hms(2026, 11, 27, 10, 30, 0).unwrap(); // 16:00 IST
+    for (calendar, expires) in [
+        (MarketCalendar::new([holiday]), false),
+        (MarketCalendar::default(), true),
+    ] {
+        let mut producer = Probe::<Publish>::acking_producer();
+        let paper = start_with(Arc::new(MemoryStore::default()), &producer, calendar);
+        paper.send(tick(245_050)).await.unwrap().unwrap();
+        let mut limit = validated();
+        limit.envelope.data.signal.order_type = OrderType::Limit;
+        limit.envelope.data.signal.price = Some(Decimal::new(200_000, 2)); // far below: rests
+        limit.envelope.ts = Utc.with_ymd_and_hms(2026, 11, 26, 10, 30, 0).unwrap(); // 16:00 IST
+        paper.send(limit).await.unwrap().unwrap();
+        let placed = producer.expect_msgs(1, WAIT).await;
+        assert_eq!(placed[0].0.topic, "paper.orders.submitted");
+        let later = Deliver {
+            envelope: Envelope::root(
+                MarketTick::ltp(738_561, Decimal::new(245_000, 2)),
+                "feed",
+                friday_evening,
+            ),
+            origin: origin(),
+        };
+        paper.send(later).await.unwrap().unwrap();
+        let failed: Vec<_> = producer
+            .drain()
+            .into_iter()
+            .filter(|p| p.0.topic == "paper.orders.failed")
+            .collect();
+        assert_eq!(!failed.is_empty(), expires, "expired: {failed:?}");
+    }
 }
