@@ -177,7 +177,7 @@ pub async fn run<E: Display>(
             let result = request.await.map_err(|e| stopped(service, e))?;
             settle(service, result, &mut tally).await;
         }
-        deliver_published(&services, &outbox, &mut tally).await?;
+        deliver_published(&services, &outbox, &mut tally).await;
     }
     (options.progress)(read);
     tally.ticks = read;
@@ -259,15 +259,11 @@ async fn settle(service: &'static str, result: HandlerResult, tally: &mut Tally)
 }
 
 /// Delivers everything published, in publication order, until nothing is left.
-async fn deliver_published(
-    services: &Services,
-    outbox: &Outbox,
-    tally: &mut Tally,
-) -> Result<(), BacktestError> {
+async fn deliver_published(services: &Services, outbox: &Outbox, tally: &mut Tally) {
     loop {
         let batch = outbox.take();
         if batch.is_empty() {
-            return Ok(());
+            return;
         }
         for published in batch {
             match published {

@@ -37,6 +37,8 @@ pub struct PortfolioManager {
     /// tick or fill that caused it), so throttling is the same live and in a backtest.
     last_published: HashMap<(Broker, String), DateTime<Utc>>,
     dirty: BTreeSet<(Broker, String)>,
+    /// `args.snapshot_interval` in event time (converted once: it is read on every tick).
+    interval: chrono::Duration,
 }
 
 crate::supervised!(PortfolioManager);
@@ -45,6 +47,8 @@ impl PortfolioManager {
     pub fn new(args: PortfolioArgs) -> Self {
         PortfolioManager {
             book: Book::new(args.starting_cash),
+            interval: chrono::Duration::from_std(args.snapshot_interval)
+                .unwrap_or(chrono::Duration::MAX),
             args,
             last_published: HashMap::new(),
             dirty: BTreeSet::new(),
@@ -67,11 +71,9 @@ impl PortfolioManager {
 
     /// Whether `key`'s snapshot may be published again at event time `now`.
     fn due(&self, key: &(Broker, String), now: DateTime<Utc>) -> bool {
-        let interval = chrono::Duration::from_std(self.args.snapshot_interval)
-            .unwrap_or(chrono::Duration::MAX);
         self.last_published
             .get(key)
-            .is_none_or(|t| now.signed_duration_since(*t) >= interval)
+            .is_none_or(|t| now.signed_duration_since(*t) >= self.interval)
     }
 
     /// The outputs of a change at event time `now`: unless throttled, the read model and the

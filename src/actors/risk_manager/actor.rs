@@ -5,7 +5,8 @@ use super::recent::RecentIds;
 use super::{SERVICE, TradingHolds};
 use crate::actors::supervisor::handling;
 use crate::messages::{
-    Broker, MarketTick, OrderFailed, OrderFilled, RejectedSignal, TradingSignal, ValidatedSignal,
+    Broker, Envelope, MarketTick, OrderFailed, OrderFilled, RejectedSignal, TradingSignal,
+    ValidatedSignal,
 };
 use crate::risk::{BrokerRisk, RiskLimits, TradingState};
 use crate::store::Store;
@@ -151,14 +152,7 @@ impl Handler<Deliver<TradingSignal>> for RiskManager {
                     .contains(broker, Kind::Validated, &d.envelope.id.to_string());
             // Redelivered after it was validated (its outputs may not have got out):
             // publish the same validated event again; the limits already count it.
-            let out = d.envelope.child(
-                ValidatedSignal {
-                    signal: signal.clone(),
-                },
-                SERVICE,
-                "",
-                d.envelope.ts,
-            );
+            let out = validated(&d.envelope);
             tracing::info!(%broker, strategy = %signal.strategy_id, correlation_id = %d.envelope.correlation_id, "signal already validated; published again");
             let publish = self
                 .producer
@@ -177,14 +171,7 @@ impl Handler<Deliver<TradingSignal>> for RiskManager {
         }
         let delivery = match decision {
             Ok(()) => {
-                let out = d.envelope.child(
-                    ValidatedSignal {
-                        signal: signal.clone(),
-                    },
-                    SERVICE,
-                    "",
-                    d.envelope.ts,
-                );
+                let out = validated(&d.envelope);
                 tracing::info!(%broker, strategy = %signal.strategy_id, correlation_id = %out.correlation_id, "signal validated");
                 metrics::signal_validated(broker);
                 self.producer
@@ -213,6 +200,18 @@ impl Handler<Deliver<TradingSignal>> for RiskManager {
             std::iter::once(delivery).chain(self.save(broker)).collect(),
         ))
     }
+}
+
+/// The validated event of a raw signal: the same id on every redelivery.
+fn validated(signal: &Envelope<TradingSignal>) -> Envelope<ValidatedSignal> {
+    signal.child(
+        ValidatedSignal {
+            signal: signal.data.clone(),
+        },
+        SERVICE,
+        "",
+        signal.ts,
+    )
 }
 
 impl Handler<Deliver<MarketTick>> for RiskManager {
