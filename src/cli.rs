@@ -13,6 +13,7 @@ mod record;
 mod zerodha;
 
 use crate::settings::{Settings, SettingsError};
+use crate::strategy::StrategyRegistry;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -128,14 +129,21 @@ pub struct ReplayArgs {
     pub limit: Option<usize>,
 }
 
-/// Parses the command line and runs it.
+/// Parses the command line and runs it with the built-in strategy kinds.
 pub fn main() -> ExitCode {
+    main_with(&StrategyRegistry::builtin())
+}
+
+/// Parses the command line and runs it with the strategy kinds of `strategies` (a user's
+/// binary adds its own through [`crate::Daemon::builder`]).
+pub fn main_with(strategies: &StrategyRegistry) -> ExitCode {
     let cli = Cli::parse();
-    let load = match cli.command {
-        Command::Zerodha(_) => Settings::load_for_login,
-        _ => Settings::load,
+    let path = cli.config.as_deref();
+    let loaded = match cli.command {
+        Command::Zerodha(_) => Settings::load_for_login(path),
+        _ => Settings::load_checked(path, |s| strategies.problems(&s.strategies)),
     };
-    let settings = match load(cli.config.as_deref()) {
+    let settings = match loaded {
         Ok(s) => s,
         Err(e) => return config_error(&e),
     };
@@ -145,7 +153,7 @@ pub fn main() -> ExitCode {
     };
     crate::telemetry::init(settings.log.format, &level);
     let system = actix::System::new();
-    let result = system.block_on(commands::dispatch(cli.command, settings));
+    let result = system.block_on(commands::dispatch(cli.command, settings, strategies));
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -15,10 +15,13 @@
 //! - [`streaming`]: everything Kafka — the topic map (the only place that names topics), the
 //!   producer actor, the consumer actor with its routing table, retries and DLQ, dedup stores,
 //!   the embedded broker and topic administration.
-//! - [`strategy`]: trading strategies as pure domain code — O(1) streaming indicators, the
-//!   [`strategy::Strategy`] trait (tick in, order intent out) and the configured kinds
-//!   (`momentum`, `mean_reversion`, `rsi`, `ema_cross`).
-//! - [`actors`]: one module per service actor, plus the supervisor.
+//! - [`strategy`]: trading strategies as pure domain code — the [`strategy::Strategy`]
+//!   contract (ticks, fills and order outcomes in, order intents out; positions derived
+//!   from events by the [`strategy::Ledger`]), the kind registry, the built-in kinds
+//!   (`momentum`, `mean_reversion`, `rsi`, `ema_cross`), indicators and a test harness.
+//! - [`actors`]: one module per service actor.
+//! - [`supervision`]: the generic supervision machinery (child specs, restart strategies,
+//!   budgets, backoff, escalation, panic capture, the status board); not a service.
 //! - [`paper`]: the paper venue — a deterministic simulated exchange that fills validated
 //!   signals against ticks with slippage, latency, partial fills and Zerodha's charges.
 //! - [`kite`]: Zerodha Kite wire protocols — the ticker's binary frame codec (decode
@@ -33,13 +36,15 @@
 //!   per-hop and end-to-end latency (HDR histograms over the `ap-sent-ns` record headers),
 //!   throughput and loss.
 //! - [`testkit`] (feature `testkit`): probe actors for mailbox assertions in actor tests.
-//! - [`cli`] and [`telemetry`]: the binary's glue.
+//! - [`cli`] and [`telemetry`]: the binary's glue; [`Daemon`]: the same command line for a
+//!   user's own binary with its own strategy kinds.
 
 pub mod actors;
 pub mod api;
 pub mod backtest;
 pub mod bench;
 pub mod cli;
+mod daemon;
 pub mod kite;
 pub mod market;
 pub mod messages;
@@ -51,7 +56,10 @@ pub mod sim;
 pub mod store;
 pub mod strategy;
 pub mod streaming;
+pub mod supervision;
 pub mod telemetry;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod zerodha;
+
+pub use daemon::{Daemon, DaemonBuilder};

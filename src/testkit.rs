@@ -266,6 +266,8 @@ pub mod fixtures {
             validity: Validity::Day,
             reference_price: Decimal::new(150_000, 2),
             reason: "test".into(),
+            product: None,
+            position: 0,
         };
         Envelope::root(ValidatedSignal { signal }, "test", chrono::Utc::now())
     }

@@ -1,4 +1,4 @@
-//! Service actors (one module per service) and the supervisor.
+//! Service actors, one module per service.
 
 pub mod daemon;
 pub mod event_hub;
@@ -7,6 +7,6 @@ pub mod paper_execution;
 pub mod portfolio_manager;
 pub mod risk_manager;
 pub mod strategy_runner;
-pub mod supervisor;
+
 pub mod venue_events;
 pub mod zerodha_execution;

@@ -61,10 +61,10 @@ use actix_web::{App, HttpServer, web};
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch};
-use uuid::Uuid;
 
+pub use crate::actors::event_hub::ApiEvent;
 use crate::actors::risk_manager::SetTradingState;
-use crate::actors::supervisor::Tree;
+use crate::supervision::Tree;
 use crate::messages::Broker;
 use crate::settings::{Secret, StrategyConfig};
 use crate::store::Store;
@@ -187,20 +187,6 @@ impl ReadinessCheck {
             detail: detail.into(),
         }
     }
-}
-
-/// A live pipeline event for `GET /api/v1/events`, sent as `event: {kind}` with the whole
-/// event as JSON in `data:`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ApiEvent {
-    /// `signal`, `order_submitted`, `order_filled`, `order_failed`, ...: the SSE event name.
-    pub kind: String,
-    /// The broker namespace, if the event has one.
-    pub broker: Option<Broker>,
-    /// The correlation id of the pipeline run it belongs to.
-    pub correlation_id: Option<Uuid>,
-    /// The payload.
-    pub data: serde_json::Value,
 }
 
 /// The application state behind every route: the context and the stop signal of the

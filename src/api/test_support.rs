@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use super::*;
-use crate::actors::supervisor::{ActorInfo, ActorKind, ActorState};
+use crate::supervision::{ActorInfo, ActorKind, ActorState};
 use crate::messages::{Fees, OrderFilled, OrderRef, Side};
 use crate::portfolio::Portfolio;
 use crate::store::MemoryStore;

@@ -29,7 +29,8 @@ use crate::actors::daemon::{routes, services};
 use crate::actors::paper_execution::{self, PaperExecution, PaperExecutionArgs};
 use crate::actors::portfolio_manager::{self, GetPortfolio, PortfolioArgs, PortfolioManager};
 use crate::actors::risk_manager::{self, RiskManager};
-use crate::actors::strategy_runner::{self, StrategyRunner};
+use crate::actors::strategy_runner::{self, RunnerArgs, StrategyRunner};
+use crate::strategy::StrategyRegistry;
 use crate::market::instruments::InstrumentRegistry;
 use crate::market::{MarketCalendar, Session};
 use crate::messages::{
@@ -118,11 +119,12 @@ pub fn backtest_settings(settings: &Settings, seed: u64) -> Settings {
 pub async fn run<E: Display>(
     settings: &Settings,
     registry: &InstrumentRegistry,
+    strategies: &StrategyRegistry,
     ticks: impl Iterator<Item = Result<Envelope<MarketTick>, E>>,
     mut options: RunOptions,
 ) -> Result<(Outcome, RunStats), BacktestError> {
     let outbox = Outbox::default();
-    let services = start(settings, registry, &outbox)?;
+    let services = start(settings, registry, strategies, &outbox)?;
     let tick_routes: [(&'static str, Recipient<Deliver<MarketTick>>); 4] = [
         (paper_execution::SERVICE, services.paper.clone().recipient()),
         (risk_manager::SERVICE, services.risk.clone().recipient()),
@@ -195,17 +197,24 @@ fn stopped(service: &'static str, e: MailboxError) -> BacktestError {
 fn start(
     settings: &Settings,
     registry: &InstrumentRegistry,
+    strategies: &StrategyRegistry,
     outbox: &Outbox,
 ) -> Result<Services, BacktestError> {
     let producer = ProducerHandle::in_process(outbox.clone());
     let store = Arc::new(MemoryStore::default());
-    let slots = services::strategy_slots(settings, registry)
+    let slots = services::strategy_slots(settings, registry, strategies)
         .map_err(BacktestError::Config)?
         .iter()
         .map(|factory| factory())
         .collect::<Result<Vec<_>, _>>()
         .map_err(BacktestError::Config)?;
-    let runner = StrategyRunner::new(slots, producer.clone()).start();
+    let runner = StrategyRunner::new(RunnerArgs {
+        slots,
+        producer: producer.clone(),
+        history: None,
+        unanswered_after: settings.zerodha.max_signal_age() * 2,
+    })
+    .start();
     let limits = BTreeMap::from([(Broker::Paper, settings.risk.limits(Broker::Paper).clone())]);
     let risk = RiskManager::new(limits, producer.clone(), store.clone()).start();
     let paper = PaperExecution::new(PaperExecutionArgs {
@@ -227,6 +236,10 @@ fn start(
     let brokers = [Broker::Paper];
     let routes = vec![
         (risk_manager::SERVICE, routes::risk_manager(&risk, &brokers)),
+        (
+            strategy_runner::SERVICE,
+            strategy_runner::outcome_routes(&runner, &brokers),
+        ),
         (paper_execution::SERVICE, routes::paper_execution(&paper)),
         (
             portfolio_manager::SERVICE,

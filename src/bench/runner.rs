@@ -27,7 +27,8 @@ use crate::risk::RiskLimits;
 use crate::settings::{RetrySettings, SIMULATOR, Secret, Settings, StrategyConfig};
 use crate::sim::Simulator;
 use crate::store::{MemoryStore, RedisStore, Store};
-use crate::strategy::StrategyParams;
+use crate::settings::StrategyParams;
+use crate::strategy::StrategyRegistry;
 use crate::streaming::retry::Backoff;
 use crate::streaming::{
     EmbeddedBroker, KafkaConnection, ProducerActor, ProducerHandle, TopicMap, admin,
@@ -110,11 +111,10 @@ pub fn bench_settings(
         enabled: true,
         brokers: vec![Broker::Paper],
         instruments: tradable,
-        params: StrategyParams::EmaCross {
-            fast: 10,
-            slow: 20,
-            quantity: 10,
-        },
+        params: StrategyParams::new(
+            "ema_cross",
+            toml::toml! { fast = 10 slow = 20 quantity = 10 },
+        ),
         product: None,
         variety: None,
     };
@@ -191,6 +191,7 @@ async fn load_pipeline(p: &Parts<'_>, measurer: &Measurer) -> Result<Timeline, B
             feed_args(p.settings, url, targets, handle, order_updates)
         })),
         registry: p.registry,
+        strategies: &StrategyRegistry::builtin(),
         store,
         kite: None,
         services: ServiceSet::all(),

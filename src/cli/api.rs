@@ -3,7 +3,7 @@
 
 use crate::actors::daemon::{EventHubParts, Services};
 use crate::actors::event_hub::{self, SharedOrders};
-use crate::actors::supervisor::{ActorState, Board};
+use crate::supervision::{ActorState, Board};
 use crate::api::{ApiContext, ApiEvent, ApiServer, ReadinessCheck, StrategyInfo};
 use crate::settings::Settings;
 use crate::store::Store;

@@ -1,5 +1,6 @@
 //! `alpha-panda backtest`: see [`crate::backtest`].
 
+use crate::strategy::StrategyRegistry;
 use super::commands::registry;
 use crate::backtest::engine::{self, RunOptions};
 use crate::backtest::report;
@@ -33,7 +34,11 @@ pub struct BacktestArgs {
 }
 
 /// Runs the backtest, writes the report and prints a one-line summary; exit 0.
-pub(super) async fn run(settings: Settings, args: BacktestArgs) -> anyhow::Result<u8> {
+pub(super) async fn run(
+    settings: Settings,
+    strategies: &StrategyRegistry,
+    args: BacktestArgs,
+) -> anyhow::Result<u8> {
     let registry = registry(&settings, None)?;
     let settings = engine::backtest_settings(&settings, args.seed);
     let input = args.ticks.display().to_string();
@@ -53,7 +58,7 @@ pub(super) async fn run(settings: Settings, args: BacktestArgs) -> anyhow::Resul
         seed: args.seed,
         progress,
     };
-    let run = engine::run(&settings, &registry, reader, options).await;
+    let run = engine::run(&settings, &registry, strategies, reader, options).await;
     bar.finish_and_clear();
     let (outcome, stats) = run.with_context(|| format!("backtest of {input}"))?;
     let elapsed = started.elapsed();

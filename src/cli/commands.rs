@@ -6,11 +6,12 @@ use super::{
 };
 use crate::actors::daemon::{self, DaemonParts, ServiceSet};
 use crate::actors::market_feed::{self, Endpoint, MarketFeedArgs};
-use crate::actors::supervisor::EXIT_SUPERVISION_GAVE_UP;
+use crate::supervision::EXIT_SUPERVISION_GAVE_UP;
 use crate::kite::rest::{KiteClient, KiteClientConfig, RateLimits};
 use crate::market::instruments::InstrumentRegistry;
 use crate::messages::Broker;
 use crate::settings::Settings;
+use crate::strategy::StrategyRegistry;
 use crate::settings::{RetrySettings, Secret};
 use crate::sim::{Simulator, SimulatorOptions};
 use crate::store::{MemoryStore, RedisStore, Store};
@@ -36,7 +37,11 @@ macro_rules! say {
 const BROKER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs `command`; the answer is the process exit code.
-pub(super) async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<u8> {
+pub(super) async fn dispatch(
+    command: Command,
+    settings: Settings,
+    strategies: &StrategyRegistry,
+) -> anyhow::Result<u8> {
     match command {
         Command::Config(ConfigCommand::Check) => {
             say!("{}", settings.to_masked_toml().trim_end());
@@ -45,11 +50,11 @@ pub(super) async fn dispatch(command: Command, settings: Settings) -> anyhow::Re
         Command::Topics(TopicsCommand::Create) => topics_create(&settings).await.map(|()| 0),
         Command::Topics(TopicsCommand::List) => topics_list(&settings).await.map(|()| 0),
         Command::Dlq(DlqCommand::Replay(args)) => dlq_replay(&settings, args).await.map(|()| 0),
-        Command::Run(args) => run(&settings, args).await,
+        Command::Run(args) => run(&settings, strategies, args).await,
         Command::KiteSim(args) => kite_sim(&settings, args).await.map(|()| 0),
         Command::Zerodha(command) => super::zerodha::dispatch(command, &settings).await,
         Command::Bench(args) => super::bench::run(&settings, args).await,
-        Command::Backtest(args) => super::backtest::run(settings, args).await,
+        Command::Backtest(args) => super::backtest::run(settings, strategies, args).await,
         Command::Record(args) => super::record::run(&settings, args).await,
     }
 }
@@ -321,7 +326,11 @@ async fn dlq_replay(settings: &Settings, args: ReplayArgs) -> anyhow::Result<()>
 
 /// The daemon: topics, then the supervision tree (producer first), until a signal or
 /// until the root supervisor gives up. Returns the process exit code.
-async fn run(settings: &Settings, args: RunArgs) -> anyhow::Result<u8> {
+async fn run(
+    settings: &Settings,
+    strategies: &StrategyRegistry,
+    args: RunArgs,
+) -> anyhow::Result<u8> {
     let selected = match args.services.as_deref().map(ServiceSet::parse) {
         None => ServiceSet::all(),
         Some(Ok(set)) => set,
@@ -359,6 +368,7 @@ async fn run(settings: &Settings, args: RunArgs) -> anyhow::Result<u8> {
             feed_args(settings, endpoint, targets, handle, order_updates)
         })),
         registry: &registry,
+        strategies,
         store: store.clone(),
         kite: kite_client(settings, &selected)?,
         services: selected,

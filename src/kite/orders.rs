@@ -1,24 +1,10 @@
-//! The Kite order vocabulary that our own messages do not carry: the product (margin
-//! treatment) and the variety (the `POST /orders/{variety}` path segment). Order type,
-//! side and validity come from the signal ([`crate::messages`]).
+//! The Kite order vocabulary that our own messages do not carry: the variety (the `POST /orders/{variety}` path segment). Order type,
+//! side, validity and product (re-exported here) come from the signal ([`crate::messages`]).
 
+pub use crate::messages::Product;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
-
-/// Kite's `product`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Product {
-    /// Delivery (cash and carry).
-    Cnc,
-    /// Normal: overnight F&O positions.
-    Nrml,
-    /// Intraday, squared off by the broker before the close.
-    Mis,
-    /// Margin trading facility.
-    Mtf,
-}
 
 /// Kite's order `variety`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -31,19 +17,6 @@ pub enum Variety {
     Co,
     Iceberg,
     Auction,
-}
-
-impl Product {
-    pub const ALL: [Product; 4] = [Product::Cnc, Product::Nrml, Product::Mis, Product::Mtf];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Product::Cnc => "CNC",
-            Product::Nrml => "NRML",
-            Product::Mis => "MIS",
-            Product::Mtf => "MTF",
-        }
-    }
 }
 
 impl Variety {
@@ -90,7 +63,6 @@ macro_rules! text_enum {
     };
 }
 
-text_enum!(Product, "a product:");
 text_enum!(Variety, "a variety:");
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::str::FromStr;
 
 /// The execution namespace. `paper` and `zerodha` never share topics, keys or state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -59,4 +60,52 @@ pub enum Validity {
     Ioc,
     /// Fill-or-kill: paper trading only; Kite has no FOK validity.
     Fok,
+}
+
+/// Kite's `product` (margin treatment), as a strategy may ask for it; only Zerodha
+/// orders carry it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Product {
+    /// Delivery (cash and carry).
+    Cnc,
+    /// Normal: overnight F&O positions.
+    Nrml,
+    /// Intraday, squared off by the broker before the close.
+    Mis,
+    /// Margin trading facility.
+    Mtf,
+}
+
+impl Product {
+    pub const ALL: [Product; 4] = [Product::Cnc, Product::Nrml, Product::Mis, Product::Mtf];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Product::Cnc => "CNC",
+            Product::Nrml => "NRML",
+            Product::Mis => "MIS",
+            Product::Mtf => "MTF",
+        }
+    }
+}
+
+impl fmt::Display for Product {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Product {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Product::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Product::ALL.iter().map(|v| v.as_str()).collect();
+                format!("expected a product: {}, got {s:?}", known.join(", "))
+            })
+    }
 }

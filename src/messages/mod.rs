@@ -23,13 +23,13 @@ mod signals;
 mod tests;
 
 pub use codec::{DecodeError, decode, encode};
-pub use common::{Broker, OrderType, Side, Validity};
+pub use common::{Broker, OrderType, Product, Side, Validity};
 pub use dlq::{DlqErrorKind, DlqRecord, RecordOrigin};
 pub use envelope::{Envelope, EventType, Payload, SCHEMA_VERSION, derive_child_id};
 pub use market::{DepthLevel, MarketDepth, MarketTick, Ohlc, TickMode};
 pub use orders::{
     Fees, OrderFailed, OrderFailureKind, OrderFilled, OrderRef, OrderSubmitted, VenueEvent,
-    client_order_id,
+    client_order_id, client_order_id_of_signal,
 };
 pub use pnl::{PnlSnapshot, PositionSnapshot};
 pub use signals::{

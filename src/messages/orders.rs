@@ -20,6 +20,19 @@ pub fn client_order_id(validated_signal_id: uuid::Uuid) -> String {
     format!("ap{}", &hex[..18])
 }
 
+/// The client order id of the order a raw signal becomes once validated: the risk manager
+/// derives the validated signal's id from the raw signal's ([`Envelope::child`] with no
+/// discriminator), so the strategy runner knows its order's id when it sends the signal.
+///
+/// [`Envelope::child`]: super::Envelope::child
+pub fn client_order_id_of_signal(signal_id: uuid::Uuid) -> String {
+    client_order_id(super::envelope::derive_child_id(
+        signal_id,
+        super::envelope::EventType::ValidatedSignal,
+        "",
+    ))
+}
+
 /// Identifies an order in every lifecycle event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -2,7 +2,7 @@
 //!
 //! Only a [`ValidatedSignal`] reaches execution; the type is the approval.
 
-use super::common::{Broker, OrderType, Side, Validity};
+use super::common::{Broker, OrderType, Product, Side, Validity};
 use super::envelope::{EventType, Payload};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -32,6 +32,15 @@ pub struct TradingSignal {
     pub reference_price: Decimal,
     /// Why the strategy fired, for humans.
     pub reason: String,
+    /// Kite product of a Zerodha order, when the strategy chose one (else the strategy's
+    /// configured product applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<Product>,
+    /// The strategy's real position in the instrument when it decided (from its fills at
+    /// this broker), for audit: the next signal's position must equal this one plus the
+    /// fills of this signal's order.
+    #[serde(default)]
+    pub position: i64,
 }
 
 impl TradingSignal {

@@ -102,7 +102,6 @@ pub(super) fn load_layers(
     let retry = parse_section(&mut clean, "retry", &mut problems);
     let topics = parse_section(&mut clean, "topics", &mut problems);
     let redis = parse_section(&mut clean, "redis", &mut problems);
-    let dedup = parse_section(&mut clean, "dedup", &mut problems);
     let supervision = parse_section(&mut clean, "supervision", &mut problems);
     let instruments = parse_section(&mut clean, "instruments", &mut problems);
     let market_hours = parse_section(&mut clean, "market_hours", &mut problems);
@@ -118,7 +117,6 @@ pub(super) fn load_layers(
         retry,
         topics,
         redis,
-        dedup,
         supervision,
         instruments,
         market_hours,
@@ -135,7 +133,6 @@ pub(super) fn load_layers(
         Some(retry),
         Some(topics),
         Some(redis),
-        Some(dedup),
         Some(supervision),
         Some(instruments),
         Some(market_hours),
@@ -163,7 +160,6 @@ pub(super) fn load_layers(
         retry,
         topics,
         redis,
-        dedup,
         supervision,
         instruments,
         market_hours,

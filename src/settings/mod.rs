@@ -23,8 +23,8 @@
 //! - List settings (`feed.subscriptions`, `market_hours.holidays`, `brokers.enabled`)
 //!   are TOML arrays; from the environment they are one comma-separated string.
 //! - The trading sections embed the domain configuration types unchanged:
-//!   [`StrategyConfig`] (with [`StrategyParams`](crate::strategy::StrategyParams)) per
-//!   strategy id, [`RiskLimits`](crate::risk::RiskLimits) per broker (a limit set to
+//!   [`StrategyConfig`] (with its free [`StrategyParams`] table, read by the strategy
+//!   registry) per strategy id, [`RiskLimits`](crate::risk::RiskLimits) per broker (a limit set to
 //!   `"off"` is unset) and [`PaperConfig`](crate::paper::PaperConfig), whose
 //!   `starting_cash` is always `portfolio.starting_cash`.
 
@@ -34,6 +34,7 @@ mod kite;
 mod loader;
 mod market;
 mod messages;
+mod params;
 mod schema;
 mod schema_rules;
 mod secret;
@@ -79,9 +80,10 @@ pub use market::{
 };
 pub use secret::Secret;
 pub use sections::{
-    Compression, DedupSettings, KafkaSettings, LogFormat, LogSettings, RedisSettings,
+    Compression, KafkaSettings, LogFormat, LogSettings, RedisSettings,
     RetrySettings, ServiceSettings, TopicSettings, is_sensitive_property,
 };
+pub use params::{ParamProblem, ParamsError, StrategyParams};
 pub use strategies::StrategyConfig;
 pub use supervision::{
     MAX_RESTARTS_LIMIT, PolicyOverride, RestartPolicy, RestartType, SupervisionSettings,
@@ -108,10 +110,8 @@ pub struct Settings {
     pub retry: RetrySettings,
     /// `[topics]`: partitions, replication and retention of created topics.
     pub topics: TopicSettings,
-    /// `[redis]`: the dedup store.
+    /// `[redis]`: journals, risk state and the portfolio read model.
     pub redis: RedisSettings,
-    /// `[dedup]`: duplicate detection.
-    pub dedup: DedupSettings,
     /// `[supervision]`: restart policies of supervised actors.
     pub supervision: SupervisionSettings,
     /// `[instruments]`: where the instrument registry comes from.
@@ -151,8 +151,32 @@ impl Settings {
     /// malformed variable name, an unknown key, a value of the wrong type, or a broken
     /// [`validate`](Self::validate) rule.
     pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
+        Self::load_checked(file, |_| Vec::new())
+    }
+
+    /// Like [`load`](Self::load), with `more` checks run beside
+    /// [`validate`](Self::validate) once everything parsed (the CLI checks the
+    /// strategies' kinds and parameters against its strategy registry this way), so
+    /// their problems are reported with the others.
+    ///
+    /// # Errors
+    ///
+    /// As for [`load`](Self::load), plus `more`'s problems.
+    pub fn load_checked(
+        file: Option<&Path>,
+        more: impl Fn(&Settings) -> Vec<Problem>,
+    ) -> Result<Settings, SettingsError> {
         let (env, mut problems) = loader::process_env();
-        match Self::load_from(file, &env) {
+        let loaded = loader::load_layers(file, &env).and_then(|settings| {
+            let mut found = validate::problems(&settings);
+            found.extend(more(&settings));
+            found.sort_by(|a, b| a.key.cmp(&b.key));
+            match found.is_empty() {
+                true => Ok(settings),
+                false => Err(SettingsError::new(found)),
+            }
+        });
+        match loaded {
             Ok(settings) if problems.is_empty() => Ok(settings),
             Ok(_) => Err(SettingsError::new(problems)),
             Err(error) => {

@@ -214,7 +214,7 @@ pub struct TopicSettings {
     pub dlq_retention_ms: i64,
 }
 
-/// `[redis]`: the dedup / read-model store.
+/// `[redis]`: the store of journals, risk state and the portfolio read model.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedisSettings {
@@ -235,23 +235,6 @@ impl RedisSettings {
     /// Per-command deadline.
     pub fn command_timeout(&self) -> Duration {
         Duration::from_millis(self.command_timeout_ms)
-    }
-}
-
-/// `[dedup]`: duplicate-event detection.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct DedupSettings {
-    /// How long an event id is remembered, seconds.
-    pub ttl_secs: u64,
-    /// Most ids kept by the in-process store.
-    pub memory_capacity: usize,
-}
-
-impl DedupSettings {
-    /// How long an event id is remembered.
-    pub fn ttl(&self) -> Duration {
-        Duration::from_secs(self.ttl_secs)
     }
 }
 

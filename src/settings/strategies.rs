@@ -1,9 +1,11 @@
 //! `[strategies]`: the strategy instances to run, by id.
 //!
-//! Each entry names its brokers, its instruments and its [`StrategyParams`], whose keys
-//! depend on `params.kind`. The schema check passes `params` on unchecked; it is
-//! deserialised here, entry by entry, so a bad entry does not hide the next one and each
-//! problem names its path: `strategies.momentum_1.params: unknown field `lookbak`, ...`.
+//! Each entry names its brokers, its instruments and its [`StrategyParams`]: a `kind` and
+//! a free table whose keys depend on the kind. The schema check passes `params` on
+//! unchecked; entries are deserialised here one by one, so a bad entry does not hide the
+//! next. The kind and its fields are checked by the strategy registry
+//! ([`crate::strategy::StrategyRegistry::problems`]), which knows the kinds a binary has;
+//! its problems are keyed `strategies.<id>.params.<field>` like every other.
 //!
 //! Layering: like every table, an entry merges key by key with the same entry of lower
 //! layers (defaults < file < environment), and so does its `params` table, except that
@@ -23,18 +25,15 @@ use config::{ConfigError, Value, ValueKind};
 use serde::{Deserialize, Serialize};
 
 use super::error::Problem;
-use super::messages::{closest, describe_config_error};
+use super::messages::describe_config_error;
+use super::params::{StrategyParams, from_config_value};
 use super::trading::broker_names;
 use super::zerodha::{optional_product, optional_variety};
 use crate::kite::orders::{Product, Variety};
 use crate::messages::Broker;
-use crate::strategy::StrategyParams;
 
 /// The keys every `[strategies.<id>]` entry sets (`product` and `variety` are optional).
 const KEYS: [&str; 4] = ["enabled", "brokers", "instruments", "params"];
-
-/// The values of `params.kind`, for messages.
-const KINDS: &str = "momentum, mean_reversion, rsi, ema_cross";
 
 /// One strategy instance: `[strategies.<id>]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,9 +113,8 @@ fn parse_entry(id: &str, entry: Value, problems: &mut Vec<Problem>) -> Option<St
         problems.push(Problem::new(format!("{at}.{key}"), message));
     }
     let params = table.remove("params").and_then(|value| {
-        let at = format!("{at}.params");
-        StrategyParams::deserialize(value)
-            .map_err(|e: ConfigError| problems.push(refine(describe_config_error(&at, e))))
+        from_config_value(&value, &format!("{at}.params"))
+            .map_err(|found| problems.extend(found))
             .ok()
     });
     if !missing.is_empty() {
@@ -133,27 +131,6 @@ fn parse_entry(id: &str, entry: Value, problems: &mut Vec<Problem>) -> Option<St
         product: head.product,
         variety: head.variety,
     })
-}
-
-/// A params problem made more helpful: a missing `kind` lists the kinds, and serde's
-/// `unknown field `x`, expected one of `a`, `b`` (or `unknown variant`) gets a "did you
-/// mean" hint when one candidate is close.
-fn refine(mut problem: Problem) -> Problem {
-    if problem.key.ends_with(".params.kind") && problem.message == "missing" {
-        problem.message = format!("missing; one of {KINDS}");
-        return problem;
-    }
-    let message = &problem.message;
-    if !(message.starts_with("unknown field") || message.starts_with("unknown variant")) {
-        return problem;
-    }
-    // Odd pieces between backticks: the unknown name, then the candidates.
-    let mut quoted = message.split('`').skip(1).step_by(2);
-    let hint = quoted.next().and_then(|unknown| closest(unknown, quoted));
-    if let Some(hint) = hint {
-        problem.message = format!("{message}; did you mean `{hint}`?");
-    }
-    problem
 }
 
 /// Makes a layer that sets `strategies.<id>.params.kind` replace the lower layers'
@@ -236,12 +213,6 @@ pub(super) fn problems(
             let message =
                 format!("strategy id {id:?} must be non-empty ASCII letters, digits, '_' and '-'");
             out.push(Problem::new("strategies", message));
-        }
-        for line in config.params.validate() {
-            out.push(match line.split_once(": ") {
-                Some((field, message)) => Problem::new(format!("{at}.params.{field}"), message),
-                None => Problem::new(format!("{at}.params"), line),
-            });
         }
         if config.brokers.is_empty() {
             out.push(Problem::new(

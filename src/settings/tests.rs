@@ -66,8 +66,6 @@ fn defaults_load_and_validate() {
         ("redis.url", "\"***\""),
         ("redis.connect_timeout_ms", "2000"),
         ("redis.command_timeout_ms", "1000"),
-        ("dedup.ttl_secs", "86400"),
-        ("dedup.memory_capacity", "1000000"),
     ];
     for (key, literal) in expected {
         let (table, leaf) = key.split_once('.').unwrap();
@@ -123,7 +121,6 @@ fn durations_and_consumer_group() {
         s.kafka.message_timeout(),
         std::time::Duration::from_secs(30)
     );
-    assert_eq!(s.dedup.ttl(), std::time::Duration::from_secs(86_400));
     assert_eq!(s.kafka.consumer_group("strategy"), "alpha-panda.strategy");
     assert_eq!(Compression::Lz4.as_librdkafka(), "lz4");
 }
@@ -399,8 +396,6 @@ fn validate_catches_each_rule() {
         ("redis.url", "http://x", "must be \"memory\" or a redis:// or rediss:// URL"),
         ("redis.connect_timeout_ms", "0", "must be at least 1"),
         ("redis.command_timeout_ms", "0", "must be at least 1"),
-        ("dedup.ttl_secs", "0", "must be at least 1"),
-        ("dedup.memory_capacity", "0", "must be at least 1"),
     ];
     for (key, value, fragment) in cases {
         let err = load(None, &[(&var(key), value)]).unwrap_err();

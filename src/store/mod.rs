@@ -1,6 +1,5 @@
 //! The key-value store behind read models and persisted service state: Redis in
-//! production, an in-process map in the embedded mode. Separate from dedup claims
-//! ([`crate::streaming::dedup`]), which need `SET NX EX` semantics.
+//! production, an in-process map in the embedded mode.
 //!
 //! Keys are built by their owners (`{broker}:portfolio:{strategy}`,
 //! `{broker}:portfolios` for the index); values are JSON text. Indexes are Redis sets, so a
@@ -164,28 +163,6 @@ pub(crate) fn redis_error_text(e: &redis::RedisError) -> String {
 
 fn redact(e: redis::RedisError) -> StoreError {
     StoreError(redis_error_text(&e))
-}
-
-/// A reconnecting Redis connection with bounded waits, shared by the store and the dedup
-/// store.
-///
-/// # Errors
-/// Bad URL or Redis not answering in time; the text never contains the URL.
-pub(crate) async fn connect_redis(
-    url: &str,
-    connect_timeout: Duration,
-    command_timeout: Duration,
-) -> Result<redis::aio::ConnectionManager, String> {
-    let client =
-        redis::Client::open(url).map_err(|e| format!("invalid redis url: {:?}", e.kind()))?;
-    let config = redis::aio::ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(connect_timeout))
-        .set_response_timeout(Some(command_timeout))
-        .set_number_of_retries(1);
-    client
-        .get_connection_manager_with_config(config)
-        .await
-        .map_err(|e| redis_error_text(&e))
 }
 
 /// A store write as one of a record's outputs: the record is complete only once the write

@@ -1,55 +1,62 @@
-//! Trading strategies: ticks in, order intents out. Pure domain code.
+//! Trading strategies: ticks, fills and order outcomes in, order intents out. Pure domain
+//! code: nothing here imports actix, tokio, Kafka or Redis, and nothing reads a clock
+//! (time comes in with the [`StrategyContext`]).
 //!
-//! A [`Strategy`] sees one [`MarketTick`] at a time (with the envelope's time) and may answer
-//! with a [`SignalIntent`]; the strategy runner turns intents into `TradingSignal`s (adding
-//! the strategy id, broker, token, symbol and reference price) and forwards this strategy's
-//! fills back through [`Strategy::on_fill`].
+//! The contract ([`Strategy`]):
+//! - A strategy instance belongs to one (strategy id, broker): paper and zerodha never
+//!   share a belief. The runner builds one instance per broker a strategy trades on.
+//! - It receives the ticks of its instruments ([`Strategy::on_tick`]), the fills of its own
+//!   orders ([`Strategy::on_fill`]) and every way an order of its own ends without a full
+//!   fill ([`Strategy::on_order_ended`]: rejected by risk, refused by the venue, rejected by
+//!   Kite, not placed, cancelled, expired, or never answered).
+//! - Its position and pending orders per instrument are *not* its own bookkeeping: the
+//!   [`Ledger`] derives them from those events, and the strategy reads them through the
+//!   context ([`StrategyContext::position`], [`StrategyContext::pending`]). An intent it
+//!   returns is only a wish: nothing assumes it happened until a fill says so.
+//! - An intent ([`OrderIntent`]) says what to trade: side, quantity, order type, price,
+//!   trigger, validity and (for Zerodha) product.
+//! - A strategy may fail ([`StrategyFault`]) or panic; the runner disables it for the run
+//!   after repeated failures, and the other strategies keep running.
 //!
+//! - [`kinds`]: the four built-in kinds (`momentum`, `mean_reversion`, `rsi`,
+//!   `ema_cross`), each deciding from its real position with at most one order in flight
+//!   per instrument.
+//! - [`StrategyRegistry`]: kind name → factory; a user's binary registers its own kinds.
+//! - [`harness`]: a pure harness for strategy authors' tests (ticks, fills and refusals
+//!   in; intents out).
 //! - [`indicators`]: O(1)-per-update EMA, SMA, rolling std / Bollinger bands, RSI, momentum.
-//! - [`StrategyParams`]: the configured kinds (`momentum`, `mean_reversion`, `rsi`,
-//!   `ema_cross`) with [`StrategyParams::validate`]; [`build`] / [`try_build`] make one
-//!   instance per configured strategy id.
-//!
-//! Invariants:
-//! - One instance per strategy id keeps independent state per instrument token (a map from
-//!   token to state): ticks of other tokens never influence a token's decisions.
-//! - `on_tick` is O(1) (amortised, for the map) and allocates only when it emits an intent.
-//! - Every strategy here emits MARKET orders with DAY validity and the configured quantity
-//!   (`ema_cross` trades twice it on a flip).
-//! - Strategies track their own position from the intents they emit, not from fills: an
-//!   emitted BUY counts as long at once. This keeps a backtest deterministic and stops a
-//!   strategy from repeating an order while the first is in flight; the cost is that a
-//!   rejected or failed order leaves the strategy believing it holds the position.
-//! - Nothing here imports actix, tokio, Kafka or Redis, and nothing reads a clock: time comes
-//!   in with the tick.
 
-mod ema_cross;
+pub mod harness;
 pub mod indicators;
-mod mean_reversion;
-mod momentum;
-mod params;
-mod rsi;
+pub mod kinds;
+mod ledger;
+mod registry;
 
 #[cfg(test)]
 mod indicators_tests;
 #[cfg(test)]
-mod params_tests;
-#[cfg(test)]
-mod tests;
+mod ledger_tests;
 
-pub use ema_cross::EmaCrossStrategy;
-pub use mean_reversion::MeanReversionStrategy;
-pub use momentum::MomentumStrategy;
-pub use params::StrategyParams;
-pub use rsi::RsiStrategy;
+pub use ledger::{EndKind, FillApplied, InstrumentBook, Ledger, OrderEnded, PendingOrder};
+pub use registry::{StrategyFactory, StrategyRegistry};
 
-use crate::messages::{MarketTick, OrderType, Side, Validity};
+pub use crate::messages::Product;
+pub use crate::settings::{ParamProblem, ParamsError, StrategyParams};
+
+use crate::messages::{Broker, MarketTick, OrderFilled, OrderType, Side, Validity};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-/// What a strategy wants after a tick: a target position change expressed as an order intent.
+/// What went wrong inside a strategy (any error type converts with `?`).
+pub type StrategyFault = Box<dyn std::error::Error + Send + Sync>;
+
+/// A strategy's answer to a tick: at most one intent, or a fault.
+pub type Decision = Result<Option<OrderIntent>, StrategyFault>;
+
+/// What a strategy wants to trade in the tick's instrument. Only a wish: the strategy's
+/// position changes when fills arrive, not when the intent is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignalIntent {
+pub struct OrderIntent {
     pub side: Side,
     pub quantity: u32,
     pub order_type: OrderType,
@@ -58,111 +65,119 @@ pub struct SignalIntent {
     /// Trigger price (SL and SL-M orders); `None` otherwise.
     pub trigger_price: Option<Decimal>,
     pub validity: Validity,
+    /// Kite product of a Zerodha order; `None` for the strategy's configured product.
+    pub product: Option<Product>,
     /// Why the strategy fired, for humans.
     pub reason: String,
 }
 
-impl SignalIntent {
+impl OrderIntent {
     /// A MARKET order valid for the DAY.
-    pub fn market(side: Side, quantity: u32, reason: String) -> Self {
-        SignalIntent {
+    pub fn market(side: Side, quantity: u32, reason: impl Into<String>) -> Self {
+        OrderIntent {
             side,
             quantity,
             order_type: OrderType::Market,
             price: None,
             trigger_price: None,
             validity: Validity::Day,
-            reason,
+            product: None,
+            reason: reason.into(),
         }
     }
+
+    /// A LIMIT order at `price`, valid for the DAY.
+    pub fn limit(side: Side, quantity: u32, price: Decimal, reason: impl Into<String>) -> Self {
+        OrderIntent {
+            order_type: OrderType::Limit,
+            price: Some(price),
+            ..OrderIntent::market(side, quantity, reason)
+        }
+    }
+
+    /// The intent that moves a position of `position` to `target`, as a market order;
+    /// `None` when it is already there.
+    pub fn towards(position: i64, target: i64, reason: impl Into<String>) -> Option<Self> {
+        let difference = target - position;
+        let quantity = u32::try_from(difference.unsigned_abs()).ok()?;
+        if quantity == 0 {
+            return None;
+        }
+        let side = if difference > 0 { Side::Buy } else { Side::Sell };
+        Some(OrderIntent::market(side, quantity, reason))
+    }
 }
 
-/// A trading strategy: one instance per configured id, trading any number of instruments.
+/// What a strategy may read when it is called: the time, where it trades, and its real
+/// position and pending orders (derived from fills and order outcomes).
+#[derive(Debug, Clone, Copy)]
+pub struct StrategyContext<'a> {
+    /// Event time: the tick's (or the fill's, the outcome's) time.
+    pub now: DateTime<Utc>,
+    pub strategy_id: &'a str,
+    pub broker: Broker,
+    /// The instrument of the event.
+    pub token: u32,
+    ledger: &'a Ledger,
+}
+
+impl<'a> StrategyContext<'a> {
+    /// A context over `ledger` (the runner and the harness build these).
+    pub fn new(
+        now: DateTime<Utc>,
+        strategy_id: &'a str,
+        broker: Broker,
+        token: u32,
+        ledger: &'a Ledger,
+    ) -> Self {
+        StrategyContext {
+            now,
+            strategy_id,
+            broker,
+            token,
+            ledger,
+        }
+    }
+
+    /// The real signed position in the event's instrument (sum of this strategy's fills
+    /// at this broker).
+    pub fn position(&self) -> i64 {
+        self.ledger.position(self.token)
+    }
+
+    /// Orders of the event's instrument that have not ended yet.
+    pub fn pending(&self) -> &'a [PendingOrder] {
+        self.ledger.pending(self.token)
+    }
+
+    /// Whether an order of the event's instrument is still in flight.
+    pub fn has_pending(&self) -> bool {
+        !self.pending().is_empty()
+    }
+
+    /// The position in another instrument of this strategy.
+    pub fn position_of(&self, token: u32) -> i64 {
+        self.ledger.position(token)
+    }
+
+    /// The pending orders of another instrument of this strategy.
+    pub fn pending_of(&self, token: u32) -> &'a [PendingOrder] {
+        self.ledger.pending(token)
+    }
+}
+
+/// A trading strategy for one (strategy id, broker).
 pub trait Strategy: Send {
-    /// The configured strategy id.
-    fn id(&self) -> &str;
+    /// One tick of one of the strategy's instruments.
+    ///
+    /// # Errors
+    /// Whatever the strategy cannot handle; repeated faults disable it for the run.
+    fn on_tick(&mut self, tick: &MarketTick, ctx: &StrategyContext<'_>) -> Decision;
 
-    /// One tick of one of the strategy's instruments. O(1).
-    fn on_tick(&mut self, tick: &MarketTick, at: DateTime<Utc>) -> Option<SignalIntent>;
+    /// A fill of one of this strategy's orders; the context already includes it.
+    fn on_fill(&mut self, _fill: &OrderFilled, _ctx: &StrategyContext<'_>) {}
 
-    /// A fill of this strategy's order (the runner forwards them), so position-tracking
-    /// strategies stay in step. Default: ignore.
-    fn on_fill(&mut self, _token: u32, _side: Side, _quantity: u32) {}
-}
-
-/// Why a strategy could not be built.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StrategyError {
-    /// The parameters failed [`StrategyParams::validate`].
-    #[error("strategy {id} ({kind}): invalid parameters: {}", problems.join("; "))]
-    InvalidParams {
-        id: String,
-        kind: &'static str,
-        problems: Vec<String>,
-    },
-}
-
-/// Builds a strategy instance (one per configured id; it keeps per-instrument state for
-/// every token it trades).
-///
-/// The parameters are expected to have passed [`StrategyParams::validate`] (settings
-/// validation does it at start-up); unvalidated values never panic — periods below 1 are
-/// treated as 1 — but may make a strategy meaningless. [`try_build`] validates first.
-pub fn build(id: &str, params: &StrategyParams) -> Box<dyn Strategy> {
-    match params {
-        StrategyParams::Momentum {
-            lookback,
-            threshold,
-            quantity,
-        } => Box::new(MomentumStrategy::new(id, *lookback, *threshold, *quantity)),
-        StrategyParams::MeanReversion {
-            rsi_period,
-            oversold,
-            overbought,
-            bb_period,
-            bb_k,
-            quantity,
-        } => Box::new(MeanReversionStrategy::new(
-            id,
-            *rsi_period,
-            (*oversold, *overbought),
-            *bb_period,
-            *bb_k,
-            *quantity,
-        )),
-        StrategyParams::Rsi {
-            period,
-            oversold,
-            overbought,
-            quantity,
-        } => Box::new(RsiStrategy::new(
-            id,
-            *period,
-            (*oversold, *overbought),
-            *quantity,
-        )),
-        StrategyParams::EmaCross {
-            fast,
-            slow,
-            quantity,
-        } => Box::new(EmaCrossStrategy::new(id, *fast, *slow, *quantity)),
-    }
-}
-
-/// Validates the parameters, then [`build`]s.
-///
-/// # Errors
-///
-/// [`StrategyError::InvalidParams`] with every problem [`StrategyParams::validate`] found.
-pub fn try_build(id: &str, params: &StrategyParams) -> Result<Box<dyn Strategy>, StrategyError> {
-    let problems = params.validate();
-    if problems.is_empty() {
-        Ok(build(id, params))
-    } else {
-        Err(StrategyError::InvalidParams {
-            id: id.to_owned(),
-            kind: params.kind(),
-            problems,
-        })
-    }
+    /// An order of this strategy ended without a full fill (partial fills before it stay
+    /// in the position); the context already excludes it from the pending orders.
+    fn on_order_ended(&mut self, _ended: &OrderEnded, _ctx: &StrategyContext<'_>) {}
 }

@@ -1,15 +1,15 @@
 //! Everything Kafka: the topic map, client configuration, the embedded broker, the producer
-//! and consumer actors, retries, dead-lettering, dedup stores and topic administration.
+//! and consumer actors, retries, dead-lettering and topic administration.
 
 pub mod admin;
 pub mod client;
 pub mod consumer;
-pub mod dedup;
 pub mod dlq;
 pub mod embedded;
 pub mod history;
 pub mod producer;
 pub mod retry;
+pub mod tail;
 pub mod topics;
 
 pub use client::KafkaConnection;

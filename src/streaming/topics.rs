@@ -38,7 +38,7 @@ impl Stream {
         Stream::PnlSnapshots,
     ];
 
-    fn suffix(self) -> &'static str {
+    pub fn suffix(self) -> &'static str {
         match self {
             Stream::MarketTicks => "market.ticks",
             Stream::SignalsRaw => "signals.raw",

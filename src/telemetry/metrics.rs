@@ -9,6 +9,8 @@
 //! | `alpha_panda_ticks_received_total` | counter | — |
 //! | `alpha_panda_ticks_conflated_total` | counter | — |
 //! | `alpha_panda_signals_total` | counter | `broker` |
+//! | `alpha_panda_strategy_failures_total` | counter | `broker` |
+//! | `alpha_panda_strategies_disabled` | gauge | — |
 //! | `alpha_panda_signals_validated_total` | counter | `broker` |
 //! | `alpha_panda_signals_rejected_total` | counter | `broker`, `reason` |
 //! | `alpha_panda_orders_submitted_total` | counter | `broker` |
@@ -65,6 +67,8 @@ struct Metrics {
     ticks_conflated: IntCounter,
     signals: PerBroker,
     signals_validated: PerBroker,
+    strategy_failures: PerBroker,
+    strategies_disabled: IntGauge,
     signals_rejected: IntCounterVec,
     orders_submitted: PerBroker,
     fills: PerBroker,
@@ -100,6 +104,18 @@ fn build() -> prometheus::Result<Metrics> {
             &r,
             "alpha_panda_signals_total",
             "Trading signals published by the strategy runner.",
+        )?,
+        strategy_failures: per_broker(
+            &r,
+            "alpha_panda_strategy_failures_total",
+            "Strategy calls that panicked or returned an error.",
+        )?,
+        strategies_disabled: register(
+            &r,
+            IntGauge::with_opts(Opts::new(
+                "alpha_panda_strategies_disabled",
+                "Strategy instances (per broker) that do not run: failing, or switched off.",
+            ))?,
         )?,
         signals_validated: per_broker(
             &r,
@@ -222,6 +238,18 @@ pub fn ticks_conflated(n: u64) {
 /// A strategy signal published for `broker`.
 pub fn signal_emitted(broker: Broker) {
     METRICS.signals.get(broker).inc();
+}
+
+/// A strategy call panicked or returned an error.
+pub fn strategy_failed(broker: Broker) {
+    METRICS.strategy_failures.get(broker).inc();
+}
+
+/// How many strategy instances are disabled now.
+pub fn strategies_disabled(count: usize) {
+    METRICS
+        .strategies_disabled
+        .set(i64::try_from(count).unwrap_or(i64::MAX));
 }
 
 /// A signal approved by the risk manager.

@@ -33,7 +33,7 @@ use super::paper_execution::{self, PaperExecution};
 use super::portfolio_manager::{self, PortfolioManager};
 use super::risk_manager::{self, RiskManager, TradingHolds};
 use super::strategy_runner::{self, StrategyRunner};
-use super::supervisor::{Strategy, SupervisorSpec};
+use crate::supervision::{RestartStrategy, SupervisorSpec};
 use super::zerodha_execution::{self, ZerodhaExecution};
 use crate::kite::rest::KiteClient;
 use crate::market::instruments::InstrumentRegistry;
@@ -66,6 +66,8 @@ pub struct DaemonParts<'a> {
     /// order updates go (zerodha execution, when it runs here); `None`: no feed.
     pub feed: Option<FeedFactory<'a>>,
     pub registry: &'a InstrumentRegistry,
+    /// The strategy kinds this binary knows.
+    pub strategies: &'a crate::strategy::StrategyRegistry,
     pub store: Arc<dyn Store>,
     /// The Kite REST client; required when zerodha execution runs.
     pub kite: Option<KiteClient>,
@@ -78,7 +80,7 @@ pub struct DaemonParts<'a> {
 
 /// What the event hub is built with.
 pub struct EventHubParts {
-    pub events: tokio::sync::broadcast::Sender<crate::api::ApiEvent>,
+    pub events: tokio::sync::broadcast::Sender<event_hub::ApiEvent>,
     pub orders: event_hub::SharedOrders,
     pub instance_id: String,
 }
@@ -120,6 +122,7 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
         producer: first_producer,
         feed,
         registry,
+        strategies,
         store,
         kite,
         services: selected,
@@ -131,7 +134,7 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
         .map(str::to_owned)
         .to_vec();
 
-    let mut infrastructure = SupervisorSpec::new(INFRASTRUCTURE, Strategy::OneForOne, supervision);
+    let mut infrastructure = SupervisorSpec::new(INFRASTRUCTURE, RestartStrategy::OneForOne, supervision);
     let connection = kafka.clone();
     let mut first = Some(first_producer);
     let producer_addr = infrastructure.worker(PRODUCER, move || match first.take() {
@@ -141,11 +144,12 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
     let producer = ProducerHandle::new(producer_addr.recipient());
     let holds = TradingHolds::default();
 
-    let mut services_spec = SupervisorSpec::new(SERVICES, Strategy::OneForOne, supervision);
+    let mut services_spec = SupervisorSpec::new(SERVICES, RestartStrategy::OneForOne, supervision);
     let inputs = services::Inputs {
         settings,
         connection: kafka,
         registry,
+        strategies,
         store,
         kite,
         selected: &selected,
@@ -167,7 +171,7 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
         ]);
     }
 
-    let mut root = SupervisorSpec::new(ROOT, Strategy::OneForOne, supervision);
+    let mut root = SupervisorSpec::new(ROOT, RestartStrategy::OneForOne, supervision);
     root.supervisor(infrastructure);
     root.supervisor(services_spec);
     root.supervisor(consumers);
@@ -178,7 +182,7 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
             .map(|z| z.clone().recipient());
         let feed_args = feed(producer.clone(), order_updates);
         let mut feed_supervisor =
-            SupervisorSpec::new(FEED_SUPERVISOR, Strategy::OneForOne, supervision);
+            SupervisorSpec::new(FEED_SUPERVISOR, RestartStrategy::OneForOne, supervision);
         feed_supervisor.worker(market_feed::SERVICE, move || {
             Ok(MarketFeed::new(feed_args.clone()))
         });
@@ -203,7 +207,7 @@ fn consumers(
     names: &mut Vec<String>,
 ) -> SupervisorSpec {
     let brokers = settings.brokers.enabled.clone();
-    let mut spec = SupervisorSpec::new(CONSUMERS, Strategy::OneForOne, &settings.supervision);
+    let mut spec = SupervisorSpec::new(CONSUMERS, RestartStrategy::OneForOne, &settings.supervision);
     let mut add = |service: &'static str, routes: Box<dyn Fn() -> Routes>| {
         let connection = kafka.clone();
         let producer = producer.clone();

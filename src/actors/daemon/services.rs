@@ -5,8 +5,9 @@ use super::{ServiceSet, Services};
 use crate::actors::paper_execution::{self, PaperExecution, PaperExecutionArgs};
 use crate::actors::portfolio_manager::{self, PortfolioArgs, PortfolioManager};
 use crate::actors::risk_manager::{self, RiskManager, SetTradingState, TradingHolds};
-use crate::actors::strategy_runner::{self, StrategyRunner, StrategySlot};
-use crate::actors::supervisor::SupervisorSpec;
+use crate::actors::strategy_runner::{self, RunnerArgs, StrategyRunner, StrategySlot};
+use crate::strategy::StrategyRegistry;
+use crate::supervision::SupervisorSpec;
 use crate::actors::zerodha_execution::{self, ZerodhaExecution, ZerodhaExecutionArgs};
 use crate::kite::rest::KiteClient;
 use crate::market::instruments::InstrumentRegistry;
@@ -24,6 +25,7 @@ pub(super) struct Inputs<'a> {
     pub settings: &'a Settings,
     pub connection: &'a KafkaConnection,
     pub registry: &'a InstrumentRegistry,
+    pub strategies: &'a StrategyRegistry,
     pub store: Arc<dyn Store>,
     pub kite: Option<KiteClient>,
     pub selected: &'a ServiceSet,
@@ -45,7 +47,7 @@ pub(super) fn register(
     let brokers = &settings.brokers.enabled;
     let runs = |service: &str| selected.runs(service);
     let strategy_runner = match runs(strategy_runner::SERVICE) {
-        true => Some(runner(spec, settings, parts.registry, producer)?),
+        true => Some(runner(spec, &parts, producer)?),
         false => None,
     };
     let risk_manager = runs(risk_manager::SERVICE).then(|| {
@@ -128,15 +130,22 @@ pub(super) fn check_selection(settings: &Settings, selected: &ServiceSet) -> Res
 
 fn runner(
     spec: &mut SupervisorSpec,
-    settings: &Settings,
-    registry: &InstrumentRegistry,
+    parts: &Inputs<'_>,
     producer: &ProducerHandle,
 ) -> Result<actix::Addr<StrategyRunner>, String> {
-    let slots = strategy_slots(settings, registry)?;
+    let (settings, connection) = (parts.settings, parts.connection);
+    let slots = strategy_slots(settings, parts.registry, parts.strategies)?;
     let producer = producer.clone();
+    let history = Some(connection.clone());
+    let unanswered_after = settings.zerodha.max_signal_age() * 2;
     Ok(spec.worker(strategy_runner::SERVICE, move || {
         let slots = slots.iter().map(|f| f()).collect::<Result<Vec<_>, _>>()?;
-        Ok(StrategyRunner::new(slots, producer.clone()))
+        Ok(StrategyRunner::new(RunnerArgs {
+            slots,
+            producer: producer.clone(),
+            history: history.clone(),
+            unanswered_after,
+        }))
     }))
 }
 
@@ -175,10 +184,16 @@ fn zerodha_args(
 
 pub(crate) type SlotFactory = Box<dyn Fn() -> Result<StrategySlot, String>>;
 
-/// One factory per enabled strategy (a restart builds fresh strategy state).
+/// One factory per enabled strategy and broker it trades on (paper and zerodha never
+/// share a strategy's state); a restart builds fresh strategy state.
+///
+/// # Errors
+/// A strategy names an instrument the registry does not know, or its kind or parameters
+/// are refused by the strategy registry.
 pub(crate) fn strategy_slots(
     settings: &Settings,
     registry: &InstrumentRegistry,
+    strategies: &StrategyRegistry,
 ) -> Result<Vec<SlotFactory>, String> {
     let mut out: Vec<SlotFactory> = Vec::new();
     for (id, config) in settings.strategies.iter().filter(|(_, c)| c.enabled) {
@@ -189,23 +204,29 @@ pub(crate) fn strategy_slots(
             })?;
             tokens.push(instrument.token);
         }
-        let brokers: Vec<Broker> = config
+        // Fail at start-up, not at the first restart.
+        strategies
+            .build(&config.params)
+            .map_err(|e| format!("strategies.{id}.params: {e}"))?;
+        for broker in config
             .brokers
             .iter()
             .copied()
             .filter(|b| settings.brokers.enabled.contains(b))
-            .collect();
-        // Fail at start-up, not at the first restart.
-        crate::strategy::try_build(id, &config.params).map_err(|e| e.to_string())?;
-        let (id, params) = (id.clone(), config.params.clone());
-        out.push(Box::new(move || {
-            Ok(StrategySlot {
-                id: id.clone(),
-                brokers: brokers.clone(),
-                tokens: tokens.clone(),
-                strategy: crate::strategy::try_build(&id, &params).map_err(|e| e.to_string())?,
-            })
-        }));
+        {
+            let (id, params, tokens) = (id.clone(), config.params.clone(), tokens.clone());
+            let strategies = strategies.clone();
+            out.push(Box::new(move || {
+                Ok(StrategySlot {
+                    id: id.clone(),
+                    broker,
+                    tokens: tokens.clone(),
+                    strategy: strategies
+                        .build(&params)
+                        .map_err(|e| format!("strategies.{id}.params: {e}"))?,
+                })
+            }));
+        }
     }
     Ok(out)
 }

@@ -9,7 +9,6 @@ mod recent;
 
 pub use recent::{KEPT_PER_BROKER, OrderView, RecentOrders};
 
-use crate::api::ApiEvent;
 use crate::messages::{
     Broker, Envelope, OrderFailed, OrderFilled, OrderSubmitted, Payload, RejectedSignal,
     TradingSignal, ValidatedSignal,
@@ -17,8 +16,24 @@ use crate::messages::{
 use crate::streaming::consumer::{Completion, Deliver, HandlerResult, Routes};
 use crate::streaming::{Stream, Topic};
 use actix::prelude::*;
+use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::broadcast;
+use uuid::Uuid;
+
+/// A live pipeline event for `GET /api/v1/events`, sent as `event: {kind}` with the whole
+/// event as JSON in `data:`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiEvent {
+    /// `signal`, `order_submitted`, `order_filled`, `order_failed`, ...: the SSE event name.
+    pub kind: String,
+    /// The broker namespace, if the event has one.
+    pub broker: Option<Broker>,
+    /// The correlation id of the pipeline run it belongs to.
+    pub correlation_id: Option<Uuid>,
+    /// The payload.
+    pub data: serde_json::Value,
+}
 
 pub const SERVICE: &str = "event_hub";
 

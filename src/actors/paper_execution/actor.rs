@@ -1,7 +1,7 @@
 //! The actor shell around the paper venue.
 
 use super::SERVICE;
-use crate::actors::supervisor::{HandlingFuture, handling};
+use crate::supervision::{HandlingFuture, handling};
 use crate::actors::venue_events::publish_venue_event;
 use crate::market::MarketCalendar;
 use crate::messages::{Broker, Envelope, MarketTick, ValidatedSignal, client_order_id};

@@ -1,7 +1,7 @@
 //! The actor shell around the portfolio book.
 
 use super::{SERVICE, portfolio_index, portfolio_key};
-use crate::actors::supervisor::{fail, handling};
+use crate::supervision::{fail, handling};
 use crate::messages::{Broker, Envelope, MarketTick, OrderFilled, Payload};
 use crate::portfolio::{Book, Portfolio};
 use crate::store::Store;

@@ -3,7 +3,7 @@
 use super::persist::{self, Kind, Unsaved};
 use super::recent::RecentIds;
 use super::{SERVICE, TradingHolds};
-use crate::actors::supervisor::handling;
+use crate::supervision::handling;
 use crate::messages::{
     Broker, Envelope, MarketTick, OrderFailed, OrderFilled, RejectedSignal, TradingSignal,
     ValidatedSignal,
@@ -120,7 +120,7 @@ impl Actor for RiskManager {
                     }
                     Err(e @ persist::LoadError::Store(_)) => {
                         // Trading on an empty book after a crash would forget positions.
-                        crate::actors::supervisor::fail::<Self>(
+                        crate::supervision::fail::<Self>(
                             ctx,
                             format!("cannot read risk state: {e}"),
                         );

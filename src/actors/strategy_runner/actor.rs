@@ -1,63 +1,144 @@
-//! The actor shell around the configured strategies.
+//! The actor shell: slots, the tick handler and the guarded calls into strategies.
 
 use super::{MAX_FAILURES, SERVICE};
-use crate::actors::supervisor::handling;
-use crate::messages::{Broker, MarketTick, TradingSignal};
-use crate::strategy::{SignalIntent, Strategy};
+use crate::messages::{Broker, Envelope, MarketTick, Payload, TradingSignal};
+use crate::strategy::{Ledger, OrderIntent, Strategy, StrategyContext, StrategyFault};
 use crate::streaming::consumer::{Completion, Deliver, HandlerResult};
-use crate::streaming::{ProducerHandle, Stream, Topic};
+use crate::streaming::producer::PendingDelivery;
+use crate::streaming::{KafkaConnection, ProducerHandle, Stream, Topic};
+use crate::supervision::handling;
 use crate::telemetry::metrics;
 use actix::prelude::*;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
 
-/// One configured strategy instance and where its signals go.
+/// One strategy instance at one broker, and the instruments it trades.
 pub struct StrategySlot {
     pub id: String,
-    pub brokers: Vec<Broker>,
+    pub broker: Broker,
     pub tokens: Vec<u32>,
     pub strategy: Box<dyn Strategy>,
 }
 
-struct Running {
-    slot: StrategySlot,
-    failures: u32,
-    disabled: Option<String>,
+/// What the runner is built with.
+pub struct RunnerArgs {
+    pub slots: Vec<StrategySlot>,
+    pub producer: ProducerHandle,
+    /// Where to rebuild the ledgers from and tail the outcomes (`None`: start empty and
+    /// receive outcomes as messages — the backtest and actor tests).
+    pub history: Option<KafkaConnection>,
+    /// An order nothing answered within this (event time) ends as unanswered.
+    pub unanswered_after: Duration,
+}
+
+/// Why a strategy does not run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Disabled {
+    /// It failed [`MAX_FAILURES`] times in a row; the last failure.
+    Failing(String),
+    /// An operator disabled it.
+    Operator(String),
+}
+
+/// The last signal a slot sent.
+#[derive(Debug, Clone)]
+pub(super) struct LastSignal {
+    pub envelope: Envelope<TradingSignal>,
+}
+
+pub(super) struct Running {
+    pub slot: StrategySlot,
+    pub ledger: Ledger,
+    pub failures: u32,
+    pub disabled: Option<Disabled>,
+    pub last_signal: Option<LastSignal>,
 }
 
 pub struct StrategyRunner {
-    running: Vec<Running>,
-    by_token: HashMap<u32, Vec<usize>>,
-    producer: ProducerHandle,
+    pub(super) running: Vec<Running>,
+    pub(super) by_token: HashMap<u32, Vec<usize>>,
+    pub(super) by_key: HashMap<(String, Broker), usize>,
+    pub(super) producer: ProducerHandle,
+    pub(super) history: Option<KafkaConnection>,
+    pub(super) unanswered_after: chrono::Duration,
 }
 
 crate::supervised!(StrategyRunner);
 
 impl StrategyRunner {
-    pub fn new(slots: Vec<StrategySlot>, producer: ProducerHandle) -> Self {
+    pub fn new(args: RunnerArgs) -> Self {
         let mut by_token: HashMap<u32, Vec<usize>> = HashMap::new();
-        for (i, slot) in slots.iter().enumerate() {
+        let mut by_key = HashMap::new();
+        for (i, slot) in args.slots.iter().enumerate() {
             for token in &slot.tokens {
                 by_token.entry(*token).or_default().push(i);
             }
+            by_key.insert((slot.id.clone(), slot.broker), i);
         }
         StrategyRunner {
-            running: slots
+            running: args
+                .slots
                 .into_iter()
                 .map(|slot| Running {
                     slot,
+                    ledger: Ledger::default(),
                     failures: 0,
                     disabled: None,
+                    last_signal: None,
                 })
                 .collect(),
             by_token,
-            producer,
+            by_key,
+            producer: args.producer,
+            history: args.history,
+            unanswered_after: chrono::Duration::from_std(args.unanswered_after)
+                .unwrap_or(chrono::Duration::MAX),
         }
     }
 }
 
 impl Actor for StrategyRunner {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.rebuild_then_tail(ctx);
+    }
+}
+
+impl Running {
+    /// Calls the strategy, counting a panic or a fault; disables it after too many.
+    pub(super) fn guarded<T>(
+        &mut self,
+        call: impl FnOnce(&mut dyn Strategy, &Ledger) -> Result<T, StrategyFault>,
+    ) -> Option<T> {
+        let (strategy, ledger) = (&mut self.slot.strategy, &self.ledger);
+        let outcome = catch_unwind(AssertUnwindSafe(|| call(strategy.as_mut(), ledger)));
+        let failure = match outcome {
+            Ok(Ok(value)) => {
+                self.failures = 0;
+                return Some(value);
+            }
+            Ok(Err(fault)) => format!("error: {fault}"),
+            Err(panic) => {
+                let text = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "(non-string panic)".into());
+                format!("panic: {text}")
+            }
+        };
+        self.failures += 1;
+        let (strategy, broker) = (&self.slot.id, self.slot.broker);
+        tracing::error!(%strategy, %broker, failures = self.failures, %failure, "strategy failed");
+        metrics::strategy_failed(broker);
+        if self.failures >= MAX_FAILURES {
+            tracing::error!(%strategy, %broker, "strategy DISABLED for this run after {MAX_FAILURES} consecutive failures");
+            self.disabled = Some(Disabled::Failing(failure));
+        }
+        None
+    }
 }
 
 impl Handler<Deliver<MarketTick>> for StrategyRunner {
@@ -69,6 +150,7 @@ impl Handler<Deliver<MarketTick>> for StrategyRunner {
         let Some(indexes) = self.by_token.get(&tick.data.token) else {
             return Ok(Completion::done());
         };
+        let deadline = tick.ts - self.unanswered_after;
         let mut deliveries = Vec::new();
         for &i in indexes {
             let Some(run) = self.running.get_mut(i) else {
@@ -77,49 +159,59 @@ impl Handler<Deliver<MarketTick>> for StrategyRunner {
             if run.disabled.is_some() {
                 continue;
             }
-            let strategy = &mut run.slot.strategy;
-            match catch_unwind(AssertUnwindSafe(|| strategy.on_tick(&tick.data, tick.ts))) {
-                Ok(intent) => {
-                    run.failures = 0;
-                    let Some(intent) = intent else { continue };
-                    for broker in &run.slot.brokers {
-                        let signal = signal(&run.slot.id, *broker, &tick.data, intent.clone());
-                        let discriminator = format!("{}/{broker}", run.slot.id);
-                        let envelope = tick.child(signal, SERVICE, &discriminator, tick.ts);
-                        tracing::info!(
-                            strategy = %run.slot.id, %broker, token = tick.data.token,
-                            side = ?envelope.data.side, quantity = envelope.data.quantity,
-                            correlation_id = %envelope.correlation_id, "signal"
-                        );
-                        deliveries.push(
-                            self.producer.publish_envelope(
-                                Topic::of(*broker, Stream::SignalsRaw),
-                                &envelope,
-                            ),
-                        );
-                        metrics::signal_emitted(*broker);
-                    }
-                }
-                Err(panic) => {
-                    run.failures += 1;
-                    let text = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| (*s).to_owned())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "(non-string panic)".into());
-                    tracing::error!(strategy = %run.slot.id, failures = run.failures, panic = %text, "strategy panicked");
-                    if run.failures >= MAX_FAILURES {
-                        tracing::error!(strategy = %run.slot.id, "strategy DISABLED after {MAX_FAILURES} consecutive failures");
-                        run.disabled = Some(text);
-                    }
-                }
+            for ended in run.ledger.expire_unanswered(tick.data.token, deadline) {
+                tracing::warn!(strategy = %run.slot.id, broker = %run.slot.broker, order = %ended.order.client_order_id, "order unanswered; treated as ended");
+                run.notify_ended(&ended, tick.ts);
+            }
+            let (id, broker) = (run.slot.id.clone(), run.slot.broker);
+            let decision = run.guarded(|strategy, ledger| {
+                let ctx = StrategyContext::new(tick.ts, &id, broker, tick.data.token, ledger);
+                let intent = strategy.on_tick(&tick.data, &ctx)?;
+                let position = ctx.position();
+                intent
+                    .map(|intent| {
+                        let signal = signal(&id, broker, &tick.data, intent, position);
+                        signal.validate().map(|()| signal).map_err(StrategyFault::from)
+                    })
+                    .transpose()
+            });
+            if let Some(Some(signal)) = decision {
+                deliveries.push(send_signal(run, &self.producer, tick, signal));
             }
         }
         Ok(Completion::after(deliveries))
     }
 }
 
-fn signal(id: &str, broker: Broker, tick: &MarketTick, intent: SignalIntent) -> TradingSignal {
+/// Records the signal as pending in the slot's ledger and publishes it.
+fn send_signal(
+    run: &mut Running,
+    producer: &ProducerHandle,
+    tick: &Envelope<MarketTick>,
+    signal: TradingSignal,
+) -> PendingDelivery {
+    let broker = signal.broker;
+    let discriminator = format!("{}/{broker}", signal.strategy_id);
+    let envelope = tick.child(signal, SERVICE, &discriminator, tick.ts);
+    run.ledger.sent(envelope.id, &envelope.data, tick.ts);
+    tracing::info!(
+        strategy = %envelope.data.strategy_id, %broker, token = envelope.data.token,
+        side = ?envelope.data.side, quantity = envelope.data.quantity,
+        position = envelope.data.position, correlation_id = %envelope.correlation_id, "signal"
+    );
+    metrics::signal_emitted(broker);
+    let delivery = producer.publish_envelope(Topic::of(broker, Stream::SignalsRaw), &envelope);
+    run.last_signal = Some(LastSignal { envelope });
+    delivery
+}
+
+fn signal(
+    id: &str,
+    broker: Broker,
+    tick: &MarketTick,
+    intent: OrderIntent,
+    position: i64,
+) -> TradingSignal {
     TradingSignal {
         strategy_id: id.to_owned(),
         broker,
@@ -136,28 +228,7 @@ fn signal(id: &str, broker: Broker, tick: &MarketTick, intent: SignalIntent) -> 
         validity: intent.validity,
         reference_price: tick.last_price,
         reason: intent.reason,
-    }
-}
-
-/// Each strategy: enabled, or disabled with the panic that disabled it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunnerStatus {
-    pub strategies: Vec<(String, Option<String>)>,
-}
-
-#[derive(Debug, Message)]
-#[rtype(result = "RunnerStatus")]
-pub struct GetRunnerStatus;
-
-impl Handler<GetRunnerStatus> for StrategyRunner {
-    type Result = MessageResult<GetRunnerStatus>;
-    fn handle(&mut self, _: GetRunnerStatus, _ctx: &mut Self::Context) -> Self::Result {
-        MessageResult(RunnerStatus {
-            strategies: self
-                .running
-                .iter()
-                .map(|r| (r.slot.id.clone(), r.disabled.clone()))
-                .collect(),
-        })
+        product: intent.product,
+        position,
     }
 }

@@ -1,20 +1,45 @@
-//! The strategy runner: `market.ticks` in, `{broker}.signals.raw` out.
+//! The strategy runner: `market.ticks` in, `{broker}.signals.raw` out, and every outcome of
+//! its own orders back in.
 //!
-//! Strategies are configured instances; an index from instrument token to the strategies
-//! trading it makes routing a tick O(1) in the number of strategies. Each strategy's
-//! `on_tick` runs inside `catch_unwind`: a strategy that panics `MAX_FAILURES` times in a
-//! row is disabled and reported, and the others keep running. A signal goes to every
-//! broker the strategy targets, as a child of the tick's envelope (deterministic id per
-//! strategy and broker, so a redelivered tick yields the same signal ids).
+//! One strategy instance per (strategy id, broker), each with its own [`Ledger`]: the real
+//! position and the orders in flight per instrument, derived from the signals it sent, the
+//! risk manager's rejections (`{broker}.signals.rejected`), the venue's acknowledgements,
+//! fills and failures (`{broker}.orders.{submitted,filled,failed}`). A strategy reads them
+//! through its context; nothing is counted from what was sent.
+//!
+//! Start: before any tick is handled, the ledgers are rebuilt from those topics read from
+//! the beginning ([`crate::streaming::history`]): the topics, not the portfolio read model,
+//! because only they know the orders in flight (a signal whose answer has not come), and
+//! they are what the ledger is derived from live too, so a rebuilt ledger and a live one
+//! cannot disagree. The outcomes are then followed live from exactly where the rebuild
+//! stopped ([`crate::streaming::tail`]): per process, not through the shared consumer
+//! group, because a runner needs the outcomes of every order of its strategies whichever
+//! process's group member got their partitions. Indicators are not rebuilt: they warm up
+//! from live ticks, and a strategy trades only once they are defined.
+//!
+//! Each strategy call runs inside `catch_unwind`: a strategy that panics or returns a
+//! fault [`MAX_FAILURES`] times in a row is disabled for the run (visible in
+//! `/api/v1/strategies`, metrics and readiness details), and the others keep running. An
+//! operator can disable and enable a strategy ([`SetStrategyEnabled`]). A signal goes out as
+//! a child of the tick's envelope (deterministic id per strategy and broker), carrying the
+//! position the strategy held when it decided.
 
 mod actor;
+mod outcomes;
+mod rebuild;
+mod status;
 #[cfg(test)]
 mod tests;
 
-pub use actor::{GetRunnerStatus, RunnerStatus, StrategyRunner, StrategySlot};
+pub use actor::{RunnerArgs, StrategyRunner, StrategySlot};
+pub use outcomes::outcome_routes;
+pub use status::{
+    GetRunnerStatus, InstrumentView, RunnerStatus, SetStrategyEnabled, StrategyView,
+};
+
 
 /// The service name, in logs, envelopes, the consumer group and the supervision tree.
 pub const SERVICE: &str = "strategy_runner";
 
-/// Consecutive panics after which a strategy is disabled.
+/// Consecutive failures (panics or faults) after which a strategy is disabled.
 pub const MAX_FAILURES: u32 = 3;

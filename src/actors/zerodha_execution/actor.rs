@@ -3,11 +3,11 @@
 use super::core::{Core, ZerodhaStats};
 use crate::actors::market_feed::KiteOrderUpdate;
 use crate::actors::risk_manager::{SetTradingState, TradingHolds};
-use crate::actors::supervisor::HandlingFuture;
+use crate::supervision::HandlingFuture;
 use crate::kite::orders::{Product, Variety};
 use crate::kite::rest::{KiteClient, KiteOrder};
 use crate::market::InstrumentRegistry;
-use crate::messages::ValidatedSignal;
+use crate::messages::{TradingSignal, ValidatedSignal};
 use crate::paper::ChargeSchedule;
 use crate::store::Store;
 use crate::streaming::ProducerHandle;
@@ -49,11 +49,15 @@ pub struct ZerodhaExecutionArgs {
 }
 
 impl ZerodhaExecutionArgs {
-    pub(super) fn order_kind(&self, strategy_id: &str) -> (Product, Variety) {
-        self.order_kinds
-            .get(strategy_id)
+    /// The product and variety of a signal's order: the product the strategy asked for
+    /// in its intent, else its configured one; the configured variety.
+    pub(super) fn order_kind(&self, signal: &TradingSignal) -> (Product, Variety) {
+        let (product, variety) = self
+            .order_kinds
+            .get(&signal.strategy_id)
             .copied()
-            .unwrap_or(self.default_kind)
+            .unwrap_or(self.default_kind);
+        (signal.product.unwrap_or(product), variety)
     }
 
     pub(super) fn settle_delta(&self) -> chrono::TimeDelta {

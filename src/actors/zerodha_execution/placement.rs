@@ -75,7 +75,7 @@ impl Core {
         envelope: Envelope<ValidatedSignal>,
     ) -> Result<Option<OrderRecord>, HandlerError> {
         let args = &self.args;
-        let (product, variety) = args.order_kind(&envelope.data.signal.strategy_id);
+        let (product, variety) = args.order_kind(&envelope.data.signal);
         let now = Utc::now();
         let refusal = match order_target(&envelope.data, &args.registry, product, variety) {
             Ok(target) => {

@@ -152,13 +152,13 @@ impl Actor for ConsumerActor {
                         if act.stop_requested {
                             ctx.stop();
                         } else {
-                            crate::actors::supervisor::fail::<Self>(
+                            crate::supervision::fail::<Self>(
                                 ctx,
                                 "consume loop ended unexpectedly",
                             );
                         }
                     }
-                    Err(e) => crate::actors::supervisor::fail::<Self>(
+                    Err(e) => crate::supervision::fail::<Self>(
                         ctx,
                         format!("consume loop panicked: {e}"),
                     ),

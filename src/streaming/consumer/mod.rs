@@ -88,9 +88,3 @@ pub enum HandlerError {
     #[error("permanent: {0}")]
     Permanent(String),
 }
-
-impl From<crate::streaming::dedup::DedupError> for HandlerError {
-    fn from(e: crate::streaming::dedup::DedupError) -> Self {
-        HandlerError::Transient(e.to_string())
-    }
-}

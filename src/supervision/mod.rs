@@ -8,7 +8,7 @@
 //!   `temporary`), a restart budget (`max_restarts` within `within_secs`), exponential
 //!   backoff with jitter between restarts, reset after `reset_after_secs` of health, and a
 //!   stop timeout;
-//! - a supervisor has a [`Strategy`] (`one_for_one`, `rest_for_one`, `one_for_all`) and
+//! - a supervisor has a [`RestartStrategy`] (`one_for_one`, `rest_for_one`, `one_for_all`) and
 //!   children that are workers or other supervisors, started in order and stopped in
 //!   reverse order;
 //! - a child that exceeds its budget makes its supervisor give up: it stops its children and
@@ -37,7 +37,7 @@ pub use board::{ActorInfo, ActorKind, ActorState, Board, LastFailure, Tree};
 pub use budget::{RestartBackoff, RestartBudget};
 pub use driver::{Factory, take_replacement};
 pub use failure::{ExitReason, HandlingFuture, fail, handling};
-pub use runner::Strategy;
+pub use runner::RestartStrategy;
 
 use crate::settings::SupervisionSettings;
 use actix::prelude::*;
@@ -56,7 +56,7 @@ macro_rules! supervised {
     ($actor:ty) => {
         impl ::actix::Supervised for $actor {
             fn restarting(&mut self, _ctx: &mut <Self as ::actix::Actor>::Context) {
-                if let Some(fresh) = $crate::actors::supervisor::take_replacement::<$actor>() {
+                if let Some(fresh) = $crate::supervision::take_replacement::<$actor>() {
                     *self = fresh;
                 }
             }
@@ -83,7 +83,7 @@ struct PendingChild {
 /// A supervisor and its children, before they run.
 pub struct SupervisorSpec {
     name: String,
-    strategy: Strategy,
+    strategy: RestartStrategy,
     settings: SupervisionSettings,
     children: Vec<PendingChild>,
 }
@@ -91,7 +91,7 @@ pub struct SupervisorSpec {
 impl SupervisorSpec {
     /// A supervisor whose children take their policies from `settings`
     /// (`[supervision.default]` overridden by `[supervision.actors.<name>]`).
-    pub fn new(name: &str, strategy: Strategy, settings: &SupervisionSettings) -> Self {
+    pub fn new(name: &str, strategy: RestartStrategy, settings: &SupervisionSettings) -> Self {
         SupervisorSpec {
             name: name.to_owned(),
             strategy,

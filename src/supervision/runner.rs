@@ -15,7 +15,7 @@ use tokio::time::Instant;
 /// Which children restart when one fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Strategy {
+pub enum RestartStrategy {
     /// Only the failed child.
     OneForOne,
     /// The failed child and every child started after it, in start order.
@@ -57,7 +57,7 @@ impl Child {
 
 pub(super) struct Supervisor {
     pub name: String,
-    pub strategy: Strategy,
+    pub strategy: RestartStrategy,
     pub children: Vec<Child>,
     pub board: Board,
     /// This supervisor's index among its parent's children.
@@ -194,11 +194,11 @@ impl Supervisor {
             .record_restart(&child.name, kind, Some((now, child.policy.within())));
         tracing::warn!(actor = %child.name, reason = %why, ?delay, ?strategy, "restarting child");
         let group: Vec<usize> = match strategy {
-            Strategy::OneForOne => vec![i],
-            Strategy::RestForOne => (i..self.children.len())
+            RestartStrategy::OneForOne => vec![i],
+            RestartStrategy::RestForOne => (i..self.children.len())
                 .filter(|&j| j == i || self.children[j].alive)
                 .collect(),
-            Strategy::OneForAll => (0..self.children.len())
+            RestartStrategy::OneForAll => (0..self.children.len())
                 .filter(|&j| j == i || self.children[j].alive)
                 .collect(),
         };

@@ -173,7 +173,7 @@ fn assert_close(actual: &[u128], nominal: &[u128]) {
 async fn permanent_child_restarts_after_each_failure_with_growing_capped_backoff_that_resets() {
     tokio::time::pause();
     let mut probe = Probe::<Event>::new();
-    let mut root = SupervisorSpec::new("root", Strategy::OneForOne, &settings());
+    let mut root = SupervisorSpec::new("root", RestartStrategy::OneForOne, &settings());
     let worker = add(&mut root, "worker", policy(RestartType::Permanent), &probe);
     let tree = root.start().await;
     assert_eq!(probe.expect_msg(WAIT).await, started("worker", 1));
@@ -212,7 +212,7 @@ async fn permanent_child_restarts_after_each_failure_with_growing_capped_backoff
 async fn jittered_delays_stay_within_their_band() {
     tokio::time::pause();
     let mut probe = Probe::<Event>::new();
-    let mut root = SupervisorSpec::new("root", Strategy::OneForOne, &settings());
+    let mut root = SupervisorSpec::new("root", RestartStrategy::OneForOne, &settings());
     let mut jittery = policy(RestartType::Permanent);
     jittery.jitter = 0.5;
     jittery.max_restarts = 100;
@@ -234,7 +234,7 @@ async fn jittered_delays_stay_within_their_band() {
 async fn messages_sent_while_backing_off_are_handled_by_the_fresh_actor() {
     tokio::time::pause();
     let mut probe = Probe::<Event>::new();
-    let mut root = SupervisorSpec::new("root", Strategy::OneForOne, &settings());
+    let mut root = SupervisorSpec::new("root", RestartStrategy::OneForOne, &settings());
     let worker = add(&mut root, "worker", policy(RestartType::Permanent), &probe);
     let _tree = root.start().await;
     probe.expect_msg(WAIT).await;
@@ -251,9 +251,9 @@ async fn exceeding_the_budget_escalates_and_the_root_stops_everything_in_reverse
     tokio::time::pause();
     let mut probe = Probe::<Event>::new();
     let settings = settings();
-    let mut root = SupervisorSpec::new("root", Strategy::OneForOne, &settings);
+    let mut root = SupervisorSpec::new("root", RestartStrategy::OneForOne, &settings);
     add(&mut root, "first", policy(RestartType::Permanent), &probe);
-    let mut middle = SupervisorSpec::new("middle", Strategy::OneForOne, &settings);
+    let mut middle = SupervisorSpec::new("middle", RestartStrategy::OneForOne, &settings);
     let mut flaky_policy = policy(RestartType::Permanent);
     flaky_policy.max_restarts = 2;
     let flaky = add(&mut middle, "flaky", flaky_policy, &probe);
@@ -309,7 +309,7 @@ async fn exceeding_the_budget_escalates_and_the_root_stops_everything_in_reverse
 }
 
 /// Three workers under one supervisor; pings each so each has state 1.
-async fn three(strategy: Strategy, probe: &mut Probe<Event>) -> (RootHandle, [Addr<Worker>; 3]) {
+async fn three(strategy: RestartStrategy, probe: &mut Probe<Event>) -> (RootHandle, [Addr<Worker>; 3]) {
     let mut root = SupervisorSpec::new("root", strategy, &settings());
     let a = add(&mut root, "a", policy(RestartType::Permanent), probe);
     let b = add(&mut root, "b", policy(RestartType::Permanent), probe);
@@ -326,7 +326,7 @@ async fn three(strategy: Strategy, probe: &mut Probe<Event>) -> (RootHandle, [Ad
 async fn rest_for_one_restarts_the_failed_child_and_those_after_it_in_order() {
     tokio::time::pause();
     let mut probe = Probe::<Event>::new();
-    let (tree, [a, b, c]) = three(Strategy::RestForOne, &mut probe).await;
+    let (tree, [a, b, c]) = three(RestartStrategy::RestForOne, &mut probe).await;
     b.do_send(Crash);
     assert_eq!(
         probe.expect_msgs(4, WAIT).await,
@@ -356,7 +356,7 @@ async fn rest_for_one_restarts_the_failed_child_and_those_after_it_in_order() {
 async fn one_for_all_restarts_every_child_stopping_in_reverse_and_starting_in_order() {
     tokio::time::pause();
     let mut probe = Probe::<Event>::new();
-    let (_tree, [a, b, c]) = three(Strategy::OneForAll, &mut probe).await;
+    let (_tree, [a, b, c]) = three(RestartStrategy::OneForAll, &mut probe).await;
     b.do_send(Crash);
     assert_eq!(
         probe.expect_msgs(6, WAIT).await,
@@ -378,7 +378,7 @@ async fn one_for_all_restarts_every_child_stopping_in_reverse_and_starting_in_or
 async fn one_for_one_restarts_only_the_failed_child() {
     tokio::time::pause();
     let mut probe = Probe::<Event>::new();
-    let (_tree, [a, b, c]) = three(Strategy::OneForOne, &mut probe).await;
+    let (_tree, [a, b, c]) = three(RestartStrategy::OneForOne, &mut probe).await;
     b.do_send(Crash);
     assert_eq!(
         probe.expect_msgs(2, WAIT).await,
@@ -394,7 +394,7 @@ async fn one_for_one_restarts_only_the_failed_child() {
 async fn a_panicking_handler_restarts_the_actor_and_its_address_keeps_working() {
     tokio::time::pause();
     let mut probe = Probe::<Event>::new();
-    let mut root = SupervisorSpec::new("root", Strategy::OneForOne, &settings());
+    let mut root = SupervisorSpec::new("root", RestartStrategy::OneForOne, &settings());
     let worker = add(&mut root, "panicky", policy(RestartType::Permanent), &probe);
     let tree = root.start().await;
     probe.expect_msg(WAIT).await;
@@ -437,7 +437,7 @@ async fn a_panicking_handler_restarts_the_actor_and_its_address_keeps_working() 
 async fn temporary_is_never_restarted_and_transient_only_after_a_failure() {
     tokio::time::pause();
     let mut probe = Probe::<Event>::new();
-    let mut root = SupervisorSpec::new("root", Strategy::OneForOne, &settings());
+    let mut root = SupervisorSpec::new("root", RestartStrategy::OneForOne, &settings());
     let temp = add(
         &mut root,
         "temporary",
@@ -487,7 +487,7 @@ async fn temporary_is_never_restarted_and_transient_only_after_a_failure() {
 async fn shutdown_stops_children_in_reverse_order_and_introspection_answers() {
     tokio::time::pause();
     let mut probe = Probe::<Event>::new();
-    let (tree, _workers) = three(Strategy::OneForOne, &mut probe).await;
+    let (tree, _workers) = three(RestartStrategy::OneForOne, &mut probe).await;
     let introspection = Introspection::new(tree.board()).start();
     let before = introspection.send(GetTree).await.unwrap();
     let names: Vec<(&str, Option<&str>, ActorState)> = before

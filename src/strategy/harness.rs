@@ -1,0 +1,223 @@
+//! A pure harness for testing a strategy without actors, Kafka or a venue: feed it ticks,
+//! then tell it what happened to each order (filled, partly filled, refused by risk,
+//! failed at the venue) and assert the intents that came out.
+//!
+//! It keeps the strategy's [`Ledger`] exactly as the runner does, so a strategy that
+//! behaves here behaves in the daemon and the backtest:
+//!
+//! ```
+//! use alpha_panda::messages::{MarketTick, Side};
+//! use alpha_panda::strategy::harness::Harness;
+//! use alpha_panda::strategy::{StrategyParams, StrategyRegistry};
+//! use rust_decimal::Decimal;
+//!
+//! let params = StrategyParams::from_toml(
+//!     r#"kind = "momentum"
+//!        lookback = 1
+//!        threshold = "0.01"
+//!        quantity = 10"#,
+//! ).unwrap();
+//! let strategy = StrategyRegistry::builtin().build(&params).unwrap();
+//! let mut h = Harness::new(strategy);
+//! assert!(h.tick(&MarketTick::ltp(1, Decimal::from(100))).unwrap().is_none());
+//! let buy = h.tick(&MarketTick::ltp(1, Decimal::from(110))).unwrap().unwrap();
+//! assert_eq!((buy.side, buy.quantity), (Side::Buy, 10));
+//! h.fill_last(10, Decimal::from(110));
+//! assert_eq!(h.position(1), 10);
+//! ```
+
+use super::{OrderEnded, OrderIntent, PendingOrder, Strategy, StrategyContext, StrategyFault};
+use crate::messages::{
+    Broker, Fees, MarketTick, OrderFailed, OrderFailureKind, OrderFilled, OrderRef, Rejection,
+    RejectionCode, TradingSignal,
+};
+use crate::strategy::Ledger;
+use chrono::{DateTime, TimeZone, Utc};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+/// The strategy id the harness uses.
+pub const HARNESS_STRATEGY: &str = "under_test";
+
+/// One strategy, its ledger, and every intent it sent.
+pub struct Harness {
+    strategy: Box<dyn Strategy>,
+    ledger: Ledger,
+    broker: Broker,
+    now: DateTime<Utc>,
+    sent: Vec<(u32, OrderIntent, Uuid)>,
+    ended: Vec<OrderEnded>,
+}
+
+impl Harness {
+    /// A harness on the paper broker, its clock at 2026-01-01 03:45 UTC (09:15 IST).
+    pub fn new(strategy: Box<dyn Strategy>) -> Self {
+        Harness {
+            strategy,
+            ledger: Ledger::default(),
+            broker: Broker::Paper,
+            now: Utc
+                .with_ymd_and_hms(2026, 1, 1, 3, 45, 0)
+                .single()
+                .unwrap_or(DateTime::UNIX_EPOCH),
+            sent: Vec::new(),
+            ended: Vec::new(),
+        }
+    }
+
+    /// Feeds one tick (the clock advances a second); an intent is recorded as sent, its
+    /// order pending until [`Self::fill_last`], [`Self::reject_last`] or
+    /// [`Self::fail_last`].
+    ///
+    /// # Errors
+    /// The strategy's own fault.
+    pub fn tick(&mut self, tick: &MarketTick) -> Result<Option<OrderIntent>, StrategyFault> {
+        self.now += chrono::Duration::seconds(1);
+        let ctx = StrategyContext::new(
+            self.now,
+            HARNESS_STRATEGY,
+            self.broker,
+            tick.token,
+            &self.ledger,
+        );
+        let intent = self.strategy.on_tick(tick, &ctx)?;
+        if let Some(intent) = &intent {
+            let id = Uuid::new_v5(&Uuid::NAMESPACE_OID, &self.sent.len().to_le_bytes());
+            let signal = signal(tick.token, intent, self.ledger.position(tick.token));
+            self.ledger.sent(id, &signal, self.now);
+            self.sent.push((tick.token, intent.clone(), id));
+        }
+        Ok(intent)
+    }
+
+    /// Every intent sent so far, with its instrument.
+    pub fn sent(&self) -> Vec<(u32, OrderIntent)> {
+        self.sent.iter().map(|(t, i, _)| (*t, i.clone())).collect()
+    }
+
+    /// Orders that ended without a full fill, in order.
+    pub fn ended(&self) -> &[OrderEnded] {
+        &self.ended
+    }
+
+    /// The real position in `token`.
+    pub fn position(&self, token: u32) -> i64 {
+        self.ledger.position(token)
+    }
+
+    /// The orders of `token` in flight.
+    pub fn pending(&self, token: u32) -> &[PendingOrder] {
+        self.ledger.pending(token)
+    }
+
+    /// Fills `quantity` more of the last order sent at `price`.
+    pub fn fill_last(&mut self, quantity: u32, price: Decimal) {
+        let Some(order) = self.last_pending() else {
+            return;
+        };
+        let (token, pending) = order;
+        let fill = OrderFilled {
+            order: self.order_ref(token, &pending),
+            fill_id: format!("{}-{}", pending.client_order_id, pending.filled + quantity),
+            quantity,
+            price,
+            fees: Fees::default(),
+            cumulative_quantity: pending.filled + quantity,
+            order_quantity: pending.quantity,
+            filled_at: self.now,
+        };
+        if self.ledger.filled(&fill).is_some() {
+            let ctx =
+                StrategyContext::new(self.now, HARNESS_STRATEGY, self.broker, token, &self.ledger);
+            self.strategy.on_fill(&fill, &ctx);
+        }
+    }
+
+    /// The risk manager refuses the last order sent.
+    pub fn reject_last(&mut self, code: RejectionCode) {
+        let Some((_, pending)) = self.last_pending() else {
+            return;
+        };
+        let reasons = [Rejection {
+            code,
+            message: format!("refused by the harness ({code})"),
+        }];
+        let ended = self.ledger.rejected(
+            pending.signal_id,
+            reasons.iter().map(|r| r.code).collect(),
+            reasons[0].message.clone(),
+        );
+        self.announce(ended);
+    }
+
+    /// The venue ends the last order sent with `kind` (partial fills before stay).
+    pub fn fail_last(&mut self, kind: OrderFailureKind) {
+        let Some((token, pending)) = self.last_pending() else {
+            return;
+        };
+        let failed = OrderFailed {
+            order: self.order_ref(token, &pending),
+            quantity: pending.quantity,
+            filled_quantity: pending.filled,
+            kind,
+            message: format!("ended by the harness ({kind:?})"),
+        };
+        let ended = self.ledger.failed(&failed);
+        self.announce(ended);
+    }
+
+    fn announce(&mut self, ended: Option<OrderEnded>) {
+        if let Some(ended) = ended {
+            let ctx = StrategyContext::new(
+                self.now,
+                HARNESS_STRATEGY,
+                self.broker,
+                ended.token,
+                &self.ledger,
+            );
+            self.strategy.on_order_ended(&ended, &ctx);
+            self.ended.push(ended);
+        }
+    }
+
+    fn last_pending(&self) -> Option<(u32, PendingOrder)> {
+        self.sent.iter().rev().find_map(|(token, _, id)| {
+            self.ledger
+                .pending(*token)
+                .iter()
+                .find(|o| o.signal_id == *id)
+                .map(|o| (*token, o.clone()))
+        })
+    }
+
+    fn order_ref(&self, token: u32, pending: &PendingOrder) -> OrderRef {
+        OrderRef {
+            client_order_id: pending.client_order_id.clone(),
+            broker_order_id: None,
+            strategy_id: HARNESS_STRATEGY.into(),
+            broker: self.broker,
+            token,
+            symbol: token.to_string(),
+            side: pending.side,
+        }
+    }
+}
+
+fn signal(token: u32, intent: &OrderIntent, position: i64) -> TradingSignal {
+    TradingSignal {
+        strategy_id: HARNESS_STRATEGY.into(),
+        broker: Broker::Paper,
+        token,
+        symbol: token.to_string(),
+        side: intent.side,
+        quantity: intent.quantity,
+        order_type: intent.order_type,
+        price: intent.price,
+        trigger_price: intent.trigger_price,
+        validity: intent.validity,
+        reference_price: Decimal::ZERO,
+        reason: intent.reason.clone(),
+        product: intent.product,
+        position,
+    }
+}

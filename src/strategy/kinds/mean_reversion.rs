@@ -1,0 +1,65 @@
+//! `mean_reversion`: long-only Bollinger-band reversion confirmed by RSI.
+//!
+//! Per token, on `last_price` `x`: Bollinger bands (SMA ± `bb_k`·std over `bb_period`
+//! ticks, the current tick included) and RSI(`rsi_period`). With no order of the
+//! instrument in flight: flat, `x` below the lower band AND RSI < `oversold` → BUY
+//! `quantity`; long, `x` above the upper band OR RSI > `overbought` → SELL the whole
+//! position. A condition on an indicator that is still warming up is false.
+
+use crate::strategy::indicators::{Bollinger, Rsi};
+use super::long_only;
+use super::params::MeanReversionParams;
+use crate::messages::MarketTick;
+use crate::strategy::{Decision, Strategy, StrategyContext};
+use std::collections::HashMap;
+
+/// The `mean_reversion` strategy; see the module docs.
+#[derive(Debug, Clone)]
+pub struct MeanReversionStrategy {
+    params: MeanReversionParams,
+    tokens: HashMap<u32, TokenState>,
+}
+
+#[derive(Debug, Clone)]
+struct TokenState {
+    rsi: Rsi,
+    bands: Bollinger,
+}
+
+impl MeanReversionStrategy {
+    pub fn new(params: MeanReversionParams) -> Self {
+        MeanReversionStrategy {
+            params,
+            tokens: HashMap::new(),
+        }
+    }
+}
+
+impl Strategy for MeanReversionStrategy {
+    fn on_tick(&mut self, tick: &MarketTick, ctx: &StrategyContext<'_>) -> Decision {
+        let p = &self.params;
+        let state = self.tokens.entry(tick.token).or_insert_with(|| TokenState {
+            rsi: Rsi::new(p.rsi_period),
+            bands: Bollinger::new(p.bb_period, p.bb_k),
+        });
+        let x = tick.last_price;
+        let rsi = state.rsi.update(x);
+        let bands = state.bands.update(x);
+        if rsi.is_none() && bands.is_none() {
+            return Ok(None);
+        }
+        let enter = match (bands, rsi) {
+            (Some(b), Some(r)) if x < b.lower && r < p.oversold => Some(format!(
+                "price {x} below lower band {:.2}, rsi {r:.2}",
+                b.lower
+            )),
+            _ => None,
+        };
+        let exit = match (bands, rsi) {
+            (Some(b), _) if x > b.upper => Some(format!("price {x} above upper band {:.2}", b.upper)),
+            (_, Some(r)) if r > p.overbought => Some(format!("rsi {r:.2} above {}", p.overbought)),
+            _ => None,
+        };
+        Ok(long_only(ctx, p.quantity, enter, exit))
+    }
+}

@@ -1,0 +1,150 @@
+//! The built-in kinds' parameters, one struct per kind, read from `params` by
+//! [`crate::settings::StrategyParams::parse`] (unknown fields refused).
+//!
+//! Decimal fields (`threshold`, `oversold`, `overbought`, `bb_k`) accept a string, an
+//! integer or a float: `threshold = "0.01"`, `threshold = 0.01` and `oversold = 30` all give
+//! the same exact `Decimal`. A float is converted through its shortest round-trip text
+//! (`0.01_f64` becomes `"0.01"`, not `0.01000000000000000020816…`), which is
+//! `rust_decimal`'s default deserialiser.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Range checks after parsing: `(field, message)` per problem.
+pub(super) trait Checked: serde::de::DeserializeOwned {
+    fn problems(&self) -> Vec<(String, String)>;
+}
+
+/// `momentum`: buy when the `lookback`-tick rate of change exceeds `threshold`, sell back
+/// to flat when it falls below `−threshold`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MomentumParams {
+    pub lookback: usize,
+    pub threshold: Decimal,
+    pub quantity: u32,
+}
+
+/// `mean_reversion`: buy below the lower Bollinger band with RSI oversold; sell above the
+/// upper band or with RSI overbought.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeanReversionParams {
+    pub rsi_period: usize,
+    pub oversold: Decimal,
+    pub overbought: Decimal,
+    pub bb_period: usize,
+    pub bb_k: Decimal,
+    pub quantity: u32,
+}
+
+/// `rsi`: buy when RSI crosses below `oversold`, sell when it crosses above `overbought`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RsiParams {
+    pub period: usize,
+    pub oversold: Decimal,
+    pub overbought: Decimal,
+    pub quantity: u32,
+}
+
+/// `ema_cross`: hold `+quantity` while the fast EMA of the mid is above the slow one and
+/// `−quantity` while below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmaCrossParams {
+    pub fast: usize,
+    pub slow: usize,
+    pub quantity: u32,
+}
+
+impl Checked for MomentumParams {
+    fn problems(&self) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        at_least(&mut problems, "lookback", self.lookback, 1);
+        positive(&mut problems, "threshold", self.threshold);
+        positive_quantity(&mut problems, self.quantity, u32::MAX);
+        problems
+    }
+}
+
+impl Checked for MeanReversionParams {
+    fn problems(&self) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        at_least(&mut problems, "rsi_period", self.rsi_period, 1);
+        rsi_levels(&mut problems, self.oversold, self.overbought);
+        at_least(&mut problems, "bb_period", self.bb_period, 2);
+        positive(&mut problems, "bb_k", self.bb_k);
+        positive_quantity(&mut problems, self.quantity, u32::MAX);
+        problems
+    }
+}
+
+impl Checked for RsiParams {
+    fn problems(&self) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        at_least(&mut problems, "period", self.period, 1);
+        rsi_levels(&mut problems, self.oversold, self.overbought);
+        positive_quantity(&mut problems, self.quantity, u32::MAX);
+        problems
+    }
+}
+
+impl Checked for EmaCrossParams {
+    fn problems(&self) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        at_least(&mut problems, "fast", self.fast, 1);
+        at_least(&mut problems, "slow", self.slow, 1);
+        if self.fast >= self.slow {
+            problems.push((
+                "fast".into(),
+                format!("must be below slow ({} >= {})", self.fast, self.slow),
+            ));
+        }
+        // A flip trades twice the quantity in one order.
+        positive_quantity(&mut problems, self.quantity, u32::MAX / 2);
+        problems
+    }
+}
+
+type Problems = Vec<(String, String)>;
+
+fn at_least(problems: &mut Problems, field: &str, value: usize, min: usize) {
+    if value < min {
+        problems.push((field.into(), format!("must be at least {min} (got {value})")));
+    }
+}
+
+fn positive(problems: &mut Problems, field: &str, value: Decimal) {
+    if value <= Decimal::ZERO {
+        problems.push((field.into(), format!("must be positive (got {value})")));
+    }
+}
+
+fn positive_quantity(problems: &mut Problems, quantity: u32, max: u32) {
+    if quantity == 0 {
+        problems.push(("quantity".into(), "must be positive (got 0)".into()));
+    } else if quantity > max {
+        problems.push((
+            "quantity".into(),
+            format!("must be at most {max} (got {quantity}; a flip trades twice the quantity)"),
+        ));
+    }
+}
+
+fn rsi_levels(problems: &mut Problems, oversold: Decimal, overbought: Decimal) {
+    for (field, level) in [("oversold", oversold), ("overbought", overbought)] {
+        if level <= Decimal::ZERO || level >= Decimal::ONE_HUNDRED {
+            problems.push((
+                field.into(),
+                format!("must be strictly between 0 and 100 (got {level})"),
+            ));
+        }
+    }
+    if oversold >= overbought {
+        problems.push((
+            "oversold".into(),
+            format!("must be below overbought ({oversold} >= {overbought})"),
+        ));
+    }
+}
