@@ -5,7 +5,8 @@
 #
 #   Redis:  127.0.0.1:6379 if already answering; otherwise installed from apt when missing
 #           and started on 127.0.0.1:${ALPHA_PANDA_TEST_REDIS_PORT:-6390}.
-#   Broker: tansu ${TANSU_VERSION}, installed once with cargo (about ten minutes) and reused,
+#   Broker: tansu ${TANSU_VERSION}: the first found on PATH, in ~/.cargo/bin or prebuilt in
+#           ../shared/bin beside the checkout; else installed once with cargo (10-27 minutes),
 #           started on 127.0.0.1:${ALPHA_PANDA_TEST_KAFKA_PORT:-19092} with in-memory storage.
 #
 # Exports ALPHA_PANDA_TEST_REDIS_URL and ALPHA_PANDA_TEST_KAFKA_BROKERS for the tests.
@@ -60,8 +61,17 @@ fi
 if [ -n "${ALPHA_PANDA_TEST_KAFKA_BROKERS:-}" ]; then
   log "using the broker at the given ALPHA_PANDA_TEST_KAFKA_BROKERS"
 else
-  TANSU=$(command -v tansu || echo "$HOME/.cargo/bin/tansu")
-  if [ ! -x "$TANSU" ] || ! "$TANSU" --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
+  # The first tansu of the right version: on PATH, cargo's bin, or the workplace's prebuilt
+  # copy beside the checkout (../shared/bin) — building it takes 10-27 minutes.
+  TANSU=""
+  for candidate in "$(command -v tansu || true)" "$HOME/.cargo/bin/tansu" \
+      "$(dirname "$0")/../../shared/bin/tansu" /work/shared/bin/tansu; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ] \
+        && "$candidate" --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
+      TANSU=$candidate; break
+    fi
+  done
+  if [ -z "$TANSU" ]; then
     log "installing tansu $TANSU_VERSION with cargo (once; about ten minutes)"
     cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore,libsql
     TANSU="$HOME/.cargo/bin/tansu"

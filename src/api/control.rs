@@ -1,6 +1,8 @@
-//! The kill switch over HTTP: `POST /api/v1/trading/{broker}/{halt|reduce|resume}`.
+//! Control over HTTP, behind the bearer token: the kill switch
+//! (`POST /api/v1/trading/{broker}/{halt|reduce|resume}`) and the strategy switch
+//! (`POST /api/v1/strategies/{id}/{disable|enable}[?broker=]`).
 //!
-//! Checks, in order, each failure answering at once and changing nothing:
+//! Kill switch checks, in order, each failure answering at once and changing nothing:
 //! 1. the control endpoints are on (`api.control_token` set), else 503
 //!    `control_token is not set`;
 //! 2. `Authorization: Bearer <token>` matches, else 401 with `WWW-Authenticate: Bearer`;
@@ -11,29 +13,58 @@
 //! Then the risk manager is sent [`SetTradingState`] and the answer is the state it
 //! reports in force; its refusal, or no answer within 10 s, is a 503.
 //!
-//! Invariants: authentication comes before anything that depends on the path, so an
-//! unauthenticated caller learns nothing about brokers. The token is compared in constant
-//! time: both sides are hashed with SHA-256 first and the fixed-size digests compared with
-//! [`subtle::ConstantTimeEq`], so neither the content nor the length of the expected token
-//! shows in the timing. The token is never logged; every change and every refusal of
-//! authentication is logged at warn.
+//! Strategy switch checks, in the same spirit:
+//! 1. and 2. as above (503, 401);
+//! 3. the action is `disable` or `enable`, else 404;
+//! 4. the strategy is configured, else 404;
+//! 5. `?broker=` (optional: absent means every broker the strategy runs on) is known
+//!    (else 400) and enabled (else 404);
+//! 6. the body is empty or `{"reason": "..."}` (at most 500 chars), else 400;
+//! 7. the strategy runs: enabled in the configuration and on that broker, else 404;
+//! 8. the strategy runner runs in this process, else 503.
+//!
+//! Then the runner is sent [`SetStrategyEnabled`]; the answer is
+//! `{"id": ..., "by_broker": [...]}` with the live view of each switched (strategy, broker),
+//! as `GET /api/v1/strategies` shows it. The runner not knowing the strategy is a 404, no
+//! answer within 10 s a 503. Enabling also clears the failure count, so a strategy
+//! disabled for failing gets [`MAX_FAILURES`] fresh chances.
+//!
+//! Invariants: authentication comes before anything that depends on the path, query or
+//! body, so an unauthenticated caller learns nothing about brokers or strategies. The
+//! token is compared in constant time: both sides are hashed with SHA-256 first and the
+//! fixed-size digests compared with [`subtle::ConstantTimeEq`], so neither the content
+//! nor the length of the expected token shows in the timing. The token is never logged;
+//! every change and every refusal of authentication is logged at warn.
+//!
+//! [`MAX_FAILURES`]: crate::actors::strategy_runner::MAX_FAILURES
 
 use std::time::Duration;
 
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::ApiState;
 use super::errors::ApiError;
+use super::routes::{BrokerQuery, broker_filter};
+use super::strategies::BrokerEntry;
+use super::{ApiState, StrategyInfo};
 use crate::actors::risk_manager::SetTradingState;
+use crate::actors::strategy_runner::SetStrategyEnabled;
+use crate::messages::Broker;
 use crate::risk::TradingState;
 use crate::settings::Secret;
 
 /// Longest the risk manager may take to answer (it saves the state before answering).
 const KILL_SWITCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest the strategy runner may take to answer a switch.
+const STRATEGY_SWITCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest reason an operator may give, in chars (it goes to logs and the live view).
+const MAX_REASON_CHARS: usize = 500;
 
 /// Handles `POST /api/v1/trading/{broker}/{action}`.
 pub(super) async fn set_trading_state(
@@ -80,6 +111,125 @@ pub(super) async fn set_trading_state(
         "trading state set over the HTTP API"
     );
     Ok(HttpResponse::Ok().json(json!({ "broker": broker, "state": in_force })))
+}
+
+/// The body of a strategy switch: optional, and every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SwitchBody {
+    reason: Option<String>,
+}
+
+/// Handles `POST /api/v1/strategies/{id}/{action}` (see the module docs for the checks).
+pub(super) async fn switch_strategy(
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let ctx = &state.context;
+    let (id, action) = path.into_inner();
+    authorize(&req, &ctx.control_token)?;
+    let enabled = switch_action(&action)?;
+    let config = ctx
+        .strategies
+        .iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| ApiError::NotFound(format!("unknown strategy {id:?}")))?;
+    // Read here, not as an extractor, so a bad query is refused only after authentication.
+    let query = web::Query::<BrokerQuery>::from_query(req.query_string())
+        .map_err(|e| ApiError::BadRequest(format!("bad query: {e}")))?;
+    let broker = broker_filter(&state, &query.broker)?;
+    let reason = switch_reason(&body, enabled)?;
+    check_runs(config, broker)?;
+    let Some(runner) = &ctx.strategy_runner else {
+        return Err(ApiError::Unavailable(
+            "the strategy runner does not run in this process".to_owned(),
+        ));
+    };
+    let request = SetStrategyEnabled {
+        strategy: id.clone(),
+        broker,
+        enabled,
+        reason: reason.clone(),
+    };
+    let views = match runner.switch.send(request).timeout(STRATEGY_SWITCH_TIMEOUT).await {
+        Ok(Ok(views)) => views,
+        Ok(Err(refusal)) => return Err(ApiError::NotFound(refusal)),
+        Err(error) => {
+            tracing::warn!(strategy = %id, %action, %error, "strategy runner did not answer a switch");
+            return Err(ApiError::Unavailable(format!(
+                "the strategy runner did not answer: {error}"
+            )));
+        }
+    };
+    let peer = req.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+    for view in &views {
+        tracing::warn!(
+            strategy = %view.strategy_id,
+            broker = %view.broker,
+            %action,
+            enabled = view.enabled,
+            %reason,
+            %peer,
+            "strategy switched over the HTTP API"
+        );
+    }
+    let by_broker: Vec<BrokerEntry> = views
+        .iter()
+        .map(|v| BrokerEntry::live(v, &ctx.symbols))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "id": id, "by_broker": by_broker })))
+}
+
+/// Whether an action enables (`true`) or disables a strategy.
+fn switch_action(action: &str) -> Result<bool, ApiError> {
+    match action {
+        "enable" => Ok(true),
+        "disable" => Ok(false),
+        other => Err(ApiError::NotFound(format!(
+            "unknown action {other:?}; expected disable or enable"
+        ))),
+    }
+}
+
+/// The operator's reason from an empty or `{"reason": "..."}` body, else a default.
+fn switch_reason(body: &[u8], enabled: bool) -> Result<String, ApiError> {
+    let parsed = if body.iter().all(u8::is_ascii_whitespace) {
+        SwitchBody::default()
+    } else {
+        serde_json::from_slice::<SwitchBody>(body).map_err(|e| {
+            ApiError::BadRequest(format!("body must be empty or {{\"reason\": \"...\"}}: {e}"))
+        })?
+    };
+    let reason = parsed.reason.map(|r| r.trim().to_owned()).unwrap_or_default();
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return Err(ApiError::BadRequest(format!(
+            "reason is longer than {MAX_REASON_CHARS} chars"
+        )));
+    }
+    Ok(match (reason.is_empty(), enabled) {
+        (false, _) => reason,
+        (true, true) => "enabled over the HTTP API".to_owned(),
+        (true, false) => "disabled over the HTTP API".to_owned(),
+    })
+}
+
+/// Passes if the configuration runs `config` (on `broker`, when given).
+fn check_runs(config: &StrategyInfo, broker: Option<Broker>) -> Result<(), ApiError> {
+    if !config.enabled {
+        return Err(ApiError::NotFound(format!(
+            "strategy {:?} is disabled in the configuration and does not run",
+            config.id
+        )));
+    }
+    match broker {
+        Some(broker) if !config.brokers.contains(&broker) => Err(ApiError::NotFound(format!(
+            "strategy {:?} does not trade on {broker}",
+            config.id
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The state an action asks for.

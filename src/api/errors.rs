@@ -22,14 +22,14 @@ pub(crate) enum ApiError {
     /// No or a wrong bearer token on a control endpoint (401, `WWW-Authenticate: Bearer`).
     #[error("missing or invalid bearer token")]
     Unauthorized,
-    /// No such route, broker, portfolio or action (404).
+    /// No such route, broker, portfolio, strategy or action (404).
     #[error("{0}")]
     NotFound(String),
     /// The route exists, not with this method (405).
     #[error("method {0} is not allowed here")]
     MethodNotAllowed(String),
     /// Not available in this process or right now: store down, control endpoints off,
-    /// risk manager elsewhere or not answering (503).
+    /// risk manager or strategy runner elsewhere or not answering (503).
     #[error("{0}")]
     Unavailable(String),
     /// The server's own fault, e.g. an unreadable stored value (500).

@@ -7,19 +7,21 @@
 //!
 //! The daemon builds an [`ApiContext`] (the pieces the routes read: the store, closures
 //! over the supervision board, readiness checks, metrics and recent orders, the risk
-//! manager's kill switch, the event channel) and calls [`serve`]; the API owns nothing else.
+//! manager's kill switch, the strategy runner, the event channel) and calls [`serve`]; the
+//! API owns nothing else.
 //!
 //! | route | answer |
 //! |---|---|
 //! | `GET /health/live` | 200 `{"status":"live"}` |
-//! | `GET /health/ready` | 200 `{"ready":true,"checks":[..]}`, else 503 with `not_ready` |
+//! | `GET /health/ready` | 200 `{"ready":true,"checks":[..]}`, else 503 with `not_ready`; with the runner here, a `strategies` check (always ready) names the disabled strategies |
 //! | `GET /metrics` | Prometheus text, `text/plain; version=0.0.4` |
 //! | `GET /api/v1/portfolios` | every portfolio of the enabled brokers |
 //! | `GET /api/v1/portfolios/{broker}/{strategy}` | one portfolio |
 //! | `GET /api/v1/positions[?broker=]` | positions, each with `broker` and `strategy_id` |
 //! | `GET /api/v1/orders[?broker=&limit=]` | recent orders, newest first (limit 1..=1000) |
 //! | `GET /api/v1/actors` | the supervision tree |
-//! | `GET /api/v1/strategies` | the configured strategies |
+//! | `GET /api/v1/strategies` | each configured strategy (`id`, `kind`, `enabled` in config, `brokers`, `instruments`) with `by_broker: [{broker, live, note}]`: `live` is the runner's view (`enabled`, `disabled_by`, `disabled_reason`, `consecutive_failures`, `instruments: [{token, symbol, position, pending}]`, `last_signal`), or `null` with a `note` when it does not run here ([`strategies`](self::strategies)) |
+//! | `POST /api/v1/strategies/{id}/{disable,enable}[?broker=]` | the strategy switch (bearer token; optional body `{"reason": "..."}`): `{"id", "by_broker": [..]}` as switched |
 //! | `POST /api/v1/trading/{broker}/{halt,reduce,resume}` | the kill switch (bearer token) |
 //! | `GET /api/v1/events[?kinds=a,b]` | Server-Sent Events |
 //!
@@ -28,8 +30,13 @@
 //!   An error is `{"error": "..."}`: 400 bad input, 401 authentication, 404 unknown
 //!   resource or route, 405 wrong method, 503 not available here or now. 500 only for a
 //!   fault of the server (an unreadable stored portfolio), never for a client's mistake.
-//! - The API reads the store and never writes it; the one thing it changes is a broker's
-//!   trading state, through the risk manager, which answers with the state in force.
+//! - The API reads the store and never writes it; the two things it changes are a broker's
+//!   trading state, through the risk manager, which answers with the state in force, and
+//!   whether a strategy runs, through the strategy runner, which answers with its view.
+//! - A strategy disabled (failing or by an operator) leaves the process ready: the others
+//!   keep trading; the `strategies` readiness check names it and why.
+//! - Both control endpoints check in the same order: token configured (503), bearer token
+//!   (401), then the path, query and body ([`control`]).
 //! - The control token is compared in constant time (SHA-256 of both sides, then
 //!   `subtle::ConstantTimeEq` on the digests, so neither content nor length leaks through
 //!   timing) and is never logged; an empty token turns the control endpoints off (503).
@@ -41,6 +48,7 @@ mod errors;
 mod events;
 mod portfolios;
 mod routes;
+mod strategies;
 
 #[cfg(test)]
 mod test_support;
@@ -50,8 +58,10 @@ mod tests;
 mod tests_control;
 #[cfg(test)]
 mod tests_events;
+#[cfg(test)]
+mod tests_strategies;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -69,6 +79,7 @@ use crate::messages::Broker;
 use crate::settings::{Secret, StrategyConfig};
 use crate::store::Store;
 use errors::ApiError;
+pub use strategies::RunnerLink;
 
 /// Longest a graceful stop waits for open connections, seconds. Every request of this API
 /// is short once the event streams are ended, and an idle keep-alive connection would
@@ -88,6 +99,12 @@ pub struct ApiContext {
     pub control_token: Secret,
     /// The risk manager's kill switch; `None` when it runs in another process (503).
     pub kill_switch: Option<actix::Recipient<SetTradingState>>,
+    /// The strategy runner; `None` when it runs in another process (the live views are
+    /// `null`, the strategy switch answers 503).
+    pub strategy_runner: Option<RunnerLink>,
+    /// Instrument symbols by token, to name the instruments of the live views (a token not
+    /// here is shown with `symbol: null`).
+    pub symbols: HashMap<u32, String>,
     /// A snapshot of the supervision tree.
     pub tree: Arc<dyn Fn() -> Tree + Send + Sync>,
     /// Runs the readiness checks (the API bounds the wait, see `GET /health/ready`).

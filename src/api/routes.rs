@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::errors::{self, ApiError};
-use super::{ApiState, ReadinessCheck, control, events, portfolios};
+use super::{ApiState, ReadinessCheck, control, events, portfolios, strategies};
 use crate::messages::Broker;
 
 /// Longest `GET /health/ready` waits for the readiness checks.
@@ -38,7 +38,11 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/v1/positions").route(web::get().to(positions)))
         .service(resource("/api/v1/orders").route(web::get().to(orders)))
         .service(resource("/api/v1/actors").route(web::get().to(actors)))
-        .service(resource("/api/v1/strategies").route(web::get().to(strategies)))
+        .service(resource("/api/v1/strategies").route(web::get().to(strategies::list)))
+        .service(
+            resource("/api/v1/strategies/{id}/{action}")
+                .route(web::post().to(control::switch_strategy)),
+        )
         .service(
             resource("/api/v1/trading/{broker}/{action}")
                 .route(web::post().to(control::set_trading_state)),
@@ -56,13 +60,19 @@ async fn live() -> HttpResponse {
 }
 
 async fn ready(state: State) -> HttpResponse {
-    let checks = match tokio::time::timeout(READINESS_TIMEOUT, (state.context.readiness)()).await {
+    let ctx = &state.context;
+    let (checks, strategy_check) = futures::join!(
+        tokio::time::timeout(READINESS_TIMEOUT, (ctx.readiness)()),
+        strategies::readiness(ctx.strategy_runner.as_ref()),
+    );
+    let mut checks = match checks {
         Ok(checks) => checks,
         Err(_) => vec![ReadinessCheck::not_ready(
             "readiness",
             format!("the checks did not answer within {READINESS_TIMEOUT:?}"),
         )],
     };
+    checks.extend(strategy_check);
     let not_ready: Vec<String> = checks
         .iter()
         .filter(|c| !c.ready)
@@ -106,10 +116,10 @@ async fn portfolio(
     }
 }
 
-/// `?broker=` of the list routes.
+/// `?broker=` of the list routes and the strategy switch.
 #[derive(Debug, Deserialize)]
-struct BrokerQuery {
-    broker: Option<String>,
+pub(super) struct BrokerQuery {
+    pub(super) broker: Option<String>,
 }
 
 /// `?broker=&limit=` of `GET /api/v1/orders`.
@@ -125,7 +135,7 @@ fn given(value: &Option<String>) -> Option<&str> {
 }
 
 /// The enabled broker named by `?broker=`, or `None` (all enabled) when absent.
-fn broker_filter(state: &ApiState, name: &Option<String>) -> Result<Option<Broker>, ApiError> {
+pub(super) fn broker_filter(state: &ApiState, name: &Option<String>) -> Result<Option<Broker>, ApiError> {
     given(name)
         .map(|name| state.context.enabled_broker(name))
         .transpose()
@@ -164,8 +174,4 @@ async fn orders(state: State, query: web::Query<OrdersQuery>) -> Result<HttpResp
 
 async fn actors(state: State) -> HttpResponse {
     HttpResponse::Ok().json((state.context.tree)())
-}
-
-async fn strategies(state: State) -> HttpResponse {
-    HttpResponse::Ok().json(&state.context.strategies)
 }

@@ -25,11 +25,11 @@
 //!   logged; the run goes on.
 
 use super::report::{EquityPoint, Outcome, StrategyOutcome};
-use crate::actors::daemon::{routes, services};
-use crate::actors::paper_execution::{self, PaperExecution, PaperExecutionArgs};
-use crate::actors::portfolio_manager::{self, GetPortfolio, PortfolioArgs, PortfolioManager};
+use crate::actors::daemon::{self, catalog, routes, services};
+use crate::actors::paper_execution::{self, PaperExecution};
+use crate::actors::portfolio_manager::{self, GetPortfolio, PortfolioManager};
 use crate::actors::risk_manager::{self, RiskManager};
-use crate::actors::strategy_runner::{self, RunnerArgs, StrategyRunner};
+use crate::actors::strategy_runner::{self, StrategyRunner};
 use crate::strategy::StrategyRegistry;
 use crate::market::instruments::InstrumentRegistry;
 use crate::market::{MarketCalendar, Session};
@@ -39,7 +39,7 @@ use crate::messages::{
 };
 use crate::portfolio::Portfolio;
 use crate::settings::Settings;
-use crate::store::MemoryStore;
+use crate::store::{MemoryStore, Store};
 use crate::streaming::consumer::{Deliver, HandlerResult, Routes};
 use crate::streaming::{Outbox, ProducerHandle, Published, Stream, Topic};
 use actix::prelude::*;
@@ -208,44 +208,34 @@ fn start(
         .map(|factory| factory())
         .collect::<Result<Vec<_>, _>>()
         .map_err(BacktestError::Config)?;
-    let runner = StrategyRunner::new(RunnerArgs {
-        slots,
-        producer: producer.clone(),
-        history: None,
-        unanswered_after: settings.zerodha.max_signal_age() * 2,
-    })
-    .start();
-    let limits = BTreeMap::from([(Broker::Paper, settings.risk.limits(Broker::Paper).clone())]);
-    let risk = RiskManager::new(limits, producer.clone(), store.clone()).start();
-    let paper = PaperExecution::new(PaperExecutionArgs {
-        config: settings.paper.clone(),
-        producer: producer.clone(),
-        store: store.clone(),
-        calendar: settings.market_hours.calendar(),
-    })
-    .start();
-    let portfolio = PortfolioManager::new(PortfolioArgs {
-        producer,
-        store,
-        starting_cash: settings.portfolio.starting_cash,
-        snapshot_interval: settings.portfolio.snapshot_interval(),
-        history: None,
-        flush_timer: false,
-    })
-    .start();
     let brokers = [Broker::Paper];
-    let routes = vec![
-        (risk_manager::SERVICE, routes::risk_manager(&risk, &brokers)),
-        (
-            strategy_runner::SERVICE,
-            strategy_runner::outcome_routes(&runner, &brokers),
-        ),
-        (paper_execution::SERVICE, routes::paper_execution(&paper)),
-        (
-            portfolio_manager::SERVICE,
-            routes::portfolio_manager(&portfolio, &brokers),
-        ),
-    ];
+    let store: Arc<dyn Store> = store;
+    let runner =
+        StrategyRunner::new(services::runner_args(settings, slots, &producer, None)).start();
+    let limits = services::risk_limits(settings, &brokers);
+    let risk = RiskManager::new(limits, producer.clone(), store.clone()).start();
+    let paper = PaperExecution::new(services::paper_args(settings, &producer, &store)).start();
+    let portfolio =
+        PortfolioManager::new(services::portfolio_args(settings, &producer, &store, None))
+            .start();
+    let addresses = daemon::Services {
+        strategy_runner: Some(runner.clone()),
+        risk_manager: Some(risk.clone()),
+        paper_execution: Some(paper.clone()),
+        zerodha_execution: None,
+        portfolio_manager: Some(portfolio.clone()),
+    };
+    // The daemon's consumers' routing tables, in the catalog's order, then the runner's
+    // outcomes (its tail in the daemon).
+    let mut routes: Vec<(&'static str, Routes)> = catalog::CATALOG
+        .iter()
+        .filter(|def| def.in_backtest)
+        .filter_map(|def| Some((def.name, routes::of(def.name, &addresses, &brokers)?)))
+        .collect();
+    routes.push((
+        strategy_runner::SERVICE,
+        strategy_runner::outcome_routes(&runner, &brokers),
+    ));
     Ok(Services {
         runner,
         risk,

@@ -7,6 +7,7 @@ use super::report::Outcome;
 use crate::market::instruments::InstrumentRegistry;
 use crate::messages::{DepthLevel, Envelope, MarketDepth, MarketTick, OrderFilled, Side, TickMode};
 use crate::settings::Settings;
+use crate::strategy::StrategyRegistry;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -52,6 +53,7 @@ async fn run(settings: &Settings, ticks: Vec<Envelope<MarketTick>>) -> (Outcome,
     engine::run(
         settings,
         &registry,
+        &StrategyRegistry::builtin(),
         ticks.into_iter().map(Ok::<_, Infallible>),
         options,
     )

@@ -1,14 +1,16 @@
 //! Starting the HTTP API for `run`: the context it reads from (the supervision board, the
-//! store, the event hub, the risk manager's kill switch, the metrics registry).
+//! store, the event hub, the risk manager's kill switch, the strategy runner, the symbols
+//! of the strategies' instruments, the metrics registry).
 
 use crate::actors::daemon::{EventHubParts, Services};
 use crate::actors::event_hub::{self, SharedOrders};
 use crate::supervision::{ActorState, Board};
-use crate::api::{ApiContext, ApiEvent, ApiServer, ReadinessCheck, StrategyInfo};
+use crate::api::{ApiContext, ApiEvent, ApiServer, ReadinessCheck, RunnerLink, StrategyInfo};
 use crate::settings::Settings;
 use crate::store::Store;
 use anyhow::Context as _;
 use futures::FutureExt;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
@@ -61,6 +63,8 @@ impl ApiWiring {
                 .risk_manager
                 .as_ref()
                 .map(|r| r.clone().recipient()),
+            strategy_runner: services.strategy_runner.as_ref().map(RunnerLink::of),
+            symbols: strategy_symbols(settings),
             tree: Arc::new(move || tree_board.snapshot()),
             readiness: Arc::new(move || readiness(board.clone(), store.clone()).boxed()),
             metrics: Arc::new(crate::telemetry::metrics::render),
@@ -79,6 +83,27 @@ impl ApiWiring {
         tracing::info!(addr = %server.addr, "HTTP API listening");
         Ok(server)
     }
+}
+
+/// Token → symbol of every instrument a configured strategy names, so the strategies' live
+/// views show symbols. The registry is the one `run` loaded (same settings, same source);
+/// if it cannot be read again the views show tokens only, which is no reason to refuse to
+/// serve.
+fn strategy_symbols(settings: &Settings) -> HashMap<u32, String> {
+    let registry = match super::commands::registry(settings, None) {
+        Ok(registry) => registry,
+        Err(error) => {
+            tracing::warn!(%error, "instrument registry unreadable; strategies are shown by token only");
+            return HashMap::new();
+        }
+    };
+    settings
+        .strategies
+        .values()
+        .flat_map(|config| &config.instruments)
+        .filter_map(|symbol| registry.by_symbol(symbol))
+        .map(|instrument| (instrument.token, instrument.symbol.clone()))
+        .collect()
 }
 
 /// Ready when every actor of the tree runs (the producer is connected, each consumer has

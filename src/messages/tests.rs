@@ -30,6 +30,8 @@ fn signal() -> TradingSignal {
         validity: Validity::Day,
         reference_price: dec("2450.35"),
         reason: "momentum 1.2% > 1%".into(),
+        product: Some(Product::Mis),
+        position: -25,
     }
 }
 
@@ -192,6 +194,37 @@ fn child_events_inherit_correlation_and_get_deterministic_ids() {
     assert_eq!(validated.causation_id, Some(a.id));
     let root2 = Envelope::root(full_tick(), "market_feed", ts());
     assert_ne!(root2.id, tick.id, "roots get fresh ids");
+}
+
+#[test]
+fn a_signals_order_id_is_known_before_risk_validates_it() {
+    let raw = Envelope::root(signal(), "strategy_runner", ts());
+    let validated = raw.child(ValidatedSignal { signal: signal() }, "risk_manager", "", ts());
+    assert_eq!(
+        client_order_id_of_signal(raw.id),
+        client_order_id(validated.id)
+    );
+}
+
+#[test]
+fn signals_written_before_product_and_position_decode_with_defaults() {
+    let env = Envelope::root(signal(), "t", ts());
+    let mut json: serde_json::Value = serde_json::from_slice(&encode(&env)).unwrap();
+    let data = json["data"].as_object_mut().unwrap();
+    assert_eq!(data.remove("product"), Some(serde_json::json!("MIS")));
+    assert_eq!(data.remove("position"), Some(serde_json::json!(-25)));
+    let back: Envelope<TradingSignal> = decode(&serde_json::to_vec(&json).unwrap()).unwrap();
+    assert_eq!(back.data.product, None);
+    assert_eq!(back.data.position, 0);
+
+    let mut without_product = signal();
+    without_product.product = None;
+    let bytes = encode(&Envelope::root(without_product, "t", ts()));
+    let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert!(
+        json["data"].get("product").is_none(),
+        "no product is not written: {json}"
+    );
 }
 
 /// Mutates a valid encoded tick into a malformed record.

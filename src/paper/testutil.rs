@@ -53,6 +53,8 @@ pub fn signal(
         validity,
         reference_price: d("1.00"),
         reason: "test".into(),
+        product: None,
+        position: 0,
     }
 }
 

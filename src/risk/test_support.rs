@@ -43,6 +43,8 @@ pub(super) fn limit(side: Side, quantity: u32, price: &str) -> TradingSignal {
         validity: Validity::Day,
         reference_price: dec(price),
         reason: "test".into(),
+        product: None,
+        position: 0,
     }
 }
 

@@ -87,6 +87,36 @@ impl Daemon {
         }
     }
 
+    /// Hands every log line (JSON) to `done` until it answers true (then true) or
+    /// `deadline` passes (then false): for a condition built up over many lines, where
+    /// running out of time is an outcome the caller judges rather than a failure.
+    ///
+    /// # Panics
+    /// The daemon exited (its log ended) first.
+    pub fn watch(
+        &mut self,
+        deadline: Instant,
+        mut done: impl FnMut(&serde_json::Value) -> bool,
+    ) -> bool {
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if let Ok(value) = serde_json::from_str::<serde_json::Value>(&line)
+                        && done(&value)
+                    {
+                        return true;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => return false,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    panic!("the daemon exited; last lines:\n{}", self.tail())
+                }
+            }
+        }
+    }
+
     pub fn tail(&self) -> String {
         let from = self.seen.len().saturating_sub(30);
         self.seen[from..].join("\n")

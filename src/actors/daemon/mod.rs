@@ -21,25 +21,26 @@
 //! the risk manager's kill switch on a Kite token error (when both run in this process),
 //! and receives the ticker's order updates from the market feed (likewise).
 
+pub mod catalog;
 pub(crate) mod routes;
 mod selection;
 pub(crate) mod services;
 
-pub use selection::{ALL_SERVICES, ServiceSet};
+pub use selection::ServiceSet;
 
 use super::event_hub;
 use super::market_feed::{self, KiteOrderUpdate, MarketFeed, MarketFeedArgs};
-use super::paper_execution::{self, PaperExecution};
-use super::portfolio_manager::{self, PortfolioManager};
-use super::risk_manager::{self, RiskManager, TradingHolds};
-use super::strategy_runner::{self, StrategyRunner};
+use super::paper_execution::PaperExecution;
+use super::portfolio_manager::PortfolioManager;
+use super::risk_manager::{RiskManager, TradingHolds};
+use super::strategy_runner::StrategyRunner;
 use crate::supervision::{RestartStrategy, SupervisorSpec};
-use super::zerodha_execution::{self, ZerodhaExecution};
+use super::zerodha_execution::ZerodhaExecution;
 use crate::kite::rest::KiteClient;
 use crate::market::instruments::InstrumentRegistry;
 use crate::settings::Settings;
 use crate::store::Store;
-use crate::streaming::consumer::{ConsumerActor, ConsumerArgs, Routes};
+use crate::streaming::consumer::{ConsumerActor, ConsumerArgs};
 use crate::streaming::retry::Backoff;
 use crate::streaming::{KafkaConnection, ProducerActor, ProducerHandle};
 use actix::{Addr, Recipient};
@@ -90,6 +91,7 @@ pub type FeedFactory<'a> =
     Box<dyn FnOnce(ProducerHandle, Option<Recipient<KiteOrderUpdate>>) -> MarketFeedArgs + 'a>;
 
 /// Addresses of the services this process runs, for the API and tests.
+#[derive(Clone)]
 pub struct Services {
     pub strategy_runner: Option<Addr<StrategyRunner>>,
     pub risk_manager: Option<Addr<RiskManager>>,
@@ -198,7 +200,8 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
     })
 }
 
-/// One consumer per running service, each with its routing table.
+/// One consumer per running service that reads topics, each with its routing table (from
+/// the catalog's order).
 fn consumers(
     settings: &Settings,
     kafka: &KafkaConnection,
@@ -207,55 +210,29 @@ fn consumers(
     names: &mut Vec<String>,
 ) -> SupervisorSpec {
     let brokers = settings.brokers.enabled.clone();
-    let mut spec = SupervisorSpec::new(CONSUMERS, RestartStrategy::OneForOne, &settings.supervision);
-    let mut add = |service: &'static str, routes: Box<dyn Fn() -> Routes>| {
-        let connection = kafka.clone();
-        let producer = producer.clone();
+    let mut spec =
+        SupervisorSpec::new(CONSUMERS, RestartStrategy::OneForOne, &settings.supervision);
+    for def in catalog::CATALOG {
+        if routes::of(def.name, services, &brokers).is_none() {
+            continue;
+        }
+        let (service, connection, producer) = (def.name, kafka.clone(), producer.clone());
         let backoff = Backoff::new(&settings.retry);
+        let (services, brokers) = (services.clone(), brokers.clone());
         let name = format!("consumer.{service}");
         spec.worker(&name, move || {
+            let routes = routes::of(service, &services, &brokers)
+                .ok_or_else(|| format!("{service} has no routes"))?;
             ConsumerActor::new(ConsumerArgs {
                 connection: connection.clone(),
                 service: service.into(),
-                routes: routes(),
+                routes,
                 producer: producer.clone(),
                 backoff: backoff.clone(),
             })
             .map_err(|e| e.to_string())
         });
         names.extend([service.to_owned(), name]);
-    };
-    if let Some(a) = services.strategy_runner.clone() {
-        add(
-            strategy_runner::SERVICE,
-            Box::new(move || routes::strategy_runner(&a)),
-        );
-    }
-    if let Some(a) = services.risk_manager.clone() {
-        let bs = brokers.clone();
-        add(
-            risk_manager::SERVICE,
-            Box::new(move || routes::risk_manager(&a, &bs)),
-        );
-    }
-    if let Some(a) = services.paper_execution.clone() {
-        add(
-            paper_execution::SERVICE,
-            Box::new(move || routes::paper_execution(&a)),
-        );
-    }
-    if let Some(a) = services.zerodha_execution.clone() {
-        add(
-            zerodha_execution::SERVICE,
-            Box::new(move || routes::zerodha_execution(&a)),
-        );
-    }
-    if let Some(a) = services.portfolio_manager.clone() {
-        let bs = brokers;
-        add(
-            portfolio_manager::SERVICE,
-            Box::new(move || routes::portfolio_manager(&a, &bs)),
-        );
     }
     spec
 }

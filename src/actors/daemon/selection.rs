@@ -5,17 +5,8 @@
 //! partitions between them. The producer always runs; a consumer runs for each selected
 //! service.
 
+use super::catalog;
 use std::collections::BTreeSet;
-
-/// Every service a process can run, in start order.
-pub const ALL_SERVICES: [&str; 6] = [
-    "strategy_runner",
-    "risk_manager",
-    "paper_execution",
-    "zerodha_execution",
-    "portfolio_manager",
-    "market_feed",
-];
 
 /// The services to run: all, or a named subset.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,10 +25,10 @@ impl ServiceSet {
     pub fn parse(list: &str) -> Result<ServiceSet, String> {
         let mut names = BTreeSet::new();
         for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            if !ALL_SERVICES.contains(&name) {
+            if catalog::service(name).is_none() {
                 return Err(format!(
                     "--services: unknown service `{name}` (services: {})",
-                    ALL_SERVICES.join(", ")
+                    all_names()
                 ));
             }
             names.insert(name.to_owned());
@@ -45,7 +36,7 @@ impl ServiceSet {
         if names.is_empty() {
             return Err(format!(
                 "--services: name at least one service ({})",
-                ALL_SERVICES.join(", ")
+                all_names()
             ));
         }
         Ok(ServiceSet(Some(names)))
@@ -60,6 +51,10 @@ impl ServiceSet {
     pub fn names(&self, service: &str) -> bool {
         self.0.as_ref().is_some_and(|names| names.contains(service))
     }
+}
+
+fn all_names() -> String {
+    catalog::names().collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]

@@ -51,10 +51,7 @@ pub(super) fn register(
         false => None,
     };
     let risk_manager = runs(risk_manager::SERVICE).then(|| {
-        let limits: BTreeMap<Broker, _> = brokers
-            .iter()
-            .map(|b| (*b, settings.risk.limits(*b).clone()))
-            .collect();
+        let limits = risk_limits(settings, brokers);
         let (producer, store, holds) = (producer.clone(), parts.store.clone(), holds.clone());
         spec.worker(risk_manager::SERVICE, move || {
             Ok(
@@ -65,12 +62,7 @@ pub(super) fn register(
     });
     let paper_execution = (brokers.contains(&Broker::Paper) && runs(paper_execution::SERVICE))
         .then(|| {
-            let args = PaperExecutionArgs {
-                config: settings.paper.clone(),
-                producer: producer.clone(),
-                store: parts.store.clone(),
-                calendar: settings.market_hours.calendar(),
-            };
+            let args = paper_args(settings, producer, &parts.store);
             spec.worker(paper_execution::SERVICE, move || {
                 Ok(PaperExecution::new(args.clone()))
             })
@@ -91,14 +83,8 @@ pub(super) fn register(
             None
         };
     let portfolio_manager = runs(portfolio_manager::SERVICE).then(|| {
-        let args = PortfolioArgs {
-            producer: producer.clone(),
-            store: parts.store.clone(),
-            starting_cash: settings.portfolio.starting_cash,
-            snapshot_interval: settings.portfolio.snapshot_interval(),
-            history: Some((parts.connection.clone(), brokers.clone())),
-            flush_timer: true,
-        };
+        let history = Some((parts.connection.clone(), brokers.clone()));
+        let args = portfolio_args(settings, producer, &parts.store, history);
         spec.worker(portfolio_manager::SERVICE, move || {
             Ok(PortfolioManager::new(args.clone()))
         })
@@ -112,14 +98,75 @@ pub(super) fn register(
     })
 }
 
+/// The risk limits of each broker in `brokers`.
+pub(crate) fn risk_limits(
+    settings: &Settings,
+    brokers: &[Broker],
+) -> BTreeMap<Broker, crate::risk::RiskLimits> {
+    brokers
+        .iter()
+        .map(|b| (*b, settings.risk.limits(*b).clone()))
+        .collect()
+}
+
+/// The paper venue's arguments.
+pub(crate) fn paper_args(
+    settings: &Settings,
+    producer: &ProducerHandle,
+    store: &Arc<dyn Store>,
+) -> PaperExecutionArgs {
+    PaperExecutionArgs {
+        config: settings.paper.clone(),
+        producer: producer.clone(),
+        store: store.clone(),
+        calendar: settings.market_hours.calendar(),
+    }
+}
+
+/// The portfolio manager's arguments: with `history`, it rebuilds from the fills topics
+/// and flushes throttled snapshots on a wall-clock timer (the daemon); without, it starts
+/// empty and lives in event time (the backtest).
+pub(crate) fn portfolio_args(
+    settings: &Settings,
+    producer: &ProducerHandle,
+    store: &Arc<dyn Store>,
+    history: Option<(KafkaConnection, Vec<Broker>)>,
+) -> PortfolioArgs {
+    PortfolioArgs {
+        producer: producer.clone(),
+        store: store.clone(),
+        starting_cash: settings.portfolio.starting_cash,
+        snapshot_interval: settings.portfolio.snapshot_interval(),
+        flush_timer: history.is_some(),
+        history,
+    }
+}
+
+/// The strategy runner's arguments: with `history`, it rebuilds its ledgers from the
+/// order topics and tails them (the daemon); without, outcomes arrive as messages.
+pub(crate) fn runner_args(
+    settings: &Settings,
+    slots: Vec<StrategySlot>,
+    producer: &ProducerHandle,
+    history: Option<KafkaConnection>,
+) -> RunnerArgs {
+    RunnerArgs {
+        slots,
+        producer: producer.clone(),
+        history,
+        // Past Zerodha's own age limit twice over: by then no venue will act on it.
+        unanswered_after: settings.zerodha.max_signal_age() * 2,
+    }
+}
+
 /// Refuses a selection that names an execution service whose broker is not enabled (it
 /// would silently run nothing).
 pub(super) fn check_selection(settings: &Settings, selected: &ServiceSet) -> Result<(), String> {
-    for (service, broker) in [
-        (paper_execution::SERVICE, Broker::Paper),
-        (zerodha_execution::SERVICE, Broker::Zerodha),
-    ] {
-        if selected.names(service) && !settings.brokers.enabled.contains(&broker) {
+    for def in super::catalog::CATALOG {
+        let (service, Some(broker)) = (def.name, def.venue) else {
+            continue;
+        };
+        if selected.names(service) && !def.enabled(settings) {
             return Err(format!(
                 "--services names {service}, but brokers.enabled does not have {broker}"
             ));
@@ -135,17 +182,11 @@ fn runner(
 ) -> Result<actix::Addr<StrategyRunner>, String> {
     let (settings, connection) = (parts.settings, parts.connection);
     let slots = strategy_slots(settings, parts.registry, parts.strategies)?;
-    let producer = producer.clone();
-    let history = Some(connection.clone());
-    let unanswered_after = settings.zerodha.max_signal_age() * 2;
+    let (settings, producer, connection) = (settings.clone(), producer.clone(), connection.clone());
     Ok(spec.worker(strategy_runner::SERVICE, move || {
         let slots = slots.iter().map(|f| f()).collect::<Result<Vec<_>, _>>()?;
-        Ok(StrategyRunner::new(RunnerArgs {
-            slots,
-            producer: producer.clone(),
-            history: history.clone(),
-            unanswered_after,
-        }))
+        let args = runner_args(&settings, slots, &producer, Some(connection.clone()));
+        Ok(StrategyRunner::new(args))
     }))
 }
 

@@ -60,6 +60,8 @@ fn validated() -> Deliver<ValidatedSignal> {
         validity: Validity::Day,
         reference_price: Decimal::new(240_000, 2),
         reason: "test".into(),
+        product: None,
+        position: 0,
     };
     Deliver {
         envelope: Envelope::root(ValidatedSignal { signal }, "risk_manager", at()),

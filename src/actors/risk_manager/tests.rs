@@ -51,6 +51,8 @@ fn signal(broker: Broker, side: Side, quantity: u32) -> Deliver<TradingSignal> {
         validity: Validity::Day,
         reference_price: Decimal::from(100),
         reason: "test".into(),
+        product: None,
+        position: 0,
     };
     Deliver {
         envelope: Envelope::root(s, "strategy_runner", at()),

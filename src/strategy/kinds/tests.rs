@@ -1,9 +1,21 @@
 //! Strategies against hand-computed tick sequences: each sequence yields exactly the listed
 //! intents, as (tick index, side, quantity), and no others.
+//!
+//! Every kind decides from its real position, so each sequence runs through the
+//! [`Harness`] and every intent is filled at once, in full, at the tick's last price: the
+//! position after an intent is then what the intent asked for, and nothing is ever
+//! pending on the next tick. (What happens when an order is refused, partly filled or
+//! left pending is in `harness_tests.rs`.)
 
 use super::ema_cross::{mid_price, next_signal};
-use super::{SignalIntent, Strategy, StrategyParams, build};
-use crate::messages::{DepthLevel, MarketDepth, MarketTick, OrderType, Side, Validity};
+use crate::messages::{
+    Broker, DepthLevel, Fees, MarketDepth, MarketTick, OrderFilled, OrderRef, OrderType, Side,
+    Validity,
+};
+use crate::strategy::harness::Harness;
+use crate::strategy::{
+    Ledger, OrderIntent, Strategy, StrategyContext, StrategyParams, StrategyRegistry,
+};
 use chrono::{DateTime, TimeZone, Utc};
 use rust_decimal::Decimal;
 use std::str::FromStr;
@@ -47,68 +59,81 @@ fn quote(last: &str, bid: Option<&str>, ask: Option<&str>) -> MarketTick {
     tick
 }
 
-/// Feeds the ticks in order; every intent must be a DAY market order.
-fn run(strategy: &mut dyn Strategy, ticks: &[MarketTick]) -> Vec<Fired> {
-    let mut out = Vec::new();
-    for (i, tick) in ticks.iter().enumerate() {
-        if let Some(intent) = strategy.on_tick(tick, at()) {
-            assert_market_day(&intent);
-            out.push((i, intent.side, intent.quantity));
-        }
-    }
-    out
+fn build(params: &StrategyParams) -> Box<dyn Strategy> {
+    StrategyRegistry::builtin()
+        .build(params)
+        .unwrap_or_else(|e| panic!("{params}: {e}"))
 }
 
-fn assert_market_day(intent: &SignalIntent) {
+fn params(text: &str) -> StrategyParams {
+    StrategyParams::from_toml(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+/// Feeds one tick; an intent (which must be a DAY market order) is filled at once in full
+/// at the tick's last price.
+fn step(h: &mut Harness, tick: &MarketTick) -> Option<(Side, u32)> {
+    let intent = h.tick(tick).expect("built-in kinds do not fail")?;
+    assert_market_day(&intent);
+    let before = h.position(tick.token);
+    h.fill_last(intent.quantity, tick.last_price);
+    let signed = match intent.side {
+        Buy => i64::from(intent.quantity),
+        Sell => -i64::from(intent.quantity),
+    };
+    assert_eq!(h.position(tick.token), before + signed, "{intent:?}");
+    assert!(h.pending(tick.token).is_empty(), "{intent:?}");
+    Some((intent.side, intent.quantity))
+}
+
+/// Feeds the ticks in order through a fresh instance, filling every intent.
+fn run(params: &StrategyParams, ticks: &[MarketTick]) -> Vec<Fired> {
+    let mut h = Harness::new(build(params));
+    ticks
+        .iter()
+        .enumerate()
+        .filter_map(|(i, tick)| step(&mut h, tick).map(|(side, qty)| (i, side, qty)))
+        .collect()
+}
+
+fn assert_market_day(intent: &OrderIntent) {
     assert_eq!(intent.order_type, OrderType::Market, "{intent:?}");
     assert_eq!(intent.validity, Validity::Day, "{intent:?}");
     assert_eq!(
-        (intent.price, intent.trigger_price),
-        (None, None),
+        (intent.price, intent.trigger_price, intent.product),
+        (None, None, None),
         "{intent:?}"
     );
     assert!(!intent.reason.is_empty(), "{intent:?}");
 }
 
 fn momentum(lookback: usize, threshold: &str, quantity: u32) -> StrategyParams {
-    StrategyParams::Momentum {
-        lookback,
-        threshold: dec(threshold),
-        quantity,
-    }
+    params(&format!(
+        "kind = \"momentum\"\nlookback = {lookback}\nthreshold = \"{threshold}\"\n\
+         quantity = {quantity}"
+    ))
 }
 
 fn rsi(period: usize, quantity: u32) -> StrategyParams {
-    StrategyParams::Rsi {
-        period,
-        oversold: dec("30"),
-        overbought: dec("70"),
-        quantity,
-    }
+    params(&format!(
+        "kind = \"rsi\"\nperiod = {period}\noversold = 30\noverbought = 70\nquantity = {quantity}"
+    ))
 }
 
 fn mean_reversion(bb_period: usize, bb_k: &str, quantity: u32) -> StrategyParams {
-    StrategyParams::MeanReversion {
-        rsi_period: 2,
-        oversold: dec("30"),
-        overbought: dec("70"),
-        bb_period,
-        bb_k: dec(bb_k),
-        quantity,
-    }
+    params(&format!(
+        "kind = \"mean_reversion\"\nrsi_period = 2\noversold = 30\noverbought = 70\n\
+         bb_period = {bb_period}\nbb_k = \"{bb_k}\"\nquantity = {quantity}"
+    ))
 }
 
 fn ema_cross(fast: usize, slow: usize, quantity: u32) -> StrategyParams {
-    StrategyParams::EmaCross {
-        fast,
-        slow,
-        quantity,
-    }
+    params(&format!(
+        "kind = \"ema_cross\"\nfast = {fast}\nslow = {slow}\nquantity = {quantity}"
+    ))
 }
 
 fn intents_of(params: &StrategyParams, prices: &[i64]) -> Vec<Fired> {
-    let mut strategy = build("s1", params);
-    run(strategy.as_mut(), &ltp_ticks(TOKEN, prices))
+    run(params, &ltp_ticks(TOKEN, prices))
 }
 
 #[test]
@@ -275,8 +300,7 @@ fn ema_cross_trades_on_the_mid_not_the_last_price() {
         .map(|i| quote(&(100 + i).to_string(), Some("99.95"), Some("100.05")))
         .collect();
     ticks.push(quote("90", Some("109.95"), Some("110.05")));
-    let mut strategy = build("s1", &ema_cross(10, 20, 100));
-    assert_eq!(run(strategy.as_mut(), &ticks), vec![(20, Buy, 100)]);
+    assert_eq!(run(&ema_cross(10, 20, 100), &ticks), vec![(20, Buy, 100)]);
 }
 
 #[test]
@@ -294,38 +318,160 @@ fn instruments_are_isolated_when_ticks_interleave() {
     ];
     for (params, prices_a, prices_b) in cases {
         let (ta, tb) = (ltp_ticks(1, prices_a), ltp_ticks(2, prices_b));
-        let alone_a = intents_of_ticks(&params, &ta);
-        let alone_b = intents_of_ticks(&params, &tb);
+        let alone_a = run(&params, &ta);
+        let alone_b = run(&params, &tb);
         assert!(
             !alone_a.is_empty() && !alone_b.is_empty(),
-            "{params:?}: sequences should trade"
+            "{params}: sequences should trade"
         );
 
         // Interleave a0 b0 a1 b1 ...; record each intent under its token's own tick index.
-        let mut strategy = build("s1", &params);
+        let mut h = Harness::new(build(&params));
         let (mut got_a, mut got_b) = (Vec::new(), Vec::new());
         for i in 0..ta.len().max(tb.len()) {
             for (ticks, got) in [(&ta, &mut got_a), (&tb, &mut got_b)] {
                 if let Some(tick) = ticks.get(i)
-                    && let Some(intent) = strategy.on_tick(tick, at())
+                    && let Some((side, quantity)) = step(&mut h, tick)
                 {
-                    got.push((i, intent.side, intent.quantity));
+                    got.push((i, side, quantity));
                 }
             }
         }
-        assert_eq!(got_a, alone_a, "{params:?} token 1");
-        assert_eq!(got_b, alone_b, "{params:?} token 2");
+        assert_eq!(got_a, alone_a, "{params} token 1");
+        assert_eq!(got_b, alone_b, "{params} token 2");
     }
 }
 
-fn intents_of_ticks(params: &StrategyParams, ticks: &[MarketTick]) -> Vec<Fired> {
-    let mut strategy = build("s1", params);
-    run(strategy.as_mut(), ticks)
+/// A ledger holding `position` in [`TOKEN`] from a fill of an order it never saw sent
+/// (as after a restart), with nothing pending.
+fn ledger_holding(position: i64) -> Ledger {
+    let mut ledger = Ledger::default();
+    if position == 0 {
+        return ledger;
+    }
+    let quantity = u32::try_from(position.unsigned_abs()).expect("small position");
+    let fill = OrderFilled {
+        order: OrderRef {
+            client_order_id: "ap-before-restart".into(),
+            broker_order_id: None,
+            strategy_id: "s1".into(),
+            broker: Broker::Paper,
+            token: TOKEN,
+            symbol: "RELIANCE".into(),
+            side: if position > 0 { Buy } else { Sell },
+        },
+        fill_id: "t1".into(),
+        quantity,
+        price: Decimal::ONE_HUNDRED,
+        fees: Fees::default(),
+        cumulative_quantity: quantity,
+        order_quantity: quantity,
+        filled_at: at(),
+    };
+    ledger.filled(&fill).expect("a new fill counts");
+    assert_eq!(ledger.position(TOKEN), position);
+    assert!(ledger.pending(TOKEN).is_empty());
+    ledger
+}
+
+/// The first intent of a fresh instance over `prices`, with the ledger fixed at `position`.
+fn first_intent_holding(params: &StrategyParams, position: i64, prices: &[i64]) -> Option<Fired> {
+    let ledger = ledger_holding(position);
+    let mut strategy = build(params);
+    ltp_ticks(TOKEN, prices)
+        .iter()
+        .enumerate()
+        .find_map(|(i, tick)| {
+            let ctx = StrategyContext::new(at(), "s1", Broker::Paper, TOKEN, &ledger);
+            let intent = strategy.on_tick(tick, &ctx).expect("no fault")?;
+            assert_market_day(&intent);
+            Some((i, intent.side, intent.quantity))
+        })
 }
 
 #[test]
-fn built_strategy_reports_its_id_and_ignores_fills_by_default() {
-    let mut strategy = build("ema-fast", &ema_cross(2, 3, 1));
-    strategy.on_fill(TOKEN, Buy, 1);
-    assert_eq!(strategy.id(), "ema-fast");
+fn kinds_decide_from_the_ledgers_position_not_from_what_they_sent() {
+    // The position comes from fills the strategy never asked for (an instance rebuilt after
+    // a restart sees the real position at once). Long-only kinds bring a position outside
+    // 0..=quantity back into it on their first defined tick, whatever the signal; inside
+    // it, the position decides between entering and exiting.
+    let flat_prices: &[i64] = &[100, 100, 100, 100, 100, 100];
+    let momentum_up: &[i64] = &[100, 100, 106, 110];
+    let momentum_down: &[i64] = &[100, 100, 94];
+    let ema_up: Vec<i64> = (100..125).collect();
+    let ema_down: Vec<i64> = (100..125).rev().collect();
+    // (case, params, position, prices, first intent)
+    let cases: Vec<(&str, StrategyParams, i64, &[i64], Option<Fired>)> = vec![
+        (
+            "momentum short → buys back to flat",
+            momentum(2, "0.05", 10),
+            -4,
+            flat_prices,
+            Some((2, Buy, 4)),
+        ),
+        (
+            "momentum above its quantity → sells down to it",
+            momentum(2, "0.05", 10),
+            25,
+            flat_prices,
+            Some((2, Sell, 15)),
+        ),
+        (
+            "momentum already long does not buy again",
+            momentum(2, "0.05", 10),
+            10,
+            momentum_up,
+            None,
+        ),
+        (
+            "momentum partly long sells all it holds on the exit",
+            momentum(2, "0.05", 10),
+            3,
+            momentum_down,
+            Some((2, Sell, 3)),
+        ),
+        (
+            // RSI(2) is first defined at #2; the kind decides from the 2nd value on.
+            "rsi short → buys back to flat once it can decide",
+            rsi(2, 7),
+            -2,
+            flat_prices,
+            Some((3, Buy, 2)),
+        ),
+        (
+            "mean_reversion above its quantity → sells down to it",
+            mean_reversion(3, "1", 5),
+            8,
+            flat_prices,
+            Some((2, Sell, 3)),
+        ),
+        (
+            "ema_cross long from before → flips with the real difference",
+            ema_cross(10, 20, 100),
+            300,
+            &ema_down,
+            Some((19, Sell, 400)),
+        ),
+        (
+            "ema_cross already at its target sends nothing",
+            ema_cross(10, 20, 100),
+            100,
+            &ema_up,
+            None,
+        ),
+        (
+            "ema_cross short of its target buys the rest",
+            ema_cross(10, 20, 100),
+            40,
+            &ema_up,
+            Some((19, Buy, 60)),
+        ),
+    ];
+    for (case, params, position, prices, want) in cases {
+        assert_eq!(
+            first_intent_holding(&params, position, prices),
+            want,
+            "{case}"
+        );
+    }
 }
