@@ -72,12 +72,21 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Run only these services (comma-separated): strategy_runner, risk_manager,
-    /// paper_execution, zerodha_execution, portfolio_manager, market_feed. Processes
-    /// running the same service share its consumer group and split its partitions.
-    /// Default: all.
-    #[arg(long, value_name = "LIST")]
+    /// Run only these services (comma-separated; the list is the service catalog's).
+    /// Processes running the same service share its consumer group and split its
+    /// partitions. Default: all.
+    #[arg(long, value_name = "LIST", help = services_help())]
     pub services: Option<String>,
+}
+
+/// `--services`' help, naming every service of the catalog.
+fn services_help() -> String {
+    let names: Vec<&str> = crate::actors::daemon::catalog::names().collect();
+    format!(
+        "Run only these services (comma-separated): {}. Processes running the same service \
+         share its consumer group and split its partitions. Default: all.",
+        names.join(", ")
+    )
 }
 
 #[derive(Debug, Args)]

@@ -41,7 +41,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use actix::{Addr, Recipient};
+use actix::{Addr, MailboxError, Recipient};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -197,7 +197,12 @@ async fn status(runner: &RunnerLink, timeout: Duration) -> Result<RunnerStatus, 
         .send(GetRunnerStatus)
         .timeout(timeout)
         .await
-        .map_err(|e| format!("the strategy runner did not answer within {timeout:?}: {e}"))
+        .map_err(|e| match e {
+            MailboxError::Timeout => {
+                format!("the strategy runner did not answer within {timeout:?}")
+            }
+            MailboxError::Closed => "the strategy runner has stopped".to_owned(),
+        })
 }
 
 /// The configuration joined with `status` (or, for every live view, the reason it is

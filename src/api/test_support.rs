@@ -2,7 +2,7 @@
 //! `Portfolio` JSON, a request helper over the real app (`init_service`), and a store that
 //! is down.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
@@ -25,6 +25,8 @@ pub(super) const TOKEN: &str = "ctl-token-4242";
 
 pub(super) const RELIANCE: u32 = 738_561;
 
+pub(super) const INFY: u32 = 408_065;
+
 /// Calls to the `orders` closure: `(broker, limit)`.
 type OrderCalls = Arc<Mutex<Vec<(Option<Broker>, usize)>>>;
 
@@ -34,6 +36,9 @@ pub(super) struct Fixture {
     pub brokers: Vec<Broker>,
     pub control_token: String,
     pub kill_switch: Option<Recipient<SetTradingState>>,
+    /// The configured strategies (`momentum_1` on paper, trading RELIANCE).
+    pub strategies: Vec<StrategyInfo>,
+    pub strategy_runner: Option<RunnerLink>,
     pub checks: Vec<ReadinessCheck>,
     pub events: broadcast::Sender<ApiEvent>,
     pub order_calls: OrderCalls,
@@ -41,7 +46,8 @@ pub(super) struct Fixture {
 
 impl Fixture {
     /// Paper enabled; two paper portfolios (one with a fill) and one zerodha portfolio in
-    /// the store; every check ready; the control token set; no kill switch.
+    /// the store; every check ready; the control token set; no kill switch; one configured
+    /// strategy and no strategy runner.
     pub async fn new() -> Fixture {
         let store = MemoryStore::default();
         let mut traded = Portfolio::new(Broker::Paper, "momentum_1", Decimal::from(100_000));
@@ -64,6 +70,8 @@ impl Fixture {
             brokers: vec![Broker::Paper],
             control_token: TOKEN.to_owned(),
             kill_switch: None,
+            strategies: vec![strategy()],
+            strategy_runner: None,
             checks: vec![ReadinessCheck::ready("store", "memory")],
             events: broadcast::channel(16).0,
             order_calls: OrderCalls::default(),
@@ -76,9 +84,14 @@ impl Fixture {
         ApiContext {
             brokers: self.brokers.clone(),
             store: Arc::clone(&self.store),
-            strategies: vec![strategy()],
+            strategies: self.strategies.clone(),
             control_token: Secret::new(self.control_token.clone()),
             kill_switch: self.kill_switch.clone(),
+            strategy_runner: self.strategy_runner.clone(),
+            symbols: HashMap::from([
+                (RELIANCE, "RELIANCE".to_owned()),
+                (INFY, "INFY".to_owned()),
+            ]),
             tree: Arc::new(tree),
             readiness: Arc::new(move || {
                 let checks = checks.clone();
@@ -163,7 +176,7 @@ fn fill(fill_id: &str, strategy_id: &str) -> OrderFilled {
     }
 }
 
-fn strategy() -> StrategyInfo {
+pub(super) fn strategy() -> StrategyInfo {
     StrategyInfo {
         id: "momentum_1".to_owned(),
         kind: "momentum".to_owned(),

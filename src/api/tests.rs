@@ -186,12 +186,18 @@ async fn actors_and_strategies() {
     assert_eq!(answer.json()["actors"][0]["state"], json!("running"));
     let answer = get(fixture.context(), "/api/v1/strategies").await;
     assert_eq!(answer.status, StatusCode::OK);
+    // The strategy runner runs elsewhere: the configuration, and no live view.
     let expected = json!([{
         "id": "momentum_1",
         "kind": "momentum",
         "enabled": true,
         "brokers": ["paper"],
         "instruments": ["RELIANCE"],
+        "by_broker": [{
+            "broker": "paper",
+            "live": null,
+            "note": "the strategy runner does not run in this process",
+        }],
     }]);
     assert_eq!(answer.json(), expected);
 }

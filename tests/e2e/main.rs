@@ -9,6 +9,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod daemon;
+mod strategies;
 
 use alpha_panda::messages::{
     Broker, OrderFailed, OrderFilled, Payload, ValidatedSignal, client_order_id,

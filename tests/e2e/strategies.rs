@@ -1,0 +1,655 @@
+//! End to end: the four built-in strategy kinds trading on paper through a restart, checked
+//! against the order topics.
+//!
+//! The daemon runs `ema_cross`, `momentum`, `rsi` and `mean_reversion` on three instruments
+//! with parameters that trade every few ticks, shorting refused by the paper venue, and an
+//! order-size limit that lets every order through except an `ema_cross` flip (2 ×
+//! quantity). It trades, is stopped with SIGTERM mid-stream, is started again with the same
+//! settings, trades on, is halted and compared over the API, and is stopped.
+//!
+//! Then, per (broker, strategy, instrument), walking its signals in topic order (one key,
+//! one partition) and the fills of each signal's order (matched by client order id, each
+//! fill once):
+//! - (a) every signal's `position` equals the real position: the sum of the fills of the
+//!   orders of all earlier signals of the key; every signal but the last ended (one risk
+//!   rejection, one venue failure or one complete fill, never two) before the next was
+//!   sent;
+//! - (b) the real position after every fill stays within `0..=quantity`: `±quantity` for
+//!   `ema_cross`, `0..=quantity` for the long-only kinds, and never short since the venue
+//!   refuses shorting; and the venue refuses a sell as shorting only when the real position
+//!   does not cover it;
+//! - (c) every kind filled, and `ema_cross` flips were refused by risk (the refusal path ran);
+//! - (d) after the restart the first signal of each key carries the real position from
+//!   before it (which (a) checks), and at least one of them is not flat, so the ledgers'
+//!   rebuild from the topics is what put it there.
+//!
+//! Before the last stop, the API's portfolios (positions, and cash recomputed from the fills
+//! by hand) and the runner's per-broker positions (`GET /api/v1/strategies`) must equal the
+//! positions from the fills.
+
+use super::common;
+use super::daemon::Daemon;
+use super::{ONE_AT_A_TIME, SHUTDOWN_BOUND, Scenario, TOKEN, history};
+use alpha_panda::messages::{
+    Envelope, OrderFailed, OrderFailureKind, OrderFilled, RejectedSignal, RejectionCode, Side,
+    TradingSignal, client_order_id_of_signal,
+};
+use alpha_panda::streaming::{KafkaConnection, Stream};
+use rust_decimal::Decimal;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// The paper venue's (and each portfolio's) starting cash: the default.
+const STARTING_CASH: i64 = 1_000_000;
+/// Largest order risk lets through: every kind's quantity, not an `ema_cross` flip.
+const MAX_ORDER_QUANTITY: i64 = 3;
+
+/// One strategy of the run.
+struct Kind {
+    kind: &'static str,
+    id: String,
+    quantity: i64,
+    /// `params = { ... }` without the kind.
+    params: &'static str,
+}
+
+impl Kind {
+    fn long_only(&self) -> bool {
+        self.kind != "ema_cross"
+    }
+}
+
+fn kinds(suffix: &str) -> Vec<Kind> {
+    let kind = |kind: &'static str, quantity: i64, params: &'static str| Kind {
+        kind,
+        id: format!("e2e_{kind}_{suffix}"),
+        quantity,
+        params,
+    };
+    vec![
+        // Flips trade 2 × 2 = 4 > MAX_ORDER_QUANTITY: refused by risk.
+        kind("ema_cross", 2, "fast = 2, slow = 4"),
+        // The simulator moves a price by at most two ticks (₹0.10) a step, on prices of
+        // ₹100 to ₹5000: a rate of change of 0.00002 is crossed every few ticks.
+        kind("momentum", 1, "lookback = 2, threshold = \"0.00002\""),
+        kind("rsi", 2, "period = 3, oversold = 45, overbought = 55"),
+        kind(
+            "mean_reversion",
+            3,
+            "rsi_period = 3, oversold = 45, overbought = 55, bb_period = 4, bb_k = \"0.5\"",
+        ),
+    ]
+}
+
+const INSTRUMENTS: [&str; 3] = ["RELIANCE", "INFY", "TCS"];
+
+/// The run's settings: the [`Scenario`] of `main.rs` with four strategies of its own.
+fn setup() -> Option<(Scenario, Vec<Kind>)> {
+    let (Some(connection), Some(redis)) = (common::real_broker(), common::redis_url()) else {
+        return None;
+    };
+    // As `scenario()`: a database of its own, emptied, for the durable risk state.
+    let redis = format!("{}/15", redis.trim_end_matches('/'));
+    let client = redis::Client::open(redis.as_str()).expect("redis url");
+    let mut conn = client.get_connection().expect("redis");
+    let _: () = redis::cmd("FLUSHDB")
+        .query(&mut conn)
+        .expect("flush the e2e database");
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let kinds = kinds(&id[..8]);
+    let instruments = INSTRUMENTS.map(|i| format!("\"{i}\"")).join(", ");
+    let strategies: String = kinds
+        .iter()
+        .map(|k| {
+            format!(
+                "\n[strategies.{id}]\nenabled = true\nbrokers = [\"paper\"]\ninstruments = [{instruments}]\nparams = {{ kind = \"{kind}\", {params}, quantity = {quantity} }}\n",
+                id = k.id,
+                kind = k.kind,
+                params = k.params,
+                quantity = k.quantity,
+            )
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let toml = format!(
+        r#"
+[kafka]
+brokers = "{brokers}"
+client_id = "CLIENT_ID"
+group_prefix = "e2e-{id}"
+linger_ms = 0
+fetch_wait_max_ms = 1
+
+[kafka.client]
+"batch.num.messages" = "1"
+
+[redis]
+url = "{redis}"
+
+[api]
+listen = "127.0.0.1:0"
+control_token = "{TOKEN}"
+
+[feed]
+subscriptions = ["RELIANCE:full", "INFY:quote", "TCS:quote"]
+
+[simulator]
+ticks_per_sec = 20
+
+[paper]
+allow_short = false
+
+[risk.paper]
+max_order_quantity = {MAX_ORDER_QUANTITY}
+max_daily_trades = "off"
+
+[strategies.momentum_1]
+enabled = false
+
+[strategies.ema_cross_1]
+enabled = false
+{strategies}"#,
+        brokers = connection.bootstrap_servers,
+    );
+    let strategy = kinds[0].id.clone();
+    Some((
+        Scenario {
+            _dir: dir,
+            config,
+            toml,
+            strategy,
+            connection,
+            redis,
+        },
+        kinds,
+    ))
+}
+
+/// (strategy, token): the broker is paper throughout.
+type Key = (String, u32);
+
+fn signed(side: Side, quantity: u32) -> i64 {
+    match side {
+        Side::Buy => i64::from(quantity),
+        Side::Sell => -i64::from(quantity),
+    }
+}
+
+/// What the paper topics hold about the run's strategies, each event once.
+#[derive(Default)]
+struct Records {
+    /// In topic order; a key's signals share a partition, so their order is the order sent.
+    signals: Vec<Envelope<TradingSignal>>,
+    /// By client order id.
+    fills: BTreeMap<String, Vec<OrderFilled>>,
+    failures: BTreeMap<String, Vec<OrderFailed>>,
+    /// By the raw signal's id (the rejection's causation id).
+    rejections: BTreeMap<Uuid, Vec<RejectedSignal>>,
+    /// Two different events under one identity.
+    problems: Vec<String>,
+}
+
+impl Records {
+    fn read(connection: &KafkaConnection, ids: &BTreeSet<String>) -> Records {
+        let mut r = Records::default();
+        let mut signals: BTreeMap<Uuid, Envelope<TradingSignal>> = BTreeMap::new();
+        for e in history::<TradingSignal>(connection, Stream::SignalsRaw) {
+            if !ids.contains(&e.data.strategy_id) {
+                continue;
+            }
+            match signals.get(&e.id) {
+                // The same tick handled twice gives the same signal id; the same decision
+                // is one signal sent twice, which the risk manager absorbs.
+                Some(first) if first.data == e.data => {}
+                Some(first) => r.problems.push(format!(
+                    "signal id {} carries two different signals: {:?} and {:?}",
+                    e.id, first.data, e.data
+                )),
+                None => {
+                    signals.insert(e.id, e.clone());
+                    r.signals.push(e);
+                }
+            }
+        }
+        // A fill may be republished (same envelope, same content) after a restart: once.
+        let mut fills: BTreeMap<String, Envelope<OrderFilled>> = BTreeMap::new();
+        for e in history::<OrderFilled>(connection, Stream::OrdersFilled) {
+            if !ids.contains(&e.data.order.strategy_id) {
+                continue;
+            }
+            match fills.get(&e.data.fill_id) {
+                Some(first) if first.id == e.id && first.data == e.data => {}
+                Some(first) => r.problems.push(format!(
+                    "fill {} executed twice: {first:?} and {e:?}",
+                    e.data.fill_id
+                )),
+                None => {
+                    let order = e.data.order.client_order_id.clone();
+                    r.fills.entry(order).or_default().push(e.data.clone());
+                    fills.insert(e.data.fill_id.clone(), e);
+                }
+            }
+        }
+        let mut seen = BTreeSet::new();
+        for e in history::<OrderFailed>(connection, Stream::OrdersFailed) {
+            if ids.contains(&e.data.order.strategy_id) && seen.insert(e.id) {
+                let order = e.data.order.client_order_id.clone();
+                r.failures.entry(order).or_default().push(e.data);
+            }
+        }
+        for e in history::<RejectedSignal>(connection, Stream::SignalsRejected) {
+            if !ids.contains(&e.data.signal.strategy_id) || !seen.insert(e.id) {
+                continue;
+            }
+            match e.causation_id {
+                Some(signal) => r.rejections.entry(signal).or_default().push(e.data),
+                None => r.problems.push(format!("rejection {} names no signal", e.id)),
+            }
+        }
+        r
+    }
+
+    /// The signals of each key, in the order sent.
+    fn by_key(&self) -> BTreeMap<Key, Vec<&Envelope<TradingSignal>>> {
+        let mut out: BTreeMap<Key, Vec<&Envelope<TradingSignal>>> = BTreeMap::new();
+        for s in &self.signals {
+            out.entry((s.data.strategy_id.clone(), s.data.token))
+                .or_default()
+                .push(s);
+        }
+        out
+    }
+
+    /// The real positions (non-zero) from every fill.
+    fn positions(&self) -> BTreeMap<Key, i64> {
+        let mut out: BTreeMap<Key, i64> = BTreeMap::new();
+        for f in self.fills.values().flatten() {
+            *out.entry((f.order.strategy_id.clone(), f.order.token))
+                .or_default() += signed(f.order.side, f.quantity);
+        }
+        out.retain(|_, p| *p != 0);
+        out
+    }
+
+    /// Each strategy's cash from its fills, by hand: a buy pays quantity × price plus
+    /// charges, a sell receives quantity × price minus charges.
+    fn cash(&self) -> BTreeMap<String, Decimal> {
+        let mut out: BTreeMap<String, Decimal> = BTreeMap::new();
+        for f in self.fills.values().flatten() {
+            let notional = Decimal::from(f.quantity) * f.price;
+            let change = match f.order.side {
+                Side::Buy => -(notional + f.fees.total),
+                Side::Sell => notional - f.fees.total,
+            };
+            *out.entry(f.order.strategy_id.clone())
+                .or_insert(Decimal::from(STARTING_CASH)) += change;
+        }
+        out
+    }
+}
+
+/// The first signal of a key after the restart.
+#[derive(Debug)]
+struct Resumed {
+    key: Key,
+    /// The real position from the fills of the orders of every earlier signal.
+    real: i64,
+    /// What the signal says the strategy held.
+    believed: i64,
+}
+
+/// What the walk over the topics found.
+#[derive(Default)]
+struct Findings {
+    violations: Vec<String>,
+    resumed: Vec<Resumed>,
+    /// Per strategy: signals, fills, risk rejections by code, venue failures by kind.
+    signals: BTreeMap<String, usize>,
+    fills: BTreeMap<String, usize>,
+    rejected: BTreeMap<String, BTreeMap<&'static str, usize>>,
+    failed: BTreeMap<String, BTreeMap<String, usize>>,
+}
+
+/// Walks every key's signals and their orders' outcomes; `before_restart` holds the ids
+/// of the signals the first process sent.
+fn walk(records: &Records, kinds: &[Kind], before_restart: &BTreeSet<Uuid>) -> Findings {
+    let mut found = Findings {
+        violations: records.problems.clone(),
+        ..Findings::default()
+    };
+    let quantity: BTreeMap<&str, (i64, bool)> = kinds
+        .iter()
+        .map(|k| (k.id.as_str(), (k.quantity, k.long_only())))
+        .collect();
+    let mut orders = BTreeSet::new();
+    for ((strategy, token), signals) in records.by_key() {
+        let (max, long_only) = quantity[strategy.as_str()];
+        let mut real = 0i64;
+        let mut resumed = false;
+        *found.signals.entry(strategy.clone()).or_default() += signals.len();
+        for (i, s) in signals.iter().enumerate() {
+            let at = format!(
+                "{strategy} token {token} signal #{i} {} ({:?} {})",
+                s.id, s.data.side, s.data.quantity
+            );
+            // (a) the belief is the truth.
+            if s.data.position != real {
+                found.violations.push(format!(
+                    "{at}: carries position {} but the fills of the earlier orders make {real}",
+                    s.data.position
+                ));
+            }
+            // (d) the first signal after the restart.
+            if !before_restart.contains(&s.id) && !resumed {
+                resumed = true;
+                found.resumed.push(Resumed {
+                    key: (strategy.clone(), token),
+                    real,
+                    believed: s.data.position,
+                });
+            }
+            let order = client_order_id_of_signal(s.id);
+            orders.insert(order.clone());
+            let fills = records.fills.get(&order).map_or(&[][..], Vec::as_slice);
+            let failures = records.failures.get(&order).map_or(&[][..], Vec::as_slice);
+            let rejections = records.rejections.get(&s.id).map_or(&[][..], Vec::as_slice);
+            let complete = fills
+                .iter()
+                .filter(|f| f.cumulative_quantity >= f.order_quantity)
+                .count();
+            let ends = complete + failures.len() + rejections.len();
+            if ends > 1 {
+                found.violations.push(format!(
+                    "{at}: {ends} outcomes: fills {fills:?}, failures {failures:?}, rejections {rejections:?}"
+                ));
+            }
+            if ends == 0 && i + 1 < signals.len() {
+                found.violations.push(format!(
+                    "{at}: no outcome, yet the strategy sent its next signal {}",
+                    signals[i + 1].id
+                ));
+            }
+            for r in rejections {
+                for reason in &r.reasons {
+                    *found
+                        .rejected
+                        .entry(strategy.clone())
+                        .or_default()
+                        .entry(reason.code.as_str())
+                        .or_default() += 1;
+                }
+            }
+            for f in failures {
+                *found
+                    .failed
+                    .entry(strategy.clone())
+                    .or_default()
+                    .entry(format!("{:?}", f.kind))
+                    .or_default() += 1;
+                // Shorting is refused: only a sell the real position does not cover is one.
+                if f.kind == OrderFailureKind::ShortingNotAllowed
+                    && real - i64::from(s.data.quantity) >= 0
+                    && s.data.side == Side::Sell
+                {
+                    found.violations.push(format!(
+                        "{at}: the venue refused it as shorting ({}) though the real position {real} covers the sell",
+                        f.message
+                    ));
+                }
+            }
+            for f in fills {
+                *found.fills.entry(strategy.clone()).or_default() += 1;
+                if f.order.token != token || f.order.side != s.data.side {
+                    found.violations.push(format!("{at}: filled as another order: {f:?}"));
+                }
+                real += signed(f.order.side, f.quantity);
+                // (b) the real position stays where the kind may hold it.
+                let range = if long_only { 0..=max } else { -max..=max };
+                if !range.contains(&real) {
+                    found.violations.push(format!(
+                        "{at}: fill {} takes the real position to {real}, outside {range:?}",
+                        f.fill_id
+                    ));
+                } else if real < 0 {
+                    found.violations.push(format!(
+                        "{at}: fill {} takes the real position short ({real}) though shorting is refused",
+                        f.fill_id
+                    ));
+                }
+            }
+        }
+    }
+    for (order, fills) in &records.fills {
+        if !orders.contains(order) {
+            found
+                .violations
+                .push(format!("fills of an order no signal of the run sent: {fills:?}"));
+        }
+    }
+    found
+}
+
+/// The non-zero positions of the run's strategies in `GET /api/v1/portfolios`, and their
+/// cash.
+fn api_portfolios(
+    body: &str,
+    ids: &BTreeSet<String>,
+) -> (BTreeMap<Key, i64>, BTreeMap<String, Decimal>) {
+    let list: Value = serde_json::from_str(body).expect("portfolios JSON");
+    let mut positions = BTreeMap::new();
+    let mut cash = BTreeMap::new();
+    for p in list.as_array().expect("a list of portfolios") {
+        let Some(strategy) = p["strategy_id"].as_str().filter(|s| ids.contains(*s)) else {
+            continue;
+        };
+        assert_eq!(p["broker"], "paper", "{p}");
+        let amount = p["cash"].as_str().and_then(|c| c.parse().ok());
+        cash.insert(strategy.to_owned(), amount.expect("cash"));
+        for q in p["positions"].as_array().into_iter().flatten() {
+            let token = q["token"].as_u64().and_then(|t| u32::try_from(t).ok());
+            let quantity = q["quantity"].as_i64().expect("quantity");
+            if quantity != 0 {
+                positions.insert((strategy.to_owned(), token.expect("token")), quantity);
+            }
+        }
+    }
+    (positions, cash)
+}
+
+/// The non-zero paper positions of the run's strategies in `GET /api/v1/strategies`, as the
+/// runner's ledgers have them (`instruments[].token` / `.position` per strategy and broker,
+/// wherever the answer nests them); `None` while the answer has no such instruments.
+fn runner_positions(body: &str, ids: &BTreeSet<String>) -> Option<BTreeMap<Key, i64>> {
+    fn visit(
+        v: &Value,
+        strategy: Option<&str>,
+        broker: Option<&str>,
+        ids: &BTreeSet<String>,
+        out: &mut Option<BTreeMap<Key, i64>>,
+    ) {
+        match v {
+            Value::Object(m) => {
+                let strategy = m
+                    .get("strategy_id")
+                    .or_else(|| m.get("id"))
+                    .and_then(Value::as_str)
+                    .or(strategy);
+                let broker = m.get("broker").and_then(Value::as_str).or(broker);
+                if let Some(Value::Array(instruments)) = m.get("instruments")
+                    && instruments.iter().any(|i| i.get("position").is_some())
+                {
+                    let map = out.get_or_insert_with(BTreeMap::new);
+                    if let (Some(s), Some("paper")) = (strategy, broker)
+                        && ids.contains(s)
+                    {
+                        for i in instruments {
+                            let token = i["token"].as_u64().and_then(|t| u32::try_from(t).ok());
+                            let position = i["position"].as_i64().expect("position");
+                            if position != 0 {
+                                map.insert((s.to_owned(), token.expect("token")), position);
+                            }
+                        }
+                    }
+                }
+                for (name, child) in m {
+                    // A map keyed by broker name ({"paper": {...}}) names the broker too.
+                    let broker = match name.as_str() {
+                        "paper" | "zerodha" => Some(name.as_str()),
+                        _ => broker,
+                    };
+                    visit(child, strategy, broker, ids, out);
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    visit(item, strategy, broker, ids, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let v: Value = serde_json::from_str(body).expect("strategies JSON");
+    let mut out = None;
+    visit(&v, None, None, ids, &mut out);
+    out
+}
+
+/// Halts trading, then waits until the API's portfolios and the runner's positions equal
+/// what the fills say (orders placed before the halt may still fill meanwhile). Answers
+/// whether the runner's view was there to compare.
+fn api_agrees_with_the_fills(d: &Daemon, s: &Scenario, ids: &BTreeSet<String>) -> bool {
+    let (status, body) = d.http("POST", "/api/v1/trading/paper/halt", Some(TOKEN));
+    assert_eq!(status, 200, "{body}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let records = Records::read(&s.connection, ids);
+        let (real, cash) = (records.positions(), records.cash());
+        let wait = Duration::from_secs(10);
+        let (book, book_cash) = api_portfolios(&d.get_ok("/api/v1/portfolios", wait), ids);
+        let runner = runner_positions(&d.get_ok("/api/v1/strategies", wait), ids);
+        // TODO(strategies API): once `GET /api/v1/strategies` lists per broker
+        // `instruments[].token` / `.position` from the runner, `runner` is always `Some`;
+        // make its absence a failure then. Until then the runner's view is checked through
+        // the signals' `position` (the walk's (a)) only.
+        let runner_agrees = runner.as_ref().is_none_or(|r| *r == real);
+        if book == real && book_cash == cash && runner_agrees {
+            if runner.is_none() {
+                eprintln!(
+                    "TODO: GET /api/v1/strategies has no per-broker instruments[].position yet; the runner's view was not compared"
+                );
+            }
+            return runner.is_some();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the API never agreed with the fills:\n fills:     {real:?}\n portfolio: {book:?}\n runner:    {runner:?}\n cash from fills: {cash:?}\n portfolio cash:  {book_cash:?}"
+        );
+        // Polling a condition with a deadline, not sleeping in place of one.
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Feeds the log lines to the counters until every strategy filled at least once and an
+/// `ema_cross` flip was refused by risk, or `within` passed.
+fn trade(d: &mut Daemon, kinds: &[Kind], within: Duration) -> bool {
+    let ids: BTreeSet<&str> = kinds.iter().map(|k| k.id.as_str()).collect();
+    let ema = kinds[0].id.clone();
+    let mut filled = BTreeSet::new();
+    let mut flip_refused = false;
+    d.watch(Instant::now() + within, |l| {
+        let strategy = l["strategy"].as_str().unwrap_or_default();
+        if l["message"] == "order filled" && ids.contains(strategy) {
+            filled.insert(strategy.to_owned());
+        }
+        if l["message"] == "signal rejected" && strategy == ema {
+            let reasons = format!("{}", l["reasons"]).to_lowercase().replace('_', "");
+            flip_refused |= reasons.contains("maxorderquantity");
+        }
+        filled.len() == ids.len() && flip_refused
+    })
+}
+
+fn stop(d: Daemon) {
+    let (code, took, lines) = d.sigterm();
+    assert_eq!(
+        code,
+        Some(0),
+        "{}",
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    );
+    assert!(took < SHUTDOWN_BOUND, "shutdown took {took:?}");
+}
+
+#[test]
+fn four_strategy_kinds_hold_their_real_positions_through_refusals_and_a_restart() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let Some((s, kinds)) = setup() else {
+        return;
+    };
+    let started = Instant::now();
+    let ids: BTreeSet<String> = kinds.iter().map(|k| k.id.clone()).collect();
+
+    let mut d = s.start();
+    let first_run = trade(&mut d, &kinds, Duration::from_secs(40));
+    // Stopped in the middle of trading: orders may be in flight.
+    stop(d);
+    let stopped = Records::read(&s.connection, &ids);
+    let before_restart: BTreeSet<Uuid> = stopped.signals.iter().map(|e| e.id).collect();
+    let at_stop = stopped.positions();
+
+    let mut d = s.start();
+    let second_run = trade(&mut d, &kinds, Duration::from_secs(25));
+    let runner_compared = api_agrees_with_the_fills(&d, &s, &ids);
+    stop(d);
+
+    let records = Records::read(&s.connection, &ids);
+    let found = walk(&records, &kinds, &before_restart);
+    eprintln!(
+        "strategies e2e: {:?}; first run reached its goal: {first_run}, second: {second_run}; runner view compared: {runner_compared}",
+        started.elapsed()
+    );
+    eprintln!("positions at the stop: {at_stop:?}");
+    eprintln!("final positions: {:?}", records.positions());
+    for k in &kinds {
+        eprintln!(
+            "{:>15}: {} signals, {} fills, rejected {:?}, venue failures {:?}",
+            k.kind,
+            found.signals.get(&k.id).copied().unwrap_or(0),
+            found.fills.get(&k.id).copied().unwrap_or(0),
+            found.rejected.get(&k.id).cloned().unwrap_or_default(),
+            found.failed.get(&k.id).cloned().unwrap_or_default(),
+        );
+    }
+    eprintln!("first signals after the restart: {:?}", found.resumed);
+
+    assert!(
+        found.violations.is_empty(),
+        "{} violations:\n{}",
+        found.violations.len(),
+        found.violations.join("\n")
+    );
+    // (c) every kind traded, and the refusal path ran.
+    for k in &kinds {
+        assert!(
+            found.fills.get(&k.id).copied().unwrap_or(0) > 0,
+            "{} never filled",
+            k.kind
+        );
+    }
+    let flips = found
+        .rejected
+        .get(&kinds[0].id)
+        .and_then(|r| r.get(RejectionCode::MaxOrderQuantity.as_str()))
+        .copied()
+        .unwrap_or(0);
+    assert!(flips > 0, "no ema_cross flip was refused by risk");
+    // (d) the rebuild carried a real position over the restart.
+    assert!(
+        found.resumed.iter().any(|r| r.real != 0),
+        "every key was flat at the restart, so the rebuild was not exercised: {:?}",
+        found.resumed
+    );
+}
