@@ -153,7 +153,12 @@ pub(super) async fn switch_strategy(
         enabled,
         reason: reason.clone(),
     };
-    let views = match runner.switch.send(request).timeout(STRATEGY_SWITCH_TIMEOUT).await {
+    let views = match runner
+        .switch
+        .send(request)
+        .timeout(STRATEGY_SWITCH_TIMEOUT)
+        .await
+    {
         Ok(Ok(views)) => views,
         Ok(Err(refusal)) => return Err(ApiError::NotFound(refusal)),
         Err(error) => {
@@ -199,10 +204,15 @@ fn switch_reason(body: &[u8], enabled: bool) -> Result<String, ApiError> {
         SwitchBody::default()
     } else {
         serde_json::from_slice::<SwitchBody>(body).map_err(|e| {
-            ApiError::BadRequest(format!("body must be empty or {{\"reason\": \"...\"}}: {e}"))
+            ApiError::BadRequest(format!(
+                "body must be empty or {{\"reason\": \"...\"}}: {e}"
+            ))
         })?
     };
-    let reason = parsed.reason.map(|r| r.trim().to_owned()).unwrap_or_default();
+    let reason = parsed
+        .reason
+        .map(|r| r.trim().to_owned())
+        .unwrap_or_default();
     if reason.chars().count() > MAX_REASON_CHARS {
         return Err(ApiError::BadRequest(format!(
             "reason is longer than {MAX_REASON_CHARS} chars"

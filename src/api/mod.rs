@@ -74,10 +74,10 @@ use tokio::sync::{broadcast, watch};
 
 pub use crate::actors::event_hub::ApiEvent;
 use crate::actors::risk_manager::SetTradingState;
-use crate::supervision::Tree;
 use crate::messages::Broker;
 use crate::settings::{Secret, StrategyConfig};
 use crate::store::Store;
+use crate::supervision::Tree;
 use errors::ApiError;
 pub use strategies::RunnerLink;
 

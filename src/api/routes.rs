@@ -135,7 +135,10 @@ fn given(value: &Option<String>) -> Option<&str> {
 }
 
 /// The enabled broker named by `?broker=`, or `None` (all enabled) when absent.
-pub(super) fn broker_filter(state: &ApiState, name: &Option<String>) -> Result<Option<Broker>, ApiError> {
+pub(super) fn broker_filter(
+    state: &ApiState,
+    name: &Option<String>,
+) -> Result<Option<Broker>, ApiError> {
     given(name)
         .map(|name| state.context.enabled_broker(name))
         .transpose()

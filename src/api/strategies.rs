@@ -49,8 +49,7 @@ use uuid::Uuid;
 
 use super::{ApiContext, ApiState, ReadinessCheck, StrategyInfo};
 use crate::actors::strategy_runner::{
-    GetRunnerStatus, InstrumentView, RunnerStatus, SetStrategyEnabled, StrategyRunner,
-    StrategyView,
+    GetRunnerStatus, InstrumentView, RunnerStatus, SetStrategyEnabled, StrategyRunner, StrategyView,
 };
 use crate::messages::{Broker, Side};
 use crate::strategy::PendingOrder;
@@ -219,7 +218,10 @@ fn entries<'a>(ctx: &'a ApiContext, status: Result<&RunnerStatus, &str>) -> Vec<
                         return BrokerEntry::without(broker, "disabled in the configuration");
                     }
                     if !ctx.brokers.contains(&broker) {
-                        return BrokerEntry::without(broker, format!("broker {broker} is not enabled"));
+                        return BrokerEntry::without(
+                            broker,
+                            format!("broker {broker} is not enabled"),
+                        );
                     }
                     let status = match status {
                         Ok(status) => status,
@@ -231,7 +233,9 @@ fn entries<'a>(ctx: &'a ApiContext, status: Result<&RunnerStatus, &str>) -> Vec<
                         .find(|v| v.strategy_id == config.id && v.broker == broker)
                     {
                         Some(view) => BrokerEntry::live(view, &ctx.symbols),
-                        None => BrokerEntry::without(broker, "the strategy runner here does not run it"),
+                        None => {
+                            BrokerEntry::without(broker, "the strategy runner here does not run it")
+                        }
                     }
                 })
                 .collect();
@@ -305,7 +309,10 @@ mod unit {
     fn readiness_detail_names_each_disabled_strategy_and_why() {
         let long = "x".repeat(200);
         let cases = [
-            (vec![view("a", None), view("b", None)], "2 running".to_owned()),
+            (
+                vec![view("a", None), view("b", None)],
+                "2 running".to_owned(),
+            ),
             (
                 vec![view("a", Some(("failing", "panic: boom"))), view("b", None)],
                 "1 of 2 running; disabled: a@paper (panic: boom)".to_owned(),

@@ -16,10 +16,10 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use super::*;
-use crate::supervision::{ActorInfo, ActorKind, ActorState};
 use crate::messages::{Fees, OrderFilled, OrderRef, Side};
 use crate::portfolio::Portfolio;
 use crate::store::MemoryStore;
+use crate::supervision::{ActorInfo, ActorKind, ActorState};
 
 pub(super) const TOKEN: &str = "ctl-token-4242";
 
@@ -88,10 +88,7 @@ impl Fixture {
             control_token: Secret::new(self.control_token.clone()),
             kill_switch: self.kill_switch.clone(),
             strategy_runner: self.strategy_runner.clone(),
-            symbols: HashMap::from([
-                (RELIANCE, "RELIANCE".to_owned()),
-                (INFY, "INFY".to_owned()),
-            ]),
+            symbols: HashMap::from([(RELIANCE, "RELIANCE".to_owned()), (INFY, "INFY".to_owned())]),
             tree: Arc::new(tree),
             readiness: Arc::new(move || {
                 let checks = checks.clone();

@@ -4,10 +4,10 @@
 
 use crate::actors::daemon::{EventHubParts, Services};
 use crate::actors::event_hub::{self, SharedOrders};
-use crate::supervision::{ActorState, Board};
 use crate::api::{ApiContext, ApiEvent, ApiServer, ReadinessCheck, RunnerLink, StrategyInfo};
 use crate::settings::Settings;
 use crate::store::Store;
+use crate::supervision::{ActorState, Board};
 use anyhow::Context as _;
 use futures::FutureExt;
 use std::collections::HashMap;

@@ -1,17 +1,56 @@
 //! Unit tests of `[strategies]`: the default examples, per-key overrides, changing a
 //! kind, the problems of a bad entry (each named by its key path) and the environment.
+//!
+//! The loader checks only that `params` is a table with a string `kind`; the kind and its
+//! fields are checked by the strategy registry, as `config check` and `run` do it
+//! ([`check`] below).
+
+use std::collections::HashMap;
 
 use super::trading_tests::{d, load, problems};
 use super::*;
 use crate::messages::Broker;
-use crate::strategy::StrategyParams;
+use crate::strategy::StrategyRegistry;
+use crate::strategy::kinds::{EmaCrossParams, MeanReversionParams, MomentumParams, RsiParams};
 
-fn momentum(lookback: usize) -> StrategyParams {
-    StrategyParams::Momentum {
+fn params(text: &str) -> StrategyParams {
+    StrategyParams::from_toml(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+fn momentum(lookback: usize, threshold: &str) -> MomentumParams {
+    MomentumParams {
         lookback,
-        threshold: d("0.0005"),
+        threshold: d(threshold),
         quantity: 10,
     }
+}
+
+/// The keys of a strategy's params table other than `kind`, sorted.
+fn keys(p: &StrategyParams) -> Vec<&str> {
+    p.values().keys().map(String::as_str).collect()
+}
+
+/// Loads as `config check` does ([`Settings::load_checked`] with the built-in registry's
+/// problems), with `vars` for the environment: every problem as a `key: message` line,
+/// sorted by key; empty when the settings are valid.
+fn check(file: Option<&str>, vars: &[(&str, &str)]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("settings.toml");
+    if let Some(text) = file {
+        std::fs::write(&path, text).unwrap();
+    }
+    let env: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let settings = match loader::load_layers(file.map(|_| path.as_path()), &env) {
+        Ok(settings) => settings,
+        Err(e) => return e.problems.iter().map(ToString::to_string).collect(),
+    };
+    let mut found = validate::problems(&settings);
+    found.extend(StrategyRegistry::builtin().problems(&settings.strategies));
+    found.sort_by(|a, b| a.key.cmp(&b.key));
+    found.iter().map(ToString::to_string).collect()
 }
 
 #[test]
@@ -24,20 +63,27 @@ fn defaults_hold_the_two_example_strategies() {
         enabled: true,
         brokers: vec![Broker::Paper],
         instruments: vec!["RELIANCE".into(), "INFY".into()],
-        params: momentum(20),
+        params: params(
+            "kind = \"momentum\"\nlookback = 20\nthreshold = \"0.0005\"\nquantity = 10",
+        ),
         product: None,
         variety: None,
     };
     assert_eq!(m, &expected);
+    assert_eq!(m.params.kind(), "momentum");
+    assert_eq!(m.params.parse::<MomentumParams>(), Ok(momentum(20, "0.0005")));
     let e = &s.strategies["ema_cross_1"];
     assert!(e.enabled);
     assert_eq!(e.instruments, ["TCS", "HDFCBANK"]);
-    let ema = StrategyParams::EmaCross {
+    assert_eq!(e.params.kind(), "ema_cross");
+    let ema = EmaCrossParams {
         fast: 10,
         slow: 20,
         quantity: 10,
     };
-    assert_eq!(e.params, ema);
+    assert_eq!(e.params.parse::<EmaCrossParams>(), Ok(ema));
+    // The examples build.
+    assert_eq!(check(None, &[]), Vec::<String>::new());
 }
 
 #[test]
@@ -45,8 +91,10 @@ fn a_file_overrides_one_param_and_keeps_the_rest() {
     let file = "[strategies.momentum_1.params]\nlookback = 30\n\
                 [strategies.ema_cross_1]\nenabled = false\ninstruments = [\"TCS\"]\n";
     let s = load(Some(file), &[]).unwrap();
-    assert_eq!(s.strategies["momentum_1"].params, momentum(30));
-    assert_eq!(s.strategies["momentum_1"].instruments, ["RELIANCE", "INFY"]);
+    let m = &s.strategies["momentum_1"];
+    assert_eq!(m.params.kind(), "momentum");
+    assert_eq!(m.params.parse::<MomentumParams>(), Ok(momentum(30, "0.0005")));
+    assert_eq!(m.instruments, ["RELIANCE", "INFY"]);
     let e = &s.strategies["ema_cross_1"];
     assert!(!e.enabled);
     assert_eq!(e.instruments, ["TCS"], "arrays are replaced, not merged");
@@ -62,16 +110,25 @@ fn setting_the_kind_replaces_the_params() {
                 params = { kind = \"mean_reversion\", rsi_period = 14, oversold = 30, \
                 overbought = 70, bb_period = 20, bb_k = 2.5, quantity = 1 }\n";
     let s = load(Some(file), &[]).unwrap();
-    let rsi = StrategyParams::Rsi {
+    let replaced = &s.strategies["momentum_1"].params;
+    assert_eq!(replaced.kind(), "rsi");
+    assert_eq!(
+        keys(replaced),
+        ["overbought", "oversold", "period", "quantity"],
+        "none of momentum's keys mix in"
+    );
+    let rsi = RsiParams {
         period: 14,
         oversold: d("30"),
         overbought: d("70"),
         quantity: 5,
     };
-    assert_eq!(s.strategies["momentum_1"].params, rsi);
+    assert_eq!(replaced.parse::<RsiParams>(), Ok(rsi));
     let mine = &s.strategies["mine"];
     assert_eq!(mine.brokers, [Broker::Paper]);
-    assert!(matches!(mine.params, StrategyParams::MeanReversion { bb_k, .. } if bb_k == d("2.5")));
+    assert_eq!(mine.params.kind(), "mean_reversion");
+    let parsed: MeanReversionParams = mine.params.parse().unwrap();
+    assert_eq!(parsed.bb_k, d("2.5"));
 
     // The environment's kind replaces the file's params too.
     let vars = [
@@ -84,12 +141,32 @@ fn setting_the_kind_replaces_the_params() {
         ("ALPHA_PANDA__STRATEGIES__MOMENTUM_1__PARAMS__QUANTITY", "2"),
     ];
     let s = load(Some(file), &vars).unwrap();
-    let ema = StrategyParams::EmaCross {
+    let from_env = &s.strategies["momentum_1"].params;
+    assert_eq!(from_env.kind(), "ema_cross");
+    assert_eq!(keys(from_env), ["fast", "quantity", "slow"]);
+    let ema = EmaCrossParams {
         fast: 3,
         slow: 7,
         quantity: 2,
     };
-    assert_eq!(s.strategies["momentum_1"].params, ema);
+    assert_eq!(from_env.parse::<EmaCrossParams>(), Ok(ema));
+    assert_eq!(check(Some(file), &vars), Vec::<String>::new());
+}
+
+#[test]
+fn setting_the_same_kind_still_replaces_the_params() {
+    // A layer that sets `kind` gives the whole table, even when the kind does not change:
+    // the defaults' threshold and quantity are gone, and the registry says so.
+    let file = "[strategies.momentum_1.params]\nkind = \"momentum\"\nlookback = 5\n";
+    let s = load(Some(file), &[]).unwrap();
+    assert_eq!(keys(&s.strategies["momentum_1"].params), ["lookback"]);
+    let got = check(Some(file), &[]);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].starts_with("strategies.momentum_1.params.")
+            && got[0].ends_with(": missing"),
+        "{got:?}"
+    );
 }
 
 #[test]
@@ -120,12 +197,8 @@ fn environment_sets_strategy_keys() {
     let m = &s.strategies["momentum_1"];
     assert!(!m.enabled);
     assert_eq!(m.instruments, ["SBIN", "TCS"]);
-    let expected = StrategyParams::Momentum {
-        lookback: 30,
-        threshold: d("0.001"),
-        quantity: 10,
-    };
-    assert_eq!(m.params, expected);
+    assert_eq!(m.params.kind(), "momentum");
+    assert_eq!(m.params.parse::<MomentumParams>(), Ok(momentum(30, "0.001")));
     let brokers = &s.strategies["ema_cross_1"].brokers;
     assert_eq!(brokers, &[Broker::Paper, Broker::Zerodha]);
 }
@@ -133,40 +206,54 @@ fn environment_sets_strategy_keys() {
 #[test]
 fn an_unknown_param_is_named_with_a_hint() {
     let file = "[strategies.momentum_1.params]\nlookbak = 30\n";
-    let got = problems(load(Some(file), &[]));
+    // The loader cannot know a kind's fields: it passes the table on.
+    load(Some(file), &[]).unwrap();
     assert_eq!(
-        got,
+        check(Some(file), &[]),
         [
-            "strategies.momentum_1.params: unknown field `lookbak`, expected one of `lookback`, \
-             `threshold`, `quantity`; did you mean `lookback`?"
+            "strategies.momentum_1.params.lookbak: unknown field `lookbak`, expected one of \
+             `lookback`, `threshold`, `quantity`; did you mean `lookback`?"
         ]
     );
 }
 
 #[test]
-fn a_bad_kind_is_named_with_a_hint() {
+fn a_bad_kind_is_named_with_the_kinds() {
     let file = "[strategies.ema_cross_1]\nparams = { kind = \"ema_cros\", fast = 1 }\n";
-    let got = problems(load(Some(file), &[]));
-    assert_eq!(got.len(), 1, "{got:?}");
-    assert!(
-        got[0].starts_with(
-            "strategies.ema_cross_1.params.kind: unknown variant `ema_cros`, expected one of"
-        ),
-        "{got:?}"
-    );
-    assert!(got[0].ends_with("did you mean `ema_cross`?"), "{got:?}");
-    let file = "[strategies.ema_cross_1.params]\nkind = \"rsi\"\n\
-                [strategies.x]\nenabled = true\nbrokers = [\"paper\"]\ninstruments = [\"TCS\"]\n\
-                params = { fast = 1 }\n";
-    let got = problems(load(Some(file), &[]));
     assert_eq!(
-        got,
+        check(Some(file), &[]),
         [
-            // kind replaced the params: the new kind's keys are all needed.
-            "strategies.ema_cross_1.params.period: missing",
-            "strategies.x.params.kind: missing; one of momentum, mean_reversion, rsi, ema_cross",
+            "strategies.ema_cross_1.params.kind: unknown kind \"ema_cros\"; one of ema_cross, \
+             mean_reversion, momentum, rsi"
         ]
     );
+    // The kind replaced the params: the new kind's keys are all needed.
+    let file = "[strategies.ema_cross_1.params]\nkind = \"rsi\"\n";
+    assert_eq!(
+        check(Some(file), &[]),
+        ["strategies.ema_cross_1.params.period: missing"]
+    );
+}
+
+#[test]
+fn params_without_a_string_kind_are_refused_by_the_loader() {
+    // (file, problem)
+    let cases = [
+        (
+            "[strategies.x]\nenabled = true\nbrokers = [\"paper\"]\ninstruments = [\"TCS\"]\n\
+             params = { fast = 1 }\n",
+            "strategies.x.params.kind: missing; the strategy kind, e.g. \"ema_cross\"",
+        ),
+        (
+            "[strategies.x]\nenabled = true\nbrokers = [\"paper\"]\ninstruments = [\"TCS\"]\n\
+             params = { kind = 3 }\n",
+            "strategies.x.params.kind: expected a string, got 3",
+        ),
+    ];
+    for (file, want) in cases {
+        assert_eq!(problems(load(Some(file), &[])), [want], "{file}");
+        assert_eq!(check(Some(file), &[]), [want], "{file}");
+    }
 }
 
 #[test]
@@ -238,38 +325,48 @@ fn unknown_and_missing_entry_keys_are_named() {
 
 #[test]
 fn strategy_problems_are_reported_at_once_with_their_paths() {
-    // Problems found deserialising several entries, together (kind and unknown-key
-    // problems of the schema check come first, as for every section).
+    // Problems the registry finds in several entries' params, together: a value of the
+    // wrong type, an unknown kind, an unknown field.
     let file = "[strategies.momentum_1.params]\nlookback = \"long\"\n\
-                [strategies.ema_cross_1]\nbrokers = [\"kite\"]\nparams = { kind = \"x\" }\n\
+                [strategies.ema_cross_1]\nparams = { kind = \"x\" }\n\
                 [strategies.third]\nenabled = true\nbrokers = [\"paper\"]\n\
                 instruments = [\"SBIN\"]\nparams = { kind = \"rsi\", period = 14, oversold = 30, \
                 overbought = 70, quantity = 1, extra = 1 }\n";
-    let got = problems(load(Some(file), &[]));
+    let got = check(Some(file), &[]);
     let keys: Vec<&str> = got.iter().map(|p| p.split(": ").next().unwrap()).collect();
     assert_eq!(
         keys,
         [
-            "strategies.ema_cross_1.brokers[0]",
             "strategies.ema_cross_1.params.kind",
-            "strategies.momentum_1.params",
-            "strategies.third.params",
+            "strategies.momentum_1.params.lookback",
+            "strategies.third.params.extra",
         ],
         "{got:#?}"
     );
     assert_eq!(
-        got[2],
-        "strategies.momentum_1.params: expected an integer, got \"long\""
+        got[1],
+        "strategies.momentum_1.params.lookback: expected an integer, got \"long\""
     );
-    // Rule problems: params.validate() under params, ids, and the entry rules.
+    // The loader's own problems of several entries, together (a broker and a kind).
+    let file = "[strategies.ema_cross_1]\nbrokers = [\"kite\"]\n\
+                [strategies.third]\nenabled = true\nbrokers = [\"paper\"]\n\
+                instruments = [\"SBIN\"]\nparams = { period = 14 }\n";
+    let got = check(Some(file), &[]);
+    let keys: Vec<&str> = got.iter().map(|p| p.split(": ").next().unwrap()).collect();
+    assert_eq!(
+        keys,
+        ["strategies.ema_cross_1.brokers[0]", "strategies.third.params.kind"],
+        "{got:#?}"
+    );
+    // Range checks under params, with the id and entry rules of validation; a disabled
+    // strategy is checked too.
     let file = "[strategies.momentum_1.params]\nlookback = 0\nquantity = 0\n\
                 [strategies.ema_cross_1.params]\nfast = 30\n\
                 [strategies.\"bad id\"]\nenabled = false\nbrokers = [\"paper\"]\n\
                 instruments = [\"SBIN\"]\nparams = { kind = \"momentum\", lookback = 5, \
                 threshold = \"-1\", quantity = 1 }\n";
-    let got = problems(load(Some(file), &[]));
     assert_eq!(
-        got,
+        check(Some(file), &[]),
         [
             "strategies: strategy id \"bad id\" must be non-empty ASCII letters, digits, '_' and '-'",
             "strategies.bad id.params.threshold: must be positive (got -1)",

@@ -23,7 +23,6 @@ use rust_decimal::Decimal;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(5);
 /// How long "nothing else was published" is watched for.
 const QUIET: Duration = Duration::from_millis(100);
 const INFY: u32 = 408_065;
@@ -116,11 +115,6 @@ fn always(intent: OrderIntent) -> Script {
 /// Buys `quantity` whenever no order of the instrument is in flight.
 fn buy_unless_pending(quantity: u32) -> Script {
     Box::new(move |_, ctx| Ok((!ctx.has_pending()).then(|| buy(quantity))))
-}
-
-/// Never trades.
-fn idle() -> Script {
-    Box::new(|_, _| Ok(None))
 }
 
 fn slot(id: &str, broker: Broker, tokens: &[u32], script: Script, log: &Log) -> StrategySlot {

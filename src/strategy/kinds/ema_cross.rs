@@ -9,12 +9,16 @@
 //! - Target position = `quantity` × signal. While no order of the instrument is in flight
 //!   and the real position differs from the target, ONE market order for the difference:
 //!   `quantity` from flat, 2 × `quantity` on a flip when every order fills. A refused order
-//!   leaves the position where it was, so a later tick tries again.
+//!   leaves the position where it was; a later tick tries again after the kinds' back-off
+//!   ([`super::retry`]). Once the venue refuses a short (`shorting_not_allowed`), targets
+//!   below zero become flat for the rest of the run: the strategy exits its long instead of
+//!   holding it against its signal.
 
 use crate::strategy::indicators::Ema;
 use super::params::EmaCrossParams;
-use crate::messages::MarketTick;
-use crate::strategy::{Decision, OrderIntent, Strategy, StrategyContext};
+use super::retry::Retry;
+use crate::messages::{MarketTick, OrderFailureKind, OrderFilled};
+use crate::strategy::{Decision, EndKind, OrderEnded, OrderIntent, Strategy, StrategyContext};
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -24,6 +28,9 @@ use std::collections::HashMap;
 pub struct EmaCrossStrategy {
     params: EmaCrossParams,
     tokens: HashMap<u32, TokenState>,
+    retry: Retry,
+    /// The venue refused a short: targets below zero become flat from then on.
+    shorts_refused: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -40,6 +47,8 @@ impl EmaCrossStrategy {
         EmaCrossStrategy {
             params,
             tokens: HashMap::new(),
+            retry: Retry::default(),
+            shorts_refused: false,
         }
     }
 }
@@ -62,6 +71,22 @@ pub(super) fn next_signal(previous: i8, fast: Decimal, slow: Decimal) -> i8 {
 }
 
 impl Strategy for EmaCrossStrategy {
+    fn on_fill(&mut self, fill: &OrderFilled, _ctx: &StrategyContext<'_>) {
+        self.retry.filled(fill.order.token);
+    }
+
+    fn on_order_ended(&mut self, ended: &OrderEnded, ctx: &StrategyContext<'_>) {
+        self.retry.refused(ended.token, ctx.now);
+        let short_refused = ended.kind
+            == (EndKind::Failed {
+                failure: OrderFailureKind::ShortingNotAllowed,
+            });
+        if short_refused && !self.shorts_refused {
+            tracing::warn!(strategy = ctx.strategy_id, broker = %ctx.broker, "the venue refuses shorts: ema_cross goes flat instead of short from now on");
+            self.shorts_refused = true;
+        }
+    }
+
     fn on_tick(&mut self, tick: &MarketTick, ctx: &StrategyContext<'_>) -> Decision {
         let EmaCrossParams {
             fast: fast_period,
@@ -82,10 +107,13 @@ impl Strategy for EmaCrossStrategy {
             return Ok(None);
         }
         state.signal = next_signal(state.signal, fast, slow);
-        if ctx.has_pending() {
+        if ctx.has_pending() || !self.retry.ready(tick.token, ctx.now) {
             return Ok(None);
         }
-        let target = i64::from(quantity) * i64::from(state.signal);
+        let mut target = i64::from(quantity) * i64::from(state.signal);
+        if self.shorts_refused {
+            target = target.max(0);
+        }
         let reason =
             format!("ema{fast_period} {fast:.4} vs ema{slow_period} {slow:.4}: target {target}");
         Ok(OrderIntent::towards(ctx.position(), target, reason))

@@ -7,7 +7,8 @@
 //! position. A condition on an indicator that is still warming up is false.
 
 use crate::strategy::indicators::{Bollinger, Rsi};
-use super::long_only;
+use super::retry::Retry;
+use super::{long_only, retry_hooks};
 use super::params::MeanReversionParams;
 use crate::messages::MarketTick;
 use crate::strategy::{Decision, Strategy, StrategyContext};
@@ -18,6 +19,7 @@ use std::collections::HashMap;
 pub struct MeanReversionStrategy {
     params: MeanReversionParams,
     tokens: HashMap<u32, TokenState>,
+    retry: Retry,
 }
 
 #[derive(Debug, Clone)]
@@ -31,11 +33,14 @@ impl MeanReversionStrategy {
         MeanReversionStrategy {
             params,
             tokens: HashMap::new(),
+            retry: Retry::default(),
         }
     }
 }
 
 impl Strategy for MeanReversionStrategy {
+    retry_hooks!();
+
     fn on_tick(&mut self, tick: &MarketTick, ctx: &StrategyContext<'_>) -> Decision {
         let p = &self.params;
         let state = self.tokens.entry(tick.token).or_insert_with(|| TokenState {
@@ -60,6 +65,6 @@ impl Strategy for MeanReversionStrategy {
             (_, Some(r)) if r > p.overbought => Some(format!("rsi {r:.2} above {}", p.overbought)),
             _ => None,
         };
-        Ok(long_only(ctx, p.quantity, enter, exit))
+        Ok(long_only(ctx, &self.retry, p.quantity, enter, exit))
     }
 }

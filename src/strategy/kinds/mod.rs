@@ -5,8 +5,10 @@
 //!   they sent.
 //! - At most one order per instrument is in flight: while one is pending they update their
 //!   indicators and send nothing.
-//! - Every order is a DAY market order. A refused order leaves the position unchanged, so
-//!   the next tick whose conditions hold tries again.
+//! - Every order is a DAY market order. A refused order leaves the position unchanged; the
+//!   kind tries again on a later tick whose conditions hold, once it has waited 1 s of tick
+//!   time (doubling on each further refusal of that instrument, at most 60 s; a fill resets
+//!   it: [`retry`]), so a refusal that keeps holding is not retried on every tick.
 //! - Warm-up: a kind trades only once its indicators are defined (ema_cross: `slow` ticks;
 //!   momentum: `lookback + 1`; rsi: `period + 2`; mean_reversion: the bands or the RSI).
 //!   After a restart the indicators warm up again from live ticks, while the position and
@@ -16,6 +18,7 @@ mod ema_cross;
 mod mean_reversion;
 mod momentum;
 mod params;
+mod retry;
 mod rsi;
 
 #[cfg(test)]
@@ -31,6 +34,7 @@ pub use rsi::RsiStrategy;
 
 use super::{OrderIntent, Strategy, StrategyContext, StrategyRegistry};
 use crate::messages::Side;
+use retry::Retry;
 use crate::settings::{ParamsError, StrategyParams};
 
 /// The built-in kinds' names.
@@ -64,17 +68,40 @@ fn checked<T: params::Checked>(p: &StrategyParams) -> Result<T, ParamsError> {
     Ok(params)
 }
 
+/// Implements the fill and order-end hooks of a kind with a `retry: Retry` field.
+macro_rules! retry_hooks {
+    () => {
+        fn on_fill(
+            &mut self,
+            fill: &crate::messages::OrderFilled,
+            _ctx: &crate::strategy::StrategyContext<'_>,
+        ) {
+            self.retry.filled(fill.order.token);
+        }
+
+        fn on_order_ended(
+            &mut self,
+            ended: &crate::strategy::OrderEnded,
+            ctx: &crate::strategy::StrategyContext<'_>,
+        ) {
+            self.retry.refused(ended.token, ctx.now);
+        }
+    };
+}
+pub(super) use retry_hooks;
+
 /// The decision of a long-only kind holding `0..=quantity`, from its real position:
 /// nothing while an order is in flight; a position outside the range (a short, or more
 /// than `quantity`, e.g. from before a restart with other settings) is brought back into
 /// it first; flat and `enter` → BUY `quantity`; long and `exit` → SELL the whole position.
 pub(super) fn long_only(
     ctx: &StrategyContext<'_>,
+    retry: &Retry,
     quantity: u32,
     enter: Option<String>,
     exit: Option<String>,
 ) -> Option<OrderIntent> {
-    if ctx.has_pending() {
+    if ctx.has_pending() || !retry.ready(ctx.token, ctx.now) {
         return None;
     }
     let position = ctx.position();

@@ -6,7 +6,8 @@
 //! positions outside `0..=quantity`).
 
 use crate::strategy::indicators::Momentum;
-use super::long_only;
+use super::retry::Retry;
+use super::{long_only, retry_hooks};
 use super::params::MomentumParams;
 use crate::messages::MarketTick;
 use crate::strategy::{Decision, Strategy, StrategyContext};
@@ -17,6 +18,7 @@ use std::collections::HashMap;
 pub struct MomentumStrategy {
     params: MomentumParams,
     tokens: HashMap<u32, Momentum>,
+    retry: Retry,
 }
 
 impl MomentumStrategy {
@@ -24,11 +26,14 @@ impl MomentumStrategy {
         MomentumStrategy {
             params,
             tokens: HashMap::new(),
+            retry: Retry::default(),
         }
     }
 }
 
 impl Strategy for MomentumStrategy {
+    retry_hooks!();
+
     fn on_tick(&mut self, tick: &MarketTick, ctx: &StrategyContext<'_>) -> Decision {
         let MomentumParams {
             lookback,
@@ -44,6 +49,6 @@ impl Strategy for MomentumStrategy {
         };
         let enter = (m > threshold).then(|| format!("momentum {m:.4} > {threshold}"));
         let exit = (m < -threshold).then(|| format!("momentum {m:.4} < -{threshold}"));
-        Ok(long_only(ctx, quantity, enter, exit))
+        Ok(long_only(ctx, &self.retry, quantity, enter, exit))
     }
 }

@@ -8,7 +8,8 @@
 //! becomes defined does not buy.
 
 use crate::strategy::indicators::Rsi;
-use super::long_only;
+use super::retry::Retry;
+use super::{long_only, retry_hooks};
 use super::params::RsiParams;
 use crate::messages::MarketTick;
 use crate::strategy::{Decision, Strategy, StrategyContext};
@@ -20,6 +21,7 @@ use std::collections::HashMap;
 pub struct RsiStrategy {
     params: RsiParams,
     tokens: HashMap<u32, TokenState>,
+    retry: Retry,
 }
 
 #[derive(Debug, Clone)]
@@ -33,11 +35,14 @@ impl RsiStrategy {
         RsiStrategy {
             params,
             tokens: HashMap::new(),
+            retry: Retry::default(),
         }
     }
 }
 
 impl Strategy for RsiStrategy {
+    retry_hooks!();
+
     fn on_tick(&mut self, tick: &MarketTick, ctx: &StrategyContext<'_>) -> Decision {
         let RsiParams {
             period,
@@ -59,6 +64,6 @@ impl Strategy for RsiStrategy {
             .then(|| format!("rsi {current:.2} crossed below {oversold}"));
         let exit = (previous <= overbought && current > overbought)
             .then(|| format!("rsi {current:.2} crossed above {overbought}"));
-        Ok(long_only(ctx, quantity, enter, exit))
+        Ok(long_only(ctx, &self.retry, quantity, enter, exit))
     }
 }
