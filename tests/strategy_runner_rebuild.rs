@@ -9,6 +9,7 @@
 
 mod common;
 
+use actix::prelude::*;
 use alpha_panda::actors::strategy_runner::{
     GetRunnerStatus, RunnerArgs, StrategyRunner, StrategySlot, StrategyView,
 };
@@ -22,7 +23,6 @@ use alpha_panda::streaming::consumer::Deliver;
 use alpha_panda::streaming::{
     EmbeddedBroker, ProducerActor, ProducerHandle, Stream, Topic, TopicMap,
 };
-use actix::prelude::*;
 use chrono::{DateTime, TimeZone, Utc};
 use rust_decimal::Decimal;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -86,7 +86,12 @@ fn signal(secs: i64, quantity: u32) -> Envelope<TradingSignal> {
         product: None,
         position: 0,
     };
-    cause.child(data, "strategy_runner", &format!("{STRATEGY}/paper"), cause.ts)
+    cause.child(
+        data,
+        "strategy_runner",
+        &format!("{STRATEGY}/paper"),
+        cause.ts,
+    )
 }
 
 fn order_of(signal: &Envelope<TradingSignal>) -> OrderRef {
@@ -150,7 +155,13 @@ fn execution(
 
 fn fill(signal: &Envelope<TradingSignal>, quantity: u32, cumulative: u32) -> Envelope<OrderFilled> {
     let order_quantity = signal.data.quantity;
-    execution(&validated(signal), order_of(signal), quantity, cumulative, order_quantity)
+    execution(
+        &validated(signal),
+        order_of(signal),
+        quantity,
+        cumulative,
+        order_quantity,
+    )
 }
 
 fn failed(signal: &Envelope<TradingSignal>, filled_quantity: u32) -> Envelope<OrderFailed> {
@@ -243,7 +254,13 @@ async fn the_ledgers_are_rebuilt_before_any_tick_then_the_tail_applies_each_live
         publish(&producer, Stream::SignalsRaw, s).await;
     }
     publish(&producer, Stream::OrdersSubmitted, &submitted(&a)).await;
-    for f in [fill(&a, 4, 4), fill(&a, 4, 4), fill(&a, 6, 10), fill(&b, 2, 2), fill(&d, 1, 1)] {
+    for f in [
+        fill(&a, 4, 4),
+        fill(&a, 4, 4),
+        fill(&a, 6, 10),
+        fill(&b, 2, 2),
+        fill(&d, 1, 1),
+    ] {
         publish(&producer, Stream::OrdersFilled, &f).await;
     }
     publish(&producer, Stream::OrdersFailed, &failed(&d, 1)).await;
@@ -264,12 +281,18 @@ async fn the_ledgers_are_rebuilt_before_any_tick_then_the_tail_applies_each_live
     // A tick sent at once is held until the ledgers are rebuilt, and sees them.
     let first_tick = runner.send(deliver_tick(240));
     let paper = view(&runner, Broker::Paper).await;
-    first_tick.await.expect("runner alive").expect("tick handled");
+    first_tick
+        .await
+        .expect("runner alive")
+        .expect("tick handled");
     assert_eq!(seen(&at_paper), [(10 + 2 + 1, 1)]);
     assert_eq!(seen(&at_zerodha), [(0, 0)]);
 
     let (position, pending) = book(&paper);
-    assert_eq!(position, 13, "A's 10 (its duplicate fill once), B's 2, D's 1");
+    assert_eq!(
+        position, 13,
+        "A's 10 (its duplicate fill once), B's 2, D's 1"
+    );
     assert_eq!(pending_ids(&pending), [client_order_id_of_signal(b.id)]);
     let b_order = &pending[0];
     assert_eq!(b_order.signal_id, b.id);
@@ -277,7 +300,10 @@ async fn the_ledgers_are_rebuilt_before_any_tick_then_the_tail_applies_each_live
     assert!(b_order.acknowledged, "a fill acknowledges the order");
     assert_eq!(b_order.sent_at, b.ts);
     let zerodha = view(&runner, Broker::Zerodha).await;
-    assert!(zerodha.instruments.is_empty(), "paper's history is not zerodha's");
+    assert!(
+        zerodha.instruments.is_empty(),
+        "paper's history is not zerodha's"
+    );
 
     // Live: a duplicate of a fill the history held, the rest of B, a duplicate of that,
     // then a partial fill of an order sent before the history (it becomes pending): once
@@ -301,7 +327,11 @@ async fn the_ledgers_are_rebuilt_before_any_tick_then_the_tail_applies_each_live
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let (position, pending) = book(&paper);
-    assert_eq!(position, 13 + 3 + 1, "B's last 3 once, the sentinel's 1, no duplicate");
+    assert_eq!(
+        position,
+        13 + 3 + 1,
+        "B's last 3 once, the sentinel's 1, no duplicate"
+    );
     assert_eq!(pending_ids(&pending), [sentinel_id.as_str()]);
 
     runner

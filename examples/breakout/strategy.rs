@@ -10,7 +10,11 @@
 //! Invariants (the same rules the built-in kinds keep):
 //! - It decides from the real position ([`StrategyContext::position`]: the sum of its
 //!   fills), never from what it sent; an order refused by risk or failed at the venue leaves
-//!   the position as it was, so the next breakout tries again.
+//!   the position as it was, so a later tick whose condition holds tries again.
+//! - After a refusal it waits before trying that instrument again: 1 s of tick time,
+//!   doubling on each further refusal up to 60 s, reset by a fill ([`Backoff`], fed by
+//!   [`Strategy::on_order_ended`] and [`Strategy::on_fill`]). A refusal that keeps holding
+//!   (trading halted, a position limit) is then not retried on every tick.
 //! - At most one order per instrument is in flight: while one is pending the channels are
 //!   updated and nothing is sent.
 //! - It holds `0..=quantity`: a short, or more than `quantity` (left from a run with other
@@ -23,10 +27,11 @@
 //! Each channel is a monotonic deque: amortised O(1) per tick, at most `lookback` prices
 //! kept per instrument.
 
-use alpha_panda::messages::{MarketTick, Side};
+use alpha_panda::messages::{MarketTick, OrderFilled, Side};
 use alpha_panda::strategy::{
-    Decision, OrderIntent, ParamsError, Strategy, StrategyContext, StrategyParams,
+    Decision, OrderEnded, OrderIntent, ParamsError, Strategy, StrategyContext, StrategyParams,
 };
+use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use std::collections::{HashMap, VecDeque};
@@ -92,6 +97,7 @@ pub fn factory(params: &StrategyParams) -> Result<Box<dyn Strategy>, ParamsError
 pub struct BreakoutStrategy {
     params: BreakoutParams,
     channels: HashMap<u32, Channel>,
+    backoff: Backoff,
 }
 
 impl BreakoutStrategy {
@@ -99,6 +105,7 @@ impl BreakoutStrategy {
         BreakoutStrategy {
             params,
             channels: HashMap::new(),
+            backoff: Backoff::default(),
         }
     }
 }
@@ -115,8 +122,9 @@ impl Strategy for BreakoutStrategy {
         let (high, low) = (channel.high.value(), channel.low.value());
         channel.push(tick.last_price);
         // Indicators keep updating while an order is in flight; the decision waits for its
-        // outcome (a fill, or a refusal that leaves the position as it was).
-        if ctx.has_pending() {
+        // outcome (a fill, or a refusal that leaves the position as it was), then for the
+        // back-off after a refusal.
+        if ctx.has_pending() || !self.backoff.ready(tick.token, ctx.now) {
             return Ok(None);
         }
         Ok(decide(
@@ -125,6 +133,48 @@ impl Strategy for BreakoutStrategy {
             tick.last_price,
             Levels { high, low },
         ))
+    }
+
+    fn on_fill(&mut self, fill: &OrderFilled, _ctx: &StrategyContext<'_>) {
+        self.backoff.filled(fill.order.token);
+    }
+
+    fn on_order_ended(&mut self, ended: &OrderEnded, ctx: &StrategyContext<'_>) {
+        // Refused by risk, failed at the venue, or never answered: the ledger has already
+        // taken it out of the pending orders; only the timing of the next try is ours.
+        self.backoff.refused(ended.token, ctx.now);
+    }
+}
+
+/// Per instrument, when it may trade again after a refusal: [`Backoff::FIRST`] of tick time,
+/// doubling on each further refusal up to [`Backoff::LONGEST`], forgotten on a fill.
+#[derive(Debug, Clone, Default)]
+pub struct Backoff {
+    /// token → (ready at, the delay that set it).
+    tokens: HashMap<u32, (DateTime<Utc>, Duration)>,
+}
+
+impl Backoff {
+    pub const FIRST: Duration = Duration::seconds(1);
+    pub const LONGEST: Duration = Duration::seconds(60);
+
+    /// An order of `token` ended without a full fill at `now` (event time).
+    pub fn refused(&mut self, token: u32, now: DateTime<Utc>) {
+        let delay = self
+            .tokens
+            .get(&token)
+            .map_or(Self::FIRST, |(_, last)| (*last * 2).min(Self::LONGEST));
+        self.tokens.insert(token, (now + delay, delay));
+    }
+
+    /// An order of `token` filled (even in part): the refusals are over.
+    pub fn filled(&mut self, token: u32) {
+        self.tokens.remove(&token);
+    }
+
+    /// Whether `token` may send an order at `now`.
+    pub fn ready(&self, token: u32, now: DateTime<Utc>) -> bool {
+        self.tokens.get(&token).is_none_or(|(at, _)| now >= *at)
     }
 }
 
@@ -351,7 +401,8 @@ mod tests {
     #[test]
     fn a_refused_entry_leaves_the_position_flat_and_a_later_breakout_enters_again() {
         // (case, how the entry is refused)
-        let cases: [(&str, fn(&mut Harness)); 4] = [
+        type Refuse = fn(&mut Harness);
+        let cases: [(&str, Refuse); 4] = [
             ("risk: max position", |h| {
                 h.reject_last(RejectionCode::MaxPosition)
             }),
@@ -361,7 +412,9 @@ mod tests {
             ("venue: insufficient funds", |h| {
                 h.fail_last(OrderFailureKind::InsufficientFunds)
             }),
-            ("venue: rejected", |h| h.fail_last(OrderFailureKind::Rejected)),
+            ("venue: rejected", |h| {
+                h.fail_last(OrderFailureKind::Rejected)
+            }),
         ];
         for (case, refuse) in cases {
             let mut h = harness();
@@ -383,6 +436,68 @@ mod tests {
             h.fill_last(10, price("103.5"));
             assert_eq!(h.position(RELIANCE), 10, "{case}");
         }
+    }
+
+    #[test]
+    fn a_refusal_that_keeps_holding_is_retried_after_a_doubling_delay_and_a_fill_resets_it() {
+        let mut h = harness();
+        warm_up(&mut h, RELIANCE);
+        assert!(tick(&mut h, RELIANCE, "103").is_some());
+        h.fill_last(10, price("103"));
+        // Trading halted: every exit is refused. The price keeps falling (always below the
+        // exit channel); the harness clock moves 1 s a tick, so the tries come after 1, 2, 4
+        // and 8 s.
+        let mut fired = Vec::new();
+        for second in 0..16 {
+            let last = Decimal::from(90 - second);
+            if h.tick(&MarketTick::ltp(RELIANCE, last))
+                .expect("no fault")
+                .is_some()
+            {
+                fired.push(second);
+                h.reject_last(RejectionCode::TradingHalted);
+            }
+        }
+        assert_eq!(fired, [0, 1, 3, 7, 15]);
+        assert_eq!(h.position(RELIANCE), 10);
+        // 16 s after the last refusal the exit goes out again, and this time it fills.
+        for second in 16..31 {
+            let last = Decimal::from(90 - second);
+            assert_eq!(
+                h.tick(&MarketTick::ltp(RELIANCE, last)).expect("no fault"),
+                None
+            );
+        }
+        assert!(tick(&mut h, RELIANCE, "59").is_some());
+        h.fill_last(10, price("59"));
+        assert_eq!(h.position(RELIANCE), 0);
+        // The fill reset the delay: a refused entry (62 above the 3-tick high 61) is
+        // retried 1 s later, not 32 s.
+        assert!(tick(&mut h, RELIANCE, "62").is_some());
+        h.reject_last(RejectionCode::MaxOpenOrders);
+        assert!(tick(&mut h, RELIANCE, "63").is_some());
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_a_minute_per_instrument() {
+        let t0 = DateTime::<Utc>::UNIX_EPOCH;
+        let s = Duration::seconds;
+        let mut backoff = Backoff::default();
+        assert!(backoff.ready(RELIANCE, t0));
+        backoff.refused(RELIANCE, t0);
+        assert!(!backoff.ready(RELIANCE, t0 + Duration::milliseconds(999)));
+        assert!(backoff.ready(RELIANCE, t0 + s(1)));
+        assert!(
+            backoff.ready(INFY, t0),
+            "other instruments are not held back"
+        );
+        for _ in 0..10 {
+            backoff.refused(RELIANCE, t0);
+        }
+        assert!(!backoff.ready(RELIANCE, t0 + s(59)));
+        assert!(backoff.ready(RELIANCE, t0 + s(60)), "at most 60 s");
+        backoff.filled(RELIANCE);
+        assert!(backoff.ready(RELIANCE, t0));
     }
 
     #[test]
@@ -421,27 +536,33 @@ mod tests {
     #[test]
     fn decide_table() {
         let p = params(20, 10, 10);
-        let levels = |high: Option<&str>, low: Option<&str>| Levels {
-            high: high.map(price),
-            low: low.map(price),
-        };
+        // Levels (entry high, exit low): warming up, entry channel only, both.
+        let none = (None, None);
+        let high_only = (Some("100"), None);
+        let both = (Some("100"), Some("95"));
+        let buy = |q| Some((Side::Buy, q));
+        let sell = |q| Some((Side::Sell, q));
         // (case, position, price, levels, expected side and quantity)
         let cases = [
-            ("warming up: no levels", 0, "200", levels(None, None), None),
-            ("entry channel only", 0, "101", levels(Some("100"), None), Some((Side::Buy, 10))),
-            ("flat, above the high", 0, "101", levels(Some("100"), Some("95")), Some((Side::Buy, 10))),
-            ("flat, at the high", 0, "100", levels(Some("100"), Some("95")), None),
-            ("flat, below the low", 0, "90", levels(Some("100"), Some("95")), None),
-            ("long, above the high", 10, "101", levels(Some("100"), Some("95")), None),
-            ("long, at the low", 10, "95", levels(Some("100"), Some("95")), None),
-            ("long, below the low", 10, "94", levels(Some("100"), Some("95")), Some((Side::Sell, 10))),
-            ("long, exit channel warming up", 10, "1", levels(Some("100"), None), None),
-            ("partly long, below the low", 3, "94", levels(Some("100"), Some("95")), Some((Side::Sell, 3))),
-            ("short: closed first", -5, "101", levels(Some("100"), Some("95")), Some((Side::Buy, 5))),
-            ("short, warming up: closed", -5, "101", levels(None, None), Some((Side::Buy, 5))),
-            ("above quantity: back to it", 25, "101", levels(Some("100"), Some("95")), Some((Side::Sell, 15))),
+            ("warming up: no levels", 0, "200", none, None),
+            ("entry channel only", 0, "101", high_only, buy(10)),
+            ("flat, above the high", 0, "101", both, buy(10)),
+            ("flat, at the high", 0, "100", both, None),
+            ("flat, below the low", 0, "90", both, None),
+            ("long, above the high", 10, "101", both, None),
+            ("long, at the low", 10, "95", both, None),
+            ("long, below the low", 10, "94", both, sell(10)),
+            ("long, exit channel warming up", 10, "1", high_only, None),
+            ("partly long, below the low", 3, "94", both, sell(3)),
+            ("short: closed first", -5, "101", both, buy(5)),
+            ("short, warming up: closed", -5, "101", none, buy(5)),
+            ("above quantity: back to it", 25, "101", both, sell(15)),
         ];
-        for (case, position, last, levels, expected) in cases {
+        for (case, position, last, (high, low), expected) in cases {
+            let levels = Levels {
+                high: high.map(price),
+                low: low.map(price),
+            };
             let got = side_and_quantity(decide(&p, position, price(last), levels));
             assert_eq!(got, expected, "{case}");
         }
@@ -491,10 +612,7 @@ mod tests {
                 "lookback = \"x\"\nexit_lookback = 10\nquantity = 10",
                 &["lookback: expected an integer, got \"x\""],
             ),
-            (
-                "lookback = 20\nexit_lookback = 10",
-                &["quantity: missing"],
-            ),
+            ("lookback = 20\nexit_lookback = 10", &["quantity: missing"]),
             (
                 "lookback = 0\nexit_lookback = 10\nquantity = 10",
                 &["lookback: must be between 1 and 100000 (got 0)"],

@@ -160,7 +160,7 @@ pub(super) async fn switch_strategy(
         .await
     {
         Ok(Ok(views)) => views,
-        Ok(Err(refusal)) => return Err(ApiError::NotFound(refusal)),
+        Ok(Err(refusal)) => return Err(ApiError::NotFound(refusal.to_string())),
         Err(error) => {
             tracing::warn!(strategy = %id, %action, %error, "strategy runner did not answer a switch");
             return Err(ApiError::Unavailable(format!(

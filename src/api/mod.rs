@@ -20,7 +20,7 @@
 //! | `GET /api/v1/positions[?broker=]` | positions, each with `broker` and `strategy_id` |
 //! | `GET /api/v1/orders[?broker=&limit=]` | recent orders, newest first (limit 1..=1000) |
 //! | `GET /api/v1/actors` | the supervision tree |
-//! | `GET /api/v1/strategies` | each configured strategy (`id`, `kind`, `enabled` in config, `brokers`, `instruments`) with `by_broker: [{broker, live, note}]`: `live` is the runner's view (`enabled`, `disabled_by`, `disabled_reason`, `consecutive_failures`, `instruments: [{token, symbol, position, pending}]`, `last_signal`), or `null` with a `note` when it does not run here ([`strategies`](self::strategies)) |
+//! | `GET /api/v1/strategies` | each configured strategy (`id`, `kind`, `enabled` in config, `brokers`, `instruments`) with `by_broker: [{broker, live, note}]`: `live` is the runner's view (`enabled`, `disabled_by`, `disabled_reason`, `consecutive_failures`, `instruments: [{token, symbol, position, pending}]`, `last_signal`), or `null` with a `note` saying why (not run by the configuration, runner elsewhere or not answering within 2 s); see `api/strategies.rs` |
 //! | `POST /api/v1/strategies/{id}/{disable,enable}[?broker=]` | the strategy switch (bearer token; optional body `{"reason": "..."}`): `{"id", "by_broker": [..]}` as switched |
 //! | `POST /api/v1/trading/{broker}/{halt,reduce,resume}` | the kill switch (bearer token) |
 //! | `GET /api/v1/events[?kinds=a,b]` | Server-Sent Events |
@@ -36,7 +36,7 @@
 //! - A strategy disabled (failing or by an operator) leaves the process ready: the others
 //!   keep trading; the `strategies` readiness check names it and why.
 //! - Both control endpoints check in the same order: token configured (503), bearer token
-//!   (401), then the path, query and body ([`control`]).
+//!   (401), then the path, query and body (`api/control.rs`).
 //! - The control token is compared in constant time (SHA-256 of both sides, then
 //!   `subtle::ConstantTimeEq` on the digests, so neither content nor length leaks through
 //!   timing) and is never logged; an empty token turns the control endpoints off (503).

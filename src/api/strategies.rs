@@ -36,7 +36,9 @@
 //! process not-ready. The other strategies keep trading, and a restart that re-enabled a
 //! broken strategy would only make it fail again; the check stays `ready` and its detail
 //! names each disabled strategy and why, e.g. `1 of 2 running; disabled:
-//! ema_cross_1@paper (panic: ...)`. The check is there only when the runner runs here.
+//! ema_cross_1@paper (panic: ...)`. A runner that does not answer within 1 s is said in the
+//! detail, still ready: the supervision tree's own check (`actors`) reports a runner that
+//! is down. The check is there only when the runner runs here.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -209,39 +211,43 @@ async fn status(runner: &RunnerLink, timeout: Duration) -> Result<RunnerStatus, 
 fn entries<'a>(ctx: &'a ApiContext, status: Result<&RunnerStatus, &str>) -> Vec<StrategyEntry<'a>> {
     ctx.strategies
         .iter()
-        .map(|config| {
-            let by_broker = config
+        .map(|config| StrategyEntry {
+            config,
+            by_broker: config
                 .brokers
                 .iter()
-                .map(|&broker| {
-                    if !config.enabled {
-                        return BrokerEntry::without(broker, "disabled in the configuration");
-                    }
-                    if !ctx.brokers.contains(&broker) {
-                        return BrokerEntry::without(
-                            broker,
-                            format!("broker {broker} is not enabled"),
-                        );
-                    }
-                    let status = match status {
-                        Ok(status) => status,
-                        Err(note) => return BrokerEntry::without(broker, note),
-                    };
-                    match status
-                        .strategies
-                        .iter()
-                        .find(|v| v.strategy_id == config.id && v.broker == broker)
-                    {
-                        Some(view) => BrokerEntry::live(view, &ctx.symbols),
-                        None => {
-                            BrokerEntry::without(broker, "the strategy runner here does not run it")
-                        }
-                    }
-                })
-                .collect();
-            StrategyEntry { config, by_broker }
+                .map(|&broker| broker_entry(ctx, config, broker, status))
+                .collect(),
         })
         .collect()
+}
+
+/// The live view of `config` at `broker`, or why there is none: not run by the
+/// configuration first, then the runner's absence, then the runner not knowing it.
+fn broker_entry(
+    ctx: &ApiContext,
+    config: &StrategyInfo,
+    broker: Broker,
+    status: Result<&RunnerStatus, &str>,
+) -> BrokerEntry {
+    if !config.enabled {
+        return BrokerEntry::without(broker, "disabled in the configuration");
+    }
+    if !ctx.brokers.contains(&broker) {
+        return BrokerEntry::without(broker, format!("broker {broker} is not enabled"));
+    }
+    let status = match status {
+        Ok(status) => status,
+        Err(note) => return BrokerEntry::without(broker, note),
+    };
+    let view = status
+        .strategies
+        .iter()
+        .find(|v| v.strategy_id == config.id && v.broker == broker);
+    match view {
+        Some(view) => BrokerEntry::live(view, &ctx.symbols),
+        None => BrokerEntry::without(broker, "the strategy runner here does not run it"),
+    }
 }
 
 /// The `strategies` readiness check, when the runner runs here: always ready, its detail

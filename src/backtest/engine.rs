@@ -30,7 +30,6 @@ use crate::actors::paper_execution::{self, PaperExecution};
 use crate::actors::portfolio_manager::{self, GetPortfolio, PortfolioManager};
 use crate::actors::risk_manager::{self, RiskManager};
 use crate::actors::strategy_runner::{self, StrategyRunner};
-use crate::strategy::StrategyRegistry;
 use crate::market::instruments::InstrumentRegistry;
 use crate::market::{MarketCalendar, Session};
 use crate::messages::{
@@ -40,6 +39,7 @@ use crate::messages::{
 use crate::portfolio::Portfolio;
 use crate::settings::Settings;
 use crate::store::{MemoryStore, Store};
+use crate::strategy::StrategyRegistry;
 use crate::streaming::consumer::{Deliver, HandlerResult, Routes};
 use crate::streaming::{Outbox, ProducerHandle, Published, Stream, Topic};
 use actix::prelude::*;
@@ -216,8 +216,7 @@ fn start(
     let risk = RiskManager::new(limits, producer.clone(), store.clone()).start();
     let paper = PaperExecution::new(services::paper_args(settings, &producer, &store)).start();
     let portfolio =
-        PortfolioManager::new(services::portfolio_args(settings, &producer, &store, None))
-            .start();
+        PortfolioManager::new(services::portfolio_args(settings, &producer, &store, None)).start();
     let addresses = daemon::Services {
         strategy_runner: Some(runner.clone()),
         risk_manager: Some(risk.clone()),

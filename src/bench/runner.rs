@@ -24,10 +24,10 @@ use crate::actors::market_feed::{Endpoint, FeedTarget, KiteOrderUpdate, MarketFe
 use crate::market::instruments::InstrumentRegistry;
 use crate::messages::{Broker, TickMode};
 use crate::risk::RiskLimits;
+use crate::settings::StrategyParams;
 use crate::settings::{RetrySettings, SIMULATOR, Secret, Settings, StrategyConfig};
 use crate::sim::Simulator;
 use crate::store::{MemoryStore, RedisStore, Store};
-use crate::settings::StrategyParams;
 use crate::strategy::StrategyRegistry;
 use crate::streaming::retry::Backoff;
 use crate::streaming::{

@@ -4,6 +4,7 @@
 
 use crate::actors::daemon::{EventHubParts, Services};
 use crate::actors::event_hub::{self, SharedOrders};
+use crate::market::instruments::InstrumentRegistry;
 use crate::api::{ApiContext, ApiEvent, ApiServer, ReadinessCheck, RunnerLink, StrategyInfo};
 use crate::settings::Settings;
 use crate::store::Store;
@@ -48,6 +49,7 @@ impl ApiWiring {
     pub(super) async fn serve(
         self,
         settings: &Settings,
+        registry: &InstrumentRegistry,
         services: &Services,
         board: Board,
         store: Arc<dyn Store>,
@@ -64,7 +66,7 @@ impl ApiWiring {
                 .as_ref()
                 .map(|r| r.clone().recipient()),
             strategy_runner: services.strategy_runner.as_ref().map(RunnerLink::of),
-            symbols: strategy_symbols(settings),
+            symbols: strategy_symbols(settings, registry),
             tree: Arc::new(move || tree_board.snapshot()),
             readiness: Arc::new(move || readiness(board.clone(), store.clone()).boxed()),
             metrics: Arc::new(crate::telemetry::metrics::render),
@@ -86,17 +88,8 @@ impl ApiWiring {
 }
 
 /// Token → symbol of every instrument a configured strategy names, so the strategies' live
-/// views show symbols. The registry is the one `run` loaded (same settings, same source);
-/// if it cannot be read again the views show tokens only, which is no reason to refuse to
-/// serve.
-fn strategy_symbols(settings: &Settings) -> HashMap<u32, String> {
-    let registry = match super::commands::registry(settings, None) {
-        Ok(registry) => registry,
-        Err(error) => {
-            tracing::warn!(%error, "instrument registry unreadable; strategies are shown by token only");
-            return HashMap::new();
-        }
-    };
+/// views show symbols.
+fn strategy_symbols(settings: &Settings, registry: &InstrumentRegistry) -> HashMap<u32, String> {
     settings
         .strategies
         .values()

@@ -1,11 +1,11 @@
 //! `alpha-panda backtest`: see [`crate::backtest`].
 
-use crate::strategy::StrategyRegistry;
 use super::commands::registry;
 use crate::backtest::engine::{self, RunOptions};
 use crate::backtest::report;
 use crate::backtest::ticks::{self, TickOptions};
 use crate::settings::Settings;
+use crate::strategy::StrategyRegistry;
 use anyhow::Context as _;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};

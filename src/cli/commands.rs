@@ -6,20 +6,20 @@ use super::{
 };
 use crate::actors::daemon::{self, DaemonParts, ServiceSet};
 use crate::actors::market_feed::{self, Endpoint, MarketFeedArgs};
-use crate::supervision::EXIT_SUPERVISION_GAVE_UP;
 use crate::kite::rest::{KiteClient, KiteClientConfig, RateLimits};
 use crate::market::instruments::InstrumentRegistry;
 use crate::messages::Broker;
 use crate::settings::Settings;
-use crate::strategy::StrategyRegistry;
 use crate::settings::{RetrySettings, Secret};
 use crate::sim::{Simulator, SimulatorOptions};
 use crate::store::{MemoryStore, RedisStore, Store};
+use crate::strategy::StrategyRegistry;
 use crate::streaming::dlq::{ReplayOptions, replay};
 use crate::streaming::retry::Backoff;
 use crate::streaming::{
     EmbeddedBroker, KafkaConnection, ProducerActor, ProducerHandle, TopicMap, admin,
 };
+use crate::supervision::EXIT_SUPERVISION_GAVE_UP;
 use anyhow::Context as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -387,7 +387,7 @@ async fn run(
     let services = tree.services;
     let mut root = tree.root.start().await;
     let api = match api {
-        Some(api) => Some(api.serve(settings, &services, root.board(), store).await?),
+        Some(api) => Some(api.serve(settings, &registry, &services, root.board(), store).await?),
         None => None,
     };
     // Installed before saying we run, so a signal right after that line is handled.

@@ -199,7 +199,12 @@ fn child_events_inherit_correlation_and_get_deterministic_ids() {
 #[test]
 fn a_signals_order_id_is_known_before_risk_validates_it() {
     let raw = Envelope::root(signal(), "strategy_runner", ts());
-    let validated = raw.child(ValidatedSignal { signal: signal() }, "risk_manager", "", ts());
+    let validated = raw.child(
+        ValidatedSignal { signal: signal() },
+        "risk_manager",
+        "",
+        ts(),
+    );
     assert_eq!(
         client_order_id_of_signal(raw.id),
         client_order_id(validated.id)

@@ -78,12 +78,12 @@ pub use market::{
     FeedSettings, InstrumentSettings, MarketHoursSettings, SIMULATOR, SimulatorSettings,
     Subscription,
 };
+pub use params::{ParamProblem, ParamsError, StrategyParams};
 pub use secret::Secret;
 pub use sections::{
-    Compression, KafkaSettings, LogFormat, LogSettings, RedisSettings,
-    RetrySettings, ServiceSettings, TopicSettings, is_sensitive_property,
+    Compression, KafkaSettings, LogFormat, LogSettings, RedisSettings, RetrySettings,
+    ServiceSettings, TopicSettings, is_sensitive_property,
 };
-pub use params::{ParamProblem, ParamsError, StrategyParams};
 pub use strategies::StrategyConfig;
 pub use supervision::{
     MAX_RESTARTS_LIMIT, PolicyOverride, RestartPolicy, RestartType, SupervisionSettings,

@@ -159,10 +159,7 @@ fn hint(mut problem: Problem) -> Problem {
         return problem;
     }
     let mut quoted = message.split('`').skip(1).step_by(2);
-    if let Some(hint) = quoted
-        .next()
-        .and_then(|unknown| closest(unknown, quoted))
-    {
+    if let Some(hint) = quoted.next().and_then(|unknown| closest(unknown, quoted)) {
         problem.message = format!("{message}; did you mean `{hint}`?");
     }
     problem
@@ -214,7 +211,9 @@ pub(super) fn from_config(value: &Value) -> Option<toml::Value> {
                 .filter_map(|(k, v)| Some((k.clone(), from_config(v)?)))
                 .collect(),
         ),
-        ValueKind::Array(items) => toml::Value::Array(items.iter().filter_map(from_config).collect()),
+        ValueKind::Array(items) => {
+            toml::Value::Array(items.iter().filter_map(from_config).collect())
+        }
     })
 }
 
@@ -252,6 +251,11 @@ impl<'de> Deserialize<'de> for StrategyParams {
 
 impl fmt::Display for StrategyParams {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.kind, toml::Value::Table(self.values.clone()))
+        write!(
+            f,
+            "{} {}",
+            self.kind,
+            toml::Value::Table(self.values.clone())
+        )
     }
 }

@@ -63,15 +63,16 @@ fn defaults_hold_the_two_example_strategies() {
         enabled: true,
         brokers: vec![Broker::Paper],
         instruments: vec!["RELIANCE".into(), "INFY".into()],
-        params: params(
-            "kind = \"momentum\"\nlookback = 20\nthreshold = \"0.0005\"\nquantity = 10",
-        ),
+        params: params("kind = \"momentum\"\nlookback = 20\nthreshold = \"0.0005\"\nquantity = 10"),
         product: None,
         variety: None,
     };
     assert_eq!(m, &expected);
     assert_eq!(m.params.kind(), "momentum");
-    assert_eq!(m.params.parse::<MomentumParams>(), Ok(momentum(20, "0.0005")));
+    assert_eq!(
+        m.params.parse::<MomentumParams>(),
+        Ok(momentum(20, "0.0005"))
+    );
     let e = &s.strategies["ema_cross_1"];
     assert!(e.enabled);
     assert_eq!(e.instruments, ["TCS", "HDFCBANK"]);
@@ -93,7 +94,10 @@ fn a_file_overrides_one_param_and_keeps_the_rest() {
     let s = load(Some(file), &[]).unwrap();
     let m = &s.strategies["momentum_1"];
     assert_eq!(m.params.kind(), "momentum");
-    assert_eq!(m.params.parse::<MomentumParams>(), Ok(momentum(30, "0.0005")));
+    assert_eq!(
+        m.params.parse::<MomentumParams>(),
+        Ok(momentum(30, "0.0005"))
+    );
     assert_eq!(m.instruments, ["RELIANCE", "INFY"]);
     let e = &s.strategies["ema_cross_1"];
     assert!(!e.enabled);
@@ -163,8 +167,7 @@ fn setting_the_same_kind_still_replaces_the_params() {
     let got = check(Some(file), &[]);
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(
-        got[0].starts_with("strategies.momentum_1.params.")
-            && got[0].ends_with(": missing"),
+        got[0].starts_with("strategies.momentum_1.params.") && got[0].ends_with(": missing"),
         "{got:?}"
     );
 }
@@ -198,7 +201,10 @@ fn environment_sets_strategy_keys() {
     assert!(!m.enabled);
     assert_eq!(m.instruments, ["SBIN", "TCS"]);
     assert_eq!(m.params.kind(), "momentum");
-    assert_eq!(m.params.parse::<MomentumParams>(), Ok(momentum(30, "0.001")));
+    assert_eq!(
+        m.params.parse::<MomentumParams>(),
+        Ok(momentum(30, "0.001"))
+    );
     let brokers = &s.strategies["ema_cross_1"].brokers;
     assert_eq!(brokers, &[Broker::Paper, Broker::Zerodha]);
 }
@@ -355,7 +361,10 @@ fn strategy_problems_are_reported_at_once_with_their_paths() {
     let keys: Vec<&str> = got.iter().map(|p| p.split(": ").next().unwrap()).collect();
     assert_eq!(
         keys,
-        ["strategies.ema_cross_1.brokers[0]", "strategies.third.params.kind"],
+        [
+            "strategies.ema_cross_1.brokers[0]",
+            "strategies.third.params.kind"
+        ],
         "{got:#?}"
     );
     // Range checks under params, with the id and entry rules of validation; a disabled

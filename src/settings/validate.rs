@@ -114,7 +114,6 @@ pub(super) fn problems(settings: &Settings) -> Vec<Problem> {
     out.at_least("redis.connect_timeout_ms", s.redis.connect_timeout_ms, 1);
     out.at_least("redis.command_timeout_ms", s.redis.command_timeout_ms, 1);
 
-
     out.0.extend(s.supervision.problems());
     out.0.extend(super::market::problems(
         &s.instruments,

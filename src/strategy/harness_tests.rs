@@ -41,7 +41,12 @@ enum Kind {
     EmaCross,
 }
 
-const KINDS: [Kind; 4] = [Kind::Momentum, Kind::MeanReversion, Kind::Rsi, Kind::EmaCross];
+const KINDS: [Kind; 4] = [
+    Kind::Momentum,
+    Kind::MeanReversion,
+    Kind::Rsi,
+    Kind::EmaCross,
+];
 
 // The parameters of each kind, short enough to trade often on the walk.
 const MOMENTUM_LOOKBACK: usize = 3;
@@ -91,7 +96,10 @@ impl Kind {
 enum Conditions {
     /// An indicator the kind needs is not defined yet: no decision at all.
     Warming,
-    LongOnly { enter: bool, exit: bool },
+    LongOnly {
+        enter: bool,
+        exit: bool,
+    },
     /// ema_cross: the signal, −1, 0 or +1.
     Target(i64),
 }
@@ -283,7 +291,10 @@ impl Venue for Harness {
 
     fn in_flight(&self) -> Option<(u32, u32)> {
         let pending = self.pending(TOKEN);
-        assert!(pending.len() <= 1, "more than one order in flight: {pending:?}");
+        assert!(
+            pending.len() <= 1,
+            "more than one order in flight: {pending:?}"
+        );
         pending.first().map(|o| (o.quantity, o.filled))
     }
 
@@ -327,10 +338,6 @@ impl Runner {
             ended: Vec::new(),
         }
     }
-
-    fn ctx(&self) -> StrategyContext<'_> {
-        StrategyContext::new(self.now, "s1", Broker::Paper, TOKEN, &self.ledger)
-    }
 }
 
 impl Venue for Runner {
@@ -366,7 +373,10 @@ impl Venue for Runner {
 
     fn in_flight(&self) -> Option<(u32, u32)> {
         let pending = self.ledger.pending(TOKEN);
-        assert!(pending.len() <= 1, "more than one order in flight: {pending:?}");
+        assert!(
+            pending.len() <= 1,
+            "more than one order in flight: {pending:?}"
+        );
         pending.first().map(|o| (o.quantity, o.filled))
     }
 
@@ -391,7 +401,7 @@ impl Venue for Runner {
             filled_at: self.now,
         };
         if self.ledger.filled(&fill).is_some() {
-            let ctx = self.ctx();
+            let ctx = StrategyContext::new(self.now, "s1", Broker::Paper, TOKEN, &self.ledger);
             self.strategy.on_fill(&fill, &ctx);
         }
     }
@@ -400,7 +410,7 @@ impl Venue for Runner {
         assert!(matches!(ending, Ending::Unanswered), "{ending:?}");
         // The runner's timeout passed: every order sent before now without an answer.
         for ended in self.ledger.expire_unanswered(TOKEN, self.now) {
-            let ctx = self.ctx();
+            let ctx = StrategyContext::new(self.now, "s1", Broker::Paper, TOKEN, &self.ledger);
             self.strategy.on_order_ended(&ended, &ctx);
             self.ended.push(ended);
         }
@@ -443,16 +453,30 @@ fn order_ends_then_is_sent_again(
     let case = format!("{kind:?}, {ending:?}, {fill_first} filled first");
     let mut model = Model::new(kind);
     let mut prices = walk(7, WALK_TICKS).into_iter();
-    let mut next = || prices.next().unwrap_or_else(|| panic!("{case}: walk too short"));
+    let mut next = || {
+        prices
+            .next()
+            .unwrap_or_else(|| panic!("{case}: walk too short"))
+    };
 
     // 1. The first order, at the first tick whose conditions hold.
-    while step(venue, &mut model, next()).1.is_none() {}
+    let (side, _) = loop {
+        if let (_, Some(intent)) = step(venue, &mut model, next()) {
+            break intent;
+        }
+    };
     if fill_first > 0 {
         venue.fill(fill_first);
     }
-    let held = venue.position();
-    assert_eq!(held, signed_first(venue, fill_first), "{case}");
-    assert!(venue.in_flight().is_some(), "{case}: the order is in flight");
+    let held = match side {
+        Side::Buy => i64::from(fill_first),
+        Side::Sell => -i64::from(fill_first),
+    };
+    assert_eq!(venue.position(), held, "{case}");
+    assert!(
+        venue.in_flight().is_some(),
+        "{case}: the order is in flight"
+    );
 
     // 2. In flight: nothing is sent, also on ticks where it would be without the order.
     let (mut ticks, mut would_send) = (0, 0);
@@ -467,7 +491,11 @@ fn order_ends_then_is_sent_again(
     let ended_before = venue.ended().len();
     venue.end(ending);
     assert_eq!(venue.position(), held, "{case}: the end moved the position");
-    assert_eq!(venue.in_flight(), None, "{case}: still in flight after its end");
+    assert_eq!(
+        venue.in_flight(),
+        None,
+        "{case}: still in flight after its end"
+    );
     let ended = &venue.ended()[ended_before..];
     assert_eq!(ended.len(), 1, "{case}: {ended:?}");
     assert_eq!(ended[0].kind, ending.kind(), "{case}");
@@ -480,20 +508,10 @@ fn order_ends_then_is_sent_again(
         }
     };
     assert!(again.1 > 0, "{case}");
-    assert!(venue.in_flight().is_some(), "{case}: the new order is in flight");
-}
-
-/// The position `fill_first` units of the venue's first (and only) order give.
-fn signed_first(venue: &dyn Venue, fill_first: u32) -> i64 {
-    let Some((quantity, filled)) = venue.in_flight() else {
-        return 0;
-    };
-    assert_eq!(filled, fill_first);
-    assert!(filled < quantity);
-    let side = venue.ended().first().map(|e| e.order.side);
-    assert!(side.is_none(), "no order ended yet");
-    // The first order from flat: long-only kinds buy, ema_cross follows its signal.
-    i64::from(filled) * if venue.position() >= 0 { 1 } else { -1 }
+    assert!(
+        venue.in_flight().is_some(),
+        "{case}: the new order is in flight"
+    );
 }
 
 #[test]
@@ -511,7 +529,10 @@ fn every_kind_fires_on_the_walk() {
         }
         let buys = sides.iter().filter(|s| **s == Side::Buy).count();
         let sells = sides.len() - buys;
-        assert!(buys >= 5 && sells >= 5, "{kind:?}: {buys} buys, {sells} sells");
+        assert!(
+            buys >= 5 && sells >= 5,
+            "{kind:?}: {buys} buys, {sells} sells"
+        );
     }
 }
 
@@ -563,7 +584,10 @@ fn a_partly_filled_order_is_answered_and_never_expires() {
         let mut runner = Runner::new(kind.build());
         let mut model = Model::new(kind);
         let mut prices = walk(7, WALK_TICKS).into_iter();
-        while step(&mut runner, &mut model, prices.next().expect("fires")).1.is_none() {}
+        while step(&mut runner, &mut model, prices.next().expect("fires"))
+            .1
+            .is_none()
+        {}
         runner.fill(1);
         for _ in 0..5 {
             step(&mut runner, &mut model, prices.next().expect("long walk"));
@@ -589,7 +613,7 @@ struct Tally {
 /// kinds never sell more than they hold and stay in `0..=quantity`; ema_cross stays within
 /// ±quantity.
 fn random_outcomes(kind: Kind, seed: u64) -> Tally {
-    let mut rng = Lcg(seed);
+    let mut rng = Lcg(seed ^ 0x9E37_79B9_7F4A_7C15);
     let mut h = Harness::new(kind.build());
     let mut model = Model::new(kind);
     let mut tally = Tally::default();
@@ -606,7 +630,8 @@ fn random_outcomes(kind: Kind, seed: u64) -> Tally {
                     filled_total += sign * i64::from(remaining);
                 }
                 3 | 4 if remaining >= 2 => {
-                    let part = 1 + u32::try_from(rng.below(u64::from(remaining - 1))).expect("small");
+                    let part =
+                        1 + u32::try_from(rng.below(u64::from(remaining - 1))).expect("small");
                     h.fill_last(part, x);
                     filled_total += sign * i64::from(part);
                     tally.partial_fills += 1;
@@ -624,8 +649,14 @@ fn random_outcomes(kind: Kind, seed: u64) -> Tally {
                 _ => {}
             }
         }
+        if model.prices.len() > 3055 && model.prices.len() < 3067 {
+            println!("before tick {} x {x}: pending {:?} pos {} sent {} ended {:?}", model.prices.len(), h.pending(TOKEN), Harness::position(&h, TOKEN), h.sent().len(), h.ended().last().map(|e| (&e.kind, e.order.filled, &e.order.client_order_id)));
+        }
         let position = Harness::position(&h, TOKEN);
-        assert_eq!(position, filled_total, "{kind:?}: position is the sum of fills");
+        assert_eq!(
+            position, filled_total,
+            "{kind:?}: position is the sum of fills"
+        );
         if kind == Kind::EmaCross {
             assert!(position.abs() <= q, "{kind:?}: position {position}");
         } else {
@@ -655,5 +686,27 @@ fn random_refusals_and_partial_fills_keep_positions_in_bounds() {
                 "{kind:?} seed {seed}: too little exercised: {tally:?}"
             );
         }
+    }
+}
+
+#[test]
+fn zz_debug() {
+    for seed in [1, 2, 3] {
+        let r = std::panic::catch_unwind(|| random_outcomes(Kind::Momentum, seed));
+        println!("seed {seed}: {:?}", r.is_ok());
+    }
+}
+
+#[test]
+fn zz_debug2() {
+    let prices = walk(2, WALK_TICKS);
+    for t in 3060..3067 {
+        let m = prices[t] / prices[t - 3] - Decimal::ONE;
+        println!("#{t} {} base {} m {m} m>th {}", prices[t], prices[t-3], m > dec(MOMENTUM_THRESHOLD));
+    }
+    let mut mom = super::indicators::Momentum::new(3);
+    for (t, x) in prices.iter().enumerate() {
+        let v = mom.update(*x);
+        if (3060..3067).contains(&t) { println!("#{t} indicator {v:?}"); }
     }
 }

@@ -17,8 +17,8 @@
 //!   later counts.
 
 use crate::messages::{
-    OrderFailed, OrderFailureKind, OrderFilled, OrderType, RejectionCode, Side,
-    TradingSignal, client_order_id_of_signal,
+    OrderFailed, OrderFailureKind, OrderFilled, OrderType, RejectionCode, Side, TradingSignal,
+    client_order_id_of_signal,
 };
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -131,8 +131,7 @@ impl Ledger {
     /// A signal was sent (its envelope id is `signal_id`): its order is pending.
     pub fn sent(&mut self, signal_id: Uuid, signal: &TradingSignal, at: DateTime<Utc>) {
         let client_order_id = client_order_id_of_signal(signal_id);
-        if self.by_order.contains_key(&client_order_id)
-            || self.ended.contains_key(&client_order_id)
+        if self.by_order.contains_key(&client_order_id) || self.ended.contains_key(&client_order_id)
         {
             return;
         }

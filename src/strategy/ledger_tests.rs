@@ -41,8 +41,8 @@ fn failure_kinds() -> Vec<OrderFailureKind> {
     ];
     for kind in &all {
         match kind {
-            Rejected | Cancelled | Expired | InsufficientFunds | ShortingNotAllowed
-            | NotPlaced => {}
+            Rejected | Cancelled | Expired | InsufficientFunds | ShortingNotAllowed | NotPlaced => {
+            }
         }
     }
     all
@@ -260,14 +260,16 @@ fn check(case: &Case, ledger: &Ledger) {
             .counted
             .iter()
             .filter_map(|i| match case.events[*i] {
-                Fill(n, quantity, _) if ORDERS[n].0 == token => {
-                    Some(signed(ORDERS[n].1, quantity))
-                }
+                Fill(n, quantity, _) if ORDERS[n].0 == token => Some(signed(ORDERS[n].1, quantity)),
                 Fill(..) => None,
                 other => panic!("{name}: #{i} is not a fill: {other:?}"),
             })
             .sum();
-        assert_eq!(ledger.position(token), expected, "{name}: position of {token}");
+        assert_eq!(
+            ledger.position(token),
+            expected,
+            "{name}: position of {token}"
+        );
         let pending: Vec<(usize, u32, bool)> = ledger
             .pending(token)
             .iter()
@@ -367,7 +369,13 @@ fn orders_and_fills_table() {
         ),
         case(
             "orders of two instruments are kept apart",
-            vec![Send(0, 0), Send(2, 0), Fill(2, 5, 5), Send(1, 1), Fill(1, 6, 6)],
+            vec![
+                Send(0, 0),
+                Send(2, 0),
+                Fill(2, 5, 5),
+                Send(1, 1),
+                Fill(1, 6, 6),
+            ],
             vec![2, 4],
             vec![],
             vec![(0, 0, false)],
@@ -442,7 +450,12 @@ fn every_venue_failure_ends_the_order_once_and_keeps_partial_fills() {
         let how = EndKind::Failed { failure: kind };
         cases.push(case(
             format!("{kind:?} after a partial fill"),
-            vec![Send(0, 0), Fill(0, 4, 4), Fail(0, kind, 4), Fail(0, kind, 4)],
+            vec![
+                Send(0, 0),
+                Fill(0, 4, 4),
+                Fail(0, kind, 4),
+                Fail(0, kind, 4),
+            ],
             vec![1],
             vec![(0, how.clone(), 4)],
             vec![],
@@ -485,14 +498,23 @@ fn late_events_table() {
         ),
         case(
             "a fill read after the failure that followed it still counts",
-            vec![Send(0, 0), Fail(0, Cancelled, 4), Fill(0, 4, 4), Fill(0, 4, 4)],
+            vec![
+                Send(0, 0),
+                Fail(0, Cancelled, 4),
+                Fill(0, 4, 4),
+                Fill(0, 4, 4),
+            ],
             vec![2],
             vec![(0, cancelled.clone(), 0)],
             vec![],
         ),
         case(
             "a rejection by risk after a venue failure changes nothing",
-            vec![Send(0, 0), Fail(0, Rejected, 0), Reject(0, RejectionCode::MaxPosition)],
+            vec![
+                Send(0, 0),
+                Fail(0, Rejected, 0),
+                Reject(0, RejectionCode::MaxPosition),
+            ],
             vec![],
             vec![(0, EndKind::Failed { failure: Rejected }, 0)],
             vec![],

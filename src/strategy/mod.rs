@@ -33,6 +33,8 @@ mod ledger;
 mod registry;
 
 #[cfg(test)]
+mod harness_tests;
+#[cfg(test)]
 mod indicators_tests;
 #[cfg(test)]
 mod ledger_tests;
@@ -103,7 +105,11 @@ impl OrderIntent {
         if quantity == 0 {
             return None;
         }
-        let side = if difference > 0 { Side::Buy } else { Side::Sell };
+        let side = if difference > 0 {
+            Side::Buy
+        } else {
+            Side::Sell
+        };
         Some(OrderIntent::market(side, quantity, reason))
     }
 }

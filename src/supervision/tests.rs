@@ -309,7 +309,10 @@ async fn exceeding_the_budget_escalates_and_the_root_stops_everything_in_reverse
 }
 
 /// Three workers under one supervisor; pings each so each has state 1.
-async fn three(strategy: RestartStrategy, probe: &mut Probe<Event>) -> (RootHandle, [Addr<Worker>; 3]) {
+async fn three(
+    strategy: RestartStrategy,
+    probe: &mut Probe<Event>,
+) -> (RootHandle, [Addr<Worker>; 3]) {
     let mut root = SupervisorSpec::new("root", strategy, &settings());
     let a = add(&mut root, "a", policy(RestartType::Permanent), probe);
     let b = add(&mut root, "b", policy(RestartType::Permanent), probe);

@@ -245,11 +245,16 @@ pub fn strategy_failed(broker: Broker) {
     METRICS.strategy_failures.get(broker).inc();
 }
 
-/// How many strategy instances are disabled now.
+/// How many strategy instances are disabled now (a runner incarnation starts at 0).
 pub fn strategies_disabled(count: usize) {
     METRICS
         .strategies_disabled
         .set(i64::try_from(count).unwrap_or(i64::MAX));
+}
+
+/// A strategy instance was disabled (+1) or enabled again (−1).
+pub fn strategy_disabled_changed(by: i64) {
+    METRICS.strategies_disabled.add(by);
 }
 
 /// A signal approved by the risk manager.

@@ -34,7 +34,6 @@ use super::paper_execution::PaperExecution;
 use super::portfolio_manager::PortfolioManager;
 use super::risk_manager::{RiskManager, TradingHolds};
 use super::strategy_runner::StrategyRunner;
-use crate::supervision::{RestartStrategy, SupervisorSpec};
 use super::zerodha_execution::ZerodhaExecution;
 use crate::kite::rest::KiteClient;
 use crate::market::instruments::InstrumentRegistry;
@@ -43,6 +42,7 @@ use crate::store::Store;
 use crate::streaming::consumer::{ConsumerActor, ConsumerArgs};
 use crate::streaming::retry::Backoff;
 use crate::streaming::{KafkaConnection, ProducerActor, ProducerHandle};
+use crate::supervision::{RestartStrategy, SupervisorSpec};
 use actix::{Addr, Recipient};
 use std::sync::Arc;
 
@@ -136,7 +136,8 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
         .map(str::to_owned)
         .to_vec();
 
-    let mut infrastructure = SupervisorSpec::new(INFRASTRUCTURE, RestartStrategy::OneForOne, supervision);
+    let mut infrastructure =
+        SupervisorSpec::new(INFRASTRUCTURE, RestartStrategy::OneForOne, supervision);
     let connection = kafka.clone();
     let mut first = Some(first_producer);
     let producer_addr = infrastructure.worker(PRODUCER, move || match first.take() {

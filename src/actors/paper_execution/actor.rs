@@ -1,7 +1,6 @@
 //! The actor shell around the paper venue.
 
 use super::SERVICE;
-use crate::supervision::{HandlingFuture, handling};
 use crate::actors::venue_events::publish_venue_event;
 use crate::market::MarketCalendar;
 use crate::messages::{Broker, Envelope, MarketTick, ValidatedSignal, client_order_id};
@@ -10,6 +9,7 @@ use crate::store::Store;
 use crate::streaming::ProducerHandle;
 use crate::streaming::consumer::{Completion, Deliver, HandlerError, HandlerResult};
 use crate::streaming::producer::PendingDelivery;
+use crate::supervision::{HandlingFuture, handling};
 use actix::fut;
 use actix::prelude::*;
 use std::sync::Arc;

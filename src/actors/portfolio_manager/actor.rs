@@ -1,7 +1,6 @@
 //! The actor shell around the portfolio book.
 
 use super::{SERVICE, portfolio_index, portfolio_key};
-use crate::supervision::{fail, handling};
 use crate::messages::{Broker, Envelope, MarketTick, OrderFilled, Payload};
 use crate::portfolio::{Book, Portfolio};
 use crate::store::Store;
@@ -9,6 +8,7 @@ use crate::streaming::consumer::{Completion, Deliver, HandlerError, HandlerResul
 use crate::streaming::history::read_history;
 use crate::streaming::producer::PendingDelivery;
 use crate::streaming::{KafkaConnection, ProducerHandle, Stream, Topic};
+use crate::supervision::{fail, handling};
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;

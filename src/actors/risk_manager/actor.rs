@@ -3,7 +3,6 @@
 use super::persist::{self, Kind, Unsaved};
 use super::recent::RecentIds;
 use super::{SERVICE, TradingHolds};
-use crate::supervision::handling;
 use crate::messages::{
     Broker, Envelope, MarketTick, OrderFailed, OrderFilled, RejectedSignal, TradingSignal,
     ValidatedSignal,
@@ -13,6 +12,7 @@ use crate::store::Store;
 use crate::streaming::consumer::{Completion, Deliver, HandlerError, HandlerResult};
 use crate::streaming::producer::PendingDelivery;
 use crate::streaming::{ProducerHandle, Stream, Topic};
+use crate::supervision::handling;
 use crate::telemetry::metrics;
 use actix::prelude::*;
 use std::collections::BTreeMap;

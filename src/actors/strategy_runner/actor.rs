@@ -102,6 +102,8 @@ impl Actor for StrategyRunner {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        // A fresh incarnation runs every strategy again.
+        metrics::strategies_disabled(0);
         self.rebuild_then_tail(ctx);
     }
 }
@@ -136,6 +138,7 @@ impl Running {
         if self.failures >= MAX_FAILURES {
             tracing::error!(%strategy, %broker, "strategy DISABLED for this run after {MAX_FAILURES} consecutive failures");
             self.disabled = Some(Disabled::Failing(failure));
+            metrics::strategy_disabled_changed(1);
         }
         None
     }
@@ -171,7 +174,10 @@ impl Handler<Deliver<MarketTick>> for StrategyRunner {
                 intent
                     .map(|intent| {
                         let signal = signal(&id, broker, &tick.data, intent, position);
-                        signal.validate().map(|()| signal).map_err(StrategyFault::from)
+                        signal
+                            .validate()
+                            .map(|()| signal)
+                            .map_err(StrategyFault::from)
                     })
                     .transpose()
             });

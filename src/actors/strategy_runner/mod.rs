@@ -34,9 +34,8 @@ mod tests;
 pub use actor::{RunnerArgs, StrategyRunner, StrategySlot};
 pub use outcomes::outcome_routes;
 pub use status::{
-    GetRunnerStatus, InstrumentView, RunnerStatus, SetStrategyEnabled, StrategyView,
+    GetRunnerStatus, InstrumentView, RunnerStatus, SetStrategyEnabled, StrategyView, SwitchError,
 };
-
 
 /// The service name, in logs, envelopes, the consumer group and the supervision tree.
 pub const SERVICE: &str = "strategy_runner";

@@ -3,9 +3,7 @@
 
 use super::StrategyRunner;
 use super::actor::Running;
-use crate::messages::{
-    Broker, OrderFailed, OrderFilled, OrderSubmitted, RejectedSignal,
-};
+use crate::messages::{Broker, OrderFailed, OrderFilled, OrderSubmitted, RejectedSignal};
 use crate::strategy::{OrderEnded, StrategyContext};
 use crate::streaming::consumer::{Completion, Deliver, HandlerResult, Routes};
 use crate::streaming::{Stream, Topic};
@@ -27,8 +25,14 @@ pub fn outcome_routes(runner: &Addr<StrategyRunner>, brokers: &[Broker]) -> Rout
                 Topic::of(*b, Stream::OrdersSubmitted),
                 runner.clone().recipient(),
             )
-            .route::<OrderFilled>(Topic::of(*b, Stream::OrdersFilled), runner.clone().recipient())
-            .route::<OrderFailed>(Topic::of(*b, Stream::OrdersFailed), runner.clone().recipient());
+            .route::<OrderFilled>(
+                Topic::of(*b, Stream::OrdersFilled),
+                runner.clone().recipient(),
+            )
+            .route::<OrderFailed>(
+                Topic::of(*b, Stream::OrdersFailed),
+                runner.clone().recipient(),
+            );
     }
     routes
 }

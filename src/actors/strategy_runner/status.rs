@@ -66,12 +66,23 @@ pub struct GetRunnerStatus;
 /// Disables (with a reason) or re-enables a strategy, at one broker or all of them.
 /// Answers the views it changed; an unknown strategy is an error.
 #[derive(Debug, Message)]
-#[rtype(result = "Result<Vec<StrategyView>, String>")]
+#[rtype(result = "Result<Vec<StrategyView>, SwitchError>")]
 pub struct SetStrategyEnabled {
     pub strategy: String,
     pub broker: Option<Broker>,
     pub enabled: bool,
     pub reason: String,
+}
+
+/// Why a strategy could not be switched.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SwitchError {
+    /// No slot of that strategy (at that broker) runs in this runner.
+    #[error("strategy {strategy:?} does not run here{}", broker.map(|b| format!(" on {b}")).unwrap_or_default())]
+    NotRunning {
+        strategy: String,
+        broker: Option<Broker>,
+    },
 }
 
 impl Running {
@@ -122,33 +133,41 @@ impl StrategyRunner {
 impl Handler<GetRunnerStatus> for StrategyRunner {
     type Result = MessageResult<GetRunnerStatus>;
     fn handle(&mut self, _: GetRunnerStatus, _ctx: &mut Self::Context) -> Self::Result {
-        let status = self.status();
-        metrics::strategies_disabled(status.disabled().count());
-        MessageResult(status)
+        MessageResult(self.status())
     }
 }
 
 impl Handler<SetStrategyEnabled> for StrategyRunner {
-    type Result = Result<Vec<StrategyView>, String>;
+    type Result = Result<Vec<StrategyView>, SwitchError>;
 
     fn handle(&mut self, m: SetStrategyEnabled, _ctx: &mut Self::Context) -> Self::Result {
         let mut changed = Vec::new();
-        for run in self.running.iter_mut().filter(|r| {
-            r.slot.id == m.strategy && m.broker.is_none_or(|b| b == r.slot.broker)
-        }) {
+        for run in self
+            .running
+            .iter_mut()
+            .filter(|r| r.slot.id == m.strategy && m.broker.is_none_or(|b| b == r.slot.broker))
+        {
+            let was_disabled = run.disabled.is_some();
             if m.enabled {
                 run.disabled = None;
                 run.failures = 0;
             } else {
                 run.disabled = Some(Disabled::Operator(m.reason.clone()));
             }
+            match (was_disabled, m.enabled) {
+                (true, true) => metrics::strategy_disabled_changed(-1),
+                (false, false) => metrics::strategy_disabled_changed(1),
+                _ => {}
+            }
             tracing::warn!(strategy = %run.slot.id, broker = %run.slot.broker, enabled = m.enabled, reason = %m.reason, "strategy switched by an operator");
             changed.push(run.view());
         }
         if changed.is_empty() {
-            return Err(format!("no strategy {:?} runs here", m.strategy));
+            return Err(SwitchError::NotRunning {
+                strategy: m.strategy,
+                broker: m.broker,
+            });
         }
-        metrics::strategies_disabled(self.running.iter().filter(|r| r.disabled.is_some()).count());
         Ok(changed)
     }
 }

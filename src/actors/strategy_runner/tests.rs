@@ -190,11 +190,18 @@ fn submitted(signal: &Envelope<TradingSignal>) -> Deliver<OrderSubmitted> {
         validity: signal.data.validity,
     };
     let topic = Topic::of(signal.data.broker, Stream::OrdersSubmitted);
-    deliver(validated(signal).child(data, "paper_execution", &id, signal.ts), topic)
+    deliver(
+        validated(signal).child(data, "paper_execution", &id, signal.ts),
+        topic,
+    )
 }
 
 /// An execution of `quantity` bringing the order to `cumulative`.
-fn filled(signal: &Envelope<TradingSignal>, quantity: u32, cumulative: u32) -> Deliver<OrderFilled> {
+fn filled(
+    signal: &Envelope<TradingSignal>,
+    quantity: u32,
+    cumulative: u32,
+) -> Deliver<OrderFilled> {
     let order = order_of(signal);
     let fill_id = format!("{}-{cumulative}", order.client_order_id);
     let data = OrderFilled {
@@ -208,7 +215,10 @@ fn filled(signal: &Envelope<TradingSignal>, quantity: u32, cumulative: u32) -> D
         filled_at: signal.ts,
     };
     let topic = Topic::of(signal.data.broker, Stream::OrdersFilled);
-    deliver(validated(signal).child(data, "paper_execution", &fill_id, signal.ts), topic)
+    deliver(
+        validated(signal).child(data, "paper_execution", &fill_id, signal.ts),
+        topic,
+    )
 }
 
 fn failed(
@@ -226,7 +236,10 @@ fn failed(
         message: "cancelled at the venue".into(),
     };
     let topic = Topic::of(signal.data.broker, Stream::OrdersFailed);
-    deliver(validated(signal).child(data, "paper_execution", &id, signal.ts), topic)
+    deliver(
+        validated(signal).child(data, "paper_execution", &id, signal.ts),
+        topic,
+    )
 }
 
 /// The risk manager's refusal: a child of the raw signal, so its causation is the signal.
@@ -270,7 +283,10 @@ impl Rig {
     /// Handles one tick and answers the signals it published, in order: the handler's
     /// deliveries are awaited (the probe acknowledges each after recording it), so what the
     /// probe holds then is exactly what the tick published.
-    async fn tick(&mut self, tick: &Envelope<MarketTick>) -> Vec<(String, Envelope<TradingSignal>)> {
+    async fn tick(
+        &mut self,
+        tick: &Envelope<MarketTick>,
+    ) -> Vec<(String, Envelope<TradingSignal>)> {
         let completion = self
             .runner
             .send(deliver(tick.clone(), Topic::MARKET_TICKS))
@@ -316,7 +332,11 @@ impl Rig {
     }
 
     async fn view(&self, strategy: &str, broker: Broker) -> StrategyView {
-        let status = self.runner.send(GetRunnerStatus).await.expect("runner alive");
+        let status = self
+            .runner
+            .send(GetRunnerStatus)
+            .await
+            .expect("runner alive");
         status
             .strategies
             .into_iter()
@@ -383,7 +403,10 @@ async fn routes_ticks_only_to_the_strategies_of_that_instrument_one_signal_per_b
         let s = &signal.data;
         assert_eq!((s.strategy_id.as_str(), s.broker), ("both", broker));
         assert_eq!((s.token, s.symbol.as_str()), (INFY, "INFY"));
-        assert_eq!((s.side, s.quantity, s.order_type), (Side::Buy, 10, OrderType::Market));
+        assert_eq!(
+            (s.side, s.quantity, s.order_type),
+            (Side::Buy, 10, OrderType::Market)
+        );
         assert_eq!(s.reference_price, Decimal::from(1500));
         assert_eq!((s.reason.as_str(), s.position), ("scripted", 0));
         assert_eq!(signal.causation_id, Some(infy.id));
@@ -393,19 +416,32 @@ async fn routes_ticks_only_to_the_strategies_of_that_instrument_one_signal_per_b
     assert_ne!(sent[0].1.id, sent[1].1.id, "one id per broker slot");
     assert_eq!(paper.take(), [tick_seen(0, 0)]);
     assert_eq!(zerodha.take(), [tick_seen(0, 0)]);
-    assert_eq!(other.take(), [], "an INFY tick never reaches a RELIANCE strategy");
+    assert_eq!(
+        other.take(),
+        [],
+        "an INFY tick never reaches a RELIANCE strategy"
+    );
 
     let reliance = rig.tick(&tick(RELIANCE, 2450, at(1))).await;
     assert_eq!(reliance.len(), 1);
     assert_eq!(reliance[0].0, "paper.signals.raw");
     assert_eq!(reliance[0].1.data.strategy_id, "other");
+    let reliance_seen = Seen::Tick {
+        token: RELIANCE,
+        position: 0,
+        pending: 0,
+    };
+    assert_eq!(other.take(), [reliance_seen]);
     assert_eq!(paper.take(), []);
     assert_eq!(zerodha.take(), []);
 
     // An instrument nobody trades: nothing is called, nothing published.
     assert_eq!(rig.tick(&tick(1, 100, at(2))).await, []);
     rig.producer.expect_no_msg(QUIET).await;
-    assert_eq!((paper.take(), zerodha.take(), other.take()), (vec![], vec![], vec![]));
+    assert_eq!(
+        (paper.take(), zerodha.take(), other.take()),
+        (vec![], vec![], vec![])
+    );
 }
 
 #[actix::test]
@@ -419,8 +455,18 @@ async fn a_redelivered_tick_yields_the_same_signal_ids_and_one_pending_order_per
     let log = Log::default();
     let mut rig = Rig::start(slots(&log));
     let infy = tick(INFY, 1500, at(0));
-    let first: Vec<_> = rig.tick(&infy).await.into_iter().map(|(_, s)| s.id).collect();
-    let again: Vec<_> = rig.tick(&infy).await.into_iter().map(|(_, s)| s.id).collect();
+    let first: Vec<_> = rig
+        .tick(&infy)
+        .await
+        .into_iter()
+        .map(|(_, s)| s.id)
+        .collect();
+    let again: Vec<_> = rig
+        .tick(&infy)
+        .await
+        .into_iter()
+        .map(|(_, s)| s.id)
+        .collect();
     assert_eq!(first, again);
 
     // The ledger counted each order once, under the id the venues will give it.
@@ -436,11 +482,21 @@ async fn a_redelivered_tick_yields_the_same_signal_ids_and_one_pending_order_per
 
     // A restarted runner given the same tick derives the same ids (nothing random).
     let mut restarted = Rig::start(slots(&Log::default()));
-    let after_restart: Vec<_> = restarted.tick(&infy).await.into_iter().map(|(_, s)| s.id).collect();
+    let after_restart: Vec<_> = restarted
+        .tick(&infy)
+        .await
+        .into_iter()
+        .map(|(_, s)| s.id)
+        .collect();
     assert_eq!(after_restart, first);
 
     // Another tick: other ids.
-    let next: Vec<_> = rig.tick(&tick(INFY, 1501, at(1))).await.into_iter().map(|(_, s)| s.id).collect();
+    let next: Vec<_> = rig
+        .tick(&tick(INFY, 1501, at(1)))
+        .await
+        .into_iter()
+        .map(|(_, s)| s.id)
+        .collect();
     assert!(next.iter().all(|id| !first.contains(id)));
 }
 
@@ -450,16 +506,32 @@ async fn a_redelivered_tick_yields_the_same_signal_ids_and_one_pending_order_per
 #[actix::test]
 async fn acknowledgements_and_fills_move_what_the_next_tick_and_the_status_see() {
     let log = Log::default();
-    let mut rig = Rig::start(vec![slot("s", Broker::Paper, &[INFY], buy_unless_pending(10), &log)]);
+    let mut rig = Rig::start(vec![slot(
+        "s",
+        Broker::Paper,
+        &[INFY],
+        buy_unless_pending(10),
+        &log,
+    )]);
 
     let first = rig.tick_one(&tick(INFY, 1500, at(0))).await;
     assert_eq!(first.data.position, 0);
     // The venues' id of the order is the one derived through the risk manager's event.
-    assert_eq!(order_of(&first).client_order_id, client_order_id(validated(&first).id));
+    assert_eq!(
+        order_of(&first).client_order_id,
+        client_order_id(validated(&first).id)
+    );
     let (position, pending) = rig.book("s", Broker::Paper, INFY).await;
     assert_eq!(position, 0);
     assert_eq!(pending.len(), 1);
-    assert_eq!((pending[0].quantity, pending[0].filled, pending[0].acknowledged), (10, 0, false));
+    assert_eq!(
+        (
+            pending[0].quantity,
+            pending[0].filled,
+            pending[0].acknowledged
+        ),
+        (10, 0, false)
+    );
 
     rig.send(submitted(&first)).await;
     let (_, pending) = rig.book("s", Broker::Paper, INFY).await;
@@ -481,7 +553,10 @@ async fn acknowledgements_and_fills_move_what_the_next_tick_and_the_status_see()
     assert_eq!((position, pending), (10, vec![]));
 
     let second = rig.tick_one(&tick(INFY, 1502, at(2))).await;
-    assert_eq!(second.data.position, 10, "the signal carries the ledger's position");
+    assert_eq!(
+        second.data.position, 10,
+        "the signal carries the ledger's position"
+    );
     assert_ne!(second.id, first.id);
 
     assert_eq!(
@@ -505,7 +580,13 @@ async fn acknowledgements_and_fills_move_what_the_next_tick_and_the_status_see()
 #[actix::test]
 async fn a_rejection_by_risk_ends_the_order_and_the_strategy_may_send_again() {
     let log = Log::default();
-    let mut rig = Rig::start(vec![slot("s", Broker::Paper, &[INFY], buy_unless_pending(10), &log)]);
+    let mut rig = Rig::start(vec![slot(
+        "s",
+        Broker::Paper,
+        &[INFY],
+        buy_unless_pending(10),
+        &log,
+    )]);
     let first = rig.tick_one(&tick(INFY, 1500, at(0))).await;
 
     rig.send(rejected(&first, RejectionCode::MaxPosition)).await;
@@ -534,12 +615,20 @@ async fn a_rejection_by_risk_ends_the_order_and_the_strategy_may_send_again() {
 #[actix::test]
 async fn a_venue_failure_after_a_partial_fill_keeps_the_partial_position() {
     let log = Log::default();
-    let mut rig = Rig::start(vec![slot("s", Broker::Paper, &[INFY], buy_unless_pending(10), &log)]);
+    let mut rig = Rig::start(vec![slot(
+        "s",
+        Broker::Paper,
+        &[INFY],
+        buy_unless_pending(10),
+        &log,
+    )]);
     let first = rig.tick_one(&tick(INFY, 1500, at(0))).await;
 
     rig.send(filled(&first, 3, 3)).await;
-    rig.send(failed(&first, 3, OrderFailureKind::Cancelled)).await;
-    rig.send(failed(&first, 3, OrderFailureKind::Cancelled)).await;
+    rig.send(failed(&first, 3, OrderFailureKind::Cancelled))
+        .await;
+    rig.send(failed(&first, 3, OrderFailureKind::Cancelled))
+        .await;
     assert_eq!(rig.book("s", Broker::Paper, INFY).await, (3, vec![]));
 
     let second = rig.tick_one(&tick(INFY, 1501, at(1))).await;
@@ -568,11 +657,20 @@ async fn paper_and_zerodha_slots_of_one_strategy_never_share_a_ledger() {
     let (paper, zerodha) = (Log::default(), Log::default());
     let mut rig = Rig::start(vec![
         slot("s", Broker::Paper, &[INFY], buy_unless_pending(10), &paper),
-        slot("s", Broker::Zerodha, &[INFY], buy_unless_pending(10), &zerodha),
+        slot(
+            "s",
+            Broker::Zerodha,
+            &[INFY],
+            buy_unless_pending(10),
+            &zerodha,
+        ),
     ]);
     let sent = rig.tick(&tick(INFY, 1500, at(0))).await;
     let (at_paper, at_zerodha) = (&sent[0].1, &sent[1].1);
-    assert_eq!((at_paper.data.broker, at_zerodha.data.broker), (Broker::Paper, Broker::Zerodha));
+    assert_eq!(
+        (at_paper.data.broker, at_zerodha.data.broker),
+        (Broker::Paper, Broker::Zerodha)
+    );
 
     rig.send(filled(at_paper, 10, 10)).await;
     assert_eq!(rig.book("s", Broker::Paper, INFY).await, (10, vec![]));
@@ -583,7 +681,10 @@ async fn paper_and_zerodha_slots_of_one_strategy_never_share_a_ledger() {
     // Paper is flat of orders and sends again; zerodha's order is still in flight.
     let again = rig.tick(&tick(INFY, 1501, at(1))).await;
     assert_eq!(again.len(), 1);
-    assert_eq!((again[0].0.as_str(), again[0].1.data.position), ("paper.signals.raw", 10));
+    assert_eq!(
+        (again[0].0.as_str(), again[0].1.data.position),
+        ("paper.signals.raw", 10)
+    );
 
     rig.send(filled(at_zerodha, 4, 4)).await;
     assert_eq!(rig.book("s", Broker::Zerodha, INFY).await.0, 4);
@@ -618,7 +719,13 @@ async fn an_unanswered_order_expires_after_unanswered_after_of_tick_time_and_the
  {
     let log = Log::default();
     let mut rig = Rig::start_with(
-        vec![slot("s", Broker::Paper, &[INFY], buy_unless_pending(10), &log)],
+        vec![slot(
+            "s",
+            Broker::Paper,
+            &[INFY],
+            buy_unless_pending(10),
+            &log,
+        )],
         Duration::from_secs(30),
     );
     let lost = rig.tick_one(&tick(INFY, 1500, at(0))).await;
@@ -691,7 +798,10 @@ async fn a_strategy_failing_max_failures_times_in_a_row_is_disabled_while_others
         ]);
         for n in 1..=MAX_FAILURES {
             let sent = rig.tick(&tick(INFY, 1500, at(i64::from(n)))).await;
-            let from: Vec<&str> = sent.iter().map(|(_, s)| s.data.strategy_id.as_str()).collect();
+            let from: Vec<&str> = sent
+                .iter()
+                .map(|(_, s)| s.data.strategy_id.as_str())
+                .collect();
             assert_eq!(from, ["steady"], "{how:?}: failure {n}");
             let view = rig.view("fragile", Broker::Paper).await;
             assert_eq!(view.failures, n, "{how:?}");
@@ -744,7 +854,10 @@ async fn only_failures_in_a_row_count_towards_disabling() {
     // An operator may re-enable it: the count starts again and it trades on a good price.
     let changed = rig.set_enabled("s", None, true).await.unwrap();
     assert_eq!((changed[0].enabled, changed[0].failures), (true, 0));
-    assert_eq!(rig.tick_one(&tick(INFY, 1000, at(11))).await.data.quantity, 1);
+    assert_eq!(
+        rig.tick_one(&tick(INFY, 1000, at(11))).await.data.quantity,
+        1
+    );
 }
 
 #[actix::test]
@@ -789,9 +902,19 @@ async fn an_invalid_intent_counts_as_a_failure_and_is_not_published() {
     ];
     for (case, intent, field) in cases {
         let log = Log::default();
-        let mut rig = Rig::start(vec![slot("s", Broker::Paper, &[INFY], always(intent), &log)]);
+        let mut rig = Rig::start(vec![slot(
+            "s",
+            Broker::Paper,
+            &[INFY],
+            always(intent),
+            &log,
+        )]);
         for n in 1..=MAX_FAILURES {
-            assert_eq!(rig.tick(&tick(INFY, 1500, at(i64::from(n)))).await, [], "{case}");
+            assert_eq!(
+                rig.tick(&tick(INFY, 1500, at(i64::from(n)))).await,
+                [],
+                "{case}"
+            );
             let view = rig.view("s", Broker::Paper).await;
             assert_eq!(view.failures, n, "{case}");
             assert!(view.instruments.is_empty(), "{case}: nothing pending");
@@ -800,7 +923,10 @@ async fn an_invalid_intent_counts_as_a_failure_and_is_not_published() {
         let view = rig.view("s", Broker::Paper).await;
         assert_eq!(view.disabled_by, Some("failing"), "{case}");
         let reason = view.disabled_reason.unwrap_or_default();
-        assert!(reason.starts_with("error: ") && reason.contains(field), "{case}: {reason}");
+        assert!(
+            reason.starts_with("error: ") && reason.contains(field),
+            "{case}: {reason}"
+        );
         rig.producer.expect_no_msg(QUIET).await;
     }
 }
@@ -815,10 +941,16 @@ async fn an_operator_disables_and_re_enables_a_strategy_whose_ledger_keeps_follo
     let sent = rig.tick(&tick(INFY, 1500, at(0))).await;
     let at_paper = sent[0].1.clone();
 
-    let changed = rig.set_enabled("s", Some(Broker::Paper), false).await.unwrap();
+    let changed = rig
+        .set_enabled("s", Some(Broker::Paper), false)
+        .await
+        .unwrap();
     assert_eq!(changed.len(), 1);
     let view = &changed[0];
-    assert_eq!((view.broker, view.enabled, view.disabled_by), (Broker::Paper, false, Some("operator")));
+    assert_eq!(
+        (view.broker, view.enabled, view.disabled_by),
+        (Broker::Paper, false, Some("operator"))
+    );
     assert_eq!(view.disabled_reason.as_deref(), Some("maintenance window"));
     assert_eq!(rig.view("s", Broker::Paper).await, *view);
 

@@ -3,7 +3,6 @@
 use super::core::{Core, ZerodhaStats};
 use crate::actors::market_feed::KiteOrderUpdate;
 use crate::actors::risk_manager::{SetTradingState, TradingHolds};
-use crate::supervision::HandlingFuture;
 use crate::kite::orders::{Product, Variety};
 use crate::kite::rest::{KiteClient, KiteOrder};
 use crate::market::InstrumentRegistry;
@@ -12,6 +11,7 @@ use crate::paper::ChargeSchedule;
 use crate::store::Store;
 use crate::streaming::ProducerHandle;
 use crate::streaming::consumer::{Deliver, HandlerResult};
+use crate::supervision::HandlingFuture;
 use actix::prelude::*;
 use std::collections::BTreeMap;
 use std::rc::Rc;

@@ -14,10 +14,10 @@
 //!   below zero become flat for the rest of the run: the strategy exits its long instead of
 //!   holding it against its signal.
 
-use crate::strategy::indicators::Ema;
 use super::params::EmaCrossParams;
 use super::retry::Retry;
 use crate::messages::{MarketTick, OrderFailureKind, OrderFilled};
+use crate::strategy::indicators::Ema;
 use crate::strategy::{Decision, EndKind, OrderEnded, OrderIntent, Strategy, StrategyContext};
 use rust_decimal::Decimal;
 use std::cmp::Ordering;

@@ -6,11 +6,11 @@
 //! `quantity`; long, `x` above the upper band OR RSI > `overbought` → SELL the whole
 //! position. A condition on an indicator that is still warming up is false.
 
-use crate::strategy::indicators::{Bollinger, Rsi};
+use super::params::MeanReversionParams;
 use super::retry::Retry;
 use super::{long_only, retry_hooks};
-use super::params::MeanReversionParams;
 use crate::messages::MarketTick;
+use crate::strategy::indicators::{Bollinger, Rsi};
 use crate::strategy::{Decision, Strategy, StrategyContext};
 use std::collections::HashMap;
 
@@ -61,7 +61,9 @@ impl Strategy for MeanReversionStrategy {
             _ => None,
         };
         let exit = match (bands, rsi) {
-            (Some(b), _) if x > b.upper => Some(format!("price {x} above upper band {:.2}", b.upper)),
+            (Some(b), _) if x > b.upper => {
+                Some(format!("price {x} above upper band {:.2}", b.upper))
+            }
             (_, Some(r)) if r > p.overbought => Some(format!("rsi {r:.2} above {}", p.overbought)),
             _ => None,
         };

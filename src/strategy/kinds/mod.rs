@@ -34,8 +34,8 @@ pub use rsi::RsiStrategy;
 
 use super::{OrderIntent, Strategy, StrategyContext, StrategyRegistry};
 use crate::messages::Side;
-use retry::Retry;
 use crate::settings::{ParamsError, StrategyParams};
+use retry::Retry;
 
 /// The built-in kinds' names.
 pub const BUILTIN_KINDS: [&str; 4] = ["momentum", "mean_reversion", "rsi", "ema_cross"];

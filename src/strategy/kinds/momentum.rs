@@ -5,11 +5,11 @@
 //! long and `m < −threshold` → SELL the whole position (see [`super::long_only`] for
 //! positions outside `0..=quantity`).
 
-use crate::strategy::indicators::Momentum;
+use super::params::MomentumParams;
 use super::retry::Retry;
 use super::{long_only, retry_hooks};
-use super::params::MomentumParams;
 use crate::messages::MarketTick;
+use crate::strategy::indicators::Momentum;
 use crate::strategy::{Decision, Strategy, StrategyContext};
 use std::collections::HashMap;
 

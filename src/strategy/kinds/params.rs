@@ -111,7 +111,10 @@ type Problems = Vec<(String, String)>;
 
 fn at_least(problems: &mut Problems, field: &str, value: usize, min: usize) {
     if value < min {
-        problems.push((field.into(), format!("must be at least {min} (got {value})")));
+        problems.push((
+            field.into(),
+            format!("must be at least {min} (got {value})"),
+        ));
     }
 }
 

@@ -273,7 +273,10 @@ fn a_missing_field_is_named() {
 fn an_unknown_field_gets_a_did_you_mean_hint() {
     let got = refusal("kind = \"ema_cross\"\nfast = 10\nslow = 20\nquantity = 100\nfastt = 3");
     assert_eq!(got.len(), 1, "{got:?}");
-    assert!(got[0].starts_with("fastt: unknown field `fastt`"), "{got:?}");
+    assert!(
+        got[0].starts_with("fastt: unknown field `fastt`"),
+        "{got:?}"
+    );
     assert!(got[0].ends_with("; did you mean `fast`?"), "{got:?}");
     // Nothing close: no hint.
     let got = refusal("kind = \"ema_cross\"\nfast = 10\nslow = 20\nquantity = 100\nzzzzzz = 3");
@@ -298,11 +301,7 @@ fn params_without_a_string_kind_are_refused() {
     ];
     for (text, message) in cases {
         let err = StrategyParams::from_toml(text).expect_err(text);
-        assert_eq!(
-            err,
-            ParamsError::field("kind", message),
-            "{text}: {err}"
-        );
+        assert_eq!(err, ParamsError::field("kind", message), "{text}: {err}");
     }
     let err = StrategyParams::from_toml("kind = ").expect_err("not TOML");
     assert_eq!(err.problems.len(), 1);
@@ -334,7 +333,11 @@ fn a_refusal_carries_every_problem_and_keys_them_under_the_strategy() {
     );
     // A problem of the table as a whole is keyed at the table.
     let whole = ParamsError::field("", "expected a table");
-    let keyed: Vec<String> = whole.at("strategies.x.params").iter().map(ToString::to_string).collect();
+    let keyed: Vec<String> = whole
+        .at("strategies.x.params")
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(keyed, ["strategies.x.params: expected a table"]);
 }
 

@@ -58,7 +58,10 @@ mod tests {
             retry.refused(1, t0);
         }
         assert!(!retry.ready(1, t0 + s(59)));
-        assert!(retry.ready(1, t0 + s(60)), "the delay stops growing at 60 s");
+        assert!(
+            retry.ready(1, t0 + s(60)),
+            "the delay stops growing at 60 s"
+        );
         retry.filled(1);
         assert!(retry.ready(1, t0));
     }

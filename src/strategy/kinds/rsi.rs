@@ -7,11 +7,11 @@
 //! consecutive defined values, so an RSI that is already below `oversold` when it first
 //! becomes defined does not buy.
 
-use crate::strategy::indicators::Rsi;
+use super::params::RsiParams;
 use super::retry::Retry;
 use super::{long_only, retry_hooks};
-use super::params::RsiParams;
 use crate::messages::MarketTick;
+use crate::strategy::indicators::Rsi;
 use crate::strategy::{Decision, Strategy, StrategyContext};
 use rust_decimal::Decimal;
 use std::collections::HashMap;

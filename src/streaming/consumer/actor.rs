@@ -158,10 +158,9 @@ impl Actor for ConsumerActor {
                             );
                         }
                     }
-                    Err(e) => crate::supervision::fail::<Self>(
-                        ctx,
-                        format!("consume loop panicked: {e}"),
-                    ),
+                    Err(e) => {
+                        crate::supervision::fail::<Self>(ctx, format!("consume loop panicked: {e}"))
+                    }
                 }),
         );
     }
