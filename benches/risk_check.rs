@@ -67,6 +67,8 @@ fn signal(side: Side, quantity: u32, price: Decimal) -> TradingSignal {
         validity: Validity::Day,
         reference_price: price,
         reason: "bench".into(),
+        product: None,
+        position: 0,
     }
 }
 

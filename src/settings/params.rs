@@ -145,7 +145,16 @@ impl StrategyParams {
         let value = Value::new(None, ValueKind::Table(to_config(&self.values)));
         T::deserialize(value).map_err(|e| {
             let problem = hint(describe_config_error("", e));
-            let field = problem.key.trim_start_matches('.').to_owned();
+            let mut field = problem.key.trim_start_matches('.').to_owned();
+            // serde names an unknown field only in its message: key the problem by it.
+            if field.is_empty()
+                && let Some(unknown) = problem
+                    .message
+                    .strip_prefix("unknown field `")
+                    .and_then(|rest| rest.split('`').next())
+            {
+                field = unknown.to_owned();
+            }
             ParamsError::field(field, problem.message)
         })
     }

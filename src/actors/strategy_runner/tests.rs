@@ -364,7 +364,7 @@ impl Rig {
         strategy: &str,
         broker: Option<Broker>,
         enabled: bool,
-    ) -> Result<Vec<StrategyView>, String> {
+    ) -> Result<Vec<StrategyView>, SwitchError> {
         let message = SetStrategyEnabled {
             strategy: strategy.into(),
             broker,
@@ -980,5 +980,25 @@ async fn an_operator_disables_and_re_enables_a_strategy_whose_ledger_keeps_follo
     assert_eq!(zerodha.take().len(), 3);
 
     let unknown = rig.set_enabled("nobody", None, false).await;
-    assert!(unknown.is_err_and(|e| e.contains("nobody")));
+    let not_running = SwitchError::NotRunning {
+        strategy: "nobody".into(),
+        broker: None,
+    };
+    assert_eq!(unknown, Err(not_running));
+    // A known strategy at a broker it does not trade on is not running there either.
+    let log = Log::default();
+    let rig = Rig::start(vec![slot(
+        "z",
+        Broker::Zerodha,
+        &[INFY],
+        always(buy(1)),
+        &log,
+    )]);
+    let refused = rig.set_enabled("z", Some(Broker::Paper), false).await;
+    let not_at_paper = SwitchError::NotRunning {
+        strategy: "z".into(),
+        broker: Some(Broker::Paper),
+    };
+    assert_eq!(refused, Err(not_at_paper));
+    assert!(rig.view("z", Broker::Zerodha).await.enabled);
 }
