@@ -12,7 +12,7 @@
 //!   fills), never from what it sent; an order refused by risk or failed at the venue leaves
 //!   the position as it was, so a later tick whose condition holds tries again.
 //! - After a refusal it waits before trying that instrument again: 1 s of tick time,
-//!   doubling on each further refusal up to 60 s, reset by a fill ([`Backoff`], fed by
+//!   doubling on each further refusal up to 60 s, reset by a fill ([`Retry`], fed by
 //!   [`Strategy::on_order_ended`] and [`Strategy::on_fill`]). A refusal that keeps holding
 //!   (trading halted, a position limit) is then not retried on every tick.
 //! - At most one order per instrument is in flight: while one is pending the channels are
@@ -29,9 +29,9 @@
 
 use alpha_panda::messages::{MarketTick, OrderFilled, Side};
 use alpha_panda::strategy::{
+    Retry,
     Decision, OrderEnded, OrderIntent, ParamsError, Strategy, StrategyContext, StrategyParams,
 };
-use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use std::collections::{HashMap, VecDeque};
@@ -97,7 +97,7 @@ pub fn factory(params: &StrategyParams) -> Result<Box<dyn Strategy>, ParamsError
 pub struct BreakoutStrategy {
     params: BreakoutParams,
     channels: HashMap<u32, Channel>,
-    backoff: Backoff,
+    backoff: Retry,
 }
 
 impl BreakoutStrategy {
@@ -105,7 +105,7 @@ impl BreakoutStrategy {
         BreakoutStrategy {
             params,
             channels: HashMap::new(),
-            backoff: Backoff::default(),
+            backoff: Retry::default(),
         }
     }
 }
@@ -143,38 +143,6 @@ impl Strategy for BreakoutStrategy {
         // Refused by risk, failed at the venue, or never answered: the ledger has already
         // taken it out of the pending orders; only the timing of the next try is ours.
         self.backoff.refused(ended.token, ctx.now);
-    }
-}
-
-/// Per instrument, when it may trade again after a refusal: [`Backoff::FIRST`] of tick time,
-/// doubling on each further refusal up to [`Backoff::LONGEST`], forgotten on a fill.
-#[derive(Debug, Clone, Default)]
-pub struct Backoff {
-    /// token → (ready at, the delay that set it).
-    tokens: HashMap<u32, (DateTime<Utc>, Duration)>,
-}
-
-impl Backoff {
-    pub const FIRST: Duration = Duration::seconds(1);
-    pub const LONGEST: Duration = Duration::seconds(60);
-
-    /// An order of `token` ended without a full fill at `now` (event time).
-    pub fn refused(&mut self, token: u32, now: DateTime<Utc>) {
-        let delay = self
-            .tokens
-            .get(&token)
-            .map_or(Self::FIRST, |(_, last)| (*last * 2).min(Self::LONGEST));
-        self.tokens.insert(token, (now + delay, delay));
-    }
-
-    /// An order of `token` filled (even in part): the refusals are over.
-    pub fn filled(&mut self, token: u32) {
-        self.tokens.remove(&token);
-    }
-
-    /// Whether `token` may send an order at `now`.
-    pub fn ready(&self, token: u32, now: DateTime<Utc>) -> bool {
-        self.tokens.get(&token).is_none_or(|(at, _)| now >= *at)
     }
 }
 
@@ -476,28 +444,6 @@ mod tests {
         assert!(tick(&mut h, RELIANCE, "62").is_some());
         h.reject_last(RejectionCode::MaxOpenOrders);
         assert!(tick(&mut h, RELIANCE, "63").is_some());
-    }
-
-    #[test]
-    fn backoff_doubles_up_to_a_minute_per_instrument() {
-        let t0 = DateTime::<Utc>::UNIX_EPOCH;
-        let s = Duration::seconds;
-        let mut backoff = Backoff::default();
-        assert!(backoff.ready(RELIANCE, t0));
-        backoff.refused(RELIANCE, t0);
-        assert!(!backoff.ready(RELIANCE, t0 + Duration::milliseconds(999)));
-        assert!(backoff.ready(RELIANCE, t0 + s(1)));
-        assert!(
-            backoff.ready(INFY, t0),
-            "other instruments are not held back"
-        );
-        for _ in 0..10 {
-            backoff.refused(RELIANCE, t0);
-        }
-        assert!(!backoff.ready(RELIANCE, t0 + s(59)));
-        assert!(backoff.ready(RELIANCE, t0 + s(60)), "at most 60 s");
-        backoff.filled(RELIANCE);
-        assert!(backoff.ready(RELIANCE, t0));
     }
 
     #[test]

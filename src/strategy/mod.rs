@@ -31,6 +31,7 @@ pub mod indicators;
 pub mod kinds;
 mod ledger;
 mod registry;
+mod retry;
 
 #[cfg(test)]
 mod harness_tests;
@@ -41,6 +42,7 @@ mod ledger_tests;
 
 pub use ledger::{EndKind, FillApplied, InstrumentBook, Ledger, OrderEnded, PendingOrder};
 pub use registry::{StrategyFactory, StrategyRegistry};
+pub use retry::Retry;
 
 pub use crate::messages::Product;
 pub use crate::settings::{ParamProblem, ParamsError, StrategyParams};

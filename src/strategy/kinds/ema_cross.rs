@@ -10,12 +10,12 @@
 //!   and the real position differs from the target, ONE market order for the difference:
 //!   `quantity` from flat, 2 × `quantity` on a flip when every order fills. A refused order
 //!   leaves the position where it was; a later tick tries again after the kinds' back-off
-//!   ([`super::retry`]). Once the venue refuses a short (`shorting_not_allowed`), targets
+//!   ([`crate::strategy::Retry`]). Once the venue refuses a short (`shorting_not_allowed`), targets
 //!   below zero become flat for the rest of the run: the strategy exits its long instead of
 //!   holding it against its signal.
 
 use super::params::EmaCrossParams;
-use super::retry::Retry;
+use crate::strategy::Retry;
 use crate::messages::{MarketTick, OrderFailureKind, OrderFilled};
 use crate::strategy::indicators::Ema;
 use crate::strategy::{Decision, EndKind, OrderEnded, OrderIntent, Strategy, StrategyContext};

@@ -7,7 +7,7 @@
 //! position. A condition on an indicator that is still warming up is false.
 
 use super::params::MeanReversionParams;
-use super::retry::Retry;
+use crate::strategy::Retry;
 use super::{long_only, retry_hooks};
 use crate::messages::MarketTick;
 use crate::strategy::indicators::{Bollinger, Rsi};

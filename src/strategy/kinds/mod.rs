@@ -8,7 +8,7 @@
 //! - Every order is a DAY market order. A refused order leaves the position unchanged; the
 //!   kind tries again on a later tick whose conditions hold, once it has waited 1 s of tick
 //!   time (doubling on each further refusal of that instrument, at most 60 s; a fill resets
-//!   it: [`retry`]), so a refusal that keeps holding is not retried on every tick.
+//!   it: [`Retry`]), so a refusal that keeps holding is not retried on every tick.
 //! - Warm-up: a kind trades only once its indicators are defined (ema_cross: `slow` ticks;
 //!   momentum: `lookback + 1`; rsi: `period + 2`; mean_reversion: the bands or the RSI).
 //!   After a restart the indicators warm up again from live ticks, while the position and
@@ -18,7 +18,6 @@ mod ema_cross;
 mod mean_reversion;
 mod momentum;
 mod params;
-mod retry;
 mod rsi;
 
 #[cfg(test)]
@@ -35,7 +34,7 @@ pub use rsi::RsiStrategy;
 use super::{OrderIntent, Strategy, StrategyContext, StrategyRegistry};
 use crate::messages::Side;
 use crate::settings::{ParamsError, StrategyParams};
-use retry::Retry;
+use crate::strategy::Retry;
 
 /// The built-in kinds' names.
 pub const BUILTIN_KINDS: [&str; 4] = ["momentum", "mean_reversion", "rsi", "ema_cross"];

@@ -6,7 +6,7 @@
 //! positions outside `0..=quantity`).
 
 use super::params::MomentumParams;
-use super::retry::Retry;
+use crate::strategy::Retry;
 use super::{long_only, retry_hooks};
 use crate::messages::MarketTick;
 use crate::strategy::indicators::Momentum;

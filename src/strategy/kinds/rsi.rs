@@ -8,7 +8,7 @@
 //! becomes defined does not buy.
 
 use super::params::RsiParams;
-use super::retry::Retry;
+use crate::strategy::Retry;
 use super::{long_only, retry_hooks};
 use crate::messages::MarketTick;
 use crate::strategy::indicators::Rsi;

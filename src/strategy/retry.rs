@@ -1,5 +1,5 @@
-//! Backing off after a refusal: a built-in kind whose order ended without a fill tries
-//! again only after a delay of tick time — 1 s, doubling on each further refusal of that
+//! Backing off after a refusal, for strategies (the built-in kinds use it): an instrument
+//! whose order ended without a fill may trade again only after a delay of tick time — 1 s, doubling on each further refusal of that
 //! instrument up to 60 s, reset by a fill. Without it, a refusal that keeps holding (a
 //! short refused by the venue, a position limit) would be retried on every tick.
 
