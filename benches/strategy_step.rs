@@ -110,7 +110,10 @@ impl Slot {
     /// One tick; whether an intent came out.
     fn step(&mut self, tick: &MarketTick) -> bool {
         let ctx = StrategyContext::new(self.at, STRATEGY, Broker::Paper, tick.token, &self.ledger);
-        let intent = self.strategy.on_tick(tick, &ctx).expect("built-in kinds do not fail");
+        let intent = self
+            .strategy
+            .on_tick(tick, &ctx)
+            .expect("built-in kinds do not fail");
         match intent {
             Some(intent) => {
                 self.send_and_fill(tick, &intent);

@@ -38,7 +38,7 @@ pub fn publish_venue_event<C: Payload>(
             producer.publish_envelope(Topic::of(broker, Stream::OrdersFilled), &env)
         }
         VenueEvent::Failed(f) => {
-            tracing::warn!(%broker, order = %f.order.client_order_id, kind = ?f.kind, message = %f.message, correlation_id = %cause.correlation_id, "order failed");
+            tracing::warn!(%broker, order = %f.order.client_order_id, kind = ?f.kind, detail = %f.message, correlation_id = %cause.correlation_id, "order failed");
             metrics::order_failed(broker, f.kind);
             let id = format!("{}/failed", f.order.client_order_id);
             let env = cause.child(f, service, &id, ts);

@@ -70,6 +70,8 @@ pub struct PaperVenue {
     first_events: BTreeMap<String, Vec<VenueEvent>>,
     quotes: BTreeMap<u32, Quote>,
     accounts: Accounts,
+    /// Fills of earlier lives booked by [`PaperVenue::restore_fill`].
+    restored: BTreeSet<String>,
 }
 
 impl PaperVenue {
@@ -87,7 +89,28 @@ impl PaperVenue {
             seen: BTreeSet::new(),
             first_events: BTreeMap::new(),
             quotes: BTreeMap::new(),
+            restored: BTreeSet::new(),
         }
+    }
+
+    /// Books a fill of an earlier life of the venue (read back from its fills topic or its
+    /// journal after a restart) into the accounts, once per fill id; answers whether it
+    /// was new. Positions and cash are then those the fills made, so a sell the position
+    /// covers is not refused as a short after a restart.
+    pub fn restore_fill(&mut self, fill: &OrderFilled) -> bool {
+        if !self.restored.insert(fill.fill_id.clone()) {
+            return false;
+        }
+        let notional = Decimal::from(fill.quantity) * fill.price;
+        self.accounts.book(
+            &fill.order.strategy_id,
+            fill.order.token,
+            fill.order.side,
+            fill.quantity,
+            notional,
+            fill.fees.total,
+        );
+        true
     }
 
     /// The same venue using `calendar` (holidays) for session closes.

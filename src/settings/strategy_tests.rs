@@ -217,8 +217,8 @@ fn an_unknown_param_is_named_with_a_hint() {
     assert_eq!(
         check(Some(file), &[]),
         [
-            "strategies.momentum_1.params: unknown field `lookbak`, expected one of `lookback`, \
-             `threshold`, `quantity`; did you mean `lookback`?"
+            "strategies.momentum_1.params.lookbak: unknown field `lookbak`, expected one of \
+             `lookback`, `threshold`, `quantity`; did you mean `lookback`?"
         ]
     );
 }
@@ -345,7 +345,7 @@ fn strategy_problems_are_reported_at_once_with_their_paths() {
         [
             "strategies.ema_cross_1.params.kind",
             "strategies.momentum_1.params.lookback",
-            "strategies.third.params",
+            "strategies.third.params.extra",
         ],
         "{got:#?}"
     );

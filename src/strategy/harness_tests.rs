@@ -1,6 +1,6 @@
 //! The built-in kinds when their orders do not simply fill: refused by risk, ended by the
 //! venue in every way, never answered, partly filled. Each scenario runs a seeded
-//! pseudo-random walk and checks every decision against a reference model of the kind's
+//! pseudo-random walk and checks every decision against a reference model of the kinds'
 //! documented rules, computed independently from the prices (the indicators themselves
 //! are tested in `indicators_tests.rs`):
 //!
@@ -8,8 +8,11 @@
 //!   exits; rsi enters on a cross below `oversold` and exits on a cross above
 //!   `overbought`; mean_reversion enters below the lower band with RSI oversold and exits
 //!   above the upper band or with RSI overbought; all three long-only in `0..=quantity`.
-//! - ema_cross targets `±quantity` by the sign of fast − slow once the slow EMA is warm.
-//! - With an order in flight, nothing is sent.
+//! - ema_cross targets `±quantity` by the sign of fast − slow once the slow EMA is warm;
+//!   once the venue refused a short (`ShortingNotAllowed`), targets below zero are flat.
+//! - With an order in flight, nothing is sent. After an order ends without a full fill,
+//!   the instrument waits 1 s of tick time before it trades again, doubling on each
+//!   further end up to 60 s; a fill resets the wait.
 //!
 //! Orders that end without a fill go through the [`Harness`] (risk and venue); the
 //! harness has no way to leave an order unanswered, so that case runs through [`Runner`],
@@ -17,13 +20,14 @@
 
 use super::harness::Harness;
 use super::indicators::{Bollinger, Ema, Rsi};
-use super::ledger_tests::rejection_codes;
+use super::ledger_tests::{failure_kinds, rejection_codes};
 use super::{
     EndKind, Ledger, OrderEnded, OrderIntent, Strategy, StrategyContext, StrategyParams,
     StrategyRegistry,
 };
 use crate::messages::{
-    Broker, Fees, MarketTick, OrderFailureKind, OrderFilled, OrderRef, Side, TradingSignal,
+    Broker, Fees, MarketTick, OrderFailureKind, OrderFilled, OrderRef, RejectionCode, Side,
+    TradingSignal,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rust_decimal::Decimal;
@@ -32,6 +36,11 @@ use uuid::Uuid;
 const TOKEN: u32 = 408_065;
 const QUANTITY: u32 = 10;
 const WALK_TICKS: usize = 4_000;
+
+/// The back-off after an order ends without a full fill, in ticks (the harness's clock
+/// moves 1 s a tick): the first wait, and the longest.
+const FIRST_WAIT: usize = 1;
+const LONGEST_WAIT: usize = 60;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -104,7 +113,7 @@ enum Conditions {
     Target(i64),
 }
 
-/// The documented rules of one kind, computed from the prices.
+/// The documented rules of one kind, computed from the prices and the order outcomes.
 struct Model {
     kind: Kind,
     prices: Vec<Decimal>,
@@ -114,6 +123,9 @@ struct Model {
     fast: Ema,
     slow: Ema,
     signal: i64,
+    /// The back-off: the first tick that may trade, and the last wait.
+    wait: Option<(usize, usize)>,
+    shorts_refused: bool,
 }
 
 impl Model {
@@ -127,7 +139,14 @@ impl Model {
             fast: Ema::new(EMA_FAST),
             slow: Ema::new(EMA_SLOW),
             signal: 0,
+            wait: None,
+            shorts_refused: false,
         }
+    }
+
+    /// The index the next tick will have.
+    fn next_tick(&self) -> usize {
+        self.prices.len()
     }
 
     fn observe(&mut self, x: Decimal) -> Conditions {
@@ -189,30 +208,54 @@ impl Model {
             }
         }
     }
-}
 
-/// The order the rules give under `conditions` for the real `position`, with or without
-/// an order in flight.
-fn decide(conditions: Conditions, position: i64, pending: bool) -> Option<(Side, u32)> {
-    let q = i64::from(QUANTITY);
-    let towards = |target: i64| {
-        let difference = target - position;
-        let quantity = u32::try_from(difference.unsigned_abs()).expect("small");
-        match difference {
-            0 => None,
-            d if d > 0 => Some((Side::Buy, quantity)),
-            _ => Some((Side::Sell, quantity)),
+    /// An order ended without a full fill, at the time of the last tick.
+    fn ended(&mut self, kind: &EndKind) {
+        let wait = self
+            .wait
+            .map_or(FIRST_WAIT, |(_, wait)| (wait * 2).min(LONGEST_WAIT));
+        self.wait = Some((self.next_tick() - 1 + wait, wait));
+        let short_refused = *kind
+            == EndKind::Failed {
+                failure: OrderFailureKind::ShortingNotAllowed,
+            };
+        if self.kind == Kind::EmaCross && short_refused {
+            self.shorts_refused = true;
         }
-    };
-    match conditions {
-        Conditions::Warming => None,
-        _ if pending => None,
-        Conditions::LongOnly { .. } if position < 0 => towards(0),
-        Conditions::LongOnly { .. } if position > q => towards(q),
-        Conditions::LongOnly { enter: true, .. } if position == 0 => towards(q),
-        Conditions::LongOnly { exit: true, .. } if position > 0 => towards(0),
-        Conditions::LongOnly { .. } => None,
-        Conditions::Target(signal) => towards(q * signal),
+    }
+
+    fn filled(&mut self) {
+        self.wait = None;
+    }
+
+    /// Whether the back-off lets the next tick trade.
+    fn ready(&self) -> bool {
+        self.wait.is_none_or(|(at, _)| self.next_tick() >= at)
+    }
+
+    /// The order the rules give under `conditions` for the real `position`, when the
+    /// instrument may trade (nothing in flight, no back-off).
+    fn decide(&self, conditions: Conditions, position: i64) -> Option<(Side, u32)> {
+        let q = i64::from(QUANTITY);
+        let towards = |target: i64| {
+            let difference = target - position;
+            let quantity = u32::try_from(difference.unsigned_abs()).expect("small");
+            match difference {
+                0 => None,
+                d if d > 0 => Some((Side::Buy, quantity)),
+                _ => Some((Side::Sell, quantity)),
+            }
+        };
+        match conditions {
+            Conditions::Warming => None,
+            Conditions::LongOnly { .. } if position < 0 => towards(0),
+            Conditions::LongOnly { .. } if position > q => towards(q),
+            Conditions::LongOnly { enter: true, .. } if position == 0 => towards(q),
+            Conditions::LongOnly { exit: true, .. } if position > 0 => towards(0),
+            Conditions::LongOnly { .. } => None,
+            Conditions::Target(signal) if self.shorts_refused => towards((q * signal).max(0)),
+            Conditions::Target(signal) => towards(q * signal),
+        }
     }
 }
 
@@ -230,6 +273,11 @@ impl Lcg {
 
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
+    }
+
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        let at = self.below(u64::try_from(items.len()).expect("small"));
+        items[usize::try_from(at).expect("small")]
     }
 }
 
@@ -254,7 +302,7 @@ fn walk(seed: u64, len: usize) -> Vec<Decimal> {
 /// How an order ends without a (full) fill.
 #[derive(Debug, Clone, Copy)]
 enum Ending {
-    Risk(crate::messages::RejectionCode),
+    Risk(RejectionCode),
     Venue(OrderFailureKind),
     Unanswered,
 }
@@ -291,10 +339,7 @@ impl Venue for Harness {
 
     fn in_flight(&self) -> Option<(u32, u32)> {
         let pending = self.pending(TOKEN);
-        assert!(
-            pending.len() <= 1,
-            "more than one order in flight: {pending:?}"
-        );
+        assert!(pending.len() <= 1, "more than one in flight: {pending:?}");
         pending.first().map(|o| (o.quantity, o.filled))
     }
 
@@ -316,7 +361,8 @@ impl Venue for Harness {
 }
 
 /// What the strategy runner does for one (strategy, broker), reduced to one instrument:
-/// send intents into the ledger, apply fills, and expire orders nobody answered.
+/// send intents into the ledger, apply fills, and expire orders nobody answered. Its
+/// clock, like the harness's, moves 1 s a tick.
 struct Runner {
     strategy: Box<dyn Strategy>,
     ledger: Ledger,
@@ -373,10 +419,7 @@ impl Venue for Runner {
 
     fn in_flight(&self) -> Option<(u32, u32)> {
         let pending = self.ledger.pending(TOKEN);
-        assert!(
-            pending.len() <= 1,
-            "more than one order in flight: {pending:?}"
-        );
+        assert!(pending.len() <= 1, "more than one in flight: {pending:?}");
         pending.first().map(|o| (o.quantity, o.filled))
     }
 
@@ -421,29 +464,66 @@ impl Venue for Runner {
     }
 }
 
-/// Feeds one tick and checks the decision against the model; returns the conditions and
-/// the intent as (side, quantity).
-fn step(venue: &mut dyn Venue, model: &mut Model, x: Decimal) -> (Conditions, Option<(Side, u32)>) {
-    let conditions = model.observe(x);
-    let expected = decide(conditions, venue.position(), venue.in_flight().is_some());
-    let got = venue
-        .tick(&MarketTick::ltp(TOKEN, x))
-        .map(|i| (i.side, i.quantity));
-    assert_eq!(
-        got,
-        expected,
-        "{:?} at tick #{} ({x}): {conditions:?}, position {}",
-        model.kind,
-        model.prices.len() - 1,
-        venue.position()
-    );
-    (conditions, got)
+/// A venue and the model of its kind, told the same events.
+struct Scenario<'v> {
+    venue: &'v mut dyn Venue,
+    model: Model,
+}
+
+impl<'v> Scenario<'v> {
+    fn new(kind: Kind, venue: &'v mut dyn Venue) -> Self {
+        Scenario {
+            venue,
+            model: Model::new(kind),
+        }
+    }
+
+    /// Feeds one tick and checks the decision against the model; returns the conditions
+    /// and the intent as (side, quantity).
+    fn tick(&mut self, x: Decimal) -> (Conditions, Option<(Side, u32)>) {
+        let position = self.venue.position();
+        let may_trade = self.venue.in_flight().is_none() && self.model.ready();
+        let conditions = self.model.observe(x);
+        let expected = if may_trade {
+            self.model.decide(conditions, position)
+        } else {
+            None
+        };
+        let got = self
+            .venue
+            .tick(&MarketTick::ltp(TOKEN, x))
+            .map(|i| (i.side, i.quantity));
+        assert_eq!(
+            got,
+            expected,
+            "{:?} at tick #{} ({x}): {conditions:?}, position {position}, may trade {may_trade}",
+            self.model.kind,
+            self.model.prices.len() - 1,
+        );
+        (conditions, got)
+    }
+
+    fn fill(&mut self, quantity: u32) {
+        self.venue.fill(quantity);
+        self.model.filled();
+    }
+
+    /// Ends the order in flight; the orders that did end, as the model sees them.
+    fn end(&mut self, ending: Ending) -> Vec<OrderEnded> {
+        let before = self.venue.ended().len();
+        self.venue.end(ending);
+        let ended = self.venue.ended()[before..].to_vec();
+        for order in &ended {
+            self.model.ended(&order.kind);
+        }
+        ended
+    }
 }
 
 /// One order ends without a (further) fill after `fill_first` units of it filled:
 /// nothing is sent while it is in flight (even on ticks whose conditions hold), the end
 /// leaves the position where the fills put it, and the strategy sends again at the first
-/// later tick whose conditions hold for that position.
+/// later tick whose conditions hold for that position once the back-off has passed.
 fn order_ends_then_is_sent_again(
     kind: Kind,
     venue: &mut dyn Venue,
@@ -451,7 +531,7 @@ fn order_ends_then_is_sent_again(
     fill_first: u32,
 ) {
     let case = format!("{kind:?}, {ending:?}, {fill_first} filled first");
-    let mut model = Model::new(kind);
+    let mut s = Scenario::new(kind, venue);
     let mut prices = walk(7, WALK_TICKS).into_iter();
     let mut next = || {
         prices
@@ -461,57 +541,50 @@ fn order_ends_then_is_sent_again(
 
     // 1. The first order, at the first tick whose conditions hold.
     let (side, _) = loop {
-        if let (_, Some(intent)) = step(venue, &mut model, next()) {
+        if let (_, Some(intent)) = s.tick(next()) {
             break intent;
         }
     };
     if fill_first > 0 {
-        venue.fill(fill_first);
+        s.fill(fill_first);
     }
     let held = match side {
         Side::Buy => i64::from(fill_first),
         Side::Sell => -i64::from(fill_first),
     };
-    assert_eq!(venue.position(), held, "{case}");
-    assert!(
-        venue.in_flight().is_some(),
-        "{case}: the order is in flight"
-    );
+    assert_eq!(s.venue.position(), held, "{case}");
+    assert!(s.venue.in_flight().is_some(), "{case}: not in flight");
 
     // 2. In flight: nothing is sent, also on ticks where it would be without the order.
     let (mut ticks, mut would_send) = (0, 0);
     while ticks < 3 || would_send == 0 {
-        let (conditions, got) = step(venue, &mut model, next());
+        let (conditions, got) = s.tick(next());
         assert_eq!(got, None, "{case}: sent while an order is in flight");
-        would_send += usize::from(decide(conditions, held, false).is_some());
+        would_send += usize::from(s.model.decide(conditions, held).is_some());
         ticks += 1;
     }
 
     // 3. The order ends: the position is where the fills put it, nothing is in flight.
-    let ended_before = venue.ended().len();
-    venue.end(ending);
-    assert_eq!(venue.position(), held, "{case}: the end moved the position");
+    let ended = s.end(ending);
     assert_eq!(
-        venue.in_flight(),
-        None,
-        "{case}: still in flight after its end"
+        s.venue.position(),
+        held,
+        "{case}: the end moved the position"
     );
-    let ended = &venue.ended()[ended_before..];
+    assert_eq!(s.venue.in_flight(), None, "{case}: in flight after its end");
     assert_eq!(ended.len(), 1, "{case}: {ended:?}");
     assert_eq!(ended[0].kind, ending.kind(), "{case}");
     assert_eq!(ended[0].order.filled, fill_first, "{case}");
 
-    // 4. Sent again at the first tick whose conditions hold (step checks every tick).
+    // 4. Sent again at the first tick that may trade and whose conditions hold (every
+    //    tick is checked against the model).
     let again = loop {
-        if let (_, Some(intent)) = step(venue, &mut model, next()) {
+        if let (_, Some(intent)) = s.tick(next()) {
             break intent;
         }
     };
     assert!(again.1 > 0, "{case}");
-    assert!(
-        venue.in_flight().is_some(),
-        "{case}: the new order is in flight"
-    );
+    assert!(s.venue.in_flight().is_some(), "{case}: not in flight");
 }
 
 #[test]
@@ -519,11 +592,11 @@ fn every_kind_fires_on_the_walk() {
     // Guards the scenarios below: the walk gives each kind entries and exits to follow.
     for kind in KINDS {
         let mut h = Harness::new(kind.build());
-        let mut model = Model::new(kind);
+        let mut s = Scenario::new(kind, &mut h);
         let mut sides = Vec::new();
         for x in walk(7, WALK_TICKS) {
-            if let (_, Some((side, quantity))) = step(&mut h, &mut model, x) {
-                h.fill_last(quantity, x);
+            if let (_, Some((side, quantity))) = s.tick(x) {
+                s.fill(quantity);
                 sides.push(side);
             }
         }
@@ -544,18 +617,6 @@ fn a_risk_rejection_leaves_the_position_and_the_kind_sends_again() {
             order_ends_then_is_sent_again(kind, &mut h, Ending::Risk(code), 0);
         }
     }
-}
-
-fn failure_kinds() -> [OrderFailureKind; 6] {
-    use OrderFailureKind::*;
-    [
-        Rejected,
-        Cancelled,
-        Expired,
-        InsufficientFunds,
-        ShortingNotAllowed,
-        NotPlaced,
-    ]
 }
 
 #[test]
@@ -582,21 +643,116 @@ fn an_unanswered_order_leaves_the_position_and_the_kind_sends_again() {
 fn a_partly_filled_order_is_answered_and_never_expires() {
     for kind in KINDS {
         let mut runner = Runner::new(kind.build());
-        let mut model = Model::new(kind);
+        let mut s = Scenario::new(kind, &mut runner);
         let mut prices = walk(7, WALK_TICKS).into_iter();
-        while step(&mut runner, &mut model, prices.next().expect("fires"))
-            .1
-            .is_none()
-        {}
-        runner.fill(1);
+        while s.tick(prices.next().expect("fires")).1.is_none() {}
+        s.fill(1);
         for _ in 0..5 {
-            step(&mut runner, &mut model, prices.next().expect("long walk"));
+            s.tick(prices.next().expect("long walk"));
         }
-        runner.end(Ending::Unanswered);
-        assert!(runner.ended().is_empty(), "{kind:?}");
-        assert_eq!(runner.in_flight(), Some((QUANTITY, 1)), "{kind:?}");
-        assert_eq!(runner.position().abs(), 1, "{kind:?}");
+        assert!(s.end(Ending::Unanswered).is_empty(), "{kind:?}");
+        assert_eq!(s.venue.in_flight(), Some((QUANTITY, 1)), "{kind:?}");
+        assert_eq!(s.venue.position().abs(), 1, "{kind:?}");
     }
+}
+
+#[test]
+fn each_further_refusal_doubles_the_wait_up_to_a_minute_and_a_fill_resets_it() {
+    // ema_cross wants its target on every tick once warm, so the ticks between its
+    // orders are exactly the waits: each order ends at once (at the time of the tick that
+    // sent it), and the next goes out when the wait has passed.
+    let mut h = Harness::new(Kind::EmaCross.build());
+    let mut sent_at = Vec::new();
+    for (i, x) in (0..2_000).map(|i| Decimal::from(100 + i)).enumerate() {
+        let Some(intent) = Venue::tick(&mut h, &MarketTick::ltp(TOKEN, x)) else {
+            continue;
+        };
+        assert_eq!(intent.side, Side::Buy);
+        sent_at.push(i);
+        if sent_at.len() == 10 {
+            // The 10th order fills in part before the venue cancels it: the fill resets
+            // the wait, so its end waits the first wait again.
+            h.fill_last(4, x);
+            h.fail_last(OrderFailureKind::Cancelled);
+        } else {
+            h.reject_last(RejectionCode::MaxOpenOrders);
+        }
+        if sent_at.len() == 12 {
+            break;
+        }
+    }
+    assert_eq!(sent_at[0], EMA_SLOW - 1, "the first order once warm");
+    let waits: Vec<usize> = sent_at.windows(2).map(|w| w[1] - w[0]).collect();
+    assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60, 60, 1, 2]);
+    assert_eq!((FIRST_WAIT, LONGEST_WAIT), (waits[0], waits[6]));
+    // The partial fill stays; the strategy then buys only the rest of its target.
+    assert_eq!(h.position(TOKEN), 4);
+    let quantities: Vec<u32> = h.sent().iter().map(|(_, i)| i.quantity).collect();
+    assert_eq!(quantities[9..], [QUANTITY, QUANTITY - 4, QUANTITY - 4]);
+}
+
+/// Feeds a rising price until an intent comes out, as (side, quantity).
+fn rise(h: &mut Harness) -> Option<(Side, u32)> {
+    (100..150)
+        .find_map(|p| Venue::tick(h, &MarketTick::ltp(TOKEN, Decimal::from(p))))
+        .map(|i| (i.side, i.quantity))
+}
+
+/// Feeds `price` until an intent comes out (at most 50 ticks), as (side, quantity).
+fn feed(h: &mut Harness, price: i64) -> Option<(Side, u32)> {
+    (0..50)
+        .find_map(|_| Venue::tick(h, &MarketTick::ltp(TOKEN, Decimal::from(price))))
+        .map(|i| (i.side, i.quantity))
+}
+
+#[test]
+fn ema_cross_goes_flat_instead_of_short_once_the_venue_refuses_shorts() {
+    let mut h = Harness::new(Kind::EmaCross.build());
+    // Rising: long.
+    assert_eq!(rise(&mut h), Some((Side::Buy, QUANTITY)));
+    h.fill_last(QUANTITY, Decimal::from(110));
+    // A collapse: the flip to short is refused by the venue; the long stays.
+    assert_eq!(feed(&mut h, 50), Some((Side::Sell, 2 * QUANTITY)));
+    h.fail_last(OrderFailureKind::ShortingNotAllowed);
+    assert_eq!(h.position(TOKEN), i64::from(QUANTITY));
+    // Still below: it now only exits the long.
+    assert_eq!(feed(&mut h, 50), Some((Side::Sell, QUANTITY)));
+    h.fill_last(QUANTITY, Decimal::from(50));
+    assert_eq!(h.position(TOKEN), 0);
+    assert_eq!(feed(&mut h, 50), None, "flat is the target below zero");
+    // Up again: long; down again: back to flat, never short.
+    assert_eq!(feed(&mut h, 200), Some((Side::Buy, QUANTITY)));
+    h.fill_last(QUANTITY, Decimal::from(200));
+    assert_eq!(feed(&mut h, 10), Some((Side::Sell, QUANTITY)));
+    h.fill_last(QUANTITY, Decimal::from(10));
+    assert_eq!(h.position(TOKEN), 0);
+}
+
+#[test]
+fn ema_cross_still_shorts_after_other_refusals() {
+    // Only the venue's ShortingNotAllowed turns shorts off: after any other end of a
+    // flip, the next order is a flip again.
+    let others = failure_kinds()
+        .into_iter()
+        .filter(|k| *k != OrderFailureKind::ShortingNotAllowed);
+    for failure in others {
+        let mut h = Harness::new(Kind::EmaCross.build());
+        assert_eq!(rise(&mut h), Some((Side::Buy, QUANTITY)));
+        h.fill_last(QUANTITY, Decimal::from(110));
+        assert_eq!(feed(&mut h, 50), Some((Side::Sell, 2 * QUANTITY)));
+        h.fail_last(failure);
+        assert_eq!(
+            feed(&mut h, 50),
+            Some((Side::Sell, 2 * QUANTITY)),
+            "{failure:?}"
+        );
+    }
+    let mut h = Harness::new(Kind::EmaCross.build());
+    assert_eq!(rise(&mut h), Some((Side::Buy, QUANTITY)));
+    h.fill_last(QUANTITY, Decimal::from(110));
+    assert_eq!(feed(&mut h, 50), Some((Side::Sell, 2 * QUANTITY)));
+    h.reject_last(RejectionCode::MaxPosition);
+    assert_eq!(feed(&mut h, 50), Some((Side::Sell, 2 * QUANTITY)));
 }
 
 /// Statistics of a random run, to check it exercised what it should.
@@ -615,55 +771,46 @@ struct Tally {
 fn random_outcomes(kind: Kind, seed: u64) -> Tally {
     let mut rng = Lcg(seed ^ 0x9E37_79B9_7F4A_7C15);
     let mut h = Harness::new(kind.build());
-    let mut model = Model::new(kind);
+    let mut s = Scenario::new(kind, &mut h);
     let mut tally = Tally::default();
     let mut filled_total: i64 = 0;
+    let mut side = Side::Buy;
     let q = i64::from(QUANTITY);
     for x in walk(seed, WALK_TICKS) {
-        if let Some((quantity, filled)) = Venue::in_flight(&h) {
-            let side = h.sent().last().expect("an order was sent").1.side;
+        if let Some((quantity, filled)) = s.venue.in_flight() {
             let sign = if side == Side::Buy { 1 } else { -1 };
             let remaining = quantity - filled;
             match rng.below(10) {
                 0..=2 => {
-                    h.fill_last(remaining, x);
+                    s.fill(remaining);
                     filled_total += sign * i64::from(remaining);
                 }
                 3 | 4 if remaining >= 2 => {
                     let part =
                         1 + u32::try_from(rng.below(u64::from(remaining - 1))).expect("small");
-                    h.fill_last(part, x);
+                    s.fill(part);
                     filled_total += sign * i64::from(part);
                     tally.partial_fills += 1;
                 }
                 5 if filled == 0 => {
-                    let codes = rejection_codes();
-                    let at = usize::try_from(rng.below(codes.len() as u64)).expect("small");
-                    h.reject_last(codes[at]);
+                    s.end(Ending::Risk(rng.pick(&rejection_codes())));
                 }
                 5 | 6 => {
-                    let kinds = failure_kinds();
-                    let at = usize::try_from(rng.below(kinds.len() as u64)).expect("small");
-                    h.fail_last(kinds[at]);
+                    s.end(Ending::Venue(rng.pick(&failure_kinds())));
                 }
                 _ => {}
             }
         }
-        if model.prices.len() > 3055 && model.prices.len() < 3067 {
-            println!("before tick {} x {x}: pending {:?} pos {} sent {} ended {:?}", model.prices.len(), h.pending(TOKEN), Harness::position(&h, TOKEN), h.sent().len(), h.ended().last().map(|e| (&e.kind, e.order.filled, &e.order.client_order_id)));
-        }
-        let position = Harness::position(&h, TOKEN);
-        assert_eq!(
-            position, filled_total,
-            "{kind:?}: position is the sum of fills"
-        );
+        let position = s.venue.position();
+        assert_eq!(position, filled_total, "{kind:?}: not the sum of fills");
         if kind == Kind::EmaCross {
             assert!(position.abs() <= q, "{kind:?}: position {position}");
         } else {
             assert!((0..=q).contains(&position), "{kind:?}: position {position}");
         }
-        if let (_, Some((side, quantity))) = step(&mut h, &mut model, x) {
+        if let (_, Some((sent_side, quantity))) = s.tick(x) {
             tally.intents += 1;
+            side = sent_side;
             if kind != Kind::EmaCross && side == Side::Sell {
                 assert!(
                     i64::from(quantity) <= position,
@@ -672,7 +819,7 @@ fn random_outcomes(kind: Kind, seed: u64) -> Tally {
             }
         }
     }
-    tally.ended = h.ended().len();
+    tally.ended = s.venue.ended().len();
     tally
 }
 
@@ -686,27 +833,5 @@ fn random_refusals_and_partial_fills_keep_positions_in_bounds() {
                 "{kind:?} seed {seed}: too little exercised: {tally:?}"
             );
         }
-    }
-}
-
-#[test]
-fn zz_debug() {
-    for seed in [1, 2, 3] {
-        let r = std::panic::catch_unwind(|| random_outcomes(Kind::Momentum, seed));
-        println!("seed {seed}: {:?}", r.is_ok());
-    }
-}
-
-#[test]
-fn zz_debug2() {
-    let prices = walk(2, WALK_TICKS);
-    for t in 3060..3067 {
-        let m = prices[t] / prices[t - 3] - Decimal::ONE;
-        println!("#{t} {} base {} m {m} m>th {}", prices[t], prices[t-3], m > dec(MOMENTUM_THRESHOLD));
-    }
-    let mut mom = super::indicators::Momentum::new(3);
-    for (t, x) in prices.iter().enumerate() {
-        let v = mom.update(*x);
-        if (3060..3067).contains(&t) { println!("#{t} indicator {v:?}"); }
     }
 }

@@ -29,7 +29,7 @@ const ORDERS: [(u32, Side, u32); 5] = [
 ];
 
 /// Every venue failure (the match fails to compile when a kind is added).
-fn failure_kinds() -> Vec<OrderFailureKind> {
+pub(super) fn failure_kinds() -> Vec<OrderFailureKind> {
     use OrderFailureKind::*;
     let all = vec![
         Rejected,

@@ -5,7 +5,10 @@
 //! with parameters that trade every few ticks, shorting refused by the paper venue, and an
 //! order-size limit that lets every order through except an `ema_cross` flip (2 ×
 //! quantity). It trades, is stopped with SIGTERM mid-stream, is started again with the same
-//! settings, trades on, is halted and compared over the API, and is stopped.
+//! settings, trades on, is halted and compared over the API, and is stopped. Each run
+//! lasts until the log shows enough fills (and, before the restart, a refusal; after it, a
+//! signal on every key held at the stop), bounded by a deadline; the walk below judges.
+//! About 10 s in all.
 //!
 //! Then, per (broker, strategy, instrument), walking its signals in topic order (one key,
 //! one partition) and the fills of each signal's order (matched by client order id, each
@@ -18,7 +21,9 @@
 //!   `ema_cross`, `0..=quantity` for the long-only kinds, and never short since the venue
 //!   refuses shorting; and the venue refuses a sell as shorting only when the real position
 //!   does not cover it;
-//! - (c) every kind filled, and `ema_cross` flips were refused by risk (the refusal path ran);
+//! - (c) every kind filled, and some order was refused by risk (the halt aside) or by the
+//!   venue, so the refusal path ran (an `ema_cross` flip is refused by risk; its first
+//!   short by the venue, after which it goes flat instead of short);
 //! - (d) after the restart the first signal of each key carries the real position from
 //!   before it (which (a) checks), and at least one of them is not flat, so the ledgers'
 //!   rebuild from the topics is what put it there.
@@ -533,28 +538,33 @@ fn runner_positions(body: &str, ids: &BTreeSet<String>) -> (BTreeMap<Key, i64>, 
 /// Halts trading, then waits until the API's portfolios (positions and cash) and the
 /// runner's positions equal what the fills say (orders placed before the halt may still
 /// fill meanwhile).
-fn api_agrees_with_the_fills(d: &Daemon, s: &Scenario, ids: &BTreeSet<String>) {
+///
+/// # Errors
+/// They still disagreed after the deadline: what each said.
+fn api_agrees_with_the_fills(
+    d: &Daemon,
+    s: &Scenario,
+    ids: &BTreeSet<String>,
+) -> Result<(), String> {
     let (status, body) = d.http("POST", "/api/v1/trading/paper/halt", Some(TOKEN));
     assert_eq!(status, 200, "{body}");
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let records = Records::read(&s.connection, ids);
         let (real, cash) = (records.positions(), records.cash());
         let wait = Duration::from_secs(10);
         let (book, book_cash) = api_portfolios(&d.get_ok("/api/v1/portfolios", wait), ids);
         let (runner, not_running) = runner_positions(&d.get_ok("/api/v1/strategies", wait), ids);
-        assert!(
-            not_running.is_empty(),
-            "strategies not running:\n{}",
-            not_running.join("\n")
-        );
-        if book == real && book_cash == cash && runner == real {
-            return;
+        // A live view may be missing for a moment (the runner answers within 2 s or the
+        // API says why not); a strategy disabled after failures stays so.
+        if not_running.is_empty() && book == real && book_cash == cash && runner == real {
+            return Ok(());
         }
-        assert!(
-            Instant::now() < deadline,
-            "the API never agreed with the fills:\n fills:     {real:?}\n portfolio: {book:?}\n runner:    {runner:?}\n cash from fills: {cash:?}\n portfolio cash:  {book_cash:?}"
-        );
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "\n fills:     {real:?}\n portfolio: {book:?}\n runner:    {runner:?}\n cash from fills: {cash:?}\n portfolio cash:  {book_cash:?}\n not running: {not_running:?}"
+            ));
+        }
         // Polling a condition with a deadline, not sleeping in place of one.
         std::thread::sleep(Duration::from_millis(250));
     }
@@ -600,7 +610,6 @@ fn trade(d: &mut Daemon, mut goal: Goal, within: Duration) -> bool {
             "not met within {within:?}: fills still wanted {:?}, keys that did not signal {:?}, refusal wanted {}",
             goal.fills, goal.signals, goal.refusal_needed
         );
-
     }
     met
 }
@@ -653,11 +662,14 @@ fn four_strategy_kinds_hold_their_real_positions_through_refusals_and_a_restart(
         refusal_needed: false,
     };
     let second_run = trade(&mut d, goal, Duration::from_secs(25));
-    api_agrees_with_the_fills(&d, &s, &ids);
+    let api = api_agrees_with_the_fills(&d, &s, &ids);
     stop(d);
 
     let records = Records::read(&s.connection, &ids);
-    let found = walk(&records, &kinds, &before_restart);
+    let mut found = walk(&records, &kinds, &before_restart);
+    if let Err(views) = api {
+        found.violation("the API disagrees with the fills (halted)", views);
+    }
     eprintln!(
         "strategies e2e: {:?}; first run reached its goal: {first_run}, second: {second_run}",
         started.elapsed()

@@ -62,7 +62,7 @@ pub(super) fn register(
     });
     let paper_execution = (brokers.contains(&Broker::Paper) && runs(paper_execution::SERVICE))
         .then(|| {
-            let args = paper_args(settings, producer, &parts.store);
+            let args = paper_args(settings, producer, &parts.store, Some(parts.connection.clone()));
             spec.worker(paper_execution::SERVICE, move || {
                 Ok(PaperExecution::new(args.clone()))
             })
@@ -109,17 +109,20 @@ pub(crate) fn risk_limits(
         .collect()
 }
 
-/// The paper venue's arguments.
+/// The paper venue's arguments: with `history`, it rebuilds its accounts from its fills
+/// topic at start (the daemon).
 pub(crate) fn paper_args(
     settings: &Settings,
     producer: &ProducerHandle,
     store: &Arc<dyn Store>,
+    history: Option<KafkaConnection>,
 ) -> PaperExecutionArgs {
     PaperExecutionArgs {
         config: settings.paper.clone(),
         producer: producer.clone(),
         store: store.clone(),
         calendar: settings.market_hours.calendar(),
+        history,
     }
 }
 

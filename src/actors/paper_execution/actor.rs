@@ -3,13 +3,16 @@
 use super::SERVICE;
 use crate::actors::venue_events::publish_venue_event;
 use crate::market::MarketCalendar;
-use crate::messages::{Broker, Envelope, MarketTick, ValidatedSignal, client_order_id};
+use crate::messages::{
+    Broker, Envelope, MarketTick, OrderFilled, ValidatedSignal, client_order_id,
+};
 use crate::paper::{PaperConfig, PaperVenue, VenueEvent};
 use crate::store::Store;
-use crate::streaming::ProducerHandle;
+use crate::streaming::history::read_history;
+use crate::streaming::{KafkaConnection, ProducerHandle, Stream, Topic};
 use crate::streaming::consumer::{Completion, Deliver, HandlerError, HandlerResult};
 use crate::streaming::producer::PendingDelivery;
-use crate::supervision::{HandlingFuture, handling};
+use crate::supervision::{HandlingFuture, fail, handling};
 use actix::fut;
 use actix::prelude::*;
 use std::sync::Arc;
@@ -23,6 +26,9 @@ pub struct PaperExecutionArgs {
     /// The exchange calendar (`market_hours.holidays`): an order lives until the close of
     /// its trading day, so a holiday is not one.
     pub calendar: MarketCalendar,
+    /// Where the venue's accounts are rebuilt from at start (`paper.orders.filled`);
+    /// `None`: start empty (the backtest, tests without a broker).
+    pub history: Option<KafkaConnection>,
 }
 
 pub struct PaperExecution {
@@ -64,7 +70,33 @@ impl PaperExecution {
 
 impl Actor for PaperExecution {
     type Context = Context<Self>;
+
+    /// Rebuilds the accounts (positions and cash per strategy) from every fill on
+    /// `paper.orders.filled` before handling anything (the mailbox waits): the venue of a
+    /// new life must refuse a sell as a short only when the real position does not cover
+    /// it. Orders that were resting when the last life ended are not restored.
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let Some(connection) = self.args.history.clone() else {
+            return;
+        };
+        let topic = Topic::of(Broker::Paper, Stream::OrdersFilled).name();
+        let read = tokio::task::spawn_blocking(move || {
+            read_history::<OrderFilled>(&connection, &topic, HISTORY_TIMEOUT)
+        });
+        ctx.wait(read.into_actor(self).map(|result, act, ctx| {
+            match result.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
+                Ok((fills, _)) => {
+                    let booked = fills.iter().filter(|f| act.venue.restore_fill(&f.data)).count();
+                    tracing::info!(fills = booked, "paper venue accounts rebuilt from its fills");
+                }
+                Err(e) => fail::<Self>(ctx, format!("rebuilding the paper accounts: {e}")),
+            }
+        }));
+    }
 }
+
+/// Longest wait for one metadata or fetch call of the rebuild.
+const HISTORY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Handler<Deliver<ValidatedSignal>> for PaperExecution {
     type Result = ResponseActFuture<Self, HandlerResult>;
@@ -84,6 +116,13 @@ impl Handler<Deliver<ValidatedSignal>> for PaperExecution {
                 let result = serde_json::from_str::<Vec<VenueEvent>>(&json)
                     .map_err(|e| HandlerError::Permanent(format!("journal entry {key} is unreadable: {e}")))
                     .map(|events| {
+                        // A fill journaled by an earlier life whose publication never got
+                        // out is not in the rebuilt accounts yet.
+                        for event in &events {
+                            if let VenueEvent::Filled(fill) = event {
+                                act.venue.restore_fill(fill);
+                            }
+                        }
                         tracing::info!(order = %order_id, republished = events.len(), "validated signal already executed");
                         Completion::after(act.publish(&d.envelope, events))
                     });

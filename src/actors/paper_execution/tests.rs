@@ -87,6 +87,7 @@ fn start_with(
         producer: ProducerHandle::new(producer.recipient()),
         store,
         calendar,
+        history: None,
     })
     .start()
 }

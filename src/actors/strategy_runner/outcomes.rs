@@ -44,7 +44,7 @@ impl Running {
             return;
         }
         let (id, broker) = (self.slot.id.clone(), self.slot.broker);
-        tracing::info!(strategy = %id, %broker, order = %ended.order.client_order_id, kind = ?ended.kind, message = %ended.message, "order ended without a full fill");
+        tracing::info!(strategy = %id, %broker, order = %ended.order.client_order_id, kind = ?ended.kind, detail = %ended.message, "order ended without a full fill");
         self.guarded(|strategy, ledger| {
             let ctx = StrategyContext::new(at, &id, broker, ended.token, ledger);
             strategy.on_order_ended(ended, &ctx);

@@ -1002,3 +1002,70 @@ async fn an_operator_disables_and_re_enables_a_strategy_whose_ledger_keeps_follo
     assert_eq!(refused, Err(not_at_paper));
     assert!(rig.view("z", Broker::Zerodha).await.enabled);
 }
+
+// ---------------------------------------------------------------------------------------
+// Known runner bugs: these assert the intended behaviour and fail today (see the reasons).
+
+/// Trades on a round price unless an order is in flight, fails on a price of 1 rupee, and
+/// panics whenever told an order ended.
+struct PanicsOnEnd;
+
+impl Strategy for PanicsOnEnd {
+    fn on_tick(&mut self, tick: &MarketTick, ctx: &StrategyContext<'_>) -> Decision {
+        if tick.last_price == Decimal::ONE {
+            return Err("cannot trade at 1".into());
+        }
+        Ok((!ctx.has_pending()).then(|| buy(1)))
+    }
+
+    fn on_order_ended(&mut self, _: &crate::strategy::OrderEnded, _: &StrategyContext<'_>) {
+        panic!("on_order_ended broke");
+    }
+}
+
+#[actix::test]
+#[ignore = "runner bug: actor.rs:165-170 calls on_tick after notify_ended disabled the strategy"]
+async fn a_strategy_disabled_by_its_expiry_notice_is_not_called_on_that_tick() {
+    let mut rig = Rig::start_with(
+        vec![StrategySlot {
+            id: "s".into(),
+            broker: Broker::Paper,
+            tokens: vec![INFY],
+            strategy: Box::new(PanicsOnEnd),
+        }],
+        Duration::from_secs(30),
+    );
+    rig.tick_one(&tick(INFY, 1000, at(0))).await;
+    for n in 1..MAX_FAILURES {
+        assert_eq!(rig.tick(&tick(INFY, 1, at(i64::from(n)))).await, []);
+    }
+    // The order expires; announcing it is the last failure allowed: the strategy is
+    // disabled, so the tick must not reach it, let alone publish.
+    assert_eq!(rig.tick(&tick(INFY, 1000, at(60))).await, []);
+    let view = rig.view("s", Broker::Paper).await;
+    assert_eq!((view.enabled, view.disabled_by), (false, Some("failing")));
+    assert_eq!(view.failures, MAX_FAILURES);
+    assert_eq!(
+        view.disabled_reason.as_deref(),
+        Some("panic: on_order_ended broke")
+    );
+}
+
+#[actix::test]
+#[ignore = "runner bug: actor.rs:156 `tick.ts - unanswered_after` panics when it overflows"]
+async fn an_unanswered_after_beyond_the_calendar_means_never() {
+    let log = Log::default();
+    let mut rig = Rig::start_with(
+        vec![slot(
+            "s",
+            Broker::Paper,
+            &[INFY],
+            buy_unless_pending(1),
+            &log,
+        )],
+        Duration::MAX,
+    );
+    rig.tick_one(&tick(INFY, 1000, at(0))).await;
+    assert_eq!(rig.tick(&tick(INFY, 1000, at(365 * 24 * 3600))).await, []);
+    assert_eq!(rig.book("s", Broker::Paper, INFY).await.1.len(), 1);
+}

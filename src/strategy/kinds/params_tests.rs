@@ -271,18 +271,20 @@ fn a_missing_field_is_named() {
 
 #[test]
 fn an_unknown_field_gets_a_did_you_mean_hint() {
-    // An unknown field is a problem of the table (serde names the field in the message),
-    // as the settings loader reported it before kinds moved to the registry.
+    // serde names an unknown field only in its message; the problem is keyed by it.
     let got = refusal("kind = \"ema_cross\"\nfast = 10\nslow = 20\nquantity = 100\nfastt = 3");
     assert_eq!(
         got,
-        [": unknown field `fastt`, expected one of `fast`, `slow`, `quantity`; did you mean `fast`?"]
+        [
+            "fastt: unknown field `fastt`, expected one of `fast`, `slow`, `quantity`; did you \
+             mean `fast`?"
+        ]
     );
     // Nothing close: no hint.
     let got = refusal("kind = \"ema_cross\"\nfast = 10\nslow = 20\nquantity = 100\nzzzzzz = 3");
     assert_eq!(
         got,
-        [": unknown field `zzzzzz`, expected one of `fast`, `slow`, `quantity`"]
+        ["zzzzzz: unknown field `zzzzzz`, expected one of `fast`, `slow`, `quantity`"]
     );
 }
 

@@ -389,8 +389,13 @@ fn first_intent_holding(params: &StrategyParams, position: i64, prices: &[i64]) 
         })
 }
 
+/// (case, params, position held, prices, first intent).
+type HoldingCase<'a> = (&'a str, StrategyParams, i64, &'a [i64], Option<Fired>);
+
 #[test]
 fn kinds_decide_from_the_ledgers_position_not_from_what_they_sent() {
+    // (Replaces the test of the removed `Strategy::id`: the id now comes with the
+    // context, and what a kind holds comes from the ledger.)
     // The position comes from fills the strategy never asked for (an instance rebuilt after
     // a restart sees the real position at once). Long-only kinds bring a position outside
     // 0..=quantity back into it on their first defined tick, whatever the signal; inside
@@ -400,8 +405,7 @@ fn kinds_decide_from_the_ledgers_position_not_from_what_they_sent() {
     let momentum_down: &[i64] = &[100, 100, 94];
     let ema_up: Vec<i64> = (100..125).collect();
     let ema_down: Vec<i64> = (100..125).rev().collect();
-    // (case, params, position, prices, first intent)
-    let cases: Vec<(&str, StrategyParams, i64, &[i64], Option<Fired>)> = vec![
+    let cases: Vec<HoldingCase<'_>> = vec![
         (
             "momentum short → buys back to flat",
             momentum(2, "0.05", 10),
