@@ -9,6 +9,7 @@ mod api;
 mod backtest;
 mod bench;
 mod commands;
+mod instruments;
 mod record;
 mod zerodha;
 

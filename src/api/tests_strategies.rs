@@ -578,7 +578,12 @@ impl Handler<GetRunnerStatus> for Silent {
 }
 
 impl Handler<crate::actors::strategy_runner::SetStrategyEnabled> for Silent {
-    type Result = ResponseFuture<Result<Vec<crate::actors::strategy_runner::StrategyView>, String>>;
+    type Result = ResponseFuture<
+        Result<
+            Vec<crate::actors::strategy_runner::StrategyView>,
+            crate::actors::strategy_runner::SwitchError,
+        >,
+    >;
 
     fn handle(
         &mut self,

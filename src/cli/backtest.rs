@@ -1,6 +1,6 @@
 //! `alpha-panda backtest`: see [`crate::backtest`].
 
-use super::commands::registry;
+use super::instruments::registry;
 use crate::backtest::engine::{self, RunOptions};
 use crate::backtest::report;
 use crate::backtest::ticks::{self, TickOptions};

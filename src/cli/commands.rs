@@ -9,6 +9,7 @@ use crate::actors::market_feed::{self, Endpoint, MarketFeedArgs};
 use crate::kite::rest::{KiteClient, KiteClientConfig, RateLimits};
 use crate::market::instruments::InstrumentRegistry;
 use crate::messages::Broker;
+use super::instruments::registry;
 use crate::settings::Settings;
 use crate::settings::{RetrySettings, Secret};
 use crate::sim::{Simulator, SimulatorOptions};
@@ -57,17 +58,6 @@ pub(super) async fn dispatch(
         Command::Backtest(args) => super::backtest::run(settings, strategies, args).await,
         Command::Record(args) => super::record::run(&settings, args).await,
     }
-}
-
-/// The instrument registry: `[instruments] path`, else the built-in list.
-pub(super) fn registry(
-    settings: &Settings,
-    path: Option<&std::path::Path>,
-) -> anyhow::Result<InstrumentRegistry> {
-    Ok(match path.or(settings.instruments.path()) {
-        Some(p) => InstrumentRegistry::load(p)?,
-        None => InstrumentRegistry::embedded()?,
-    })
 }
 
 async fn kite_sim(settings: &Settings, args: KiteSimArgs) -> anyhow::Result<()> {

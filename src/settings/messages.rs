@@ -132,7 +132,7 @@ fn describe_expected(expected: &str, got: &str) -> String {
 }
 
 /// The candidate closest to `key` by edit distance, if within [`HINT_DISTANCE`].
-pub(super) fn closest<'a>(key: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(key: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .map(|candidate| (edit_distance(key, candidate), candidate))
         .filter(|(distance, _)| *distance <= HINT_DISTANCE)

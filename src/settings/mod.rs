@@ -78,6 +78,7 @@ pub use market::{
     FeedSettings, InstrumentSettings, MarketHoursSettings, SIMULATOR, SimulatorSettings,
     Subscription,
 };
+pub(crate) use messages::closest;
 pub use params::{ParamProblem, ParamsError, StrategyParams};
 pub use secret::Secret;
 pub use sections::{

@@ -230,7 +230,7 @@ fn a_bad_kind_is_named_with_the_kinds() {
         check(Some(file), &[]),
         [
             "strategies.ema_cross_1.params.kind: unknown kind \"ema_cros\"; one of ema_cross, \
-             mean_reversion, momentum, rsi"
+             mean_reversion, momentum, rsi; did you mean `ema_cross`?"
         ]
     );
     // The kind replaced the params: the new kind's keys are all needed.

@@ -166,6 +166,19 @@ impl Harness {
         self.announce(ended);
     }
 
+    /// Nothing ever answers the last order sent: it ends as unanswered, as the runner ends
+    /// it once its timeout passed (unless a venue acknowledged or filled it).
+    pub fn unanswered_last(&mut self) {
+        let Some((token, pending)) = self.last_pending() else {
+            return;
+        };
+        let after_it = pending.sent_at + chrono::Duration::nanoseconds(1);
+        let ended = self.ledger.expire_unanswered(token, after_it);
+        for ended in ended {
+            self.announce(Some(ended));
+        }
+    }
+
     fn announce(&mut self, ended: Option<OrderEnded>) {
         if let Some(ended) = ended {
             let ctx = StrategyContext::new(

@@ -9,6 +9,8 @@
 //!   `cumulative_quantity` is above what its order has filled so far, an end only if its
 //!   order is still pending. So a rebuild from the topics followed by live records that
 //!   overlap it gives the same state as applying each event once.
+//! - A fill moves the position by its own quantity, as the portfolio books it, so the two
+//!   agree fill by fill; a lost partial fill (dead-lettered) is not made up by a later one.
 //! - Fills of an order the ledger never saw sent (it was sent before the history the
 //!   ledger was rebuilt from) still count, and a partially filled one becomes pending.
 //! - An order that no one acknowledged (no venue acknowledgement, fill, failure or
@@ -287,7 +289,11 @@ impl Ledger {
         Some(book.pending.remove(at))
     }
 
+    /// Remembers an ended order with the most it is known to have filled (a late fill or a
+    /// replayed end must not lower it, or a replayed late fill would count twice).
     fn remember_ended(&mut self, client_order_id: &str, filled: u32) {
+        let before = self.ended.get(client_order_id).copied();
+        let filled = before.map_or(filled, |b| b.max(filled));
         if self
             .ended
             .insert(client_order_id.to_owned(), filled)

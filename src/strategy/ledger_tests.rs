@@ -684,9 +684,6 @@ fn apply_all(ledger: &mut Ledger, events: &[Ev]) {
 }
 
 #[test]
-#[ignore = "ledger bug: Ledger::failed of an order no longer pending overwrites the \
-            remembered filled quantity (remember_ended inserts), so a redelivered late fill \
-            counts twice; see the report"]
 fn a_duplicate_end_after_a_late_fill_changes_nothing() {
     // Order 0 fills 4, is cancelled (filled 4), then a late fill brings it to 6. The
     // cancellation and the late fill are both delivered again (a rebuild overlapping live

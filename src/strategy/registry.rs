@@ -11,7 +11,7 @@
 //! `strategies.<id>.params.<field>`.
 
 use super::{Strategy, kinds};
-use crate::settings::{ParamsError, Problem, StrategyConfig, StrategyParams};
+use crate::settings::{ParamsError, Problem, StrategyConfig, StrategyParams, closest};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -75,12 +75,16 @@ impl StrategyRegistry {
     /// The kind is not registered, or its factory refused the parameters.
     pub fn build(&self, params: &StrategyParams) -> Result<Box<dyn Strategy>, ParamsError> {
         let factory = self.kinds.get(params.kind()).ok_or_else(|| {
+            let kinds = self.kinds();
+            let hint = closest(params.kind(), kinds.iter().copied())
+                .map(|k| format!("; did you mean `{k}`?"))
+                .unwrap_or_default();
             ParamsError::field(
                 "kind",
                 format!(
-                    "unknown kind {:?}; one of {}",
+                    "unknown kind {:?}; one of {}{hint}",
                     params.kind(),
-                    self.kinds().join(", ")
+                    kinds.join(", ")
                 ),
             )
         })?;

@@ -8,6 +8,7 @@ use crate::streaming::producer::PendingDelivery;
 use crate::streaming::{KafkaConnection, ProducerHandle, Stream, Topic};
 use crate::supervision::handling;
 use crate::telemetry::metrics;
+use chrono::{DateTime, Utc};
 use actix::prelude::*;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -153,7 +154,11 @@ impl Handler<Deliver<MarketTick>> for StrategyRunner {
         let Some(indexes) = self.by_token.get(&tick.data.token) else {
             return Ok(Completion::done());
         };
-        let deadline = tick.ts - self.unanswered_after;
+        // Orders sent before this went unanswered (a timeout too long to subtract: never).
+        let deadline = tick
+            .ts
+            .checked_sub_signed(self.unanswered_after)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
         let mut deliveries = Vec::new();
         for &i in indexes {
             let Some(run) = self.running.get_mut(i) else {
@@ -165,6 +170,10 @@ impl Handler<Deliver<MarketTick>> for StrategyRunner {
             for ended in run.ledger.expire_unanswered(tick.data.token, deadline) {
                 tracing::warn!(strategy = %run.slot.id, broker = %run.slot.broker, order = %ended.order.client_order_id, "order unanswered; treated as ended");
                 run.notify_ended(&ended, tick.ts);
+            }
+            if run.disabled.is_some() {
+                // Its order-ended hook just failed once too often.
+                continue;
             }
             let (id, broker) = (run.slot.id.clone(), run.slot.broker);
             let decision = run.guarded(|strategy, ledger| {
