@@ -3,14 +3,18 @@
 //! same orders, ids, prices and quantities — and the same final portfolio.
 //!
 //! The pipeline is fed one tick at a time: after a tick the backtest says fills, the next
-//! tick goes in only once the pipeline's portfolio has booked that fill, so the paper venue
-//! fills the order on the tick that caused it, as in the backtest (live, the next tick could
-//! otherwise reach the venue before the order does).
+//! tick goes in only once the pipeline's portfolio has booked that fill and the strategy
+//! runner has seen it (no order pending), so the paper venue fills the order on the tick
+//! that caused it and the strategy decides the next tick from the same position, as in the
+//! backtest (live, the next tick could otherwise reach the venue before the order does, or
+//! the strategy before its fill).
 
 mod common;
 
 use alpha_panda::actors::daemon::{self, DaemonParts};
+use alpha_panda::strategy::StrategyRegistry;
 use alpha_panda::actors::portfolio_manager::GetPortfolio;
+use alpha_panda::actors::strategy_runner::GetRunnerStatus;
 use alpha_panda::backtest::engine::{self, RunOptions};
 use alpha_panda::backtest::synthetic::{self, SyntheticOptions};
 use alpha_panda::backtest::ticks::{TickOptions, TickReader};
@@ -146,7 +150,13 @@ async fn the_backtest_and_the_kafka_pipeline_produce_the_same_fills_and_pnl() {
         progress: Box::new(|_| {}),
     };
     let source = ticks.iter().cloned().map(Ok::<_, Infallible>);
-    let (outcome, stats) = engine::run(&settings, &registry, source, options)
+    let (outcome, stats) = engine::run(
+        &settings,
+        &registry,
+        &StrategyRegistry::builtin(),
+        source,
+        options,
+    )
         .await
         .expect("backtest");
     assert_eq!(stats.handler_errors, 0);
@@ -183,6 +193,7 @@ async fn the_backtest_and_the_kafka_pipeline_produce_the_same_fills_and_pnl() {
         producer,
         feed: None,
         registry: &registry,
+        strategies: &StrategyRegistry::builtin(),
         store: Arc::new(MemoryStore::default()),
         kite: None,
         services: daemon::ServiceSet::all(),
@@ -190,7 +201,19 @@ async fn the_backtest_and_the_kafka_pipeline_produce_the_same_fills_and_pnl() {
     })
     .unwrap();
     let portfolio = tree.services.portfolio_manager.clone().unwrap();
+    let runner = tree.services.strategy_runner.clone().unwrap();
     let root = tree.root.start().await;
+    // Orders of the strategy the runner still waits on (its ledger learns of fills through
+    // its own tail of the order topics).
+    let pending = || async {
+        let status = runner.send(GetRunnerStatus).await.unwrap();
+        status
+            .strategies
+            .iter()
+            .flat_map(|s| &s.instruments)
+            .map(|i| i.pending.len())
+            .sum::<usize>()
+    };
     let fill_count = || async {
         portfolio
             .send(GetPortfolio {
@@ -215,11 +238,12 @@ async fn the_backtest_and_the_kafka_pipeline_produce_the_same_fills_and_pnl() {
             .expect("tick produced");
         let want = after_tick[i];
         let deadline = Instant::now() + Duration::from_secs(30);
-        while fill_count().await < want {
+        while fill_count().await < want || pending().await > 0 {
             assert!(
                 Instant::now() < deadline,
-                "tick {i}: the pipeline booked {} fills, the backtest {want}",
-                fill_count().await
+                "tick {i}: the pipeline booked {} fills, the backtest {want}; {} orders pending",
+                fill_count().await,
+                pending().await
             );
             tokio::time::sleep(Duration::from_millis(2)).await;
         }

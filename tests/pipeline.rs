@@ -5,6 +5,7 @@
 mod common;
 
 use alpha_panda::actors::daemon::{self, DaemonParts};
+use alpha_panda::strategy::StrategyRegistry;
 use alpha_panda::actors::market_feed::{self, Endpoint, MarketFeedArgs};
 use alpha_panda::actors::portfolio_manager::GetPortfolio;
 use alpha_panda::market::instruments::InstrumentRegistry;
@@ -73,6 +74,7 @@ async fn simulated_ticks_become_fills_and_the_portfolio_equals_a_recomputation_f
             market_hours: None,
         })),
         registry: &registry,
+        strategies: &StrategyRegistry::builtin(),
         store: Arc::new(MemoryStore::default()),
         kite: None,
         services: daemon::ServiceSet::all(),

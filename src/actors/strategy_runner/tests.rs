@@ -1004,7 +1004,7 @@ async fn an_operator_disables_and_re_enables_a_strategy_whose_ledger_keeps_follo
 }
 
 // ---------------------------------------------------------------------------------------
-// Known runner bugs: these assert the intended behaviour and fail today (see the reasons).
+// Regressions: a strategy disabled by its own order-ended hook, an unbounded timeout.
 
 /// Trades on a round price unless an order is in flight, fails on a price of 1 rupee, and
 /// panics whenever told an order ended.
@@ -1024,7 +1024,6 @@ impl Strategy for PanicsOnEnd {
 }
 
 #[actix::test]
-#[ignore = "runner bug: actor.rs:165-170 calls on_tick after notify_ended disabled the strategy"]
 async fn a_strategy_disabled_by_its_expiry_notice_is_not_called_on_that_tick() {
     let mut rig = Rig::start_with(
         vec![StrategySlot {
@@ -1052,7 +1051,6 @@ async fn a_strategy_disabled_by_its_expiry_notice_is_not_called_on_that_tick() {
 }
 
 #[actix::test]
-#[ignore = "runner bug: actor.rs:156 `tick.ts - unanswered_after` panics when it overflows"]
 async fn an_unanswered_after_beyond_the_calendar_means_never() {
     let log = Log::default();
     let mut rig = Rig::start_with(
