@@ -12,7 +12,6 @@
 mod common;
 
 use alpha_panda::actors::daemon::{self, DaemonParts};
-use alpha_panda::strategy::StrategyRegistry;
 use alpha_panda::actors::portfolio_manager::GetPortfolio;
 use alpha_panda::actors::strategy_runner::GetRunnerStatus;
 use alpha_panda::backtest::engine::{self, RunOptions};
@@ -22,6 +21,7 @@ use alpha_panda::market::instruments::InstrumentRegistry;
 use alpha_panda::messages::{Broker, Envelope, MarketTick, OrderFilled, encode};
 use alpha_panda::settings::Settings;
 use alpha_panda::store::MemoryStore;
+use alpha_panda::strategy::StrategyRegistry;
 use alpha_panda::streaming::history::read_history;
 use alpha_panda::streaming::{
     EmbeddedBroker, KafkaConnection, ProducerActor, Stream, Topic, TopicMap,
@@ -157,8 +157,8 @@ async fn the_backtest_and_the_kafka_pipeline_produce_the_same_fills_and_pnl() {
         source,
         options,
     )
-        .await
-        .expect("backtest");
+    .await
+    .expect("backtest");
     assert_eq!(stats.handler_errors, 0);
     let expected = &outcome.strategies[0];
     assert_eq!(expected.strategy_id, STRATEGY);

@@ -5,7 +5,6 @@
 mod common;
 
 use alpha_panda::actors::daemon::{self, DaemonParts};
-use alpha_panda::strategy::StrategyRegistry;
 use alpha_panda::actors::market_feed::{self, Endpoint, MarketFeedArgs};
 use alpha_panda::actors::portfolio_manager::GetPortfolio;
 use alpha_panda::market::instruments::InstrumentRegistry;
@@ -14,6 +13,7 @@ use alpha_panda::portfolio::recompute;
 use alpha_panda::settings::{RetrySettings, Secret};
 use alpha_panda::sim::{Simulator, SimulatorOptions};
 use alpha_panda::store::MemoryStore;
+use alpha_panda::strategy::StrategyRegistry;
 use alpha_panda::streaming::history::read_history;
 use alpha_panda::streaming::retry::Backoff;
 use alpha_panda::streaming::{EmbeddedBroker, ProducerActor, Stream, Topic, TopicMap};

@@ -29,8 +29,8 @@
 
 use alpha_panda::messages::{MarketTick, OrderFilled, Side};
 use alpha_panda::strategy::{
-    Retry,
-    Decision, OrderEnded, OrderIntent, ParamsError, Strategy, StrategyContext, StrategyParams,
+    Decision, OrderEnded, OrderIntent, ParamsError, Retry, Strategy, StrategyContext,
+    StrategyParams,
 };
 use rust_decimal::Decimal;
 use serde::Deserialize;

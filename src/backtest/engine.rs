@@ -214,7 +214,8 @@ fn start(
         StrategyRunner::new(services::runner_args(settings, slots, &producer, None)).start();
     let limits = services::risk_limits(settings, &brokers);
     let risk = RiskManager::new(limits, producer.clone(), store.clone()).start();
-    let paper = PaperExecution::new(services::paper_args(settings, &producer, &store, None)).start();
+    let paper =
+        PaperExecution::new(services::paper_args(settings, &producer, &store, None)).start();
     let portfolio =
         PortfolioManager::new(services::portfolio_args(settings, &producer, &store, None)).start();
     let addresses = daemon::Services {

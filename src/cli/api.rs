@@ -4,8 +4,8 @@
 
 use crate::actors::daemon::{EventHubParts, Services};
 use crate::actors::event_hub::{self, SharedOrders};
-use crate::market::instruments::InstrumentRegistry;
 use crate::api::{ApiContext, ApiEvent, ApiServer, ReadinessCheck, RunnerLink, StrategyInfo};
+use crate::market::instruments::InstrumentRegistry;
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::supervision::{ActorState, Board};

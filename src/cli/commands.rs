@@ -1,5 +1,6 @@
 //! What each subcommand does.
 
+use super::instruments::registry;
 use super::{
     Command, ConfigCommand, DlqCommand, EXIT_CONFIG, KiteSimArgs, ReplayArgs, RunArgs,
     TopicsCommand,
@@ -9,7 +10,6 @@ use crate::actors::market_feed::{self, Endpoint, MarketFeedArgs};
 use crate::kite::rest::{KiteClient, KiteClientConfig, RateLimits};
 use crate::market::instruments::InstrumentRegistry;
 use crate::messages::Broker;
-use super::instruments::registry;
 use crate::settings::Settings;
 use crate::settings::{RetrySettings, Secret};
 use crate::sim::{Simulator, SimulatorOptions};
@@ -377,7 +377,10 @@ async fn run(
     let services = tree.services;
     let mut root = tree.root.start().await;
     let api = match api {
-        Some(api) => Some(api.serve(settings, &registry, &services, root.board(), store).await?),
+        Some(api) => Some(
+            api.serve(settings, &registry, &services, root.board(), store)
+                .await?,
+        ),
         None => None,
     };
     // Installed before saying we run, so a signal right after that line is handled.

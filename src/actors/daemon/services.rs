@@ -62,7 +62,12 @@ pub(super) fn register(
     });
     let paper_execution = (brokers.contains(&Broker::Paper) && runs(paper_execution::SERVICE))
         .then(|| {
-            let args = paper_args(settings, producer, &parts.store, Some(parts.connection.clone()));
+            let args = paper_args(
+                settings,
+                producer,
+                &parts.store,
+                Some(parts.connection.clone()),
+            );
             spec.worker(paper_execution::SERVICE, move || {
                 Ok(PaperExecution::new(args.clone()))
             })

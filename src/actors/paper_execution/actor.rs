@@ -8,10 +8,10 @@ use crate::messages::{
 };
 use crate::paper::{PaperConfig, PaperVenue, VenueEvent};
 use crate::store::Store;
-use crate::streaming::history::read_history;
-use crate::streaming::{KafkaConnection, ProducerHandle, Stream, Topic};
 use crate::streaming::consumer::{Completion, Deliver, HandlerError, HandlerResult};
+use crate::streaming::history::read_history;
 use crate::streaming::producer::PendingDelivery;
+use crate::streaming::{KafkaConnection, ProducerHandle, Stream, Topic};
 use crate::supervision::{HandlingFuture, fail, handling};
 use actix::fut;
 use actix::prelude::*;
@@ -84,10 +84,19 @@ impl Actor for PaperExecution {
             read_history::<OrderFilled>(&connection, &topic, HISTORY_TIMEOUT)
         });
         ctx.wait(read.into_actor(self).map(|result, act, ctx| {
-            match result.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
+            match result
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()))
+            {
                 Ok((fills, _)) => {
-                    let booked = fills.iter().filter(|f| act.venue.restore_fill(&f.data)).count();
-                    tracing::info!(fills = booked, "paper venue accounts rebuilt from its fills");
+                    let booked = fills
+                        .iter()
+                        .filter(|f| act.venue.restore_fill(&f.data))
+                        .count();
+                    tracing::info!(
+                        fills = booked,
+                        "paper venue accounts rebuilt from its fills"
+                    );
                 }
                 Err(e) => fail::<Self>(ctx, format!("rebuilding the paper accounts: {e}")),
             }

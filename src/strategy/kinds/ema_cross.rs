@@ -15,8 +15,8 @@
 //!   holding it against its signal.
 
 use super::params::EmaCrossParams;
-use crate::strategy::Retry;
 use crate::messages::{MarketTick, OrderFailureKind, OrderFilled};
+use crate::strategy::Retry;
 use crate::strategy::indicators::Ema;
 use crate::strategy::{Decision, EndKind, OrderEnded, OrderIntent, Strategy, StrategyContext};
 use rust_decimal::Decimal;

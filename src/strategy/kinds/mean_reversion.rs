@@ -7,9 +7,9 @@
 //! position. A condition on an indicator that is still warming up is false.
 
 use super::params::MeanReversionParams;
-use crate::strategy::Retry;
 use super::{long_only, retry_hooks};
 use crate::messages::MarketTick;
+use crate::strategy::Retry;
 use crate::strategy::indicators::{Bollinger, Rsi};
 use crate::strategy::{Decision, Strategy, StrategyContext};
 use std::collections::HashMap;

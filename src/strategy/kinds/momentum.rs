@@ -6,9 +6,9 @@
 //! positions outside `0..=quantity`).
 
 use super::params::MomentumParams;
-use crate::strategy::Retry;
 use super::{long_only, retry_hooks};
 use crate::messages::MarketTick;
+use crate::strategy::Retry;
 use crate::strategy::indicators::Momentum;
 use crate::strategy::{Decision, Strategy, StrategyContext};
 use std::collections::HashMap;

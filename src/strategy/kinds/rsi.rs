@@ -8,9 +8,9 @@
 //! becomes defined does not buy.
 
 use super::params::RsiParams;
-use crate::strategy::Retry;
 use super::{long_only, retry_hooks};
 use crate::messages::MarketTick;
+use crate::strategy::Retry;
 use crate::strategy::indicators::Rsi;
 use crate::strategy::{Decision, Strategy, StrategyContext};
 use rust_decimal::Decimal;
