@@ -109,17 +109,30 @@ impl Actor for StrategyRunner {
     }
 }
 
+/// Which strategy call [`Running::guarded`] makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Call {
+    Tick,
+    /// `on_fill` or `on_order_ended`.
+    Notice,
+}
+
 impl Running {
-    /// Calls the strategy, counting a panic or a fault; disables it after too many.
+    /// Calls the strategy, counting a panic or a fault; disables it after too many in a
+    /// row. Only a decision (`Call::Tick`) that succeeds ends a run of failures: a strategy
+    /// whose every tick fails is disabled even while its fills keep being announced.
     pub(super) fn guarded<T>(
         &mut self,
+        kind: Call,
         call: impl FnOnce(&mut dyn Strategy, &Ledger) -> Result<T, StrategyFault>,
     ) -> Option<T> {
         let (strategy, ledger) = (&mut self.slot.strategy, &self.ledger);
         let outcome = catch_unwind(AssertUnwindSafe(|| call(strategy.as_mut(), ledger)));
         let failure = match outcome {
             Ok(Ok(value)) => {
-                self.failures = 0;
+                if kind == Call::Tick {
+                    self.failures = 0;
+                }
                 return Some(value);
             }
             Ok(Err(fault)) => format!("error: {fault}"),
@@ -176,7 +189,7 @@ impl Handler<Deliver<MarketTick>> for StrategyRunner {
                 continue;
             }
             let (id, broker) = (run.slot.id.clone(), run.slot.broker);
-            let decision = run.guarded(|strategy, ledger| {
+            let decision = run.guarded(Call::Tick, |strategy, ledger| {
                 let ctx = StrategyContext::new(tick.ts, &id, broker, tick.data.token, ledger);
                 let intent = strategy.on_tick(&tick.data, &ctx)?;
                 let position = ctx.position();

@@ -2,7 +2,7 @@
 //! and failures, applied to the slot's ledger and announced to its strategy.
 
 use super::StrategyRunner;
-use super::actor::Running;
+use super::actor::{Call, Running};
 use crate::messages::{Broker, OrderFailed, OrderFilled, OrderSubmitted, RejectedSignal};
 use crate::strategy::{OrderEnded, StrategyContext};
 use crate::streaming::consumer::{Completion, Deliver, HandlerResult, Routes};
@@ -45,7 +45,7 @@ impl Running {
         }
         let (id, broker) = (self.slot.id.clone(), self.slot.broker);
         tracing::info!(strategy = %id, %broker, order = %ended.order.client_order_id, kind = ?ended.kind, detail = %ended.message, "order ended without a full fill");
-        self.guarded(|strategy, ledger| {
+        self.guarded(Call::Notice, |strategy, ledger| {
             let ctx = StrategyContext::new(at, &id, broker, ended.token, ledger);
             strategy.on_order_ended(ended, &ctx);
             Ok(())
@@ -57,7 +57,7 @@ impl Running {
             return;
         }
         let (id, broker) = (self.slot.id.clone(), self.slot.broker);
-        self.guarded(|strategy, ledger| {
+        self.guarded(Call::Notice, |strategy, ledger| {
             let ctx = StrategyContext::new(fill.filled_at, &id, broker, fill.order.token, ledger);
             strategy.on_fill(fill, &ctx);
             Ok(())
@@ -116,6 +116,7 @@ impl Handler<Deliver<OrderSubmitted>> for StrategyRunner {
     type Result = HandlerResult;
 
     fn handle(&mut self, d: Deliver<OrderSubmitted>, _ctx: &mut Self::Context) -> HandlerResult {
+        let _handling = handling::<Deliver<OrderSubmitted>>();
         let order = &d.envelope.data.order;
         if let Some(run) = self.slot_mut(&order.strategy_id, order.broker) {
             run.ledger.acknowledged(&order.client_order_id);

@@ -1,6 +1,7 @@
 //! Start-up: the ledgers rebuilt from the topics before any tick, then the outcomes
 //! followed live from where the rebuild stopped (see the module docs).
 
+use super::actor::LastSignal;
 use super::{SERVICE, StrategyRunner, outcome_routes};
 use crate::messages::{
     Broker, OrderFailed, OrderFilled, OrderSubmitted, RejectedSignal, TradingSignal,
@@ -86,6 +87,15 @@ impl StrategyRunner {
         for env in &signals {
             if let Some(run) = self.slot_mut(&env.data.strategy_id, env.data.broker) {
                 run.ledger.sent(env.id, &env.data, env.ts);
+                if run
+                    .last_signal
+                    .as_ref()
+                    .is_none_or(|l| l.envelope.ts <= env.ts)
+                {
+                    run.last_signal = Some(LastSignal {
+                        envelope: env.clone(),
+                    });
+                }
                 sent += 1;
             }
         }
