@@ -20,6 +20,7 @@ mod accounts;
 mod book;
 pub mod charges;
 pub mod config;
+mod orphans;
 pub mod venue;
 
 #[cfg(test)]
@@ -35,4 +36,5 @@ mod venue_tests;
 
 pub use charges::{ChargeSchedule, Product, ProductCharges};
 pub use config::{MAX_PRICE, PaperConfig};
+pub use orphans::{ORPHAN_MESSAGE, orphaned_orders};
 pub use venue::{PaperVenue, VenueEvent};

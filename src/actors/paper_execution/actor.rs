@@ -4,15 +4,16 @@ use super::SERVICE;
 use crate::actors::venue_events::publish_venue_event;
 use crate::market::MarketCalendar;
 use crate::messages::{
-    Broker, Envelope, MarketTick, OrderFilled, ValidatedSignal, client_order_id,
+    Broker, Envelope, MarketTick, OrderFailed, OrderFilled, ValidatedSignal, client_order_id,
 };
-use crate::paper::{PaperConfig, PaperVenue, VenueEvent};
+use crate::paper::{PaperConfig, PaperVenue, VenueEvent, orphaned_orders};
 use crate::store::Store;
 use crate::streaming::consumer::{Completion, Deliver, HandlerError, HandlerResult};
-use crate::streaming::history::read_history;
+use crate::streaming::history::{HistoryError, read_history};
 use crate::streaming::producer::PendingDelivery;
 use crate::streaming::{KafkaConnection, ProducerHandle, Stream, Topic};
 use crate::supervision::{HandlingFuture, fail, handling};
+use crate::telemetry::metrics;
 use actix::fut;
 use actix::prelude::*;
 use std::sync::Arc;
@@ -71,37 +72,102 @@ impl PaperExecution {
 impl Actor for PaperExecution {
     type Context = Context<Self>;
 
-    /// Rebuilds the accounts (positions and cash per strategy) from every fill on
-    /// `paper.orders.filled` before handling anything (the mailbox waits): the venue of a
-    /// new life must refuse a sell as a short only when the real position does not cover
-    /// it. Orders that were resting when the last life ended are not restored.
+    /// Before handling anything (the mailbox waits), with a broker to read: rebuilds the
+    /// accounts (positions and cash per strategy) from every fill on `paper.orders.filled`,
+    /// so a sell the real position covers is not refused as a short; then ends as cancelled
+    /// every order the last life left resting ([`crate::paper::orphaned_orders`]), since
+    /// resting orders are not restored.
     fn started(&mut self, ctx: &mut Self::Context) {
         let Some(connection) = self.args.history.clone() else {
             return;
         };
-        let topic = Topic::of(Broker::Paper, Stream::OrdersFilled).name();
         let read = tokio::task::spawn_blocking(move || {
-            read_history::<OrderFilled>(&connection, &topic, HISTORY_TIMEOUT)
+            let topic = |s| Topic::of(Broker::Paper, s).name();
+            let fills = read_history::<OrderFilled>(
+                &connection,
+                &topic(Stream::OrdersFilled),
+                HISTORY_TIMEOUT,
+            )?;
+            let failures = read_history::<OrderFailed>(
+                &connection,
+                &topic(Stream::OrdersFailed),
+                HISTORY_TIMEOUT,
+            )?;
+            Ok::<_, HistoryError>((fills.0, failures.0))
         });
-        ctx.wait(read.into_actor(self).map(|result, act, ctx| {
-            match result
-                .map_err(|e| e.to_string())
-                .and_then(|r| r.map_err(|e| e.to_string()))
-            {
-                Ok((fills, _)) => {
+        let store = self.args.store.clone();
+        let restart = read
+            .into_actor(self)
+            .then(move |result, act, _ctx| {
+                let history = result
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r.map_err(|e| e.to_string()));
+                if let Ok((fills, _)) = &history {
                     let booked = fills
                         .iter()
                         .filter(|f| act.venue.restore_fill(&f.data))
                         .count();
-                    tracing::info!(
-                        fills = booked,
-                        "paper venue accounts rebuilt from its fills"
-                    );
+                    tracing::info!(fills = booked, "paper venue accounts rebuilt from its fills");
                 }
-                Err(e) => fail::<Self>(ctx, format!("rebuilding the paper accounts: {e}")),
-            }
-        }));
+                read_journal(store).into_actor(act).map(move |journal, _, _| (history, journal))
+            })
+            .map(|(history, journal), act, ctx| {
+                let outcome = history.and_then(|(fills, failures)| {
+                    let journal = journal.map_err(|e| e.to_string())?;
+                    let fills: Vec<OrderFilled> = fills.into_iter().map(|e| e.data).collect();
+                    let failures: Vec<OrderFailed> =
+                        failures.into_iter().map(|e| e.data).collect();
+                    Ok(orphaned_orders(&journal, &fills, &failures))
+                });
+                match outcome {
+                    Ok(orphans) => act.cancel_orphans(orphans),
+                    Err(e) => fail::<Self>(ctx, format!("restoring the paper venue: {e}")),
+                }
+            });
+        ctx.wait(restart);
     }
+}
+
+impl PaperExecution {
+    /// Publishes the cancellation of each orphaned order (ids derived from the order, so a
+    /// second restart before they are read back publishes the same events again).
+    fn cancel_orphans(&self, orphans: Vec<OrderFailed>) {
+        if orphans.is_empty() {
+            return;
+        }
+        tracing::warn!(orders = orphans.len(), "paper orders resting at the last stop are cancelled");
+        let now = chrono::Utc::now();
+        for orphan in orphans {
+            let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, orphan.order.client_order_id.as_bytes());
+            tracing::warn!(order = %orphan.order.client_order_id, strategy = %orphan.order.strategy_id, filled = orphan.filled_quantity, "order failed: cancelled, resting at the restart");
+            metrics::order_failed(Broker::Paper, orphan.kind);
+            let envelope = Envelope::root_with_id(orphan, SERVICE, now, id);
+            let delivery = self
+                .args
+                .producer
+                .publish_envelope(Topic::of(Broker::Paper, Stream::OrdersFailed), &envelope);
+            actix::spawn(async move {
+                if let Err(e) = delivery.await {
+                    tracing::warn!(error = %e, "a cancellation of an orphaned paper order was not delivered");
+                }
+            });
+        }
+    }
+}
+
+/// Every placement's journaled events.
+async fn read_journal(store: Arc<dyn Store>) -> Result<Vec<Vec<VenueEvent>>, String> {
+    let keys = store.members(JOURNAL_INDEX).await.map_err(|e| e.to_string())?;
+    let mut journal = Vec::with_capacity(keys.len());
+    for key in keys {
+        let Some(json) = store.get(&key).await.map_err(|e| e.to_string())? else {
+            continue;
+        };
+        let events = serde_json::from_str::<Vec<VenueEvent>>(&json)
+            .map_err(|e| format!("journal entry {key} is unreadable: {e}"))?;
+        journal.push(events);
+    }
+    Ok(journal)
 }
 
 /// Longest wait for one metadata or fetch call of the rebuild.
