@@ -13,7 +13,7 @@
 
 use alpha_panda::messages::{
     Broker, DepthLevel, Fees, MarketDepth, MarketTick, OrderFilled, OrderRef, TickMode,
-    TradingSignal, client_order_id_of_signal,
+    client_order_id_of_signal,
 };
 use alpha_panda::strategy::{
     Ledger, OrderIntent, Strategy, StrategyContext, StrategyParams, StrategyRegistry,
@@ -126,22 +126,10 @@ impl Slot {
     fn send_and_fill(&mut self, tick: &MarketTick, intent: &OrderIntent) {
         self.sent += 1;
         let signal_id = Uuid::from_u128(self.sent);
-        let signal = TradingSignal {
-            strategy_id: STRATEGY.into(),
-            broker: Broker::Paper,
-            token: tick.token,
-            symbol: String::new(),
-            side: intent.side,
-            quantity: intent.quantity,
-            order_type: intent.order_type,
-            price: intent.price,
-            trigger_price: intent.trigger_price,
-            validity: intent.validity,
-            reference_price: tick.last_price,
-            reason: intent.reason.clone(),
-            product: intent.product,
-            position: self.ledger.position(tick.token),
-        };
+        let position = self.ledger.position(tick.token);
+        let signal = intent
+            .clone()
+            .into_signal(STRATEGY, Broker::Paper, tick, position);
         self.ledger.sent(signal_id, &signal, self.at);
         let fill = OrderFilled {
             order: OrderRef {

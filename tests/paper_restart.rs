@@ -127,10 +127,17 @@ async fn a_new_life_rebuilds_positions_and_cancels_the_orders_left_resting() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
     for (id, quantity) in [("a", 10), ("b", 10), ("c", 5), ("d", 3)] {
         let json = serde_json::to_string(&vec![submitted(id, quantity)]).unwrap();
-        store.create(JOURNAL_INDEX, &journal_key(id), json).await.unwrap();
+        store
+            .create(JOURNAL_INDEX, &journal_key(id), json)
+            .await
+            .unwrap();
     }
     let filled = Topic::of(Broker::Paper, Stream::OrdersFilled);
-    for f in [fill("a", 6, 6, 10), fill("a", 4, 10, 10), fill("b", 4, 4, 10)] {
+    for f in [
+        fill("a", 6, 6, 10),
+        fill("a", 4, 10, 10),
+        fill("b", 4, 4, 10),
+    ] {
         let envelope = Envelope::root(f, "paper_execution", at());
         producer.publish_envelope(filled, &envelope).await.unwrap();
     }
@@ -143,7 +150,10 @@ async fn a_new_life_rebuilds_positions_and_cancels_the_orders_left_resting() {
     };
     let failed_topic = Topic::of(Broker::Paper, Stream::OrdersFailed);
     let envelope = Envelope::root(expired, "paper_execution", at());
-    producer.publish_envelope(failed_topic, &envelope).await.unwrap();
+    producer
+        .publish_envelope(failed_topic, &envelope)
+        .await
+        .unwrap();
 
     // The new life.
     let venue = PaperExecution::new(PaperExecutionArgs {

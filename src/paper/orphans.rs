@@ -25,7 +25,9 @@ pub fn orphaned_orders(
     });
     let mut filled: BTreeMap<&str, u32> = BTreeMap::new();
     for fill in fills.iter().chain(journaled_fills) {
-        let most = filled.entry(fill.order.client_order_id.as_str()).or_insert(0);
+        let most = filled
+            .entry(fill.order.client_order_id.as_str())
+            .or_insert(0);
         *most = (*most).max(fill.cumulative_quantity);
     }
     let journaled_failures = journaled().filter_map(|e| match e {
@@ -119,7 +121,10 @@ mod tests {
     fn only_orders_neither_filled_nor_ended_are_cancelled_with_what_they_filled() {
         let journal = vec![
             // Filled at once (journaled fill).
-            vec![submitted("a", 10), VenueEvent::Filled(fill("a", 10, 10, 10))],
+            vec![
+                submitted("a", 10),
+                VenueEvent::Filled(fill("a", 10, 10, 10)),
+            ],
             // Filled later on ticks (topic fills).
             vec![submitted("b", 10)],
             // Partly filled on a tick, then the venue died: cancelled with 4 filled.
@@ -129,9 +134,16 @@ mod tests {
             // Expired on the topic.
             vec![submitted("e", 10)],
             // Refused at once (journaled failure, no submission).
-            vec![VenueEvent::Failed(failed("f", OrderFailureKind::ShortingNotAllowed))],
+            vec![VenueEvent::Failed(failed(
+                "f",
+                OrderFailureKind::ShortingNotAllowed,
+            ))],
         ];
-        let fills = [fill("b", 6, 6, 10), fill("b", 4, 10, 10), fill("c", 4, 4, 10)];
+        let fills = [
+            fill("b", 6, 6, 10),
+            fill("b", 4, 10, 10),
+            fill("c", 4, 4, 10),
+        ];
         let failures = [failed("e", OrderFailureKind::Expired)];
         let orphans = orphaned_orders(&journal, &fills, &failures);
         let got: Vec<(&str, u32, u32, OrderFailureKind)> = orphans
@@ -150,6 +162,8 @@ mod tests {
         );
         assert!(orphans.iter().all(|o| o.message == ORPHAN_MESSAGE));
         // A second restart finds the cancellations on the topic: nothing more to end.
-        assert!(orphaned_orders(&journal, &fills, &[&failures[..], &orphans[..]].concat()).is_empty());
+        assert!(
+            orphaned_orders(&journal, &fills, &[&failures[..], &orphans[..]].concat()).is_empty()
+        );
     }
 }

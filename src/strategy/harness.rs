@@ -29,7 +29,7 @@
 use super::{OrderEnded, OrderIntent, PendingOrder, Strategy, StrategyContext, StrategyFault};
 use crate::messages::{
     Broker, Fees, MarketTick, OrderFailed, OrderFailureKind, OrderFilled, OrderRef, Rejection,
-    RejectionCode, TradingSignal,
+    RejectionCode,
 };
 use crate::strategy::Ledger;
 use chrono::{DateTime, TimeZone, Utc};
@@ -83,7 +83,10 @@ impl Harness {
         let intent = self.strategy.on_tick(tick, &ctx)?;
         if let Some(intent) = &intent {
             let id = Uuid::new_v5(&Uuid::NAMESPACE_OID, &self.sent.len().to_le_bytes());
-            let signal = signal(tick.token, intent, self.ledger.position(tick.token));
+            let position = self.ledger.position(tick.token);
+            let signal = intent
+                .clone()
+                .into_signal(HARNESS_STRATEGY, self.broker, tick, position);
             self.ledger.sent(id, &signal, self.now);
             self.sent.push((tick.token, intent.clone(), id));
         }
@@ -213,24 +216,5 @@ impl Harness {
             symbol: token.to_string(),
             side: pending.side,
         }
-    }
-}
-
-fn signal(token: u32, intent: &OrderIntent, position: i64) -> TradingSignal {
-    TradingSignal {
-        strategy_id: HARNESS_STRATEGY.into(),
-        broker: Broker::Paper,
-        token,
-        symbol: token.to_string(),
-        side: intent.side,
-        quantity: intent.quantity,
-        order_type: intent.order_type,
-        price: intent.price,
-        trigger_price: intent.trigger_price,
-        validity: intent.validity,
-        reference_price: Decimal::ZERO,
-        reason: intent.reason.clone(),
-        product: intent.product,
-        position,
     }
 }

@@ -27,7 +27,6 @@ use super::{
 };
 use crate::messages::{
     Broker, Fees, MarketTick, OrderFailureKind, OrderFilled, OrderRef, RejectionCode, Side,
-    TradingSignal,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rust_decimal::Decimal;
@@ -392,22 +391,10 @@ impl Venue for Runner {
         let ctx = StrategyContext::new(self.now, "s1", Broker::Paper, TOKEN, &self.ledger);
         let intent = self.strategy.on_tick(tick, &ctx).expect("no fault")?;
         self.sent += 1;
-        let signal = TradingSignal {
-            strategy_id: "s1".into(),
-            broker: Broker::Paper,
-            token: TOKEN,
-            symbol: "SYM".into(),
-            side: intent.side,
-            quantity: intent.quantity,
-            order_type: intent.order_type,
-            price: intent.price,
-            trigger_price: intent.trigger_price,
-            validity: intent.validity,
-            reference_price: tick.last_price,
-            reason: intent.reason.clone(),
-            product: intent.product,
-            position: self.ledger.position(TOKEN),
-        };
+        let position = self.ledger.position(TOKEN);
+        let signal = intent
+            .clone()
+            .into_signal("s1", Broker::Paper, tick, position);
         self.ledger
             .sent(Uuid::from_u128(self.sent), &signal, self.now);
         Some(intent)

@@ -47,7 +47,7 @@ pub use retry::Retry;
 pub use crate::messages::Product;
 pub use crate::settings::{ParamProblem, ParamsError, StrategyParams};
 
-use crate::messages::{Broker, MarketTick, OrderFilled, OrderType, Side, Validity};
+use crate::messages::{Broker, MarketTick, OrderFilled, OrderType, Side, TradingSignal, Validity};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
@@ -113,6 +113,38 @@ impl OrderIntent {
             Side::Sell
         };
         Some(OrderIntent::market(side, quantity, reason))
+    }
+}
+
+impl OrderIntent {
+    /// The signal this intent becomes when `strategy_id` at `broker` decides it on `tick`,
+    /// holding `position` (the runner, the harness and benchmarks all build it here).
+    pub fn into_signal(
+        self,
+        strategy_id: &str,
+        broker: Broker,
+        tick: &MarketTick,
+        position: i64,
+    ) -> TradingSignal {
+        TradingSignal {
+            strategy_id: strategy_id.to_owned(),
+            broker,
+            token: tick.token,
+            symbol: tick
+                .symbol
+                .clone()
+                .unwrap_or_else(|| tick.token.to_string()),
+            side: self.side,
+            quantity: self.quantity,
+            order_type: self.order_type,
+            price: self.price,
+            trigger_price: self.trigger_price,
+            validity: self.validity,
+            reference_price: tick.last_price,
+            reason: self.reason,
+            product: self.product,
+            position,
+        }
     }
 }
 

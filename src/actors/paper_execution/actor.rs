@@ -107,16 +107,20 @@ impl Actor for PaperExecution {
                         .iter()
                         .filter(|f| act.venue.restore_fill(&f.data))
                         .count();
-                    tracing::info!(fills = booked, "paper venue accounts rebuilt from its fills");
+                    tracing::info!(
+                        fills = booked,
+                        "paper venue accounts rebuilt from its fills"
+                    );
                 }
-                read_journal(store).into_actor(act).map(move |journal, _, _| (history, journal))
+                read_journal(store)
+                    .into_actor(act)
+                    .map(move |journal, _, _| (history, journal))
             })
             .map(|(history, journal), act, ctx| {
                 let outcome = history.and_then(|(fills, failures)| {
                     let journal = journal.map_err(|e| e.to_string())?;
                     let fills: Vec<OrderFilled> = fills.into_iter().map(|e| e.data).collect();
-                    let failures: Vec<OrderFailed> =
-                        failures.into_iter().map(|e| e.data).collect();
+                    let failures: Vec<OrderFailed> = failures.into_iter().map(|e| e.data).collect();
                     Ok(orphaned_orders(&journal, &fills, &failures))
                 });
                 match outcome {
@@ -135,10 +139,16 @@ impl PaperExecution {
         if orphans.is_empty() {
             return;
         }
-        tracing::warn!(orders = orphans.len(), "paper orders resting at the last stop are cancelled");
+        tracing::warn!(
+            orders = orphans.len(),
+            "paper orders resting at the last stop are cancelled"
+        );
         let now = chrono::Utc::now();
         for orphan in orphans {
-            let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, orphan.order.client_order_id.as_bytes());
+            let id = uuid::Uuid::new_v5(
+                &uuid::Uuid::NAMESPACE_OID,
+                orphan.order.client_order_id.as_bytes(),
+            );
             tracing::warn!(order = %orphan.order.client_order_id, strategy = %orphan.order.strategy_id, filled = orphan.filled_quantity, "order failed: cancelled, resting at the restart");
             metrics::order_failed(Broker::Paper, orphan.kind);
             let envelope = Envelope::root_with_id(orphan, SERVICE, now, id);
@@ -157,7 +167,10 @@ impl PaperExecution {
 
 /// Every placement's journaled events.
 async fn read_journal(store: Arc<dyn Store>) -> Result<Vec<Vec<VenueEvent>>, String> {
-    let keys = store.members(JOURNAL_INDEX).await.map_err(|e| e.to_string())?;
+    let keys = store
+        .members(JOURNAL_INDEX)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut journal = Vec::with_capacity(keys.len());
     for key in keys {
         let Some(json) = store.get(&key).await.map_err(|e| e.to_string())? else {

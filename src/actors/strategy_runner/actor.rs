@@ -2,7 +2,7 @@
 
 use super::{MAX_FAILURES, SERVICE};
 use crate::messages::{Broker, Envelope, MarketTick, Payload, TradingSignal};
-use crate::strategy::{Ledger, OrderIntent, Strategy, StrategyContext, StrategyFault};
+use crate::strategy::{Ledger, Strategy, StrategyContext, StrategyFault};
 use crate::streaming::consumer::{Completion, Deliver, HandlerResult};
 use crate::streaming::producer::PendingDelivery;
 use crate::streaming::{KafkaConnection, ProducerHandle, Stream, Topic};
@@ -195,7 +195,7 @@ impl Handler<Deliver<MarketTick>> for StrategyRunner {
                 let position = ctx.position();
                 intent
                     .map(|intent| {
-                        let signal = signal(&id, broker, &tick.data, intent, position);
+                        let signal = intent.into_signal(&id, broker, &tick.data, position);
                         signal
                             .validate()
                             .map(|()| signal)
@@ -231,32 +231,4 @@ fn send_signal(
     let delivery = producer.publish_envelope(Topic::of(broker, Stream::SignalsRaw), &envelope);
     run.last_signal = Some(LastSignal { envelope });
     delivery
-}
-
-fn signal(
-    id: &str,
-    broker: Broker,
-    tick: &MarketTick,
-    intent: OrderIntent,
-    position: i64,
-) -> TradingSignal {
-    TradingSignal {
-        strategy_id: id.to_owned(),
-        broker,
-        token: tick.token,
-        symbol: tick
-            .symbol
-            .clone()
-            .unwrap_or_else(|| tick.token.to_string()),
-        side: intent.side,
-        quantity: intent.quantity,
-        order_type: intent.order_type,
-        price: intent.price,
-        trigger_price: intent.trigger_price,
-        validity: intent.validity,
-        reference_price: tick.last_price,
-        reason: intent.reason,
-        product: intent.product,
-        position,
-    }
 }
