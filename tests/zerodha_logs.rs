@@ -50,6 +50,7 @@ fn args(
         registry: Arc::new(InstrumentRegistry::embedded().unwrap()),
         order_kinds: Default::default(),
         default_kind: (Product::Mis, Variety::Regular),
+        market_protection: -1,
         charges: ChargeSchedule::default(),
         producer: ProducerHandle::new(published.recipient()),
         store: Arc::new(MemoryStore::default()),

@@ -92,6 +92,7 @@ fn defaults_of_kite_and_zerodha() {
         ("zerodha.request_rate_per_sec", "10"),
         ("zerodha.rate_limit_backoff_ms", "1000"),
         ("zerodha.rate_limit_backoff_max_ms", "30000"),
+        ("zerodha.market_protection", "-1"),
     ];
     for (key, literal) in literals {
         let (table, leaf) = key.split_once('.').unwrap();
@@ -190,6 +191,12 @@ fn validate_catches_each_kite_and_zerodha_rule() {
         ("ALPHA_PANDA__ZERODHA__REQUEST_RATE_PER_SEC", "0", "zerodha.request_rate_per_sec: must be at least 1, got 0"),
         ("ALPHA_PANDA__ZERODHA__RATE_LIMIT_BACKOFF_MAX_MS", "999",
          "zerodha.rate_limit_backoff_max_ms: must be at least zerodha.rate_limit_backoff_ms (1000), got 999"),
+        ("ALPHA_PANDA__ZERODHA__MARKET_PROTECTION", "0",
+         "zerodha.market_protection: must be -1 (automatic) or a percentage from 1 to 100 (Kite rejects MARKET and SL-M orders without it), got 0"),
+        ("ALPHA_PANDA__ZERODHA__MARKET_PROTECTION", "101",
+         "zerodha.market_protection: must be -1 (automatic) or a percentage from 1 to 100 (Kite rejects MARKET and SL-M orders without it), got 101"),
+        ("ALPHA_PANDA__ZERODHA__MARKET_PROTECTION", "-2",
+         "zerodha.market_protection: must be -1 (automatic) or a percentage from 1 to 100 (Kite rejects MARKET and SL-M orders without it), got -2"),
         ("ALPHA_PANDA__ZERODHA__PRODUCT", "BO", "zerodha.product: expected a product: CNC, NRML, MIS, MTF, got \"BO\""),
         ("ALPHA_PANDA__ZERODHA__VARIETY", "bracket",
          "zerodha.variety: expected a variety: regular, amo, co, iceberg, auction, got \"bracket\""),

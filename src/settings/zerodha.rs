@@ -47,6 +47,9 @@ pub struct ZerodhaSettings {
     pub rate_limit_backoff_ms: u64,
     /// Cap on the wait after a 429, milliseconds.
     pub rate_limit_backoff_max_ms: u64,
+    /// Kite's `market_protection`, sent with every MARKET and SL-M order (mandatory for
+    /// API orders since April 2026): `-1` automatic, or a percentage in `1..=100`.
+    pub market_protection: i32,
 }
 
 impl ZerodhaSettings {
@@ -180,6 +183,14 @@ pub(super) fn problems(s: &Settings) -> Vec<Problem> {
             let message = format!("must be at least 1, got {value}");
             out.push(Problem::new(format!("zerodha.{key}"), message));
         }
+    }
+    if z.market_protection != -1 && !(1..=100).contains(&z.market_protection) {
+        let message = format!(
+            "must be -1 (automatic) or a percentage from 1 to 100 (Kite rejects MARKET and \
+             SL-M orders without it), got {}",
+            z.market_protection
+        );
+        out.push(Problem::new("zerodha.market_protection", message));
     }
     if z.rate_limit_backoff_max_ms < z.rate_limit_backoff_ms {
         let message = format!(

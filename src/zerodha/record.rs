@@ -5,7 +5,7 @@ use crate::kite::rest::{KiteOrder, KiteTrade, OrderParams, OrderStatus};
 use crate::market::InstrumentRegistry;
 use crate::messages::{
     Broker, Envelope, OrderFailed, OrderFailureKind, OrderFilled, OrderRef, OrderSubmitted,
-    ValidatedSignal, VenueEvent,
+    OrderType, ValidatedSignal, VenueEvent,
 };
 use crate::paper::{ChargeSchedule, Product as ChargeColumn};
 use chrono::{DateTime, Utc};
@@ -19,6 +19,21 @@ pub struct OrderTarget {
     pub tradingsymbol: String,
     pub product: Product,
     pub variety: Variety,
+    /// The `market_protection` sent with the order: set for MARKET and SL-M orders
+    /// ([`OrderTarget::protected`]), `None` otherwise (and in journal entries written
+    /// before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub market_protection: Option<i32>,
+}
+
+impl OrderTarget {
+    /// The target with `protection` for an order of `order_type` that needs it (MARKET
+    /// and SL-M: Kite rejects them without it since April 2026).
+    pub fn protected(mut self, order_type: OrderType, protection: i32) -> Self {
+        self.market_protection =
+            matches!(order_type, OrderType::Market | OrderType::StopMarket).then_some(protection);
+        self
+    }
 }
 
 /// The target of `signal`'s order.
@@ -46,6 +61,7 @@ pub fn order_target(
         tradingsymbol: instrument.symbol.clone(),
         product,
         variety,
+        market_protection: None,
     })
 }
 
@@ -149,6 +165,7 @@ impl OrderRecord {
             trigger_price: s.trigger_price,
             validity: s.validity,
             tag: self.client_order_id.clone(),
+            market_protection: self.target.market_protection,
         }
     }
 

@@ -218,6 +218,7 @@ fn zerodha_args(
             .map(|id| (id.clone(), settings.order_kind(id)))
             .collect(),
         default_kind: (z.product, z.variety),
+        market_protection: z.market_protection,
         charges: settings.paper.charges.clone(),
         producer: producer.clone(),
         store: parts.store.clone(),

@@ -28,6 +28,8 @@ pub struct ZerodhaExecutionArgs {
     /// Product and variety per strategy id; strategies not listed use `default_kind`.
     pub order_kinds: BTreeMap<String, (Product, Variety)>,
     pub default_kind: (Product, Variety),
+    /// `zerodha.market_protection`, sent with every MARKET and SL-M order.
+    pub market_protection: i32,
     /// Charges estimated on each fill (Kite's trades carry none).
     pub charges: ChargeSchedule,
     pub producer: ProducerHandle,

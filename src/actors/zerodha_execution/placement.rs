@@ -77,7 +77,10 @@ impl Core {
         let args = &self.args;
         let (product, variety) = args.order_kind(&envelope.data.signal);
         let now = Utc::now();
-        let refusal = match order_target(&envelope.data, &args.registry, product, variety) {
+        let order_type = envelope.data.signal.order_type;
+        let target = order_target(&envelope.data, &args.registry, product, variety)
+            .map(|t| t.protected(order_type, args.market_protection));
+        let refusal = match target {
             Ok(target) => {
                 let record = OrderRecord::new(id.to_owned(), envelope, target, now);
                 match record.params().form() {
@@ -91,6 +94,7 @@ impl Core {
                     tradingsymbol: envelope.data.signal.symbol.clone(),
                     product,
                     variety,
+                    market_protection: None,
                 };
                 Err((
                     OrderRecord::new(id.to_owned(), envelope, target, now),

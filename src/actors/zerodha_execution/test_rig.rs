@@ -57,6 +57,7 @@ impl Rig {
             registry: Arc::new(InstrumentRegistry::embedded().unwrap()),
             order_kinds: Default::default(),
             default_kind: (Product::Mis, Variety::Regular),
+            market_protection: -1,
             charges: ChargeSchedule::default(),
             producer: ProducerHandle::new(self.published.recipient()),
             store: self.store.clone(),

@@ -42,6 +42,8 @@ async fn places_the_order_with_its_tag_and_publishes_the_submission() {
         ("order_type", "MARKET"),
         ("validity", "DAY"),
         ("tag", tag.as_str()),
+        // Mandatory for API market orders since April 2026 (the fake refuses without).
+        ("market_protection", "-1"),
     ] {
         assert_eq!(form_value(&placed.form, field), Some(value), "{field}");
     }
@@ -54,6 +56,35 @@ async fn places_the_order_with_its_tag_and_publishes_the_submission() {
         Some(orders[0].order_id.as_str())
     );
     assert_eq!(submitted.data.quantity, 10);
+}
+
+#[actix::test]
+async fn market_protection_goes_with_sl_m_orders_as_configured_and_not_with_limits() {
+    let rig = Rig::new().await;
+    let mut args = rig.args();
+    args.market_protection = 3;
+    let addr = rig.start(args);
+    let mut stop = validated_signal(Broker::Zerodha, Side::Sell, 5);
+    stop.data.signal.order_type = crate::messages::OrderType::StopMarket;
+    stop.data.signal.trigger_price = Some(rust_decimal::Decimal::new(149_000, 2));
+    let mut limit = validated_signal(Broker::Zerodha, Side::Buy, 5);
+    limit.data.signal.order_type = crate::messages::OrderType::Limit;
+    limit.data.signal.price = Some(rust_decimal::Decimal::new(149_500, 2));
+    for signal in [&stop, &limit] {
+        addr.send(deliver(signal)).await.unwrap().unwrap();
+    }
+    let posts: Vec<_> = rig
+        .kite
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    assert_eq!(posts.len(), 2);
+    assert_eq!(form_value(&posts[0].form, "order_type"), Some("SL-M"));
+    assert_eq!(form_value(&posts[0].form, "market_protection"), Some("3"));
+    assert_eq!(form_value(&posts[1].form, "order_type"), Some("LIMIT"));
+    assert_eq!(form_value(&posts[1].form, "market_protection"), None);
+    assert_eq!(rig.kite.orders().len(), 2, "the fake accepted both");
 }
 
 #[actix::test]

@@ -200,7 +200,8 @@ async fn an_order_declared_not_placed_that_turns_up_at_kite_halts_and_is_booked(
             crate::kite::orders::Product::Mis,
             crate::kite::orders::Variety::Regular,
         )
-        .unwrap();
+        .unwrap()
+        .protected(signal.data.signal.order_type, -1);
         crate::zerodha::OrderRecord::new(
             crate::messages::client_order_id(signal.id),
             signal.clone(),

@@ -145,6 +145,10 @@ fn disclosed_quantity(form: &[(String, String)], quantity: u64) -> Result<u64, S
     }
 }
 
+/// Kite's answer to a MARKET or SL-M order without market protection.
+pub const MARKET_PROTECTION_REQUIRED: &str = "Market orders without market protection are not \
+     allowed via API. Please set market protection or use a Limit order.";
+
 /// Kite's market protection: a percentage, or -1 for automatic.
 fn market_protection(form: &[(String, String)]) -> Result<i64, String> {
     match field(form, "market_protection") {
@@ -191,6 +195,11 @@ pub(super) fn validate_order(variety: &str, form: &[(String, String)]) -> Result
         "SL" | "SL-M" => needed_price(form, "trigger_price")?,
         _ => optional_price(form, "trigger_price")?,
     };
+    let market_protection = market_protection(form)?;
+    // Since 1 April 2026 (KITE.md): API market orders need market protection.
+    if matches!(order_type.as_str(), "MARKET" | "SL-M") && market_protection == 0 {
+        return Err(MARKET_PROTECTION_REQUIRED.to_owned());
+    }
     let validity_ttl = match validity.as_str() {
         "TTL" => Some(positive_count(form, "validity_ttl")?),
         _ => None,
@@ -208,7 +217,7 @@ pub(super) fn validate_order(variety: &str, form: &[(String, String)]) -> Result
         disclosed_quantity: disclosed_quantity(form, quantity)?,
         price,
         trigger_price,
-        market_protection: market_protection(form)?,
+        market_protection,
         tag: tag(form)?,
         form: form.to_vec(),
     })

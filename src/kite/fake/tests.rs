@@ -2,7 +2,7 @@
 //! plus a `reqwest` client that sends Kite's headers); scripted behaviours are in
 //! `tests_scripted`.
 
-use super::form::{decode_form, validate_order};
+use super::form::{MARKET_PROTECTION_REQUIRED, decode_form, validate_order};
 use super::*;
 use reqwest::Method;
 use std::str::FromStr;
@@ -266,6 +266,39 @@ async fn order_fields_are_validated_naming_the_field() {
             "Invalid `tag`.",
         ),
         ("/orders/weird", good.clone(), "Invalid `variety`."),
+        // Since April 2026: API market orders need market protection (-1 or 1..=100).
+        (
+            "/orders/regular",
+            without(&with(&good, "order_type", "MARKET"), "price"),
+            MARKET_PROTECTION_REQUIRED,
+        ),
+        (
+            "/orders/regular",
+            with(
+                &without(&with(&good, "order_type", "MARKET"), "price"),
+                "market_protection",
+                "0",
+            ),
+            MARKET_PROTECTION_REQUIRED,
+        ),
+        (
+            "/orders/regular",
+            with(
+                &with(&with(&good, "order_type", "SL-M"), "trigger_price", "1490"),
+                "market_protection",
+                "0",
+            ),
+            MARKET_PROTECTION_REQUIRED,
+        ),
+        (
+            "/orders/regular",
+            with(
+                &without(&with(&good, "order_type", "MARKET"), "price"),
+                "market_protection",
+                "101",
+            ),
+            "Invalid `market_protection`.",
+        ),
     ];
     for (path, form, message) in cases {
         let reply = h.post(path, &form).await;
@@ -275,15 +308,16 @@ async fn order_fields_are_validated_naming_the_field() {
     assert_eq!(h.kite.placements(), 0);
     // The boundaries that are fine.
     h.place(&with(&good, "tag", "a2345678901234567890")).await;
-    h.place(&without(&with(&good, "order_type", "MARKET"), "price"))
-        .await;
+    let market = without(&with(&good, "order_type", "MARKET"), "price");
+    h.place(&with(&market, "market_protection", "-1")).await;
+    h.place(&with(&market, "market_protection", "100")).await;
     h.place(&with(
-        &with(&good, "order_type", "SL-M"),
-        "trigger_price",
-        "1490",
+        &with(&with(&good, "order_type", "SL-M"), "trigger_price", "1490"),
+        "market_protection",
+        "5",
     ))
     .await;
-    assert_eq!(h.kite.placements(), 3);
+    assert_eq!(h.kite.placements(), 4);
 }
 
 #[actix::test]

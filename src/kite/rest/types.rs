@@ -28,6 +28,9 @@ pub struct OrderParams {
     pub validity: Validity,
     /// Our client order id (at most 20 characters).
     pub tag: String,
+    /// Kite's `market_protection` (`-1` automatic, or a percentage): mandatory for MARKET
+    /// and SL-M orders placed through the API, absent for the others.
+    pub market_protection: Option<i32>,
 }
 
 impl OrderParams {
@@ -56,6 +59,9 @@ impl OrderParams {
         }
         if let Some(trigger) = self.trigger_price {
             form.push(("trigger_price", trigger.to_string()));
+        }
+        if let Some(protection) = self.market_protection {
+            form.push(("market_protection", protection.to_string()));
         }
         Ok(form)
     }
@@ -287,6 +293,7 @@ mod tests {
             trigger_price: Some(dec("1500")),
             validity: Validity::Day,
             tag: "ap0123".into(),
+            market_protection: None,
         };
         let form = params.form().unwrap();
         let text = serde_urlencoded::to_string(&form).unwrap();
@@ -294,6 +301,19 @@ mod tests {
             text,
             "exchange=NSE&tradingsymbol=INFY&transaction_type=SELL&quantity=5&product=MIS&\
              order_type=SL&validity=DAY&tag=ap0123&price=1499.50&trigger_price=1500"
+        );
+        let market = OrderParams {
+            order_type: OrderType::Market,
+            price: None,
+            trigger_price: None,
+            market_protection: Some(-1),
+            ..params.clone()
+        };
+        let text = serde_urlencoded::to_string(market.form().unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "exchange=NSE&tradingsymbol=INFY&transaction_type=SELL&quantity=5&product=MIS&\
+             order_type=MARKET&validity=DAY&tag=ap0123&market_protection=-1"
         );
         let fok = OrderParams {
             validity: Validity::Fok,
