@@ -25,9 +25,11 @@
 //!   logged; the run goes on.
 
 use super::report::{EquityPoint, Outcome, StrategyOutcome};
-use crate::actors::daemon::{self, catalog, routes, services};
+use crate::actors::daemon;
+use crate::actors::daemon::catalog::{self, Host, Wiring};
 use crate::actors::paper_execution::{self, PaperExecution};
 use crate::actors::portfolio_manager::{self, GetPortfolio, PortfolioManager};
+use crate::actors::risk_manager::TradingHolds;
 use crate::actors::risk_manager::{self, RiskManager};
 use crate::actors::strategy_runner::{self, StrategyRunner};
 use crate::market::instruments::InstrumentRegistry;
@@ -38,7 +40,7 @@ use crate::messages::{
 };
 use crate::portfolio::Portfolio;
 use crate::settings::Settings;
-use crate::store::{MemoryStore, Store};
+use crate::store::MemoryStore;
 use crate::strategy::StrategyRegistry;
 use crate::streaming::consumer::{Deliver, HandlerResult, Routes};
 use crate::streaming::{Outbox, ProducerHandle, Published, Stream, Topic};
@@ -200,42 +202,49 @@ fn start(
     strategies: &StrategyRegistry,
     outbox: &Outbox,
 ) -> Result<Services, BacktestError> {
-    let producer = ProducerHandle::in_process(outbox.clone());
-    let store = Arc::new(MemoryStore::default());
-    let slots = services::strategy_slots(settings, registry, strategies)
-        .map_err(BacktestError::Config)?
-        .iter()
-        .map(|factory| factory())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(BacktestError::Config)?;
-    let brokers = [Broker::Paper];
-    let store: Arc<dyn Store> = store;
-    let runner =
-        StrategyRunner::new(services::runner_args(settings, slots, &producer, None)).start();
-    let limits = services::risk_limits(settings, &brokers);
-    let risk = RiskManager::new(limits, producer.clone(), store.clone()).start();
-    let paper =
-        PaperExecution::new(services::paper_args(settings, &producer, &store, None)).start();
-    let portfolio =
-        PortfolioManager::new(services::portfolio_args(settings, &producer, &store, None)).start();
-    let addresses = daemon::Services {
-        strategy_runner: Some(runner.clone()),
-        risk_manager: Some(risk.clone()),
-        paper_execution: Some(paper.clone()),
-        zerodha_execution: None,
-        portfolio_manager: Some(portfolio.clone()),
+    let mut wiring = Wiring {
+        settings,
+        registry,
+        strategies,
+        store: Arc::new(MemoryStore::default()),
+        producer: ProducerHandle::in_process(outbox.clone()),
+        holds: TradingHolds::default(),
+        brokers: vec![Broker::Paper],
+        history: None,
+        kite: None,
     };
-    // The daemon's consumers' routing tables, in the catalog's order, then the runner's
-    // outcomes (its tail in the daemon).
-    let mut routes: Vec<(&'static str, Routes)> = catalog::CATALOG
+    let mut addresses = daemon::Services::default();
+    // The daemon's consumers' routing tables, in the catalog's order, then what services
+    // follow by themselves in the daemon (the runner's outcomes).
+    let mut routes: Vec<(&'static str, Routes)> = Vec::new();
+    let mut in_process = Vec::new();
+    for def in catalog::CATALOG
         .iter()
-        .filter(|def| def.in_backtest)
-        .filter_map(|def| Some((def.name, routes::of(def.name, &addresses, &brokers)?)))
-        .collect();
-    routes.push((
-        strategy_runner::SERVICE,
-        strategy_runner::outcome_routes(&runner, &brokers),
-    ));
+        .filter(|d| d.in_backtest && d.enabled(settings))
+    {
+        let Some(build) = def.build else { continue };
+        let built =
+            build(&mut wiring, &mut Host::Direct, &mut addresses).map_err(BacktestError::Config)?;
+        routes.extend(built.consumer.map(|r| (def.name, r())));
+        in_process.extend(built.in_process.map(|r| (def.name, r())));
+    }
+    routes.extend(in_process);
+    let missing = |service: &'static str| BacktestError::ActorStopped {
+        service,
+        reason: "not built (its broker is not enabled)".into(),
+    };
+    let runner = addresses
+        .strategy_runner
+        .ok_or_else(|| missing(strategy_runner::SERVICE))?;
+    let risk = addresses
+        .risk_manager
+        .ok_or_else(|| missing(risk_manager::SERVICE))?;
+    let paper = addresses
+        .paper_execution
+        .ok_or_else(|| missing(paper_execution::SERVICE))?;
+    let portfolio = addresses
+        .portfolio_manager
+        .ok_or_else(|| missing(portfolio_manager::SERVICE))?;
     Ok(Services {
         runner,
         risk,

@@ -1,23 +1,37 @@
 //! The catalog: every service a process can run, declared once — its name, where it sits
-//! in supervision, the broker it needs (an execution venue), which topics its consumer
-//! reads and where each record goes. `run`, `run --services`, `backtest`, `bench`, the
-//! `[supervision.actors]` name check and the command line's help all read it.
+//! in supervision, the broker it serves (an execution venue), whether the backtest runs it,
+//! and how it is built from the settings and the shared [`Wiring`] ([`ServiceDef::build`]:
+//! the actor, its address for the API, and its routing tables). `run`, `run --services`,
+//! `backtest`, `bench`, the `[supervision.actors]` name check and the command line's help
+//! all read it.
 //!
-//! How a service is built from the settings and the shared wiring is its `build` function
-//! in [`super::services`] (the daemon registers it under its supervisor; the backtest
-//! starts the same actor with the same arguments).
+//! A service is built on a [`Host`]: under its supervisor in the daemon, or started
+//! directly on the current arbiter in the backtest; the same build function serves both.
 //!
-//! Adding a service: its module under `src/actors/<service>/` (the actor, `SERVICE`), one
-//! [`ServiceDef`] here, its routes in [`super::routes`], its `build` in [`super::services`].
-//! Adding a venue: its execution module, a [`crate::messages::Broker`] variant, and an entry
-//! here with `venue: Some(broker)`.
+//! Adding a service: its module under `src/actors/<service>/` (the actor, `SERVICE`), its
+//! build function in [`super::services`], one [`ServiceDef`] here, its address in
+//! [`super::Services`], and its routing table in [`super::routes`] if it consumes. Adding
+//! a venue: the same, with `venue: Some(broker)`, and a [`crate::messages::Broker`]
+//! variant.
 
+use super::Services;
+use super::services;
+use crate::actors::risk_manager::TradingHolds;
 use crate::actors::{
     market_feed, paper_execution, portfolio_manager, risk_manager, strategy_runner,
     zerodha_execution,
 };
+use crate::kite::rest::KiteClient;
+use crate::market::instruments::InstrumentRegistry;
 use crate::messages::Broker;
 use crate::settings::Settings;
+use crate::store::Store;
+use crate::strategy::StrategyRegistry;
+use crate::streaming::consumer::Routes;
+use crate::streaming::{KafkaConnection, ProducerHandle};
+use crate::supervision::SupervisorSpec;
+use actix::{Actor, Addr, Context, Supervised};
+use std::sync::Arc;
 
 /// Which supervisor a service's worker sits under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +42,70 @@ pub enum Placement {
     Feed,
 }
 
+/// What every service is built from.
+pub struct Wiring<'a> {
+    pub settings: &'a Settings,
+    pub registry: &'a InstrumentRegistry,
+    pub strategies: &'a StrategyRegistry,
+    pub store: Arc<dyn Store>,
+    pub producer: ProducerHandle,
+    /// Reasons other services hold a broker HALTED (shared with the risk manager).
+    pub holds: TradingHolds,
+    /// The broker namespaces served (the backtest: paper only).
+    pub brokers: Vec<Broker>,
+    /// Where services rebuild their state from at start, and the runner tails its
+    /// outcomes; `None` in the backtest (everything is delivered in-process).
+    pub history: Option<KafkaConnection>,
+    /// The Kite REST client, taken by zerodha execution.
+    pub kite: Option<KiteClient>,
+}
+
+/// Where a service's actor runs.
+pub enum Host<'a> {
+    /// Under a supervisor (the daemon): restarted by its policy.
+    Supervised(&'a mut SupervisorSpec),
+    /// Started at once on the current arbiter (the backtest).
+    Direct,
+}
+
+impl Host<'_> {
+    /// Runs the actor `factory` builds, named `name`.
+    ///
+    /// # Errors
+    /// Direct: the factory's error.
+    pub fn spawn<A>(
+        &mut self,
+        name: &str,
+        mut factory: impl FnMut() -> Result<A, String> + 'static,
+    ) -> Result<Addr<A>, String>
+    where
+        A: Actor<Context = Context<A>> + Supervised,
+    {
+        match self {
+            Host::Supervised(spec) => Ok(spec.worker(name, factory)),
+            Host::Direct => Ok(factory()?.start()),
+        }
+    }
+}
+
+/// Builds a routing table (again for each consumer incarnation).
+pub type RouteFactory = Box<dyn Fn() -> Routes>;
+
+/// What building a service gives besides its address (recorded in [`Services`]).
+#[derive(Default)]
+pub struct Built {
+    /// Its consumer's routing table (records of the shared consumer group).
+    pub consumer: Option<RouteFactory>,
+    /// Records it follows by itself in the daemon (the runner's outcomes, tailed per
+    /// process), which the backtest delivers in-process like any other.
+    pub in_process: Option<RouteFactory>,
+}
+
+/// Builds one service on `host`, recording its address in the [`Services`].
+pub type BuildFn = fn(&mut Wiring<'_>, &mut Host<'_>, &mut Services) -> Result<Built, String>;
+
 /// One service as the daemon knows it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct ServiceDef {
     /// Its name: in logs, envelopes, `--services`, its consumer group and supervision.
     pub name: &'static str,
@@ -39,6 +115,20 @@ pub struct ServiceDef {
     pub venue: Option<Broker>,
     /// Whether it runs in the backtest (the trading services; the venue only for paper).
     pub in_backtest: bool,
+    /// How it is built; `None` for the market feed, which the daemon builds last from the
+    /// feed factory it is given (its endpoint, the simulator, subscriptions).
+    pub build: Option<BuildFn>,
+}
+
+impl std::fmt::Debug for ServiceDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceDef")
+            .field("name", &self.name)
+            .field("placement", &self.placement)
+            .field("venue", &self.venue)
+            .field("in_backtest", &self.in_backtest)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ServiceDef {
@@ -49,43 +139,50 @@ impl ServiceDef {
     }
 }
 
-/// Every service, in start order.
+/// Every service, in start order (zerodha execution after the risk manager, whose kill
+/// switch it pulls).
 pub const CATALOG: [ServiceDef; 6] = [
     ServiceDef {
         name: strategy_runner::SERVICE,
         placement: Placement::Service,
         venue: None,
         in_backtest: true,
+        build: Some(services::strategy_runner),
     },
     ServiceDef {
         name: risk_manager::SERVICE,
         placement: Placement::Service,
         venue: None,
         in_backtest: true,
+        build: Some(services::risk_manager),
     },
     ServiceDef {
         name: paper_execution::SERVICE,
         placement: Placement::Service,
         venue: Some(Broker::Paper),
         in_backtest: true,
+        build: Some(services::paper_execution),
     },
     ServiceDef {
         name: zerodha_execution::SERVICE,
         placement: Placement::Service,
         venue: Some(Broker::Zerodha),
         in_backtest: false,
+        build: Some(services::zerodha_execution),
     },
     ServiceDef {
         name: portfolio_manager::SERVICE,
         placement: Placement::Service,
         venue: None,
         in_backtest: true,
+        build: Some(services::portfolio_manager),
     },
     ServiceDef {
         name: market_feed::SERVICE,
         placement: Placement::Feed,
         venue: None,
         in_backtest: false,
+        build: None,
     },
 ];
 

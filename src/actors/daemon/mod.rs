@@ -22,6 +22,8 @@
 //! and receives the ticker's order updates from the market feed (likewise).
 
 pub mod catalog;
+
+use catalog::{Built, Host, Wiring};
 pub(crate) mod routes;
 mod selection;
 pub(crate) mod services;
@@ -91,7 +93,7 @@ pub type FeedFactory<'a> =
     Box<dyn FnOnce(ProducerHandle, Option<Recipient<KiteOrderUpdate>>) -> MarketFeedArgs + 'a>;
 
 /// Addresses of the services this process runs, for the API and tests.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Services {
     pub strategy_runner: Option<Addr<StrategyRunner>>,
     pub risk_manager: Option<Addr<RiskManager>>,
@@ -148,17 +150,29 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
     let holds = TradingHolds::default();
 
     let mut services_spec = SupervisorSpec::new(SERVICES, RestartStrategy::OneForOne, supervision);
-    let inputs = services::Inputs {
+    let mut wiring = Wiring {
         settings,
-        connection: kafka,
         registry,
         strategies,
         store,
+        producer: producer.clone(),
+        holds: holds.clone(),
+        brokers: settings.brokers.enabled.clone(),
+        history: Some(kafka.clone()),
         kite,
-        selected: &selected,
     };
-    let services = services::register(&mut services_spec, inputs, &producer, &holds)?;
-    let mut consumers = consumers(settings, kafka, &producer, &services, &mut names);
+    let mut services = Services::default();
+    let mut built = Vec::new();
+    let mut host = Host::Supervised(&mut services_spec);
+    for def in catalog::CATALOG
+        .iter()
+        .filter(|d| d.enabled(settings) && selected.runs(d.name))
+    {
+        if let Some(build) = def.build {
+            built.push((def.name, build(&mut wiring, &mut host, &mut services)?));
+        }
+    }
+    let mut consumers = consumers(settings, kafka, &producer, built, &mut names);
     if let Some(hub) = hub {
         add_event_hub(
             &mut services_spec,
@@ -201,33 +215,29 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
     })
 }
 
-/// One consumer per running service that reads topics, each with its routing table (from
-/// the catalog's order).
+/// One consumer per built service that reads topics, each with its routing table (in the
+/// catalog's order).
 fn consumers(
     settings: &Settings,
     kafka: &KafkaConnection,
     producer: &ProducerHandle,
-    services: &Services,
+    built: Vec<(&'static str, Built)>,
     names: &mut Vec<String>,
 ) -> SupervisorSpec {
-    let brokers = settings.brokers.enabled.clone();
     let mut spec =
         SupervisorSpec::new(CONSUMERS, RestartStrategy::OneForOne, &settings.supervision);
-    for def in catalog::CATALOG {
-        if routes::of(def.name, services, &brokers).is_none() {
+    for (service, built) in built {
+        let Some(routes) = built.consumer else {
             continue;
-        }
-        let (service, connection, producer) = (def.name, kafka.clone(), producer.clone());
+        };
+        let (connection, producer) = (kafka.clone(), producer.clone());
         let backoff = Backoff::new(&settings.retry);
-        let (services, brokers) = (services.clone(), brokers.clone());
         let name = format!("consumer.{service}");
         spec.worker(&name, move || {
-            let routes = routes::of(service, &services, &brokers)
-                .ok_or_else(|| format!("{service} has no routes"))?;
             ConsumerActor::new(ConsumerArgs {
                 connection: connection.clone(),
                 service: service.into(),
-                routes,
+                routes: routes(),
                 producer: producer.clone(),
                 backoff: backoff.clone(),
             })

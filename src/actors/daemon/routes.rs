@@ -1,37 +1,17 @@
 //! The routing table of each service's consumer: which topics it reads and which of its
 //! actor's handlers each record goes to. Built once per consumer incarnation.
 
-use super::Services;
-use crate::actors::paper_execution::{self, PaperExecution};
-use crate::actors::portfolio_manager::{self, PortfolioManager};
-use crate::actors::risk_manager::{self, RiskManager};
-use crate::actors::strategy_runner::{self, StrategyRunner};
-use crate::actors::zerodha_execution::{self, ZerodhaExecution};
+use crate::actors::paper_execution::PaperExecution;
+use crate::actors::portfolio_manager::PortfolioManager;
+use crate::actors::risk_manager::RiskManager;
+use crate::actors::strategy_runner::StrategyRunner;
+use crate::actors::zerodha_execution::ZerodhaExecution;
 use crate::messages::{
     Broker, MarketTick, OrderFailed, OrderFilled, TradingSignal, ValidatedSignal,
 };
 use crate::streaming::consumer::Routes;
 use crate::streaming::{Stream, Topic};
 use actix::Addr;
-
-/// The routing table of `service`'s consumer, when it runs here and has one (the market
-/// feed consumes nothing).
-pub fn of(service: &str, services: &Services, brokers: &[Broker]) -> Option<Routes> {
-    match service {
-        strategy_runner::SERVICE => services.strategy_runner.as_ref().map(strategy_runner),
-        risk_manager::SERVICE => services
-            .risk_manager
-            .as_ref()
-            .map(|a| risk_manager(a, brokers)),
-        paper_execution::SERVICE => services.paper_execution.as_ref().map(paper_execution),
-        zerodha_execution::SERVICE => services.zerodha_execution.as_ref().map(zerodha_execution),
-        portfolio_manager::SERVICE => services
-            .portfolio_manager
-            .as_ref()
-            .map(|a| portfolio_manager(a, brokers)),
-        _ => None,
-    }
-}
 
 /// Ticks to the strategies (their orders' outcomes reach the runner through its own tail:
 /// [`crate::actors::strategy_runner::outcome_routes`]).

@@ -1,10 +1,12 @@
-//! The service workers under the `services` supervisor, each built only when this process
-//! runs it (and, for execution, when its broker is enabled).
+//! How each service of the [catalog](super::catalog) is built from the settings and the
+//! shared [`Wiring`], on a [`Host`] (its supervisor in the daemon, the arbiter in the
+//! backtest), and the arguments each is built with.
 
-use super::{ServiceSet, Services};
+use super::catalog::{Built, Host, Wiring};
+use super::{ServiceSet, Services, routes};
 use crate::actors::paper_execution::{self, PaperExecution, PaperExecutionArgs};
 use crate::actors::portfolio_manager::{self, PortfolioArgs, PortfolioManager};
-use crate::actors::risk_manager::{self, RiskManager, SetTradingState, TradingHolds};
+use crate::actors::risk_manager::{self, RiskManager, SetTradingState};
 use crate::actors::strategy_runner::{self, RunnerArgs, StrategyRunner, StrategySlot};
 use crate::actors::zerodha_execution::{self, ZerodhaExecution, ZerodhaExecutionArgs};
 use crate::kite::rest::KiteClient;
@@ -14,92 +16,127 @@ use crate::settings::Settings;
 use crate::store::Store;
 use crate::strategy::StrategyRegistry;
 use crate::streaming::{KafkaConnection, ProducerHandle};
-use crate::supervision::SupervisorSpec;
 use actix::Recipient;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// What the services are built from.
-pub(super) struct Inputs<'a> {
-    pub settings: &'a Settings,
-    pub connection: &'a KafkaConnection,
-    pub registry: &'a InstrumentRegistry,
-    pub strategies: &'a StrategyRegistry,
-    pub store: Arc<dyn Store>,
-    pub kite: Option<KiteClient>,
-    pub selected: &'a ServiceSet,
-}
-
-/// Registers every selected service with `spec`; returns their addresses.
+/// The strategy runner: one strategy instance per (strategy, broker); ticks through its
+/// consumer, its orders' outcomes through its own tail (in-process in the backtest).
 ///
 /// # Errors
-/// A strategy names an unknown instrument or has invalid parameters; zerodha is enabled
-/// and selected but no Kite client was given.
-pub(super) fn register(
-    spec: &mut SupervisorSpec,
-    mut parts: Inputs<'_>,
-    producer: &ProducerHandle,
-    holds: &TradingHolds,
-) -> Result<Services, String> {
-    let settings = parts.settings;
-    let selected = parts.selected;
-    let brokers = &settings.brokers.enabled;
-    let runs = |service: &str| selected.runs(service);
-    let strategy_runner = match runs(strategy_runner::SERVICE) {
-        true => Some(runner(spec, &parts, producer)?),
-        false => None,
-    };
-    let risk_manager = runs(risk_manager::SERVICE).then(|| {
-        let limits = risk_limits(settings, brokers);
-        let (producer, store, holds) = (producer.clone(), parts.store.clone(), holds.clone());
-        spec.worker(risk_manager::SERVICE, move || {
-            Ok(
-                RiskManager::new(limits.clone(), producer.clone(), store.clone())
-                    .with_holds(holds.clone()),
-            )
-        })
-    });
-    let paper_execution = (brokers.contains(&Broker::Paper) && runs(paper_execution::SERVICE))
-        .then(|| {
-            let args = paper_args(
-                settings,
-                producer,
-                &parts.store,
-                Some(parts.connection.clone()),
-            );
-            spec.worker(paper_execution::SERVICE, move || {
-                Ok(PaperExecution::new(args.clone()))
-            })
-        });
-    let zerodha_execution =
-        if brokers.contains(&Broker::Zerodha) && runs(zerodha_execution::SERVICE) {
-            let client = parts
-                .kite
-                .take()
-                .ok_or("brokers.enabled has zerodha but no Kite client was given")?;
-            let kill_switch = risk_manager.as_ref().map(|r| r.clone().recipient());
-            let args = zerodha_args(&parts, client, producer, holds, kill_switch);
-            zerodha_execution::hold_until_reconciled(holds);
-            Some(spec.worker(zerodha_execution::SERVICE, move || {
-                Ok(ZerodhaExecution::new(args.clone()))
-            }))
-        } else {
-            None
-        };
-    let portfolio_manager = runs(portfolio_manager::SERVICE).then(|| {
-        let history = Some((parts.connection.clone(), brokers.clone()));
-        let args = portfolio_args(settings, producer, &parts.store, history);
-        spec.worker(portfolio_manager::SERVICE, move || {
-            Ok(PortfolioManager::new(args.clone()))
-        })
-    });
-    Ok(Services {
-        strategy_runner,
-        risk_manager,
-        paper_execution,
-        zerodha_execution,
-        portfolio_manager,
+/// A strategy names an unknown instrument, or its kind or parameters are refused.
+pub(super) fn strategy_runner(
+    w: &mut Wiring<'_>,
+    host: &mut Host<'_>,
+    services: &mut Services,
+) -> Result<Built, String> {
+    let slots = strategy_slots(w.settings, w.registry, w.strategies)?;
+    let (settings, producer, history) = (w.settings.clone(), w.producer.clone(), w.history.clone());
+    let addr = host.spawn(strategy_runner::SERVICE, move || {
+        let slots = slots.iter().map(|f| f()).collect::<Result<Vec<_>, _>>()?;
+        Ok(StrategyRunner::new(runner_args(
+            &settings,
+            slots,
+            &producer,
+            history.clone(),
+        )))
+    })?;
+    services.strategy_runner = Some(addr.clone());
+    let (ticks, outcomes, brokers) = (addr.clone(), addr, w.brokers.clone());
+    Ok(Built {
+        consumer: Some(Box::new(move || routes::strategy_runner(&ticks))),
+        in_process: Some(Box::new(move || {
+            strategy_runner::outcome_routes(&outcomes, &brokers)
+        })),
+    })
+}
+
+/// The risk manager: every broker's limits, sharing the holds other services set.
+pub(super) fn risk_manager(
+    w: &mut Wiring<'_>,
+    host: &mut Host<'_>,
+    services: &mut Services,
+) -> Result<Built, String> {
+    let limits = risk_limits(w.settings, &w.brokers);
+    let (producer, store, holds) = (w.producer.clone(), w.store.clone(), w.holds.clone());
+    let addr = host.spawn(risk_manager::SERVICE, move || {
+        Ok(
+            RiskManager::new(limits.clone(), producer.clone(), store.clone())
+                .with_holds(holds.clone()),
+        )
+    })?;
+    services.risk_manager = Some(addr.clone());
+    let brokers = w.brokers.clone();
+    Ok(Built {
+        consumer: Some(Box::new(move || routes::risk_manager(&addr, &brokers))),
+        in_process: None,
+    })
+}
+
+/// The paper venue (rebuilding its accounts from its fills when there is a history).
+pub(super) fn paper_execution(
+    w: &mut Wiring<'_>,
+    host: &mut Host<'_>,
+    services: &mut Services,
+) -> Result<Built, String> {
+    let args = paper_args(w.settings, &w.producer, &w.store, w.history.clone());
+    let addr = host.spawn(paper_execution::SERVICE, move || {
+        Ok(PaperExecution::new(args.clone()))
+    })?;
+    services.paper_execution = Some(addr.clone());
+    Ok(Built {
+        consumer: Some(Box::new(move || routes::paper_execution(&addr))),
+        in_process: None,
+    })
+}
+
+/// Live execution on Kite: holds zerodha HALTED until its start-up reconciliation, and
+/// pulls the risk manager's kill switch on a token error when both run here.
+///
+/// # Errors
+/// No Kite client was given.
+pub(super) fn zerodha_execution(
+    w: &mut Wiring<'_>,
+    host: &mut Host<'_>,
+    services: &mut Services,
+) -> Result<Built, String> {
+    let client = w
+        .kite
+        .take()
+        .ok_or("brokers.enabled has zerodha but no Kite client was given")?;
+    let kill_switch = services
+        .risk_manager
+        .as_ref()
+        .map(|r| r.clone().recipient());
+    let args = zerodha_args(w, client, kill_switch);
+    zerodha_execution::hold_until_reconciled(&w.holds);
+    let addr = host.spawn(zerodha_execution::SERVICE, move || {
+        Ok(ZerodhaExecution::new(args.clone()))
+    })?;
+    services.zerodha_execution = Some(addr.clone());
+    Ok(Built {
+        consumer: Some(Box::new(move || routes::zerodha_execution(&addr))),
+        in_process: None,
+    })
+}
+
+/// The portfolios (rebuilt from the fills topics when there is a history).
+pub(super) fn portfolio_manager(
+    w: &mut Wiring<'_>,
+    host: &mut Host<'_>,
+    services: &mut Services,
+) -> Result<Built, String> {
+    let history = w.history.clone().map(|c| (c, w.brokers.clone()));
+    let args = portfolio_args(w.settings, &w.producer, &w.store, history);
+    let addr = host.spawn(portfolio_manager::SERVICE, move || {
+        Ok(PortfolioManager::new(args.clone()))
+    })?;
+    services.portfolio_manager = Some(addr.clone());
+    let brokers = w.brokers.clone();
+    Ok(Built {
+        consumer: Some(Box::new(move || routes::portfolio_manager(&addr, &brokers))),
+        in_process: None,
     })
 }
 
@@ -183,35 +220,18 @@ pub(super) fn check_selection(settings: &Settings, selected: &ServiceSet) -> Res
     Ok(())
 }
 
-fn runner(
-    spec: &mut SupervisorSpec,
-    parts: &Inputs<'_>,
-    producer: &ProducerHandle,
-) -> Result<actix::Addr<StrategyRunner>, String> {
-    let (settings, connection) = (parts.settings, parts.connection);
-    let slots = strategy_slots(settings, parts.registry, parts.strategies)?;
-    let (settings, producer, connection) = (settings.clone(), producer.clone(), connection.clone());
-    Ok(spec.worker(strategy_runner::SERVICE, move || {
-        let slots = slots.iter().map(|f| f()).collect::<Result<Vec<_>, _>>()?;
-        let args = runner_args(&settings, slots, &producer, Some(connection.clone()));
-        Ok(StrategyRunner::new(args))
-    }))
-}
-
 /// Zerodha execution's arguments from the settings.
 fn zerodha_args(
-    parts: &Inputs<'_>,
+    w: &Wiring<'_>,
     client: KiteClient,
-    producer: &ProducerHandle,
-    holds: &TradingHolds,
     kill_switch: Option<Recipient<SetTradingState>>,
 ) -> ZerodhaExecutionArgs {
-    let settings = parts.settings;
+    let settings = w.settings;
     let z = &settings.zerodha;
     ZerodhaExecutionArgs {
         client,
         dry_run: z.dry_run,
-        registry: Arc::new(parts.registry.clone()),
+        registry: Arc::new(w.registry.clone()),
         order_kinds: settings
             .strategies
             .keys()
@@ -220,9 +240,9 @@ fn zerodha_args(
         default_kind: (z.product, z.variety),
         market_protection: z.market_protection,
         charges: settings.paper.charges.clone(),
-        producer: producer.clone(),
-        store: parts.store.clone(),
-        holds: holds.clone(),
+        producer: w.producer.clone(),
+        store: w.store.clone(),
+        holds: w.holds.clone(),
         kill_switch,
         poll_interval: z.poll_interval(),
         settle: z.settle(),
