@@ -93,6 +93,7 @@ fn defaults_of_kite_and_zerodha() {
         ("zerodha.rate_limit_backoff_ms", "1000"),
         ("zerodha.rate_limit_backoff_max_ms", "30000"),
         ("zerodha.market_protection", "-1"),
+        ("zerodha.registered_algo", "false"),
     ];
     for (key, literal) in literals {
         let (table, leaf) = key.split_once('.').unwrap();
@@ -120,6 +121,10 @@ fn the_environment_sets_kite_and_zerodha() {
         ("ALPHA_PANDA__ZERODHA__POLL_INTERVAL_MS", "50"),
         ("ALPHA_PANDA__ZERODHA__SETTLE_SECS", "3600"),
         ("ALPHA_PANDA__ZERODHA__ORDER_RATE_PER_MIN", "1"),
+        // More than 10 a second only for an algo registered with the exchange.
+        ("ALPHA_PANDA__ZERODHA__ORDER_RATE_PER_SEC", "20"),
+        ("ALPHA_PANDA__ZERODHA__REGISTERED_ALGO", "true"),
+        ("ALPHA_PANDA__ZERODHA__MARKET_PROTECTION", "2"),
     ];
     let s = load(None, &vars).unwrap();
     assert_eq!(s.kite.rest_url, "http://127.0.0.1:8080");
@@ -130,6 +135,8 @@ fn the_environment_sets_kite_and_zerodha() {
     assert_eq!(z.poll_interval(), Duration::from_millis(50));
     assert_eq!(z.settle(), Duration::from_secs(3600));
     assert_eq!(z.order_rate_per_min, 1);
+    assert_eq!((z.order_rate_per_sec, z.registered_algo), (20, true));
+    assert_eq!(z.market_protection, 2);
     let credentials = s.kite_credentials().unwrap();
     assert_eq!(credentials.api_key.expose(), "kite-key-123");
     assert_eq!(credentials.access_token.expose(), "kite-token-456");
@@ -191,6 +198,8 @@ fn validate_catches_each_kite_and_zerodha_rule() {
         ("ALPHA_PANDA__ZERODHA__REQUEST_RATE_PER_SEC", "0", "zerodha.request_rate_per_sec: must be at least 1, got 0"),
         ("ALPHA_PANDA__ZERODHA__RATE_LIMIT_BACKOFF_MAX_MS", "999",
          "zerodha.rate_limit_backoff_max_ms: must be at least zerodha.rate_limit_backoff_ms (1000), got 999"),
+        ("ALPHA_PANDA__ZERODHA__ORDER_RATE_PER_SEC", "11",
+         "zerodha.order_rate_per_sec: must be at most 10 (Kite's limit for an algo not registered with the exchange; set zerodha.registered_algo = true if it is), got 11"),
         ("ALPHA_PANDA__ZERODHA__MARKET_PROTECTION", "0",
          "zerodha.market_protection: must be -1 (automatic) or a percentage from 1 to 100 (Kite rejects MARKET and SL-M orders without it), got 0"),
         ("ALPHA_PANDA__ZERODHA__MARKET_PROTECTION", "101",

@@ -39,6 +39,10 @@ pub struct ZerodhaSettings {
     pub max_signal_age_secs: u64,
     /// Most order requests (place, modify, cancel) a second.
     pub order_rate_per_sec: u32,
+    /// The strategy is registered with the exchange, which allows more than 10 orders a
+    /// second (SEBI's 2026 retail-algo framework); without it `order_rate_per_sec` may not
+    /// exceed 10.
+    pub registered_algo: bool,
     /// Most order requests a minute.
     pub order_rate_per_min: u32,
     /// Most other requests (orders list, trades, positions) a second.
@@ -183,6 +187,14 @@ pub(super) fn problems(s: &Settings) -> Vec<Problem> {
             let message = format!("must be at least 1, got {value}");
             out.push(Problem::new(format!("zerodha.{key}"), message));
         }
+    }
+    if z.order_rate_per_sec > 10 && !z.registered_algo {
+        let message = format!(
+            "must be at most 10 (Kite's limit for an algo not registered with the exchange; \
+             set zerodha.registered_algo = true if it is), got {}",
+            z.order_rate_per_sec
+        );
+        out.push(Problem::new("zerodha.order_rate_per_sec", message));
     }
     if z.market_protection != -1 && !(1..=100).contains(&z.market_protection) {
         let message = format!(
