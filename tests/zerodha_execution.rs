@@ -111,6 +111,7 @@ async fn a_restart_between_placement_and_publication_publishes_once_and_never_pl
         order_kinds: Default::default(),
         default_kind: (Product::Mis, Variety::Regular),
         market_protection: -1,
+        limit_buffers: Default::default(),
         charges: ChargeSchedule::default(),
         producer: handle,
         store,

@@ -51,6 +51,7 @@ fn args(
         order_kinds: Default::default(),
         default_kind: (Product::Mis, Variety::Regular),
         market_protection: -1,
+        limit_buffers: Default::default(),
         charges: ChargeSchedule::default(),
         producer: ProducerHandle::new(published.recipient()),
         store: Arc::new(MemoryStore::default()),

@@ -117,6 +117,7 @@ pub fn bench_settings(
         ),
         product: None,
         variety: None,
+        limit_buffer_pct: None,
     };
     s.strategies = BTreeMap::from([(STRATEGY_ID.to_owned(), strategy)]);
     s.validate().map_err(|e| BenchError::Setup(e.to_string()))?;

@@ -47,10 +47,11 @@ pub(super) struct TemplatedMap {
 }
 
 /// The schema of one `[strategies.<id>]` entry; `params` depends on its `kind`.
-/// `product` and `variety` are optional (checked when deserialised).
+/// `product`, `variety` and `limit_buffer_pct` are optional (checked when deserialised).
 const STRATEGY_TEMPLATE: &str = "enabled = true\nbrokers = [\"paper\"]\n\
                                  instruments = [\"RELIANCE\"]\nparams = {}\n\
-                                 product = \"MIS\"\nvariety = \"regular\"\n";
+                                 product = \"MIS\"\nvariety = \"regular\"\n\
+                                 limit_buffer_pct = \"0.5\"\n";
 
 /// The templated maps of the settings.
 pub(super) const TEMPLATED_MAPS: &[TemplatedMap] = &[

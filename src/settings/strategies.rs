@@ -62,6 +62,15 @@ pub struct StrategyConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub variety: Option<Variety>,
+    /// Zerodha only: send its MARKET orders to Kite as LIMIT orders at the signal's last
+    /// price ± this percentage (a buy above, a sell below), rounded to the instrument's
+    /// tick size towards the last price; `None`: MARKET with `zerodha.market_protection`.
+    #[serde(
+        default,
+        with = "rust_decimal::serde::str_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub limit_buffer_pct: Option<rust_decimal::Decimal>,
 }
 
 /// `StrategyConfig` without `params`, which is deserialised on its own.
@@ -76,6 +85,8 @@ struct Head {
     product: Option<Product>,
     #[serde(default, deserialize_with = "optional_variety")]
     variety: Option<Variety>,
+    #[serde(default)]
+    limit_buffer_pct: Option<rust_decimal::Decimal>,
 }
 
 /// Deserialises the schema-checked `strategies` table, recording every problem; `None`
@@ -130,6 +141,7 @@ fn parse_entry(id: &str, entry: Value, problems: &mut Vec<Problem>) -> Option<St
         params: params?,
         product: head.product,
         variety: head.variety,
+        limit_buffer_pct: head.limit_buffer_pct,
     })
 }
 
@@ -236,6 +248,16 @@ pub(super) fn problems(
             }
         }
         instruments(&mut out, &at, &config.instruments);
+        // Kite's limit price protection refuses a limit far from the market: keep it small.
+        if let Some(buffer) = config.limit_buffer_pct
+            && (buffer <= rust_decimal::Decimal::ZERO || buffer > rust_decimal::Decimal::from(5))
+        {
+            let message = format!(
+                "must be above 0 and at most 5 (percent of the last price; the exchange refuses \
+                 limits far from the market), got {buffer}"
+            );
+            out.push(Problem::new(format!("{at}.limit_buffer_pct"), message));
+        }
     }
     out
 }

@@ -66,6 +66,7 @@ fn defaults_hold_the_two_example_strategies() {
         params: params("kind = \"momentum\"\nlookback = 20\nthreshold = \"0.0005\"\nquantity = 10"),
         product: None,
         variety: None,
+        limit_buffer_pct: None,
     };
     assert_eq!(m, &expected);
     assert_eq!(m.params.kind(), "momentum");
@@ -384,4 +385,22 @@ fn strategy_problems_are_reported_at_once_with_their_paths() {
             "strategies.momentum_1.params.quantity: must be positive (got 0)",
         ]
     );
+}
+
+#[test]
+fn a_limit_buffer_is_a_small_positive_percentage() {
+    let file =
+        |buffer: &str| format!("[strategies.ema_cross_1]\nlimit_buffer_pct = \"{buffer}\"\n");
+    let s = load(Some(&file("0.5")), &[]).unwrap();
+    assert_eq!(
+        s.strategies["ema_cross_1"].limit_buffer_pct,
+        Some(rust_decimal::Decimal::new(5, 1))
+    );
+    for bad in ["0", "-1", "5.01"] {
+        let error = load(Some(&file(bad)), &[]).unwrap_err();
+        assert!(
+            error.mentions("strategies.ema_cross_1.limit_buffer_pct"),
+            "{bad}: {error}"
+        );
+    }
 }

@@ -26,4 +26,4 @@ mod record;
 #[cfg(test)]
 mod tests;
 
-pub use record::{OrderRecord, OrderTarget, Outcome, Placement, order_target};
+pub use record::{OrderRecord, OrderTarget, Outcome, Placement, market_as_limit, order_target};

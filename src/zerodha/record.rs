@@ -5,7 +5,7 @@ use crate::kite::rest::{KiteOrder, KiteTrade, OrderParams, OrderStatus};
 use crate::market::InstrumentRegistry;
 use crate::messages::{
     Broker, Envelope, OrderFailed, OrderFailureKind, OrderFilled, OrderRef, OrderSubmitted,
-    OrderType, ValidatedSignal, VenueEvent,
+    OrderType, Side, ValidatedSignal, VenueEvent,
 };
 use crate::paper::{ChargeSchedule, Product as ChargeColumn};
 use chrono::{DateTime, Utc};
@@ -24,6 +24,13 @@ pub struct OrderTarget {
     /// before it existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub market_protection: Option<i32>,
+    /// A market order sent as a LIMIT at this price instead ([`market_as_limit`]).
+    #[serde(
+        default,
+        with = "rust_decimal::serde::str_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub limit_price: Option<Decimal>,
 }
 
 impl OrderTarget {
@@ -34,6 +41,34 @@ impl OrderTarget {
             matches!(order_type, OrderType::Market | OrderType::StopMarket).then_some(protection);
         self
     }
+
+    /// The target of a market order sent as a LIMIT at `price` (no market protection).
+    pub fn as_limit(mut self, price: Decimal) -> Self {
+        self.limit_price = Some(price);
+        self.market_protection = None;
+        self
+    }
+}
+
+/// The LIMIT price a market order goes out at: `last` ± `buffer_pct` percent (a buy above,
+/// a sell below), rounded to `tick` towards `last` (a buy down, a sell up), so the order
+/// stays within the buffer and on the exchange's price grid. `None` when no positive price
+/// on the grid remains (a sell buffer of 100 %, a tick of zero).
+pub fn market_as_limit(
+    side: Side,
+    last: Decimal,
+    buffer_pct: Decimal,
+    tick: Decimal,
+) -> Option<Decimal> {
+    if tick <= Decimal::ZERO {
+        return None;
+    }
+    let factor = buffer_pct / Decimal::ONE_HUNDRED;
+    let price = match side {
+        Side::Buy => (last * (Decimal::ONE + factor) / tick).floor() * tick,
+        Side::Sell => (last * (Decimal::ONE - factor) / tick).ceil() * tick,
+    };
+    (price > Decimal::ZERO).then(|| price.normalize())
 }
 
 /// The target of `signal`'s order.
@@ -62,6 +97,7 @@ pub fn order_target(
         product,
         variety,
         market_protection: None,
+        limit_price: None,
     })
 }
 
@@ -160,8 +196,8 @@ impl OrderRecord {
             side: s.side,
             quantity: s.quantity,
             product: self.target.product,
-            order_type: s.order_type,
-            price: s.price,
+            order_type: self.sent_order_type(),
+            price: self.sent_price(),
             trigger_price: s.trigger_price,
             validity: s.validity,
             tag: self.client_order_id.clone(),
@@ -264,6 +300,19 @@ impl OrderRecord {
         order.filled_quantity > self.filled_quantity
     }
 
+    /// The order type sent to Kite: the signal's, or LIMIT for a market order sent as one.
+    fn sent_order_type(&self) -> OrderType {
+        match self.target.limit_price {
+            Some(_) => OrderType::Limit,
+            None => self.signal.data.signal.order_type,
+        }
+    }
+
+    /// The price sent to Kite.
+    fn sent_price(&self) -> Option<Decimal> {
+        self.target.limit_price.or(self.signal.data.signal.price)
+    }
+
     /// The submission, the first time the order is known to be at Kite.
     fn submitted_event(&mut self) -> Option<VenueEvent> {
         if self.submitted || self.broker_order_id().is_none() {
@@ -274,8 +323,8 @@ impl OrderRecord {
         Some(VenueEvent::Submitted(OrderSubmitted {
             order: self.order_ref(),
             quantity: s.quantity,
-            order_type: s.order_type,
-            price: s.price,
+            order_type: self.sent_order_type(),
+            price: self.sent_price(),
             trigger_price: s.trigger_price,
             validity: s.validity,
         }))

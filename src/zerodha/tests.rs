@@ -236,3 +236,49 @@ fn records_round_trip_through_json() {
     let back: OrderRecord = serde_json::from_str(&json).unwrap();
     assert_eq!(back, r);
 }
+
+#[test]
+fn a_market_order_as_limit_stays_within_its_buffer_on_the_tick_grid() {
+    let cases = [
+        // (side, last, buffer %, tick, expected): a buy rounds down, a sell up.
+        (Side::Buy, "1500", "0.5", "0.05", Some("1507.5")),
+        (Side::Buy, "1500.05", "0.1", "0.05", Some("1501.55")), // 1501.55005 → 1501.55
+        (Side::Sell, "1500.05", "0.1", "0.05", Some("1498.55")), // 1498.54995 → 1498.55
+        (Side::Sell, "1500", "0.5", "0.05", Some("1492.5")),
+        (Side::Buy, "99.95", "0.02", "0.01", Some("99.96")), // 99.96999 → 99.96
+        (Side::Buy, "100", "1", "0", None),
+        (Side::Sell, "100", "100", "0.05", None),
+    ];
+    for (side, last, buffer, tick, expected) in cases {
+        let got = market_as_limit(side, d(last), d(buffer), d(tick));
+        assert_eq!(got, expected.map(d), "{side:?} {last} {buffer}% on {tick}");
+        if let Some(price) = got {
+            // Independent checks: on the grid, and never beyond the buffer.
+            assert!(
+                (price / d(tick)).fract().is_zero(),
+                "{price} off the {tick} grid"
+            );
+            let limit = d(last) * d(buffer) / Decimal::ONE_HUNDRED;
+            assert!(
+                (price - d(last)).abs() <= limit,
+                "{price} beyond {buffer}% of {last}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_target_as_limit_sends_a_limit_without_market_protection() {
+    let mut signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
+    signal.data.signal.order_type = crate::messages::OrderType::Market;
+    let registry = InstrumentRegistry::embedded().unwrap();
+    let target = order_target(&signal.data, &registry, Product::Mis, Variety::Regular)
+        .unwrap()
+        .protected(signal.data.signal.order_type, -1)
+        .as_limit(d("1507.5"));
+    let record = OrderRecord::new(client_order_id(signal.id), signal, target, sample_time());
+    let params = record.params();
+    assert_eq!(params.order_type, crate::messages::OrderType::Limit);
+    assert_eq!(params.price, Some(d("1507.5")));
+    assert_eq!(params.market_protection, None);
+}

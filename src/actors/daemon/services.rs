@@ -239,6 +239,11 @@ fn zerodha_args(
             .collect(),
         default_kind: (z.product, z.variety),
         market_protection: z.market_protection,
+        limit_buffers: settings
+            .strategies
+            .iter()
+            .filter_map(|(id, c)| Some((id.clone(), c.limit_buffer_pct?)))
+            .collect(),
         charges: settings.paper.charges.clone(),
         producer: w.producer.clone(),
         store: w.store.clone(),

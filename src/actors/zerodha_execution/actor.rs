@@ -6,13 +6,15 @@ use crate::actors::risk_manager::{SetTradingState, TradingHolds};
 use crate::kite::orders::{Product, Variety};
 use crate::kite::rest::{KiteClient, KiteOrder};
 use crate::market::InstrumentRegistry;
-use crate::messages::{TradingSignal, ValidatedSignal};
+use crate::messages::{OrderType, TradingSignal, ValidatedSignal};
 use crate::paper::ChargeSchedule;
 use crate::store::Store;
 use crate::streaming::ProducerHandle;
 use crate::streaming::consumer::{Deliver, HandlerResult};
 use crate::supervision::HandlingFuture;
+use crate::zerodha::{OrderTarget, market_as_limit};
 use actix::prelude::*;
+use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -30,6 +32,9 @@ pub struct ZerodhaExecutionArgs {
     pub default_kind: (Product, Variety),
     /// `zerodha.market_protection`, sent with every MARKET and SL-M order.
     pub market_protection: i32,
+    /// Strategies whose MARKET orders go out as LIMIT orders: the buffer in percent of the
+    /// signal's last price (`strategies.<id>.limit_buffer_pct`).
+    pub limit_buffers: BTreeMap<String, Decimal>,
     /// Charges estimated on each fill (Kite's trades carry none).
     pub charges: ChargeSchedule,
     pub producer: ProducerHandle,
@@ -60,6 +65,38 @@ impl ZerodhaExecutionArgs {
             .copied()
             .unwrap_or(self.default_kind);
         (signal.product.unwrap_or(product), variety)
+    }
+
+    /// How a signal's order goes out: a MARKET order of a strategy with a limit buffer as a
+    /// LIMIT at the signal's last price ± the buffer on the instrument's tick grid; else
+    /// with market protection where Kite demands it.
+    ///
+    /// # Errors
+    /// No positive limit price on the grid (the signal cannot become an order).
+    pub(super) fn shape(
+        &self,
+        target: OrderTarget,
+        signal: &TradingSignal,
+    ) -> Result<OrderTarget, String> {
+        let buffer = self.limit_buffers.get(&signal.strategy_id);
+        match (signal.order_type, buffer) {
+            (OrderType::Market, Some(buffer)) => {
+                // The registry knows every instrument a target was made for; NSE's grid else.
+                let tick = self
+                    .registry
+                    .by_token(signal.token)
+                    .map_or(Decimal::new(5, 2), |i| i.tick_size);
+                let price = market_as_limit(signal.side, signal.reference_price, *buffer, tick)
+                    .ok_or_else(|| {
+                        format!(
+                            "no positive limit price {buffer}% from {} on a {tick} grid",
+                            signal.reference_price
+                        )
+                    })?;
+                Ok(target.as_limit(price))
+            }
+            (order_type, _) => Ok(target.protected(order_type, self.market_protection)),
+        }
     }
 
     pub(super) fn settle_delta(&self) -> chrono::TimeDelta {

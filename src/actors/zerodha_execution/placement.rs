@@ -77,9 +77,8 @@ impl Core {
         let args = &self.args;
         let (product, variety) = args.order_kind(&envelope.data.signal);
         let now = Utc::now();
-        let order_type = envelope.data.signal.order_type;
         let target = order_target(&envelope.data, &args.registry, product, variety)
-            .map(|t| t.protected(order_type, args.market_protection));
+            .and_then(|t| args.shape(t, &envelope.data.signal));
         let refusal = match target {
             Ok(target) => {
                 let record = OrderRecord::new(id.to_owned(), envelope, target, now);
@@ -95,6 +94,7 @@ impl Core {
                     product,
                     variety,
                     market_protection: None,
+                    limit_price: None,
                 };
                 Err((
                     OrderRecord::new(id.to_owned(), envelope, target, now),

@@ -58,6 +58,7 @@ impl Rig {
             order_kinds: Default::default(),
             default_kind: (Product::Mis, Variety::Regular),
             market_protection: -1,
+            limit_buffers: Default::default(),
             charges: ChargeSchedule::default(),
             producer: ProducerHandle::new(self.published.recipient()),
             store: self.store.clone(),

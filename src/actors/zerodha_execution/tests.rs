@@ -88,6 +88,38 @@ async fn market_protection_goes_with_sl_m_orders_as_configured_and_not_with_limi
 }
 
 #[actix::test]
+async fn a_strategy_with_a_limit_buffer_sends_its_market_orders_as_limits_on_the_grid() {
+    let mut rig = Rig::new().await;
+    let mut args = rig.args();
+    args.limit_buffers = [("momentum_1".to_owned(), rust_decimal::Decimal::new(5, 1))].into();
+    let addr = rig.start(args);
+    // The fixture's last price is 1500.00; INFY's tick is 0.05.
+    let buy = validated_signal(Broker::Zerodha, Side::Buy, 10);
+    let sell = validated_signal(Broker::Zerodha, Side::Sell, 10);
+    for signal in [&buy, &sell] {
+        addr.send(deliver(signal)).await.unwrap().unwrap();
+    }
+    let posts: Vec<_> = rig
+        .kite
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    assert_eq!(posts.len(), 2);
+    for (post, price) in posts.iter().zip(["1507.5", "1492.5"]) {
+        assert_eq!(form_value(&post.form, "order_type"), Some("LIMIT"));
+        assert_eq!(form_value(&post.form, "price"), Some(price));
+        assert_eq!(form_value(&post.form, "market_protection"), None);
+    }
+    let (_, submitted) = rig.expect::<OrderSubmitted>().await;
+    assert_eq!(submitted.data.order_type, crate::messages::OrderType::Limit);
+    assert_eq!(
+        submitted.data.price,
+        Some(rust_decimal::Decimal::new(15075, 1))
+    );
+}
+
+#[actix::test]
 async fn a_refusal_fails_the_order_with_kites_message() {
     let mut rig = Rig::new().await;
     rig.kite.script_next_placement(Scripted::Reject {
