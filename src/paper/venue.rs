@@ -69,6 +69,8 @@ pub struct PaperVenue {
     /// them again ([`PaperVenue::replay`]) without placing the order twice.
     first_events: BTreeMap<String, Vec<VenueEvent>>,
     quotes: BTreeMap<u32, Quote>,
+    /// When each instrument's quote was set (its tick's time).
+    quoted_at: BTreeMap<u32, DateTime<Utc>>,
     accounts: Accounts,
     /// Fills of earlier lives booked by [`PaperVenue::restore_fill`].
     restored: BTreeSet<String>,
@@ -89,6 +91,7 @@ impl PaperVenue {
             seen: BTreeSet::new(),
             first_events: BTreeMap::new(),
             quotes: BTreeMap::new(),
+            quoted_at: BTreeMap::new(),
             restored: BTreeSet::new(),
         }
     }
@@ -218,6 +221,7 @@ impl PaperVenue {
             return events;
         };
         self.quotes.insert(tick.token, quote);
+        self.quoted_at.insert(tick.token, at);
         let of_token: Vec<u64> = self
             .orders
             .iter()
@@ -286,6 +290,11 @@ impl PaperVenue {
     }
 
     /// The last price the venue saw for `token`.
+    /// The time of the tick that set `token`'s quote, if any.
+    pub fn quoted_at(&self, token: u32) -> Option<DateTime<Utc>> {
+        self.quoted_at.get(&token).copied()
+    }
+
     pub fn last_price(&self, token: u32) -> Option<Decimal> {
         self.quotes.get(&token).map(|q| q.last)
     }

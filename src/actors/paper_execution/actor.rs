@@ -4,7 +4,8 @@ use super::SERVICE;
 use crate::actors::venue_events::publish_venue_event;
 use crate::market::MarketCalendar;
 use crate::messages::{
-    Broker, Envelope, MarketTick, OrderFailed, OrderFilled, ValidatedSignal, client_order_id,
+    Broker, Envelope, MarketTick, OrderFailed, OrderFilled, OrderType, ValidatedSignal,
+    client_order_id,
 };
 use crate::paper::{PaperConfig, PaperVenue, VenueEvent, orphaned_orders};
 use crate::store::Store;
@@ -16,7 +17,9 @@ use crate::supervision::{HandlingFuture, fail, handling};
 use crate::telemetry::metrics;
 use actix::fut;
 use actix::prelude::*;
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 #[derive(Clone)]
 pub struct PaperExecutionArgs {
@@ -35,6 +38,8 @@ pub struct PaperExecutionArgs {
 pub struct PaperExecution {
     args: PaperExecutionArgs,
     venue: PaperVenue,
+    /// Signals waiting for the tick they were decided on, since their first arrival.
+    waiting: HashMap<uuid::Uuid, Instant>,
 }
 
 crate::supervised!(PaperExecution);
@@ -45,6 +50,7 @@ impl PaperExecution {
             venue: PaperVenue::new(Broker::Paper, args.config.clone())
                 .with_calendar(args.calendar.clone()),
             args,
+            waiting: HashMap::new(),
         }
     }
 
@@ -133,6 +139,36 @@ impl Actor for PaperExecution {
 }
 
 impl PaperExecution {
+    /// A signal is decided on a tick of its instrument, and the venue reads ticks on
+    /// another topic: the signal can arrive first. Executing a market order then would use
+    /// the quote before the one its strategy saw (a backtest never does), so while the
+    /// venue's quote is older than such a signal, it is a transient failure the consumer retries
+    /// moments later — for at most [`TICK_WAIT`] from its first arrival (inside the
+    /// consumer's retry budget), after which it executes on the quote there is (the tick
+    /// may never come: dead-lettered, or the feed stopped).
+    fn tick_has_arrived(&mut self, signal: &Envelope<ValidatedSignal>) -> Result<(), HandlerError> {
+        let token = signal.data.signal.token;
+        let behind = signal.data.signal.order_type == OrderType::Market
+            && self
+                .venue
+                .quoted_at(token)
+                .is_some_and(|quoted| quoted < signal.ts);
+        if !behind {
+            self.waiting.remove(&signal.id);
+            return Ok(());
+        }
+        let first = *self.waiting.entry(signal.id).or_insert_with(Instant::now);
+        if first.elapsed() >= TICK_WAIT {
+            self.waiting.remove(&signal.id);
+            tracing::warn!(order = %client_order_id(signal.id), "the tick this signal was decided on never reached the paper venue; executing on the quote there is");
+            return Ok(());
+        }
+        Err(HandlerError::Transient(format!(
+            "the tick at {} this signal was decided on has not reached the paper venue yet",
+            signal.ts
+        )))
+    }
+
     /// Publishes the cancellation of each orphaned order (ids derived from the order, so a
     /// second restart before they are read back publishes the same events again).
     fn cancel_orphans(&self, orphans: Vec<OrderFailed>) {
@@ -183,6 +219,11 @@ async fn read_journal(store: Arc<dyn Store>) -> Result<Vec<Vec<VenueEvent>>, Str
     Ok(journal)
 }
 
+/// How long a signal may wait for the tick it was decided on (see
+/// [`PaperExecution::tick_has_arrived`]); below the consumer's default retry budget
+/// (50 ms doubling, five attempts: about 1.5 s).
+const TICK_WAIT: Duration = Duration::from_secs(1);
+
 /// Longest wait for one metadata or fetch call of the rebuild.
 const HISTORY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -190,6 +231,9 @@ impl Handler<Deliver<ValidatedSignal>> for PaperExecution {
     type Result = ResponseActFuture<Self, HandlerResult>;
 
     fn handle(&mut self, d: Deliver<ValidatedSignal>, _ctx: &mut Self::Context) -> Self::Result {
+        if let Err(e) = self.tick_has_arrived(&d.envelope) {
+            return Box::pin(fut::ready(Err(e)));
+        }
         let order_id = client_order_id(d.envelope.id);
         let key = journal_key(&order_id);
         let lookup = self.args.store.get(&key);

@@ -185,3 +185,34 @@ async fn day_orders_live_through_the_configured_holidays() {
         assert_eq!(!failed.is_empty(), expires, "expired: {failed:?}");
     }
 }
+
+/// The signal decided on a tick can reach the venue before that tick does (two topics):
+/// a market order then waits (a transient failure the consumer retries) instead of
+/// executing on the quote before the one its strategy saw.
+#[actix::test]
+async fn a_market_signal_ahead_of_its_tick_waits_for_it_and_fills_at_its_price() {
+    let mut producer = Probe::<Publish>::acking_producer();
+    let paper = start(Arc::new(MemoryStore::default()), &producer);
+    paper.send(tick(245_050)).await.unwrap().unwrap();
+    let mut signal = validated();
+    let decided_at = at() + chrono::Duration::milliseconds(300);
+    signal.envelope.ts = decided_at;
+    let answer = paper.send(signal.clone()).await.unwrap();
+    assert!(
+        matches!(&answer, Err(HandlerError::Transient(m)) if m.contains("has not reached the paper venue")),
+        "{answer:?}"
+    );
+    producer.expect_no_msg(Duration::from_millis(100)).await;
+    // Its tick arrives, then the consumer retries.
+    let mut decided_on = tick(245_500);
+    decided_on.envelope.ts = decided_at;
+    paper.send(decided_on).await.unwrap().unwrap();
+    paper.send(signal).await.unwrap().unwrap();
+    let out = producer.expect_msgs(2, WAIT).await;
+    let fill = crate::messages::decode::<crate::messages::OrderFilled>(&out[1].0.value).unwrap();
+    assert_eq!(
+        fill.data.price,
+        Decimal::new(245_500, 2),
+        "the price of the tick it was decided on"
+    );
+}
