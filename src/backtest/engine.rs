@@ -26,7 +26,8 @@
 
 use super::report::{EquityPoint, Outcome, StrategyOutcome};
 use crate::actors::daemon;
-use crate::actors::daemon::catalog::{self, Host, Wiring};
+use crate::actors::daemon::catalog;
+use crate::actors::daemon::wiring::{Host, Wiring};
 use crate::actors::paper_execution::{self, PaperExecution};
 use crate::actors::portfolio_manager::{self, GetPortfolio, PortfolioManager};
 use crate::actors::risk_manager::TradingHolds;

@@ -1,12 +1,13 @@
 //! The catalog: every service a process can run, declared once — its name, where it sits
 //! in supervision, the broker it serves (an execution venue), whether the backtest runs it,
-//! and how it is built from the settings and the shared [`Wiring`] ([`ServiceDef::build`]:
-//! the actor, its address for the API, and its routing tables). `run`, `run --services`,
-//! `backtest`, `bench`, the `[supervision.actors]` name check and the command line's help
-//! all read it.
+//! and how it is built from the settings and the shared
+//! [`Wiring`](super::wiring::Wiring) ([`ServiceDef::build`]: the actor, its address for
+//! the API, and its routing tables). `run`, `run --services`, `backtest`, `bench`, the
+//! `[supervision.actors]` name check and the command line's help all read it.
 //!
-//! A service is built on a [`Host`]: under its supervisor in the daemon, or started
-//! directly on the current arbiter in the backtest; the same build function serves both.
+//! A service is built on a [`Host`](super::wiring::Host): under its supervisor in the
+//! daemon, or started directly on the current arbiter in the backtest; the same build
+//! function serves both.
 //!
 //! Adding a service: its module under `src/actors/<service>/` (the actor, `SERVICE`), its
 //! build function in [`super::services`], one [`ServiceDef`] here, its address in
@@ -14,24 +15,15 @@
 //! a venue: the same, with `venue: Some(broker)`, and a [`crate::messages::Broker`]
 //! variant.
 
-use super::Services;
+use super::ServiceSet;
 use super::services;
-use crate::actors::risk_manager::TradingHolds;
+use super::wiring::BuildFn;
 use crate::actors::{
     market_feed, paper_execution, portfolio_manager, risk_manager, strategy_runner,
     zerodha_execution,
 };
-use crate::kite::rest::KiteClient;
-use crate::market::instruments::InstrumentRegistry;
 use crate::messages::Broker;
 use crate::settings::Settings;
-use crate::store::Store;
-use crate::strategy::StrategyRegistry;
-use crate::streaming::consumer::Routes;
-use crate::streaming::{KafkaConnection, ProducerHandle};
-use crate::supervision::SupervisorSpec;
-use actix::{Actor, Addr, Context, Supervised};
-use std::sync::Arc;
 
 /// Which supervisor a service's worker sits under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,68 +33,6 @@ pub enum Placement {
     /// Its own `feed` supervisor, started last (it publishes into everything else).
     Feed,
 }
-
-/// What every service is built from.
-pub struct Wiring<'a> {
-    pub settings: &'a Settings,
-    pub registry: &'a InstrumentRegistry,
-    pub strategies: &'a StrategyRegistry,
-    pub store: Arc<dyn Store>,
-    pub producer: ProducerHandle,
-    /// Reasons other services hold a broker HALTED (shared with the risk manager).
-    pub holds: TradingHolds,
-    /// The broker namespaces served (the backtest: paper only).
-    pub brokers: Vec<Broker>,
-    /// Where services rebuild their state from at start, and the runner tails its
-    /// outcomes; `None` in the backtest (everything is delivered in-process).
-    pub history: Option<KafkaConnection>,
-    /// The Kite REST client, taken by zerodha execution.
-    pub kite: Option<KiteClient>,
-}
-
-/// Where a service's actor runs.
-pub enum Host<'a> {
-    /// Under a supervisor (the daemon): restarted by its policy.
-    Supervised(&'a mut SupervisorSpec),
-    /// Started at once on the current arbiter (the backtest).
-    Direct,
-}
-
-impl Host<'_> {
-    /// Runs the actor `factory` builds, named `name`.
-    ///
-    /// # Errors
-    /// Direct: the factory's error.
-    pub fn spawn<A>(
-        &mut self,
-        name: &str,
-        mut factory: impl FnMut() -> Result<A, String> + 'static,
-    ) -> Result<Addr<A>, String>
-    where
-        A: Actor<Context = Context<A>> + Supervised,
-    {
-        match self {
-            Host::Supervised(spec) => Ok(spec.worker(name, factory)),
-            Host::Direct => Ok(factory()?.start()),
-        }
-    }
-}
-
-/// Builds a routing table (again for each consumer incarnation).
-pub type RouteFactory = Box<dyn Fn() -> Routes>;
-
-/// What building a service gives besides its address (recorded in [`Services`]).
-#[derive(Default)]
-pub struct Built {
-    /// Its consumer's routing table (records of the shared consumer group).
-    pub consumer: Option<RouteFactory>,
-    /// Records it follows by itself in the daemon (the runner's outcomes, tailed per
-    /// process), which the backtest delivers in-process like any other.
-    pub in_process: Option<RouteFactory>,
-}
-
-/// Builds one service on `host`, recording its address in the [`Services`].
-pub type BuildFn = fn(&mut Wiring<'_>, &mut Host<'_>, &mut Services) -> Result<Built, String>;
 
 /// One service as the daemon knows it.
 #[derive(Clone, Copy)]
@@ -189,6 +119,25 @@ pub const CATALOG: [ServiceDef; 6] = [
 /// The catalog entry named `name`.
 pub fn service(name: &str) -> Option<&'static ServiceDef> {
     CATALOG.iter().find(|s| s.name == name)
+}
+
+/// Refuses a selection that names an execution service whose broker is not enabled (it
+/// would silently run nothing).
+///
+/// # Errors
+/// The first such service, named with its broker.
+pub fn check_selection(settings: &Settings, selected: &ServiceSet) -> Result<(), String> {
+    for def in CATALOG {
+        let (service, Some(broker)) = (def.name, def.venue) else {
+            continue;
+        };
+        if selected.names(service) && !def.enabled(settings) {
+            return Err(format!(
+                "--services names {service}, but brokers.enabled does not have {broker}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Every service's name, in start order.

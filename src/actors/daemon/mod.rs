@@ -22,8 +22,9 @@
 //! and receives the ticker's order updates from the market feed (likewise).
 
 pub mod catalog;
+pub mod wiring;
 
-use catalog::{Built, Host, Wiring};
+use wiring::{Built, Host, Wiring};
 pub(crate) mod routes;
 mod selection;
 pub(crate) mod services;
@@ -133,7 +134,7 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
         event_hub: hub,
     } = parts;
     let supervision = &settings.supervision;
-    services::check_selection(settings, &selected)?;
+    catalog::check_selection(settings, &selected)?;
     let mut names: Vec<String> = [ROOT, INFRASTRUCTURE, PRODUCER, SERVICES, CONSUMERS]
         .map(str::to_owned)
         .to_vec();

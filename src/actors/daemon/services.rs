@@ -2,8 +2,8 @@
 //! shared [`Wiring`], on a [`Host`] (its supervisor in the daemon, the arbiter in the
 //! backtest), and the arguments each is built with.
 
-use super::catalog::{Built, Host, Wiring};
-use super::{ServiceSet, Services, routes};
+use super::wiring::{Built, Host, Wiring};
+use super::{Services, routes};
 use crate::actors::paper_execution::{self, PaperExecution, PaperExecutionArgs};
 use crate::actors::portfolio_manager::{self, PortfolioArgs, PortfolioManager};
 use crate::actors::risk_manager::{self, RiskManager, SetTradingState};
@@ -202,22 +202,6 @@ pub(crate) fn runner_args(
         // Past Zerodha's own age limit twice over: by then no venue will act on it.
         unanswered_after: settings.zerodha.max_signal_age() * 2,
     }
-}
-
-/// Refuses a selection that names an execution service whose broker is not enabled (it
-/// would silently run nothing).
-pub(super) fn check_selection(settings: &Settings, selected: &ServiceSet) -> Result<(), String> {
-    for def in super::catalog::CATALOG {
-        let (service, Some(broker)) = (def.name, def.venue) else {
-            continue;
-        };
-        if selected.names(service) && !def.enabled(settings) {
-            return Err(format!(
-                "--services names {service}, but brokers.enabled does not have {broker}"
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// Zerodha execution's arguments from the settings.
