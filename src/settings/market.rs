@@ -17,13 +17,14 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveTime};
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::error::{Problem, SettingsError};
 use crate::market::{
     Instrument, InstrumentError, InstrumentRegistry, MarketCalendar, instruments::EMBEDDED_SOURCE,
+    intraday::IntradayDay,
 };
 use crate::messages::TickMode;
 
@@ -74,12 +75,35 @@ pub struct MarketHoursSettings {
     /// IST dates the exchange is closed, written `YYYY-MM-DD`.
     #[serde(deserialize_with = "dates", serialize_with = "iso_dates")]
     pub holidays: Vec<NaiveDate>,
+    /// Run the intraday (MIS) day: entry cutoff, square-off, the broker's square-off.
+    pub intraday: bool,
+    /// IST time from which signals that open or grow an MIS position are refused.
+    #[serde(deserialize_with = "time_of_day", serialize_with = "hh_mm")]
+    pub entry_cutoff: NaiveTime,
+    /// IST time from which open MIS positions are flattened with orders.
+    #[serde(deserialize_with = "time_of_day", serialize_with = "hh_mm")]
+    pub square_off_at: NaiveTime,
+    /// IST time of the broker's own MIS square-off (the paper venue models it).
+    #[serde(deserialize_with = "time_of_day", serialize_with = "hh_mm")]
+    pub broker_square_off_at: NaiveTime,
 }
 
 impl MarketHoursSettings {
     /// The calendar: weekends and [`holidays`](Self::holidays) closed.
     pub fn calendar(&self) -> MarketCalendar {
         MarketCalendar::new(self.holidays.iter().copied())
+    }
+
+    /// The intraday day, or `None` with `intraday = false`.
+    pub fn intraday_day(&self) -> Option<IntradayDay> {
+        self.intraday.then(|| {
+            IntradayDay::new(
+                self.entry_cutoff,
+                self.square_off_at,
+                self.broker_square_off_at,
+                self.calendar(),
+            )
+        })
     }
 }
 
@@ -274,6 +298,20 @@ impl<'de> Deserialize<'de> for IsoDate {
     }
 }
 
+/// A time of day written `HH:MM` (24-hour).
+fn time_of_day<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveTime, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    let trimmed = text.trim();
+    (trimmed.len() == 5)
+        .then(|| NaiveTime::parse_from_str(trimmed, "%H:%M").ok())
+        .flatten()
+        .ok_or_else(|| de::Error::invalid_value(de::Unexpected::Str(&text), &"a time HH:MM (IST)"))
+}
+
+fn hh_mm<S: Serializer>(time: &NaiveTime, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&time.format("%H:%M").to_string())
+}
+
 fn dates<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<NaiveDate>, D::Error> {
     let dates = Vec::<IsoDate>::deserialize(deserializer)?;
     Ok(dates.into_iter().map(|IsoDate(date)| date).collect())
@@ -286,11 +324,44 @@ fn iso_dates<S: Serializer>(dates: &[NaiveDate], serializer: S) -> Result<S::Ok,
 /// Every broken rule of the market-data sections, keyed by setting, in a stable order.
 pub(super) fn problems(
     instruments: &InstrumentSettings,
+    market_hours: &MarketHoursSettings,
     feed: &FeedSettings,
     simulator: &SimulatorSettings,
 ) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut push = |key: &str, message: String| out.push(Problem::new(key, message));
+
+    let h = market_hours;
+    let show = |t: NaiveTime| t.format("%H:%M").to_string();
+    let open = crate::market::hours::NORMAL_START;
+    let close = crate::market::hours::NORMAL_END;
+    if h.entry_cutoff < open || h.entry_cutoff > h.square_off_at {
+        let message = format!(
+            "must lie between the open ({}) and market_hours.square_off_at ({}), got {}",
+            show(open),
+            show(h.square_off_at),
+            show(h.entry_cutoff)
+        );
+        push("market_hours.entry_cutoff", message);
+    }
+    if h.square_off_at < open || h.square_off_at > h.broker_square_off_at {
+        let message = format!(
+            "must lie between the open ({}) and market_hours.broker_square_off_at ({}): the \
+             engine squares off before the broker does, got {}",
+            show(open),
+            show(h.broker_square_off_at),
+            show(h.square_off_at)
+        );
+        push("market_hours.square_off_at", message);
+    }
+    if h.broker_square_off_at >= close {
+        let message = format!(
+            "must be before the close ({}), got {}",
+            show(close),
+            show(h.broker_square_off_at)
+        );
+        push("market_hours.broker_square_off_at", message);
+    }
 
     if !instruments.path.is_empty() && instruments.path.trim().is_empty() {
         let message = "must be \"\" (the embedded registry) or a file path, got only spaces";

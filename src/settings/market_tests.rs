@@ -57,6 +57,10 @@ fn defaults_of_the_market_sections() {
         ("instruments.path", "\"\""),
         ("market_hours.enforce", "false"),
         ("market_hours.holidays", "[]"),
+        ("market_hours.intraday", "true"),
+        ("market_hours.entry_cutoff", "\"15:00\""),
+        ("market_hours.square_off_at", "\"15:15\""),
+        ("market_hours.broker_square_off_at", "\"15:20\""),
         ("feed.ticker_url", "\"simulator\""),
         ("feed.subscriptions", r#"["RELIANCE:full", "INFY:quote", "TCS:quote", "HDFCBANK:quote", "NIFTY 50:ltp"]"#),
         ("feed.liveness_secs", "5"),
@@ -345,4 +349,32 @@ fn production_example_needs_the_kite_credentials() {
     let s = load(Some(text), &CREDENTIALS).unwrap();
     assert!(s.market_hours.enforce && !s.feed.uses_simulator());
     assert_eq!(s.feed.ticker_url, "wss://ws.kite.trade");
+}
+
+#[test]
+fn intraday_times_are_hh_mm_in_order_before_the_close() {
+    let file = |line: &str| format!("[market_hours]\n{line}\n");
+    #[rustfmt::skip]
+    let cases = [
+        (file(r#"entry_cutoff = "3pm""#),
+         r#"market_hours.entry_cutoff: expected a time HH:MM (IST), got "3pm""#),
+        (file(r#"entry_cutoff = "15:16""#),
+         "market_hours.entry_cutoff: must lie between the open (09:15) and market_hours.square_off_at (15:15), got 15:16"),
+        (file(r#"square_off_at = "15:25""#),
+         "market_hours.square_off_at: must lie between the open (09:15) and market_hours.broker_square_off_at (15:20): the engine squares off before the broker does, got 15:25"),
+        (file("broker_square_off_at = \"15:30\"\nsquare_off_at = \"15:15\""),
+         "market_hours.broker_square_off_at: must be before the close (15:30), got 15:30"),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(problems(load(Some(&text), &[])), [expected], "{text:?}");
+    }
+    let late = load(
+        Some("[market_hours]\nentry_cutoff = \"14:30\"\nsquare_off_at = \"15:10\""),
+        &[],
+    )
+    .unwrap();
+    let day = late.market_hours.intraday_day().unwrap();
+    assert_eq!(day.entry_cutoff.to_string(), "14:30:00");
+    let off = load(Some("[market_hours]\nintraday = false"), &[]).unwrap();
+    assert!(off.market_hours.intraday_day().is_none());
 }
