@@ -147,8 +147,15 @@ pub enum OrderFailureKind {
     InsufficientFunds,
     ShortingNotAllowed,
     /// The venue has no record of it: its placement never reached the venue (Kite had no
-    /// order with its tag long after a placement whose answer was lost). Never re-sent.
+    /// order with its tag long after a placement whose answer was lost), a dry run, or a
+    /// session Kite refused earlier. Never re-sent.
     NotPlaced,
+    /// Not sent: the rate limits (ours, or Kite's 429s) allowed no slot before the
+    /// placement's deadline. Never re-sent.
+    RateLimited,
+    /// Not sent: the signal was older than `zerodha.max_signal_age_secs` when its order
+    /// would have gone out. Never re-sent.
+    Stale,
 }
 
 /// A terminal failure of an order.

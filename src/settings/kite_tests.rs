@@ -94,6 +94,9 @@ fn defaults_of_kite_and_zerodha() {
         ("zerodha.rate_limit_backoff_max_ms", "30000"),
         ("zerodha.market_protection", "-1"),
         ("zerodha.registered_algo", "false"),
+        ("zerodha.order_timeout_secs", "30"),
+        ("zerodha.reconcile_interval_secs", "60"),
+        ("zerodha.cancel_on_shutdown", "false"),
     ];
     for (key, literal) in literals {
         let (table, leaf) = key.split_once('.').unwrap();
@@ -193,6 +196,8 @@ fn validate_catches_each_kite_and_zerodha_rule() {
         ("ALPHA_PANDA__ZERODHA__SETTLE_SECS", "0", "zerodha.settle_secs: must be between 1 and 3600, got 0"),
         ("ALPHA_PANDA__ZERODHA__SETTLE_SECS", "3601", "zerodha.settle_secs: must be between 1 and 3600, got 3601"),
         ("ALPHA_PANDA__ZERODHA__MAX_SIGNAL_AGE_SECS", "0", "zerodha.max_signal_age_secs: must be between 1 and 86400, got 0"),
+        ("ALPHA_PANDA__ZERODHA__ORDER_TIMEOUT_SECS", "86401", "zerodha.order_timeout_secs: must be between 0 and 86400, got 86401"),
+        ("ALPHA_PANDA__ZERODHA__RECONCILE_INTERVAL_SECS", "5", "zerodha.reconcile_interval_secs: must be between 10 and 3600, got 5"),
         ("ALPHA_PANDA__ZERODHA__ORDER_RATE_PER_SEC", "0", "zerodha.order_rate_per_sec: must be at least 1, got 0"),
         ("ALPHA_PANDA__ZERODHA__ORDER_RATE_PER_MIN", "0", "zerodha.order_rate_per_min: must be at least 1, got 0"),
         ("ALPHA_PANDA__ZERODHA__REQUEST_RATE_PER_SEC", "0", "zerodha.request_rate_per_sec: must be at least 1, got 0"),

@@ -54,6 +54,13 @@ pub struct ZerodhaSettings {
     /// Kite's `market_protection`, sent with every MARKET and SL-M order (mandatory for
     /// API orders since April 2026): `-1` automatic, or a percentage in `1..=100`.
     pub market_protection: i32,
+    /// An order still open at Kite this long after it was placed is cancelled (its
+    /// partial fill stands), seconds; 0 = never.
+    pub order_timeout_secs: u64,
+    /// How often the account's positions are reconciled with Kite's, seconds.
+    pub reconcile_interval_secs: u64,
+    /// Cancel every open order of ours when the daemon shuts down.
+    pub cancel_on_shutdown: bool,
 }
 
 impl ZerodhaSettings {
@@ -80,6 +87,16 @@ impl ZerodhaSettings {
     /// Cap on the wait after a 429.
     pub fn rate_limit_backoff_max(&self) -> Duration {
         Duration::from_millis(self.rate_limit_backoff_max_ms)
+    }
+
+    /// How long an order may rest at Kite before it is cancelled (zero: never).
+    pub fn order_timeout(&self) -> Duration {
+        Duration::from_secs(self.order_timeout_secs)
+    }
+
+    /// How often positions are reconciled.
+    pub fn reconcile_interval(&self) -> Duration {
+        Duration::from_secs(self.reconcile_interval_secs)
     }
 }
 
@@ -177,6 +194,8 @@ pub(super) fn problems(s: &Settings) -> Vec<Problem> {
     between("poll_interval_ms", z.poll_interval_ms, 50, 60_000);
     between("settle_secs", z.settle_secs, 1, 3_600);
     between("max_signal_age_secs", z.max_signal_age_secs, 1, 86_400);
+    between("order_timeout_secs", z.order_timeout_secs, 0, 86_400);
+    between("reconcile_interval_secs", z.reconcile_interval_secs, 10, 3_600);
     for (key, value) in [
         ("order_rate_per_sec", u64::from(z.order_rate_per_sec)),
         ("order_rate_per_min", u64::from(z.order_rate_per_min)),

@@ -353,6 +353,8 @@ fn failure_kind_label(kind: OrderFailureKind) -> &'static str {
         OrderFailureKind::InsufficientFunds => "insufficient_funds",
         OrderFailureKind::ShortingNotAllowed => "shorting_not_allowed",
         OrderFailureKind::NotPlaced => "not_placed",
+        OrderFailureKind::RateLimited => "rate_limited",
+        OrderFailureKind::Stale => "stale",
     }
 }
 

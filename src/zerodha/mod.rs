@@ -26,4 +26,6 @@ mod record;
 #[cfg(test)]
 mod tests;
 
-pub use record::{OrderRecord, OrderTarget, Outcome, Placement, market_as_limit, order_target};
+pub use record::{
+    CancelRequest, OrderRecord, OrderTarget, Outcome, Placement, market_as_limit, order_target,
+};

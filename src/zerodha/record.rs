@@ -11,6 +11,7 @@ use crate::paper::{ChargeSchedule, Product as ChargeColumn};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 /// Where and how a signal's order goes on Kite.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,6 +147,19 @@ pub struct OrderRecord {
     /// Brokerage charged on earlier fills (the cap is per order).
     pub brokerage_paid: Decimal,
     pub outcome: Option<Outcome>,
+    /// When Kite was first known to hold it (our clock): the order timeout counts from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placed_at: Option<DateTime<Utc>>,
+    /// We asked Kite to cancel it; its cancellation then carries this reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel: Option<CancelRequest>,
+}
+
+/// A cancellation we asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelRequest {
+    pub at: DateTime<Utc>,
+    pub reason: String,
 }
 
 impl OrderRecord {
@@ -166,6 +180,8 @@ impl OrderRecord {
             filled_quantity: 0,
             brokerage_paid: Decimal::ZERO,
             outcome: None,
+            placed_at: None,
+            cancel: None,
         }
     }
 
@@ -222,12 +238,33 @@ impl OrderRecord {
         self.signal.data.signal.quantity
     }
 
-    /// Kite accepted the order as `broker_order_id`.
-    pub fn placed(&mut self, broker_order_id: &str) -> Vec<VenueEvent> {
+    /// Kite accepted the order as `broker_order_id` at `now`.
+    pub fn placed(&mut self, broker_order_id: &str, now: DateTime<Utc>) -> Vec<VenueEvent> {
         self.placement = Placement::Placed {
             broker_order_id: broker_order_id.to_owned(),
         };
+        self.placed_at.get_or_insert(now);
         self.submitted_event().into_iter().collect()
+    }
+
+    /// Whether the order should be cancelled at `now` for having rested unfilled longer
+    /// than `timeout`: at Kite, not ended, and not already asked to cancel within the last
+    /// `retry` (a cancel that got no effect — a lost answer, a 429 — is asked again).
+    pub fn cancel_due(&self, now: DateTime<Utc>, timeout: Duration, retry: Duration) -> bool {
+        let (Some(placed_at), None) = (self.placed_at, &self.outcome) else {
+            return false;
+        };
+        if self.broker_order_id().is_none() || timeout.is_zero() {
+            return false;
+        }
+        let elapsed = |since: DateTime<Utc>, span: Duration| {
+            chrono::TimeDelta::from_std(span).is_ok_and(|span| now - since >= span)
+        };
+        elapsed(placed_at, timeout)
+            && self
+                .cancel
+                .as_ref()
+                .is_none_or(|asked| elapsed(asked.at, retry))
     }
 
     /// The order was definitively not placed (Kite's 4xx, our own refusal, a dry run, or
@@ -258,6 +295,7 @@ impl OrderRecord {
                 broker_order_id: order.order_id.clone(),
             };
         }
+        self.placed_at.get_or_insert(now);
         events.extend(self.submitted_event());
         let mut new: Vec<&KiteTrade> = trades
             .iter()
@@ -277,10 +315,12 @@ impl OrderRecord {
                 self.outcome = Some(Outcome::Complete);
             }
             OrderStatus::Cancelled => {
-                let message = order
-                    .status_message
-                    .clone()
-                    .unwrap_or_else(|| "cancelled".into());
+                let kite = order.status_message.clone();
+                let message = match (&self.cancel, kite) {
+                    (Some(asked), _) => asked.reason.clone(),
+                    (None, Some(kite)) => kite,
+                    (None, None) => "cancelled".into(),
+                };
                 events.extend(self.fail(OrderFailureKind::Cancelled, &message));
             }
             OrderStatus::Rejected => {

@@ -79,7 +79,7 @@ fn partial_then_full_fill_publishes_each_trade_once_in_execution_order() {
     let charges = ChargeSchedule::default();
     let mut r = record(10);
     assert_eq!(
-        summary(&r.placed("151220000000001")),
+        summary(&r.placed("151220000000001", sample_time())),
         [("submitted", 10, 0)]
     );
     // Polled while open: nothing new.
@@ -134,7 +134,7 @@ fn partial_then_full_fill_publishes_each_trade_once_in_execution_order() {
 fn complete_waits_for_the_trades_that_explain_it() {
     let charges = ChargeSchedule::default();
     let mut r = record(10);
-    r.placed("151220000000001");
+    r.placed("151220000000001", sample_time());
     let order = kite_order("COMPLETE", 10, 10);
     assert!(r.apply(&order, &[], &charges, sample_time()).is_empty());
     assert!(r.needs_trades(&order));
@@ -151,7 +151,7 @@ fn complete_waits_for_the_trades_that_explain_it() {
 fn cancelled_and_rejected_orders_fail_with_kites_message_after_their_fills() {
     let charges = ChargeSchedule::default();
     let mut cancelled = record(10);
-    cancelled.placed("151220000000001");
+    cancelled.placed("151220000000001", sample_time());
     let mut order = kite_order("CANCELLED", 3, 10);
     order.status_message = Some("Cancelled by user".into());
     let t = trade("1001", 3, "1500", "2026-11-26 09:30:01");
@@ -166,7 +166,7 @@ fn cancelled_and_rejected_orders_fail_with_kites_message_after_their_fills() {
     );
 
     let mut rejected = record(10);
-    rejected.placed("151220000000001");
+    rejected.placed("151220000000001", sample_time());
     let mut order = kite_order("REJECTED", 0, 10);
     order.status_message = Some("RMS:Margin Exceeds".into());
     let events = rejected.apply(&order, &[], &charges, sample_time());
@@ -208,7 +208,7 @@ fn a_refused_placement_fails_without_a_submission() {
 fn brokerage_cap_applies_across_the_fills_of_one_order() {
     let charges = ChargeSchedule::default();
     let mut r = record(200);
-    r.placed("151220000000001");
+    r.placed("151220000000001", sample_time());
     // 100 × 1500 = 1.5 lakh turnover: 0.03 % is ₹45, capped at ₹20 for the order.
     let t1 = trade("1001", 100, "1500", "2026-11-26 09:30:01");
     let t2 = trade("1002", 100, "1500", "2026-11-26 09:30:02");
@@ -231,7 +231,7 @@ fn brokerage_cap_applies_across_the_fills_of_one_order() {
 #[test]
 fn records_round_trip_through_json() {
     let mut r = record(5);
-    r.placed("151220000000001");
+    r.placed("151220000000001", sample_time());
     let json = serde_json::to_string(&r).unwrap();
     let back: OrderRecord = serde_json::from_str(&json).unwrap();
     assert_eq!(back, r);
@@ -281,4 +281,42 @@ fn a_target_as_limit_sends_a_limit_without_market_protection() {
     assert_eq!(params.order_type, crate::messages::OrderType::Limit);
     assert_eq!(params.price, Some(d("1507.5")));
     assert_eq!(params.market_protection, None);
+}
+
+#[test]
+fn a_resting_order_is_due_for_cancel_after_its_timeout_and_again_after_the_retry() {
+    let secs = |n: i64| chrono::TimeDelta::seconds(n);
+    let (timeout, retry) = (
+        std::time::Duration::from_secs(30),
+        std::time::Duration::from_secs(10),
+    );
+    let t = sample_time();
+    let mut r = record(10);
+    assert!(!r.cancel_due(t + secs(60), timeout, retry), "not at Kite");
+    r.placed("151220000000001", t);
+    assert!(!r.cancel_due(t + secs(29), timeout, retry));
+    assert!(r.cancel_due(t + secs(30), timeout, retry));
+    assert!(
+        !r.cancel_due(t + secs(30), std::time::Duration::ZERO, retry),
+        "0 = never"
+    );
+    r.cancel = Some(CancelRequest {
+        at: t + secs(30),
+        reason: "unfilled after 30 s".into(),
+    });
+    assert!(!r.cancel_due(t + secs(39), timeout, retry));
+    assert!(r.cancel_due(t + secs(40), timeout, retry), "asked again");
+    // Its cancellation carries our reason, after the partial fill.
+    let charges = ChargeSchedule::default();
+    let fill = trade("1001", 4, "1500", "2026-11-26 09:30:01");
+    let events = r.apply(&kite_order("CANCELLED", 4, 10), &[fill], &charges, t);
+    assert_eq!(summary(&events), [("filled", 4, 4), ("failed", 10, 4)]);
+    let VenueEvent::Failed(f) = &events[1] else {
+        unreachable!()
+    };
+    assert_eq!(
+        (f.kind, f.message.as_str()),
+        (OrderFailureKind::Cancelled, "unfilled after 30 s")
+    );
+    assert!(!r.cancel_due(t + secs(100), timeout, retry), "ended");
 }

@@ -8,16 +8,29 @@
 use super::core::{Core, OPEN_INDEX};
 use crate::kite::rest::KiteError;
 use crate::messages::{Envelope, OrderFailureKind, ValidatedSignal, client_order_id};
-use crate::streaming::consumer::{Completion, HandlerError, HandlerResult};
+use crate::streaming::consumer::{Completion, HANDLER_TIMEOUT, HandlerError, HandlerResult};
 use crate::zerodha::{OrderRecord, OrderTarget, Placement, order_target};
 use chrono::Utc;
 use std::rc::Rc;
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// How long a signal waits for the start-up reconciliation: less than the consumer's
 /// 30 s handler timeout, so the consumer sees a clean transient failure, never an
 /// abandoned handler that might act later.
 const RECONCILIATION_WAIT: Duration = Duration::from_secs(20);
+
+/// Kept free at the end of a handling for the journal write and the publication that
+/// follow the placement's answer.
+const COMMIT_MARGIN: Duration = Duration::from_secs(5);
+
+/// The last instant a placement may go out, and what sets it.
+#[derive(Debug, Clone, Copy)]
+struct SendDeadline {
+    at: Instant,
+    /// The signal's age limit sets it (else the handler's own time).
+    by_age: bool,
+}
 
 impl Core {
     /// A validated signal: place its order once, whatever happens around it.
@@ -35,6 +48,7 @@ impl Core {
                 ));
             }
         }
+        let started = Instant::now();
         let id = client_order_id(envelope.id);
         let Some(busy) = self.claim_busy(&id) else {
             return Err(HandlerError::Transient(format!("order {id} is busy")));
@@ -45,7 +59,7 @@ impl Core {
                 let Some(record) = self.journal_new(&id, envelope).await? else {
                     return Ok(Completion::done());
                 };
-                return self.send(record).await;
+                return self.send(record, started).await;
             }
         };
         match &record.placement {
@@ -58,7 +72,7 @@ impl Core {
                 self.poll().await;
                 Ok(Completion::done())
             }
-            Placement::NotSent => self.send(record).await,
+            Placement::NotSent => self.send(record, started).await,
             Placement::Placed { .. } | Placement::NotPlaced => {
                 tracing::info!(order = %id, "validated signal already executed; nothing sent");
                 Ok(Completion::done())
@@ -127,18 +141,45 @@ impl Core {
         }
     }
 
+    /// The last instant this handling may send the placement: early enough that the
+    /// request (up to the client's timeout) and the commit finish inside the consumer's
+    /// handler timeout, and no later than the signal's age limit. A placement never
+    /// outlives its handler, so the consumer never retries a signal whose order is on
+    /// its way, and a signal never waits behind the limiter past its usefulness.
+    fn send_deadline(&self, record: &OrderRecord, started: Instant) -> SendDeadline {
+        let handler =
+            started + HANDLER_TIMEOUT.saturating_sub(self.args.client.timeout() + COMMIT_MARGIN);
+        let age_left = chrono::TimeDelta::from_std(self.args.max_signal_age)
+            .ok()
+            .and_then(|limit| (record.signal.ts + limit - Utc::now()).to_std().ok())
+            .unwrap_or(Duration::ZERO);
+        let by_age = Instant::now() + age_left;
+        if by_age < handler {
+            SendDeadline {
+                at: by_age,
+                by_age: true,
+            }
+        } else {
+            SendDeadline {
+                at: handler,
+                by_age: false,
+            }
+        }
+    }
+
     /// Sends the placement of a journaled order and acts on the answer.
-    async fn send(self: &Rc<Self>, mut record: OrderRecord) -> HandlerResult {
+    async fn send(self: &Rc<Self>, mut record: OrderRecord, started: Instant) -> HandlerResult {
         let args = &self.args;
         let params = record.params();
         let form = params.form().map_err(HandlerError::Permanent)?;
         let id = record.client_order_id.clone();
-        if let Some(reason) = self.refuse_to_send(&record) {
+        if let Some((kind, reason)) = self.refuse_to_send(&record) {
             tracing::warn!(order = %id, request = %format!("POST {}/orders/{} {}", args.client.base_url(), params.variety, serde_urlencoded::to_string(&form).unwrap_or_default()), "{reason}");
-            let events = record.not_placed(OrderFailureKind::NotPlaced, &reason);
+            let events = record.not_placed(kind, &reason);
             self.commit(record, events).await?;
             return Ok(Completion::done());
         }
+        let deadline = self.send_deadline(&record, started);
         // The journal must say "may exist at Kite" before the request goes out, and the
         // order is watched from now on, so polling settles it if anything below fails.
         if !matches!(record.placement, Placement::Claimed { .. }) {
@@ -150,21 +191,32 @@ impl Core {
             .open
             .insert(id.clone(), record.clone());
         self.state.borrow_mut().stats.placements_sent += 1;
-        let answer = args.client.place_order(&params).await;
+        let answer = args.client.place_order_by(&params, Some(deadline.at)).await;
         let mut next = record.clone();
         let events = match answer {
             Ok(order_id) => {
                 tracing::info!(order = %id, broker_order = %order_id, correlation_id = %record.signal.correlation_id, "order placed on Kite");
-                next.placed(&order_id)
+                next.placed(&order_id, Utc::now())
             }
             Err(KiteError::RateLimited { message }) => {
-                // Every 429 had no effect: the order may be sent on redelivery.
-                next.placement = Placement::NotSent;
-                self.persist(&next).await?;
-                self.state.borrow_mut().open.remove(&id);
-                return Err(HandlerError::Transient(format!(
-                    "Kite kept rate-limiting the placement: {message}"
-                )));
+                // Nothing reached Kite (every 429 had no effect) and the deadline is
+                // over: one definitive outcome, never a retry that might send it late.
+                let (kind, why) = if deadline.by_age {
+                    (
+                        OrderFailureKind::Stale,
+                        format!(
+                            "not sent before the signal became older than zerodha.max_signal_age_secs ({} s)",
+                            args.max_signal_age.as_secs()
+                        ),
+                    )
+                } else {
+                    (
+                        OrderFailureKind::RateLimited,
+                        "rate limits allowed no placement within the handler's time".to_owned(),
+                    )
+                };
+                tracing::warn!(order = %id, correlation_id = %record.signal.correlation_id, %message, "{why}: order not placed");
+                next.not_placed(kind, &format!("{why}: {message}"))
             }
             Err(e) if e.rejects_order() => {
                 if e.is_token_error() {
@@ -189,27 +241,32 @@ impl Core {
         Ok(Completion::done())
     }
 
-    /// Why this order must not go out at all, if it must not.
-    fn refuse_to_send(&self, record: &OrderRecord) -> Option<String> {
+    /// Why this order must not go out at all, if it must not, and how it then fails.
+    fn refuse_to_send(&self, record: &OrderRecord) -> Option<(OrderFailureKind, String)> {
         let args = &self.args;
         if args.dry_run {
-            return Some("dry run: order not sent".into());
+            return Some((
+                OrderFailureKind::NotPlaced,
+                "dry run: order not sent".into(),
+            ));
         }
         if self.state.borrow().token_rejected {
-            return Some(
+            return Some((
+                OrderFailureKind::NotPlaced,
                 "Kite rejected the access token earlier in this run: not sent; log in again and restart"
                     .into(),
-            );
+            ));
         }
         let age = Utc::now() - record.signal.ts;
         let limit =
             chrono::TimeDelta::from_std(args.max_signal_age).unwrap_or(chrono::TimeDelta::MAX);
         (age > limit).then(|| {
-            format!(
+            let why = format!(
                 "stale signal: validated {} s ago, more than zerodha.max_signal_age_secs ({}): not sent",
                 age.num_seconds(),
                 args.max_signal_age.as_secs()
-            )
+            );
+            (OrderFailureKind::Stale, why)
         })
     }
 }

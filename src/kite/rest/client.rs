@@ -1,6 +1,7 @@
 //! The HTTP side of the Kite client.
 
 use super::error::KiteError;
+use super::portfolio::{KiteHolding, KitePositions, ModifyParams};
 use super::rate::{Budget, RateLimiter, RateLimits};
 use super::types::{KiteOrder, KiteTrade, OrderParams, PlacedOrder, Session};
 use crate::settings::Secret;
@@ -74,6 +75,11 @@ impl KiteClient {
         })
     }
 
+    /// Longest wait for one answer.
+    pub fn timeout(&self) -> Duration {
+        self.config.timeout
+    }
+
     /// The base URL requests go to.
     pub fn base_url(&self) -> &str {
         &self.config.base_url
@@ -85,18 +91,52 @@ impl KiteClient {
     /// Kite's refusal, a network failure or timeout (outcome unknown), or a 429 that
     /// outlasted the retries.
     pub async fn place_order(&self, params: &OrderParams) -> Result<String, KiteError> {
+        self.place_order_by(params, None).await
+    }
+
+    /// [`place_order`](Self::place_order) that is not sent after `deadline`: when the rate
+    /// limits or Kite's 429s would make it go out later, it is not sent at all and
+    /// [`KiteError::RateLimited`] says so (nothing happened at Kite). The request itself
+    /// may still take up to the client's timeout after the deadline.
+    ///
+    /// # Errors
+    /// As [`place_order`](Self::place_order).
+    pub async fn place_order_by(
+        &self,
+        params: &OrderParams,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<String, KiteError> {
         let form = params.form().map_err(|message| KiteError::Input {
             status: 400,
             message,
         })?;
         let path = format!("/orders/{}", params.variety);
         let placed: PlacedOrder = self
-            .call(Budget::Order, Method::POST, &path, Some(&form))
+            .call_by(Budget::Order, Method::POST, &path, Some(&form), deadline)
             .await?;
         Ok(placed.order_id)
     }
 
-    /// `DELETE /orders/{variety}/{order_id}`.
+    /// `PUT /orders/{variety}/{order_id}`: changes what `params` sets. Counts against the
+    /// order rate limits.
+    ///
+    /// # Errors
+    /// As [`place_order`](Self::place_order).
+    pub async fn modify_order(
+        &self,
+        variety: &str,
+        order_id: &str,
+        params: &ModifyParams,
+    ) -> Result<(), KiteError> {
+        let path = format!("/orders/{variety}/{order_id}");
+        let form = params.form();
+        let _: serde_json::Value = self
+            .call(Budget::Order, Method::PUT, &path, Some(&form))
+            .await?;
+        Ok(())
+    }
+
+    /// `DELETE /orders/{variety}/{order_id}`. Counts against the order rate limits.
     ///
     /// # Errors
     /// As [`place_order`](Self::place_order).
@@ -106,6 +146,26 @@ impl KiteClient {
             .call(Budget::Order, Method::DELETE, &path, None)
             .await?;
         Ok(())
+    }
+
+    /// `GET /portfolio/positions`.
+    ///
+    /// # Errors
+    /// As [`place_order`](Self::place_order).
+    pub async fn positions(&self) -> Result<KitePositions, KiteError> {
+        self.call(Budget::Other, Method::GET, "/portfolio/positions", None)
+            .await
+    }
+
+    /// `GET /portfolio/holdings`.
+    ///
+    /// # Errors
+    /// As [`place_order`](Self::place_order).
+    pub async fn holdings(&self) -> Result<Vec<KiteHolding>, KiteError> {
+        let list = self
+            .call(Budget::Other, Method::GET, "/portfolio/holdings", None)
+            .await?;
+        Ok(each_readable(list, "holding"))
     }
 
     /// `GET /orders`: every order of the day, latest state.
@@ -170,16 +230,34 @@ impl KiteClient {
         path: &str,
         form: Option<&[(&'static str, String)]>,
     ) -> Result<T, KiteError> {
+        self.call_by(budget, method, path, form, None).await
+    }
+
+    /// A request that waits on the rate limits and retries 429s with backoff — but never
+    /// goes out after `deadline`: then it answers [`KiteError::RateLimited`] at once.
+    async fn call_by<T: DeserializeOwned>(
+        &self,
+        budget: Budget,
+        method: Method,
+        path: &str,
+        form: Option<&[(&'static str, String)]>,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<T, KiteError> {
         let mut backoff = self.config.rate_limit_backoff;
         let mut retries = 0;
+        let beyond = |what: &str| KiteError::RateLimited {
+            message: format!("{what}: not sent, it would have gone out after its deadline"),
+        };
         loop {
+            let now = tokio::time::Instant::now();
             let wait = self
                 .limiter
                 .lock()
                 // A poisoned limiter only means a panic elsewhere mid-arithmetic; its
                 // state is still a valid bucket.
                 .unwrap_or_else(|p| p.into_inner())
-                .reserve(budget, tokio::time::Instant::now().into_std());
+                .reserve_by(budget, now.into_std(), deadline.map(|d| d.into_std()))
+                .ok_or_else(|| beyond("our own rate limit allows no earlier slot"))?;
             if !wait.is_zero() {
                 tracing::debug!(
                     path,
@@ -190,6 +268,11 @@ impl KiteClient {
             }
             match self.send_once(method.clone(), path, form).await {
                 Err(KiteError::RateLimited { message }) if retries < RATE_LIMIT_RETRIES => {
+                    if deadline.is_some_and(|d| tokio::time::Instant::now() + backoff > d) {
+                        return Err(beyond(&format!(
+                            "Kite answered 429 ({message}) and the backoff runs past the deadline"
+                        )));
+                    }
                     retries += 1;
                     tracing::warn!(path, retry = retries, backoff_ms = backoff.as_millis() as u64, %message, "kite answered 429; backing off");
                     tokio::time::sleep(backoff).await;

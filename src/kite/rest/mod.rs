@@ -1,9 +1,11 @@
-//! The Kite Connect REST client: orders, trades and the login session.
+//! The Kite Connect REST client: orders (place, modify, cancel), trades, positions,
+//! holdings and the login session.
 //!
 //! Every request carries `X-Kite-Version: 3` and `Authorization: token KEY:TOKEN`, sends
 //! its parameters form-encoded, waits at most the configured timeout, and draws on the
 //! app's rate limits ([`rate`]) before it goes out. A 429 is retried after an exponential
-//! backoff (it had no effect, so repeating it is safe, placements included); every other
+//! backoff (it had no effect, so repeating it is safe, placements included) — within a
+//! deadline where the caller gives one (a placement never outlives its handler); every other
 //! error is returned typed ([`KiteError`]) for the caller to decide.
 //!
 //! Invariant: the access token and the API secret appear only in the `Authorization`
@@ -13,11 +15,13 @@
 
 mod client;
 mod error;
+mod portfolio;
 pub mod rate;
 mod types;
 
 pub use client::{KiteClient, KiteClientConfig, session_checksum};
 pub use error::KiteError;
+pub use portfolio::{KiteHolding, KitePosition, KitePositions, ModifyParams};
 pub use rate::{Budget, RateLimiter, RateLimits};
 pub use types::{
     KiteOrder, KiteTrade, OrderParams, OrderStatus, Session, ist_timestamp, order_type_name,

@@ -114,19 +114,42 @@ impl RateLimiter {
 
     /// How long to wait before a request of `budget` may go out.
     pub fn reserve(&mut self, budget: Budget, now: Instant) -> Duration {
+        match self.reserve_by(budget, now, None) {
+            Some(wait) => wait,
+            // Unreachable: without a deadline a slot is always reserved.
+            None => Duration::ZERO,
+        }
+    }
+
+    /// Reserves the earliest slot for a request of `budget` if it comes no later than
+    /// `deadline` (any slot when `None`): how long to wait from `now`. `None`: the limits
+    /// allow nothing before the deadline, and nothing was reserved — the request must not
+    /// go out (a placement that would wait past its handler or its signal's age).
+    pub fn reserve_by(
+        &mut self,
+        budget: Budget,
+        now: Instant,
+        deadline: Option<Instant>,
+    ) -> Option<Duration> {
+        let at = match budget {
+            // One send time that keeps both limits, recorded in both.
+            Budget::Order => self
+                .orders_per_sec
+                .earliest(now)
+                .max(self.orders_per_min.earliest(now)),
+            Budget::Other => self.requests_per_sec.earliest(now),
+        };
+        if deadline.is_some_and(|deadline| at > deadline) {
+            return None;
+        }
         match budget {
             Budget::Order => {
-                // One send time that keeps both limits, recorded in both.
-                let at = self
-                    .orders_per_sec
-                    .earliest(now)
-                    .max(self.orders_per_min.earliest(now));
                 self.orders_per_sec.record(at);
                 self.orders_per_min.record(at);
-                at - now
             }
-            Budget::Other => self.requests_per_sec.reserve(now),
+            Budget::Other => self.requests_per_sec.record(at),
         }
+        Some(at - now)
     }
 }
 
@@ -179,6 +202,27 @@ mod tests {
         let later = t0 + Duration::from_secs(3);
         assert!((0..10).all(|_| bucket.reserve(later).is_zero()));
         assert_eq!(bucket.reserve(later), 1000 * MS);
+    }
+
+    #[test]
+    fn a_slot_beyond_the_deadline_is_refused_and_not_reserved() {
+        let t0 = Instant::now();
+        let mut limiter = RateLimiter::new(RateLimits::default());
+        for _ in 0..10 {
+            assert_eq!(
+                limiter.reserve_by(Budget::Order, t0, Some(t0)),
+                Some(Duration::ZERO)
+            );
+        }
+        // The 11th slot is a window (with its margin) later: 1.1 s.
+        let deadline = t0 + 1000 * MS;
+        assert_eq!(limiter.reserve_by(Budget::Order, t0, Some(deadline)), None);
+        assert_eq!(
+            limiter.reserve_by(Budget::Order, t0, Some(t0 + 1100 * MS)),
+            Some(1100 * MS)
+        );
+        // The refused attempt took nothing: the 12th slot is the next one after the 11th.
+        assert_eq!(limiter.reserve(Budget::Order, t0), 1100 * MS);
     }
 
     #[test]

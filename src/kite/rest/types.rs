@@ -166,6 +166,8 @@ pub struct KiteTrade {
     pub tradingsymbol: String,
     #[serde(default)]
     pub transaction_type: String,
+    #[serde(default)]
+    pub product: String,
     /// The execution price (Kite calls it `average_price`).
     #[serde(deserialize_with = "decimal")]
     pub average_price: Decimal,
@@ -221,7 +223,7 @@ pub fn ist_timestamp(text: &str) -> Option<DateTime<Utc>> {
 }
 
 /// A price written as a JSON number (or string, or null for "none": zero).
-fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+pub(super) fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
     use serde::de::Error;
     let value = serde_json::Value::deserialize(d)?;
     let text = match &value {

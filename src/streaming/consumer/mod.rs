@@ -31,7 +31,7 @@ mod window;
 
 pub use actor::{ConsumerActor, ConsumerArgs, GetProgress, Shutdown};
 pub use pipeline::{ConsumerStats, Progress, StatsSnapshot};
-pub use routing::Routes;
+pub use routing::{HANDLER_TIMEOUT, Routes};
 pub use window::PartitionWindow;
 
 use crate::messages::{Envelope, Payload, RecordOrigin};

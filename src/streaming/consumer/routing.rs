@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 /// How long a handler may take to answer before the attempt counts as a transient failure.
-const HANDLER_TIMEOUT: Duration = Duration::from_secs(30);
+pub const HANDLER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A decoded record, ready to be sent (again, on retry) to its owner.
 pub(super) trait Dispatch: Send {
