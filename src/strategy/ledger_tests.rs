@@ -38,11 +38,13 @@ pub(super) fn failure_kinds() -> Vec<OrderFailureKind> {
         InsufficientFunds,
         ShortingNotAllowed,
         NotPlaced,
+        RateLimited,
+        Stale,
     ];
     for kind in &all {
         match kind {
-            Rejected | Cancelled | Expired | InsufficientFunds | ShortingNotAllowed | NotPlaced => {
-            }
+            Rejected | Cancelled | Expired | InsufficientFunds | ShortingNotAllowed | NotPlaced
+            | RateLimited | Stale => {}
         }
     }
     all
