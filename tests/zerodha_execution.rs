@@ -120,6 +120,8 @@ async fn a_restart_between_placement_and_publication_publishes_once_and_never_pl
         poll_interval: Duration::from_millis(50),
         settle: Duration::from_secs(60),
         max_signal_age: Duration::from_secs(60),
+        order_timeout: Duration::ZERO,
+        reconcile_interval: Duration::from_secs(3600),
         reconcile_retry_initial: Duration::from_millis(50),
         reconcile_retry_max: Duration::from_millis(500),
     };

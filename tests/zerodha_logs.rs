@@ -60,6 +60,8 @@ fn args(
         poll_interval: Duration::from_secs(3600),
         settle: Duration::from_secs(60),
         max_signal_age: Duration::from_secs(60),
+        order_timeout: Duration::ZERO,
+        reconcile_interval: Duration::from_secs(3600),
         reconcile_retry_initial: Duration::from_millis(10),
         reconcile_retry_max: Duration::from_millis(50),
     }

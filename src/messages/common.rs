@@ -64,7 +64,7 @@ pub enum Validity {
 
 /// Kite's `product` (margin treatment), as a strategy may ask for it; only Zerodha
 /// orders carry it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Product {
     /// Delivery (cash and carry).

@@ -96,7 +96,6 @@ fn defaults_of_kite_and_zerodha() {
         ("zerodha.registered_algo", "false"),
         ("zerodha.order_timeout_secs", "30"),
         ("zerodha.reconcile_interval_secs", "60"),
-        ("zerodha.cancel_on_shutdown", "false"),
     ];
     for (key, literal) in literals {
         let (table, leaf) = key.split_once('.').unwrap();

@@ -59,8 +59,6 @@ pub struct ZerodhaSettings {
     pub order_timeout_secs: u64,
     /// How often the account's positions are reconciled with Kite's, seconds.
     pub reconcile_interval_secs: u64,
-    /// Cancel every open order of ours when the daemon shuts down.
-    pub cancel_on_shutdown: bool,
 }
 
 impl ZerodhaSettings {
@@ -195,7 +193,12 @@ pub(super) fn problems(s: &Settings) -> Vec<Problem> {
     between("settle_secs", z.settle_secs, 1, 3_600);
     between("max_signal_age_secs", z.max_signal_age_secs, 1, 86_400);
     between("order_timeout_secs", z.order_timeout_secs, 0, 86_400);
-    between("reconcile_interval_secs", z.reconcile_interval_secs, 10, 3_600);
+    between(
+        "reconcile_interval_secs",
+        z.reconcile_interval_secs,
+        10,
+        3_600,
+    );
     for (key, value) in [
         ("order_rate_per_sec", u64::from(z.order_rate_per_sec)),
         ("order_rate_per_min", u64::from(z.order_rate_per_min)),

@@ -78,6 +78,8 @@ struct Metrics {
     actor_restarts: IntCounterVec,
     handler_latency: HistogramVec,
     consumer_lag: IntGaugeVec,
+    reconciliation_differences: IntGaugeVec,
+    reconciliation_at: IntGaugeVec,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -167,6 +169,26 @@ fn build() -> prometheus::Result<Metrics> {
                 )
                 .buckets(LATENCY_BUCKETS_SECONDS.to_vec()),
                 &["service", "message"],
+            )?,
+        )?,
+        reconciliation_differences: register(
+            &r,
+            IntGaugeVec::new(
+                Opts::new(
+                    "alpha_panda_reconciliation_differences",
+                    "Positions that differ from the broker's at the last position reconciliation.",
+                ),
+                &["broker"],
+            )?,
+        )?,
+        reconciliation_at: register(
+            &r,
+            IntGaugeVec::new(
+                Opts::new(
+                    "alpha_panda_reconciliation_timestamp_seconds",
+                    "Unix time of the last completed position reconciliation.",
+                ),
+                &["broker"],
             )?,
         )?,
         consumer_lag: register(
@@ -284,6 +306,26 @@ pub fn order_failed(broker: Broker, kind: OrderFailureKind) {
         &METRICS.orders_failed,
         &[broker.as_str(), failure_kind_label(kind)],
     );
+}
+
+/// A position reconciliation: `differences` found; `at` when it completed (`None`: it
+/// failed, so the time of the last completed one stays).
+pub fn reconciliation(
+    broker: Broker,
+    differences: usize,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+) {
+    let label = [broker.as_str()];
+    METRICS
+        .reconciliation_differences
+        .with_label_values(&label)
+        .set(i64::try_from(differences).unwrap_or(i64::MAX));
+    if let Some(at) = at {
+        METRICS
+            .reconciliation_at
+            .with_label_values(&label)
+            .set(at.timestamp());
+    }
 }
 
 /// A record consumed from `topic` sent to its dead-letter topic.

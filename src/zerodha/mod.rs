@@ -10,6 +10,9 @@
 //!   request goes out, updated as Kite answers — and the state machine that turns Kite's
 //!   view of the order (its status, its trades) into [`VenueEvent`]s, each exactly once.
 //!
+//! - [`positions`]: position reconciliation — our journal's positions against Kite's,
+//!   and the booking of trades we did not place.
+//!
 //! Invariants:
 //! - A record exists before its order is sent, so an order Kite might hold is always
 //!   known to us; if we find a record whose placement outcome is unknown, Kite is asked
@@ -22,10 +25,12 @@
 //!
 //! [`VenueEvent`]: crate::messages::VenueEvent
 
+pub mod positions;
 mod record;
 #[cfg(test)]
 mod tests;
 
 pub use record::{
-    CancelRequest, OrderRecord, OrderTarget, Outcome, Placement, market_as_limit, order_target,
+    CancelRequest, OrderRecord, OrderTarget, Outcome, Placement, charge_column, market_as_limit,
+    order_target,
 };

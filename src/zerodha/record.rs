@@ -102,6 +102,14 @@ pub fn order_target(
     })
 }
 
+/// The charges column of a Kite product: MIS is intraday, everything else delivery.
+pub fn charge_column(product: Product) -> ChargeColumn {
+    match product {
+        Product::Mis => ChargeColumn::Mis,
+        Product::Cnc | Product::Nrml | Product::Mtf => ChargeColumn::Cnc,
+    }
+}
+
 /// Whether the order reached Kite.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -382,10 +390,7 @@ impl OrderRecord {
             return None;
         }
         let side = self.signal.data.signal.side;
-        let column = match self.target.product {
-            Product::Mis => ChargeColumn::Mis,
-            Product::Cnc | Product::Nrml | Product::Mtf => ChargeColumn::Cnc,
-        };
+        let column = charge_column(self.target.product);
         let fees = charges.charges_for_fill(
             column,
             side,

@@ -1,6 +1,7 @@
 //! The actor shell: messages in, the core's async steps out, a poll timer.
 
 use super::core::{Core, ZerodhaStats};
+use super::positions::PositionReport;
 use crate::actors::market_feed::KiteOrderUpdate;
 use crate::actors::risk_manager::{SetTradingState, TradingHolds};
 use crate::kite::orders::{Product, Variety};
@@ -50,6 +51,10 @@ pub struct ZerodhaExecutionArgs {
     pub settle: Duration,
     /// Oldest a validated signal may be when its order would be sent.
     pub max_signal_age: Duration,
+    /// An order open at Kite this long after its placement is cancelled (zero: never).
+    pub order_timeout: Duration,
+    /// How often the account's positions are reconciled with Kite's.
+    pub reconcile_interval: Duration,
     /// Backoff of the start-up reconciliation's retries.
     pub reconcile_retry_initial: Duration,
     pub reconcile_retry_max: Duration,
@@ -122,9 +127,25 @@ impl Actor for ZerodhaExecution {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.spawn(self.core.clone().reconcile().into_actor(self));
+        let core = self.core.clone();
+        ctx.spawn(
+            async move {
+                core.clone().reconcile().await;
+                core.reconcile_positions().await;
+            }
+            .into_actor(self),
+        );
         ctx.run_interval(self.core.args.poll_interval, |act, ctx| {
             ctx.spawn(act.core.clone().poll().into_actor(act));
+        });
+        ctx.run_interval(self.core.args.reconcile_interval, |act, ctx| {
+            ctx.spawn(
+                act.core
+                    .clone()
+                    .reconcile_positions()
+                    .into_actor(act)
+                    .map(|_, _, _| ()),
+            );
         });
     }
 }
@@ -149,6 +170,20 @@ impl Handler<KiteOrderUpdate> for ZerodhaExecution {
             }
             Err(e) => tracing::warn!(error = %e, "unreadable Kite order update ignored"),
         }
+    }
+}
+
+/// Reconciles positions with Kite now (or, while one runs or before the start-up
+/// reconciliation, answers the last report).
+#[derive(Debug, Message)]
+#[rtype(result = "PositionReport")]
+pub struct ReconcilePositions;
+
+impl Handler<ReconcilePositions> for ZerodhaExecution {
+    type Result = ResponseActFuture<Self, PositionReport>;
+
+    fn handle(&mut self, _m: ReconcilePositions, _ctx: &mut Self::Context) -> Self::Result {
+        Box::pin(self.core.clone().reconcile_positions().into_actor(self))
     }
 }
 

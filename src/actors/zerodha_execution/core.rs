@@ -55,6 +55,10 @@ pub(super) struct State {
     /// Orders this run declared not placed, watched in case one turns up at Kite after all.
     pub(super) declared_not_placed: BTreeSet<String>,
     pub(super) stats: ZerodhaStats,
+    /// A position reconciliation is running.
+    pub(super) reconciling_positions: bool,
+    /// The last position reconciliation's report.
+    pub(super) positions: super::positions::PositionReport,
 }
 
 pub(super) struct Core {

@@ -33,6 +33,19 @@
 //! until that has succeeded the zerodha broker is held HALTED ([`TradingHolds`]) and no
 //! signal is placed. It retries with backoff for as long as it takes.
 //!
+//! Orders still open `zerodha.order_timeout_secs` after their placement are cancelled
+//! (`DELETE /orders/{variety}/{id}`); the cancellation, with any partial fill, reaches
+//! the strategy as an `orders.failed` of kind `cancelled`.
+//!
+//! A placement never outlives its handler: it must go out before a deadline below the
+//! consumer's handler timeout and within the signal's age; if the rate limits (ours or
+//! Kite's 429s) allow no slot before then, the order fails once as `rate_limited` (or
+//! `stale`), releasing its risk slot — it is never retried later.
+//!
+//! Positions are reconciled with Kite's after the start-up reconciliation and every
+//! `zerodha.reconcile_interval_secs` (see `positions`): untagged trades are booked, an
+//! unexplained difference halts zerodha.
+//!
 //! With `zerodha.dry_run = true` nothing is sent at all: each order's exact request is
 //! logged and the order fails as `not_placed` ("dry run").
 //!
@@ -41,6 +54,7 @@
 mod actor;
 mod core;
 mod placement;
+mod positions;
 mod reconcile;
 #[cfg(test)]
 mod test_rig;
@@ -50,8 +64,9 @@ mod tests;
 mod tests_recovery;
 mod tracking;
 
-pub use actor::{GetZerodhaStats, ZerodhaExecution, ZerodhaExecutionArgs};
+pub use actor::{GetZerodhaStats, ReconcilePositions, ZerodhaExecution, ZerodhaExecutionArgs};
 pub use core::{OPEN_INDEX, SETTLED_INDEX, ZerodhaStats};
+pub use positions::{EXTERNAL_INDEX, PositionReport};
 pub use reconcile::hold_until_reconciled;
 
 pub const SERVICE: &str = "zerodha_execution";

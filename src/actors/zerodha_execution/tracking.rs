@@ -6,9 +6,14 @@ use crate::actors::risk_manager::SetTradingState;
 use crate::kite::rest::KiteOrder;
 use crate::messages::{Broker, OrderFailureKind};
 use crate::risk::TradingState;
-use crate::zerodha::{OrderRecord, Placement};
+use crate::zerodha::{CancelRequest, OrderRecord, Placement};
 use chrono::{DateTime, Utc};
 use std::rc::Rc;
+use std::time::Duration;
+
+/// A cancellation that had no visible effect (its answer lost, a 429, Kite still showing
+/// the order open) is asked again after this long.
+const CANCEL_RETRY: Duration = Duration::from_secs(10);
 
 impl Core {
     /// Polls `GET /orders` and settles what changed. At most one poll runs at a time,
@@ -37,6 +42,7 @@ impl Core {
                     self.refresh(&id, found, asked_at).await;
                 }
                 self.watch_declared_not_placed(&orders).await;
+                self.cancel_timed_out().await;
             }
             Err(e) => self.kite_failed("polling GET /orders", &e),
         }
@@ -101,6 +107,66 @@ impl Core {
         }
         if let Err(e) = self.commit(next, events).await {
             tracing::warn!(order = %id, error = %e, "order update not recorded; retried on the next poll");
+        }
+    }
+
+    /// Cancels every order open at Kite longer than `zerodha.order_timeout_secs`. The
+    /// request is journaled first (so its reason survives a restart and labels the
+    /// cancellation), then sent; Kite's order book then settles the order as cancelled
+    /// with its partial fill, which reaches the strategy as an `orders.failed`.
+    pub(super) async fn cancel_timed_out(self: &Rc<Self>) {
+        let (timeout, now) = (self.args.order_timeout, Utc::now());
+        let due: Vec<String> = self
+            .state
+            .borrow()
+            .open
+            .values()
+            .filter(|r| r.cancel_due(now, timeout, CANCEL_RETRY))
+            .map(|r| r.client_order_id.clone())
+            .collect();
+        for id in due {
+            let Some(_busy) = self.claim_busy(&id) else {
+                continue;
+            };
+            let Some(record) = self.state.borrow().open.get(&id).cloned() else {
+                continue;
+            };
+            let Some(broker_order_id) = record.broker_order_id().map(str::to_owned) else {
+                continue;
+            };
+            let mut next = record.clone();
+            next.cancel = Some(CancelRequest {
+                at: now,
+                reason: format!(
+                    "unfilled after zerodha.order_timeout_secs ({} s): cancelled by alpha-panda",
+                    timeout.as_secs()
+                ),
+            });
+            if let Err(e) = self.persist(&next).await {
+                tracing::warn!(order = %id, error = %e, "cancel not journaled; asked again on the next poll");
+                continue;
+            }
+            self.state
+                .borrow_mut()
+                .open
+                .insert(id.clone(), next.clone());
+            let variety = next.target.variety.as_str();
+            match self
+                .args
+                .client
+                .cancel_order(variety, &broker_order_id)
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(order = %id, broker_order = %broker_order_id, filled = next.filled_quantity, quantity = next.signal.data.signal.quantity, "order open past its timeout: cancel sent")
+                }
+                Err(e) if e.is_token_error() => self.halt_on_token_error(&e),
+                // Already complete or cancelled (the book settles it), a 429 or a lost
+                // answer: the next poll looks again.
+                Err(e) => {
+                    tracing::warn!(order = %id, broker_order = %broker_order_id, error = %e, "cancel not accepted; the order book decides, asked again if it stays open")
+                }
+            }
         }
     }
 
