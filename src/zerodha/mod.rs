@@ -26,6 +26,8 @@
 //! [`VenueEvent`]: crate::messages::VenueEvent
 
 pub mod positions;
+#[cfg(test)]
+mod positions_tests;
 mod record;
 #[cfg(test)]
 mod tests;

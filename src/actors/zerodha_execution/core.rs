@@ -42,6 +42,9 @@ pub struct ZerodhaStats {
     pub open_orders: usize,
     /// The start-up reconciliation succeeded.
     pub reconciled: bool,
+    /// Position reconciliations finished (or skipped: dry run), the first right after the
+    /// start-up reconciliation.
+    pub position_reconciliations: u64,
 }
 
 #[derive(Default)]

@@ -62,7 +62,11 @@ impl Core {
     pub(super) async fn reconcile_positions(self: Rc<Self>) -> PositionReport {
         {
             let mut state = self.state.borrow_mut();
-            if state.reconciling_positions || self.args.dry_run || !*self.reconciled.borrow() {
+            if state.reconciling_positions || !*self.reconciled.borrow() {
+                return state.positions.clone();
+            }
+            if self.args.dry_run {
+                state.stats.position_reconciliations += 1;
                 return state.positions.clone();
             }
             state.reconciling_positions = true;
@@ -81,6 +85,7 @@ impl Core {
         let mut state = self.state.borrow_mut();
         state.positions = report.clone();
         state.reconciling_positions = false;
+        state.stats.position_reconciliations += 1;
         report
     }
 

@@ -134,7 +134,15 @@ pub(super) fn client_config(rig: &Rig) -> KiteClientConfig {
 
 pub(super) async fn wait_reconciled(addr: &Addr<ZerodhaExecution>) {
     tokio::time::timeout(WAIT, async {
-        while !addr.send(GetZerodhaStats).await.unwrap().reconciled {
+        // The start-up position reconciliation follows at once: wait for it too, so its
+        // requests never mix with a scenario's.
+        while addr
+            .send(GetZerodhaStats)
+            .await
+            .unwrap()
+            .position_reconciliations
+            == 0
+        {
             tokio::task::yield_now().await;
         }
     })

@@ -8,7 +8,6 @@ use crate::messages::{
     Broker, OrderFailed, OrderFailureKind, OrderFilled, OrderSubmitted, Side, client_order_id,
 };
 use crate::risk::TradingState;
-use crate::streaming::consumer::HandlerError;
 use crate::testkit::fixtures::validated_signal;
 use std::time::Duration;
 
@@ -327,7 +326,7 @@ async fn a_stale_signal_is_not_sent() {
     signal.ts -= chrono::TimeDelta::seconds(120);
     addr.send(deliver(&signal)).await.unwrap().unwrap();
     let (_, failed) = rig.expect::<OrderFailed>().await;
-    assert_eq!(failed.data.kind, OrderFailureKind::NotPlaced);
+    assert_eq!(failed.data.kind, OrderFailureKind::Stale);
     assert!(
         failed
             .data
@@ -356,24 +355,124 @@ async fn a_journaled_signal_is_never_placed_again_by_a_new_incarnation() {
 }
 
 #[actix::test]
-async fn rate_limited_past_the_client_retries_then_redelivered_places_once() {
+async fn nine_429s_in_a_row_end_in_one_definitive_failure_that_a_redelivery_does_not_undo() {
     let mut rig = Rig::new().await;
     let mut args = rig.args();
     // No polls: every 429 below is the placement's.
     args.poll_interval = Duration::from_secs(3600);
     let addr = rig.start(args);
     wait_reconciled(&addr).await;
-    // More 429s than the client retries: the placement is given up, not sent.
+    // More 429s than the client retries: the placement is given up, not sent, and the
+    // order fails once as rate_limited (releasing its risk slot, telling the strategy).
     rig.kite.rate_limit_next(9);
     let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
-    let first = addr.send(deliver(&signal)).await.unwrap();
+    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    let (topic, failed) = rig.expect::<OrderFailed>().await;
+    assert_eq!(topic, "zerodha.orders.failed");
+    assert_eq!(failed.data.kind, OrderFailureKind::RateLimited);
     assert!(
-        matches!(&first, Err(HandlerError::Transient(m)) if m.contains("rate-limiting")),
-        "{first:?}"
+        failed.data.message.contains("429"),
+        "{}",
+        failed.data.message
     );
     assert_eq!(rig.kite.placements(), 0);
-    // The consumer retries the record.
+    let posts = rig
+        .kite
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    assert_eq!(posts, 9, "one attempt and eight retries");
+    // The consumer redelivers it (a rebalance): the journal says it ended; nothing is sent.
+    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    rig.expect_quiet_over_polls(&addr, 0).await;
+    assert_eq!(rig.kite.placements(), 0);
+}
+
+#[actix::test]
+async fn eight_429s_then_an_answer_place_the_order_once() {
+    let mut rig = Rig::new().await;
+    let mut args = rig.args();
+    args.poll_interval = Duration::from_secs(3600);
+    let addr = rig.start(args);
+    wait_reconciled(&addr).await;
+    rig.kite.rate_limit_next(8);
+    let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
     addr.send(deliver(&signal)).await.unwrap().unwrap();
     rig.expect::<OrderSubmitted>().await;
     assert_eq!(rig.kite.placements(), 1);
+}
+
+#[actix::test]
+async fn a_placement_that_429s_past_the_signals_age_fails_as_stale_without_being_sent_late() {
+    let mut rig = Rig::new().await;
+    let mut args = rig.args();
+    args.poll_interval = Duration::from_secs(3600);
+    // Backoffs of 1 s, 2 s, 4 s… against a signal that may be at most 2 s old when sent.
+    args.client = crate::kite::rest::KiteClient::new(crate::kite::rest::KiteClientConfig {
+        rate_limit_backoff: Duration::from_secs(1),
+        rate_limit_backoff_max: Duration::from_secs(30),
+        ..client_config(&rig)
+    })
+    .unwrap();
+    args.max_signal_age = Duration::from_secs(2);
+    let addr = rig.start(args);
+    wait_reconciled(&addr).await;
+    rig.kite.rate_limit_next(9);
+    let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
+    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    let (_, failed) = rig.expect::<OrderFailed>().await;
+    assert_eq!(failed.data.kind, OrderFailureKind::Stale);
+    assert!(
+        failed.data.message.contains("max_signal_age_secs (2 s)"),
+        "{}",
+        failed.data.message
+    );
+    // 0 s, 1 s and 3 s fit in the signal's 2 s… only the first two: the third would
+    // have gone out after the deadline and was never sent.
+    let posts = rig
+        .kite
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    assert_eq!(posts, 2);
+    assert_eq!(rig.kite.placements(), 0);
+}
+
+#[actix::test]
+async fn an_order_open_past_its_timeout_is_cancelled_and_its_partial_fill_stands() {
+    let mut rig = Rig::new().await;
+    let mut args = rig.args();
+    args.order_timeout = Duration::from_secs(1);
+    let addr = rig.start(args);
+    wait_reconciled(&addr).await;
+    let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
+    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    rig.expect::<OrderSubmitted>().await;
+    let order = rig.kite.orders().remove(0);
+    rig.kite.fill(&order.order_id, 4, d("1500.05"));
+    let (_, fill) = rig.expect::<OrderFilled>().await;
+    assert_eq!((fill.data.quantity, fill.data.cumulative_quantity), (4, 4));
+    // A second later the poll cancels the rest at Kite, and the cancellation follows.
+    let (topic, failed) = rig.expect::<OrderFailed>().await;
+    assert_eq!(topic, "zerodha.orders.failed");
+    assert_eq!(failed.data.kind, OrderFailureKind::Cancelled);
+    assert_eq!((failed.data.quantity, failed.data.filled_quantity), (10, 4));
+    assert_eq!(
+        failed.data.message,
+        "unfilled after zerodha.order_timeout_secs (1 s): cancelled by alpha-panda"
+    );
+    let cancels: Vec<_> = rig
+        .kite
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .collect();
+    assert_eq!(cancels.len(), 1, "{cancels:?}");
+    assert_eq!(
+        cancels[0].path,
+        format!("/orders/regular/{}", order.order_id)
+    );
+    assert_eq!(rig.kite.order(&order.order_id).unwrap().status, "CANCELLED");
 }
