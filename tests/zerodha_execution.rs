@@ -152,7 +152,11 @@ async fn a_restart_between_placement_and_publication_publishes_once_and_never_pl
     })
     .await
     .unwrap();
-    second.send(deliver(&signal)).await.unwrap().unwrap();
+    let completion = second.send(deliver(&signal)).await.unwrap().unwrap();
+    // The placement runs on after the handler answered; its outcome completes the record.
+    futures::future::try_join_all(completion.deliveries)
+        .await
+        .unwrap();
     let polls = second.send(GetZerodhaStats).await.unwrap().polls;
     tokio::time::timeout(WAIT, async {
         while second.send(GetZerodhaStats).await.unwrap().polls < polls + 3 {

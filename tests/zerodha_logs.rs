@@ -112,7 +112,11 @@ async fn a_token_error_is_logged_loudly_and_the_token_never() {
     reconciled(&addr).await;
     kite.expire_token();
     let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
-    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    let completion = addr.send(deliver(&signal)).await.unwrap().unwrap();
+    // The placement runs on after the handler answered; its outcome completes the record.
+    futures::future::try_join_all(completion.deliveries)
+        .await
+        .unwrap();
     kill.expect_msg(WAIT).await;
     let text = logs.text();
     let id = client_order_id(signal.id);
@@ -140,7 +144,11 @@ async fn a_dry_run_logs_the_exact_request_and_no_secret() {
     dry.dry_run = true;
     let addr = ZerodhaExecution::new(dry).start();
     let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
-    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    let completion = addr.send(deliver(&signal)).await.unwrap().unwrap();
+    // The placement runs on after the handler answered; its outcome completes the record.
+    futures::future::try_join_all(completion.deliveries)
+        .await
+        .unwrap();
     assert!(kite.requests().is_empty(), "{:?}", kite.requests());
     let text = logs.text();
     let expected = format!(

@@ -68,6 +68,8 @@ pub(super) struct Core {
     pub(super) args: ZerodhaExecutionArgs,
     pub(super) state: RefCell<State>,
     pub(super) reconciled: tokio::sync::watch::Sender<bool>,
+    /// Woken whenever an order stops being busy.
+    pub(super) released: tokio::sync::Notify,
 }
 
 /// Marks an order busy for as long as it lives.
@@ -79,6 +81,7 @@ pub(super) struct Busy {
 impl Drop for Busy {
     fn drop(&mut self) {
         self.core.state.borrow_mut().busy.remove(&self.id);
+        self.core.released.notify_waiters();
     }
 }
 
@@ -88,6 +91,7 @@ impl Core {
             args,
             state: RefCell::default(),
             reconciled: tokio::sync::watch::channel(false).0,
+            released: tokio::sync::Notify::new(),
         })
     }
 

@@ -5,10 +5,11 @@
 //! signal whose entry exists is never placed from scratch again, whatever the dedup
 //! window, the consumer group or the process: its entry says what happened.
 
-use super::core::{Core, OPEN_INDEX};
+use super::core::{Busy, Core, OPEN_INDEX};
 use crate::kite::rest::KiteError;
 use crate::messages::{Envelope, OrderFailureKind, ValidatedSignal, client_order_id};
 use crate::streaming::consumer::{Completion, HANDLER_TIMEOUT, HandlerError, HandlerResult};
+use crate::streaming::producer::{Delivered, PublishError};
 use crate::zerodha::{OrderRecord, OrderTarget, Placement, order_target};
 use chrono::Utc;
 use std::rc::Rc;
@@ -19,6 +20,10 @@ use tokio::time::Instant;
 /// 30 s handler timeout, so the consumer sees a clean transient failure, never an
 /// abandoned handler that might act later.
 const RECONCILIATION_WAIT: Duration = Duration::from_secs(20);
+
+/// Longest wait of a redelivered signal for an earlier handling of it to finish: below the
+/// consumer's handler timeout.
+const BUSY_WAIT: Duration = Duration::from_secs(25);
 
 /// Kept free at the end of a handling for the journal write and the publication that
 /// follow the placement's answer.
@@ -50,7 +55,7 @@ impl Core {
         }
         let started = Instant::now();
         let id = client_order_id(envelope.id);
-        let Some(busy) = self.claim_busy(&id) else {
+        let Some(busy) = self.wait_until_free(&id, started).await else {
             return Err(HandlerError::Transient(format!("order {id} is busy")));
         };
         let record = match self.load(&id).await? {
@@ -59,7 +64,7 @@ impl Core {
                 let Some(record) = self.journal_new(&id, envelope).await? else {
                     return Ok(Completion::done());
                 };
-                return self.send(record, started).await;
+                return Ok(self.send_in_background(record, started, busy));
             }
         };
         match &record.placement {
@@ -72,12 +77,62 @@ impl Core {
                 self.poll().await;
                 Ok(Completion::done())
             }
-            Placement::NotSent => self.send(record, started).await,
+            Placement::NotSent => Ok(self.send_in_background(record, started, busy)),
             Placement::Placed { .. } | Placement::NotPlaced => {
                 tracing::info!(order = %id, "validated signal already executed; nothing sent");
                 Ok(Completion::done())
             }
         }
+    }
+
+    /// Claims `id`, waiting while another handling has it busy (a redelivery of a signal
+    /// whose placement is still on its way waits for that placement's outcome instead of
+    /// failing and being dead-lettered). `None` if it stays busy for [`BUSY_WAIT`].
+    async fn wait_until_free(self: &Rc<Self>, id: &str, started: Instant) -> Option<Busy> {
+        loop {
+            // Registered before the check, so a release in between is not missed.
+            let released = self.released.notified();
+            if let Some(busy) = self.claim_busy(id) {
+                return Some(busy);
+            }
+            tokio::time::timeout_at(started + BUSY_WAIT, released)
+                .await
+                .ok()?;
+        }
+    }
+
+    /// Sends the placement on its own task and answers at once: the consumer goes on with
+    /// the next signals while this one waits for the rate limiter or Kite, and completes
+    /// the record (commits its offset) only when the placement has its outcome. A
+    /// transient failure (a journal write, a publication) fails the record's completion,
+    /// so the consumer redelivers it and the journal decides what happens next.
+    fn send_in_background(
+        self: &Rc<Self>,
+        record: OrderRecord,
+        started: Instant,
+        busy: Busy,
+    ) -> Completion {
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        let core = self.clone();
+        actix::spawn(async move {
+            let result = core.send(record, started).await;
+            drop(busy);
+            // The receiver is gone only if the consumer stopped; the journal has the outcome.
+            let _ = done.send(result.map(|_| ()).map_err(|e| e.to_string()));
+        });
+        Completion::after(vec![Box::pin(async move {
+            let topic = "zerodha.orders (placement)".to_owned();
+            match outcome.await {
+                Ok(Ok(())) => Ok(Delivered {
+                    partition: -1,
+                    offset: -1,
+                }),
+                Ok(Err(reason)) => Err(PublishError::Transient { topic, reason }),
+                Err(_) => Err(PublishError::Unavailable(
+                    "zerodha execution stopped before the placement's outcome".into(),
+                )),
+            }
+        })])
     }
 
     /// Creates the journal entry of a new order. `None`: no order will be sent — the

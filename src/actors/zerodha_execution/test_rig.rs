@@ -113,6 +113,20 @@ pub(super) fn deliver(envelope: &Envelope<ValidatedSignal>) -> Deliver<Validated
     }
 }
 
+/// Waits for a handling's outcome: its answer, then every delivery it left in flight (a
+/// placement runs on after the handler answered, as the consumer sees it).
+pub(super) async fn completed(answer: crate::streaming::consumer::HandlerResult) {
+    let completion = answer.expect("handled");
+    futures::future::try_join_all(completion.deliveries)
+        .await
+        .expect("the handling completed");
+}
+
+/// Delivers `signal` and waits until its handling completed.
+pub(super) async fn handled(addr: &Addr<ZerodhaExecution>, signal: &Envelope<ValidatedSignal>) {
+    completed(addr.send(deliver(signal)).await.unwrap()).await;
+}
+
 pub(super) fn form_value<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
     form.iter()
         .find(|(k, _)| k == name)

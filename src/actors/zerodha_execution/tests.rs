@@ -16,7 +16,7 @@ async fn places_the_order_with_its_tag_and_publishes_the_submission() {
     let mut rig = Rig::new().await;
     let addr = rig.start(rig.args());
     let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
-    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    handled(&addr, &signal).await;
 
     let orders = rig.kite.orders();
     assert_eq!(orders.len(), 1);
@@ -70,7 +70,7 @@ async fn market_protection_goes_with_sl_m_orders_as_configured_and_not_with_limi
     limit.data.signal.order_type = crate::messages::OrderType::Limit;
     limit.data.signal.price = Some(rust_decimal::Decimal::new(149_500, 2));
     for signal in [&stop, &limit] {
-        addr.send(deliver(signal)).await.unwrap().unwrap();
+        handled(&addr, signal).await;
     }
     let posts: Vec<_> = rig
         .kite
@@ -96,7 +96,7 @@ async fn a_strategy_with_a_limit_buffer_sends_its_market_orders_as_limits_on_the
     let buy = validated_signal(Broker::Zerodha, Side::Buy, 10);
     let sell = validated_signal(Broker::Zerodha, Side::Sell, 10);
     for signal in [&buy, &sell] {
-        addr.send(deliver(signal)).await.unwrap().unwrap();
+        handled(&addr, signal).await;
     }
     let posts: Vec<_> = rig
         .kite
@@ -128,7 +128,7 @@ async fn a_refusal_fails_the_order_with_kites_message() {
     });
     let addr = rig.start(rig.args());
     let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
-    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    handled(&addr, &signal).await;
     let (topic, failed) = rig.expect::<OrderFailed>().await;
     assert_eq!(topic, "zerodha.orders.failed");
     assert_eq!(failed.data.kind, OrderFailureKind::Rejected);
@@ -148,7 +148,7 @@ async fn partial_then_full_fills_are_each_published_exactly_once() {
     let mut rig = Rig::new().await;
     let addr = rig.start(rig.args());
     let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
-    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    handled(&addr, &signal).await;
     let (_, submitted) = rig.expect::<OrderSubmitted>().await;
     let order_id = submitted.data.order.broker_order_id.unwrap();
 
@@ -184,7 +184,7 @@ async fn cancelled_and_rejected_orders_are_reported_as_such() {
     });
     let addr = rig.start(rig.args());
     let to_cancel = validated_signal(Broker::Zerodha, Side::Buy, 10);
-    addr.send(deliver(&to_cancel)).await.unwrap().unwrap();
+    handled(&addr, &to_cancel).await;
     let (_, submitted) = rig.expect::<OrderSubmitted>().await;
     let order_id = submitted.data.order.broker_order_id.unwrap();
     rig.kite.fill(&order_id, 3, d("1500"));
@@ -202,7 +202,7 @@ async fn cancelled_and_rejected_orders_are_reported_as_such() {
     );
 
     let to_reject = validated_signal(Broker::Zerodha, Side::Sell, 5);
-    addr.send(deliver(&to_reject)).await.unwrap().unwrap();
+    handled(&addr, &to_reject).await;
     let (_, submitted) = rig.expect::<OrderSubmitted>().await;
     assert_eq!(submitted.data.order.side, Side::Sell);
     let (_, failed) = rig.expect::<OrderFailed>().await;
@@ -219,9 +219,10 @@ async fn the_same_validated_signal_delivered_twice_places_one_broker_order() {
     let addr = rig.start(rig.args());
     let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
     let (a, b) = futures::join!(addr.send(deliver(&signal)), addr.send(deliver(&signal)));
-    // One is handled; the other either found it busy (retried by the consumer) or done.
-    assert!(a.unwrap().is_ok() || b.unwrap().is_ok());
-    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    // One places it; the other waits while it is busy, then finds it placed.
+    completed(a.unwrap()).await;
+    completed(b.unwrap()).await;
+    handled(&addr, &signal).await;
     let (_, submitted) = rig.expect::<OrderSubmitted>().await;
     assert_eq!(
         submitted.data.order.client_order_id,
@@ -241,7 +242,7 @@ async fn a_429_is_retried_after_backoff_and_places_once() {
     wait_reconciled(&addr).await;
     rig.kite.rate_limit_next(2);
     let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
-    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    handled(&addr, &signal).await;
     rig.expect::<OrderSubmitted>().await;
     let statuses: Vec<u16> = rig
         .kite
@@ -262,7 +263,7 @@ async fn a_token_error_halts_zerodha_and_sends_nothing_more() {
     wait_reconciled(&addr).await;
     rig.kite.expire_token();
     let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
-    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    handled(&addr, &signal).await;
     let halt = rig.kill_switch.expect_msg(WAIT).await;
     assert_eq!(
         (halt.broker, halt.state),
@@ -287,7 +288,7 @@ async fn a_token_error_halts_zerodha_and_sends_nothing_more() {
         .filter(|r| r.method == "POST")
         .count();
     let next = validated_signal(Broker::Zerodha, Side::Sell, 5);
-    addr.send(deliver(&next)).await.unwrap().unwrap();
+    handled(&addr, &next).await;
     let (_, failed) = rig.expect::<OrderFailed>().await;
     assert_eq!(failed.data.kind, OrderFailureKind::NotPlaced);
     assert!(
@@ -311,7 +312,7 @@ async fn dry_run_sends_nothing() {
     args.dry_run = true;
     let addr = rig.start(args);
     let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
-    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    handled(&addr, &signal).await;
     let (_, failed) = rig.expect::<OrderFailed>().await;
     assert_eq!(failed.data.kind, OrderFailureKind::NotPlaced);
     assert_eq!(failed.data.message, "dry run: order not sent");
@@ -324,7 +325,7 @@ async fn a_stale_signal_is_not_sent() {
     let addr = rig.start(rig.args());
     let mut signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
     signal.ts -= chrono::TimeDelta::seconds(120);
-    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    handled(&addr, &signal).await;
     let (_, failed) = rig.expect::<OrderFailed>().await;
     assert_eq!(failed.data.kind, OrderFailureKind::Stale);
     assert!(
@@ -343,13 +344,13 @@ async fn a_journaled_signal_is_never_placed_again_by_a_new_incarnation() {
     let mut rig = Rig::new().await;
     let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
     let first = rig.start(rig.args());
-    first.send(deliver(&signal)).await.unwrap().unwrap();
+    handled(&first, &signal).await;
     rig.expect::<OrderSubmitted>().await;
     // A new incarnation with the same journal (no dedup window involved) gets the signal
     // again: a replay, a reset consumer group, another process.
     let second = rig.start(rig.args());
     wait_reconciled(&second).await;
-    second.send(deliver(&signal)).await.unwrap().unwrap();
+    handled(&second, &signal).await;
     rig.expect_quiet_over_polls(&second, 2).await;
     assert_eq!(rig.kite.placements(), 1);
 }
@@ -366,7 +367,7 @@ async fn nine_429s_in_a_row_end_in_one_definitive_failure_that_a_redelivery_does
     // order fails once as rate_limited (releasing its risk slot, telling the strategy).
     rig.kite.rate_limit_next(9);
     let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
-    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    handled(&addr, &signal).await;
     let (topic, failed) = rig.expect::<OrderFailed>().await;
     assert_eq!(topic, "zerodha.orders.failed");
     assert_eq!(failed.data.kind, OrderFailureKind::RateLimited);
@@ -384,7 +385,7 @@ async fn nine_429s_in_a_row_end_in_one_definitive_failure_that_a_redelivery_does
         .count();
     assert_eq!(posts, 9, "one attempt and eight retries");
     // The consumer redelivers it (a rebalance): the journal says it ended; nothing is sent.
-    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    handled(&addr, &signal).await;
     rig.expect_quiet_over_polls(&addr, 0).await;
     assert_eq!(rig.kite.placements(), 0);
 }
@@ -398,7 +399,7 @@ async fn eight_429s_then_an_answer_place_the_order_once() {
     wait_reconciled(&addr).await;
     rig.kite.rate_limit_next(8);
     let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
-    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    handled(&addr, &signal).await;
     rig.expect::<OrderSubmitted>().await;
     assert_eq!(rig.kite.placements(), 1);
 }
@@ -420,7 +421,7 @@ async fn a_placement_that_429s_past_the_signals_age_fails_as_stale_without_being
     wait_reconciled(&addr).await;
     rig.kite.rate_limit_next(9);
     let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
-    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    handled(&addr, &signal).await;
     let (_, failed) = rig.expect::<OrderFailed>().await;
     assert_eq!(failed.data.kind, OrderFailureKind::Stale);
     assert!(
@@ -448,7 +449,7 @@ async fn an_order_open_past_its_timeout_is_cancelled_and_its_partial_fill_stands
     let addr = rig.start(args);
     wait_reconciled(&addr).await;
     let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
-    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    handled(&addr, &signal).await;
     rig.expect::<OrderSubmitted>().await;
     let order = rig.kite.orders().remove(0);
     rig.kite.fill(&order.order_id, 4, d("1500.05"));

@@ -25,14 +25,14 @@ async fn a_placement_that_times_out_is_settled_by_polling_with_no_second_placeme
     let addr = rig.start(args);
     let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
     // The handler answers once the order is in flight (its answer lost).
-    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    handled(&addr, &signal).await;
     let (_, submitted) = rig.expect::<OrderSubmitted>().await;
     let order_id = submitted.data.order.broker_order_id.unwrap();
     rig.kite.fill(&order_id, 10, d("1499.95"));
     let (_, fill) = rig.expect::<OrderFilled>().await;
     assert_eq!(fill.data.cumulative_quantity, 10);
     // The same signal again: still one order at Kite.
-    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    handled(&addr, &signal).await;
     rig.expect_quiet_over_polls(&addr, 2).await;
     assert_eq!(rig.kite.placements(), 1);
     assert_eq!(addr.send(GetZerodhaStats).await.unwrap().placements_sent, 1);
@@ -53,7 +53,7 @@ async fn declared_not_placed() -> (
     args.settle = Duration::from_millis(1);
     let addr = rig.start(args);
     let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
-    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    handled(&addr, &signal).await;
     let (_, failed) = rig.expect::<OrderFailed>().await;
     assert_eq!(failed.data.kind, OrderFailureKind::NotPlaced);
     (rig, addr, signal, failed)
@@ -99,7 +99,7 @@ async fn zerodha_stays_halted_and_places_nothing_until_reconciliation_succeeds()
     let placed = addr.send(deliver(&signal));
     // Kite answers again: reconciliation succeeds, the hold lifts, the waiting signal
     // is placed.
-    placed.await.unwrap().unwrap();
+    completed(placed.await.unwrap()).await;
     assert_eq!(rig.holds.reason(Broker::Zerodha), None);
     rig.expect::<OrderSubmitted>().await;
     let first_post = rig
@@ -127,7 +127,7 @@ async fn order_updates_from_the_ticker_publish_fills_without_waiting_for_a_poll(
     args.poll_interval = Duration::from_secs(3600);
     let addr = rig.start(args);
     let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
-    addr.send(deliver(&signal)).await.unwrap().unwrap();
+    handled(&addr, &signal).await;
     let (_, submitted) = rig.expect::<OrderSubmitted>().await;
     let order_id = submitted.data.order.broker_order_id.unwrap();
     rig.kite.fill(&order_id, 10, d("1500.25"));
@@ -179,7 +179,7 @@ async fn a_restart_between_placement_and_publication_reconciles_by_tag_and_place
     let (_, fill) = rig.expect::<OrderFilled>().await;
     assert_eq!(fill.data.cumulative_quantity, 10);
     // The consumer redelivers the signal (its offset was never committed).
-    second.send(deliver(&signal)).await.unwrap().unwrap();
+    handled(&second, &signal).await;
     rig.expect_quiet_over_polls(&second, 2).await;
     assert_eq!(rig.kite.placements(), 1);
     let journal = rig.store.members(SETTLED_INDEX).await.unwrap();
