@@ -127,6 +127,12 @@ pub enum RejectionCode {
     TradingReducing,
     NoMarketPrice,
     MarketClosed,
+    /// A limit or trigger price off the instrument's tick grid.
+    TickSize,
+    /// A quantity that is not a whole number of the instrument's lots.
+    LotSize,
+    /// New MIS exposure at or after the intraday entry cutoff.
+    EntryCutoff,
 }
 
 impl RejectionCode {
@@ -143,6 +149,9 @@ impl RejectionCode {
             RejectionCode::TradingReducing => "trading_reducing",
             RejectionCode::NoMarketPrice => "no_market_price",
             RejectionCode::MarketClosed => "market_closed",
+            RejectionCode::TickSize => "tick_size",
+            RejectionCode::LotSize => "lot_size",
+            RejectionCode::EntryCutoff => "entry_cutoff",
         }
     }
 }

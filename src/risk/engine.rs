@@ -14,6 +14,7 @@
 
 use super::book::Book;
 use super::limits::RiskLimits;
+use super::market_rules::MarketRules;
 use super::rules::{self, Context};
 use crate::market::MarketCalendar;
 use crate::messages::{Broker, OrderFailed, OrderFilled, Rejection, RejectionCode, TradingSignal};
@@ -111,6 +112,8 @@ pub struct BrokerRisk {
     /// execution until its start-up reconciliation succeeds); `None` when nothing does.
     /// Not persisted: the holder sets it again when it starts.
     pub(super) hold: Option<String>,
+    /// The instruments' grids and the MIS entry cutoff; from configuration, not persisted.
+    pub(super) market: MarketRules,
 }
 
 impl BrokerRisk {
@@ -128,7 +131,15 @@ impl BrokerRisk {
             book: Book::default(),
             last_prices: BTreeMap::new(),
             hold: None,
+            market: MarketRules::default(),
         }
+    }
+
+    /// This state under `market`'s rules as well (tick and lot sizes, the entry cutoff);
+    /// without them no market rule applies.
+    pub fn with_market(mut self, market: MarketRules) -> Self {
+        self.market = market;
+        self
     }
 
     /// Records the last traded price of an instrument (for the price band). Non-positive
@@ -173,6 +184,9 @@ impl BrokerRisk {
             last_price: self.last_prices.get(&signal.token).copied(),
             daily_realized_pnl: self.daily_realized_pnl,
             day: self.day,
+            instrument: self.market.instrument(signal.token),
+            entries_closed: self.market.entries_closed(signal, at),
+            at,
         };
         let reasons = rules::evaluate(&ctx, signal);
         if !reasons.is_empty() {

@@ -5,7 +5,7 @@
 //! counts and realized P&L, the open-order count and the kill switch ([`TradingState`]) —
 //! and applies that broker's [`RiskLimits`]. [`BrokerRisk::check`] returns every rule a
 //! signal fails, each as a [`Rejection`] with a stable [`RejectionCode`] and a message with
-//! the numbers.
+//! the numbers. Besides the limits it applies the market's own rules ([`MarketRules`]).
 //!
 //! Why separate from the actor: the rules are pure decisions over owned state, so they are
 //! tested table-style without Kafka, benchmarked on their own, and snapshotted to Redis
@@ -20,6 +20,9 @@
 //!   broker (reported once, by [`BrokerRisk::on_fill`]) and refuses new exposure for the
 //!   rest of the day even if the operator re-activates; reducing orders still pass it.
 //! - Position rules see real positions from fills, not pending orders.
+//! - The market's rules ([`MarketRules`]: tick and lot sizes, the MIS entry cutoff) come
+//!   from configuration with the limits and are not part of the snapshot. Off-grid prices
+//!   and part lots are refused, never rounded.
 //!
 //! [`TradingSignal`]: crate::messages::TradingSignal
 //! [`Rejection`]: crate::messages::Rejection
@@ -28,6 +31,7 @@
 mod book;
 mod engine;
 mod limits;
+mod market_rules;
 mod rules;
 mod snapshot;
 
@@ -40,10 +44,13 @@ mod tests_isolation;
 #[cfg(test)]
 mod tests_limits;
 #[cfg(test)]
+mod tests_market;
+#[cfg(test)]
 mod tests_rules;
 #[cfg(test)]
 mod tests_state;
 
 pub use engine::{BrokerRisk, LossLimitBreach, TradingState};
 pub use limits::RiskLimits;
+pub use market_rules::{MarketRules, ProductRule};
 pub use snapshot::{LastPrice, PositionRecord, RiskSnapshot};

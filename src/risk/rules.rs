@@ -2,9 +2,13 @@
 //! risk state, returning every rule the signal fails.
 //!
 //! Order of the reasons (stable, so callers and tests can rely on it): the trading state
-//! (`trading_halted` or `trading_reducing`) first, then the limits in [`RiskLimits`] field
-//! order — `max_order_quantity`, `max_order_value`, `max_position`, `max_daily_trades`,
+//! (`trading_halted` or `trading_reducing`) first; then the day's own gate, `entry_cutoff`
+//! (no new MIS exposure late in the day; see [`MarketRules`]); then what the instrument
+//! allows, `tick_size` and `lot_size`; then the limits in [`RiskLimits`] field order —
+//! `max_order_quantity`, `max_order_value`, `max_position`, `max_daily_trades`,
 //! `price_band` (or `no_market_price`), `daily_loss_limit`, `max_open_orders`.
+//!
+//! [`MarketRules`]: super::MarketRules
 //!
 //! Every message states the numbers that decided it (`order value 24503.50 exceeds
 //! 20000`). Nothing here allocates unless a rule fails, and nothing panics: arithmetic on
@@ -13,8 +17,11 @@
 use super::book::Position;
 use super::engine::TradingState;
 use super::limits::RiskLimits;
+use super::market_rules::{off_grid, off_lot};
+use crate::market::Instrument;
+use crate::market::hours::IST;
 use crate::messages::{Broker, Rejection, RejectionCode, Side, TradingSignal};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use rust_decimal::Decimal;
 
 /// What the rules may read of one broker's state for one signal.
@@ -34,6 +41,12 @@ pub(crate) struct Context<'a> {
     pub(crate) last_price: Option<Decimal>,
     pub(crate) daily_realized_pnl: Decimal,
     pub(crate) day: Option<NaiveDate>,
+    /// The signal's instrument (tick and lot size), if the registry knows it.
+    pub(crate) instrument: Option<&'a Instrument>,
+    /// The entry cutoff when the signal is an MIS order and MIS entries are closed at `at`.
+    pub(crate) entries_closed: Option<NaiveTime>,
+    /// The signal's time (see [`MarketRules`](super::MarketRules) for which clock).
+    pub(crate) at: DateTime<Utc>,
 }
 
 /// Every rule `signal` fails under `ctx`, in the stable order above. Empty = approved.
@@ -62,6 +75,33 @@ pub(crate) fn evaluate(ctx: &Context<'_>, signal: &TradingSignal) -> Vec<Rejecti
             ),
         ),
         TradingState::Active | TradingState::Reducing => {}
+    }
+
+    if let Some(cutoff) = ctx.entries_closed
+        && !reduces
+    {
+        let local = ctx.at.with_timezone(&IST);
+        fail(
+            RejectionCode::EntryCutoff,
+            format!(
+                "MIS entries closed at {} IST on {}: order {} at {} IST moves position {} \
+                 to {after}, not toward zero",
+                cutoff.format("%H:%M"),
+                local.date_naive(),
+                signed(signal),
+                local.format("%H:%M:%S"),
+                ctx.position.quantity
+            ),
+        );
+    }
+
+    if let Some(instrument) = ctx.instrument {
+        if let Some(message) = off_grid(signal, instrument) {
+            fail(RejectionCode::TickSize, message);
+        }
+        if let Some(message) = off_lot(signal, instrument) {
+            fail(RejectionCode::LotSize, message);
+        }
     }
 
     if let Some(max) = limits.max_order_quantity

@@ -1,9 +1,10 @@
 //! [`RiskSnapshot`]: everything a [`BrokerRisk`] knows, as plain serializable data, for
 //! persistence (Redis) and rebuild after a restart.
 //!
-//! `BrokerRisk::restore(b.snapshot(), limits)` makes the same decisions as `b` for any
-//! sequence of inputs when given the same limits. The limits are not part of the snapshot:
-//! they come from configuration, which may have changed across the restart.
+//! `BrokerRisk::restore(b.snapshot(), limits).with_market(rules)` makes the same decisions
+//! as `b` for any sequence of inputs when given the same limits and market rules. Neither
+//! is part of the snapshot: they come from configuration (and the instrument registry),
+//! which may have changed across the restart.
 //!
 //! Wire shape: JSON-friendly (lists of records rather than maps with compound keys),
 //! amounts as decimal strings (never floats), unknown fields refused, positions and prices
@@ -89,7 +90,8 @@ impl BrokerRisk {
         }
     }
 
-    /// Rebuilds the state a [`Self::snapshot`] captured, under `limits`. Flat positions
+    /// Rebuilds the state a [`Self::snapshot`] captured, under `limits` and no market rules
+    /// (add them with [`Self::with_market`]). Flat positions
     /// and non-positive prices in the snapshot are dropped; a later record for the same
     /// key replaces an earlier one.
     pub fn restore(snapshot: RiskSnapshot, limits: RiskLimits) -> Self {

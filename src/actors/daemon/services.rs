@@ -59,10 +59,12 @@ pub(super) fn risk_manager(
     services: &mut Services,
 ) -> Result<Built, String> {
     let limits = risk_limits(w.settings, &w.brokers);
+    let market = risk_market_rules(w.settings, w.registry, &w.brokers);
     let (producer, store, holds) = (w.producer.clone(), w.store.clone(), w.holds.clone());
     let addr = host.spawn(risk_manager::SERVICE, move || {
         Ok(
             RiskManager::new(limits.clone(), producer.clone(), store.clone())
+                .with_market(market.clone())
                 .with_holds(holds.clone()),
         )
     })?;
@@ -148,6 +150,41 @@ pub(crate) fn risk_limits(
     brokers
         .iter()
         .map(|b| (*b, settings.risk.limits(*b).clone()))
+        .collect()
+}
+
+/// The market's rules for each broker in `brokers`: the registry's tick and lot sizes, and
+/// the MIS entry cutoff of `market_hours` (none with `intraday = false`) for the product
+/// each venue places an order as: paper every order as `paper.product`, whatever the
+/// signal says; Zerodha the signal's own, else its strategy's, else `zerodha.product`.
+pub(crate) fn risk_market_rules(
+    settings: &Settings,
+    registry: &InstrumentRegistry,
+    brokers: &[Broker],
+) -> BTreeMap<Broker, crate::risk::MarketRules> {
+    use crate::messages::Product;
+    use crate::risk::{MarketRules, ProductRule};
+    let base = MarketRules::new(registry);
+    let products = |broker| match broker {
+        Broker::Paper => ProductRule::Fixed(match settings.paper.product {
+            crate::paper::Product::Mis => Product::Mis,
+            crate::paper::Product::Cnc => Product::Cnc,
+        }),
+        Broker::Zerodha => ProductRule::PerStrategy {
+            by_strategy: settings
+                .strategies
+                .keys()
+                .map(|id| (id.clone(), settings.order_kind(id).0))
+                .collect(),
+            default: settings.zerodha.product,
+        },
+    };
+    brokers
+        .iter()
+        .map(|b| {
+            let day = settings.market_hours.intraday_day();
+            (*b, base.clone().with_entry_cutoff(day, products(*b)))
+        })
         .collect()
 }
 

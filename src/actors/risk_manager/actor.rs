@@ -7,7 +7,7 @@ use crate::messages::{
     Broker, Envelope, MarketTick, OrderFailed, OrderFilled, RejectedSignal, TradingSignal,
     ValidatedSignal,
 };
-use crate::risk::{BrokerRisk, RiskLimits, TradingState};
+use crate::risk::{BrokerRisk, MarketRules, RiskLimits, TradingState};
 use crate::store::Store;
 use crate::streaming::consumer::{Completion, Deliver, HandlerError, HandlerResult};
 use crate::streaming::producer::PendingDelivery;
@@ -21,6 +21,9 @@ use uuid::Uuid;
 
 pub struct RiskManager {
     limits: BTreeMap<Broker, RiskLimits>,
+    /// The market's rules per broker (tick and lot sizes, the MIS entry cutoff); a broker
+    /// without an entry has none. From configuration, applied again to a restored book.
+    market: BTreeMap<Broker, MarketRules>,
     books: BTreeMap<Broker, BrokerRisk>,
     /// Fill ids already applied, per broker: a redelivered fill must not move a position
     /// twice. Saved with the book.
@@ -44,13 +47,11 @@ impl RiskManager {
         producer: ProducerHandle,
         store: Arc<dyn Store>,
     ) -> Self {
-        let books = limits
-            .iter()
-            .map(|(b, l)| (*b, BrokerRisk::new(*b, l.clone())))
-            .collect();
+        let market = BTreeMap::new();
         RiskManager {
+            books: fresh_books(&limits, &market),
             limits,
-            books,
+            market,
             applied: BTreeMap::new(),
             validated: BTreeMap::new(),
             unsaved: Unsaved::default(),
@@ -58,6 +59,14 @@ impl RiskManager {
             store,
             holds: TradingHolds::default(),
         }
+    }
+
+    /// Applies each broker's market rules (tick and lot sizes, the MIS entry cutoff) as
+    /// well as its limits.
+    pub fn with_market(mut self, market: BTreeMap<Broker, MarketRules>) -> Self {
+        self.market = market;
+        self.books = fresh_books(&self.limits, &self.market);
+        self
     }
 
     /// Shares `holds` with the services that may hold a broker HALTED.
@@ -82,8 +91,11 @@ impl RiskManager {
     /// Installs what was read back for `broker`.
     fn restore(&mut self, broker: Broker, restored: persist::Restored) {
         let limits = self.limits.get(&broker).cloned().unwrap_or_default();
-        self.books
-            .insert(broker, BrokerRisk::restore(restored.snapshot, limits));
+        let market = self.market.get(&broker).cloned().unwrap_or_default();
+        self.books.insert(
+            broker,
+            BrokerRisk::restore(restored.snapshot, limits).with_market(market),
+        );
         self.applied.insert(broker, restored.applied);
         self.validated.insert(broker, restored.validated);
         if restored.migrated {
@@ -92,6 +104,20 @@ impl RiskManager {
             tracing::info!(%broker, "risk state restored");
         }
     }
+}
+
+/// A fresh book per broker with limits, under its market rules.
+fn fresh_books(
+    limits: &BTreeMap<Broker, RiskLimits>,
+    market: &BTreeMap<Broker, MarketRules>,
+) -> BTreeMap<Broker, BrokerRisk> {
+    limits
+        .iter()
+        .map(|(b, l)| {
+            let rules = market.get(b).cloned().unwrap_or_default();
+            (*b, BrokerRisk::new(*b, l.clone()).with_market(rules))
+        })
+        .collect()
 }
 
 impl Actor for RiskManager {

@@ -4,6 +4,9 @@
 //! It also consumes `market.ticks` (last prices for the price band) and
 //! `{broker}.orders.filled` / `.failed` (positions, the daily loss limit, open orders). State
 //! is kept separately per broker ([`crate::risk::BrokerRisk`]); paper and zerodha never mix.
+//! Besides each broker's limits it applies the market's rules ([`crate::risk::MarketRules`],
+//! given with [`RiskManager::with_market`]): prices on the instrument's tick grid, whole
+//! lots, and no new MIS exposure from the entry cutoff, judged at the signal's timestamp.
 //! Each broker's state is saved to the store after every change and read back when the
 //! actor starts, so a restart resumes with the same positions, counters and trading state.
 //! A record is complete only once its outputs are published and the state is saved.

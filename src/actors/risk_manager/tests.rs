@@ -1,13 +1,16 @@
 //! The risk manager with probes: validated or rejected, the kill switch, separate brokers,
 //! state read back after a restart (the remembered ids bounded, the old format migrated),
-//! and a failed save made good by the redelivery.
+//! a failed save made good by the redelivery, and the market's rules (the MIS entry cutoff)
+//! applied to a restored book.
 
 use super::*;
+use crate::market::{InstrumentRegistry, IntradayDay, MarketCalendar};
 use crate::messages::{
     Broker, Envelope, Fees, OrderFilled, OrderRef, OrderType, RecordOrigin, RejectedSignal,
     RejectionCode, Side, TradingSignal, ValidatedSignal, Validity, decode,
 };
-use crate::risk::{BrokerRisk, RiskLimits, TradingState};
+use crate::messages::{Product, Rejection};
+use crate::risk::{BrokerRisk, MarketRules, ProductRule, RiskLimits, TradingState};
 use crate::store::{ListWrite, MemoryStore, Store, StoreError, ValueWithLists};
 use crate::streaming::ProducerHandle;
 use crate::streaming::consumer::Completion;
@@ -506,4 +509,54 @@ async fn a_fill_whose_save_failed_is_saved_with_its_redelivery() {
             vec![RejectionCode::MaxPosition]
         )
     );
+}
+
+/// Paper: every order MIS, entries closing at 15:00 IST, the embedded registry's grids.
+fn mis_rules() -> BTreeMap<Broker, MarketRules> {
+    let hm = |h, m| chrono::NaiveTime::from_hms_opt(h, m, 0).unwrap();
+    let day = IntradayDay::new(hm(15, 0), hm(15, 15), hm(15, 20), MarketCalendar::default());
+    let rules = MarketRules::new(&InstrumentRegistry::embedded().unwrap())
+        .with_entry_cutoff(Some(day), ProductRule::Fixed(Product::Mis));
+    BTreeMap::from([(Broker::Paper, rules)])
+}
+
+#[actix::test]
+async fn an_mis_entry_after_the_cutoff_is_rejected_and_a_reduction_validated_after_a_restart() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
+    let mut out = Probe::<Publish>::acking_producer();
+    let start_mis = || {
+        RiskManager::new(
+            limits(),
+            ProducerHandle::new(out.recipient()),
+            store.clone(),
+        )
+        .with_market(mis_rules())
+        .start()
+    };
+    let first = start_mis();
+    handled(&first, fill(Broker::Paper, 50)).await; // Long 50 at 10:00 IST.
+    drop(first);
+
+    // The book read back is judged under the same rules. Thursday 2026-11-26, 15:05 IST.
+    let second = start_mis();
+    let late = Utc.with_ymd_and_hms(2026, 11, 26, 9, 35, 0).unwrap();
+    let at_late = |mut d: Deliver<TradingSignal>| {
+        d.envelope.ts = late;
+        d
+    };
+    handled(&second, at_late(signal(Broker::Paper, Side::Buy, 10))).await;
+    handled(&second, at_late(signal(Broker::Paper, Side::Sell, 50))).await;
+    let p = out.expect_msg(WAIT).await;
+    assert_eq!(p.0.topic, "paper.signals.rejected");
+    assert_eq!(
+        decode::<RejectedSignal>(&p.0.value).unwrap().data.reasons,
+        [Rejection {
+            code: RejectionCode::EntryCutoff,
+            message: "MIS entries closed at 15:00 IST on 2026-11-26: order +10 at 15:05:00 IST \
+                      moves position 50 to 60, not toward zero"
+                .into(),
+        }]
+    );
+    assert_eq!(next_verdict(&mut out).await.0, "paper.signals.validated");
+    out.expect_no_msg(Duration::from_millis(100)).await;
 }
