@@ -1,12 +1,14 @@
 //! Request bodies: strict `application/x-www-form-urlencoded` decoding and the field rules
 //! of `POST /orders/{variety}`.
 //!
+//! The modify form (`PUT /orders/{variety}/{id}`) reuses the field rules (see `modify`).
+//!
 //! Invariants: a body decodes only when it is UTF-8, every `%` starts a two-digit hex escape
 //! and the decoded bytes are UTF-8 again (no lossy replacement); the first occurrence of a
 //! field wins; an empty value counts as missing. Validation reports the first bad field, by
 //! name, in Kite's words ("Missing `tradingsymbol`", "Invalid `quantity`.").
 
-use super::state::NewOrder;
+use super::state::{FAKE_USER_ID, NewOrder};
 use rust_decimal::Decimal;
 use std::str::FromStr;
 
@@ -14,8 +16,8 @@ const VARIETIES: &[&str] = &["regular", "amo", "co", "iceberg", "auction"];
 const EXCHANGES: &[&str] = &["NSE", "BSE", "NFO", "CDS", "BCD", "MCX", "BFO"];
 const TRANSACTION_TYPES: &[&str] = &["BUY", "SELL"];
 const PRODUCTS: &[&str] = &["CNC", "NRML", "MIS", "MTF"];
-const ORDER_TYPES: &[&str] = &["MARKET", "LIMIT", "SL", "SL-M"];
-const VALIDITIES: &[&str] = &["DAY", "IOC", "TTL"];
+pub(super) const ORDER_TYPES: &[&str] = &["MARKET", "LIMIT", "SL", "SL-M"];
+pub(super) const VALIDITIES: &[&str] = &["DAY", "IOC", "TTL"];
 const TAG_MAX_CHARS: usize = 20;
 
 /// Whether `variety` is one of Kite's order varieties (a path segment).
@@ -83,11 +85,15 @@ pub(super) fn required<'a>(form: &'a [(String, String)], name: &str) -> Result<&
     field(form, name).ok_or_else(|| format!("Missing `{name}`"))
 }
 
-fn invalid(name: &str) -> String {
+pub(super) fn invalid(name: &str) -> String {
     format!("Invalid `{name}`.")
 }
 
-fn one_of(form: &[(String, String)], name: &str, allowed: &[&str]) -> Result<String, String> {
+pub(super) fn one_of(
+    form: &[(String, String)],
+    name: &str,
+    allowed: &[&str],
+) -> Result<String, String> {
     let value = required(form, name)?;
     if allowed.contains(&value) {
         Ok(value.to_owned())
@@ -97,7 +103,7 @@ fn one_of(form: &[(String, String)], name: &str, allowed: &[&str]) -> Result<Str
 }
 
 /// A non-negative integer: digits only (no sign, no fraction).
-fn count(value: &str, name: &str) -> Result<u64, String> {
+pub(super) fn count(value: &str, name: &str) -> Result<u64, String> {
     if value.bytes().all(|b| b.is_ascii_digit()) {
         value.parse().map_err(|_| invalid(name))
     } else {
@@ -106,7 +112,7 @@ fn count(value: &str, name: &str) -> Result<u64, String> {
 }
 
 /// An optional price: absent → 0; present → a non-negative decimal.
-fn optional_price(form: &[(String, String)], name: &str) -> Result<Decimal, String> {
+pub(super) fn optional_price(form: &[(String, String)], name: &str) -> Result<Decimal, String> {
     match field(form, name) {
         None => Ok(Decimal::ZERO),
         Some(text) => Decimal::from_str(text)
@@ -128,7 +134,7 @@ fn needed_price(form: &[(String, String)], name: &str) -> Result<Decimal, String
 }
 
 /// A required integer > 0.
-fn positive_count(form: &[(String, String)], name: &str) -> Result<u64, String> {
+pub(super) fn positive_count(form: &[(String, String)], name: &str) -> Result<u64, String> {
     match count(required(form, name)?, name)? {
         0 => Err(invalid(name)),
         n => Ok(n),
@@ -150,7 +156,7 @@ pub const MARKET_PROTECTION_REQUIRED: &str = "Market orders without market prote
      allowed via API. Please set market protection or use a Limit order.";
 
 /// Kite's market protection: a percentage, or -1 for automatic.
-fn market_protection(form: &[(String, String)]) -> Result<i64, String> {
+pub(super) fn market_protection(form: &[(String, String)]) -> Result<i64, String> {
     match field(form, "market_protection") {
         None => Ok(0),
         Some(text) => i64::from_str(text)
@@ -219,6 +225,7 @@ pub(super) fn validate_order(variety: &str, form: &[(String, String)]) -> Result
         trigger_price,
         market_protection,
         tag: tag(form)?,
+        placed_by: FAKE_USER_ID.to_owned(),
         form: form.to_vec(),
     })
 }

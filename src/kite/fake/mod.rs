@@ -12,6 +12,16 @@
 //! [`FakeKite::requests`] and [`FakeKite::orders`]. Synchronise with
 //! [`FakeKite::wait_until`] (no sleeps).
 //!
+//! What it enforces as Kite does today (KITE.md, "Rules in force since 1 April 2026"):
+//! market protection on MARKET/SL-M (`form`); tick and lot size per instrument and limit
+//! price protection around the last price (`market`: [`FakeKite::set_instrument`],
+//! [`FakeKite::set_last_price`], [`FakeKite::set_lpp_band_pct`]); 10 order requests a
+//! second and 200 a minute (`rate`: [`FakeKite::rate_violations`]). What it serves beyond
+//! placing: modify and cancel (`modify`, `routes`), positions and holdings (`portfolio`:
+//! [`FakeKite::set_overnight_position`], [`FakeKite::set_holding`]), untagged trades and
+//! opt-in auto-execution for soak tests (`execution`: [`FakeKite::external_trade`],
+//! [`FakeKite::auto_square_off`], [`FakeKite::auto_execute`]).
+//!
 //! Invariants:
 //! - Requests are checked in a fixed order (see `routes`); a refused request changes nothing
 //!   but is still recorded with the status it got.
@@ -22,18 +32,44 @@
 //! - The fake never logs a header, a form field or a token (debug-level method, path and
 //!   status only).
 
+mod execution;
 mod form;
+mod market;
+mod modify;
+mod portfolio;
+mod rate;
+mod reply;
 mod routes;
 mod script;
+mod session;
 mod state;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_auto;
+#[cfg(test)]
+mod tests_market;
+#[cfg(test)]
+mod tests_modify;
+#[cfg(test)]
+mod tests_portfolio;
+#[cfg(test)]
+mod tests_rate;
 #[cfg(test)]
 mod tests_scripted;
 
 /// The session checksum (shared with the client: it is a formula, checked against a
 /// published test vector in the client's tests).
 pub use crate::kite::rest::session_checksum;
+pub use execution::{AUTO_SQUARE_OFF_PLACED_BY, AutoExecution, ExternalTrade};
+pub use form::MARKET_PROTECTION_REQUIRED;
+pub use market::{
+    DEFAULT_LOT_SIZE, DEFAULT_LPP_BAND_PCT, DEFAULT_TICK_SIZE, LPP_REJECTION, lot_size_message,
+    tick_size_message,
+};
+pub use modify::filled_quantity_message;
+pub use rate::{ManualClock, OrderRateLimits};
+pub use reply::TOO_MANY_REQUESTS;
 pub use state::{FAKE_USER_ID, FakeOrder, FakeTrade};
 
 use actix_web::dev::ServerHandle;

@@ -1,28 +1,41 @@
 //! The HTTP side of the fake: one catch-all actix-web handler that checks a request the way
 //! Kite does, routes it, applies it to the [`State`] and records it.
 //!
-//! Check order (each failure answers Kite's error envelope and has no effect): scripted
-//! rate limit (429) → `X-Kite-Version: 3` (400) → known route (404) → `Authorization`
-//! (403, except `POST /session/token`) → scripted GET failure (5xx) → form body (400) →
-//! the endpoint's own rules. Every request is recorded, under the same lock that applies it,
-//! so the record order is the order in which the fake acted. Nothing here logs a header or
-//! a form field: tokens and checksums never reach the logs.
+//! Check order (each failure answers Kite's error envelope and has no effect):
+//! 1. scripted rate limit, `rate_limit_next` (429, any request);
+//! 2. `X-Kite-Version: 3` (400);
+//! 3. known route (404);
+//! 4. `Authorization` (403, except `POST /session/token`);
+//! 5. strict order windows, place/modify/cancel only (429, counted in `rate_violations`;
+//!    see `rate`);
+//! 6. scripted GET failure (5xx);
+//! 7. form body (400);
+//! 8. the endpoint's own rules:
+//!    - place: fields (400 InputException, `form`) → lot and tick (400 InputException,
+//!      `market`) → the placement script (a scripted refusal creates nothing) → the order
+//!      exists → LPP (the order is REJECTED, answer 200; not when the script fills or
+//!      rejects it) → auto-execution (`execution`);
+//!    - modify: variety → order exists (400 InputException) → not terminal (400
+//!      OrderException) → fields (400 InputException) → lot and tick (400 InputException) →
+//!      LPP (400 OrderException) → the change → auto-execution (`modify`);
+//!    - cancel: variety → order exists (400 InputException) → not terminal (400
+//!      OrderException) → CANCELLED.
+//!
+//! Every request is recorded, under the same lock that applies it, so the record order is
+//! the order in which the fake acted. Nothing here logs a header or a form field: tokens and
+//! checksums never reach the logs.
 
-use super::form::{decode_form, is_form_content_type, is_variety, required, validate_order};
-use super::state::{FAKE_USER_ID, State, ist_now};
-use super::{FakeKiteConfig, Placement, RecordedRequest, Shared};
-use crate::kite::rest::session_checksum;
+use super::form::{decode_form, is_form_content_type, is_variety, validate_order};
+use super::reply::{
+    INPUT, NO_ORDER, ORDER, Reply, TOKEN, error, server_error, success, too_many_requests,
+};
+use super::state::State;
+use super::{FakeKiteConfig, Placement, RecordedRequest, Shared, modify, portfolio, session};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
-use std::time::Duration;
 
-const INPUT: &str = "InputException";
-const TOKEN: &str = "TokenException";
-const ORDER: &str = "OrderException";
 const BAD_TOKEN: &str = "Incorrect `api_key` or `access_token`.";
-const BAD_SESSION: &str = "Token is invalid or has expired.";
-const NO_ORDER: &str = "Couldn't find that `order_id`.";
 
 /// The body of a POST/PUT, as far as it could be decoded.
 enum Body {
@@ -71,63 +84,41 @@ impl Incoming {
     }
 }
 
-/// An answer: HTTP status, JSON body, and how long to hold it back.
-struct Reply {
-    status: u16,
-    body: Value,
-    delay: Option<Duration>,
-}
-
-fn success(data: Value) -> Reply {
-    Reply {
-        status: 200,
-        body: json!({"status": "success", "data": data}),
-        delay: None,
-    }
-}
-
-fn error(status: u16, error_type: &str, message: impl Into<String>) -> Reply {
-    Reply {
-        status,
-        body: json!({
-            "status": "error",
-            "message": message.into(),
-            "data": null,
-            "error_type": error_type,
-        }),
-        delay: None,
-    }
-}
-
-/// Kite's `error_type` for a server-side status.
-fn server_error(status: u16) -> Reply {
-    let error_type = match status {
-        502 => "DataException",
-        503 | 504 => "NetworkException",
-        _ => "GeneralException",
-    };
-    error(status, error_type, "Fake Kite: scripted server error")
-}
-
 enum Route<'a> {
     Place(&'a str),
+    Modify(&'a str, &'a str),
     Cancel(&'a str, &'a str),
     Orders,
     History(&'a str),
     Trades,
     OrderTrades(&'a str),
+    Positions,
+    Holdings,
     Session,
+}
+
+impl Route<'_> {
+    /// Whether the strict order windows count it.
+    fn is_order_request(&self) -> bool {
+        matches!(
+            self,
+            Route::Place(_) | Route::Modify(..) | Route::Cancel(..)
+        )
+    }
 }
 
 fn route<'a>(method: &str, path: &'a str) -> Option<Route<'a>> {
     let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
     Some(match (method, segments.as_slice()) {
         ("POST", ["orders", variety]) => Route::Place(variety),
+        ("PUT", ["orders", variety, order_id]) => Route::Modify(variety, order_id),
         ("DELETE", ["orders", variety, order_id]) => Route::Cancel(variety, order_id),
         ("GET", ["orders"]) => Route::Orders,
         ("GET", ["orders", order_id]) => Route::History(order_id),
         ("GET", ["trades"]) => Route::Trades,
         ("GET", ["orders", order_id, "trades"]) => Route::OrderTrades(order_id),
+        ("GET", ["portfolio", "positions"]) => Route::Positions,
+        ("GET", ["portfolio", "holdings"]) => Route::Holdings,
         ("POST", ["session", "token"]) => Route::Session,
         _ => return None,
     })
@@ -174,7 +165,7 @@ pub(super) async fn dispatch(
 fn answer(state: &mut State, config: &FakeKiteConfig, req: &Incoming) -> Reply {
     if state.rate_limited > 0 {
         state.rate_limited -= 1;
-        return error(429, "NetworkException", "Too many requests");
+        return too_many_requests();
     }
     if req.version.as_deref().map(str::trim) != Some("3") {
         return error(
@@ -191,6 +182,9 @@ fn answer(state: &mut State, config: &FakeKiteConfig, req: &Incoming) -> Reply {
     if !matches!(route, Route::Session) && !authorized {
         return error(403, TOKEN, BAD_TOKEN);
     }
+    if route.is_order_request() && !state.rate.admit() {
+        return too_many_requests();
+    }
     if req.method == "GET" && state.failing_gets > 0 {
         state.failing_gets -= 1;
         return server_error(state.failing_get_status);
@@ -202,6 +196,7 @@ fn answer(state: &mut State, config: &FakeKiteConfig, req: &Incoming) -> Reply {
     };
     match route {
         Route::Place(variety) => place(state, variety, form),
+        Route::Modify(variety, order_id) => modify::modify(state, variety, order_id, form),
         Route::Cancel(variety, order_id) => cancel(state, variety, order_id),
         Route::Orders => success(state.orders().map(|o| o.to_json()).collect()),
         Route::History(order_id) => match state.history(order_id) {
@@ -220,7 +215,9 @@ fn answer(state: &mut State, config: &FakeKiteConfig, req: &Incoming) -> Reply {
             ),
             None => error(400, INPUT, NO_ORDER),
         },
-        Route::Session => session(state, config, form),
+        Route::Positions => success(portfolio::positions_json(state)),
+        Route::Holdings => success(portfolio::holdings_json(state)),
+        Route::Session => session::session(state, config, form),
     }
 }
 
@@ -229,6 +226,9 @@ fn place(state: &mut State, variety: &str, form: &[(String, String)]) -> Reply {
         Ok(new) => new,
         Err(message) => return error(400, INPUT, message),
     };
+    if let Err(message) = state.market.check_grid(&new.terms()) {
+        return error(400, INPUT, message);
+    }
     let script = state.script.pop_front().unwrap_or(Placement::Accept);
     let quantity = new.quantity;
     let order_id = match &script {
@@ -248,10 +248,10 @@ fn place(state: &mut State, variety: &str, form: &[(String, String)]) -> Reply {
             order.status_message = Some(message.clone());
             Ok(())
         }),
-        _ => Ok(()),
+        _ => state.settle_placed(&order_id),
     };
     if let Err(why) = scripted {
-        // Unreachable: a fresh OPEN order takes any change the script makes.
+        // Unreachable: a fresh OPEN order takes any change the script or the market makes.
         return error(500, "GeneralException", why);
     }
     let created = success(json!({ "order_id": order_id }));
@@ -286,45 +286,4 @@ fn cancel(state: &mut State, variety: &str, order_id: &str) -> Reply {
         Ok(()) => success(json!({ "order_id": order_id })),
         Err(message) => error(400, ORDER, message),
     }
-}
-
-fn session(state: &mut State, config: &FakeKiteConfig, form: &[(String, String)]) -> Reply {
-    let fields = ["api_key", "request_token", "checksum"].map(|name| required(form, name));
-    let [api_key, request_token, checksum] = match fields {
-        [Ok(a), Ok(r), Ok(c)] => [a, r, c],
-        [a, r, c] => {
-            let missing = [a, r, c].into_iter().find_map(Result::err);
-            return error(400, INPUT, missing.unwrap_or_default());
-        }
-    };
-    let valid = api_key == config.api_key
-        && state.request_tokens.contains(request_token)
-        && checksum == session_checksum(api_key, request_token, &config.api_secret);
-    if !valid {
-        return error(403, TOKEN, BAD_SESSION);
-    }
-    // Request tokens are single use, and a new session replaces the old access token.
-    state.request_tokens.remove(request_token);
-    state.sessions += 1;
-    state.access_token = format!("fake_access_token_s{:09}", state.sessions);
-    state.token_expired = false;
-    success(json!({
-        "user_type": "individual",
-        "email": "fake.user@example.com",
-        "user_name": "Fake User",
-        "user_shortname": "Fake",
-        "broker": "ZERODHA",
-        "exchanges": ["NSE", "BSE", "NFO", "CDS", "BCD", "MCX", "BFO"],
-        "products": ["CNC", "NRML", "MIS", "MTF"],
-        "order_types": ["MARKET", "LIMIT", "SL", "SL-M"],
-        "avatar_url": null,
-        "user_id": FAKE_USER_ID,
-        "api_key": config.api_key,
-        "access_token": state.access_token,
-        "public_token": format!("fake_public_token_s{:09}", state.sessions),
-        "refresh_token": "",
-        "enctoken": "",
-        "login_time": ist_now().format("%Y-%m-%d %H:%M:%S").to_string(),
-        "meta": {"demat_consent": "consent"},
-    }))
 }

@@ -7,6 +7,10 @@
 //! mean of the order's trades. Prices are [`Decimal`]s here and become JSON numbers only when
 //! rendered.
 
+use super::execution::AutoExecution;
+use super::market::Market;
+use super::portfolio::Portfolio;
+use super::rate::OrderRate;
 use super::{Placement, RecordedRequest};
 use chrono::{DateTime, FixedOffset, Utc};
 use rust_decimal::Decimal;
@@ -77,6 +81,11 @@ pub struct FakeOrder {
     /// 0 when not sent.
     pub trigger_price: Decimal,
     pub market_protection: i64,
+    /// Who placed it: [`FAKE_USER_ID`] for API and app orders, e.g. "ADMINSQF" for
+    /// Zerodha's auto square-off.
+    pub placed_by: String,
+    /// Whether a `PUT /orders/{variety}/{id}` changed it.
+    pub modified: bool,
     pub filled_quantity: u64,
     /// Exact quantity-weighted mean of the fills (0 before the first fill).
     pub average_price: Decimal,
@@ -107,7 +116,7 @@ impl FakeOrder {
     pub(super) fn to_json(&self) -> Value {
         let (pending, cancelled) = self.pending_and_cancelled();
         json!({
-            "placed_by": FAKE_USER_ID,
+            "placed_by": self.placed_by,
             "order_id": self.order_id,
             "exchange_order_id": self.exchange_order_id,
             "parent_order_id": null,
@@ -118,7 +127,7 @@ impl FakeOrder {
             "exchange_update_timestamp": self.exchange_update_timestamp,
             "exchange_timestamp": self.order_timestamp,
             "variety": self.variety,
-            "modified": false,
+            "modified": self.modified,
             "exchange": self.exchange,
             "tradingsymbol": self.tradingsymbol,
             "instrument_token": 0,
@@ -173,6 +182,11 @@ pub(super) struct State {
     pub failing_gets: usize,
     pub failing_get_status: u16,
     pub placements: usize,
+    pub market: Market,
+    pub rate: OrderRate,
+    pub portfolio: Portfolio,
+    /// `Some` while auto-execution is on.
+    pub auto: Option<AutoExecution>,
     orders: Vec<Entry>,
     trades: Vec<FakeTrade>,
     next_order: u64,
@@ -195,8 +209,10 @@ pub(super) struct NewOrder {
     pub trigger_price: Decimal,
     pub market_protection: i64,
     pub tag: Option<String>,
+    pub placed_by: String,
     pub form: Vec<(String, String)>,
 }
+
 
 impl State {
     pub fn new(access_token: String) -> State {
@@ -211,6 +227,10 @@ impl State {
             failing_gets: 0,
             failing_get_status: 503,
             placements: 0,
+            market: Market::default(),
+            rate: OrderRate::default(),
+            portfolio: Portfolio::default(),
+            auto: None,
             orders: Vec::new(),
             trades: Vec::new(),
             next_order: 0,
@@ -260,6 +280,8 @@ impl State {
             price: new.price,
             trigger_price: new.trigger_price,
             market_protection: new.market_protection,
+            placed_by: new.placed_by,
+            modified: false,
             filled_quantity: 0,
             average_price: Decimal::ZERO,
             order_timestamp: now.clone(),

@@ -188,6 +188,11 @@ type FieldCase = (
 #[actix::test]
 async fn order_fields_are_validated_naming_the_field() {
     let h = Harness::start().await;
+    // 24 order requests in a burst: this test is about the field checks, not the rate.
+    h.kite.set_order_rate_limits(OrderRateLimits {
+        per_second: 100,
+        per_minute: 1000,
+    });
     let good = limit_order("ap1");
     let cases: Vec<FieldCase> = vec![
         (
