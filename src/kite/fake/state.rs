@@ -213,7 +213,6 @@ pub(super) struct NewOrder {
     pub form: Vec<(String, String)>,
 }
 
-
 impl State {
     pub fn new(access_token: String) -> State {
         State {

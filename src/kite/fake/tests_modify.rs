@@ -101,6 +101,9 @@ async fn a_modify_of_an_ended_order_is_refused() {
     assert_eq!(variety.1["message"], "Invalid `variety`.");
 }
 
+/// Form, error type, message.
+type ModifyCase = (Vec<(&'static str, &'static str)>, &'static str, String);
+
 #[actix::test]
 async fn a_bad_modify_is_refused_naming_why_and_changes_nothing() {
     let h = Harness::start().await;
@@ -116,7 +119,7 @@ async fn a_bad_modify_is_refused_naming_why_and_changes_nothing() {
     let before = h.kite.order(&id).unwrap();
     let path = format!("/orders/regular/{id}");
     let input = "InputException";
-    let cases: Vec<(Vec<(&str, &str)>, &str, String)> = vec![
+    let cases: Vec<ModifyCase> = vec![
         (vec![("quantity", "0")], input, "Invalid `quantity`.".into()),
         (vec![("quantity", "5")], input, filled_quantity_message(5)),
         (vec![("quantity", "12")], input, lot_size_message(5)),
