@@ -3,6 +3,9 @@
 //! from where the rebuild stopped — every record applied once, duplicates of what the
 //! history held included.
 //!
+//! A runner restarted inside the intraday square-off window finds the closing order its
+//! last incarnation sent still in flight, and does not send it again.
+//!
 //! Records are written with the crate's own producer; each is keyed `strategy:token`, so
 //! the records of one topic stay in order on one partition and a record seen applied
 //! proves every earlier one of that topic was handled.
@@ -11,15 +14,18 @@ mod common;
 
 use actix::prelude::*;
 use alpha_panda::actors::strategy_runner::{
-    GetRunnerStatus, RunnerArgs, StrategyRunner, StrategySlot, StrategyView,
+    GetRunnerStatus, IntradayArgs, RunnerArgs, RunnerClock, StrategyRunner, StrategySlot,
+    StrategyView,
 };
 use alpha_panda::messages::{
     Broker, Envelope, Fees, MarketTick, OrderFailed, OrderFailureKind, OrderFilled, OrderRef,
-    OrderSubmitted, OrderType, Payload, RecordOrigin, RejectedSignal, Rejection, RejectionCode,
-    Side, TradingSignal, ValidatedSignal, Validity, client_order_id_of_signal,
+    OrderSubmitted, OrderType, Payload, Product, RecordOrigin, RejectedSignal, Rejection,
+    RejectionCode, Side, TradingSignal, ValidatedSignal, Validity, client_order_id_of_signal,
 };
+use alpha_panda::strategy::square_off::SQUARE_OFF_REASON;
 use alpha_panda::strategy::{Decision, PendingOrder, Strategy, StrategyContext};
 use alpha_panda::streaming::consumer::Deliver;
+use alpha_panda::streaming::history::read_history;
 use alpha_panda::streaming::{
     EmbeddedBroker, ProducerActor, ProducerHandle, Stream, Topic, TopicMap,
 };
@@ -341,4 +347,127 @@ async fn the_ledgers_are_rebuilt_before_any_tick_then_the_tail_applies_each_live
         .expect("tick handled");
     assert_eq!(seen(&at_paper), [(13, 1), (17, 1)]);
     assert_eq!(book(&view(&runner, Broker::Zerodha).await), (0, vec![]));
+}
+
+/// Seconds from [`at`]`(0)` (09:30 IST on Thursday 2026-11-26, a trading day) to 15:15 IST.
+const SQUARE_OFF_AT: i64 = 5 * 3600 + 45 * 60;
+
+/// The closing order of a long `quantity`, as the runner sends it at `secs`.
+fn closing_signal(secs: i64, quantity: u32) -> Envelope<TradingSignal> {
+    let cause = tick(secs);
+    let data = TradingSignal {
+        side: Side::Sell,
+        reason: SQUARE_OFF_REASON.into(),
+        product: Some(Product::Mis),
+        position: i64::from(quantity),
+        ..signal(secs, quantity).data
+    };
+    let discriminator = format!(
+        "{STRATEGY}/paper/square-off/{}",
+        cause.ts.timestamp_millis()
+    );
+    cause.child(data, "strategy_runner", &discriminator, cause.ts)
+}
+
+#[actix::test]
+async fn after_a_restart_in_the_square_off_window_a_closing_order_in_flight_is_not_sent_again() {
+    let mut settings = common::settings();
+    settings.kafka.group_prefix = format!("rebuild-{}", uuid::Uuid::new_v4().simple());
+    let broker = EmbeddedBroker::start(&TopicMap::new(&settings.topics)).expect("embedded broker");
+    let connection = broker.connection(&settings.kafka);
+    let (_producer_actor, producer) = ProducerActor::connect(&connection, Duration::from_secs(10))
+        .await
+        .expect("producer")
+        .start_with_handle();
+
+    // The last incarnation: a long 10 since the morning, its closing order sent at 15:15
+    // and not answered yet.
+    let (entry, closing) = (signal(0, 10), closing_signal(SQUARE_OFF_AT, 10));
+    publish(&producer, Stream::SignalsRaw, &entry).await;
+    publish(&producer, Stream::SignalsRaw, &closing).await;
+    publish(&producer, Stream::OrdersFilled, &fill(&entry, 10, 10)).await;
+
+    let at_paper = Seen::default();
+    let intraday = IntradayArgs {
+        day: settings.market_hours.intraday_day(),
+        products: [((STRATEGY.to_owned(), Broker::Paper), Product::Mis)].into(),
+        clock: RunnerClock::Ticks,
+    };
+    let runner = StrategyRunner::new(RunnerArgs {
+        slots: vec![recorder(Broker::Paper, &at_paper)],
+        producer: producer.clone(),
+        history: Some(connection.clone()),
+        unanswered_after: Duration::from_secs(3600),
+    })
+    .with_intraday(intraday)
+    .start();
+
+    // A tick in the window: the rebuilt ledger has the closing order in flight.
+    let quiet = runner
+        .send(deliver_tick(SQUARE_OFF_AT + 30))
+        .await
+        .expect("runner alive")
+        .expect("tick handled");
+    assert!(quiet.deliveries.is_empty(), "nothing sent twice");
+    assert_eq!(seen(&at_paper), [(10, 1)]);
+
+    // The venue cancels it; once the tail has applied that, the next tick closes again.
+    let mut cancelled = failed(&closing, 0);
+    cancelled.data.order.side = Side::Sell;
+    publish(&producer, Stream::OrdersFailed, &cancelled).await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (position, pending) = book(&view(&runner, Broker::Paper).await);
+        if pending.is_empty() {
+            assert_eq!(position, 10);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the tail never applied the cancellation"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let again = tick(SQUARE_OFF_AT + 60);
+    let sent = runner
+        .send(Deliver {
+            envelope: again.clone(),
+            origin: RecordOrigin {
+                topic: Topic::MARKET_TICKS.name(),
+                partition: 0,
+                offset: 1,
+            },
+        })
+        .await
+        .expect("runner alive")
+        .expect("tick handled");
+    assert_eq!(sent.deliveries.len(), 1);
+    for delivery in sent.deliveries {
+        delivery.await.expect("published");
+    }
+
+    // On the topic: the entry, the first closing order, and the new one.
+    let reading = connection.clone();
+    let topic = Topic::of(Broker::Paper, Stream::SignalsRaw).name();
+    let (signals, undecodable) = tokio::task::spawn_blocking(move || {
+        read_history::<TradingSignal>(&reading, &topic, Duration::from_secs(10))
+    })
+    .await
+    .expect("reader ran")
+    .expect("history read");
+    assert_eq!(undecodable, 0);
+    let ids: Vec<_> = signals.iter().map(|s| s.id).collect();
+    assert_eq!(ids.len(), 3, "{signals:?}");
+    assert_eq!(&ids[..2], [entry.id, closing.id]);
+    let new = &signals[2];
+    assert_eq!(new.causation_id, Some(again.id));
+    let d = &new.data;
+    assert_eq!(
+        (d.side, d.quantity, d.position, d.order_type),
+        (Side::Sell, 10, 10, OrderType::Market)
+    );
+    assert_eq!(
+        (d.reason.as_str(), d.product),
+        (SQUARE_OFF_REASON, Some(Product::Mis))
+    );
 }

@@ -65,12 +65,15 @@ pub(super) fn rejection_codes() -> Vec<RejectionCode> {
         TradingReducing,
         NoMarketPrice,
         MarketClosed,
+        TickSize,
+        LotSize,
+        EntryCutoff,
     ];
     for code in &all {
         match code {
             MaxOrderQuantity | MaxOrderValue | MaxPosition | MaxDailyTrades | PriceBand
             | DailyLossLimit | MaxOpenOrders | TradingHalted | TradingReducing | NoMarketPrice
-            | MarketClosed => {}
+            | MarketClosed | TickSize | LotSize | EntryCutoff => {}
         }
     }
     all

@@ -24,6 +24,8 @@
 //! - [`StrategyRegistry`]: kind name → factory; a user's binary registers its own kinds.
 //! - [`harness`]: a pure harness for strategy authors' tests (ticks, fills and refusals
 //!   in; intents out).
+//! - [`square_off`]: the intraday (MIS) square-off of one slot: the closing order, what
+//!   counts as opening or growing a position, the back-off after a failed closing order.
 //! - [`indicators`]: O(1)-per-update EMA, SMA, rolling std / Bollinger bands, RSI, momentum.
 
 pub mod harness;
@@ -32,6 +34,7 @@ pub mod kinds;
 mod ledger;
 mod registry;
 mod retry;
+pub mod square_off;
 
 #[cfg(test)]
 mod harness_tests;
@@ -39,6 +42,8 @@ mod harness_tests;
 mod indicators_tests;
 #[cfg(test)]
 mod ledger_tests;
+#[cfg(test)]
+mod square_off_tests;
 
 pub use ledger::{EndKind, FillApplied, InstrumentBook, Ledger, OrderEnded, PendingOrder};
 pub use registry::{StrategyFactory, StrategyRegistry};

@@ -1,7 +1,11 @@
 //! The actor shell: slots, the tick handler and the guarded calls into strategies.
 
+use super::intraday::{Intraday, square_off};
 use super::{MAX_FAILURES, SERVICE};
-use crate::messages::{Broker, Envelope, MarketTick, Payload, TradingSignal};
+use crate::messages::{
+    Broker, Envelope, MarketTick, Payload, Product, TradingSignal, client_order_id_of_signal,
+};
+use crate::strategy::square_off::SquareOff;
 use crate::strategy::{Ledger, Strategy, StrategyContext, StrategyFault};
 use crate::streaming::consumer::{Completion, Deliver, HandlerResult};
 use crate::streaming::producer::PendingDelivery;
@@ -54,6 +58,9 @@ pub(super) struct Running {
     pub failures: u32,
     pub disabled: Option<Disabled>,
     pub last_signal: Option<LastSignal>,
+    /// The product of its positions, when the runner follows the intraday day.
+    pub product: Option<Product>,
+    pub square_off: SquareOff,
 }
 
 pub struct StrategyRunner {
@@ -63,6 +70,7 @@ pub struct StrategyRunner {
     pub(super) producer: ProducerHandle,
     pub(super) history: Option<KafkaConnection>,
     pub(super) unanswered_after: chrono::Duration,
+    pub(super) intraday: Intraday,
 }
 
 crate::supervised!(StrategyRunner);
@@ -87,6 +95,8 @@ impl StrategyRunner {
                     failures: 0,
                     disabled: None,
                     last_signal: None,
+                    product: None,
+                    square_off: SquareOff::default(),
                 })
                 .collect(),
             by_token,
@@ -95,6 +105,7 @@ impl StrategyRunner {
             history: args.history,
             unanswered_after: chrono::Duration::from_std(args.unanswered_after)
                 .unwrap_or(chrono::Duration::MAX),
+            intraday: Intraday::off(),
         }
     }
 }
@@ -106,6 +117,7 @@ impl Actor for StrategyRunner {
         // A fresh incarnation runs every strategy again.
         metrics::strategies_disabled(0);
         self.rebuild_then_tail(ctx);
+        self.start_clock(ctx);
     }
 }
 
@@ -118,6 +130,15 @@ pub(super) enum Call {
 }
 
 impl Running {
+    /// Ends the orders of `token` sent before `deadline` that nothing answered, telling
+    /// the strategy at `at`.
+    pub(super) fn expire(&mut self, token: u32, deadline: DateTime<Utc>, at: DateTime<Utc>) {
+        for ended in self.ledger.expire_unanswered(token, deadline) {
+            tracing::warn!(strategy = %self.slot.id, broker = %self.slot.broker, order = %ended.order.client_order_id, "order unanswered; treated as ended");
+            self.notify_ended(&ended, at);
+        }
+    }
+
     /// Calls the strategy, counting a panic or a fault; disables it after too many in a
     /// row. Only a decision (`Call::Tick`) that succeeds ends a run of failures: a strategy
     /// whose every tick fails is disabled even while its fills keep being announced.
@@ -167,22 +188,22 @@ impl Handler<Deliver<MarketTick>> for StrategyRunner {
         let Some(indexes) = self.by_token.get(&tick.data.token) else {
             return Ok(Completion::done());
         };
-        // Orders sent before this went unanswered (a timeout too long to subtract: never).
-        let deadline = tick
-            .ts
-            .checked_sub_signed(self.unanswered_after)
-            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let deadline = self.deadline(tick.ts);
+        let windows = self.intraday.at_tick(tick);
         let mut deliveries = Vec::new();
         for &i in indexes {
             let Some(run) = self.running.get_mut(i) else {
                 continue;
             };
-            if run.disabled.is_some() {
+            // A disabled slot's positions are squared off all the same.
+            let closing = windows.square_off && run.is_mis();
+            if run.disabled.is_some() && !closing {
                 continue;
             }
-            for ended in run.ledger.expire_unanswered(tick.data.token, deadline) {
-                tracing::warn!(strategy = %run.slot.id, broker = %run.slot.broker, order = %ended.order.client_order_id, "order unanswered; treated as ended");
-                run.notify_ended(&ended, tick.ts);
+            run.expire(tick.data.token, deadline, tick.ts);
+            if closing {
+                // First, so the strategy sees its closing order in flight.
+                deliveries.extend(square_off(run, &self.producer, tick, tick.ts));
             }
             if run.disabled.is_some() {
                 // Its order-ended hook just failed once too often.
@@ -203,25 +224,36 @@ impl Handler<Deliver<MarketTick>> for StrategyRunner {
                     })
                     .transpose()
             });
-            if let Some(Some(signal)) = decision {
-                deliveries.push(send_signal(run, &self.producer, tick, signal));
+            let Some(Some(signal)) = decision else {
+                continue;
+            };
+            if windows.entries_closed && run.opens_mis(&signal) {
+                tracing::debug!(strategy = %id, %broker, token = signal.token, side = ?signal.side, quantity = signal.quantity, "held back: no new MIS exposure after the entry cutoff");
+                continue;
             }
+            let discriminator = format!("{id}/{broker}");
+            let (_, delivery) =
+                send_signal(run, &self.producer, tick, signal, &discriminator, tick.ts);
+            deliveries.push(delivery);
         }
         Ok(Completion::after(deliveries))
     }
 }
 
-/// Records the signal as pending in the slot's ledger and publishes it.
-fn send_signal(
+/// Records the signal as pending in the slot's ledger and publishes it: a child of `tick`
+/// (its id derived from the tick's and `discriminator`), sent at `at`. Answers the client
+/// order id its order gets.
+pub(super) fn send_signal(
     run: &mut Running,
     producer: &ProducerHandle,
     tick: &Envelope<MarketTick>,
     signal: TradingSignal,
-) -> PendingDelivery {
+    discriminator: &str,
+    at: DateTime<Utc>,
+) -> (String, PendingDelivery) {
     let broker = signal.broker;
-    let discriminator = format!("{}/{broker}", signal.strategy_id);
-    let envelope = tick.child(signal, SERVICE, &discriminator, tick.ts);
-    run.ledger.sent(envelope.id, &envelope.data, tick.ts);
+    let envelope = tick.child(signal, SERVICE, discriminator, at);
+    run.ledger.sent(envelope.id, &envelope.data, at);
     tracing::info!(
         strategy = %envelope.data.strategy_id, %broker, token = envelope.data.token,
         side = ?envelope.data.side, quantity = envelope.data.quantity,
@@ -229,6 +261,7 @@ fn send_signal(
     );
     metrics::signal_emitted(broker);
     let delivery = producer.publish_envelope(Topic::of(broker, Stream::SignalsRaw), &envelope);
+    let client_order_id = client_order_id_of_signal(envelope.id);
     run.last_signal = Some(LastSignal { envelope });
-    delivery
+    (client_order_id, delivery)
 }

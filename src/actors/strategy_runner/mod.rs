@@ -23,8 +23,16 @@
 //! operator can disable and enable a strategy ([`SetStrategyEnabled`]). A signal goes out as
 //! a child of the tick's envelope (deterministic id per strategy and broker), carrying the
 //! position the strategy held when it decided.
+//!
+//! The intraday day ([`IntradayArgs`], `intraday.rs`): when the square-off is due, each
+//! slot whose positions are MIS sends a closing market order per open position, through
+//! the same path (`{broker}.signals.raw` → risk → venue), again after a failure (with the
+//! back-off), never twice while one is in flight; once entries are closed, its strategy's
+//! decisions that would open or grow an MIS position are not sent. Event time in the
+//! backtest, the wall clock and a timer in the daemon ([`RunnerClock`]).
 
 mod actor;
+mod intraday;
 mod outcomes;
 mod rebuild;
 mod status;
@@ -32,6 +40,7 @@ mod status;
 mod tests;
 
 pub use actor::{RunnerArgs, StrategyRunner, StrategySlot};
+pub use intraday::{IntradayArgs, Now, RunnerClock, WALL_CLOCK_EVERY};
 pub use outcomes::outcome_routes;
 pub use status::{
     GetRunnerStatus, InstrumentView, RunnerStatus, SetStrategyEnabled, StrategyView, SwitchError,

@@ -40,6 +40,8 @@ pub fn outcome_routes(runner: &Addr<StrategyRunner>, brokers: &[Broker]) -> Rout
 impl Running {
     /// Tells the strategy an order ended (its ledger already says so).
     pub(super) fn notify_ended(&mut self, ended: &OrderEnded, at: DateTime<Utc>) {
+        self.square_off
+            .ended(&ended.order.client_order_id, ended.token, at);
         if self.disabled.is_some() {
             return;
         }
@@ -53,7 +55,12 @@ impl Running {
     }
 
     pub(super) fn apply_fill(&mut self, fill: &OrderFilled) {
-        if self.ledger.filled(fill).is_none() || self.disabled.is_some() {
+        let Some(applied) = self.ledger.filled(fill) else {
+            return;
+        };
+        let id = &fill.order.client_order_id;
+        self.square_off.filled(id, applied.token, applied.completed);
+        if self.disabled.is_some() {
             return;
         }
         let (id, broker) = (self.slot.id.clone(), self.slot.broker);

@@ -269,6 +269,15 @@ impl Rig {
     }
 
     fn start_with(slots: Vec<StrategySlot>, unanswered_after: Duration) -> Self {
+        Self::start_intraday(slots, IntradayArgs::off(), unanswered_after)
+    }
+
+    /// A runner following the intraday day as `intraday` says.
+    fn start_intraday(
+        slots: Vec<StrategySlot>,
+        intraday: IntradayArgs,
+        unanswered_after: Duration,
+    ) -> Self {
         let producer = Probe::<Publish>::acking_producer();
         let runner = StrategyRunner::new(RunnerArgs {
             slots,
@@ -276,6 +285,7 @@ impl Rig {
             history: None,
             unanswered_after,
         })
+        .with_intraday(intraday)
         .start();
         Rig { runner, producer }
     }
@@ -1067,3 +1077,6 @@ async fn an_unanswered_after_beyond_the_calendar_means_never() {
     assert_eq!(rig.tick(&tick(INFY, 1000, at(365 * 24 * 3600))).await, []);
     assert_eq!(rig.book("s", Broker::Paper, INFY).await.1.len(), 1);
 }
+
+#[path = "tests_intraday.rs"]
+mod intraday;
