@@ -33,14 +33,11 @@ pub(super) fn strategy_runner(
 ) -> Result<Built, String> {
     let slots = strategy_slots(w.settings, w.registry, w.strategies)?;
     let (settings, producer, history) = (w.settings.clone(), w.producer.clone(), w.history.clone());
+    let intraday = runner_intraday(w.settings, history.is_some());
     let addr = host.spawn(strategy_runner::SERVICE, move || {
         let slots = slots.iter().map(|f| f()).collect::<Result<Vec<_>, _>>()?;
-        Ok(StrategyRunner::new(runner_args(
-            &settings,
-            slots,
-            &producer,
-            history.clone(),
-        )))
+        let args = runner_args(&settings, slots, &producer, history.clone());
+        Ok(StrategyRunner::new(args).with_intraday(intraday.clone()))
     })?;
     services.strategy_runner = Some(addr.clone());
     let (ticks, outcomes, brokers) = (addr.clone(), addr, w.brokers.clone());
@@ -238,6 +235,41 @@ pub(crate) fn runner_args(
         history,
         // Past Zerodha's own age limit twice over: by then no venue will act on it.
         unanswered_after: settings.zerodha.max_signal_age() * 2,
+    }
+}
+
+/// How the strategy runner follows the intraday day: `market_hours`' deadlines; each
+/// slot's product as its venue places it (paper: `paper.product`; zerodha: the strategy's
+/// configured product, `Settings::order_kind`); the ticks' time, plus a wall-clock timer
+/// when `wall_clock` (the daemon, which has a history; the backtest has none).
+pub(crate) fn runner_intraday(
+    settings: &Settings,
+    wall_clock: bool,
+) -> strategy_runner::IntradayArgs {
+    use crate::messages::Product;
+    use strategy_runner::{IntradayArgs, RunnerClock};
+    let paper = match settings.paper.product {
+        crate::paper::Product::Mis => Product::Mis,
+        crate::paper::Product::Cnc => Product::Cnc,
+    };
+    let products = settings
+        .strategies
+        .keys()
+        .flat_map(|id| {
+            [
+                ((id.clone(), Broker::Paper), paper),
+                ((id.clone(), Broker::Zerodha), settings.order_kind(id).0),
+            ]
+        })
+        .collect();
+    IntradayArgs {
+        day: settings.market_hours.intraday_day(),
+        products,
+        clock: if wall_clock {
+            RunnerClock::wall()
+        } else {
+            RunnerClock::Ticks
+        },
     }
 }
 
