@@ -53,6 +53,21 @@ impl Accounts {
             .unwrap_or(0)
     }
 
+    /// Every open (non-zero) position as `(strategy, token, signed quantity)`, ordered by
+    /// strategy then token.
+    pub fn open_positions(&self) -> Vec<(String, u32, i64)> {
+        self.by_strategy
+            .iter()
+            .flat_map(|(strategy, account)| {
+                account
+                    .positions
+                    .iter()
+                    .filter(|(_, quantity)| **quantity != 0)
+                    .map(move |(token, quantity)| (strategy.clone(), *token, *quantity))
+            })
+            .collect()
+    }
+
     /// Books one execution of `quantity` costing `notional` (quantity × price) plus
     /// `fees`.
     pub fn book(

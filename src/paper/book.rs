@@ -112,6 +112,8 @@ pub(super) struct Order {
     pub ticks_seen: u32,
     /// The close of the session the order lives in; it expires there.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Submission time + `order_timeout_secs`: still open then, it is cancelled.
+    pub times_out_at: Option<DateTime<Utc>>,
     /// Executions so far (numbers the fill ids).
     pub fills: u32,
     /// Brokerage paid by earlier fills (the cap is per order).
@@ -179,6 +181,25 @@ impl Order {
             self.quantity
         );
         let kind = OrderFailureKind::Expired;
+        failed(self.order, self.quantity, self.filled, kind, message)
+    }
+
+    /// The order reaching its session close: `Failed(Expired)`.
+    pub fn expired_at_close(self) -> VenueEvent {
+        let message = format!(
+            "{} order expired at the session close; {} of {} filled",
+            kite_name(self.validity),
+            self.filled,
+            self.quantity
+        );
+        let kind = OrderFailureKind::Expired;
+        failed(self.order, self.quantity, self.filled, kind, message)
+    }
+
+    /// The order cancelled (`Failed(Cancelled)`) because `why`, keeping what it filled.
+    pub fn cancelled(self, why: &str) -> VenueEvent {
+        let message = format!("{why}; {} of {} filled", self.filled, self.quantity);
+        let kind = OrderFailureKind::Cancelled;
         failed(self.order, self.quantity, self.filled, kind, message)
     }
 }

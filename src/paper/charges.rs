@@ -14,6 +14,9 @@
 //! - The brokerage cap is per executed *order*: [`ChargeSchedule::charges_for_fill`] takes
 //!   what earlier partial fills of the same order already paid and charges only what is
 //!   left under the cap.
+//! - The broker's auto square-off charge ([`ProductCharges::auto_square_off`], per order,
+//!   plus GST) is carried in [`Fees::brokerage`] (above the cap) and its GST in
+//!   [`Fees::gst`], so `total` — what the portfolio books as charges — includes it.
 //! - No charge is negative; arithmetic saturates instead of panicking on absurd inputs.
 
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -52,11 +55,16 @@ pub struct ProductCharges {
     pub sebi_per_crore: Decimal,
     /// Stamp duty on the buy side.
     pub stamp_buy_rate: Decimal,
+    /// What the broker charges per order for its own auto square-off of a position of
+    /// this product, rupees before GST (Zerodha, MIS: ₹50 + 18 % GST; delivery positions
+    /// are never squared off: 0). Billed as brokerage: see
+    /// [`ChargeSchedule::auto_square_off_charges`].
+    pub auto_square_off: Decimal,
 }
 
 impl ProductCharges {
     /// NSE intraday equity (MIS): 0.03 % or ₹20 brokerage, 0.025 % STT on sells, 0.003 %
-    /// stamp duty on buys.
+    /// stamp duty on buys, ₹50 per auto square-off order.
     pub fn nse_intraday() -> Self {
         Self {
             brokerage_rate: Decimal::new(3, 4),
@@ -66,6 +74,7 @@ impl ProductCharges {
             exchange_txn_rate: Decimal::new(297, 7),
             sebi_per_crore: Decimal::from(10),
             stamp_buy_rate: Decimal::new(3, 5),
+            auto_square_off: Decimal::from(50),
         }
     }
 
@@ -80,6 +89,7 @@ impl ProductCharges {
             exchange_txn_rate: Decimal::new(297, 7),
             sebi_per_crore: Decimal::from(10),
             stamp_buy_rate: Decimal::new(15, 5),
+            auto_square_off: Decimal::ZERO,
         }
     }
 
@@ -112,8 +122,18 @@ impl ProductCharges {
                 self.sebi_per_crore
             ));
         }
+        if self.auto_square_off < Decimal::ZERO || self.auto_square_off > MAX_AUTO_SQUARE_OFF {
+            out.push(format!(
+                "{prefix}.auto_square_off: must be rupees per order between 0 and \
+                 {MAX_AUTO_SQUARE_OFF}, got {}",
+                self.auto_square_off
+            ));
+        }
     }
 }
+
+/// Largest auto square-off charge per order, rupees (far above any broker's).
+const MAX_AUTO_SQUARE_OFF: Decimal = Decimal::from_parts(100_000, 0, 0, false, 0);
 
 /// One crore, 10^7 rupees.
 const CRORE: i64 = 10_000_000;
@@ -166,6 +186,44 @@ impl ChargeSchedule {
         price: Decimal,
         brokerage_paid: Decimal,
     ) -> Fees {
+        self.fees(
+            product,
+            side,
+            quantity,
+            price,
+            brokerage_paid,
+            Decimal::ZERO,
+        )
+    }
+
+    /// Charges on the broker's auto square-off of an open position, executed in one go:
+    /// the normal charges of `product` plus its column's
+    /// [`auto_square_off`](ProductCharges::auto_square_off), which [`Fees`] (it
+    /// has no component of its own) carries in `brokerage`, above the brokerage cap; GST
+    /// is then charged on it like on any brokerage. With the defaults the square-off adds
+    /// ₹50 + ₹9 GST = ₹59.
+    pub fn auto_square_off_charges(
+        &self,
+        product: Product,
+        side: Side,
+        quantity: u32,
+        price: Decimal,
+    ) -> Fees {
+        let charge = paisa(self.column(product).auto_square_off.max(Decimal::ZERO));
+        self.fees(product, side, quantity, price, Decimal::ZERO, charge)
+    }
+
+    /// The charges of one fill, with `extra_brokerage` (already rounded to the paisa) added to the
+    /// capped brokerage before GST.
+    fn fees(
+        &self,
+        product: Product,
+        side: Side,
+        quantity: u32,
+        price: Decimal,
+        brokerage_paid: Decimal,
+        extra_brokerage: Decimal,
+    ) -> Fees {
         let c = self.column(product);
         let turnover = Decimal::from(quantity).saturating_mul(price.abs());
         let of = |rate: Decimal| paisa(rate.saturating_mul(turnover));
@@ -173,7 +231,8 @@ impl ChargeSchedule {
             .brokerage_cap
             .saturating_sub(brokerage_paid)
             .max(Decimal::ZERO);
-        let brokerage = paisa(c.brokerage_rate.saturating_mul(turnover).min(cap_left));
+        let brokerage = paisa(c.brokerage_rate.saturating_mul(turnover).min(cap_left))
+            .saturating_add(extra_brokerage);
         let (stt_rate, stamp_rate) = match side {
             Side::Buy => (c.stt_buy_rate, c.stamp_buy_rate),
             Side::Sell => (c.stt_sell_rate, Decimal::ZERO),

@@ -193,6 +193,7 @@ fn schedule_validate_names_each_broken_rate() {
     schedule.intraday.brokerage_cap = d("-1");
     schedule.delivery.sebi_per_crore = d("-10");
     schedule.gst_rate = d("2");
+    schedule.intraday.auto_square_off = d("-50");
     let keys: Vec<String> = schedule
         .validate("paper.charges")
         .iter()
@@ -203,9 +204,64 @@ fn schedule_validate_names_each_broken_rate() {
         [
             "paper.charges.intraday.brokerage_rate",
             "paper.charges.intraday.brokerage_cap",
+            "paper.charges.intraday.auto_square_off",
             "paper.charges.delivery.stt_sell_rate",
             "paper.charges.delivery.sebi_per_crore",
             "paper.charges.gst_rate",
         ]
+    );
+}
+
+#[test]
+fn the_auto_square_off_adds_its_charge_to_brokerage_with_gst() {
+    // (case, product, side, quantity, price, charge, [brokerage, stt, exch, sebi, stamp, gst,
+    // total]); the same trades as above, worked by hand with the charge.
+    let cases = [
+        (
+            // Capped brokerage 20.00 + 50 = 70.00; GST 18% × (70 + 2.97 + 0.10 = 73.07)
+            // = 13.1526 → 13.15; total 70 + 25 + 2.97 + 0.10 + 13.15 = 111.22, i.e. the
+            // plain sell's 52.22 + 59.00.
+            "mis sell, ₹50",
+            Product::Mis,
+            Side::Sell,
+            100,
+            "1000.00",
+            "50",
+            ["70.00", "25.00", "2.97", "0.10", "0", "13.15", "111.22"],
+        ),
+        (
+            // 7.04 + 50 = 57.04; GST 18% × (57.04 + 0.70 + 0.02 = 57.76) = 10.3968 → 10.40;
+            // total 57.04 + 0.70 + 0.02 + 0.70 + 10.40 = 68.86 (9.86 + 59.00).
+            "mis buy under the cap, ₹50",
+            Product::Mis,
+            Side::Buy,
+            10,
+            "2345.65",
+            "50",
+            ["57.04", "0", "0.70", "0.02", "0.70", "10.40", "68.86"],
+        ),
+        (
+            "no charge configured",
+            Product::Mis,
+            Side::Sell,
+            100,
+            "1000.00",
+            "0",
+            ["20.00", "25.00", "2.97", "0.10", "0", "4.15", "52.22"],
+        ),
+    ];
+    for (case, product, side, quantity, price, charge, expected) in cases {
+        let mut schedule = ChargeSchedule::default();
+        schedule.intraday.auto_square_off = d(charge);
+        let got = schedule.auto_square_off_charges(product, side, quantity, d(price));
+        assert_eq!(got, fees(expected), "{case}");
+    }
+    let defaults = ChargeSchedule::default();
+    assert_eq!(
+        (
+            defaults.intraday.auto_square_off,
+            defaults.delivery.auto_square_off
+        ),
+        (d("50"), d("0"))
     );
 }

@@ -1,8 +1,11 @@
-//! The paper venue's configuration: fill model, charges and the simulated account.
+//! The paper venue's configuration: fill model, charges, the order timeout and the
+//! simulated account.
 //!
 //! Decimal fields accept a string (`"0.0003"`, exact) or a number; a number goes through
 //! its shortest decimal form, so what was typed is what is used. [`PaperConfig::validate`]
 //! reports every broken rule at once, each as `key: message` under the caller's prefix.
+
+use std::time::Duration;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -15,6 +18,9 @@ pub const MAX_PRICE: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0
 
 /// Largest starting cash per strategy (₹10^15).
 pub const MAX_STARTING_CASH: Decimal = Decimal::from_parts(2_764_472_320, 232_830, 0, false, 0);
+
+/// Longest `order_timeout_secs`: a day (an order expires at its session close anyway).
+pub const MAX_ORDER_TIMEOUT_SECS: u64 = 86_400;
 
 /// How the paper venue fills orders and charges for them.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -47,11 +53,16 @@ pub struct PaperConfig {
     /// Market orders (and crossing limits) take the best ask (buy) / best bid (sell) when
     /// the tick carries depth; otherwise, or when false, the last price.
     pub fill_at_touch: bool,
+    /// An order still open this many seconds after its submission (by the venue's event
+    /// clock: tick times, or the actor's wall-clock sweep in the daemon) is cancelled,
+    /// keeping what it filled; 0 = never. At most [`MAX_ORDER_TIMEOUT_SECS`].
+    pub order_timeout_secs: u64,
 }
 
 impl Default for PaperConfig {
     /// No slippage, NSE charges, MIS, ₹10,00,000 per strategy, no shorting, whole fills,
-    /// no latency, seed 0, fill at the touch.
+    /// no latency, seed 0, fill at the touch, orders cancelled after 30 s unfilled (as
+    /// `zerodha.order_timeout_secs`).
     fn default() -> Self {
         Self {
             slippage_bps: Decimal::ZERO,
@@ -64,11 +75,17 @@ impl Default for PaperConfig {
             latency_ticks: 0,
             seed: 0,
             fill_at_touch: true,
+            order_timeout_secs: 30,
         }
     }
 }
 
 impl PaperConfig {
+    /// How long an order may stay open before it is cancelled; `None`: forever.
+    pub fn order_timeout(&self) -> Option<Duration> {
+        (self.order_timeout_secs > 0).then(|| Duration::from_secs(self.order_timeout_secs))
+    }
+
     /// Every broken rule, as `"{prefix}.{field}: message"` in field order; empty when the
     /// configuration is usable.
     pub fn validate(&self, prefix: &str) -> Vec<String> {
@@ -95,6 +112,14 @@ impl PaperConfig {
                 "{}: must be above 0 and at most 1, got {}",
                 key("max_fill_fraction"),
                 self.max_fill_fraction
+            ));
+        }
+        if self.order_timeout_secs > MAX_ORDER_TIMEOUT_SECS {
+            out.push(format!(
+                "{}: must be seconds between 0 (never cancel) and {MAX_ORDER_TIMEOUT_SECS} \
+                 (a day), got {}",
+                key("order_timeout_secs"),
+                self.order_timeout_secs
             ));
         }
         out

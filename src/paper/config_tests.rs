@@ -11,6 +11,7 @@ fn config_validate_names_each_broken_rule() {
         slippage_bps: d("-1"),
         starting_cash: d("-5"),
         max_fill_fraction: d("0"),
+        order_timeout_secs: 86_401,
         ..PaperConfig::default()
     };
     let keys: Vec<String> = broken
@@ -23,9 +24,29 @@ fn config_validate_names_each_broken_rule() {
         [
             "paper.slippage_bps",
             "paper.starting_cash",
-            "paper.max_fill_fraction"
+            "paper.max_fill_fraction",
+            "paper.order_timeout_secs",
         ]
     );
+    assert!(
+        broken.validate("paper").contains(
+            &"paper.order_timeout_secs: must be seconds between 0 (never cancel) and 86400 \
+              (a day), got 86401"
+                .to_owned()
+        ),
+        "{:?}",
+        broken.validate("paper")
+    );
+    for (secs, timeout) in [(0, None), (30, Some(30)), (86_400, Some(86_400))] {
+        let c = PaperConfig {
+            order_timeout_secs: secs,
+            ..PaperConfig::default()
+        };
+        assert!(c.validate("paper").is_empty(), "timeout {secs}");
+        let got = c.order_timeout().map(|t| t.as_secs());
+        assert_eq!(got, timeout, "timeout {secs}");
+    }
+    assert_eq!(PaperConfig::default().order_timeout_secs, 30);
     for (bps, ok) in [("0", true), ("9999.99", true), ("10000", false)] {
         let c = PaperConfig {
             slippage_bps: d(bps),
@@ -47,6 +68,7 @@ fn config_deserialises_from_toml_and_refuses_unknown_fields() {
         latency_ticks = 2
         seed = 42
         fill_at_touch = true
+        order_timeout_secs = 0
     "#;
     let config: PaperConfig = toml::from_str(text).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(config.starting_cash, d("250000.50"));

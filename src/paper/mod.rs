@@ -6,7 +6,9 @@
 //! - [`config`]: [`PaperConfig`], the fill model (slippage, partial fills, latency, seed) and
 //!   the simulated account, with `validate`.
 //! - [`venue`]: [`PaperVenue`], orders in, [`VenueEvent`]s out; cash and positions per
-//!   strategy.
+//!   strategy; DAY expiry and the order timeout.
+//! - [`square_off`]: the broker's own auto square-off of MIS positions (Zerodha's, about
+//!   15:20 IST) with its charge, once per (strategy, instrument) and trading day.
 //!
 //! Why: paper trading must behave like the real venue closely enough that a strategy's
 //! P&L means something (charges, slippage, partial and delayed fills), yet be exactly
@@ -21,10 +23,13 @@ mod book;
 pub mod charges;
 pub mod config;
 mod orphans;
+pub mod square_off;
 pub mod venue;
 
 #[cfg(test)]
 mod charges_tests;
+#[cfg(test)]
+mod clock_tests;
 #[cfg(test)]
 mod config_tests;
 #[cfg(test)]
@@ -37,4 +42,5 @@ mod venue_tests;
 pub use charges::{ChargeSchedule, Product, ProductCharges};
 pub use config::{MAX_PRICE, PaperConfig};
 pub use orphans::{ORPHAN_MESSAGE, orphaned_orders};
+pub use square_off::{auto_square_off_id, is_auto_square_off};
 pub use venue::{PaperVenue, VenueEvent};

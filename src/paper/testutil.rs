@@ -98,6 +98,15 @@ pub fn quote_tick(last: &str, bid: &str, ask: &str) -> MarketTick {
     }
 }
 
+/// The default configuration without the order timeout: the price and rule tests rest
+/// orders for minutes of event time; the timeout has tests of its own (`clock_tests`).
+pub fn untimed() -> PaperConfig {
+    PaperConfig {
+        order_timeout_secs: 0,
+        ..PaperConfig::default()
+    }
+}
+
 pub fn venue(config: PaperConfig) -> PaperVenue {
     PaperVenue::new(Broker::Paper, config)
 }

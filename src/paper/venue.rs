@@ -29,23 +29,37 @@
 //!   `+(qty × price) − fees`.
 //! - Every order lives until the close of its session from the [`MarketCalendar`]: the
 //!   close of the submission day if still ahead, else that of the next trading day. At or
-//!   after it (on any tick, or on [`PaperVenue::expire_day_orders`]) the order is
+//!   after it (on any tick, or on [`PaperVenue::on_clock`]) the order is
 //!   `Failed(Expired)` with what it filled.
+//! - With `order_timeout_secs` (0: never), an order still open that long after its
+//!   submission time is `Failed(Cancelled)` with what it filled, on the first event (any
+//!   instrument's tick, or [`PaperVenue::on_clock`]) at or after the deadline, before
+//!   that tick is worked: "unfilled after paper.order_timeout_secs (30 s): cancelled".
+//! - With an intraday day ([`PaperVenue::with_intraday`]) and `product = MIS`, the broker's
+//!   own auto square-off runs inside `[broker_square_off_at, 15:30)` IST: resting orders
+//!   cancelled, open positions closed with the auto square-off charge (see
+//!   [`square_off`](super::square_off)). On a tick it runs after the tick's quote is
+//!   recorded, so a position in that instrument closes at that tick's price.
+//! - The venue's clock is the instants it is given (tick times; `on_clock` from the
+//!   actor's wall-clock sweep in the daemon); it never reads one.
 //! - Determinism: state lives in `BTreeMap`s keyed by arrival number, token or strategy;
 //!   no clock is read; the only randomness is the seeded [`StdRng`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
 use super::accounts::Accounts;
-use super::book::{Order, Quote, Stage, failed, kite_name};
+mod clock;
+
+use super::book::{Order, Quote, Stage, failed};
 use super::config::PaperConfig;
-use crate::market::MarketCalendar;
+use super::square_off::SquareOffs;
+use crate::market::{IntradayDay, MarketCalendar};
 use crate::messages::{
     Broker, MarketTick, OrderFailureKind, OrderFilled, OrderRef, OrderSubmitted, TradingSignal,
     Validity,
@@ -71,9 +85,16 @@ pub struct PaperVenue {
     quotes: BTreeMap<u32, Quote>,
     /// When each instrument's quote was set (its tick's time).
     quoted_at: BTreeMap<u32, DateTime<Utc>>,
+    /// The latest instant of a tick or a submission the venue was given.
+    latest_event_at: Option<DateTime<Utc>>,
     accounts: Accounts,
     /// Fills of earlier lives booked by [`PaperVenue::restore_fill`].
     restored: BTreeSet<String>,
+    /// The broker's auto square-off: its day and what each day has done.
+    square_offs: SquareOffs,
+    /// Each instrument's symbol, from its orders and fills (the square-off's orders name
+    /// it).
+    symbols: BTreeMap<u32, String>,
 }
 
 impl PaperVenue {
@@ -92,18 +113,33 @@ impl PaperVenue {
             first_events: BTreeMap::new(),
             quotes: BTreeMap::new(),
             quoted_at: BTreeMap::new(),
+            latest_event_at: None,
             restored: BTreeSet::new(),
+            square_offs: SquareOffs::default(),
+            symbols: BTreeMap::new(),
         }
+    }
+
+    /// The same venue modelling the broker's auto square-off of MIS positions on `day`
+    /// (`market_hours.intraday_day()`; `None`: never).
+    pub fn with_intraday(mut self, day: Option<IntradayDay>) -> Self {
+        self.square_offs = SquareOffs::new(day);
+        self
     }
 
     /// Books a fill of an earlier life of the venue (read back from its fills topic or its
     /// journal after a restart) into the accounts, once per fill id; answers whether it
     /// was new. Positions and cash are then those the fills made, so a sell the position
-    /// covers is not refused as a short after a restart.
+    /// covers is not refused as a short after a restart; an auto square-off's fill marks
+    /// its position as squared off for its day.
     pub fn restore_fill(&mut self, fill: &OrderFilled) -> bool {
         if !self.restored.insert(fill.fill_id.clone()) {
             return false;
         }
+        self.square_offs.remember(fill);
+        self.symbols
+            .entry(fill.order.token)
+            .or_insert_with(|| fill.order.symbol.clone());
         let notional = Decimal::from(fill.quantity) * fill.price;
         self.accounts.book(
             &fill.order.strategy_id,
@@ -135,6 +171,7 @@ impl PaperVenue {
         if !self.seen.insert(client_order_id.to_owned()) {
             return Vec::new();
         }
+        self.saw_event_at(at);
         let events = self.place(client_order_id, signal, at);
         self.first_events
             .insert(client_order_id.to_owned(), events.clone());
@@ -172,8 +209,10 @@ impl PaperVenue {
                 return vec![failed(order_ref, signal.quantity, 0, kind, message)];
             }
         };
-        let seq = self.next_seq;
-        self.next_seq = self.next_seq.saturating_add(1);
+        self.symbols
+            .entry(signal.token)
+            .or_insert_with(|| signal.symbol.clone());
+        let seq = self.next_seq();
         order_ref.broker_order_id = Some(format!("paper-{seq}"));
         let mut events = vec![VenueEvent::Submitted(OrderSubmitted {
             order: order_ref.clone(),
@@ -191,6 +230,11 @@ impl PaperVenue {
             validity: signal.validity,
             ticks_seen: 0,
             expires_at: self.session_end(at),
+            times_out_at: self
+                .config
+                .order_timeout()
+                .and_then(|timeout| TimeDelta::from_std(timeout).ok())
+                .and_then(|timeout| at.checked_add_signed(timeout)),
             fills: 0,
             brokerage_paid: Decimal::ZERO,
         };
@@ -211,17 +255,21 @@ impl PaperVenue {
         events
     }
 
-    /// A tick at `at`: first expires orders whose session has closed by `at`, then records
-    /// the instrument's price and works its eligible orders in arrival order (triggering
-    /// stops, filling market and crossed limit orders, ending IOC/FOK). A tick whose last
-    /// price is not in `(0, MAX_PRICE]` only expires orders.
+    /// A tick at `at`: first ends the orders whose session has closed or whose timeout
+    /// has passed by `at`, then records the instrument's price, runs the broker's
+    /// square-off if due, and works the instrument's eligible orders in arrival order
+    /// (triggering stops, filling market and crossed limit orders, ending IOC/FOK). A tick
+    /// whose last price is not in `(0, MAX_PRICE]` only advances the clock.
     pub fn on_tick(&mut self, tick: &MarketTick, at: DateTime<Utc>) -> Vec<VenueEvent> {
-        let mut events = self.expire_day_orders(at);
+        self.saw_event_at(at);
+        let mut events = self.end_due_orders(at);
         let Some(quote) = Quote::of(tick) else {
+            self.broker_square_off(at, &mut events);
             return events;
         };
         self.quotes.insert(tick.token, quote);
         self.quoted_at.insert(tick.token, at);
+        self.broker_square_off(at, &mut events);
         let of_token: Vec<u64> = self
             .orders
             .iter()
@@ -245,33 +293,11 @@ impl PaperVenue {
         events
     }
 
-    /// Expires, in arrival order, every open order whose session close is at or before
-    /// `at` (DAY orders, and IOC/FOK or stops still waiting for a tick or a trigger).
-    pub fn expire_day_orders(&mut self, at: DateTime<Utc>) -> Vec<VenueEvent> {
-        let due: Vec<u64> = self
-            .orders
-            .iter()
-            .filter(|(_, o)| o.expires_at.is_some_and(|close| close <= at))
-            .map(|(seq, _)| *seq)
-            .collect();
-        due.into_iter()
-            .filter_map(|seq| self.orders.remove(&seq))
-            .map(|o| {
-                let message = format!(
-                    "{} order expired at the session close; {} of {} filled",
-                    kite_name(o.validity),
-                    o.filled,
-                    o.quantity
-                );
-                failed(
-                    o.order,
-                    o.quantity,
-                    o.filled,
-                    OrderFailureKind::Expired,
-                    message,
-                )
-            })
-            .collect()
+    /// The next arrival number.
+    fn next_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.saturating_add(1);
+        seq
     }
 
     /// The strategy's cash: `starting_cash` until it first trades.
@@ -293,6 +319,28 @@ impl PaperVenue {
     /// The time of the tick that set `token`'s quote, if any.
     pub fn quoted_at(&self, token: u32) -> Option<DateTime<Utc>> {
         self.quoted_at.get(&token).copied()
+    }
+
+    /// The latest instant of a tick or a submission given to the venue (`on_clock` does
+    /// not count): the time the ticks live in.
+    pub fn latest_event_at(&self) -> Option<DateTime<Utc>> {
+        self.latest_event_at
+    }
+
+    /// May a wall clock reading `now` stand in for the ticks' clock ([`Self::on_clock`])?
+    /// Only while the two agree: no tick or submission seen yet, or the latest on the same
+    /// IST date as `now`. Ticks of another time (a replay, event-time ticks fed to the
+    /// daemon's tree) are then never overtaken by today's wall clock, which would expire,
+    /// time out or square off in the middle of their day.
+    pub fn wall_clock_agrees(&self, now: DateTime<Utc>) -> bool {
+        self.latest_event_at
+            .is_none_or(|latest| MarketCalendar::ist_date(latest) == MarketCalendar::ist_date(now))
+    }
+
+    fn saw_event_at(&mut self, at: DateTime<Utc>) {
+        if self.latest_event_at.is_none_or(|latest| latest < at) {
+            self.latest_event_at = Some(at);
+        }
     }
 
     pub fn last_price(&self, token: u32) -> Option<Decimal> {

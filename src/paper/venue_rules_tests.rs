@@ -3,8 +3,8 @@
 
 use super::config::PaperConfig;
 use super::testutil::{
-    STRATEGY, TOKEN, checked, d, failures, fills, ist, ist_on, limit, market, shape, tick, venue,
-    with_validity,
+    STRATEGY, TOKEN, checked, d, failures, fills, ist, ist_on, limit, market, shape, tick, untimed,
+    venue, with_validity,
 };
 use super::venue::VenueEvent;
 use crate::messages::{Broker, OrderFailureKind, Side, Validity};
@@ -16,14 +16,14 @@ fn partial(seed: u64, fraction: &str) -> PaperConfig {
         partial_fills: true,
         max_fill_fraction: d(fraction),
         seed,
-        ..PaperConfig::default()
+        ..untimed()
     }
 }
 
 #[test]
 fn ioc_fills_what_it_can_on_its_tick_and_cancels_the_rest() {
     // (case, config, limit price or market, quantity, expected shape, fill qty, failure)
-    let whole = PaperConfig::default();
+    let whole = untimed();
     let half = partial(3, "0.5");
     let cases = [
         (
@@ -76,7 +76,7 @@ fn ioc_fills_what_it_can_on_its_tick_and_cancels_the_rest() {
 
 #[test]
 fn ioc_without_a_tick_is_worked_on_the_first_one() {
-    let mut v = venue(PaperConfig::default());
+    let mut v = venue(untimed());
     let ioc = with_validity(limit(Side::Buy, 10, "99"), Validity::Ioc);
     assert_eq!(shape(&v.submit("o1", &ioc, ist(10, 0))), ["submitted"]);
     let events = checked(v.on_tick(&tick("100"), ist(10, 1)));
@@ -97,7 +97,7 @@ fn fok_fills_everything_on_its_tick_or_nothing() {
     let cases = [
         (
             "enough liquidity: all of it",
-            PaperConfig::default(),
+            untimed(),
             "101",
             vec!["submitted", "filled"],
             vec![(100, d("100"))],
@@ -111,7 +111,7 @@ fn fok_fills_everything_on_its_tick_or_nothing() {
         ),
         (
             "not marketable: none of it",
-            PaperConfig::default(),
+            untimed(),
             "99",
             vec!["submitted", "failed"],
             vec![],
@@ -133,7 +133,7 @@ fn fok_fills_everything_on_its_tick_or_nothing() {
 
 #[test]
 fn day_orders_expire_at_the_session_close() {
-    let mut v = venue(PaperConfig::default());
+    let mut v = venue(untimed());
     v.on_tick(&tick("100"), ist(10, 0));
     v.submit("o1", &limit(Side::Buy, 10, "90"), ist(10, 1));
     assert!(
@@ -145,7 +145,7 @@ fn day_orders_expire_at_the_session_close() {
     assert_eq!(v.open_orders(), 0);
 
     // The same through a tick of another instrument after the close.
-    let mut v = venue(PaperConfig::default());
+    let mut v = venue(untimed());
     v.submit("o1", &limit(Side::Buy, 10, "90"), ist(10, 1));
     let other = crate::messages::MarketTick::ltp(1, d("50"));
     assert!(v.on_tick(&other, ist(15, 29)).is_empty());
@@ -157,7 +157,7 @@ fn day_orders_expire_at_the_session_close() {
 
 #[test]
 fn orders_placed_after_the_close_live_until_the_next_trading_days_close() {
-    let mut v = venue(PaperConfig::default());
+    let mut v = venue(untimed());
     // Friday 6 March after the close: the next session is Monday 9 March.
     v.submit("o1", &limit(Side::Buy, 10, "90"), ist_on(6, 16, 0));
     assert!(
@@ -176,7 +176,7 @@ fn orders_placed_after_the_close_live_until_the_next_trading_days_close() {
 
 #[test]
 fn a_known_trade_is_charged_to_the_paisa_and_moves_cash() {
-    let mut v = venue(PaperConfig::default());
+    let mut v = venue(untimed());
     v.on_tick(&tick("1000"), ist(10, 0));
     let events = checked(v.submit("o1", &market(Side::Buy, 100), ist(10, 1)));
     let Some(VenueEvent::Filled(fill)) = events.get(1) else {
@@ -196,7 +196,7 @@ fn a_known_trade_is_charged_to_the_paisa_and_moves_cash() {
 fn a_buy_the_cash_cannot_cover_is_refused() {
     let config = PaperConfig {
         starting_cash: d("10000"),
-        ..PaperConfig::default()
+        ..untimed()
     };
     // (case, quantity, expected shape): 99 × 100 = 9,900 + 3.00 charges fits; 100 × 100
     // = 10,000 + charges does not.
@@ -234,7 +234,7 @@ fn shorting_is_refused_unless_allowed() {
     for allow_short in [false, true] {
         let mut v = venue(PaperConfig {
             allow_short,
-            ..PaperConfig::default()
+            ..untimed()
         });
         v.on_tick(&tick("100"), ist(10, 0));
         let events = checked(v.submit("o1", &market(Side::Sell, 10), ist(10, 1)));
@@ -254,7 +254,7 @@ fn shorting_is_refused_unless_allowed() {
 
 #[test]
 fn selling_what_is_held_is_not_shorting() {
-    let mut v = venue(PaperConfig::default());
+    let mut v = venue(untimed());
     v.on_tick(&tick("100"), ist(10, 0));
     v.submit("b", &market(Side::Buy, 10), ist(10, 1));
     assert_eq!(
@@ -325,7 +325,7 @@ fn latency_ticks_delay_eligibility() {
     for (latency, wait) in [(0, 0), (1, 1), (3, 3)] {
         let mut v = venue(PaperConfig {
             latency_ticks: latency,
-            ..PaperConfig::default()
+            ..untimed()
         });
         v.on_tick(&tick("100"), ist(10, 0));
         let mut events = v.submit("o1", &market(Side::Buy, 1), ist(10, 1));
@@ -343,7 +343,7 @@ fn latency_ticks_delay_eligibility() {
 
 #[test]
 fn a_round_trip_leaves_cash_and_position_as_computed_by_hand() {
-    let mut v = venue(PaperConfig::default());
+    let mut v = venue(untimed());
     v.on_tick(&tick("1000"), ist(10, 0));
     v.submit("b", &market(Side::Buy, 100), ist(10, 1));
     assert_eq!(v.position(STRATEGY, TOKEN), 100);
@@ -381,7 +381,7 @@ fn malformed_signals_are_rejected_without_a_submission() {
         ("limit without a price", no_price),
         ("price beyond MAX_PRICE", absurd),
     ] {
-        let mut v = venue(PaperConfig::default());
+        let mut v = venue(untimed());
         let events = v.submit("o1", &signal, ist(10, 0));
         assert_eq!(shape(&events), ["failed"], "{case}");
         assert_eq!(failures(&events), [(Rejected, 0)], "{case}");
@@ -391,7 +391,7 @@ fn malformed_signals_are_rejected_without_a_submission() {
 
 #[test]
 fn a_client_order_id_seen_before_is_ignored() {
-    let mut v = venue(PaperConfig::default());
+    let mut v = venue(untimed());
     v.on_tick(&tick("100"), ist(10, 0));
     assert_eq!(
         fills(&v.submit("o1", &market(Side::Buy, 1), ist(10, 1))).len(),

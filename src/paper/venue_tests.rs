@@ -2,7 +2,7 @@
 
 use super::config::PaperConfig;
 use super::testutil::{
-    checked, d, fills, ist, limit, market, quote_tick, shape, signal, tick, venue,
+    checked, d, fills, ist, limit, market, quote_tick, shape, signal, tick, untimed, venue,
 };
 use crate::messages::{MarketTick, OrderType, Side, Validity};
 
@@ -11,7 +11,7 @@ fn slippage(bps: &str, fill_at_touch: bool) -> PaperConfig {
         slippage_bps: d(bps),
         fill_at_touch,
         allow_short: true,
-        ..PaperConfig::default()
+        ..untimed()
     }
 }
 
@@ -78,7 +78,7 @@ fn market_orders_fill_at_the_current_tick_with_slippage_not_the_reference_price(
 
 #[test]
 fn market_order_without_a_tick_waits_for_the_first_one() {
-    let mut v = venue(PaperConfig::default());
+    let mut v = venue(untimed());
     let events = checked(v.submit("o1", &market(Side::Buy, 5), ist(10, 0)));
     assert_eq!(shape(&events), ["submitted"]);
     assert_eq!(v.open_orders(), 1);
@@ -149,7 +149,7 @@ fn marketable_limit_orders_fill_at_once_at_the_limit_or_better() {
 
 #[test]
 fn limit_order_rests_until_a_later_tick_crosses_it_and_never_before() {
-    let mut v = venue(PaperConfig::default());
+    let mut v = venue(untimed());
     v.on_tick(&tick("100"), ist(10, 0));
     let events = checked(v.submit("o1", &limit(Side::Buy, 10, "95"), ist(10, 1)));
     assert_eq!(shape(&events), ["submitted"]);
@@ -168,7 +168,7 @@ fn limit_order_rests_until_a_later_tick_crosses_it_and_never_before() {
 
 #[test]
 fn buy_limit_against_depth_needs_the_ask_not_the_last_price_to_cross() {
-    let mut v = venue(PaperConfig::default());
+    let mut v = venue(untimed());
     v.on_tick(&quote_tick("95", "94.95", "95.10"), ist(10, 0));
     let events = checked(v.submit("o1", &limit(Side::Buy, 1, "95"), ist(10, 1)));
     assert_eq!(shape(&events), ["submitted"], "last 95 but ask 95.10 > 95");
@@ -234,7 +234,7 @@ fn stop_market_orders_trigger_on_the_last_price_and_fill_at_market() {
 
 #[test]
 fn stop_limit_order_becomes_a_limit_when_triggered_and_fills_only_within_it() {
-    let mut v = venue(PaperConfig::default());
+    let mut v = venue(untimed());
     v.on_tick(&tick("100"), ist(10, 0));
     let sl = signal(
         Side::Buy,
@@ -262,7 +262,7 @@ fn stop_limit_order_becomes_a_limit_when_triggered_and_fills_only_within_it() {
     let events = checked(v.on_tick(&tick("104"), ist(10, 4)));
     assert_eq!(fills(&events), [(4, d("104"))]);
 
-    let mut v = venue(PaperConfig::default());
+    let mut v = venue(untimed());
     v.on_tick(&tick("100"), ist(10, 0));
     v.submit("o2", &sl, ist(10, 1));
     let events = checked(v.on_tick(&tick("105.5"), ist(10, 2)));
@@ -275,7 +275,7 @@ fn stop_limit_order_becomes_a_limit_when_triggered_and_fills_only_within_it() {
 
 #[test]
 fn orders_on_one_tick_are_worked_in_arrival_order() {
-    let mut v = venue(PaperConfig::default());
+    let mut v = venue(untimed());
     v.on_tick(&tick("100"), ist(10, 0));
     for (id, price) in [("a", "98"), ("b", "99"), ("c", "97")] {
         v.submit(id, &limit(Side::Buy, 1, price), ist(10, 1));

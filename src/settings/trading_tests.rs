@@ -226,6 +226,43 @@ fn paper_cash_is_the_portfolio_cash() {
 }
 
 #[test]
+fn paper_order_timeout_and_auto_square_off_charge_load_and_validate() {
+    let s = load(None, &[]).unwrap();
+    assert_eq!(s.paper.order_timeout(), Some(Duration::from_secs(30)));
+    assert_eq!(s.paper.charges.intraday.auto_square_off, d("50"));
+    assert_eq!(s.paper.charges.delivery.auto_square_off, d("0"));
+
+    let file = "[paper]\norder_timeout_secs = 0\n\
+                [paper.charges.intraday]\nauto_square_off = 20.5\n";
+    let s = load(Some(file), &[]).unwrap();
+    assert_eq!(s.paper.order_timeout(), None, "0 = never");
+    assert_eq!(s.paper.charges.intraday.auto_square_off, d("20.5"));
+    let vars = [
+        ("ALPHA_PANDA__PAPER__ORDER_TIMEOUT_SECS", "45"),
+        (
+            "ALPHA_PANDA__PAPER__CHARGES__INTRADAY__AUTO_SQUARE_OFF",
+            "40",
+        ),
+    ];
+    let s = load(None, &vars).unwrap();
+    assert_eq!(s.paper.order_timeout_secs, 45);
+    assert_eq!(s.paper.charges.intraday.auto_square_off, d("40"));
+
+    let file = "[paper]\norder_timeout_secs = 86401\n\
+                [paper.charges.intraday]\nauto_square_off = \"-1\"\n";
+    let got = problems(load(Some(file), &[]));
+    assert_eq!(
+        got,
+        [
+            "paper.charges.intraday.auto_square_off: must be rupees per order between 0 and \
+             100000, got -1",
+            "paper.order_timeout_secs: must be seconds between 0 (never cancel) and 86400 \
+             (a day), got 86401",
+        ]
+    );
+}
+
+#[test]
 fn unknown_brokers_and_keys_are_named() {
     let file = "[brokers]\nenabled = [\"paper\", \"kite\"]\n\
                 [risk.paper]\nmax_order_quantiy = 5\n\

@@ -2,9 +2,9 @@
 
 use super::SERVICE;
 use crate::actors::venue_events::publish_venue_event;
-use crate::market::MarketCalendar;
+use crate::market::{IntradayDay, MarketCalendar};
 use crate::messages::{
-    Broker, Envelope, MarketTick, OrderFailed, OrderFilled, OrderType, ValidatedSignal,
+    Broker, Envelope, MarketTick, OrderFailed, OrderFilled, OrderType, Payload, ValidatedSignal,
     client_order_id,
 };
 use crate::paper::{PaperConfig, PaperVenue, VenueEvent, orphaned_orders};
@@ -40,6 +40,21 @@ pub struct PaperExecution {
     venue: PaperVenue,
     /// Signals waiting for the tick they were decided on, since their first arrival.
     waiting: HashMap<uuid::Uuid, Instant>,
+    /// How often the wall clock advances the venue's clock ([`AdvanceClock`]); `None`: only
+    /// ticks do (the backtest's event time).
+    wall_clock: Option<Duration>,
+}
+
+/// Advances the venue's clock to `at` with no tick: orders past their session close or
+/// their timeout end, and the broker's auto square-off runs if due. The daemon sends it
+/// from the wall clock ([`PaperExecution::with_wall_clock`]), because the venue may see no
+/// tick at the moment it matters (a quiet instrument, a feed down at 15:20); its events
+/// are root envelopes with ids derived from the orders, and their publication is not
+/// waited for (a failure is logged).
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct AdvanceClock {
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 crate::supervised!(PaperExecution);
@@ -51,7 +66,74 @@ impl PaperExecution {
                 .with_calendar(args.calendar.clone()),
             args,
             waiting: HashMap::new(),
+            wall_clock: None,
         }
+    }
+
+    /// The venue models the broker's auto square-off of MIS positions on `day`
+    /// (`market_hours.intraday_day()`; `None`: never).
+    pub fn with_intraday(mut self, day: Option<IntradayDay>) -> Self {
+        self.venue = self.venue.with_intraday(day);
+        self
+    }
+
+    /// Every `every`, the wall clock advances the venue's clock ([`AdvanceClock`] at
+    /// `Utc::now()`), besides the ticks; `None` (the default): ticks only. For the daemon,
+    /// whose ticks are stamped with the wall clock anyway; never for the backtest, which
+    /// runs in the ticks' event time.
+    pub fn with_wall_clock(mut self, every: Option<Duration>) -> Self {
+        self.wall_clock = every.filter(|e| !e.is_zero());
+        self
+    }
+
+    /// Publishes what the venue's clock did at `at` with no tick to cause it: root
+    /// envelopes whose ids derive from the event (so the same event published again has
+    /// the same id).
+    fn publish_roots(&self, events: Vec<VenueEvent>, at: chrono::DateTime<chrono::Utc>) {
+        for event in events {
+            let delivery = match event {
+                VenueEvent::Submitted(s) => {
+                    tracing::info!(order = %s.order.client_order_id, strategy = %s.order.strategy_id, quantity = s.quantity, "order submitted");
+                    metrics::order_submitted(Broker::Paper);
+                    let id = format!("submitted/{}", s.order.client_order_id);
+                    self.publish_root(Stream::OrdersSubmitted, s, &id, at)
+                }
+                VenueEvent::Filled(f) => {
+                    tracing::info!(order = %f.order.client_order_id, strategy = %f.order.strategy_id, fill = %f.fill_id, quantity = f.quantity, price = %f.price, fees = %f.fees.total, "order filled");
+                    metrics::order_filled(Broker::Paper);
+                    let id = format!("filled/{}", f.fill_id);
+                    self.publish_root(Stream::OrdersFilled, f, &id, at)
+                }
+                VenueEvent::Failed(f) => {
+                    tracing::warn!(order = %f.order.client_order_id, kind = ?f.kind, detail = %f.message, "order failed");
+                    metrics::order_failed(Broker::Paper, f.kind);
+                    let id = format!("failed/{}", f.order.client_order_id);
+                    self.publish_root(Stream::OrdersFailed, f, &id, at)
+                }
+            };
+            actix::spawn(async move {
+                if let Err(e) = delivery.await {
+                    tracing::warn!(error = %e, "a paper order event of the venue's clock was not delivered");
+                }
+            });
+        }
+    }
+
+    fn publish_root<T: Payload>(
+        &self,
+        stream: Stream,
+        data: T,
+        discriminator: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> PendingDelivery {
+        let id = uuid::Uuid::new_v5(
+            &uuid::Uuid::NAMESPACE_OID,
+            format!("{SERVICE}/{discriminator}").as_bytes(),
+        );
+        let envelope = Envelope::root_with_id(data, SERVICE, at, id);
+        self.args
+            .producer
+            .publish_envelope(Topic::of(Broker::Paper, stream), &envelope)
     }
 
     fn publish<C: crate::messages::Payload>(
@@ -83,7 +165,18 @@ impl Actor for PaperExecution {
     /// so a sell the real position covers is not refused as a short; then ends as cancelled
     /// every order the last life left resting ([`crate::paper::orphaned_orders`]), since
     /// resting orders are not restored.
+    ///
+    /// With a wall clock, the clock sweep starts too (it waits for the rebuild, as the
+    /// mailbox does).
     fn started(&mut self, ctx: &mut Self::Context) {
+        if let Some(every) = self.wall_clock {
+            ctx.run_interval(every, |act, ctx| {
+                let now = chrono::Utc::now();
+                if act.venue.wall_clock_agrees(now) {
+                    ctx.notify(AdvanceClock { at: now });
+                }
+            });
+        }
         let Some(connection) = self.args.history.clone() else {
             return;
         };
@@ -219,6 +312,11 @@ async fn read_journal(store: Arc<dyn Store>) -> Result<Vec<Vec<VenueEvent>>, Str
     Ok(journal)
 }
 
+/// How often the daemon's wall clock advances the paper venue's clock
+/// ([`PaperExecution::with_wall_clock`]): an order timeout or the broker's square-off is
+/// then late by at most this much when no tick comes.
+pub const WALL_CLOCK_SWEEP: Duration = Duration::from_secs(1);
+
 /// How long a signal may wait for the tick it was decided on (see
 /// [`PaperExecution::tick_has_arrived`]); below the consumer's default retry budget
 /// (50 ms doubling, five attempts: about 1.5 s).
@@ -299,8 +397,16 @@ impl Handler<Deliver<MarketTick>> for PaperExecution {
 
     fn handle(&mut self, d: Deliver<MarketTick>, _ctx: &mut Self::Context) -> HandlerResult {
         let _handling = handling::<Deliver<MarketTick>>();
-        let mut events = self.venue.on_tick(&d.envelope.data, d.envelope.ts);
-        events.extend(self.venue.expire_day_orders(d.envelope.ts));
+        let events = self.venue.on_tick(&d.envelope.data, d.envelope.ts);
         Ok(Completion::after(self.publish(&d.envelope, events)))
+    }
+}
+
+impl Handler<AdvanceClock> for PaperExecution {
+    type Result = ();
+
+    fn handle(&mut self, clock: AdvanceClock, _ctx: &mut Self::Context) {
+        let events = self.venue.on_clock(clock.at);
+        self.publish_roots(events, clock.at);
     }
 }

@@ -10,14 +10,28 @@
 //! Events are children of their cause (the signal, or the tick that filled a resting
 //! order), with deterministic ids.
 //!
-//! Resting (limit and stop) orders live in memory: a restart of this actor forgets orders
-//! that were still open (they end without a terminal event). Market orders end at
-//! placement, so their whole outcome is in the journal.
+//! Resting (limit and stop) orders live in memory: a new life cancels the orders the last
+//! one left resting ([`crate::paper::orphaned_orders`]). Market orders end at placement,
+//! so their whole outcome is in the journal.
+//!
+//! The venue's clock: ticks advance it (their envelope time: event time in the backtest,
+//! the feed's wall-clock stamp in the daemon). The order timeout
+//! (`paper.order_timeout_secs`) and the broker's auto square-off of MIS positions
+//! (`market_hours.broker_square_off_at`) happen on whichever tick — of any instrument —
+//! first reaches their instant. A tick may never come (a quiet instrument, the feed down
+//! or disconnected at the close), so in the daemon a wall-clock sweep
+//! ([`AdvanceClock`] every [`WALL_CLOCK_SWEEP`]) advances the clock too, while the wall
+//! clock agrees with the ticks' (no tick yet, or the latest on today's IST date: ticks of
+//! another time fed to the daemon's tree are never overtaken by it); its events are roots
+//! with ids derived from the orders. The backtest has no sweep: it lives in event time,
+//! and a day whose ticks end before 15:20 has no square-off.
 
 mod actor;
 #[cfg(test)]
 mod tests;
 
-pub use actor::{JOURNAL_INDEX, PaperExecution, PaperExecutionArgs, journal_key};
+pub use actor::{
+    AdvanceClock, JOURNAL_INDEX, PaperExecution, PaperExecutionArgs, WALL_CLOCK_SWEEP, journal_key,
+};
 
 pub const SERVICE: &str = "paper_execution";

@@ -5,7 +5,7 @@ use crate::market::MarketCalendar;
 use crate::messages::ValidatedSignal;
 use crate::messages::{
     Broker, Envelope, MarketTick, OrderFilled, OrderSubmitted, OrderType, RecordOrigin, Side,
-    TradingSignal, Validity, decode,
+    TradingSignal, Validity, client_order_id, decode,
 };
 use crate::paper::PaperConfig;
 use crate::store::{MemoryStore, Store};
@@ -78,8 +78,10 @@ fn start_with(
     producer: &Probe<Publish>,
     calendar: MarketCalendar,
 ) -> Addr<PaperExecution> {
+    // Orders here rest for days: the timeout has a test of its own.
     let config = PaperConfig {
         slippage_bps: Decimal::ZERO,
+        order_timeout_secs: 0,
         ..PaperConfig::default()
     };
     PaperExecution::new(PaperExecutionArgs {
@@ -215,4 +217,184 @@ async fn a_market_signal_ahead_of_its_tick_waits_for_it_and_fills_at_its_price()
         Decimal::new(245_500, 2),
         "the price of the tick it was decided on"
     );
+}
+
+/// `hh:mm:ss` IST on Thursday 2026-11-26, a trading day.
+fn ist(hour: u32, minute: u32, second: u32) -> chrono::DateTime<Utc> {
+    crate::market::hours::IST
+        .with_ymd_and_hms(2026, 11, 26, hour, minute, second)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn tick_at(price_paise: i64, at: chrono::DateTime<Utc>) -> Deliver<MarketTick> {
+    let mut tick = tick(price_paise);
+    tick.envelope.ts = at;
+    tick
+}
+
+fn signal_at(at: chrono::DateTime<Utc>, limit_paise: Option<i64>) -> Deliver<ValidatedSignal> {
+    let mut signal = validated();
+    signal.envelope.ts = at;
+    if let Some(price) = limit_paise {
+        signal.envelope.data.signal.order_type = OrderType::Limit;
+        signal.envelope.data.signal.price = Some(Decimal::new(price, 2));
+    }
+    signal
+}
+
+/// The actor with the default 30 s timeout and Zerodha's intraday day (15:00, 15:15,
+/// broker at 15:20); no wall clock (ticks drive it, as in the backtest).
+fn start_intraday(producer: &Probe<Publish>) -> Addr<PaperExecution> {
+    let hm = |h, m| chrono::NaiveTime::from_hms_opt(h, m, 0).unwrap();
+    let day = crate::market::IntradayDay::new(
+        hm(15, 0),
+        hm(15, 15),
+        hm(15, 20),
+        MarketCalendar::default(),
+    );
+    PaperExecution::new(PaperExecutionArgs {
+        config: PaperConfig::default(),
+        producer: ProducerHandle::new(producer.recipient()),
+        store: Arc::new(MemoryStore::default()),
+        calendar: MarketCalendar::default(),
+        history: None,
+    })
+    .with_intraday(Some(day))
+    .start()
+}
+
+/// Normal MIS charges of a sell of `quantity` at `price` + ₹50 + 18 % GST on it, by hand.
+fn square_off_fees_by_hand(quantity: u32, price: Decimal) -> Decimal {
+    let paisa = |x: Decimal| {
+        x.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+    };
+    let d = |s: &str| s.parse::<Decimal>().unwrap();
+    let turnover = Decimal::from(quantity) * price;
+    let brokerage = paisa((turnover * d("0.0003")).min(d("20"))) + d("50");
+    let stt = paisa(turnover * d("0.00025"));
+    let exchange = paisa(turnover * d("0.0000297"));
+    let sebi = paisa(turnover * d("10") / d("10000000"));
+    let gst = paisa((brokerage + exchange + sebi) * d("0.18"));
+    brokerage + stt + exchange + sebi + gst
+}
+
+/// Event time, as in the backtest: a resting order unfilled 30 s after its submission ends
+/// as cancelled on the next tick, and at 15:20 IST the broker's auto square-off closes
+/// the strategy's MIS position — both published on the ordinary topics.
+#[actix::test]
+async fn a_timed_out_order_is_cancelled_and_the_broker_squares_off_at_15_20() {
+    let mut producer = Probe::<Publish>::acking_producer();
+    let paper = start_intraday(&producer);
+    paper
+        .send(tick_at(245_050, ist(15, 10, 0)))
+        .await
+        .unwrap()
+        .unwrap();
+    // A market buy of 10 fills; a limit buy far below rests.
+    paper
+        .send(signal_at(ist(15, 10, 0), None))
+        .await
+        .unwrap()
+        .unwrap();
+    let bought = producer.expect_msgs(2, WAIT).await;
+    assert_eq!(bought[1].0.topic, "paper.orders.filled");
+    let resting = signal_at(ist(15, 10, 0), Some(200_000));
+    paper.send(resting.clone()).await.unwrap().unwrap();
+    let placed = producer.expect_msgs(1, WAIT).await;
+    assert_eq!(placed[0].0.topic, "paper.orders.submitted");
+
+    // 29 s later it still rests; at 30 s it is cancelled.
+    paper
+        .send(tick_at(245_100, ist(15, 10, 29)))
+        .await
+        .unwrap()
+        .unwrap();
+    producer.expect_no_msg(Duration::from_millis(100)).await;
+    paper
+        .send(tick_at(245_100, ist(15, 10, 30)))
+        .await
+        .unwrap()
+        .unwrap();
+    let timed_out = producer.expect_msgs(1, WAIT).await;
+    assert_eq!(timed_out[0].0.topic, "paper.orders.failed");
+    let failed = decode::<crate::messages::OrderFailed>(&timed_out[0].0.value).unwrap();
+    assert_eq!(
+        failed.data.order.client_order_id,
+        client_order_id(resting.envelope.id)
+    );
+    assert_eq!(
+        failed.data.kind,
+        crate::messages::OrderFailureKind::Cancelled
+    );
+    assert_eq!(failed.data.filled_quantity, 0);
+    assert_eq!(
+        failed.data.message,
+        "unfilled after paper.order_timeout_secs (30 s): cancelled; 0 of 10 filled"
+    );
+
+    // 15:19:59: nothing; 15:20:00: the broker sells the 10 at that tick's price.
+    paper
+        .send(tick_at(246_000, ist(15, 19, 59)))
+        .await
+        .unwrap()
+        .unwrap();
+    producer.expect_no_msg(Duration::from_millis(100)).await;
+    let at_square_off = tick_at(246_000, ist(15, 20, 0));
+    paper.send(at_square_off.clone()).await.unwrap().unwrap();
+    let squared = producer.expect_msgs(2, WAIT).await;
+    assert_eq!(squared[0].0.topic, "paper.orders.submitted");
+    assert_eq!(squared[1].0.topic, "paper.orders.filled");
+    let fill = decode::<OrderFilled>(&squared[1].0.value).unwrap();
+    let f = &fill.data;
+    assert_eq!(f.order.client_order_id, "autosq-20261126-738561-s1");
+    assert_eq!(
+        (f.order.strategy_id.as_str(), f.order.side, f.quantity),
+        ("s1", Side::Sell, 10)
+    );
+    assert_eq!(f.price, Decimal::new(246_000, 2));
+    assert_eq!(f.fees.total, square_off_fees_by_hand(10, f.price));
+    assert_eq!(fill.causation_id, Some(at_square_off.envelope.id));
+    // Once a day.
+    paper
+        .send(tick_at(246_100, ist(15, 21, 0)))
+        .await
+        .unwrap()
+        .unwrap();
+    producer.expect_no_msg(Duration::from_millis(100)).await;
+}
+
+/// In the daemon the wall clock advances the venue too: with no tick at 15:20 the
+/// square-off still happens, at the last quote, as root envelopes.
+#[actix::test]
+async fn the_clock_squares_off_when_no_tick_comes() {
+    let mut producer = Probe::<Publish>::acking_producer();
+    let paper = start_intraday(&producer);
+    paper
+        .send(tick_at(245_050, ist(15, 10, 0)))
+        .await
+        .unwrap()
+        .unwrap();
+    paper
+        .send(signal_at(ist(15, 10, 0), None))
+        .await
+        .unwrap()
+        .unwrap();
+    producer.expect_msgs(2, WAIT).await;
+    paper
+        .send(AdvanceClock {
+            at: ist(15, 19, 59),
+        })
+        .await
+        .unwrap();
+    producer.expect_no_msg(Duration::from_millis(100)).await;
+    paper
+        .send(AdvanceClock { at: ist(15, 20, 0) })
+        .await
+        .unwrap();
+    let squared = producer.expect_msgs(2, WAIT).await;
+    let fill = decode::<OrderFilled>(&squared[1].0.value).unwrap();
+    assert_eq!(fill.data.price, Decimal::new(245_050, 2));
+    assert_eq!(fill.causation_id, None, "caused by no record");
+    assert_eq!(fill.data.filled_at, ist(15, 20, 0));
 }

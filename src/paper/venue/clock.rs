@@ -1,0 +1,139 @@
+//! The venue's clock: what happens to open orders and positions as time passes, on a tick
+//! or on [`PaperVenue::on_clock`] — DAY expiry at the session close, the order timeout,
+//! and the broker's auto square-off (see [`crate::paper::square_off`]).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+
+use super::PaperVenue;
+use crate::messages::{OrderRef, Side, VenueEvent};
+use crate::paper::book::{Order, Quote, slipped};
+use crate::paper::charges::Product;
+use crate::paper::square_off::{auto_square_off_id, square_off_events};
+
+impl PaperVenue {
+    /// The clock reached `at` with no tick (the actor's wall-clock sweep): ends the
+    /// orders whose session has closed or whose timeout has passed, and runs the broker's
+    /// square-off if due, at the quotes there are.
+    pub fn on_clock(&mut self, at: DateTime<Utc>) -> Vec<VenueEvent> {
+        let mut events = self.end_due_orders(at);
+        self.broker_square_off(at, &mut events);
+        events
+    }
+
+    /// Ends, in arrival order, every open order whose session has closed by `at`
+    /// (`Expired`) or whose timeout has passed (`Cancelled`).
+    pub(super) fn end_due_orders(&mut self, at: DateTime<Utc>) -> Vec<VenueEvent> {
+        let closed = |o: &Order| o.expires_at.is_some_and(|close| close <= at);
+        let timed_out = |o: &Order| o.times_out_at.is_some_and(|deadline| deadline <= at);
+        let due: Vec<u64> = self
+            .orders
+            .iter()
+            .filter(|(_, o)| closed(o) || timed_out(o))
+            .map(|(seq, _)| *seq)
+            .collect();
+        if due.is_empty() {
+            return Vec::new();
+        }
+        let why = format!(
+            "unfilled after paper.order_timeout_secs ({} s): cancelled",
+            self.config.order_timeout_secs
+        );
+        due.into_iter()
+            .filter_map(|seq| self.orders.remove(&seq))
+            .map(|o| {
+                if closed(&o) {
+                    o.expired_at_close()
+                } else {
+                    o.cancelled(&why)
+                }
+            })
+            .collect()
+    }
+
+    /// The broker's auto square-off at `at`, if due (see [`super::square_off`]): on the
+    /// day's first event, cancels every resting order; closes each open position not yet
+    /// closed that day whose instrument has a quote.
+    pub(super) fn broker_square_off(&mut self, at: DateTime<Utc>, events: &mut Vec<VenueEvent>) {
+        if self.config.product != Product::Mis {
+            return;
+        }
+        let Some(date) = self.square_offs.due(at) else {
+            return;
+        };
+        if self.square_offs.first_event_of(date) {
+            let why = format!(
+                "MIS order pending at the broker's auto square-off ({} IST): cancelled",
+                self.square_offs.time()
+            );
+            let resting = std::mem::take(&mut self.orders);
+            events.extend(resting.into_values().map(|o| o.cancelled(&why)));
+        }
+        for (strategy, token, position) in self.accounts.open_positions() {
+            if self.square_offs.is_closed(date, &strategy, token) {
+                continue;
+            }
+            let Some(quote) = self.quotes.get(&token).copied() else {
+                continue; // closed on the instrument's first tick inside the window
+            };
+            self.square_offs.mark(date, &strategy, token);
+            events.extend(self.close_position(date, strategy, token, position, &quote, at));
+        }
+    }
+
+    /// The broker's square-off order closing `position` of `strategy` in `token` at
+    /// `quote` (as a market order), booked with the auto square-off charge.
+    fn close_position(
+        &mut self,
+        date: NaiveDate,
+        strategy: String,
+        token: u32,
+        position: i64,
+        quote: &Quote,
+        at: DateTime<Utc>,
+    ) -> [VenueEvent; 2] {
+        let side = if position > 0 { Side::Sell } else { Side::Buy };
+        // A position is a sum of u32 fills; one beyond u32 closes u32::MAX of it.
+        let quantity = u32::try_from(position.unsigned_abs()).unwrap_or(u32::MAX);
+        let c = &self.config;
+        let price = Some(slipped(
+            quote.taker_price(side, c.fill_at_touch),
+            side,
+            c.slippage_bps,
+        ))
+        .filter(|p| *p > Decimal::ZERO)
+        .unwrap_or(quote.last);
+        let fees = c
+            .charges
+            .auto_square_off_charges(c.product, side, quantity, price);
+        let notional = Decimal::from(quantity) * price;
+        self.accounts
+            .book(&strategy, token, side, quantity, notional, fees.total);
+        let seq = self.next_seq();
+        let order = OrderRef {
+            client_order_id: auto_square_off_id(date, &strategy, token),
+            broker_order_id: Some(format!("paper-{seq}")),
+            strategy_id: strategy,
+            broker: self.broker,
+            token,
+            symbol: self.symbols.get(&token).cloned().unwrap_or_default(),
+            side,
+        };
+        square_off_events(order, quantity, price, fees, at)
+    }
+
+    /// Expires, in arrival order, every open order whose session close is at or before
+    /// `at` (DAY orders, and IOC/FOK or stops still waiting for a tick or a trigger).
+    pub fn expire_day_orders(&mut self, at: DateTime<Utc>) -> Vec<VenueEvent> {
+        let due: Vec<u64> = self
+            .orders
+            .iter()
+            .filter(|(_, o)| o.expires_at.is_some_and(|close| close <= at))
+            .map(|(seq, _)| *seq)
+            .collect();
+        due.into_iter()
+            .filter_map(|seq| self.orders.remove(&seq))
+            .map(Order::expired_at_close)
+            .collect()
+    }
+}
