@@ -114,7 +114,10 @@ impl fmt::Debug for FakeKiteConfig {
 }
 
 /// What the fake does with the next valid `POST /orders/{variety}` (queued FIFO; a request
-/// refused by the header, body or field checks does not consume an entry).
+/// refused before it — headers, rate windows, body, fields, tick and lot — does not consume
+/// an entry). With `Accept`, `AcceptThenDelay` and `ServerErrorAfterCreate` the created order
+/// then meets limit price protection and auto-execution; `AcceptAndFill` and
+/// `AcceptAndReject` decide its fate themselves.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Placement {
     /// Create an OPEN order and answer its id (the default when nothing is queued).
@@ -267,7 +270,8 @@ impl FakeKite {
     }
 
     /// How many orders `POST /orders/{variety}` created (including ones whose answer was
-    /// delayed or a 5xx; not scripted rejections or refused requests).
+    /// delayed or a 5xx, and ones the LPP check then REJECTED; not scripted rejections or
+    /// refused requests, nor external trades).
     pub fn placements(&self) -> usize {
         self.lock().placements
     }
