@@ -73,15 +73,25 @@ pub(super) fn risk_manager(
     })
 }
 
-/// The paper venue (rebuilding its accounts from its fills when there is a history).
+/// The paper venue (rebuilding its accounts from its fills when there is a history), with
+/// the broker's auto square-off of the intraday day.
 pub(super) fn paper_execution(
     w: &mut Wiring<'_>,
     host: &mut Host<'_>,
     services: &mut Services,
 ) -> Result<Built, String> {
     let args = paper_args(w.settings, &w.producer, &w.store, w.history.clone());
+    let intraday = w.settings.market_hours.intraday_day();
+    // The daemon (with a history) stamps ticks with the wall clock and may see none at
+    // 15:20: its wall clock advances the venue too. The backtest lives in event time.
+    let wall_clock = w
+        .history
+        .is_some()
+        .then_some(paper_execution::WALL_CLOCK_SWEEP);
     let addr = host.spawn(paper_execution::SERVICE, move || {
-        Ok(PaperExecution::new(args.clone()))
+        Ok(PaperExecution::new(args.clone())
+            .with_intraday(intraday.clone())
+            .with_wall_clock(wall_clock))
     })?;
     services.paper_execution = Some(addr.clone());
     Ok(Built {
@@ -305,6 +315,8 @@ fn zerodha_args(
         poll_interval: z.poll_interval(),
         settle: z.settle(),
         max_signal_age: z.max_signal_age(),
+        order_timeout: z.order_timeout(),
+        reconcile_interval: z.reconcile_interval(),
         reconcile_retry_initial: z.poll_interval(),
         reconcile_retry_max: Duration::from_secs(30),
     }
