@@ -47,6 +47,9 @@ fn settings() -> Settings {
     s.kafka.group_prefix = format!("parity-{}", uuid::Uuid::new_v4().simple());
     s.kafka.linger_ms = 0;
     s.kafka.fetch_wait_max_ms = 1;
+    // The daemon side runs the intraday day on the wall clock: off, so both sides match
+    // whatever the time of the run.
+    s.market_hours.intraday = false;
     engine::backtest_settings(&s, SEED)
 }
 

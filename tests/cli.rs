@@ -504,6 +504,8 @@ async fn run_with_zerodha_places_orders_on_kite_and_never_logs_the_token() {
             ("ALPHA_PANDA__BROKERS__ENABLED", "paper,zerodha"),
             ("ALPHA_PANDA__STRATEGIES__MOMENTUM_1__BROKERS", "zerodha"),
             ("ALPHA_PANDA__SIMULATOR__TICKS_PER_SEC", "50"),
+            // Any time of day: no MIS entry cutoff or square-off.
+            ("ALPHA_PANDA__MARKET_HOURS__INTRADAY", "false"),
             ("ALPHA_PANDA__KITE__REST_URL", kite.base_url().as_str()),
             ("ALPHA_PANDA__KITE__API_KEY", config.api_key.as_str()),
             (

@@ -30,6 +30,8 @@ async fn simulated_ticks_become_fills_and_the_portfolio_equals_a_recomputation_f
         .expect("default strategy");
     strategy.instruments = vec!["RELIANCE".into()];
     settings.portfolio.snapshot_interval_ms = 100;
+    // Wall-clock time of day must not matter here (MIS entry cutoff, square-off).
+    settings.market_hours.intraday = false;
     let broker = EmbeddedBroker::start(&TopicMap::new(&settings.topics)).expect("embedded broker");
     let connection = broker.connection(&settings.kafka);
     let registry = InstrumentRegistry::embedded().unwrap();

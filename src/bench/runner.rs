@@ -99,6 +99,8 @@ pub fn bench_settings(
     s.api.enabled = false;
     s.brokers.enabled = vec![Broker::Paper];
     s.market_hours.enforce = false;
+    // Measured at any time of day: no MIS entry cutoff or square-off in the run.
+    s.market_hours.intraday = false;
     s.risk.paper = RiskLimits::default();
     s.paper.allow_short = true;
     s.feed.ticker_url = SIMULATOR.to_owned();

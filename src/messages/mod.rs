@@ -28,8 +28,9 @@ pub use dlq::{DlqErrorKind, DlqRecord, RecordOrigin};
 pub use envelope::{Envelope, EventType, Payload, SCHEMA_VERSION, derive_child_id};
 pub use market::{DepthLevel, MarketDepth, MarketTick, Ohlc, TickMode};
 pub use orders::{
-    Fees, OrderFailed, OrderFailureKind, OrderFilled, OrderRef, OrderSubmitted, VenueEvent,
-    client_order_id, client_order_id_of_signal,
+    AUTO_SQUARE_OFF_PREFIX, EXTERNAL_ORDER_PREFIX, Fees, OrderFailed, OrderFailureKind,
+    OrderFilled, OrderRef, OrderSubmitted, VenueEvent, client_order_id, client_order_id_of_signal,
+    is_venue_initiated,
 };
 pub use pnl::{PnlSnapshot, PositionSnapshot};
 pub use signals::{

@@ -33,6 +33,18 @@ pub fn client_order_id_of_signal(signal_id: uuid::Uuid) -> String {
     ))
 }
 
+/// Client order id prefix of fills the Zerodha execution books for Kite trades it never
+/// placed (auto square-off, RMS, manual): `ext-{Kite order id}`.
+pub const EXTERNAL_ORDER_PREFIX: &str = "ext-";
+/// Client order id prefix of the paper venue's own auto square-off orders.
+pub const AUTO_SQUARE_OFF_PREFIX: &str = "autosq-";
+
+/// An order the venue made itself, not one a validated signal asked for.
+pub fn is_venue_initiated(client_order_id: &str) -> bool {
+    client_order_id.starts_with(EXTERNAL_ORDER_PREFIX)
+        || client_order_id.starts_with(AUTO_SQUARE_OFF_PREFIX)
+}
+
 /// Identifies an order in every lifecycle event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

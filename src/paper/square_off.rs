@@ -37,7 +37,7 @@ use crate::messages::{
 };
 
 /// How every auto square-off client order id starts.
-pub const AUTO_SQUARE_OFF_PREFIX: &str = "autosq-";
+pub use crate::messages::AUTO_SQUARE_OFF_PREFIX;
 
 /// The client order id of the broker's square-off of `strategy`'s position in `token` on
 /// the trading `date`: deterministic, so every life of the venue names it alike.

@@ -223,7 +223,11 @@ impl BrokerRisk {
             fill.quantity,
             fill.price,
         );
-        if fill.cumulative_quantity >= fill.order_quantity {
+        // Orders the venue made itself (a booked untagged Kite trade, the paper venue's
+        // auto square-off) never took an open-order slot, so they free none.
+        if fill.cumulative_quantity >= fill.order_quantity
+            && !crate::messages::is_venue_initiated(&order.client_order_id)
+        {
             self.open_orders = self.open_orders.saturating_sub(1);
         }
         let day = self.day?;

@@ -139,21 +139,23 @@ pub fn kites(positions: &KitePositions, holdings: &[KiteHolding]) -> BTreeMap<Po
     out
 }
 
-/// Kite's trades of orders we did not place (no tag of ours) and did not book yet, in
-/// execution order.
+/// Kite's trades of listed orders we did not place (no tag of ours) that we did not book
+/// yet, in execution order.
 pub fn untagged<'a>(
     trades: &'a [KiteTrade],
     orders: &[KiteOrder],
     booked: &BTreeSet<String>,
 ) -> Vec<&'a KiteTrade> {
-    let ours: BTreeSet<&str> = orders
+    // A trade whose order is not listed at all is left for the next reconciliation
+    // rather than guessed at (the lists are read one after the other).
+    let theirs: BTreeSet<&str> = orders
         .iter()
-        .filter(|o| o.tag.as_deref().is_some_and(is_our_tag))
+        .filter(|o| !o.tag.as_deref().is_some_and(is_our_tag))
         .map(|o| o.order_id.as_str())
         .collect();
     let mut out: Vec<&KiteTrade> = trades
         .iter()
-        .filter(|t| !ours.contains(t.order_id.as_str()) && !booked.contains(&t.trade_id))
+        .filter(|t| theirs.contains(t.order_id.as_str()) && !booked.contains(&t.trade_id))
         .collect();
     out.sort_by(|a, b| (a.executed_at(), &a.trade_id).cmp(&(b.executed_at(), &b.trade_id)));
     out

@@ -113,6 +113,8 @@ fn untagged_trades_are_those_of_orders_without_our_tag_not_yet_booked_in_time_or
         trade("t3", "3", "2026-12-04 15:20:02"),
         trade("t2", "2", "2026-12-04 15:20:01"),
         trade("t4", "2", "2026-12-04 15:20:00"),
+        // Its order was not in the list read: left for the next reconciliation.
+        trade("t5", "4", "2026-12-04 15:20:03"),
     ];
     let booked = BTreeSet::from(["t4".to_owned()]);
     let found: Vec<&str> = untagged(&trades, &orders, &booked)

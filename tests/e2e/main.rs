@@ -78,6 +78,10 @@ control_token = "{TOKEN}"
 [simulator]
 ticks_per_sec = {ticks_per_sec}
 
+[market_hours]
+# Time of day must not matter to these runs (MIS entry cutoff, square-off).
+intraday = false
+
 [paper]
 allow_short = true
 

@@ -144,6 +144,10 @@ subscriptions = ["RELIANCE:full", "INFY:quote", "TCS:quote"]
 [simulator]
 ticks_per_sec = 20
 
+[market_hours]
+# Time of day must not matter to these runs (MIS entry cutoff, square-off).
+intraday = false
+
 [paper]
 allow_short = false
 

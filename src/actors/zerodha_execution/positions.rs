@@ -18,7 +18,7 @@ use crate::actors::risk_manager::SetTradingState;
 use crate::kite::orders::Product;
 use crate::kite::rest::{KiteOrder, KiteTrade};
 use crate::market::MarketCalendar;
-use crate::messages::{Broker, Envelope, OrderFilled, OrderRef, Side};
+use crate::messages::{Broker, EXTERNAL_ORDER_PREFIX, Envelope, OrderFilled, OrderRef, Side};
 use crate::risk::TradingState;
 use crate::streaming::{Stream, Topic};
 use crate::telemetry::metrics;
@@ -98,8 +98,10 @@ impl Core {
                 format!("{what}: {e}")
             }
         };
-        let orders = client.orders().await.map_err(kite("GET /orders"))?;
+        // Trades before orders: every trade's order exists before the trade, so each
+        // trade read here finds its order (and our tag on it) in the list read after.
         let trades = client.trades().await.map_err(kite("GET /trades"))?;
+        let orders = client.orders().await.map_err(kite("GET /orders"))?;
         let positions = client
             .positions()
             .await
@@ -253,7 +255,7 @@ impl Core {
             };
             let fill = OrderFilled {
                 order: OrderRef {
-                    client_order_id: format!("ext-{}", trade.order_id),
+                    client_order_id: format!("{EXTERNAL_ORDER_PREFIX}{}", trade.order_id),
                     broker_order_id: Some(trade.order_id.clone()),
                     strategy_id: strategy.clone(),
                     broker: Broker::Zerodha,

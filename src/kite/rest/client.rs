@@ -278,6 +278,14 @@ impl KiteClient {
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(self.config.rate_limit_backoff_max);
                 }
+                Err(KiteError::RateLimited { message }) => {
+                    return Err(KiteError::RateLimited {
+                        message: format!(
+                            "Kite answered 429 {} times in a row: {message}",
+                            retries + 1
+                        ),
+                    });
+                }
                 other => return other,
             }
         }
