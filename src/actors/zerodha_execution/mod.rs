@@ -61,6 +61,8 @@ mod test_rig;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_positions;
+#[cfg(test)]
 mod tests_recovery;
 mod tracking;
 
