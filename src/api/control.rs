@@ -110,7 +110,17 @@ pub(super) async fn set_trading_state(
         %peer,
         "trading state set over the HTTP API"
     );
-    Ok(HttpResponse::Ok().json(json!({ "broker": broker, "state": in_force })))
+    if in_force == target {
+        return Ok(HttpResponse::Ok().json(json!({ "broker": broker, "state": in_force })));
+    }
+    // The kill switch saved what was asked, but an in-process hold (a refused Kite token,
+    // a pending reconciliation) keeps the broker HALTED: say both, and why.
+    Ok(HttpResponse::Ok().json(json!({
+        "broker": broker,
+        "state": in_force,
+        "saved": target,
+        "held": "an in-process hold keeps this broker HALTED: after a Kite token error until the process restarts, during the start-up reconciliation until it succeeds; the log says which",
+    })))
 }
 
 /// The body of a strategy switch: optional, and every field optional.

@@ -178,8 +178,11 @@ async fn answer_is_the_state_the_risk_manager_reports() {
     fixture.kill_switch = Some(probe.recipient());
     let answer = post(&fixture, "/api/v1/trading/paper/resume", Some(&bearer())).await;
     assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(
-        answer.json(),
-        json!({ "broker": "paper", "state": "HALTED" })
+    let body = answer.json();
+    assert_eq!(body["state"], json!("HALTED"));
+    assert_eq!(body["saved"], json!("ACTIVE"), "what the kill switch saved");
+    assert!(
+        body["held"].as_str().unwrap().starts_with("an in-process hold keeps"),
+        "{body}"
     );
 }
