@@ -34,7 +34,7 @@ async fn the_brokers_auto_square_off_is_booked_over_the_strategies_it_closed_onc
         .auto_square_off("NSE", "INFY", "SELL", 16, d("1490.5"));
 
     let report = addr.send(ReconcilePositions).await.unwrap();
-    assert_eq!(report.booked, [trade_id.clone()]);
+    assert_eq!(report.booked, std::slice::from_ref(&trade_id));
     assert!(report.differences.is_empty(), "{report:?}");
     assert!(!report.halted);
     let fills = [
