@@ -182,7 +182,10 @@ async fn answer_is_the_state_the_risk_manager_reports() {
     assert_eq!(body["state"], json!("HALTED"));
     assert_eq!(body["saved"], json!("ACTIVE"), "what the kill switch saved");
     assert!(
-        body["held"].as_str().unwrap().starts_with("an in-process hold keeps"),
+        body["held"]
+            .as_str()
+            .unwrap()
+            .starts_with("an in-process hold keeps"),
         "{body}"
     );
 }

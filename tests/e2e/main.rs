@@ -10,6 +10,7 @@
 mod common;
 mod daemon;
 mod strategies;
+mod zerodha_soak;
 
 use alpha_panda::messages::{
     Broker, OrderFailed, OrderFilled, Payload, ValidatedSignal, client_order_id,
