@@ -1,13 +1,14 @@
 //! Zerodha execution dies between placement and publication, against a real Redis
 //! (the order journal) and a real broker (the order topics): the next incarnation
-//! reconciles by tag, publishes the order's events once, and places nothing again.
+//! reconciles by tag, publishes the order's events once, places nothing again, and books
+//! the broker's square-off that happened while it was down.
 
 mod common;
 
 use actix::prelude::*;
 use alpha_panda::actors::risk_manager::TradingHolds;
 use alpha_panda::actors::zerodha_execution::{
-    GetZerodhaStats, OPEN_INDEX, ZerodhaExecution, ZerodhaExecutionArgs,
+    GetZerodhaStats, ReconcilePositions, ZerodhaExecution, ZerodhaExecutionArgs,
 };
 use alpha_panda::kite::fake::{FakeKite, FakeKiteConfig, Placement};
 use alpha_panda::kite::orders::{Product, Variety};
@@ -71,17 +72,15 @@ async fn a_restart_between_placement_and_publication_publishes_once_and_never_pl
     admin::ensure_topics(&connection, &TopicMap::new(&settings.topics), WAIT)
         .await
         .unwrap();
-    // Journal entries left open by earlier runs on this Redis belong to no fake server.
+    // A database of its own, emptied first: journal entries and bookings of earlier runs
+    // belong to no fake server (and would count in the position reconciliation).
+    let redis = format!("{}/13", redis.trim_end_matches('/'));
     let mut conn = redis::Client::open(redis.as_str())
         .unwrap()
         .get_multiplexed_async_connection()
         .await
         .unwrap();
-    let _: () = redis::cmd("DEL")
-        .arg(OPEN_INDEX)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let _: () = redis::cmd("FLUSHDB").query_async(&mut conn).await.unwrap();
 
     let kite = FakeKite::start(FakeKiteConfig::default()).await.unwrap();
     kite.script_next_placement(Placement::AcceptThenDelay(Duration::from_secs(60)));
@@ -142,6 +141,9 @@ async fn a_restart_between_placement_and_publication_publishes_once_and_never_pl
     let order_id = kite.orders()[0].order_id.clone();
     kite.fill(&order_id, 4, Decimal::new(150_005, 2));
     kite.fill(&order_id, 6, Decimal::new(150_010, 2));
+    // Still down at 15:20: Zerodha squares the MIS position off itself (untagged).
+    let (square_off_order, square_off) =
+        kite.auto_square_off("NSE", "INFY", "SELL", 10, Decimal::new(149_500, 2));
 
     // Second incarnation: reconciles, then the consumer redelivers the signal.
     let second = ZerodhaExecution::new(args).start();
@@ -179,4 +181,23 @@ async fn a_restart_between_placement_and_publication_publishes_once_and_never_pl
         .map(|f| (f.data.quantity, f.data.cumulative_quantity))
         .collect();
     assert_eq!(quantities, [(4, 4), (6, 10)], "each fill once, in order");
+
+    // The position reconciliation booked what happened meanwhile, and agrees with Kite.
+    let report = second.send(ReconcilePositions).await.unwrap();
+    assert!(report.differences.is_empty(), "{report:?}");
+    let booked: Vec<OrderFilled> = read_history::<OrderFilled>(
+        &connection,
+        &Topic::of(Broker::Zerodha, Stream::OrdersFilled).name(),
+        WAIT,
+    )
+    .unwrap()
+    .0
+    .into_iter()
+    .map(|e| e.data)
+    .filter(|f| f.order.client_order_id == format!("ext-{square_off_order}"))
+    .collect();
+    assert_eq!(booked.len(), 1, "booked once: {booked:?} {report:?}");
+    assert_eq!(booked[0].fill_id, format!("zerodha:{square_off}"));
+    assert_eq!((booked[0].order.side, booked[0].quantity), (Side::Sell, 10));
+    assert_eq!(booked[0].order.strategy_id, signal.data.signal.strategy_id);
 }

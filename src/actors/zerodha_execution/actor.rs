@@ -131,7 +131,7 @@ impl Actor for ZerodhaExecution {
         ctx.spawn(
             async move {
                 core.clone().reconcile().await;
-                core.reconcile_positions().await;
+                core.reconcile_positions(false).await;
             }
             .into_actor(self),
         );
@@ -142,7 +142,7 @@ impl Actor for ZerodhaExecution {
             ctx.spawn(
                 act.core
                     .clone()
-                    .reconcile_positions()
+                    .reconcile_positions(false)
                     .into_actor(act)
                     .map(|_, _, _| ()),
             );
@@ -173,8 +173,8 @@ impl Handler<KiteOrderUpdate> for ZerodhaExecution {
     }
 }
 
-/// Reconciles positions with Kite now (or, while one runs or before the start-up
-/// reconciliation, answers the last report).
+/// Reconciles positions with Kite now, after any that is running (before the start-up
+/// reconciliation: answers the last report).
 #[derive(Debug, Message)]
 #[rtype(result = "PositionReport")]
 pub struct ReconcilePositions;
@@ -183,7 +183,7 @@ impl Handler<ReconcilePositions> for ZerodhaExecution {
     type Result = ResponseActFuture<Self, PositionReport>;
 
     fn handle(&mut self, _m: ReconcilePositions, _ctx: &mut Self::Context) -> Self::Result {
-        Box::pin(self.core.clone().reconcile_positions().into_actor(self))
+        Box::pin(self.core.clone().reconcile_positions(true).into_actor(self))
     }
 }
 

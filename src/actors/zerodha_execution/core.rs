@@ -58,8 +58,6 @@ pub(super) struct State {
     /// Orders this run declared not placed, watched in case one turns up at Kite after all.
     pub(super) declared_not_placed: BTreeSet<String>,
     pub(super) stats: ZerodhaStats,
-    /// A position reconciliation is running.
-    pub(super) reconciling_positions: bool,
     /// The last position reconciliation's report.
     pub(super) positions: super::positions::PositionReport,
 }
@@ -70,6 +68,8 @@ pub(super) struct Core {
     pub(super) reconciled: tokio::sync::watch::Sender<bool>,
     /// Woken whenever an order stops being busy.
     pub(super) released: tokio::sync::Notify,
+    /// Held while a position reconciliation runs: one at a time.
+    pub(super) positions_running: tokio::sync::Mutex<()>,
 }
 
 /// Marks an order busy for as long as it lives.
@@ -92,6 +92,7 @@ impl Core {
             state: RefCell::default(),
             reconciled: tokio::sync::watch::channel(false).0,
             released: tokio::sync::Notify::new(),
+            positions_running: tokio::sync::Mutex::new(()),
         })
     }
 

@@ -57,19 +57,28 @@ fn booking_key(trade_id: &str) -> String {
 }
 
 impl Core {
-    /// Runs one position reconciliation (none while another runs, before the order
-    /// reconciliation, or in a dry run) and returns its report.
-    pub(super) async fn reconcile_positions(self: Rc<Self>) -> PositionReport {
+    /// Runs one position reconciliation and returns its report. None runs before the
+    /// order reconciliation or in a dry run (the last report is answered); while another
+    /// runs, `wait` waits for it and then runs (an explicit request), else nothing runs (a
+    /// timer tick).
+    pub(super) async fn reconcile_positions(self: Rc<Self>, wait: bool) -> PositionReport {
+        let _running = if wait {
+            self.positions_running.lock().await
+        } else {
+            match self.positions_running.try_lock() {
+                Ok(guard) => guard,
+                Err(_) => return self.state.borrow().positions.clone(),
+            }
+        };
         {
             let mut state = self.state.borrow_mut();
-            if state.reconciling_positions || !*self.reconciled.borrow() {
+            if !*self.reconciled.borrow() {
                 return state.positions.clone();
             }
             if self.args.dry_run {
                 state.stats.position_reconciliations += 1;
                 return state.positions.clone();
             }
-            state.reconciling_positions = true;
         }
         let report = match self.positions_once().await {
             Ok(report) => report,
@@ -84,7 +93,6 @@ impl Core {
         metrics::reconciliation(Broker::Zerodha, report.differences.len(), report.at);
         let mut state = self.state.borrow_mut();
         state.positions = report.clone();
-        state.reconciling_positions = false;
         state.stats.position_reconciliations += 1;
         report
     }
