@@ -320,3 +320,24 @@ fn a_resting_order_is_due_for_cancel_after_its_timeout_and_again_after_the_retry
     );
     assert!(!r.cancel_due(t + secs(100), timeout, retry), "ended");
 }
+
+#[test]
+fn a_protected_market_order_that_kite_lists_as_limit_settles_like_any_other() {
+    // Kite turns a MARKET order with market protection into a LIMIT at the band; GET
+    // /orders then shows order_type LIMIT with the band's price. Matching is by tag and
+    // fills by trade, so the order settles as the market order it was sent as.
+    let charges = ChargeSchedule::default();
+    let mut r = record(5);
+    r.placed("151220000000001", sample_time());
+    let mut order = kite_order("COMPLETE", 5, 5);
+    order.order_type = "LIMIT".into();
+    order.price = d("1515.05");
+    let t = trade("1001", 5, "1500.5", "2026-11-26 09:30:01");
+    let events = r.apply(&order, &[t], &charges, sample_time());
+    assert_eq!(summary(&events), [("filled", 5, 5)]);
+    let VenueEvent::Filled(f) = &events[0] else {
+        unreachable!()
+    };
+    assert_eq!(f.price, d("1500.5"), "the trade's price, not the band's");
+    assert_eq!(r.outcome, Some(Outcome::Complete));
+}
