@@ -101,7 +101,7 @@ fn zerodha_under_the_rate_limit_ends_every_signal_once_and_keeps_kites_rules() {
     let _one = super::ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(|p| p.into_inner());
-    let Some(mut s) = scenario("e2e_soak", 20) else {
+    let Some(mut s) = scenario("e2e_soak", 40) else {
         return;
     };
     let soak = Duration::from_secs(
@@ -128,7 +128,11 @@ fn zerodha_under_the_rate_limit_ends_every_signal_once_and_keeps_kites_rules() {
     s.toml = s
         .toml
         .replace(r#"brokers = ["paper"]"#, r#"brokers = ["zerodha"]"#);
-    s.toml = s.toml.replace("quantity = 1 }", "quantity = 3 }");
+    // Fast EMAs cross often: a signal rate well above the order rate allowed below.
+    s.toml = s.toml.replace(
+        "fast = 3, slow = 6, quantity = 1 }",
+        "fast = 2, slow = 3, quantity = 3 }",
+    );
     s.toml.push_str(&format!(
         r#"
 [brokers]
@@ -142,9 +146,10 @@ api_key = "{key}"
 poll_interval_ms = 200
 order_timeout_secs = 3
 reconcile_interval_secs = 10
-# Far below the signal rate: most signals wait for the limiter, many past their deadline.
-order_rate_per_sec = 3
-order_rate_per_min = 60
+# Far below the signal rate (placements and cancels both count): signals wait for the
+# limiter, many past their deadline.
+order_rate_per_sec = 1
+order_rate_per_min = 20
 
 [risk.zerodha]
 max_order_quantity = 1000
