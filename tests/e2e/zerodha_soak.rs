@@ -180,9 +180,10 @@ max_open_orders = 100000
     let path = format!("/api/v1/strategies/{}/disable", s.strategy);
     assert_eq!(d.http("POST", &path, Some(TOKEN)).0, 200, "{}", d.tail());
 
-    // Drain: placements end within their deadline (20 s), resting orders within the
-    // order timeout plus a poll.
-    let drained = Instant::now() + Duration::from_secs(90);
+    // Drain: placements end within their deadline (20 s); resting orders within the order
+    // timeout plus the cancel's own wait for the limiter (20 order requests a minute,
+    // placements first) plus a poll.
+    let drained = Instant::now() + Duration::from_secs(180);
     let outcomes = loop {
         let _ = d.watch(Instant::now() + Duration::from_secs(3), |_| false);
         for symbol in SYMBOLS {
