@@ -39,6 +39,7 @@
 //! - [`cli`] and [`telemetry`]: the binary's glue; [`Daemon`]: the same command line for a
 //!   user's own binary with its own strategy kinds.
 
+pub mod accounting;
 pub mod actors;
 pub mod api;
 pub mod backtest;

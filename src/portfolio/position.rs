@@ -1,30 +1,19 @@
-//! One instrument's position inside a portfolio, netted at average cost.
+//! One instrument's position inside a portfolio: the accounting core's net position
+//! ([`crate::accounting::Net`], which holds the netting rules) with what the portfolio
+//! shows beside it — symbol, last mark, realized P&L and charges.
 //!
 //! The exact basis of every figure is [`Position::cost_basis`], the entry value of the open
-//! quantity (Σ quantity × price of what is still open). The average price is derived from
-//! it for display; P&L is never computed from a rounded average.
+//! quantity. The average price is derived from it for display; P&L is never computed from
+//! a rounded average, and nothing is rounded until it is shown.
 //!
-//! Netting rules (one execution of `q` units at `p`):
-//! - flat, or same direction as the position: the entry value grows by `q × p`; nothing is
-//!   realized; the average becomes the weighted average;
-//! - opposite direction, `q ≤ |quantity|`: the closed units release their share of the
-//!   entry value, `cost_basis × q / |quantity|` (rounded to the paisa, banker's rounding;
-//!   exact when everything is closed), and realize `q × p − released` for a long,
-//!   `released − q × p` for a short: that is `(exit − avg) × q`, resp. `(avg − exit) × q`;
-//! - opposite direction, `q > |quantity|` (crossing zero): the whole position closes as
-//!   above and the remaining `q − |quantity|` units open the other way at `p`;
-//! - flat: quantity, entry value and average are all zero.
-//!
-//! Invariant, exact in decimal arithmetic whatever the rounding of partial closes:
-//! `realized_pnl − signed cost_basis = Σ sell values − Σ buy values` of the position's fills
-//! (the entry value is signed like the quantity). Over a round trip back to flat, realized
-//! P&L is therefore exactly sells minus buys, to the paisa.
+//! Invariant (to decimal's 28 significant digits, so to the paisa): `realized_pnl − signed
+//! cost_basis = Σ sell values − Σ buy values` of the position's fills. Over a round trip
+//! back to flat, realized P&L is therefore sells minus buys.
 
+use crate::accounting::Net;
+use crate::messages::Side;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
-
-/// Decimal places of money amounts released from the entry value on a partial close.
-pub const MONEY_DP: u32 = 2;
 
 /// Decimal places of the displayed [`Position::average_price`].
 pub const AVERAGE_PRICE_DP: u32 = 4;
@@ -109,48 +98,25 @@ impl Position {
     }
 
     /// The position after one execution of `delta` units (positive buys, negative sells) at
-    /// `price` with `fees` charged, following the netting rules of the module. `None` if a
-    /// figure overflows; `self` is never modified.
+    /// `price` with `fees` charged, netted by the accounting core
+    /// ([`crate::accounting::Net::execute`]). `None` if a figure overflows; `self` is never
+    /// modified.
     pub(super) fn execute(&self, delta: i64, price: Decimal, fees: Decimal) -> Option<Self> {
+        let side = if delta >= 0 { Side::Buy } else { Side::Sell };
+        let quantity = u32::try_from(delta.unsigned_abs()).ok()?;
+        let net = Net {
+            quantity: self.quantity,
+            cost_basis: self.cost_basis,
+        };
+        let executed = net.execute(side, quantity, price)?;
         let mut next = self.clone();
         next.charges = self.charges.checked_add(fees)?;
-        next.quantity = self.quantity.checked_add(delta)?;
-        let held = self.quantity.unsigned_abs();
-        let traded = delta.unsigned_abs();
-        let same_direction = (self.quantity > 0) == (delta > 0);
-        if held == 0 || same_direction {
-            next.cost_basis = self.cost_basis.checked_add(value(price, traded)?)?;
-        } else {
-            let closed = traded.min(held);
-            let released = if closed == held {
-                self.cost_basis
-            } else {
-                self.cost_basis
-                    .checked_mul(Decimal::from(closed))?
-                    .checked_div(Decimal::from(held))?
-                    .round_dp_with_strategy(MONEY_DP, RoundingStrategy::MidpointNearestEven)
-            };
-            let exit = value(price, closed)?;
-            let gain = if self.quantity > 0 {
-                exit.checked_sub(released)?
-            } else {
-                released.checked_sub(exit)?
-            };
-            next.realized_pnl = self.realized_pnl.checked_add(gain)?;
-            // When crossing zero `released` is the whole entry value: the rest opens at `price`.
-            next.cost_basis = self
-                .cost_basis
-                .checked_sub(released)?
-                .checked_add(value(price, traded - closed)?)?;
-        }
+        next.realized_pnl = self.realized_pnl.checked_add(executed.realized)?;
+        next.quantity = executed.after.quantity;
+        next.cost_basis = executed.after.cost_basis;
         next.average_price = average(next.cost_basis, next.quantity)?;
         Some(next)
     }
-}
-
-/// `price × units`, `None` on overflow.
-fn value(price: Decimal, units: u64) -> Option<Decimal> {
-    price.checked_mul(Decimal::from(units))
 }
 
 /// `cost / |quantity|` rounded for display; zero when flat.

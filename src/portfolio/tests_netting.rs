@@ -172,12 +172,12 @@ fn non_terminating_average_realizes_exactly_over_the_round_trip() {
         (("a", Side::Buy, 1, "100"), (1, "100", "100", "0")),
         // Entry 100 + 2×101 = 302 for 3: average 100.666… shown as 100.6667.
         (("b", Side::Buy, 2, "101"), (3, "302", "100.6667", "0")),
-        // Sell 1 @ 102 releases 302/3 = 100.666… → 100.67 (the paisa): realized 102 − 100.67
-        // = 1.33; entry 302 − 100.67 = 201.33 for 2, average 100.665.
-        (("c", Side::Sell, 1, "102"), (2, "201.33", "100.665", "1.33")),
-        // Sell 2 @ 102 releases all 201.33: realized 204 − 201.33 = 2.67, total 4.00 =
-        // sells 306 − buys 302 exactly.
-        (("d", Side::Sell, 2, "102"), (0, "0", "0", "4.00")),
+        // Sell 1 @ 102 releases 302/3 = 100.666… at full precision (never rounded):
+        // realized 102 − 100.666… = 1.333…; entry 201.333… for 2, shown as 100.6667.
+        (("c", Side::Sell, 1, "102"), (2, "201.33333333333333333333333333", "100.6667", "1.33333333333333333333333333")),
+        // Sell 2 @ 102 releases the rest exactly: realized 4 in all = sells 306 − buys
+        // 302, with no paisa lost to an earlier rounding.
+        (("d", Side::Sell, 2, "102"), (0, "0", "0", "4")),
     ];
     for ((id, side, quantity, price), (held, cost, average, realized)) in steps {
         let fill = fill(id, "s", RELIANCE, side, quantity, d(price), Decimal::ZERO);
@@ -213,10 +213,11 @@ fn single_executions_net_by_the_rules() {
         ((-2, "24"), (2, "13"), (0, "0", "0", "-2")),
         // Short 2 → long 4: realizes (12 − 11) × 2, opens 4 @ 11.
         ((-2, "24"), (6, "11"), (4, "44", "11", "2")),
-        // A third of 100.00 is 33.333… → 33.33 released; realized 40 − 33.33.
-        ((3, "100.00"), (-1, "40"), (2, "66.67", "33.335", "6.67")),
-        // Half of 100.01 is 50.005 → 50.00 (banker's rounding to the even paisa).
-        ((2, "100.01"), (-1, "50"), (1, "50.01", "50.01", "0.00")),
+        // A third of 100.00 is 33.333… released at full precision (never rounded to the
+        // paisa): realized 40 − 33.333… = 6.666…, shown as 6.67 only when displayed.
+        ((3, "100.00"), (-1, "40"), (2, "66.666666666666666666666666667", "33.3333", "6.666666666666666666666666667")),
+        // Half of 100.01 is exactly 50.005: nothing is lost to a rounding.
+        ((2, "100.01"), (-1, "50"), (1, "50.005", "50.005", "-0.005")),
     ];
     for ((held, cost), (delta, price), (quantity, next_cost, average, realized)) in cases {
         let start = Position {

@@ -1,88 +1,29 @@
-//! Net positions per (strategy, instrument) with average-cost netting, and the realized
-//! P&L each fill produces.
+//! Net positions per (strategy, instrument), netted by the one accounting core
+//! ([`crate::accounting::Net`]), and the realized P&L each fill produces.
 //!
-//! A position is a signed quantity (long > 0, short < 0) and its cost basis: the absolute
-//! quantity times the average entry price, kept as a sum rather than an average so that no
-//! division is ever stored and a snapshot restores exactly.
-//!
-//! Netting rules (the same long and short):
-//! - A fill in the position's direction (or on a flat position) adds to the quantity and
-//!   its `quantity × price` to the cost basis; nothing is realized.
-//! - A fill against it closes `min(fill, |position|)` at the average cost: realized is
-//!   `closed × (price − average)` for a long, `closed × (average − price)` for a short.
-//!   The closed share of the cost basis leaves the position, so closing everything leaves
-//!   exactly zero.
-//! - Any remainder (the fill crossed zero) opens a new position the other way at the
-//!   fill price.
-//!
-//! Invariants: arithmetic saturates rather than overflowing, and nothing here panics.
+//! Invariants: nothing here panics. An execution whose figures leave decimal range (prices
+//! are validated at the door, so only a hostile input could) still moves the quantity;
+//! its cost basis saturates and it realizes nothing.
 
+use crate::accounting::Net;
 use crate::messages::Side;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
-/// One net position: signed quantity and the cost basis of its open quantity (≥ 0).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Position {
-    pub(crate) quantity: i64,
-    pub(crate) cost_basis: Decimal,
-}
+/// One net position (see [`Net`]).
+pub(crate) type Position = Net;
 
-impl Position {
-    /// Applies one execution; returns the realized P&L, gross of fees.
-    pub(crate) fn apply(&mut self, side: Side, quantity: u32, price: Decimal) -> Decimal {
-        let size = i64::from(quantity);
-        let signed = match side {
-            Side::Buy => size,
-            Side::Sell => -size,
-        };
-        let value = |q: i64| price.saturating_mul(Decimal::from(q));
-        if self.quantity == 0 || self.quantity.signum() == signed.signum() {
-            self.quantity = self.quantity.saturating_add(signed);
-            self.cost_basis = self.cost_basis.saturating_add(value(size));
-            return Decimal::ZERO;
+/// Applies one execution to `position`; returns the realized P&L, gross of fees.
+pub(crate) fn apply(position: &mut Position, side: Side, quantity: u32, price: Decimal) -> Decimal {
+    match position.execute(side, quantity, price) {
+        Some(executed) => {
+            *position = executed.after;
+            executed.realized
         }
-        let open = self.quantity.saturating_abs();
-        let closed = open.min(size);
-        let closed_cost = if closed == open {
-            self.cost_basis
-        } else {
-            self.cost_basis
-                .saturating_mul(Decimal::from(closed))
-                .checked_div(Decimal::from(open))
-                .unwrap_or(self.cost_basis)
-        };
-        let exit_value = value(closed);
-        let realized = if self.quantity > 0 {
-            exit_value.saturating_sub(closed_cost)
-        } else {
-            closed_cost.saturating_sub(exit_value)
-        };
-        self.quantity = self.quantity.saturating_add(signed);
-        self.cost_basis = self.cost_basis.saturating_sub(closed_cost);
-        let remainder = size - closed;
-        if remainder > 0 {
-            self.cost_basis = value(remainder);
-        }
-        realized
-    }
-
-    /// True if an order of `quantity` on `side` moves the position toward zero without
-    /// crossing it (landing exactly on zero counts as reducing).
-    pub(crate) fn is_reduced_by(&self, side: Side, quantity: u32) -> bool {
-        let size = i64::from(quantity);
-        match side {
-            Side::Buy => self.quantity < 0 && size <= self.quantity.saturating_abs(),
-            Side::Sell => self.quantity > 0 && size <= self.quantity,
-        }
-    }
-
-    /// The signed quantity after an order of `quantity` on `side` fills completely.
-    pub(crate) fn after(&self, side: Side, quantity: u32) -> i64 {
-        let size = i64::from(quantity);
-        match side {
-            Side::Buy => self.quantity.saturating_add(size),
-            Side::Sell => self.quantity.saturating_sub(size),
+        None => {
+            position.quantity = position.after(side, quantity);
+            position.cost_basis = Decimal::MAX;
+            Decimal::ZERO
         }
     }
 }
@@ -113,7 +54,7 @@ impl Book {
         price: Decimal,
     ) -> Decimal {
         let mut position = self.get(strategy, token);
-        let realized = position.apply(side, quantity, price);
+        let realized = apply(&mut position, side, quantity, price);
         self.set(strategy, token, position);
         realized
     }
