@@ -51,7 +51,7 @@ async fn restarted_consumer_resumes_after_the_last_stored_offset_with_nothing_sk
     let topic = unique_topic("resume");
     create_topics(&conn, &[&topic], 3).await;
     let records: Vec<(String, Vec<u8>)> = (0..TOTAL as u32)
-        .map(|i| ((i % 7).to_string(), tick_bytes(i % 7 + 1, i64::from(i))))
+        .map(|i| ((i % 7).to_string(), tick_bytes(i % 7 + 1, i64::from(i) + 1)))
         .collect();
     common::produce_raw(&conn.bootstrap_servers, &topic, &records);
     let producer = producer(&conn).await;

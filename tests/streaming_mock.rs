@@ -91,7 +91,13 @@ async fn routes_records_to_their_owner_and_publishes_outputs_then_commits() {
         Ok(Completion::after(vec![publisher.publish(echo)]))
     });
     let records: Vec<(String, Vec<u8>)> = (0..30u32)
-        .map(|i| ((i % 5 + 1).to_string(), tick_bytes(i % 5 + 1, i64::from(i))))
+        // Prices from 0.01: a tick at 0 would be refused at the door (MarketTick::check).
+        .map(|i| {
+            (
+                (i % 5 + 1).to_string(),
+                tick_bytes(i % 5 + 1, i64::from(i) + 1),
+            )
+        })
         .collect();
     common::produce_raw(&c.mock.bootstrap_servers(), &input, &records);
 
@@ -113,7 +119,7 @@ async fn routes_records_to_their_owner_and_publishes_outputs_then_commits() {
     for (token, prices) in by_token {
         let expected: Vec<String> = (0..30u32)
             .filter(|i| i % 5 + 1 == token)
-            .map(|i| rust_decimal::Decimal::new(i64::from(i), 2).to_string())
+            .map(|i| rust_decimal::Decimal::new(i64::from(i) + 1, 2).to_string())
             .collect();
         assert_eq!(prices, expected, "order of token {token}");
     }
@@ -186,6 +192,86 @@ async fn poison_record_goes_to_the_dlq_with_reason_and_origin_and_the_rest_is_ha
     assert_eq!(rec.value_bytes().unwrap().unwrap(), poison);
     assert_eq!(rec.key_bytes().unwrap().unwrap(), b"1");
     assert_eq!((rec.service.as_str(), rec.attempts), ("poison", 1));
+}
+
+#[actix::test]
+async fn ticks_that_break_the_price_rules_go_to_the_dlq_as_invalid_and_never_reach_the_handler() {
+    use alpha_panda::messages::{DepthLevel, Envelope, MarketDepth, encode};
+    let input = unique_topic("invalid-ticks");
+    let c = cluster(&[(&input, 1)]);
+    let producer = producer(&c.connection).await;
+    let mut service = Probe::<Deliver<MarketTick>>::handling();
+    let bytes = |tick: MarketTick| encode(&Envelope::root(tick, "test", chrono::Utc::now()));
+    let negative = bytes(common::tick(1, -10_000));
+    let level = |rupees| DepthLevel {
+        quantity: 10,
+        price: rust_decimal::Decimal::from(rupees),
+        orders: 1,
+    };
+    let crossed = bytes(MarketTick {
+        depth: Some(MarketDepth {
+            bids: vec![level(101)],
+            asks: vec![level(100)],
+        }),
+        ..common::tick(1, 10_050)
+    });
+    let largest = bytes(MarketTick::ltp(1, rust_decimal::Decimal::MAX));
+    common::produce_raw(
+        &c.mock.bootstrap_servers(),
+        &input,
+        &[
+            ("1".into(), tick_bytes(1, 100)),
+            ("1".into(), negative.clone()),
+            ("1".into(), crossed),
+            ("1".into(), largest),
+            ("1".into(), tick_bytes(1, 101)),
+        ],
+    );
+    let consumer = start_consumer(
+        &c.connection,
+        "door",
+        Routes::new().route_name(&input, service.recipient()),
+        producer,
+    );
+    let got = service.expect_msgs(2, WAIT).await;
+    let offsets: Vec<i64> = got.iter().map(|d| d.origin.offset).collect();
+    assert_eq!(
+        offsets,
+        vec![0, 4],
+        "only the valid ticks reached the handler"
+    );
+    let progress = consumer.send(Shutdown).await.expect("shutdown");
+    assert_eq!(progress.stats.dead_lettered, 3);
+    assert_eq!(progress.stored.get(&(input.clone(), 0)), Some(&4));
+
+    let dlq = dlq_records(&c.mock.bootstrap_servers(), &input, 3).await;
+    let reasons: Vec<(i64, DlqErrorKind, &str)> = dlq
+        .iter()
+        .map(|r| (r.offset, r.error_kind, r.error.as_str()))
+        .collect();
+    let expected = [
+        (1, "last_price: -100.00 is not above zero"),
+        (2, "depth: crossed book, best bid 101 is above best ask 100"),
+        (
+            3,
+            "last_price: 79228162514264337593543950335 is beyond the ceiling",
+        ),
+    ];
+    assert_eq!(reasons.len(), expected.len(), "{reasons:?}");
+    for ((offset, kind, error), (want_offset, says)) in reasons.iter().zip(expected) {
+        assert_eq!(
+            (*offset, *kind),
+            (want_offset, DlqErrorKind::Invalid),
+            "{error}"
+        );
+        assert!(error.contains(says), "{error:?} lacks {says:?}");
+    }
+    assert_eq!(
+        dlq[0].value_bytes().unwrap().unwrap(),
+        negative,
+        "kept byte for byte"
+    );
+    service.expect_no_msg(Duration::from_millis(200)).await;
 }
 
 /// A service whose answer for each record is scripted by its attempt number.
@@ -297,7 +383,8 @@ async fn failed_output_delivery_in_the_window_holds_back_the_offset_until_redone
             None => Ok(Completion::done()),
         }
     });
-    let records: Vec<(String, Vec<u8>)> = (0..10).map(|i| ("3".into(), tick_bytes(3, i))).collect();
+    let records: Vec<(String, Vec<u8>)> =
+        (1..=10).map(|i| ("3".into(), tick_bytes(3, i))).collect();
     common::produce_raw(&c.mock.bootstrap_servers(), &input, &records);
     let consumer = start_consumer(
         &c.connection,
@@ -391,7 +478,7 @@ async fn consumer_loses_nothing_when_the_broker_goes_down_and_comes_back() {
     let producer = producer(&c.connection).await;
     let mut service = Probe::<Deliver<MarketTick>>::handling();
     let before: Vec<(String, Vec<u8>)> = (0..20)
-        .map(|i| ((i % 4).to_string(), tick_bytes(i % 4 + 1, i64::from(i))))
+        .map(|i| ((i % 4).to_string(), tick_bytes(i % 4 + 1, i64::from(i) + 1)))
         .collect();
     common::produce_raw(&c.mock.bootstrap_servers(), &input, &before);
     let consumer = start_consumer(

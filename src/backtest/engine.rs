@@ -23,6 +23,10 @@
 //!   skipped, as the live feed is disconnected then.
 //! - A handler error (the daemon would retry, then dead-letter the record) is counted and
 //!   logged; the run goes on.
+//! - A tick that fails the door's rules ([`MarketTick::check`]: price ≤ 0 or above the
+//!   ceiling, crossed book, …) ends the run with an error naming the tick's position and
+//!   the reason, where the daemon would dead-letter it: no service ever sees it. (The tick
+//!   files' reader refuses it first, with the line number; this guards any other source.)
 
 use super::report::{EquityPoint, Outcome, StrategyOutcome};
 use crate::actors::daemon;
@@ -150,6 +154,9 @@ pub async fn run<E: Display>(
     for tick in ticks {
         let tick = tick.map_err(|e| BacktestError::Ticks(e.to_string()))?;
         read += 1;
+        tick.data
+            .check()
+            .map_err(|problem| BacktestError::Ticks(format!("tick {read}: {problem}")))?;
         if read.is_multiple_of(PROGRESS_EVERY) {
             (options.progress)(read);
         }
@@ -463,7 +470,16 @@ impl Tally {
             Stream::PnlSnapshots => {
                 if let Some(e) = envelope.downcast_ref::<Envelope<PnlSnapshot>>() {
                     let p = &e.data;
-                    let equity = self.starting_cash + p.realized_pnl + p.unrealized_pnl - p.fees;
+                    let equity = self
+                        .starting_cash
+                        .checked_add(p.realized_pnl)
+                        .and_then(|e| e.checked_add(p.unrealized_pnl))
+                        .and_then(|e| e.checked_sub(p.fees));
+                    // Beyond `Decimal`'s range no point is meaningful: the curve skips it.
+                    let Some(equity) = equity else {
+                        tracing::warn!(strategy = %p.strategy_id, "equity out of decimal range; point skipped");
+                        return;
+                    };
                     let point = EquityPoint {
                         ts: p.as_of,
                         equity,

@@ -130,3 +130,38 @@ async fn with_market_hours_enforced_ticks_outside_the_session_are_skipped_by_the
     assert_eq!(fills.len(), 1);
     assert_eq!(fills[0].filled_at, monday + Duration::seconds(25 + 19));
 }
+
+#[actix::test]
+async fn a_tick_that_breaks_the_price_rules_ends_the_run_naming_it_before_any_service_sees_it() {
+    let start = Utc.with_ymd_and_hms(2026, 11, 2, 4, 0, 0).unwrap();
+    let at = |n: i64| start + Duration::milliseconds(100 * n);
+    // Warmed up and long from the 20th tick; then a tick at −100 (the reproduced case:
+    // it used to become a validated, filled signal) and one more.
+    let mut ticks: Vec<_> = (0..20)
+        .map(|n| tick(n, at(n), Decimal::from(100 + n)))
+        .collect();
+    let mut negative = tick(20, at(20), Decimal::from(50));
+    negative.data.last_price = Decimal::new(-10_000, 2);
+    ticks.push(negative);
+    ticks.push(tick(21, at(21), Decimal::from(50)));
+    let registry = InstrumentRegistry::embedded().unwrap();
+    let options = RunOptions {
+        input: "test".into(),
+        seed: 0,
+        progress: Box::new(|_| {}),
+    };
+    let result = engine::run(
+        &settings(),
+        &registry,
+        &StrategyRegistry::builtin(),
+        ticks.into_iter().map(Ok::<_, Infallible>),
+        options,
+    )
+    .await;
+    let error = result.map(|_| ()).expect_err("the run stops").to_string();
+    assert_eq!(
+        error,
+        "tick 21: last_price: -100.00 is not above zero (0 means no trade yet: no price to act \
+         on)"
+    );
+}

@@ -4,7 +4,8 @@
 //! Two formats, told apart by the first line:
 //! - CSV with the header line exactly `ts_ns,token,bid,ask,last`: event time in integer
 //!   nanoseconds since the Unix epoch (strictly increasing), the Kite instrument token
-//!   (non-zero), and prices in rupees with at most two decimals, all > 0, bid ≤ ask. Each row
+//!   (non-zero), and prices in rupees with at most two decimals, all > 0 and at most
+//!   [`MAX_PRICE`] (₹10⁹), bid ≤ ask. Each row
 //!   becomes a full-mode [`MarketTick`] whose depth has one level a side at quantity 1 (the
 //!   file has no sizes; the paper venue does not cap fills by displayed size, so the 1 is
 //!   never a limit), `last_price` = last and `exchange_timestamp` = the event time. The
@@ -13,11 +14,17 @@
 //! - JSON lines: one `market.ticks` envelope a line, exactly as on the topic (what
 //!   `alpha-panda record` writes), checked by [`decode`]; times non-decreasing.
 //!
-//! Blank lines are skipped. Reading stops at the first malformed line, with an error naming
-//! the line and the field ([`TickFileError`]). Line numbers count every line, from 1.
+//! Every tick passes the same door as on the topic ([`MarketTick::check`]: price above zero
+//! and within the ceiling, depth sane, book not crossed, OHLC sane). An invalid tick is an
+//! error, not a skip: a backtest that silently dropped ticks would report on a market that
+//! never was, so the run stops and the trader fixes or filters the file.
+//!
+//! Blank lines are skipped. Reading stops at the first malformed or invalid line, with an
+//! error naming the line, the field and the reason ([`TickFileError`]). Line numbers count
+//! every line, from 1.
 
 use crate::market::instruments::InstrumentRegistry;
-use crate::messages::{DepthLevel, Envelope, MarketDepth, MarketTick, TickMode, decode};
+use crate::messages::{DepthLevel, Envelope, MAX_PRICE, MarketDepth, MarketTick, TickMode, decode};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -315,6 +322,10 @@ impl<R: BufRead> TickReader<R> {
             // Tradable, no volumes, OHLC, open interest or trade time: the row has none.
             ..MarketTick::ltp(row.token, row.last)
         };
+        // The row's own checks cover today's rules; this keeps the file's door the topic's
+        // if the rule book grows.
+        tick.check()
+            .map_err(|problem| malformed(line, "tick", problem.to_string()))?;
         let id = tick_id_in(&self.seed_namespace, line);
         Ok(Envelope::root_with_id(tick, SOURCE, ts, id))
     }
@@ -451,6 +462,7 @@ enum PriceError {
     NotAPrice,
     TooManyDecimals,
     NotPositive,
+    AboveCeiling,
 }
 
 impl PriceError {
@@ -460,6 +472,7 @@ impl PriceError {
             PriceError::NotAPrice => format!("{text} is not a price"),
             PriceError::TooManyDecimals => format!("{text} has more than two decimals"),
             PriceError::NotPositive => format!("{text} is not above zero"),
+            PriceError::AboveCeiling => format!("{text} is above the ceiling of {MAX_PRICE}"),
         }
     }
 }
@@ -496,7 +509,11 @@ fn parse_price(text: &[u8]) -> Result<Decimal, PriceError> {
     if negative || mantissa == 0 {
         return Err(PriceError::NotPositive);
     }
-    Ok(Decimal::new(mantissa, scale))
+    let price = Decimal::new(mantissa, scale);
+    if price > MAX_PRICE {
+        return Err(PriceError::AboveCeiling);
+    }
+    Ok(price)
 }
 
 /// A field as shown in an error: quoted, cut at [`QUOTE_MAX_CHARS`].

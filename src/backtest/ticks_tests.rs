@@ -161,6 +161,25 @@ fn malformed_lines_name_their_line_and_field() {
         .unwrap()
     };
     let with_extra = tick_at(later).replacen("{", "{\"extra\":1,", 1);
+    // Ticks that parse but break the price rules (MarketTick::check).
+    let invalid = |edit: fn(&mut MarketTick)| {
+        let mut tick = MarketTick::ltp(5, dec("100"));
+        edit(&mut tick);
+        String::from_utf8(encode(&Envelope::root(tick, "t", later))).unwrap()
+    };
+    let negative = invalid(|t| t.last_price = dec("-100.00"));
+    let largest = invalid(|t| t.last_price = Decimal::MAX);
+    let crossed = invalid(|t| {
+        let level = |price| crate::messages::DepthLevel {
+            quantity: 3,
+            price,
+            orders: 1,
+        };
+        t.depth = Some(MarketDepth {
+            bids: vec![level(dec("101"))],
+            asks: vec![level(dec("100"))],
+        });
+    });
     // The type is checked before the payload.
     let order = tick_at(later).replace("\"market_tick\"", "\"pnl_snapshot\"");
     #[rustfmt::skip]
@@ -183,6 +202,10 @@ fn malformed_lines_name_their_line_and_field() {
         ("zero price", format!("{h}1,738561,0.00,10,10\n"), 2, "bid", "\"0.00\" is not above zero"),
         ("negative price", format!("{h}1,738561,10,10,-1.5\n"), 2, "last", "\"-1.5\" is not above zero"),
         ("crossed quote", format!("{h}1,738561,10.10,10.05,10\n"), 2, "bid", "10.10 is above ask 10.05"),
+        ("price above the ceiling", format!("{h}{row}1001,738561,10,10,1000000000.05\n"), 3, "last", "\"1000000000.05\" is above the ceiling of 1000000000"),
+        ("json negative price", json(&negative), 2, "envelope", "invalid `market_tick`: last_price: -100.00 is not above zero"),
+        ("json largest decimal", json(&largest), 2, "envelope", "last_price: 79228162514264337593543950335 is beyond the ceiling of 1000000000"),
+        ("json crossed book", json(&crossed), 2, "envelope", "depth: crossed book, best bid 101 is above best ask 100"),
         ("time repeated", format!("{h}{row}\n1000,738561,10,10,10\n"), 4, "ts_ns", "1000 is not after 1000 on line 2"),
         ("time backwards", format!("{h}{row}999,738561,10,10,10\n"), 3, "ts_ns", "999 is not after 1000 on line 2"),
         ("unknown json field", json(&with_extra), 2, "envelope", "unknown field `extra`"),
@@ -232,7 +255,9 @@ fn prices_parse_exactly() {
         ("1", Ok(dec("1"))),
         ("0.05", Ok(dec("0.05"))),
         ("2500.5", Ok(dec("2500.5"))),
-        ("999999999999.99", Ok(dec("999999999999.99"))),
+        ("1000000000", Ok(dec("1000000000"))),
+        ("1000000000.01", Err(PriceError::AboveCeiling)),
+        ("999999999999.99", Err(PriceError::AboveCeiling)),
         ("1000000000000", Err(PriceError::NotAPrice)),
         ("+1", Err(PriceError::NotAPrice)),
         (".5", Err(PriceError::NotAPrice)),

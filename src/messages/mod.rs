@@ -26,7 +26,9 @@ pub use codec::{DecodeError, decode, encode};
 pub use common::{Broker, OrderType, Product, Side, Validity};
 pub use dlq::{DlqErrorKind, DlqRecord, RecordOrigin};
 pub use envelope::{Envelope, EventType, Payload, SCHEMA_VERSION, derive_child_id};
-pub use market::{DepthLevel, MarketDepth, MarketTick, Ohlc, TickMode};
+pub use market::{
+    DepthLevel, MAX_PRICE, MAX_PRICE_DECIMALS, MarketDepth, MarketTick, Ohlc, TickMode, TickProblem,
+};
 pub use orders::{
     AUTO_SQUARE_OFF_PREFIX, EXTERNAL_ORDER_PREFIX, Fees, OrderFailed, OrderFailureKind,
     OrderFilled, OrderRef, OrderSubmitted, VenueEvent, client_order_id, client_order_id_of_signal,

@@ -1,6 +1,10 @@
 //! The simulator's seeded price model: a random walk on each instrument's tick grid with
 //! plausible volume, OHLC and a five-level book around the last price. Pure: the same seed
 //! and steps give the same ticks.
+//!
+//! Every tick it makes passes the door ([`crate::messages::MarketTick::check`]): the last
+//! price is at least one tick, bids sit below it and asks above (never crossed), quoted
+//! levels are priced, low ≤ open ≤ high.
 
 use crate::kite::ticker::{DepthEntry, KiteTick, PacketKind};
 use crate::market::instruments::Instrument;
@@ -48,6 +52,9 @@ impl PriceModel {
             .trunc()
             .to_i64()
             .unwrap_or(rupees * 20);
+        // At least 21 ticks, so that the open (±20 ticks) is a positive price even for an
+        // instrument whose tick size is above its drawn price.
+        let close = close.max(21);
         let open = close + rng.random_range(-20..=20);
         PriceModel {
             token: instrument.token,
@@ -151,5 +158,48 @@ impl PriceModel {
             t.exchange_timestamp = now;
         }
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market::instruments::InstrumentRegistry;
+
+    #[test]
+    fn every_simulated_tick_passes_the_door_in_every_mode() {
+        let registry = InstrumentRegistry::embedded().expect("embedded instruments");
+        let mut checked = 0;
+        for instrument in registry.iter() {
+            let mut model = PriceModel::new(instrument, 7);
+            for step in 0..500u32 {
+                for mode in [TickMode::Ltp, TickMode::Quote, TickMode::Full] {
+                    let tick = model.tick(mode, 1_790_000_000 + step).to_market_tick(None);
+                    assert_eq!(
+                        tick.check(),
+                        Ok(()),
+                        "{} step {step} {mode:?}",
+                        instrument.token
+                    );
+                    checked += 1;
+                }
+                model.step();
+            }
+        }
+        assert!(checked > 0);
+    }
+
+    #[test]
+    fn a_tick_size_above_the_drawn_price_still_gives_positive_prices() {
+        let registry = InstrumentRegistry::embedded().expect("embedded instruments");
+        let mut instrument = registry.iter().next().expect("an instrument").clone();
+        instrument.tick_size = Decimal::from(100_000);
+        for seed in 0..32 {
+            let mut model = PriceModel::new(&instrument, seed);
+            let tick = model
+                .tick(TickMode::Full, 1_790_000_000)
+                .to_market_tick(None);
+            assert_eq!(tick.check(), Ok(()), "seed {seed}");
+        }
     }
 }

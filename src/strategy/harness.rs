@@ -121,11 +121,15 @@ impl Harness {
         let (token, pending) = order;
         let fill = OrderFilled {
             order: self.order_ref(token, &pending),
-            fill_id: format!("{}-{}", pending.client_order_id, pending.filled + quantity),
+            fill_id: format!(
+                "{}-{}",
+                pending.client_order_id,
+                pending.filled.saturating_add(quantity)
+            ),
             quantity,
             price,
             fees: Fees::default(),
-            cumulative_quantity: pending.filled + quantity,
+            cumulative_quantity: pending.filled.saturating_add(quantity),
             order_quantity: pending.quantity,
             filled_at: self.now,
         };

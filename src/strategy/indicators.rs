@@ -15,12 +15,22 @@
 //!   `MathematicalOps::sqrt`, is not enabled in this crate): the variance is computed exactly
 //!   in `Decimal`, converted to `f64` for `sqrt` (correctly rounded by IEEE 754, so
 //!   deterministic), and converted back.
-//! - `Decimal` arithmetic panics only on overflow past ±7.9e28; inputs are assumed to be
-//!   prices well under 1e12 so that squares summed over a window stay far from it.
+//! - Nothing panics, whatever the input: every operation is checked. Prices that pass the
+//!   door ([`crate::messages::MarketTick::check`]: at most ₹10⁹) keep squares summed over
+//!   any window far from `Decimal`'s limit (±7.9·10²⁸), so in practice nothing overflows;
+//!   an input whose arithmetic would overflow anyway is refused as a whole: `update`
+//!   returns `None`, the indicator's state stays as it was (the input is not counted), and
+//!   a warning is logged. A strategy reading `None` sends nothing.
 
 use rust_decimal::Decimal;
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use std::collections::VecDeque;
+
+/// Logs an input refused because its arithmetic overflows (see the module docs).
+fn overflowed<T>(indicator: &'static str, x: Decimal) -> Option<T> {
+    tracing::warn!(indicator, input = %x, "indicator arithmetic overflows: input ignored");
+    None
+}
 
 /// Exponential moving average with `alpha = 2 / (period + 1)`.
 ///
@@ -47,12 +57,20 @@ impl Ema {
         }
     }
 
-    /// Feeds one input; the EMA is defined from the first input on.
+    /// Feeds one input; the EMA is defined from the first input on. `None` also for an
+    /// input whose arithmetic overflows (ignored; see the module docs).
     pub fn update(&mut self, x: Decimal) -> Option<Decimal> {
         let previous = self.value.unwrap_or(x);
-        let next = self.alpha * x + self.one_minus_alpha * previous;
+        let next = self.alpha.checked_mul(x).and_then(|a| {
+            self.one_minus_alpha
+                .checked_mul(previous)
+                .and_then(|b| a.checked_add(b))
+        });
+        let Some(next) = next else {
+            return overflowed("ema", x);
+        };
         self.value = Some(next);
-        self.count += 1;
+        self.count = self.count.saturating_add(1);
         self.value
     }
 
@@ -87,26 +105,39 @@ impl Window {
         }
     }
 
-    /// Pushes `x`, evicting the oldest input once full; true when the window is full.
-    fn push(&mut self, x: Decimal, track_squares: bool) -> bool {
-        self.items.push_back(x);
-        self.sum += x;
-        if track_squares {
-            self.sum_sq += x * x;
-        }
-        if self.items.len() > self.len
-            && let Some(old) = self.items.pop_front()
-        {
-            self.sum -= old;
+    /// Pushes `x`, evicting the oldest input once full; `Some(true)` when the window is
+    /// full. `None` (and nothing changed) if the sums would overflow.
+    fn push(&mut self, x: Decimal, track_squares: bool) -> Option<bool> {
+        let evicted = if self.items.len() >= self.len {
+            self.items.front().copied()
+        } else {
+            None
+        };
+        // The new sums, computed before anything changes: the old input out, the new in.
+        let square = |v: Decimal| {
             if track_squares {
-                self.sum_sq -= old * old;
+                v.checked_mul(v)
+            } else {
+                Some(Decimal::ZERO)
             }
+        };
+        let (mut sum, mut sum_sq) = (self.sum, self.sum_sq);
+        if let Some(old) = evicted {
+            sum = sum.checked_sub(old)?;
+            sum_sq = sum_sq.checked_sub(square(old)?)?;
         }
-        self.items.len() == self.len
+        sum = sum.checked_add(x)?;
+        sum_sq = sum_sq.checked_add(square(x)?)?;
+        if evicted.is_some() {
+            self.items.pop_front();
+        }
+        self.items.push_back(x);
+        (self.sum, self.sum_sq) = (sum, sum_sq);
+        Some(self.items.len() == self.len)
     }
 
-    fn mean(&self) -> Decimal {
-        self.sum / Decimal::from(self.len)
+    fn mean(&self) -> Option<Decimal> {
+        self.sum.checked_div(Decimal::from(self.len))
     }
 }
 
@@ -126,10 +157,14 @@ impl Sma {
         }
     }
 
-    /// Feeds one input; `None` until `period` inputs have been seen.
+    /// Feeds one input; `None` until `period` inputs have been seen, or if the input
+    /// overflows the running sum (ignored).
     pub fn update(&mut self, x: Decimal) -> Option<Decimal> {
-        if self.window.push(x, false) {
-            self.value = Some(self.window.mean());
+        let Some(full) = self.window.push(x, false) else {
+            return overflowed("sma", x);
+        };
+        if full {
+            self.value = self.window.mean();
         }
         self.value
     }
@@ -164,17 +199,32 @@ impl RollingStd {
         }
     }
 
-    /// Feeds one input; `None` until `period` inputs have been seen.
+    /// Feeds one input; `None` until `period` inputs have been seen, or if the input
+    /// overflows the running sums (ignored).
     pub fn update(&mut self, x: Decimal) -> Option<MeanStd> {
-        if self.window.push(x, true) {
-            let mean = self.window.mean();
-            let variance = self.window.sum_sq / Decimal::from(self.window.len) - mean * mean;
-            self.value = Some(MeanStd {
-                mean,
-                std: sqrt(variance.max(Decimal::ZERO)),
-            });
+        let Some(full) = self.window.push(x, true) else {
+            return overflowed("rolling_std", x);
+        };
+        if full {
+            let Some(value) = self.mean_std() else {
+                return overflowed("rolling_std", x);
+            };
+            self.value = Some(value);
         }
         self.value
+    }
+
+    fn mean_std(&self) -> Option<MeanStd> {
+        let mean = self.window.mean()?;
+        let variance = (self
+            .window
+            .sum_sq
+            .checked_div(Decimal::from(self.window.len))?)
+        .checked_sub(mean.checked_mul(mean)?)?;
+        Some(MeanStd {
+            mean,
+            std: sqrt(variance.max(Decimal::ZERO)),
+        })
     }
 
     /// The latest value, `None` while warming up.
@@ -216,16 +266,21 @@ impl Bollinger {
         }
     }
 
-    /// Feeds one input; `None` until `period` inputs have been seen.
+    /// Feeds one input; `None` until `period` inputs have been seen, or if the input
+    /// overflows (ignored).
     pub fn update(&mut self, x: Decimal) -> Option<Bands> {
-        if let Some(MeanStd { mean, std }) = self.std.update(x) {
-            let width = self.k * std;
-            self.value = Some(Bands {
-                lower: mean - width,
+        let MeanStd { mean, std } = self.std.update(x)?;
+        let bands = self.k.checked_mul(std).and_then(|width| {
+            Some(Bands {
+                lower: mean.checked_sub(width)?,
                 middle: mean,
-                upper: mean + width,
-            });
-        }
+                upper: mean.checked_add(width)?,
+            })
+        });
+        let Some(bands) = bands else {
+            return overflowed("bollinger", x);
+        };
+        self.value = Some(bands);
         self.value
     }
 
@@ -268,40 +323,84 @@ impl Rsi {
         }
     }
 
-    /// Feeds one input; `None` until `period` changes have been seen.
+    /// Feeds one input; `None` until `period` changes have been seen, or if the input's
+    /// arithmetic overflows (ignored: the next change is measured from the input before).
     pub fn update(&mut self, x: Decimal) -> Option<Decimal> {
-        let previous = self.previous.replace(x)?;
-        let change = x - previous;
+        let Some(previous) = self.previous else {
+            self.previous = Some(x);
+            return None;
+        };
+        let Some(step) = self.step(previous, x) else {
+            return overflowed("rsi", x);
+        };
+        self.previous = Some(x);
+        (self.avg_gain, self.avg_loss, self.changes) = (step.avg_gain, step.avg_loss, step.changes);
+        if step.value.is_some() {
+            self.value = step.value;
+        }
+        step.value
+    }
+
+    /// The state after the change from `previous` to `x`, computed without touching `self`.
+    fn step(&self, previous: Decimal, x: Decimal) -> Option<RsiStep> {
+        let change = x.checked_sub(previous)?;
         let gain = change.max(Decimal::ZERO);
         let loss = (-change).max(Decimal::ZERO);
-        if self.changes < self.period {
+        let (mut avg_gain, mut avg_loss, mut changes) =
+            (self.avg_gain, self.avg_loss, self.changes);
+        if changes < self.period {
             // Warm-up: accumulate sums, then turn them into the seed means.
-            self.avg_gain += gain;
-            self.avg_loss += loss;
-            self.changes += 1;
-            if self.changes < self.period {
-                return None;
+            avg_gain = avg_gain.checked_add(gain)?;
+            avg_loss = avg_loss.checked_add(loss)?;
+            changes += 1;
+            if changes < self.period {
+                return Some(RsiStep {
+                    avg_gain,
+                    avg_loss,
+                    changes,
+                    value: None,
+                });
             }
-            self.avg_gain /= self.period_dec;
-            self.avg_loss /= self.period_dec;
+            avg_gain = avg_gain.checked_div(self.period_dec)?;
+            avg_loss = avg_loss.checked_div(self.period_dec)?;
         } else {
             let keep = self.period_dec - Decimal::ONE;
-            self.avg_gain = (self.avg_gain * keep + gain) / self.period_dec;
-            self.avg_loss = (self.avg_loss * keep + loss) / self.period_dec;
+            let smooth = |avg: Decimal, x: Decimal| {
+                avg.checked_mul(keep)?
+                    .checked_add(x)?
+                    .checked_div(self.period_dec)
+            };
+            avg_gain = smooth(avg_gain, gain)?;
+            avg_loss = smooth(avg_loss, loss)?;
         }
-        let total = self.avg_gain + self.avg_loss;
-        self.value = Some(if total.is_zero() {
+        let total = avg_gain.checked_add(avg_loss)?;
+        let value = if total.is_zero() {
             Decimal::from(50)
         } else {
-            Decimal::ONE_HUNDRED * self.avg_gain / total
-        });
-        self.value
+            Decimal::ONE_HUNDRED
+                .checked_mul(avg_gain)?
+                .checked_div(total)?
+        };
+        Some(RsiStep {
+            avg_gain,
+            avg_loss,
+            changes,
+            value: Some(value),
+        })
     }
 
     /// The latest value, `None` while warming up.
     pub fn value(&self) -> Option<Decimal> {
         self.value
     }
+}
+
+/// [`Rsi`]'s state after one change.
+struct RsiStep {
+    avg_gain: Decimal,
+    avg_loss: Decimal,
+    changes: usize,
+    value: Option<Decimal>,
 }
 
 /// Rate of change over `lookback` inputs: `x_t / x_{t−lookback} − 1`.
@@ -326,7 +425,8 @@ impl Momentum {
         }
     }
 
-    /// Feeds one input; `None` while warming up or when the base price is zero.
+    /// Feeds one input; `None` while warming up, when the base price is zero, or when the
+    /// ratio is beyond `Decimal`'s range.
     pub fn update(&mut self, x: Decimal) -> Option<Decimal> {
         self.window.push_back(x);
         if self.window.len() > self.span {
@@ -339,7 +439,7 @@ impl Momentum {
             .window
             .front()
             .and_then(|base| x.checked_div(*base))
-            .map(|ratio| ratio - Decimal::ONE);
+            .and_then(|ratio| ratio.checked_sub(Decimal::ONE));
         self.value
     }
 

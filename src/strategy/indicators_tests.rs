@@ -188,3 +188,42 @@ fn momentum_over_a_zero_base_price_is_undefined() {
     assert_eq!(m.value(), None);
     assert_eq!(m.update(dec("6")), Some(dec("0.2")));
 }
+
+#[test]
+fn an_input_whose_arithmetic_overflows_is_ignored_not_a_panic() {
+    let (max, min) = (Decimal::MAX, Decimal::MIN);
+
+    // SMA(2): MAX + 1 overflows the running sum, so 1 is ignored; the window is still
+    // [MAX], and −MAX then fills it with a mean of 0 (had 1 been kept: [1, −MAX]).
+    let mut sma = Sma::new(2);
+    assert_eq!(sma.update(max), None);
+    assert_eq!(sma.update(Decimal::ONE), None);
+    assert_eq!(sma.update(min), Some(Decimal::ZERO));
+
+    // RSI(1): the change MAX → MIN overflows and is skipped; the next change is measured
+    // from MAX again (0: no gain, no loss → 50).
+    let mut rsi = Rsi::new(1);
+    assert_eq!(rsi.update(max), None);
+    assert_eq!(rsi.update(min), None);
+    assert_eq!(rsi.update(max), Some(dec("50")));
+
+    // Momentum(1): MIN / 1 − 1 is below MIN: undefined.
+    let mut momentum = Momentum::new(1);
+    assert_eq!(momentum.update(Decimal::ONE), None);
+    assert_eq!(momentum.update(min), None);
+
+    // Squares of MAX overflow the rolling sums: no deviation, no bands.
+    let mut std = RollingStd::new(1);
+    assert_eq!(std.update(max), None);
+    let mut bands = Bollinger::new(1, max);
+    assert_eq!(bands.update(max), None);
+    // A huge width times a real deviation overflows the band arithmetic alone.
+    let mut wide = Bollinger::new(2, max);
+    assert_eq!(wide.update(dec("1")), None);
+    assert_eq!(wide.update(dec("3")), None);
+
+    // The EMA of the extremes stays defined (each term is at most the input).
+    let mut ema = Ema::new(2);
+    assert_eq!(ema.update(max), Some(max));
+    assert!(ema.update(min).is_some());
+}

@@ -197,7 +197,9 @@ impl Ledger {
                 self.remember_ended(id, fill.cumulative_quantity);
             }
         }
-        self.instruments.entry(token).or_default().position += delta;
+        let position = &mut self.instruments.entry(token).or_default().position;
+        // Saturates rather than panics; a real position is nowhere near ±9.2·10¹⁸.
+        *position = position.saturating_add(delta);
         if complete {
             self.remove(id);
             self.remember_ended(id, fill.cumulative_quantity);

@@ -105,9 +105,9 @@ impl OrderIntent {
     }
 
     /// The intent that moves a position of `position` to `target`, as a market order;
-    /// `None` when it is already there.
+    /// `None` when it is already there or the difference is beyond one order (`u32`).
     pub fn towards(position: i64, target: i64, reason: impl Into<String>) -> Option<Self> {
-        let difference = target - position;
+        let difference = target.checked_sub(position)?;
         let quantity = u32::try_from(difference.unsigned_abs()).ok()?;
         if quantity == 0 {
             return None;

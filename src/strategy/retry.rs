@@ -22,7 +22,11 @@ impl Retry {
             .tokens
             .get(&token)
             .map_or(FIRST, |(_, delay)| (*delay * 2).min(LONGEST));
-        self.tokens.insert(token, (now + delay, delay));
+        // At the end of time there is no later: it never trades again (no overflow panic).
+        let until = now
+            .checked_add_signed(delay)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        self.tokens.insert(token, (until, delay));
     }
 
     /// An order of `token` filled: no more waiting.

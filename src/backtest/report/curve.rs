@@ -102,10 +102,10 @@ pub(super) fn daily_sharpe(start: Decimal, points: &[EquityPoint]) -> DailySharp
         } else {
             None
         };
-        let Some(ratio) = ratio else {
+        let Some(daily) = ratio.and_then(|r| r.checked_sub(Decimal::ONE)) else {
             return DailySharpe { days, ratio: None };
         };
-        returns.push(ratio - Decimal::ONE);
+        returns.push(daily);
         previous = equity;
     }
     DailySharpe {

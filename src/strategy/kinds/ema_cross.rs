@@ -14,6 +14,7 @@
 //!   below zero become flat for the rest of the run: the strategy exits its long instead of
 //!   holding it against its signal.
 
+use super::fixed;
 use super::params::EmaCrossParams;
 use crate::messages::{MarketTick, OrderFailureKind, OrderFilled};
 use crate::strategy::Retry;
@@ -53,11 +54,12 @@ impl EmaCrossStrategy {
     }
 }
 
-/// The mid of the best bid and ask when both are present, else the last price.
-pub(super) fn mid_price(tick: &MarketTick) -> Decimal {
+/// The mid of the best bid and ask when both are present, else the last price; `None`
+/// when the sum of bid and ask is beyond `Decimal`'s range (no price the door lets in).
+pub(super) fn mid_price(tick: &MarketTick) -> Option<Decimal> {
     match (tick.best_bid(), tick.best_ask()) {
-        (Some(bid), Some(ask)) => (bid + ask) / Decimal::TWO,
-        _ => tick.last_price,
+        (Some(bid), Some(ask)) => bid.checked_add(ask).map(|sum| sum / Decimal::TWO),
+        _ => Some(tick.last_price),
     }
 }
 
@@ -98,7 +100,14 @@ impl Strategy for EmaCrossStrategy {
             slow: Ema::new(slow_period),
             signal: 0,
         });
-        let mid = mid_price(tick);
+        let Some(mid) = mid_price(tick) else {
+            tracing::warn!(
+                strategy = ctx.strategy_id,
+                token = tick.token,
+                "ema_cross: mid price overflows; no signal"
+            );
+            return Ok(None);
+        };
         let (Some(fast), Some(slow)) = (state.fast.update(mid), state.slow.update(mid)) else {
             return Ok(None);
         };
@@ -110,12 +119,16 @@ impl Strategy for EmaCrossStrategy {
         if ctx.has_pending() || !self.retry.ready(tick.token, ctx.now) {
             return Ok(None);
         }
+        // A u32 times −1, 0 or 1: always fits.
         let mut target = i64::from(quantity) * i64::from(state.signal);
         if self.shorts_refused {
             target = target.max(0);
         }
-        let reason =
-            format!("ema{fast_period} {fast:.4} vs ema{slow_period} {slow:.4}: target {target}");
+        let reason = format!(
+            "ema{fast_period} {} vs ema{slow_period} {}: target {target}",
+            fixed(fast, 4),
+            fixed(slow, 4)
+        );
         Ok(OrderIntent::towards(ctx.position(), target, reason))
     }
 }

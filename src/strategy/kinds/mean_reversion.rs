@@ -7,7 +7,7 @@
 //! position. A condition on an indicator that is still warming up is false.
 
 use super::params::MeanReversionParams;
-use super::{long_only, retry_hooks};
+use super::{fixed, long_only, retry_hooks};
 use crate::messages::MarketTick;
 use crate::strategy::Retry;
 use crate::strategy::indicators::{Bollinger, Rsi};
@@ -55,16 +55,19 @@ impl Strategy for MeanReversionStrategy {
         }
         let enter = match (bands, rsi) {
             (Some(b), Some(r)) if x < b.lower && r < p.oversold => Some(format!(
-                "price {x} below lower band {:.2}, rsi {r:.2}",
-                b.lower
+                "price {x} below lower band {}, rsi {}",
+                fixed(b.lower, 2),
+                fixed(r, 2)
             )),
             _ => None,
         };
         let exit = match (bands, rsi) {
             (Some(b), _) if x > b.upper => {
-                Some(format!("price {x} above upper band {:.2}", b.upper))
+                Some(format!("price {x} above upper band {}", fixed(b.upper, 2)))
             }
-            (_, Some(r)) if r > p.overbought => Some(format!("rsi {r:.2} above {}", p.overbought)),
+            (_, Some(r)) if r > p.overbought => {
+                Some(format!("rsi {} above {}", fixed(r, 2), p.overbought))
+            }
             _ => None,
         };
         Ok(long_only(ctx, &self.retry, p.quantity, enter, exit))

@@ -13,6 +13,9 @@
 //!   momentum: `lookback + 1`; rsi: `period + 2`; mean_reversion: the bands or the RSI).
 //!   After a restart the indicators warm up again from live ticks, while the position and
 //!   pending orders are the real ones from the start.
+//! - No panic on any input: indicators refuse an input whose arithmetic overflows (no
+//!   value, no signal, a warning logged), and reasons format numbers through [`fixed`]. The
+//!   door keeps prices within ₹10⁹, where none of this happens.
 
 mod ema_cross;
 mod mean_reversion;
@@ -58,6 +61,18 @@ pub fn register(registry: &mut StrategyRegistry) {
             let params: EmaCrossParams = checked(p)?;
             Ok(Box::new(EmaCrossStrategy::new(params)) as Box<dyn Strategy>)
         });
+}
+
+/// `value` with `dp` decimals, for reasons. `format!("{value:.4}")` panics inside
+/// `rust_decimal` when the digits do not fit its 32-byte buffer (a 28-digit value at 4
+/// decimals); beyond 20 whole digits the value is rounded first and shown as it is.
+pub(super) fn fixed(value: rust_decimal::Decimal, dp: u32) -> String {
+    let limit = rust_decimal::Decimal::from_i128_with_scale(10i128.pow(20), 0);
+    if value.abs() < limit {
+        format!("{value:.prec$}", prec = dp as usize)
+    } else {
+        value.round_dp(dp).to_string()
+    }
 }
 
 /// Parses and range-checks a kind's parameters.

@@ -6,7 +6,7 @@
 //! positions outside `0..=quantity`).
 
 use super::params::MomentumParams;
-use super::{long_only, retry_hooks};
+use super::{fixed, long_only, retry_hooks};
 use crate::messages::MarketTick;
 use crate::strategy::Retry;
 use crate::strategy::indicators::Momentum;
@@ -47,8 +47,8 @@ impl Strategy for MomentumStrategy {
         let Some(m) = momentum.update(tick.last_price) else {
             return Ok(None);
         };
-        let enter = (m > threshold).then(|| format!("momentum {m:.4} > {threshold}"));
-        let exit = (m < -threshold).then(|| format!("momentum {m:.4} < -{threshold}"));
+        let enter = (m > threshold).then(|| format!("momentum {} > {threshold}", fixed(m, 4)));
+        let exit = (m < -threshold).then(|| format!("momentum {} < -{threshold}", fixed(m, 4)));
         Ok(long_only(ctx, &self.retry, quantity, enter, exit))
     }
 }

@@ -8,7 +8,7 @@
 //! becomes defined does not buy.
 
 use super::params::RsiParams;
-use super::{long_only, retry_hooks};
+use super::{fixed, long_only, retry_hooks};
 use crate::messages::MarketTick;
 use crate::strategy::Retry;
 use crate::strategy::indicators::Rsi;
@@ -61,9 +61,9 @@ impl Strategy for RsiStrategy {
             return Ok(None);
         };
         let enter = (previous >= oversold && current < oversold)
-            .then(|| format!("rsi {current:.2} crossed below {oversold}"));
+            .then(|| format!("rsi {} crossed below {oversold}", fixed(current, 2)));
         let exit = (previous <= overbought && current > overbought)
-            .then(|| format!("rsi {current:.2} crossed above {overbought}"));
+            .then(|| format!("rsi {} crossed above {overbought}", fixed(current, 2)));
         Ok(long_only(ctx, &self.retry, quantity, enter, exit))
     }
 }

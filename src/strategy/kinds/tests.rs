@@ -288,8 +288,15 @@ fn ema_cross_mid_uses_best_bid_and_ask_when_both_present() {
         (MarketTick::ltp(TOKEN, dec("500")), "500"),
     ];
     for (tick, want) in cases {
-        assert_eq!(mid_price(&tick), dec(want), "{:?}", tick.depth);
+        assert_eq!(mid_price(&tick), Some(dec(want)), "{:?}", tick.depth);
     }
+    let largest = Decimal::MAX.to_string();
+    let beyond = quote("500", Some(&largest), Some(&largest));
+    assert_eq!(
+        mid_price(&beyond),
+        None,
+        "bid + ask overflows: no mid, no panic"
+    );
 }
 
 #[test]
@@ -477,5 +484,21 @@ fn kinds_decide_from_the_ledgers_position_not_from_what_they_sent() {
             want,
             "{case}"
         );
+    }
+}
+
+#[test]
+fn reasons_show_any_decimal_without_panicking() {
+    use super::fixed;
+    // (value, decimals, shown)
+    let cases = [
+        (dec("0.012345"), 4, "0.0123"),
+        (dec("-1.5"), 2, "-1.50"),
+        (Decimal::MAX, 4, "79228162514264337593543950335"),
+        (Decimal::MIN, 2, "-79228162514264337593543950335"),
+        (dec("123456789012345678901234.5678"), 4, "123456789012345678901234.5678"),
+    ];
+    for (value, dp, shown) in cases {
+        assert_eq!(fixed(value, dp), shown, "{value}");
     }
 }

@@ -8,7 +8,10 @@
 //! complete (per partition, so order and at-least-once both hold).
 //!
 //! Outcomes, each counted in [`ConsumerStats`]:
-//! - undecodable or invalid record → its `{topic}.dlq` at once;
+//! - undecodable or invalid record (its payload fails [`Payload::validate`]: a tick at a
+//!   price ≤ 0 or above the ceiling, a crossed book, see
+//!   [`crate::messages::MarketTick::check`]) → its `{topic}.dlq` at once, with kind
+//!   `invalid` and the reason naming the field and value; the handler is never called;
 //! - [`HandlerError::Permanent`] → DLQ; [`HandlerError::Transient`] → retried with
 //!   exponential backoff and jitter, then DLQ;
 //! - a failed output delivery → the partition is rewound to that record and everything

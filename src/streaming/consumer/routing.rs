@@ -1,5 +1,11 @@
 //! The routing table: topic → decoder → the `Recipient` that owns the message type.
 //! Built once when the consumer is created; no per-service wrapper re-derives topics.
+//!
+//! The door: a record reaches its owner only if it decodes and its payload passes
+//! [`Payload::validate`] (a tick's price rules: [`crate::messages::MarketTick::check`]).
+//! A decoded record is checked by [`decode`]; an envelope delivered in-process (the
+//! backtest) is checked here and answered with [`HandlerError::Permanent`] without being
+//! sent. Either way the owner never sees an invalid payload.
 
 use super::{Deliver, HandlerError, HandlerResult};
 use crate::messages::{DecodeError, Envelope, Payload, RecordOrigin, decode};
@@ -55,6 +61,14 @@ impl<T: Payload> Route for TypedRoute<T> {
         origin: RecordOrigin,
     ) -> Option<BoxFuture<'static, HandlerResult>> {
         let envelope = envelope.downcast_ref::<Envelope<T>>()?.clone();
+        // The same door as a decoded record: a payload that breaks its invariants (a tick
+        // at a negative price) never reaches the owner; it is a permanent failure.
+        if let Err(reason) = envelope.data.validate() {
+            let reason = format!("invalid `{}`: {reason}", T::TYPE);
+            return Some(Box::pin(
+                async move { Err(HandlerError::Permanent(reason)) },
+            ));
+        }
         let request = self.recipient.send(Deliver { envelope, origin });
         Some(Self::answer(request))
     }
@@ -175,3 +189,7 @@ impl Routes {
             .map(|route| route.decode(value, origin))
     }
 }
+
+#[cfg(test)]
+#[path = "routing_tests.rs"]
+mod tests;
