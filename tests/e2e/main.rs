@@ -6,6 +6,7 @@
 //! that starts inside a batch; see docs/STREAMING.md). The tests run one at a time: they
 //! share Redis's risk state and the machine's two cores.
 
+mod accounting;
 #[path = "../common/mod.rs"]
 mod common;
 mod daemon;
