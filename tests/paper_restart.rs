@@ -1,224 +1,507 @@
-//! The paper venue's start against the embedded broker: a new life rebuilds its accounts
-//! from `paper.orders.filled` (a sell the position covers is not refused as a short), and
-//! ends as cancelled the orders the last life left resting (journaled as submitted, not
-//! filled or ended on the topics), each with what it had filled — and only those.
+//! The paper venue's restart against the embedded broker and a real store (Redis when the
+//! test services run, else the in-memory store shared by both lives): a new life rebuilds
+//! its accounts from `paper.orders.filled` and puts back the orders the last one left
+//! open, from its journal, the order topics and its trigger records, so a restart is
+//! invisible — an order resting before it fills after it, with exactly what was left,
+//! never twice; and a sell the real position covers is not refused as a short.
 
 mod common;
 
 use actix::prelude::*;
 use alpha_panda::actors::paper_execution::{
-    JOURNAL_INDEX, PaperExecution, PaperExecutionArgs, journal_key,
+    GetPaperAccount, JOURNAL_INDEX, PaperAccount, PaperExecution, PaperExecutionArgs, journal_key,
 };
 use alpha_panda::messages::{
-    Broker, Envelope, Fees, MarketTick, OrderFailed, OrderFailureKind, OrderFilled, OrderRef,
-    OrderSubmitted, OrderType, RecordOrigin, Side, TradingSignal, ValidatedSignal, Validity,
-    VenueEvent, client_order_id,
+    Broker, DepthLevel, Envelope, MarketDepth, MarketTick, OrderFailed, OrderFailureKind,
+    OrderFilled, OrderRef, OrderSubmitted, OrderType, RecordOrigin, Side, TickMode, TradingSignal,
+    ValidatedSignal, Validity, VenueEvent, client_order_id, decode,
 };
-use alpha_panda::paper::ORPHAN_MESSAGE;
-use alpha_panda::store::{MemoryStore, Store};
-use alpha_panda::streaming::consumer::Deliver;
+use alpha_panda::paper::{ChargeSchedule, ORPHAN_MESSAGE, PaperConfig, Product};
+use alpha_panda::settings::Settings;
+use alpha_panda::store::{MemoryStore, RedisStore, Store};
+use alpha_panda::streaming::consumer::{Deliver, HandlerResult};
 use alpha_panda::streaming::history::read_history;
-use alpha_panda::streaming::{EmbeddedBroker, ProducerActor, Stream, Topic, TopicMap};
-use chrono::{TimeZone, Utc};
+use alpha_panda::streaming::producer::Publish;
+use alpha_panda::streaming::{
+    EmbeddedBroker, KafkaConnection, ProducerActor, ProducerHandle, Stream, Topic, TopicMap,
+};
+use alpha_panda::testkit::Probe;
+use chrono::{DateTime, TimeZone, Utc};
 use rust_decimal::Decimal;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const STRATEGY: &str = "restarted";
 const INFY: u32 = 408_065;
 
-/// 2026-11-26 04:00 UTC: 09:30 IST on a trading day.
-fn at() -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 26, 4, 0, 0).unwrap()
+fn d(s: &str) -> Decimal {
+    s.parse().expect("a decimal")
 }
 
-fn order(id: &str, side: Side) -> OrderRef {
-    OrderRef {
-        client_order_id: id.into(),
-        broker_order_id: None,
-        strategy_id: STRATEGY.into(),
-        broker: Broker::Paper,
-        token: INFY,
-        symbol: "INFY".into(),
-        side,
+/// `hh:mm` IST on Thursday 2026-11-26, a trading day.
+fn ist(hour: u32, minute: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, hour, minute, 0).unwrap() - chrono::Duration::minutes(330)
+}
+
+fn origin() -> RecordOrigin {
+    RecordOrigin {
+        topic: "t".into(),
+        partition: 0,
+        offset: 0,
     }
 }
 
-fn submitted(id: &str, quantity: u32) -> VenueEvent {
-    VenueEvent::Submitted(OrderSubmitted {
-        order: order(id, Side::Buy),
-        quantity,
-        order_type: OrderType::Limit,
-        price: Some(Decimal::from(1500)),
-        trigger_price: None,
-        validity: Validity::Day,
-    })
-}
-
-fn fill(id: &str, quantity: u32, cumulative: u32, of: u32) -> OrderFilled {
-    OrderFilled {
-        order: order(id, Side::Buy),
-        fill_id: format!("{id}-{cumulative}"),
-        quantity,
-        price: Decimal::from(1500),
-        fees: Fees::default(),
-        cumulative_quantity: cumulative,
-        order_quantity: of,
-        filled_at: at(),
-    }
-}
-
-fn sell(quantity: u32) -> Deliver<ValidatedSignal> {
+fn signal(
+    side: Side,
+    quantity: u32,
+    order_type: OrderType,
+    price: Option<&str>,
+    trigger: Option<&str>,
+    at: DateTime<Utc>,
+) -> Deliver<ValidatedSignal> {
     let signal = TradingSignal {
         strategy_id: STRATEGY.into(),
         broker: Broker::Paper,
         token: INFY,
         symbol: "INFY".into(),
-        side: Side::Sell,
+        side,
         quantity,
-        order_type: OrderType::Market,
-        price: None,
-        trigger_price: None,
+        order_type,
+        price: price.map(d),
+        trigger_price: trigger.map(d),
         validity: Validity::Day,
-        reference_price: Decimal::from(1500),
-        reason: "after the restart".into(),
+        reference_price: d("1500"),
+        reason: "restart test".into(),
         product: None,
-        position: 10,
+        position: 0,
     };
     Deliver {
-        envelope: Envelope::root(ValidatedSignal { signal }, "risk_manager", at()),
-        origin: RecordOrigin {
-            topic: "paper.signals.validated".into(),
-            partition: 0,
-            offset: 0,
-        },
+        envelope: Envelope::root(ValidatedSignal { signal }, "risk_manager", at),
+        origin: origin(),
     }
 }
 
-fn tick() -> Deliver<MarketTick> {
-    let mut tick = MarketTick::ltp(INFY, Decimal::from(1500));
-    tick.symbol = Some("INFY".into());
+/// A full-mode INFY tick with one level a side: (price, quantity).
+fn tick(last: &str, bid: (&str, u32), ask: (&str, u32), at: DateTime<Utc>) -> Deliver<MarketTick> {
+    let level = |(price, quantity): (&str, u32)| DepthLevel {
+        quantity,
+        price: d(price),
+        orders: 1,
+    };
+    let tick = MarketTick {
+        symbol: Some("INFY".into()),
+        mode: TickMode::Full,
+        depth: Some(MarketDepth {
+            bids: vec![level(bid)],
+            asks: vec![level(ask)],
+        }),
+        ..MarketTick::ltp(INFY, d(last))
+    };
     Deliver {
-        envelope: Envelope::root(tick, "market_feed", at()),
-        origin: RecordOrigin {
-            topic: Topic::MARKET_TICKS.name(),
-            partition: 0,
-            offset: 0,
-        },
+        envelope: Envelope::root(tick, "market_feed", at),
+        origin: origin(),
     }
 }
 
-#[actix::test]
-async fn a_new_life_rebuilds_positions_and_cancels_the_orders_left_resting() {
+/// Waits until the record's outputs are acknowledged by the broker (what the consumer
+/// does before it commits), so the next life can read them.
+async fn completed(answer: HandlerResult) {
+    let completion = answer.expect("handled");
+    for delivery in completion.deliveries {
+        delivery.await.expect("delivered");
+    }
+}
+
+/// The store both lives share: Redis (a database of its own, emptied first) when the
+/// test services run, else one in-memory store.
+async fn store(database: u8) -> Arc<dyn Store> {
+    let Some(url) = common::redis_url() else {
+        return Arc::new(MemoryStore::default());
+    };
+    let url = format!("{}/{database}", url.trim_end_matches('/'));
+    let mut conn = redis::Client::open(url.as_str())
+        .expect("redis url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let _: () = redis::cmd("FLUSHDB")
+        .query_async(&mut conn)
+        .await
+        .expect("flush the test database");
+    Arc::new(
+        RedisStore::connect(&url, Duration::from_secs(2), Duration::from_secs(2))
+            .await
+            .expect("redis store"),
+    )
+}
+
+struct Rig {
+    settings: Settings,
+    _broker: EmbeddedBroker,
+    connection: KafkaConnection,
+    producer: ProducerHandle,
+}
+
+async fn rig(config: PaperConfig) -> Rig {
     let mut settings = common::settings();
     settings.kafka.group_prefix = format!("paper-restart-{}", uuid::Uuid::new_v4().simple());
-    settings.paper.allow_short = false;
-    settings.paper.partial_fills = false;
-    settings.paper.latency_ticks = 0;
+    settings.paper = config;
     let broker = EmbeddedBroker::start(&TopicMap::new(&settings.topics)).expect("embedded broker");
     let connection = broker.connection(&settings.kafka);
-    let (_producer_actor, producer) = ProducerActor::connect(&connection, Duration::from_secs(10))
+    let (_actor, producer) = ProducerActor::connect(&connection, Duration::from_secs(10))
         .await
         .expect("producer")
         .start_with_handle();
+    Rig {
+        settings,
+        _broker: broker,
+        connection,
+        producer,
+    }
+}
 
-    // The last life: "a" filled 10 on ticks; "b" filled 4 of 10 and was resting; "c"
-    // rested unfilled; "d" expired.
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
-    for (id, quantity) in [("a", 10), ("b", 10), ("c", 5), ("d", 3)] {
-        let json = serde_json::to_string(&vec![submitted(id, quantity)]).unwrap();
-        store
-            .create(JOURNAL_INDEX, &journal_key(id), json)
+impl Rig {
+    /// A life of the venue: it rebuilds itself from the topics and `store` before it
+    /// handles anything.
+    fn life(&self, store: &Arc<dyn Store>) -> Addr<PaperExecution> {
+        PaperExecution::new(PaperExecutionArgs {
+            config: self.settings.paper.clone(),
+            producer: self.producer.clone(),
+            store: store.clone(),
+            calendar: self.settings.market_hours.calendar(),
+            history: Some(self.connection.clone()),
+        })
+        .start()
+    }
+
+    fn read<T: alpha_panda::messages::Payload + Send + 'static>(
+        &self,
+        stream: Stream,
+    ) -> impl Future<Output = Vec<T>> + 'static {
+        let connection = self.connection.clone();
+        let topic = Topic::of(Broker::Paper, stream).name();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                read_history::<T>(&connection, &topic, Duration::from_secs(10))
+            })
             .await
-            .unwrap();
-    }
-    let filled = Topic::of(Broker::Paper, Stream::OrdersFilled);
-    for f in [
-        fill("a", 6, 6, 10),
-        fill("a", 4, 10, 10),
-        fill("b", 4, 4, 10),
-    ] {
-        let envelope = Envelope::root(f, "paper_execution", at());
-        producer.publish_envelope(filled, &envelope).await.unwrap();
-    }
-    let expired = OrderFailed {
-        order: order("d", Side::Buy),
-        quantity: 3,
-        filled_quantity: 0,
-        kind: OrderFailureKind::Expired,
-        message: "day over".into(),
-    };
-    let failed_topic = Topic::of(Broker::Paper, Stream::OrdersFailed);
-    let envelope = Envelope::root(expired, "paper_execution", at());
-    producer
-        .publish_envelope(failed_topic, &envelope)
-        .await
-        .unwrap();
-
-    // The new life.
-    let venue = PaperExecution::new(PaperExecutionArgs {
-        config: settings.paper.clone(),
-        producer: producer.clone(),
-        store: store.clone(),
-        calendar: settings.market_hours.calendar(),
-        history: Some(connection.clone()),
-    })
-    .start();
-    venue.send(tick()).await.unwrap().unwrap();
-    // 14 held (10 + 4): selling 14 is no short.
-    let sale = sell(14);
-    let sale_id = client_order_id(sale.envelope.id);
-    venue.send(sale).await.unwrap().unwrap();
-
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let (cancelled, sold) = loop {
-        let (c, f) = (connection.clone(), connection.clone());
-        let failures = tokio::task::spawn_blocking(move || {
-            read_history::<OrderFailed>(&c, &failed_topic.name(), Duration::from_secs(10))
-        })
-        .await
-        .unwrap()
-        .unwrap()
-        .0;
-        let fills = tokio::task::spawn_blocking(move || {
-            read_history::<OrderFilled>(&f, &filled.name(), Duration::from_secs(10))
-        })
-        .await
-        .unwrap()
-        .unwrap()
-        .0;
-        let cancelled: Vec<OrderFailed> = failures
+            .expect("reader")
+            .expect("history")
+            .0
             .into_iter()
             .map(|e| e.data)
-            .filter(|f| f.message == ORPHAN_MESSAGE)
-            .collect();
-        let sold: u32 = fills
-            .iter()
-            .filter(|e| e.data.order.client_order_id == sale_id)
-            .map(|e| e.data.quantity)
-            .sum();
-        if cancelled.len() >= 2 && sold == 14 {
-            break (cancelled, sold);
+            .collect()
         }
-        assert!(
-            Instant::now() < deadline,
-            "cancelled {cancelled:?}, sold {sold}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn account(life: &Addr<PaperExecution>) -> PaperAccount {
+    life.send(GetPaperAccount {
+        strategy: STRATEGY.into(),
+        token: INFY,
+    })
+    .await
+    .expect("account")
+}
+
+#[actix::test]
+async fn an_order_resting_at_a_restart_fills_after_it_with_what_was_left_and_never_twice() {
+    let config = PaperConfig {
+        depth_limited: true,
+        allow_short: true,
+        order_timeout_secs: 3_600,
+        ..PaperConfig::default()
     };
-    let got: Vec<(&str, u32, u32, OrderFailureKind)> = cancelled
+    let rig = rig(config).await;
+    let store = store(11).await;
+
+    // The first life: a buy limit of 100 at 1500 rests; a sell stop-limit (trigger 1502,
+    // limit 1501) triggers at 10:01 but the bid is below its limit; at 10:02 the ask
+    // shows 40 at 1500: the limit fills 40 on that tick (a fill no journal entry holds).
+    let first = rig.life(&store);
+    completed(
+        first
+            .send(tick("1505", ("1504.95", 500), ("1505.05", 500), ist(10, 0)))
+            .await
+            .unwrap(),
+    )
+    .await;
+    let buy = signal(
+        Side::Buy,
+        100,
+        OrderType::Limit,
+        Some("1500"),
+        None,
+        ist(10, 0),
+    );
+    let stop = signal(
+        Side::Sell,
+        5,
+        OrderType::StopLimit,
+        Some("1501"),
+        Some("1502"),
+        ist(10, 0),
+    );
+    let (buy_id, stop_id) = (
+        client_order_id(buy.envelope.id),
+        client_order_id(stop.envelope.id),
+    );
+    completed(first.send(buy).await.unwrap()).await;
+    completed(first.send(stop).await.unwrap()).await;
+    completed(
+        first
+            .send(tick("1502", ("1500", 500), ("1502.05", 500), ist(10, 1)))
+            .await
+            .unwrap(),
+    )
+    .await;
+    completed(
+        first
+            .send(tick("1500", ("1499.95", 500), ("1500", 40), ist(10, 2)))
+            .await
+            .unwrap(),
+    )
+    .await;
+    let before = account(&first).await;
+    assert_eq!((before.position, before.open_orders), (40, 2));
+    drop(first);
+
+    // The second life, from the topics and the store alone.
+    let second = rig.life(&store);
+    assert_eq!(
+        account(&second).await,
+        before,
+        "the accounts and orders as they were"
+    );
+    // 10:03: last 1502.5 is above the stop's trigger, but it had triggered: it sells 5 at
+    // its limit against the bid at 1501.5. The buy is not crossed (ask 1502.55).
+    completed(
+        second
+            .send(tick(
+                "1502.5",
+                ("1501.5", 500),
+                ("1502.55", 500),
+                ist(10, 3),
+            ))
+            .await
+            .unwrap(),
+    )
+    .await;
+    // 10:04: the ask shows 100 at 1499.5: the buy fills its remaining 60, at its limit.
+    completed(
+        second
+            .send(tick(
+                "1499.5",
+                ("1499.45", 500),
+                ("1499.5", 100),
+                ist(10, 4),
+            ))
+            .await
+            .unwrap(),
+    )
+    .await;
+    // 10:05: more of the same: nothing left to fill.
+    completed(
+        second
+            .send(tick("1499", ("1498.95", 500), ("1499", 100), ist(10, 5)))
+            .await
+            .unwrap(),
+    )
+    .await;
+
+    let fills: Vec<OrderFilled> = rig.read(Stream::OrdersFilled).await;
+    let got: Vec<(&str, &str, u32, Decimal, u32)> = fills
         .iter()
         .map(|f| {
-            let id = f.order.client_order_id.as_str();
-            (id, f.quantity, f.filled_quantity, f.kind)
+            let order = if f.order.client_order_id == buy_id {
+                "buy"
+            } else if f.order.client_order_id == stop_id {
+                "stop"
+            } else {
+                "?"
+            };
+            (
+                order,
+                f.fill_id.rsplit('-').next().unwrap_or(""),
+                f.quantity,
+                f.price,
+                f.cumulative_quantity,
+            )
         })
         .collect();
     assert_eq!(
         got,
         [
-            ("b", 10, 4, OrderFailureKind::Cancelled),
-            ("c", 5, 0, OrderFailureKind::Cancelled),
-        ]
+            ("buy", "1", 40, d("1500"), 40),
+            ("stop", "1", 5, d("1501"), 5),
+            ("buy", "2", 60, d("1500"), 100),
+        ],
+        "the buy's 100 exactly: 40 before the restart, 60 after"
     );
-    assert_eq!(sold, 14);
+    let failures: Vec<OrderFailed> = rig.read(Stream::OrdersFailed).await;
+    assert!(
+        failures.is_empty(),
+        "nothing cancelled at the restart: {failures:?}"
+    );
+
+    // Cash and position by hand from the published fills: starting cash, minus each
+    // buy's quantity × price and fees, plus each sell's quantity × price minus fees.
+    let mut cash = rig.settings.paper.starting_cash;
+    let mut position = 0i64;
+    for f in &fills {
+        let notional = Decimal::from(f.quantity) * f.price;
+        match f.order.side {
+            Side::Buy => {
+                cash -= notional + f.fees.total;
+                position += i64::from(f.quantity);
+            }
+            Side::Sell => {
+                cash += notional - f.fees.total;
+                position -= i64::from(f.quantity);
+            }
+        }
+    }
+    let after = account(&second).await;
+    assert_eq!(
+        (after.cash, after.position, after.open_orders),
+        (cash, position, 0)
+    );
+    assert_eq!(position, 95);
+    // The brokerage cap is per order, across the restart: the first fill paid 40 × 1500
+    // × 0.03 % = 18.00, so the second (27.00 uncapped) pays the 2.00 left under ₹20.
+    let schedule = ChargeSchedule::default();
+    assert_eq!(
+        fills[0].fees,
+        schedule.charges(Product::Mis, Side::Buy, 40, d("1500"))
+    );
+    assert_eq!(fills[0].fees.brokerage, d("18.00"));
+    assert_eq!(fills[2].fees.brokerage, d("2.00"));
+    assert_eq!(
+        fills[2].fees,
+        schedule.charges_for_fill(Product::Mis, Side::Buy, 60, d("1500"), d("18.00"))
+    );
+}
+
+#[actix::test]
+async fn after_a_restart_a_sell_the_position_covers_is_not_refused_as_a_short() {
+    let config = PaperConfig {
+        allow_short: false,
+        ..PaperConfig::default()
+    };
+    let rig = rig(config).await;
+    let store = store(12).await;
+
+    let first = rig.life(&store);
+    completed(
+        first
+            .send(tick("1500", ("1499.95", 500), ("1500", 500), ist(10, 0)))
+            .await
+            .unwrap(),
+    )
+    .await;
+    completed(
+        first
+            .send(signal(
+                Side::Buy,
+                10,
+                OrderType::Market,
+                None,
+                None,
+                ist(10, 0),
+            ))
+            .await
+            .unwrap(),
+    )
+    .await;
+    drop(first);
+
+    let second = rig.life(&store);
+    completed(
+        second
+            .send(tick("1510", ("1510", 500), ("1510.05", 500), ist(10, 1)))
+            .await
+            .unwrap(),
+    )
+    .await;
+    let sell = signal(Side::Sell, 10, OrderType::Market, None, None, ist(10, 1));
+    let sell_id = client_order_id(sell.envelope.id);
+    completed(second.send(sell).await.unwrap()).await;
+
+    let failures: Vec<OrderFailed> = rig.read(Stream::OrdersFailed).await;
+    assert!(
+        !failures
+            .iter()
+            .any(|f| f.kind == OrderFailureKind::ShortingNotAllowed),
+        "{failures:?}"
+    );
+    let sold: Vec<(u32, Decimal)> = rig
+        .read::<OrderFilled>(Stream::OrdersFilled)
+        .await
+        .into_iter()
+        .filter(|f| f.order.client_order_id == sell_id)
+        .map(|f| (f.quantity, f.price))
+        .collect();
+    assert_eq!(sold, [(10, d("1510"))]);
+    assert_eq!(account(&second).await.position, 0);
+}
+
+/// A journal entry written before entries carried the submission time, whose order has
+/// no `Submitted` on the topic either: it cannot be timed, so it is cancelled with what
+/// it filled instead of being restored. (The venue publishes to a probe here, so the test
+/// waits for the cancellation in the probe's mailbox.)
+#[actix::test]
+async fn an_open_order_that_cannot_be_timed_is_cancelled_with_what_it_filled() {
+    let rig = rig(PaperConfig::default()).await;
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
+    let order = OrderRef {
+        client_order_id: "legacy".into(),
+        broker_order_id: Some("paper-7".into()),
+        strategy_id: STRATEGY.into(),
+        broker: Broker::Paper,
+        token: INFY,
+        symbol: "INFY".into(),
+        side: Side::Buy,
+    };
+    let legacy = vec![VenueEvent::Submitted(OrderSubmitted {
+        order: order.clone(),
+        quantity: 10,
+        order_type: OrderType::Limit,
+        price: Some(d("1400")),
+        trigger_price: None,
+        validity: Validity::Day,
+    })];
+    store
+        .create(
+            JOURNAL_INDEX,
+            &journal_key("legacy"),
+            serde_json::to_string(&legacy).unwrap(),
+        )
+        .await
+        .unwrap();
+    let mut published = Probe::<Publish>::acking_producer();
+    let life = PaperExecution::new(PaperExecutionArgs {
+        config: rig.settings.paper.clone(),
+        producer: ProducerHandle::new(published.recipient()),
+        store: store.clone(),
+        calendar: rig.settings.market_hours.calendar(),
+        history: Some(rig.connection.clone()),
+    })
+    .start();
+    assert_eq!(account(&life).await.open_orders, 0);
+    let out = published.expect_msgs(1, Duration::from_secs(10)).await;
+    assert_eq!(out[0].0.topic, "paper.orders.failed");
+    let cancelled = decode::<OrderFailed>(&out[0].0.value)
+        .expect("an order failure")
+        .data;
+    assert_eq!(
+        (
+            cancelled.order,
+            cancelled.quantity,
+            cancelled.filled_quantity,
+            cancelled.kind
+        ),
+        (order, 10, 0, OrderFailureKind::Cancelled)
+    );
+    assert_eq!(cancelled.message, ORPHAN_MESSAGE);
+    published.expect_no_msg(Duration::from_millis(200)).await;
 }

@@ -17,6 +17,16 @@
 //! - The broker's auto square-off charge ([`ProductCharges::auto_square_off`], per order,
 //!   plus GST) is carried in [`Fees::brokerage`] (above the cap) and its GST in
 //!   [`Fees::gst`], so `total` — what the portfolio books as charges — includes it.
+//! - The depository (DP) charge of a delivery sell ([`ChargeSchedule::dp_charge`], ₹13.5
+//!   by default for CNC, 0 for MIS) is due once per scrip per day: the venue decides when
+//!   ([`super::delivery`]) and passes `dp_charge: true` in [`FillCharge`]. [`Fees`] has no
+//!   component for it, so it is carried in [`Fees::brokerage`] (like the auto square-off
+//!   charge: a flat fee of the broker's, above the cap) and its 18 % GST in [`Fees::gst`].
+//! - A delivery (CNC) sell of shares bought the same day is intraday for STT: that part of
+//!   the sell ([`FillCharge::same_day_quantity`]) pays the intraday column's sell rate
+//!   (0.025 %) instead of the delivery one (0.1 %). The buy's delivery STT was charged
+//!   when it filled, before anyone knew; [`Fees`] cannot be negative, so it is not
+//!   refunded (a known overcharge of the model, see `docs/TRADING.md`).
 //! - No charge is negative; arithmetic saturates instead of panicking on absurd inputs.
 
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -60,6 +70,12 @@ pub struct ProductCharges {
     /// are never squared off: 0). Billed as brokerage: see
     /// [`ChargeSchedule::auto_square_off_charges`].
     pub auto_square_off: Decimal,
+    /// The depository charge, rupees before GST, on the first sell of a scrip per day
+    /// that takes shares out of the demat account (Zerodha, CNC: ₹13.5 + 18 % GST; MIS
+    /// never delivers: 0). Left out, the column's default: see
+    /// [`ChargeSchedule::dp_charge`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dp_charge: Option<Decimal>,
 }
 
 impl ProductCharges {
@@ -75,6 +91,7 @@ impl ProductCharges {
             sebi_per_crore: Decimal::from(10),
             stamp_buy_rate: Decimal::new(3, 5),
             auto_square_off: Decimal::from(50),
+            dp_charge: None,
         }
     }
 
@@ -90,6 +107,7 @@ impl ProductCharges {
             sebi_per_crore: Decimal::from(10),
             stamp_buy_rate: Decimal::new(15, 5),
             auto_square_off: Decimal::ZERO,
+            dp_charge: None,
         }
     }
 
@@ -129,14 +147,57 @@ impl ProductCharges {
                 self.auto_square_off
             ));
         }
+        if let Some(dp) = self.dp_charge
+            && (dp < Decimal::ZERO || dp > MAX_AUTO_SQUARE_OFF)
+        {
+            out.push(format!(
+                "{prefix}.dp_charge: must be rupees per scrip and day between 0 and \
+                 {MAX_AUTO_SQUARE_OFF}, got {dp}"
+            ));
+        }
     }
 }
 
-/// Largest auto square-off charge per order, rupees (far above any broker's).
+/// Largest auto square-off charge per order (and DP charge per scrip and day), rupees (far
+/// above any broker's).
 const MAX_AUTO_SQUARE_OFF: Decimal = Decimal::from_parts(100_000, 0, 0, false, 0);
 
 /// One crore, 10^7 rupees.
 const CRORE: i64 = 10_000_000;
+
+/// Zerodha's DP charge per scrip and day on delivery sells, before GST: ₹13.5.
+pub const ZERODHA_DP_CHARGE: Decimal = Decimal::from_parts(135, 0, 0, false, 1);
+
+/// One fill to charge, with what the delivery rules need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FillCharge {
+    pub product: Product,
+    pub side: Side,
+    pub quantity: u32,
+    pub price: Decimal,
+    /// Brokerage earlier fills of the same order paid (the cap is per order).
+    pub brokerage_paid: Decimal,
+    /// Of a delivery sell, how much closes shares bought the same day: STT at the
+    /// intraday sell rate for that part. 0 for anything else.
+    pub same_day_quantity: u32,
+    /// The scrip's DP charge is due on this fill (its first delivery sell of the day).
+    pub dp_charge: bool,
+}
+
+impl FillCharge {
+    /// A plain fill: no same-day part, no DP charge.
+    pub fn plain(product: Product, side: Side, quantity: u32, price: Decimal) -> Self {
+        FillCharge {
+            product,
+            side,
+            quantity,
+            price,
+            brokerage_paid: Decimal::ZERO,
+            same_day_quantity: 0,
+            dp_charge: false,
+        }
+    }
+}
 
 /// The whole schedule: one column per product and the GST rate. Fields left out of a
 /// configuration keep the NSE defaults.
@@ -186,14 +247,35 @@ impl ChargeSchedule {
         price: Decimal,
         brokerage_paid: Decimal,
     ) -> Fees {
-        self.fees(
-            product,
-            side,
-            quantity,
-            price,
+        let fill = FillCharge {
             brokerage_paid,
-            Decimal::ZERO,
-        )
+            ..FillCharge::plain(product, side, quantity, price)
+        };
+        self.fees(&fill, Decimal::ZERO)
+    }
+
+    /// Charges on one fill of the paper venue, with the delivery rules: the same-day part
+    /// of a delivery sell pays the intraday STT rate, and a due DP charge (see
+    /// [`Self::dp_charge`]) is added to the brokerage, above the cap, with GST on it.
+    pub fn fill_charges(&self, fill: &FillCharge) -> Fees {
+        let dp = if fill.dp_charge {
+            self.dp_charge(fill.product)
+        } else {
+            Decimal::ZERO
+        };
+        self.fees(fill, dp)
+    }
+
+    /// The DP charge of `product`, rupees before GST, rounded to the paisa: the column's
+    /// `dp_charge`, or when it is left out ₹13.5 for CNC ([`ZERODHA_DP_CHARGE`]) and 0
+    /// for MIS.
+    pub fn dp_charge(&self, product: Product) -> Decimal {
+        let default = match product {
+            Product::Cnc => ZERODHA_DP_CHARGE,
+            Product::Mis => Decimal::ZERO,
+        };
+        let charge = self.column(product).dp_charge.unwrap_or(default);
+        paisa(charge.max(Decimal::ZERO))
     }
 
     /// Charges on the broker's auto square-off of an open position, executed in one go:
@@ -210,34 +292,44 @@ impl ChargeSchedule {
         price: Decimal,
     ) -> Fees {
         let charge = paisa(self.column(product).auto_square_off.max(Decimal::ZERO));
-        self.fees(product, side, quantity, price, Decimal::ZERO, charge)
+        self.fees(&FillCharge::plain(product, side, quantity, price), charge)
     }
 
     /// The charges of one fill, with `extra_brokerage` (already rounded to the paisa) added to the
     /// capped brokerage before GST.
-    fn fees(
-        &self,
-        product: Product,
-        side: Side,
-        quantity: u32,
-        price: Decimal,
-        brokerage_paid: Decimal,
-        extra_brokerage: Decimal,
-    ) -> Fees {
-        let c = self.column(product);
-        let turnover = Decimal::from(quantity).saturating_mul(price.abs());
+    fn fees(&self, fill: &FillCharge, extra_brokerage: Decimal) -> Fees {
+        let c = self.column(fill.product);
+        let price = fill.price.abs();
+        let turnover = Decimal::from(fill.quantity).saturating_mul(price);
         let of = |rate: Decimal| paisa(rate.saturating_mul(turnover));
         let cap_left = c
             .brokerage_cap
-            .saturating_sub(brokerage_paid)
+            .saturating_sub(fill.brokerage_paid)
             .max(Decimal::ZERO);
         let brokerage = paisa(c.brokerage_rate.saturating_mul(turnover).min(cap_left))
             .saturating_add(extra_brokerage);
-        let (stt_rate, stamp_rate) = match side {
-            Side::Buy => (c.stt_buy_rate, c.stamp_buy_rate),
-            Side::Sell => (c.stt_sell_rate, Decimal::ZERO),
+        let stamp_rate = match fill.side {
+            Side::Buy => c.stamp_buy_rate,
+            Side::Sell => Decimal::ZERO,
         };
-        let stt = of(stt_rate);
+        let stt = match fill.side {
+            Side::Buy => of(c.stt_buy_rate),
+            Side::Sell if fill.product == Product::Cnc && fill.same_day_quantity > 0 => {
+                // Only the same-day part is intraday; one rounding for the whole fill.
+                let same_day = fill.same_day_quantity.min(fill.quantity);
+                let delivered = fill.quantity - same_day;
+                let part = |quantity: u32, rate: Decimal| {
+                    Decimal::from(quantity)
+                        .saturating_mul(price)
+                        .saturating_mul(rate)
+                };
+                paisa(
+                    part(same_day, self.intraday.stt_sell_rate)
+                        .saturating_add(part(delivered, c.stt_sell_rate)),
+                )
+            }
+            Side::Sell => of(c.stt_sell_rate),
+        };
         let exchange_txn = of(c.exchange_txn_rate);
         let sebi = paisa(c.sebi_per_crore.saturating_mul(turnover) / Decimal::from(CRORE));
         let stamp_duty = of(stamp_rate);

@@ -2,7 +2,7 @@
 
 use rust_decimal::Decimal;
 
-use super::charges::{ChargeSchedule, Product, paisa};
+use super::charges::{ChargeSchedule, FillCharge, Product, paisa};
 use crate::messages::{Fees, Side};
 
 fn d(s: &str) -> Decimal {
@@ -264,4 +264,131 @@ fn the_auto_square_off_adds_its_charge_to_brokerage_with_gst() {
         ),
         (d("50"), d("0"))
     );
+}
+
+#[test]
+fn a_due_dp_charge_rides_in_brokerage_with_gst_and_same_day_sells_pay_intraday_stt() {
+    // (case, fill, [brokerage, stt, exch, sebi, stamp, gst, total]), CNC, worked by hand.
+    let sell = |quantity, price: &str, same_day_quantity, dp_charge| FillCharge {
+        same_day_quantity,
+        dp_charge,
+        ..FillCharge::plain(Product::Cnc, Side::Sell, quantity, d(price))
+    };
+    let cases = [
+        (
+            // turnover 10 × 100 = 1,000. brokerage 0 + DP 13.50; STT 0.1 % = 1.00;
+            // exch 0.0297 → 0.03; SEBI 0.001 → 0.00; GST 18 % × (13.50 + 0.03 + 0) =
+            // 2.4354 → 2.44; total 13.50 + 1.00 + 0.03 + 2.44 = 16.97.
+            "delivery sell, DP due",
+            sell(10, "100", 0, true),
+            ["13.50", "1.00", "0.03", "0.00", "0", "2.44", "16.97"],
+        ),
+        (
+            // The same sell without the DP: GST 18 % × 0.03 = 0.0054 → 0.01; total 1.04.
+            "delivery sell, DP taken already",
+            sell(10, "100", 0, false),
+            ["0", "1.00", "0.03", "0.00", "0", "0.01", "1.04"],
+        ),
+        (
+            // turnover 10 × 110 = 1,100, all bought today: STT 0.025 % = 0.275 → 0.28
+            // (not 0.1 % = 1.10); exch 0.03267 → 0.03; SEBI 0.0011 → 0.00; GST 0.01;
+            // total 0.28 + 0.03 + 0.01 = 0.32.
+            "sold the same day it was bought",
+            sell(10, "110", 10, false),
+            ["0", "0.28", "0.03", "0.00", "0", "0.01", "0.32"],
+        ),
+        (
+            // 12 at 110 = 1,320: 10 bought today (1,100 × 0.025 % = 0.275) + 2 from holdings
+            // (220 × 0.1 % = 0.22) = 0.495 → 0.50 (one rounding); exch 0.039204 → 0.04;
+            // SEBI 0.00132 → 0.00; DP 13.50; GST 18 % × 13.54 = 2.4372 → 2.44;
+            // total 13.50 + 0.50 + 0.04 + 2.44 = 16.48.
+            "part same day, part from holdings",
+            sell(12, "110", 10, true),
+            ["13.50", "0.50", "0.04", "0.00", "0", "2.44", "16.48"],
+        ),
+    ];
+    let schedule = ChargeSchedule::default();
+    for (case, fill, expected) in cases {
+        assert_eq!(schedule.fill_charges(&fill), fees(expected), "{case}");
+    }
+    // MIS has no DP charge and no same-day rule; a configured DP charge is used.
+    let mis = FillCharge {
+        same_day_quantity: 10,
+        dp_charge: true,
+        ..FillCharge::plain(Product::Mis, Side::Sell, 10, d("100"))
+    };
+    assert_eq!(
+        schedule.fill_charges(&mis),
+        schedule.charges(Product::Mis, Side::Sell, 10, d("100"))
+    );
+    let mut cheaper = ChargeSchedule::default();
+    cheaper.delivery.dp_charge = Some(d("5"));
+    assert_eq!(cheaper.dp_charge(Product::Cnc), d("5"));
+    assert_eq!(schedule.dp_charge(Product::Cnc), d("13.5"));
+    assert_eq!(schedule.dp_charge(Product::Mis), d("0"));
+    cheaper.delivery.dp_charge = Some(d("-1"));
+    assert_eq!(
+        cheaper.validate("paper.charges"),
+        [
+            "paper.charges.delivery.dp_charge: must be rupees per scrip and day between 0 and \
+          100000, got -1"
+        ]
+    );
+    let set: ChargeSchedule = toml::from_str("[delivery]\nbrokerage_rate = \"0\"\nbrokerage_cap = \"0\"\nstt_buy_rate = \"0.001\"\nstt_sell_rate = \"0.001\"\nexchange_txn_rate = \"0.0000297\"\nsebi_per_crore = \"10\"\nstamp_buy_rate = \"0.00015\"\nauto_square_off = \"0\"\ndp_charge = \"15.93\"")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(set.dp_charge(Product::Cnc), d("15.93"));
+}
+
+/// The venue charges a CNC strategy's sells by the delivery rules: the DP charge on the
+/// first sell of a scrip per day that takes shares out of the demat account, the
+/// intraday STT rate on what was bought the same day. Fills on Monday 2 and Tuesday 3
+/// March 2026.
+#[test]
+fn the_venue_takes_the_dp_charge_once_per_scrip_and_day_and_nets_same_day_delivery() {
+    use super::config::PaperConfig;
+    use super::testutil::{STRATEGY, TOKEN, ist, ist_on, market, tick, venue};
+    use super::venue::VenueEvent;
+    let fees_of = |events: Vec<VenueEvent>| -> Vec<Decimal> {
+        events
+            .into_iter()
+            .filter_map(|e| match e {
+                VenueEvent::Filled(f) => Some(f.fees.total),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut v = venue(PaperConfig {
+        product: Product::Cnc,
+        order_timeout_secs: 0,
+        ..PaperConfig::default()
+    });
+    // Monday: buy 20 at 100 (turnover 2,000: STT 2.00, exch 0.0594 → 0.06, SEBI 0.002 →
+    // 0.00, stamp 0.30, GST 18 % × 0.06 = 0.0108 → 0.01; total 2.37).
+    v.on_tick(&tick("100"), ist(10, 0));
+    assert_eq!(
+        fees_of(v.submit("b1", &market(Side::Buy, 20), ist(10, 0))),
+        [d("2.37")]
+    );
+    // Monday: sell 10 at 110 the same day: intraday STT, no DP (see the schedule test):
+    // 0.32.
+    v.on_tick(&tick("110"), ist(11, 0));
+    assert_eq!(
+        fees_of(v.submit("s1", &market(Side::Sell, 10), ist(11, 0))),
+        [d("0.32")]
+    );
+    // Tuesday: sell 5 at 100 from holdings (turnover 500): DP 13.50, STT 0.50, exch
+    // 0.01485 → 0.01, SEBI 0.0005 → 0.00, GST 18 % × 13.51 = 2.4318 → 2.43; total 16.44.
+    // Again the same day: no DP; GST 18 % × 0.01 = 0.0018 → 0.00; total 0.51.
+    v.on_tick(&tick("100"), ist_on(3, 10, 0));
+    assert_eq!(
+        fees_of(v.submit("s2", &market(Side::Sell, 5), ist_on(3, 10, 0))),
+        [d("16.44")]
+    );
+    assert_eq!(
+        fees_of(v.submit("s3", &market(Side::Sell, 5), ist_on(3, 10, 1))),
+        [d("0.51")]
+    );
+    assert_eq!(v.position(STRATEGY, TOKEN), 0);
+    // Cash: 10,00,000 − 2,000 − 2.37 + 1,100 − 0.32 + 500 − 16.44 + 500 − 0.51.
+    assert_eq!(v.cash(STRATEGY), d("1000080.36"));
 }

@@ -1,6 +1,9 @@
 //! The paper venue's configuration: fill model, charges, the order timeout and the
 //! simulated account.
 //!
+//! Fields added after the first release (`depth_limited`) have serde defaults, so a
+//! configuration written before them still loads and means what it meant.
+//!
 //! Decimal fields accept a string (`"0.0003"`, exact) or a number; a number goes through
 //! its shortest decimal form, so what was typed is what is used. [`PaperConfig::validate`]
 //! reports every broken rule at once, each as `key: message` under the caller's prefix.
@@ -27,8 +30,9 @@ pub const MAX_ORDER_TIMEOUT_SECS: u64 = 86_400;
 #[serde(deny_unknown_fields)]
 pub struct PaperConfig {
     /// Slippage in basis points, applied against the taker: a buy pays
-    /// `price × (1 + bps/10000)`, a sell receives `price × (1 − bps/10000)`, rounded to
-    /// the paisa (not to the instrument's tick size). A limit order never fills beyond
+    /// `price × (1 + bps/10000)`, a sell receives `price × (1 − bps/10000)`, then rounded
+    /// onto the instrument's tick grid against the taker (a buy up, a sell down) when the
+    /// venue knows the instrument, else to the paisa. A limit order never fills beyond
     /// its limit.
     pub slippage_bps: Decimal,
     /// The charge schedule; left out, the NSE defaults.
@@ -57,12 +61,21 @@ pub struct PaperConfig {
     /// clock: tick times, or the actor's wall-clock sweep in the daemon) is cancelled,
     /// keeping what it filled; 0 = never. At most [`MAX_ORDER_TIMEOUT_SECS`].
     pub order_timeout_secs: u64,
+    /// Cap each fill by the quantity the tick shows on the side taken: the best level's
+    /// quantity (full mode; the fill is at that level's price, so one fill never takes
+    /// more than was shown there) or the side's total (quote mode); ltp ticks show none
+    /// and do not cap. What the cap leaves rests (DAY) or expires (IOC; FOK then fills
+    /// nothing). Off by default: the CSV tick files of the backtest carry a placeholder
+    /// quantity of 1 a side, which is no depth at all. A side shown empty never fills,
+    /// whatever this says.
+    #[serde(default)]
+    pub depth_limited: bool,
 }
 
 impl Default for PaperConfig {
     /// No slippage, NSE charges, MIS, ₹10,00,000 per strategy, no shorting, whole fills,
     /// no latency, seed 0, fill at the touch, orders cancelled after 30 s unfilled (as
-    /// `zerodha.order_timeout_secs`).
+    /// `zerodha.order_timeout_secs`), fills not capped by depth.
     fn default() -> Self {
         Self {
             slippage_bps: Decimal::ZERO,
@@ -76,6 +89,7 @@ impl Default for PaperConfig {
             seed: 0,
             fill_at_touch: true,
             order_timeout_secs: 30,
+            depth_limited: false,
         }
     }
 }

@@ -3,12 +3,17 @@
 //!
 //! - [`charges`]: the configurable [`ChargeSchedule`] (NSE equity MIS/CNC defaults) and the
 //!   [`Fees`](crate::messages::Fees) of one execution, each charge rounded to the paisa.
-//! - [`config`]: [`PaperConfig`], the fill model (slippage, partial fills, latency, seed) and
-//!   the simulated account, with `validate`.
+//! - [`config`]: [`PaperConfig`], the fill model (slippage, partial fills, depth, latency,
+//!   seed) and the simulated account, with `validate`.
 //! - [`venue`]: [`PaperVenue`], orders in, [`VenueEvent`]s out; cash and positions per
-//!   strategy; DAY expiry and the order timeout.
+//!   strategy; Kite's placement rules; DAY expiry and the order timeout. `book` prices
+//!   orders against a tick (the touch, empty sides, the tick grid, resting limits).
+//! - `delivery`: the CNC day of each scrip (same-day sells, the DP charge).
 //! - [`square_off`]: the broker's own auto square-off of MIS positions (Zerodha's, about
 //!   15:20 IST) with its charge, once per (strategy, instrument) and trading day.
+//! - [`restore`]: what a restart puts back — the orders the last life left open, from the
+//!   journal and the order topics.
+//! - [`tradable`]: indices are not tradable; the start-up check of paper strategies.
 //!
 //! Why: paper trading must behave like the real venue closely enough that a strategy's
 //! P&L means something (charges, slippage, partial and delayed fills), yet be exactly
@@ -22,8 +27,10 @@ mod accounts;
 mod book;
 pub mod charges;
 pub mod config;
-mod orphans;
+mod delivery;
+pub mod restore;
 pub mod square_off;
+pub mod tradable;
 pub mod venue;
 
 #[cfg(test)]
@@ -33,14 +40,21 @@ mod clock_tests;
 #[cfg(test)]
 mod config_tests;
 #[cfg(test)]
+mod realism_tests;
+#[cfg(test)]
+mod restart_tests;
+#[cfg(test)]
 mod testutil;
 #[cfg(test)]
 mod venue_rules_tests;
 #[cfg(test)]
 mod venue_tests;
 
-pub use charges::{ChargeSchedule, Product, ProductCharges};
+pub use charges::{ChargeSchedule, FillCharge, Product, ProductCharges};
 pub use config::{MAX_PRICE, PaperConfig};
-pub use orphans::{ORPHAN_MESSAGE, orphaned_orders};
+pub use restore::{
+    History, JournalEntry, ORPHAN_MESSAGE, RestingOrder, Restoration, TriggerRecord, restoration,
+};
 pub use square_off::{auto_square_off_id, is_auto_square_off};
-pub use venue::{PaperVenue, VenueEvent};
+pub use tradable::index_problems;
+pub use venue::{PaperVenue, TriggeredStop, VenueEvent};

@@ -98,6 +98,45 @@ pub fn quote_tick(last: &str, bid: &str, ask: &str) -> MarketTick {
     }
 }
 
+/// A full-mode tick with one level a side at the given quantities (0: an empty side,
+/// priced 0 as Kite pads it).
+pub fn depth_tick(last: &str, bid: (&str, u32), ask: (&str, u32)) -> MarketTick {
+    let level = |(price, quantity): (&str, u32)| DepthLevel {
+        quantity,
+        price: if quantity == 0 { d("0") } else { d(price) },
+        orders: u16::from(quantity > 0),
+    };
+    MarketTick {
+        mode: crate::messages::TickMode::Full,
+        depth: Some(MarketDepth {
+            bids: vec![level(bid)],
+            asks: vec![level(ask)],
+        }),
+        ..MarketTick::ltp(TOKEN, d(last))
+    }
+}
+
+/// A quote-mode tick: no depth, the sides' total pending quantities.
+pub fn totals_tick(last: &str, buy_total: u32, sell_total: u32) -> MarketTick {
+    MarketTick {
+        mode: crate::messages::TickMode::Quote,
+        total_buy_quantity: Some(buy_total),
+        total_sell_quantity: Some(sell_total),
+        ..MarketTick::ltp(TOKEN, d(last))
+    }
+}
+
+/// The failure messages, in order.
+pub fn failure_messages(events: &[VenueEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            VenueEvent::Failed(f) => Some(f.message.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The default configuration without the order timeout: the price and rule tests rest
 /// orders for minutes of event time; the timeout has tests of its own (`clock_tests`).
 pub fn untimed() -> PaperConfig {

@@ -6,19 +6,28 @@
 //! their instants and publishes the [`VenueEvent`]s it returns.
 //!
 //! Lifecycle and rules:
-//! - A malformed signal (wrong broker, zero quantity, a missing or absurd price, an empty
-//!   id) is refused like a Kite 4xx: one `Failed(Rejected)` and no `Submitted`. Anything
-//!   else is `Submitted` first; risk checks that fail afterwards (cash, shorting) follow
-//!   as `Failed`, as Kite's RMS rejects a placed order. A `client_order_id` seen before is
-//!   ignored (no events), so a redelivered signal does not trade twice.
+//! - A signal Kite would refuse is refused like a Kite 4xx: one `Failed(Rejected)` and no
+//!   `Submitted` (see [`admission`]): malformed (wrong broker, zero quantity, a missing
+//!   or absurd price, an empty id), an index (not tradable), a MARKET order outside the
+//!   normal session when market hours are enforced, a stop whose trigger is on the wrong
+//!   side of the last price or an SL whose limit is on the wrong side of its trigger.
+//!   Anything else is `Submitted` first; risk checks that fail afterwards (cash,
+//!   shorting) follow as `Failed`, as Kite's RMS rejects a placed order. A
+//!   `client_order_id` seen before is ignored (no events), so a redelivered signal does
+//!   not trade twice.
 //! - An order is *eligible* once `latency_ticks` later ticks of its instrument have
 //!   arrived; with 0 it is worked at once against the current tick. With no tick yet it
 //!   waits for the first one (market orders never use the signal's reference price).
 //! - Eligible orders are worked on every tick of their instrument, in arrival order: stops
-//!   trigger, then market and crossed limit orders fill (prices: see `book.rs`).
+//!   trigger, then market and crossed limit orders fill (prices, the tick grid and empty
+//!   sides: see `book.rs`; a marketable limit takes the touch on arrival, a resting one
+//!   fills at its limit). A side the tick shows empty fills nothing: a DAY order waits
+//!   for a tick with depth (or its session close / timeout).
 //!   IOC fills what it can on its first eligible tick (for stops: the triggering tick) and
 //!   the rest is `Failed(Expired)` with `filled_quantity`; FOK fills all of it on that tick
 //!   or nothing (`Failed(Expired)`, 0 filled).
+//! - With `depth_limited`, one tick fills at most what it shows on the side taken (see
+//!   [`PaperConfig::depth_limited`]); the rest waits (DAY) or expires (IOC).
 //! - With `partial_fills`, one tick fills a seeded draw in `1..=max(1, ⌊fraction ×
 //!   remaining⌋)`. Draws happen in event order, so the same seed and inputs give the same
 //!   fills (for a given `rand` version).
@@ -40,6 +49,12 @@
 //!   cancelled, open positions closed with the auto square-off charge (see
 //!   [`square_off`](super::square_off)). On a tick it runs after the tick's quote is
 //!   recorded, so a position in that instrument closes at that tick's price.
+//! - Charges per fill from the [`ChargeSchedule`](super::ChargeSchedule); with CNC, the
+//!   delivery rules of [`super::delivery`] (same-day sells at the intraday STT rate, the
+//!   DP charge once per scrip and day).
+//! - A restart is invisible ([`restore`]): the accounts come back from the fills, and the
+//!   orders left open from the journal and the order topics, each with what it filled,
+//!   its submission time and whether its stop had triggered.
 //! - The venue's clock is the instants it is given (tick times; `on_clock` from the
 //!   actor's wall-clock sweep in the daemon); it never reads one.
 //! - Determinism: state lives in `BTreeMap`s keyed by arrival number, token or strategy;
@@ -48,22 +63,26 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 
 use super::accounts::Accounts;
+mod admission;
 mod clock;
+mod matching;
+mod restore;
 
-use super::book::{Order, Quote, Stage, failed};
+use super::book::{Order, Pricing, Quote, failed};
 use super::config::PaperConfig;
+use super::delivery::Deliveries;
 use super::square_off::SquareOffs;
-use crate::market::{IntradayDay, MarketCalendar};
+use crate::market::{InstrumentRegistry, IntradayDay, MarketCalendar};
 use crate::messages::{
     Broker, MarketTick, OrderFailureKind, OrderFilled, OrderRef, OrderSubmitted, TradingSignal,
-    Validity,
 };
+
+pub use restore::TriggeredStop;
 
 pub use crate::messages::VenueEvent;
 
@@ -95,6 +114,21 @@ pub struct PaperVenue {
     /// Each instrument's symbol, from its orders and fills (the square-off's orders name
     /// it).
     symbols: BTreeMap<u32, String>,
+    /// What the registry says of each instrument ([`PaperVenue::with_instruments`]).
+    listings: BTreeMap<u32, Listing>,
+    /// Refuse MARKET orders outside the normal session (`market_hours.enforce`).
+    market_hours_enforced: bool,
+    /// The delivery day of each strategy's scrips (same-day sells, the DP charge).
+    deliveries: Deliveries,
+    /// Stops triggered and still open since [`PaperVenue::take_triggered`] last ran.
+    triggered: Vec<TriggeredStop>,
+}
+
+/// What the venue needs of an instrument of the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Listing {
+    tick_size: Decimal,
+    index: bool,
 }
 
 impl PaperVenue {
@@ -117,6 +151,44 @@ impl PaperVenue {
             restored: BTreeSet::new(),
             square_offs: SquareOffs::default(),
             symbols: BTreeMap::new(),
+            listings: BTreeMap::new(),
+            market_hours_enforced: false,
+            deliveries: Deliveries::default(),
+            triggered: Vec::new(),
+        }
+    }
+
+    /// The same venue knowing `registry`'s instruments: prices go onto each one's tick
+    /// grid, and its indices are refused. Without it, prices round to the paisa and only
+    /// the token's segment tells an index.
+    pub fn with_instruments(mut self, registry: &InstrumentRegistry) -> Self {
+        self.listings = registry
+            .iter()
+            .map(|i| {
+                let listing = Listing {
+                    tick_size: i.tick_size,
+                    index: i.is_index() || i.segment.eq_ignore_ascii_case("INDICES"),
+                };
+                (i.token, listing)
+            })
+            .collect();
+        self
+    }
+
+    /// The same venue refusing MARKET orders outside the normal session (09:15–15:30 IST
+    /// on trading days) when `enforced` (`market_hours.enforce`), as Kite refuses a
+    /// regular order while the market is closed.
+    pub fn with_market_hours(mut self, enforced: bool) -> Self {
+        self.market_hours_enforced = enforced;
+        self
+    }
+
+    /// How a taker in `token` is priced.
+    fn pricing(&self, token: u32) -> Pricing {
+        Pricing {
+            at_touch: self.config.fill_at_touch,
+            slippage_bps: self.config.slippage_bps,
+            tick_size: self.listings.get(&token).map(|l| l.tick_size),
         }
     }
 
@@ -140,6 +212,15 @@ impl PaperVenue {
         self.symbols
             .entry(fill.order.token)
             .or_insert_with(|| fill.order.symbol.clone());
+        self.reserve_seq(fill.order.broker_order_id.as_deref());
+        self.deliveries.on_fill(
+            self.config.product,
+            &fill.order.strategy_id,
+            fill.order.token,
+            fill.order.side,
+            fill.quantity,
+            MarketCalendar::ist_date(fill.filled_at),
+        );
         let notional = Decimal::from(fill.quantity) * fill.price;
         self.accounts.book(
             &fill.order.strategy_id,
@@ -202,7 +283,7 @@ impl PaperVenue {
             symbol: signal.symbol.clone(),
             side: signal.side,
         };
-        let stage = match self.admit(client_order_id, signal) {
+        let stage = match self.admit(client_order_id, signal, at) {
             Ok(stage) => stage,
             Err(message) => {
                 let kind = OrderFailureKind::Rejected;
@@ -229,12 +310,9 @@ impl PaperVenue {
             stage,
             validity: signal.validity,
             ticks_seen: 0,
+            resting: false,
             expires_at: self.session_end(at),
-            times_out_at: self
-                .config
-                .order_timeout()
-                .and_then(|timeout| TimeDelta::from_std(timeout).ok())
-                .and_then(|timeout| at.checked_add_signed(timeout)),
+            times_out_at: self.times_out_at(at),
             fills: 0,
             brokerage_paid: Decimal::ZERO,
         };
@@ -352,120 +430,20 @@ impl PaperVenue {
         self.broker
     }
 
-    /// The order a well-formed signal becomes, or why it is refused.
-    fn admit(&self, client_order_id: &str, signal: &TradingSignal) -> Result<Stage, String> {
-        if signal.broker != self.broker {
-            return Err(format!(
-                "signal for broker {} reached the {} venue",
-                signal.broker, self.broker
-            ));
-        }
-        if client_order_id.is_empty() || signal.strategy_id.is_empty() {
-            return Err("client_order_id and strategy_id must not be empty".into());
-        }
-        if signal.quantity == 0 {
-            return Err("quantity must be positive".into());
-        }
-        Stage::of(signal)
-    }
-
     /// The submission-time risk refusal of `order`, if any.
     fn precheck(&self, order: &Order) -> Option<VenueEvent> {
-        let c = &self.config;
         let quote = self.quotes.get(&order.order.token);
-        let price = order.estimate(quote, c.fill_at_touch, c.slippage_bps);
-        self.accounts.refusal(c, order, order.quantity, price)
-    }
-
-    /// Works an eligible order against `quote`; returns it if it stays open.
-    fn work(
-        &mut self,
-        mut order: Order,
-        quote: &Quote,
-        at: DateTime<Utc>,
-        events: &mut Vec<VenueEvent>,
-    ) -> Option<Order> {
-        order.trigger(quote);
-        if order.stage.is_stop() {
-            return Some(order);
-        }
-        let c = &self.config;
-        let Some(price) = order.execution_price(quote, c.fill_at_touch, c.slippage_bps) else {
-            if order.validity == Validity::Day {
-                return Some(order);
-            }
-            events.push(order.unfilled("not marketable on its first eligible tick"));
-            return None;
-        };
-        let remaining = order.remaining();
-        let quantity = self.fill_quantity(remaining);
-        if order.validity == Validity::Fok && quantity < remaining {
-            let message = format!("only {quantity} of {remaining} could fill on the tick");
-            events.push(order.unfilled(&message));
-            return None;
-        }
-        let refusal = self
-            .accounts
-            .refusal(&self.config, &order, quantity, Some(price));
-        if let Some(refusal) = refusal {
-            events.push(refusal);
-            return None;
-        }
-        events.push(self.execute(&mut order, quantity, price, at));
-        if order.remaining() == 0 {
-            None
-        } else if order.validity == Validity::Ioc {
-            events.push(order.unfilled("IOC remainder cancelled"));
-            None
-        } else {
-            Some(order)
-        }
-    }
-
-    /// How much of `remaining` one tick fills.
-    fn fill_quantity(&mut self, remaining: u32) -> u32 {
-        if !self.config.partial_fills || remaining <= 1 {
-            return remaining;
-        }
-        let cap = (self.config.max_fill_fraction * Decimal::from(remaining))
-            .floor()
-            .to_u32()
-            .unwrap_or(remaining)
-            .clamp(1, remaining);
-        self.rng.random_range(1..=cap)
-    }
-
-    /// Fills `quantity` of `order` at `price`: charges, moves cash and position.
-    fn execute(
-        &mut self,
-        order: &mut Order,
-        quantity: u32,
-        price: Decimal,
-        at: DateTime<Utc>,
-    ) -> VenueEvent {
-        let c = &self.config;
-        let side = order.order.side;
-        let fees =
-            c.charges
-                .charges_for_fill(c.product, side, quantity, price, order.brokerage_paid);
-        let notional = Decimal::from(quantity) * price;
-        let o = &order.order;
-        let (strategy, token) = (&o.strategy_id, o.token);
+        let price = order.estimate(quote, &self.pricing(order.order.token));
         self.accounts
-            .book(strategy, token, side, quantity, notional, fees.total);
-        order.filled += quantity;
-        order.fills += 1;
-        order.brokerage_paid += fees.brokerage;
-        VenueEvent::Filled(OrderFilled {
-            order: order.order.clone(),
-            fill_id: format!("{}-{}", order.order.client_order_id, order.fills),
-            quantity,
-            price,
-            fees,
-            cumulative_quantity: order.filled,
-            order_quantity: order.quantity,
-            filled_at: at,
-        })
+            .refusal(&self.config, order, order.quantity, price)
+    }
+
+    /// When an order submitted at `at` times out (`None`: never).
+    fn times_out_at(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.config
+            .order_timeout()
+            .and_then(|timeout| TimeDelta::from_std(timeout).ok())
+            .and_then(|timeout| at.checked_add_signed(timeout))
     }
 
     /// The close an order submitted at `at` expires at: today's if still ahead, else the

@@ -1,4 +1,5 @@
-//! The paper venue's prices: market, limit and stop orders against ticks.
+//! The paper venue's prices: market, limit and stop orders against ticks (more rules of
+//! the fill model in `realism_tests.rs`).
 
 use super::config::PaperConfig;
 use super::testutil::{
@@ -158,7 +159,7 @@ fn limit_order_rests_until_a_later_tick_crosses_it_and_never_before() {
         assert_eq!(v.open_orders(), 1);
     }
     let events = checked(v.on_tick(&tick("94.5"), ist(10, 5)));
-    assert_eq!(fills(&events), [(10, d("94.5"))], "min(limit, market)");
+    assert_eq!(fills(&events), [(10, d("95"))], "a resting order fills at its limit");
     assert_eq!(v.open_orders(), 0);
     assert!(
         v.on_tick(&tick("90"), ist(10, 6)).is_empty(),
@@ -258,9 +259,10 @@ fn stop_limit_order_becomes_a_limit_when_triggered_and_fills_only_within_it() {
         "triggered, not crossed"
     );
     assert_eq!(v.open_orders(), 1);
-    // Below the trigger again: a triggered stop stays a limit and fills at 104.
+    // Below the trigger again: a triggered stop stays a limit; resting since the
+    // triggering tick, it fills at its limit 106, not at 104.
     let events = checked(v.on_tick(&tick("104"), ist(10, 4)));
-    assert_eq!(fills(&events), [(4, d("104"))]);
+    assert_eq!(fills(&events), [(4, d("106"))]);
 
     let mut v = venue(untimed());
     v.on_tick(&tick("100"), ist(10, 0));

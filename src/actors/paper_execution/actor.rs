@@ -1,22 +1,24 @@
 //! The actor shell around the paper venue.
 
 use super::SERVICE;
+use super::restart::{self, JOURNAL_INDEX, TRIGGER_INDEX, journal_key, trigger_key};
 use crate::actors::venue_events::publish_venue_event;
-use crate::market::{IntradayDay, MarketCalendar};
+use crate::market::{InstrumentRegistry, IntradayDay, MarketCalendar};
 use crate::messages::{
-    Broker, Envelope, MarketTick, OrderFailed, OrderFilled, OrderType, Payload, ValidatedSignal,
-    client_order_id,
+    Broker, Envelope, MarketTick, OrderFailed, OrderType, Payload, ValidatedSignal, client_order_id,
 };
-use crate::paper::{PaperConfig, PaperVenue, VenueEvent, orphaned_orders};
+use crate::paper::{
+    JournalEntry, PaperConfig, PaperVenue, TriggerRecord, TriggeredStop, VenueEvent,
+};
 use crate::store::Store;
 use crate::streaming::consumer::{Completion, Deliver, HandlerError, HandlerResult};
-use crate::streaming::history::{HistoryError, read_history};
-use crate::streaming::producer::PendingDelivery;
+use crate::streaming::producer::{Delivered, PendingDelivery};
 use crate::streaming::{KafkaConnection, ProducerHandle, Stream, Topic};
 use crate::supervision::{HandlingFuture, fail, handling};
 use crate::telemetry::metrics;
 use actix::fut;
 use actix::prelude::*;
+use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,8 +32,8 @@ pub struct PaperExecutionArgs {
     /// The exchange calendar (`market_hours.holidays`): an order lives until the close of
     /// its trading day, so a holiday is not one.
     pub calendar: MarketCalendar,
-    /// Where the venue's accounts are rebuilt from at start (`paper.orders.filled`);
-    /// `None`: start empty (the backtest, tests without a broker).
+    /// Where the venue is rebuilt from at start (the paper order topics, with the journal:
+    /// see [`super::restart`]); `None`: start empty (the backtest, tests without a broker).
     pub history: Option<KafkaConnection>,
 }
 
@@ -57,6 +59,25 @@ pub struct AdvanceClock {
     pub at: chrono::DateTime<chrono::Utc>,
 }
 
+/// The venue's view of one strategy's account: its cash and its position in `token`.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "PaperAccount")]
+pub struct GetPaperAccount {
+    pub strategy: String,
+    pub token: u32,
+}
+
+/// The answer to [`GetPaperAccount`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaperAccount {
+    /// Cash, rupees (the starting cash until the strategy first trades).
+    pub cash: Decimal,
+    /// Signed position in the instrument (negative when short).
+    pub position: i64,
+    /// Orders open at the venue, all strategies.
+    pub open_orders: usize,
+}
+
 crate::supervised!(PaperExecution);
 
 impl PaperExecution {
@@ -74,6 +95,20 @@ impl PaperExecution {
     /// (`market_hours.intraday_day()`; `None`: never).
     pub fn with_intraday(mut self, day: Option<IntradayDay>) -> Self {
         self.venue = self.venue.with_intraday(day);
+        self
+    }
+
+    /// The venue knows `registry`'s instruments: prices on each one's tick grid, indices
+    /// refused ([`PaperVenue::with_instruments`]).
+    pub fn with_instruments(mut self, registry: &InstrumentRegistry) -> Self {
+        self.venue = self.venue.with_instruments(registry);
+        self
+    }
+
+    /// MARKET orders are refused outside the normal session when `enforced`
+    /// (`market_hours.enforce`; [`PaperVenue::with_market_hours`]).
+    pub fn with_market_hours(mut self, enforced: bool) -> Self {
+        self.venue = self.venue.with_market_hours(enforced);
         self
     }
 
@@ -161,10 +196,11 @@ impl Actor for PaperExecution {
     type Context = Context<Self>;
 
     /// Before handling anything (the mailbox waits), with a broker to read: rebuilds the
-    /// accounts (positions and cash per strategy) from every fill on `paper.orders.filled`,
-    /// so a sell the real position covers is not refused as a short; then ends as cancelled
-    /// every order the last life left resting ([`crate::paper::orphaned_orders`]), since
-    /// resting orders are not restored.
+    /// venue as the last life left it ([`super::restart`]) — the accounts from every fill
+    /// on `paper.orders.filled`, so a sell the real position covers is not refused as a
+    /// short; the open orders from the journal, the order topics and the trigger records,
+    /// so they go on working on the next ticks. An open order that cannot be restored is
+    /// ended as cancelled instead.
     ///
     /// With a wall clock, the clock sweep starts too (it waits for the rebuild, as the
     /// mailbox does).
@@ -180,54 +216,32 @@ impl Actor for PaperExecution {
         let Some(connection) = self.args.history.clone() else {
             return;
         };
-        let read = tokio::task::spawn_blocking(move || {
-            let topic = |s| Topic::of(Broker::Paper, s).name();
-            let fills = read_history::<OrderFilled>(
-                &connection,
-                &topic(Stream::OrdersFilled),
-                HISTORY_TIMEOUT,
-            )?;
-            let failures = read_history::<OrderFailed>(
-                &connection,
-                &topic(Stream::OrdersFailed),
-                HISTORY_TIMEOUT,
-            )?;
-            Ok::<_, HistoryError>((fills.0, failures.0))
-        });
+        let topics =
+            tokio::task::spawn_blocking(move || restart::read_topics(&connection, HISTORY_TIMEOUT));
         let store = self.args.store.clone();
-        let restart = read
+        let rebuild = topics
             .into_actor(self)
-            .then(move |result, act, _ctx| {
-                let history = result
-                    .map_err(|e| e.to_string())
-                    .and_then(|r| r.map_err(|e| e.to_string()));
-                if let Ok((fills, _)) = &history {
-                    let booked = fills
-                        .iter()
-                        .filter(|f| act.venue.restore_fill(&f.data))
-                        .count();
-                    tracing::info!(
-                        fills = booked,
-                        "paper venue accounts rebuilt from its fills"
-                    );
-                }
-                read_journal(store)
+            .then(move |topics, act, _ctx| {
+                restart::read_store(store)
                     .into_actor(act)
-                    .map(move |journal, _, _| (history, journal))
+                    .map(move |recorded, _, _| (topics, recorded))
             })
-            .map(|(history, journal), act, ctx| {
-                let outcome = history.and_then(|(fills, failures)| {
-                    let journal = journal.map_err(|e| e.to_string())?;
-                    let fills: Vec<OrderFilled> = fills.into_iter().map(|e| e.data).collect();
-                    let failures: Vec<OrderFailed> = failures.into_iter().map(|e| e.data).collect();
-                    Ok(orphaned_orders(&journal, &fills, &failures))
-                });
-                match outcome {
-                    Ok(orphans) => act.cancel_orphans(orphans),
-                    Err(e) => fail::<Self>(ctx, format!("restoring the paper venue: {e}")),
-                }
+            .map(|(topics, recorded), act, ctx| {
+                let topics = match topics {
+                    Ok(Ok(topics)) => topics,
+                    Ok(Err(e)) => {
+                        return fail::<Self>(ctx, format!("restoring the paper venue: {e}"));
+                    }
+                    Err(e) => return fail::<Self>(ctx, format!("restoring the paper venue: {e}")),
+                };
+                let recorded = match recorded {
+                    Ok(recorded) => recorded,
+                    Err(e) => return fail::<Self>(ctx, format!("restoring the paper venue: {e}")),
+                };
+                let (orphans, _) = restart::restore(&mut act.venue, &topics, &recorded);
+                act.cancel_orphans(orphans);
             });
-        ctx.wait(restart);
+        ctx.wait(rebuild);
     }
 }
 
@@ -262,15 +276,16 @@ impl PaperExecution {
         )))
     }
 
-    /// Publishes the cancellation of each orphaned order (ids derived from the order, so a
-    /// second restart before they are read back publishes the same events again).
+    /// Publishes the cancellation of each order left open that could not be restored (ids
+    /// derived from the order, so a second restart before they are read back publishes the
+    /// same events again).
     fn cancel_orphans(&self, orphans: Vec<OrderFailed>) {
         if orphans.is_empty() {
             return;
         }
         tracing::warn!(
             orders = orphans.len(),
-            "paper orders resting at the last stop are cancelled"
+            "paper orders open at the last stop that cannot be restored are cancelled"
         );
         let now = chrono::Utc::now();
         for orphan in orphans {
@@ -278,7 +293,7 @@ impl PaperExecution {
                 &uuid::Uuid::NAMESPACE_OID,
                 orphan.order.client_order_id.as_bytes(),
             );
-            tracing::warn!(order = %orphan.order.client_order_id, strategy = %orphan.order.strategy_id, filled = orphan.filled_quantity, "order failed: cancelled, resting at the restart");
+            tracing::warn!(order = %orphan.order.client_order_id, strategy = %orphan.order.strategy_id, filled = orphan.filled_quantity, detail = %orphan.message, "order failed: cancelled, not restorable at the restart");
             metrics::order_failed(Broker::Paper, orphan.kind);
             let envelope = Envelope::root_with_id(orphan, SERVICE, now, id);
             let delivery = self
@@ -292,24 +307,6 @@ impl PaperExecution {
             });
         }
     }
-}
-
-/// Every placement's journaled events.
-async fn read_journal(store: Arc<dyn Store>) -> Result<Vec<Vec<VenueEvent>>, String> {
-    let keys = store
-        .members(JOURNAL_INDEX)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut journal = Vec::with_capacity(keys.len());
-    for key in keys {
-        let Some(json) = store.get(&key).await.map_err(|e| e.to_string())? else {
-            continue;
-        };
-        let events = serde_json::from_str::<Vec<VenueEvent>>(&json)
-            .map_err(|e| format!("journal entry {key} is unreadable: {e}"))?;
-        journal.push(events);
-    }
-    Ok(journal)
 }
 
 /// How often the daemon's wall clock advances the paper venue's clock
@@ -343,9 +340,9 @@ impl Handler<Deliver<ValidatedSignal>> for PaperExecution {
             if let Some(json) = journaled {
                 // Placed before (in this life or an earlier one): publish exactly what that
                 // placement produced again (same ids; downstream dedup absorbs them).
-                let result = serde_json::from_str::<Vec<VenueEvent>>(&json)
+                let result = JournalEntry::from_json(&json)
                     .map_err(|e| HandlerError::Permanent(format!("journal entry {key} is unreadable: {e}")))
-                    .map(|events| {
+                    .map(|JournalEntry { events, .. }| {
                         // A fill journaled by an earlier life whose publication never got
                         // out is not in the rebuilt accounts yet.
                         for event in &events {
@@ -364,7 +361,9 @@ impl Handler<Deliver<ValidatedSignal>> for PaperExecution {
             if events.is_empty() {
                 events = act.venue.submit(&order_id, &d.envelope.data.signal, d.envelope.ts);
             }
-            let json = match serde_json::to_string(&events) {
+            // The submission time goes with the events: a restart times the order from it.
+            let entry = JournalEntry { submitted_at: Some(d.envelope.ts), events };
+            let json = match entry.to_json() {
                 Ok(json) => json,
                 Err(e) => return fut::ready(Err(HandlerError::Permanent(e.to_string()))).boxed_local(),
             };
@@ -375,7 +374,7 @@ impl Handler<Deliver<ValidatedSignal>> for PaperExecution {
                 .into_actor(act)
                 .map(move |created, act, _ctx| match created {
                     Err(e) => Err(HandlerError::Transient(e.to_string())),
-                    Ok(_) => Ok(Completion::after(act.publish(&d.envelope, events))),
+                    Ok(_) => Ok(Completion::after(act.publish(&d.envelope, entry.events))),
                 })
                 .boxed_local()
         });
@@ -383,22 +382,63 @@ impl Handler<Deliver<ValidatedSignal>> for PaperExecution {
     }
 }
 
-/// The store index of paper placements.
-pub const JOURNAL_INDEX: &str = "paper:orders";
-
-/// The store key of the journal entry of `client_order_id`: the events its placement
-/// produced.
-pub fn journal_key(client_order_id: &str) -> String {
-    format!("paper:order:{client_order_id}")
-}
-
 impl Handler<Deliver<MarketTick>> for PaperExecution {
     type Result = HandlerResult;
 
+    /// Works the tick; its events are published, and the stops it triggered that stay open
+    /// are recorded (so a restart restores them triggered) before the tick completes.
     fn handle(&mut self, d: Deliver<MarketTick>, _ctx: &mut Self::Context) -> HandlerResult {
         let _handling = handling::<Deliver<MarketTick>>();
         let events = self.venue.on_tick(&d.envelope.data, d.envelope.ts);
-        Ok(Completion::after(self.publish(&d.envelope, events)))
+        let mut pending = self.publish(&d.envelope, events);
+        pending.extend(
+            self.venue
+                .take_triggered()
+                .into_iter()
+                .map(|stop| self.record_trigger(stop)),
+        );
+        Ok(Completion::after(pending))
+    }
+}
+
+impl PaperExecution {
+    /// Records that `stop` triggered ([`TriggerRecord`] under [`TRIGGER_INDEX`]). A
+    /// store that cannot take it is logged, not retried: the tick's fills are out, and
+    /// re-working the tick would be worse than a stop restored untriggered after a restart
+    /// (it triggers again when the last price crosses it).
+    fn record_trigger(&self, stop: TriggeredStop) -> PendingDelivery {
+        let key = trigger_key(&stop.client_order_id);
+        let record = TriggerRecord {
+            client_order_id: stop.client_order_id,
+            triggered_at: stop.triggered_at,
+        };
+        let write = serde_json::to_string(&record)
+            .map(|json| self.args.store.put(TRIGGER_INDEX, &key, json));
+        Box::pin(async move {
+            let outcome = match write {
+                Ok(write) => write.await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            if let Err(e) = outcome {
+                tracing::warn!(key = %key, error = %e, "a paper stop's trigger was not recorded");
+            }
+            Ok(Delivered {
+                partition: 0,
+                offset: 0,
+            })
+        })
+    }
+}
+
+impl Handler<GetPaperAccount> for PaperExecution {
+    type Result = MessageResult<GetPaperAccount>;
+
+    fn handle(&mut self, q: GetPaperAccount, _ctx: &mut Self::Context) -> Self::Result {
+        MessageResult(PaperAccount {
+            cash: self.venue.cash(&q.strategy),
+            position: self.venue.position(&q.strategy, q.token),
+            open_orders: self.venue.open_orders(),
+        })
     }
 }
 

@@ -10,9 +10,13 @@
 //! Events are children of their cause (the signal, or the tick that filled a resting
 //! order), with deterministic ids.
 //!
-//! Resting (limit and stop) orders live in memory: a new life cancels the orders the last
-//! one left resting ([`crate::paper::orphaned_orders`]). Market orders end at placement,
-//! so their whole outcome is in the journal.
+//! Open orders live in the venue's memory, and a restart puts them back ([`restart`]): a
+//! new life reads the journal (each entry also holds the submission time), the order
+//! topics (fills on later ticks are only there; every end is there) and the trigger
+//! records (`paper:trigger:{client order id}`, index `paper:triggers`, written when a
+//! stop triggers and stays open), rebuilds the accounts from the fills and restores every
+//! order still open with its remaining quantity, submission time and trigger state
+//! ([`crate::paper::restoration`]), before it handles anything.
 //!
 //! The venue's clock: ticks advance it (their envelope time: event time in the backtest,
 //! the feed's wall-clock stamp in the daemon). The order timeout
@@ -27,11 +31,14 @@
 //! and a day whose ticks end before 15:20 has no square-off.
 
 mod actor;
+pub mod restart;
 #[cfg(test)]
 mod tests;
 
 pub use actor::{
-    AdvanceClock, JOURNAL_INDEX, PaperExecution, PaperExecutionArgs, WALL_CLOCK_SWEEP, journal_key,
+    AdvanceClock, GetPaperAccount, PaperAccount, PaperExecution, PaperExecutionArgs,
+    WALL_CLOCK_SWEEP,
 };
+pub use restart::{JOURNAL_INDEX, TRIGGER_INDEX, journal_key, trigger_key};
 
 pub const SERVICE: &str = "paper_execution";

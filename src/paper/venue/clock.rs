@@ -1,13 +1,16 @@
 //! The venue's clock: what happens to open orders and positions as time passes, on a tick
 //! or on [`PaperVenue::on_clock`] — DAY expiry at the session close, the order timeout,
 //! and the broker's auto square-off (see [`crate::paper::square_off`]).
+//!
+//! The square-off closes at the last quote even when the tick shows the side empty (a
+//! circuit): the broker's order is modelled as filled, not left hanging.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
 use super::PaperVenue;
 use crate::messages::{OrderRef, Side, VenueEvent};
-use crate::paper::book::{Order, Quote, slipped};
+use crate::paper::book::{Order, Quote};
 use crate::paper::charges::Product;
 use crate::paper::square_off::{auto_square_off_id, square_off_events};
 
@@ -95,14 +98,11 @@ impl PaperVenue {
         let side = if position > 0 { Side::Sell } else { Side::Buy };
         // A position is a sum of u32 fills; one beyond u32 closes u32::MAX of it.
         let quantity = u32::try_from(position.unsigned_abs()).unwrap_or(u32::MAX);
+        let pricing = self.pricing(token);
+        let price = Some(pricing.slipped(quote.taker_price(side, pricing.at_touch), side))
+            .filter(|p| *p > Decimal::ZERO)
+            .unwrap_or(quote.last);
         let c = &self.config;
-        let price = Some(slipped(
-            quote.taker_price(side, c.fill_at_touch),
-            side,
-            c.slippage_bps,
-        ))
-        .filter(|p| *p > Decimal::ZERO)
-        .unwrap_or(quote.last);
         let fees = c
             .charges
             .auto_square_off_charges(c.product, side, quantity, price);
