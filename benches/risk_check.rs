@@ -26,12 +26,13 @@ use alpha_panda::streaming::ProducerHandle;
 use alpha_panda::streaming::consumer::Deliver;
 use alpha_panda::streaming::producer::{Delivered, Publish, PublishError};
 use chrono::{DateTime, TimeZone, Utc};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use uuid::Uuid;
 
 const TOKEN: u32 = 738_561;
 
@@ -50,6 +51,7 @@ fn limits(count_limit: u32) -> RiskLimits {
         price_band_pct: Some(Decimal::new(5, 0)),
         daily_loss_limit: Some(Decimal::new(50_000, 0)),
         max_open_orders: Some(count_limit),
+        ..RiskLimits::default()
     }
 }
 
@@ -97,9 +99,9 @@ fn fill(strategy: usize, token: u32, quantity: u32, price: Decimal) -> OrderFill
 fn busy(count_limit: u32) -> BrokerRisk {
     let mut risk = BrokerRisk::new(Broker::Paper, limits(count_limit));
     let last = Decimal::new(245_035, 2);
-    risk.on_tick(TOKEN, last);
+    let _ = risk.on_tick(TOKEN, last);
     for token in 1..1_000 {
-        risk.on_tick(token, Decimal::new(10_000 + i64::from(token), 2));
+        let _ = risk.on_tick(token, Decimal::new(10_000 + i64::from(token), 2));
     }
     for strategy in 0..20 {
         for token in (1..50).chain([TOKEN]) {
@@ -115,16 +117,22 @@ fn bench(c: &mut Criterion) {
     let now = at();
     let last = Decimal::new(245_035, 2);
 
-    let mut approving = busy(u32::MAX);
+    // Each iteration a new raw signal (a known one would only look its verdict up) on a
+    // fresh copy of the state (approving records an order in flight).
+    let approving = busy(u32::MAX);
     let approved = signal(Side::Buy, 10, last);
     group.bench_function("approved", |b| {
-        b.iter(|| black_box(approving.check(black_box(&approved), now)).is_ok())
+        b.iter_batched_ref(
+            || approving.clone(),
+            |risk| black_box(risk.check(Uuid::new_v4(), black_box(&approved), now)).is_ok(),
+            BatchSize::LargeInput,
+        )
     });
 
     let mut refusing = busy(u32::MAX);
     let too_many = signal(Side::Buy, 501, last);
     group.bench_function("rejected/one_rule", |b| {
-        b.iter(|| black_box(refusing.check(black_box(&too_many), now)).is_err())
+        b.iter(|| black_box(refusing.check(Uuid::new_v4(), black_box(&too_many), now)).is_err())
     });
 
     // Halted after a loss, both count limits reached, a price far outside the band.
@@ -136,13 +144,16 @@ fn bench(c: &mut Criterion) {
     loss.order.side = Side::Sell;
     let _ = worst.on_fill(&loss, now);
     worst.set_state(TradingState::Active);
-    let _ = worst.check(&signal(Side::Sell, 1, last), now);
+    let _ = worst.check(Uuid::new_v4(), &signal(Side::Sell, 1, last), now);
     worst.set_state(TradingState::Halted);
     let everything = signal(Side::Buy, 1_000, Decimal::new(300_000, 2));
-    let reasons = worst.check(&everything, now).err().map_or(0, |r| r.len());
+    let reasons = worst
+        .check(Uuid::new_v4(), &everything, now)
+        .err()
+        .map_or(0, |r| r.len());
     assert_eq!(reasons, 8, "the worst case should fail every rule");
     group.bench_function("rejected/every_rule", |b| {
-        b.iter(|| black_box(worst.check(black_box(&everything), now)).is_err())
+        b.iter(|| black_box(worst.check(Uuid::new_v4(), black_box(&everything), now)).is_err())
     });
     group.finish();
 }

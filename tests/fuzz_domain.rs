@@ -602,9 +602,11 @@ fn any_events() -> impl Strategy<Value = Vec<Event>> {
 fn risk_sees(risk: &mut BrokerRisk, events: Vec<Event>) {
     for event in events {
         match event {
-            Event::Tick(t, _) => risk.on_tick(t.token, t.last_price),
+            Event::Tick(t, _) => {
+                let _ = risk.on_tick(t.token, t.last_price);
+            }
             Event::Signal(s, at) => {
-                let _ = risk.check(&s, at);
+                let _ = risk.check(uuid::Uuid::new_v4(), &s, at);
             }
             Event::Fill(f, at) => {
                 let _ = risk.on_fill(&f, at);

@@ -1,5 +1,5 @@
 //! Control over HTTP, behind the bearer token: the kill switch
-//! (`POST /api/v1/trading/{broker}/{halt|reduce|resume}`) and the strategy switch
+//! (`POST /api/v1/trading/{broker}/{halt|reduce|resume|flatten}`) and the strategy switch
 //! (`POST /api/v1/strategies/{id}/{disable|enable}[?broker=]`).
 //!
 //! Kill switch checks, in order, each failure answering at once and changing nothing:
@@ -11,7 +11,11 @@
 //! 5. the risk manager runs in this process, else 503.
 //!
 //! Then the risk manager is sent [`SetTradingState`] and the answer is the state it
-//! reports in force; its refusal, or no answer within 10 s, is a 503.
+//! reports in force; its refusal, or no answer within 10 s, is a 503. `flatten` sends it
+//! [`Flatten`] instead: REDUCING, and market orders closing every open position of the
+//! broker; the answer is `{"broker", "state": "REDUCING", "orders": n}` (orders sent now;
+//! those already in flight toward closing are not sent twice). Refused (503) while a
+//! hold keeps the broker HALTED.
 //!
 //! Strategy switch checks, in the same spirit:
 //! 1. and 2. as above (503, 401);
@@ -51,7 +55,7 @@ use super::errors::ApiError;
 use super::routes::{BrokerQuery, broker_filter};
 use super::strategies::BrokerEntry;
 use super::{ApiState, StrategyInfo};
-use crate::actors::risk_manager::SetTradingState;
+use crate::actors::risk_manager::{Flatten, SetTradingState};
 use crate::actors::strategy_runner::SetStrategyEnabled;
 use crate::messages::Broker;
 use crate::risk::TradingState;
@@ -75,6 +79,10 @@ pub(super) async fn set_trading_state(
     let ctx = &state.context;
     let (broker, action) = path.into_inner();
     authorize(&req, &ctx.control_token)?;
+    if action == "flatten" {
+        let broker = ctx.enabled_broker(&broker)?;
+        return flatten(&req, ctx, broker).await;
+    }
     let target = target_state(&action)?;
     let broker = ctx.enabled_broker(&broker)?;
     let Some(kill_switch) = &ctx.kill_switch else {
@@ -120,6 +128,43 @@ pub(super) async fn set_trading_state(
         "state": in_force,
         "saved": target,
         "held": "an in-process hold keeps this broker HALTED: after a Kite token error until the process restarts, during the start-up reconciliation until it succeeds; the log says which",
+    })))
+}
+
+/// `flatten`: REDUCING and every position closed (see the module docs).
+async fn flatten(
+    req: &HttpRequest,
+    ctx: &super::ApiContext,
+    broker: Broker,
+) -> Result<HttpResponse, ApiError> {
+    let Some(flatten) = &ctx.flatten else {
+        return Err(ApiError::Unavailable(
+            "the risk manager does not run in this process".to_owned(),
+        ));
+    };
+    let report = match flatten
+        .send(Flatten { broker })
+        .timeout(KILL_SWITCH_TIMEOUT)
+        .await
+    {
+        Ok(Ok(report)) => report,
+        Ok(Err(refusal)) => {
+            tracing::warn!(%broker, %refusal, "flatten refused");
+            return Err(ApiError::Unavailable(refusal));
+        }
+        Err(error) => {
+            tracing::warn!(%broker, %error, "flatten: the risk manager did not answer");
+            return Err(ApiError::Unavailable(format!(
+                "the risk manager did not answer: {error}"
+            )));
+        }
+    };
+    let peer = req.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+    tracing::warn!(%broker, orders = report.orders, %peer, "flatten requested over the HTTP API");
+    Ok(HttpResponse::Ok().json(json!({
+        "broker": broker,
+        "state": report.state,
+        "orders": report.orders,
     })))
 }
 
@@ -259,7 +304,7 @@ fn target_state(action: &str) -> Result<TradingState, ApiError> {
         "reduce" => Ok(TradingState::Reducing),
         "resume" => Ok(TradingState::Active),
         other => Err(ApiError::NotFound(format!(
-            "unknown action {other:?}; expected halt, reduce or resume"
+            "unknown action {other:?}; expected halt, reduce, resume or flatten"
         ))),
     }
 }

@@ -22,7 +22,7 @@
 //! | `GET /api/v1/actors` | the supervision tree |
 //! | `GET /api/v1/strategies` | each configured strategy (`id`, `kind`, `enabled` in config, `brokers`, `instruments`) with `by_broker: [{broker, live, note}]`: `live` is the runner's view (`enabled`, `disabled_by`, `disabled_reason`, `consecutive_failures`, `instruments: [{token, symbol, position, pending}]`, `last_signal`), or `null` with a `note` saying why (not run by the configuration, runner elsewhere or not answering within 2 s); see `api/strategies.rs` |
 //! | `POST /api/v1/strategies/{id}/{disable,enable}[?broker=]` | the strategy switch (bearer token; optional body `{"reason": "..."}`): `{"id", "by_broker": [..]}` as switched |
-//! | `POST /api/v1/trading/{broker}/{halt,reduce,resume}` | the kill switch (bearer token) |
+//! | `POST /api/v1/trading/{broker}/{halt,reduce,resume,flatten}` | the kill switch; `flatten` also closes every position (bearer token) |
 //! | `GET /api/v1/events[?kinds=a,b]` | Server-Sent Events |
 //!
 //! Invariants:
@@ -99,6 +99,9 @@ pub struct ApiContext {
     pub control_token: Secret,
     /// The risk manager's kill switch; `None` when it runs in another process (503).
     pub kill_switch: Option<actix::Recipient<SetTradingState>>,
+    /// The risk manager's flatten (`POST /api/v1/trading/{broker}/flatten`), when it runs
+    /// in this process.
+    pub flatten: Option<actix::Recipient<crate::actors::risk_manager::Flatten>>,
     /// The strategy runner; `None` when it runs in another process (the live views are
     /// `null`, the strategy switch answers 503).
     pub strategy_runner: Option<RunnerLink>,

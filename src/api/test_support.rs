@@ -36,6 +36,7 @@ pub(super) struct Fixture {
     pub brokers: Vec<Broker>,
     pub control_token: String,
     pub kill_switch: Option<Recipient<SetTradingState>>,
+    pub flatten: Option<Recipient<crate::actors::risk_manager::Flatten>>,
     /// The configured strategies (`momentum_1` on paper, trading RELIANCE).
     pub strategies: Vec<StrategyInfo>,
     pub strategy_runner: Option<RunnerLink>,
@@ -70,6 +71,7 @@ impl Fixture {
             brokers: vec![Broker::Paper],
             control_token: TOKEN.to_owned(),
             kill_switch: None,
+            flatten: None,
             strategies: vec![strategy()],
             strategy_runner: None,
             checks: vec![ReadinessCheck::ready("store", "memory")],
@@ -87,6 +89,7 @@ impl Fixture {
             strategies: self.strategies.clone(),
             control_token: Secret::new(self.control_token.clone()),
             kill_switch: self.kill_switch.clone(),
+            flatten: self.flatten.clone(),
             strategy_runner: self.strategy_runner.clone(),
             symbols: HashMap::from([(RELIANCE, "RELIANCE".to_owned()), (INFY, "INFY".to_owned())]),
             tree: Arc::new(tree),

@@ -124,7 +124,7 @@ async fn bad_broker_unknown_action_and_no_kill_switch() {
         (
             "/api/v1/trading/paper/explode",
             StatusCode::NOT_FOUND,
-            "unknown action \"explode\"; expected halt, reduce or resume",
+            "unknown action \"explode\"; expected halt, reduce, resume or flatten",
         ),
         (
             "/api/v1/trading/paper",

@@ -133,6 +133,8 @@ pub enum RejectionCode {
     LotSize,
     /// New MIS exposure at or after the intraday entry cutoff.
     EntryCutoff,
+    /// The position's value after the order (filled plus in flight) above the limit.
+    MaxPositionValue,
 }
 
 impl RejectionCode {
@@ -152,6 +154,7 @@ impl RejectionCode {
             RejectionCode::TickSize => "tick_size",
             RejectionCode::LotSize => "lot_size",
             RejectionCode::EntryCutoff => "entry_cutoff",
+            RejectionCode::MaxPositionValue => "max_position_value",
         }
     }
 }

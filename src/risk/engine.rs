@@ -4,25 +4,35 @@
 //! Invariants:
 //! - One value per broker; events of another broker are ignored and its signals refused,
 //!   so paper and zerodha state never mix.
-//! - The IST day (from [`MarketCalendar::ist_date`] of the `at` passed to
-//!   [`BrokerRisk::check`] and [`BrokerRisk::on_fill`]) only moves forward. A new day
-//!   clears the daily trade counts and the daily realized P&L; it never lifts HALTED.
-//! - Approving a signal counts it (daily trades, open orders); a refused one changes
-//!   nothing. An order stops being open on its completing fill or its failure.
-//! - Inputs are assumed deduplicated upstream (the consumer's dedup store): a redelivered
-//!   fill would be applied twice.
+//! - Everything but the kill switch is derived from events (validated and rejected
+//!   signals, fills, failures), applied by the same functions live and when the actor
+//!   rebuilds from the topics at start: positions, orders in flight (so open orders),
+//!   the day's validated-signal counts and realized P&L, the loss limits' state, and each
+//!   raw signal's verdict. Applying an event twice changes nothing: fills count once by
+//!   `fill_id`, a raw signal keeps its first verdict, a failure ends an order once.
+//! - The IST day (from [`MarketCalendar::ist_date`] of the `at` passed in) only moves
+//!   forward. A new day clears the daily counts, realized P&L and reached loss limits, and
+//!   drops orders in flight from earlier days; it never changes the kill switch.
+//! - Position rules count filled plus in-flight quantity in the order's direction.
 
 use super::book::Book;
-use super::limits::RiskLimits;
+use super::exposure::{InFlight, Pending};
+use super::limits::{LossAction, LossBasis, RiskLimits};
+use super::loss::{LossLimitBreach, Tripped};
 use super::market_rules::MarketRules;
 use super::rules::{self, Context};
+use crate::accounting::Net;
 use crate::market::MarketCalendar;
-use crate::messages::{Broker, OrderFailed, OrderFilled, Rejection, RejectionCode, TradingSignal};
+use crate::messages::{
+    Broker, OrderFailed, OrderFilled, OrderType, Rejection, RejectionCode, Side, TradingSignal,
+    Validity, client_order_id_of_signal,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+use uuid::Uuid;
 
 /// The kill switch of one broker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,42 +63,19 @@ impl fmt::Display for TradingState {
     }
 }
 
-/// A fill took the day's realized P&L to the loss limit and the broker is now HALTED.
-/// Returned once per IST day, for the actor to announce.
+/// A raw signal's verdict, kept so that evaluating it again gives the same answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LossLimitBreach {
-    pub broker: Broker,
-    /// The IST day whose loss it is.
-    pub day: NaiveDate,
-    /// Realized P&L of the day, net of fees (≤ −limit).
-    pub realized_pnl: Decimal,
-    /// The configured limit, a positive amount.
-    pub limit: Decimal,
-    /// The state before the breach halted the broker.
-    pub previous_state: TradingState,
+pub enum Verdict {
+    Validated,
+    Rejected(Vec<Rejection>),
 }
 
-impl LossLimitBreach {
-    /// The breach as a `daily_loss_limit` rejection reason.
-    pub fn rejection(&self) -> Rejection {
-        Rejection {
-            code: RejectionCode::DailyLossLimit,
-            message: self.to_string(),
+impl Verdict {
+    fn as_result(&self) -> Result<(), Vec<Rejection>> {
+        match self {
+            Verdict::Validated => Ok(()),
+            Verdict::Rejected(reasons) => Err(reasons.clone()),
         }
-    }
-}
-
-impl fmt::Display for LossLimitBreach {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: realized P&L {} on {} (IST) reached the daily loss limit -{}; {} -> HALTED",
-            self.broker,
-            rules::to_paisa(self.realized_pnl),
-            self.day,
-            self.limit,
-            self.previous_state
-        )
     }
 }
 
@@ -98,21 +85,29 @@ impl fmt::Display for LossLimitBreach {
 pub struct BrokerRisk {
     pub(super) broker: Broker,
     pub(super) limits: RiskLimits,
+    /// The kill switch; the only state not derived from events.
     pub(super) state: TradingState,
-    /// The current IST day; `None` until the first signal or fill.
+    /// The current IST day; `None` until the first event.
     pub(super) day: Option<NaiveDate>,
-    pub(super) daily_realized_pnl: Decimal,
-    /// The loss limit already halted the broker on `day`.
-    pub(super) loss_limit_tripped: bool,
+    /// Realized P&L of `day` per strategy, net of fees.
+    pub(super) realized_today: BTreeMap<String, Decimal>,
+    /// Loss limits reached on `day`.
+    pub(super) tripped: Tripped,
     pub(super) daily_trades: BTreeMap<String, u32>,
-    pub(super) open_orders: u32,
+    pub(super) in_flight: InFlight,
     pub(super) book: Book,
+    /// The trading symbol of each instrument filled (for the orders that flatten it).
+    pub(super) symbols: BTreeMap<u32, String>,
     pub(super) last_prices: BTreeMap<u32, Decimal>,
+    /// Every raw signal's verdict, by its envelope id.
+    pub(super) verdicts: HashMap<Uuid, Verdict>,
+    /// Fills applied, by `fill_id`.
+    pub(super) applied_fills: HashSet<String>,
     /// Why something outside the risk rules holds the broker HALTED for now (Zerodha
     /// execution until its start-up reconciliation succeeds); `None` when nothing does.
     /// Not persisted: the holder sets it again when it starts.
     pub(super) hold: Option<String>,
-    /// The instruments' grids and the MIS entry cutoff; from configuration, not persisted.
+    /// The instruments' grids and the MIS entry cutoff; from configuration.
     pub(super) market: MarketRules,
 }
 
@@ -124,12 +119,15 @@ impl BrokerRisk {
             limits,
             state: TradingState::Active,
             day: None,
-            daily_realized_pnl: Decimal::ZERO,
-            loss_limit_tripped: false,
+            realized_today: BTreeMap::new(),
+            tripped: Tripped::default(),
             daily_trades: BTreeMap::new(),
-            open_orders: 0,
+            in_flight: InFlight::default(),
             book: Book::default(),
+            symbols: BTreeMap::new(),
             last_prices: BTreeMap::new(),
+            verdicts: HashMap::new(),
+            applied_fills: HashSet::new(),
             hold: None,
             market: MarketRules::default(),
         }
@@ -142,17 +140,37 @@ impl BrokerRisk {
         self
     }
 
-    /// Records the last traded price of an instrument (for the price band). Non-positive
-    /// prices (an instrument that has not traded) are ignored.
-    pub fn on_tick(&mut self, token: u32, last_price: Decimal) {
-        if last_price > Decimal::ZERO {
-            self.last_prices.insert(token, last_price);
+    /// Records the last traded price of an instrument (for the price band and the
+    /// mark-to-market loss limits). Non-positive prices are ignored. Returns the loss
+    /// limits this price took to their limit.
+    #[must_use = "a breach changes the trading state and should be announced"]
+    pub fn on_tick(&mut self, token: u32, last_price: Decimal) -> Vec<LossLimitBreach> {
+        if last_price <= Decimal::ZERO {
+            return Vec::new();
         }
+        self.last_prices.insert(token, last_price);
+        if self.limits.loss_limit_basis != LossBasis::MarkToMarket || self.day.is_none() {
+            return Vec::new();
+        }
+        let holders: Vec<String> = self
+            .book
+            .iter()
+            .filter(|(_, t, _)| *t == token)
+            .map(|(strategy, _, _)| strategy.to_owned())
+            .collect();
+        if holders.is_empty() {
+            return Vec::new();
+        }
+        self.judge_losses(&holders)
     }
 
     /// Every failed rule, in a stable order (see [`rules`](super::rules)), not just the
-    /// first. Approving records the order: one more daily trade for the strategy and one
-    /// more open order.
+    /// first. Approving records the order as in flight (client order id derived from
+    /// `signal_id`, the raw signal's envelope id) and counts a daily trade.
+    ///
+    /// A signal evaluated before (the same `signal_id`) gets the same verdict again and
+    /// changes nothing: a redelivery after a crash cannot be refused once and approved
+    /// later, or counted twice.
     ///
     /// # Errors
     ///
@@ -160,9 +178,13 @@ impl BrokerRisk {
     /// another broker is refused with `trading_halted` (this namespace does not trade it).
     pub fn check(
         &mut self,
+        signal_id: Uuid,
         signal: &TradingSignal,
         at: DateTime<Utc>,
     ) -> Result<(), Vec<Rejection>> {
+        if let Some(verdict) = self.verdicts.get(&signal_id) {
+            return verdict.as_result();
+        }
         if signal.broker != self.broker {
             return Err(vec![Rejection {
                 code: RejectionCode::TradingHalted,
@@ -173,24 +195,68 @@ impl BrokerRisk {
             }]);
         }
         self.roll_day(at);
+        let (strategy, token) = (signal.strategy_id.as_str(), signal.token);
+        let in_flight = match signal.side {
+            Side::Buy => self.in_flight.quantity(strategy, token, Side::Buy),
+            Side::Sell => -self.in_flight.quantity(strategy, token, Side::Sell),
+        };
         let ctx = Context {
             broker: self.broker,
             state: self.effective_state(),
             hold: self.hold.as_deref(),
             limits: &self.limits,
-            position: self.book.get(&signal.strategy_id, signal.token),
-            trades_today: self.daily_trades(&signal.strategy_id),
-            open_orders: self.open_orders,
-            last_price: self.last_prices.get(&signal.token).copied(),
-            daily_realized_pnl: self.daily_realized_pnl,
+            position: self.book.get(strategy, token).quantity,
+            in_flight,
+            trades_today: self.daily_trades(strategy),
+            open_orders: self.open_orders(),
+            last_price: self.last_prices.get(&token).copied(),
+            loss_limit_reached: self.tripped.refuses(strategy),
             day: self.day,
-            instrument: self.market.instrument(signal.token),
+            instrument: self.market.instrument(token),
             entries_closed: self.market.entries_closed(signal, at),
             at,
         };
         let reasons = rules::evaluate(&ctx, signal);
         if !reasons.is_empty() {
+            self.verdicts
+                .insert(signal_id, Verdict::Rejected(reasons.clone()));
             return Err(reasons);
+        }
+        self.record_validated(
+            Some(signal_id),
+            client_order_id_of_signal(signal_id),
+            signal,
+            at,
+        );
+        Ok(())
+    }
+
+    /// The verdict `signal_id` got, if it was evaluated (or read back from the topics).
+    pub fn verdict(&self, signal_id: &Uuid) -> Option<&Verdict> {
+        self.verdicts.get(signal_id)
+    }
+
+    /// An order this broker validated (by [`Self::check`], or read back from the topics,
+    /// or one the risk manager sent itself to flatten): in flight as `order_id` and, on
+    /// the current day, one more daily trade of its strategy. `signal_id`, the raw
+    /// signal's id if there was one, keeps the verdict. A known `signal_id` changes
+    /// nothing.
+    pub fn record_validated(
+        &mut self,
+        signal_id: Option<Uuid>,
+        order_id: String,
+        signal: &TradingSignal,
+        at: DateTime<Utc>,
+    ) {
+        if let Some(id) = signal_id
+            && self.verdicts.insert(id, Verdict::Validated).is_some()
+        {
+            return;
+        }
+        self.roll_day(at);
+        let day = MarketCalendar::ist_date(at);
+        if self.day.is_some_and(|today| day < today) {
+            return; // A DAY order of an earlier day: neither in flight nor counted today.
         }
         match self.daily_trades.get_mut(&signal.strategy_id) {
             Some(count) => *count = count.saturating_add(1),
@@ -198,24 +264,38 @@ impl BrokerRisk {
                 self.daily_trades.insert(signal.strategy_id.clone(), 1);
             }
         }
-        self.open_orders = self.open_orders.saturating_add(1);
-        Ok(())
+        self.in_flight.add(
+            order_id,
+            Pending {
+                strategy_id: signal.strategy_id.clone(),
+                token: signal.token,
+                side: signal.side,
+                remaining: signal.quantity,
+                day,
+            },
+        );
     }
 
-    /// Applies one execution: the position (average-cost netting, long and short, flips),
-    /// the day's realized P&L net of the fill's fees, and the open-order count when the
-    /// order is complete. A fill whose `filled_at` falls on an earlier IST day than the
-    /// current one moves the position but not today's P&L.
+    /// A raw signal refused (read back from the topics): its verdict is kept.
+    pub fn record_rejected(&mut self, signal_id: Uuid, reasons: Vec<Rejection>) {
+        self.verdicts
+            .entry(signal_id)
+            .or_insert(Verdict::Rejected(reasons));
+    }
+
+    /// Applies one execution, once per `fill_id`: the position (average-cost netting, long
+    /// and short, flips), what is left of its order in flight, and the day's realized P&L
+    /// net of the fill's fees. A fill whose `filled_at` falls on an earlier IST day than
+    /// the current one moves the position but not today's P&L.
     ///
-    /// Returns the breach when this fill takes the day's realized P&L to −limit or below
-    /// for the first time that day; the broker is then HALTED until [`Self::set_state`].
-    #[must_use = "a breach halts the broker and should be announced"]
-    pub fn on_fill(&mut self, fill: &OrderFilled, at: DateTime<Utc>) -> Option<LossLimitBreach> {
+    /// Returns the loss limits this fill took to their limit (each once per day).
+    #[must_use = "a breach changes the trading state and should be announced"]
+    pub fn on_fill(&mut self, fill: &OrderFilled, at: DateTime<Utc>) -> Vec<LossLimitBreach> {
         let order = &fill.order;
-        if order.broker != self.broker {
-            return None;
+        if order.broker != self.broker || !self.applied_fills.insert(fill.fill_id.clone()) {
+            return Vec::new();
         }
-        self.roll_day(at);
+        self.roll_day(at.max(fill.filled_at));
         let realized = self.book.apply(
             &order.strategy_id,
             order.token,
@@ -223,42 +303,35 @@ impl BrokerRisk {
             fill.quantity,
             fill.price,
         );
-        // Orders the venue made itself (a booked untagged Kite trade, the paper venue's
-        // auto square-off) never took an open-order slot, so they free none.
-        if fill.cumulative_quantity >= fill.order_quantity
-            && !crate::messages::is_venue_initiated(&order.client_order_id)
+        self.symbols
+            .entry(order.token)
+            .or_insert_with(|| order.symbol.clone());
+        self.in_flight.filled(
+            &order.client_order_id,
+            fill.cumulative_quantity,
+            fill.order_quantity,
+        );
+        if self
+            .day
+            .is_some_and(|day| MarketCalendar::ist_date(fill.filled_at) < day)
         {
-            self.open_orders = self.open_orders.saturating_sub(1);
+            return Vec::new();
         }
-        let day = self.day?;
-        if MarketCalendar::ist_date(fill.filled_at) < day {
-            return None;
-        }
-        self.daily_realized_pnl = self
-            .daily_realized_pnl
+        let today = self
+            .realized_today
+            .entry(order.strategy_id.clone())
+            .or_default();
+        *today = today
             .saturating_add(realized)
             .saturating_sub(fill.fees.total);
-        let limit = self.limits.daily_loss_limit?;
-        if self.loss_limit_tripped || self.daily_realized_pnl > -limit {
-            return None;
-        }
-        self.loss_limit_tripped = true;
-        let previous_state = self.state;
-        self.state = TradingState::Halted;
-        Some(LossLimitBreach {
-            broker: self.broker,
-            day,
-            realized_pnl: self.daily_realized_pnl,
-            limit,
-            previous_state,
-        })
+        self.judge_losses(std::slice::from_ref(&order.strategy_id))
     }
 
-    /// The order ended without (complete) execution: it is no longer open. Partial fills
-    /// before it stay applied.
+    /// The order ended without (complete) execution: it is no longer in flight. Partial
+    /// fills before it stay applied.
     pub fn on_order_failed(&mut self, failed: &OrderFailed) {
         if failed.order.broker == self.broker {
-            self.open_orders = self.open_orders.saturating_sub(1);
+            self.in_flight.ended(&failed.order.client_order_id);
         }
     }
 
@@ -299,9 +372,26 @@ impl BrokerRisk {
         self.book.get(strategy, token).quantity
     }
 
-    /// Realized P&L of the current IST day, net of fees.
+    /// Quantity of `strategy`'s orders in flight in `token` on `side`.
+    pub fn in_flight(&self, strategy: &str, token: u32, side: Side) -> i64 {
+        self.in_flight.quantity(strategy, token, side)
+    }
+
+    /// Realized P&L of the current IST day, net of fees, over every strategy.
     pub fn daily_realized_pnl(&self) -> Decimal {
-        self.daily_realized_pnl
+        self.realized_today
+            .values()
+            .fold(Decimal::ZERO, |sum, v| sum.saturating_add(*v))
+    }
+
+    /// Unrealized P&L of `strategy`'s open positions (every strategy's with `None`) at the
+    /// last prices; a position with no price counts zero.
+    pub fn unrealized_pnl(&self, strategy: Option<&str>) -> Decimal {
+        self.book
+            .iter()
+            .filter(|(s, _, _)| strategy.is_none_or(|want| want == *s))
+            .filter_map(|(_, token, net)| net.unrealized(*self.last_prices.get(&token)?))
+            .fold(Decimal::ZERO, |sum, v| sum.saturating_add(v))
     }
 
     /// Validated signals of `strategy` on the current IST day.
@@ -309,9 +399,148 @@ impl BrokerRisk {
         self.daily_trades.get(strategy).copied().unwrap_or(0)
     }
 
-    /// Validated orders not yet completely filled or failed.
+    /// Validated orders not yet completely filled or ended.
     pub fn open_orders(&self) -> u32 {
-        self.open_orders
+        u32::try_from(self.in_flight.len()).unwrap_or(u32::MAX)
+    }
+
+    /// The client order ids in flight.
+    pub fn open_order_ids(&self) -> Vec<String> {
+        self.in_flight.iter().map(|(id, _)| id.to_owned()).collect()
+    }
+
+    /// Whether a reached loss limit refuses `strategy`'s new exposure today.
+    pub fn loss_limit_reached(&self, strategy: &str) -> bool {
+        self.tripped.refuses(strategy)
+    }
+
+    /// Moves to the IST day of `at` if it is later than the current one (the actor calls
+    /// it with the wall clock before applying the topics' history, so that only today's
+    /// events count toward today).
+    pub fn roll_to(&mut self, at: DateTime<Utc>) {
+        self.roll_day(at);
+    }
+
+    /// Market orders that close every open position of `strategy` (every strategy's with
+    /// `None`), less what is already in flight toward closing it. Each reduces and
+    /// nothing else; they are not yet recorded (see [`Self::record_validated`]).
+    pub fn closing_orders(&self, strategy: Option<&str>) -> Vec<TradingSignal> {
+        self.book
+            .iter()
+            .filter(|(s, _, _)| strategy.is_none_or(|want| want == *s))
+            .filter_map(|(s, token, net)| self.closing_order(s, token, net))
+            .collect()
+    }
+
+    fn closing_order(&self, strategy: &str, token: u32, net: Net) -> Option<TradingSignal> {
+        let side = if net.quantity > 0 {
+            Side::Sell
+        } else {
+            Side::Buy
+        };
+        let open = net.quantity.unsigned_abs();
+        let closing = self
+            .in_flight
+            .quantity(strategy, token, side)
+            .unsigned_abs();
+        let quantity = u32::try_from(open.saturating_sub(closing)).ok()?;
+        if quantity == 0 {
+            return None;
+        }
+        let reference_price = self
+            .last_prices
+            .get(&token)
+            .copied()
+            .or_else(|| net.cost_basis.checked_div(Decimal::from(open)))?;
+        Some(TradingSignal {
+            strategy_id: strategy.to_owned(),
+            broker: self.broker,
+            token,
+            symbol: self.symbols.get(&token).cloned().unwrap_or_default(),
+            side,
+            quantity,
+            order_type: OrderType::Market,
+            price: None,
+            trigger_price: None,
+            validity: Validity::Day,
+            reference_price,
+            reason: format!("risk manager: flatten position {}", net.quantity),
+            product: None,
+            position: net.quantity,
+        })
+    }
+
+    /// Judges the broker's loss limit and those of `strategies`; returns the newly
+    /// reached ones. The broker's moves an ACTIVE broker to REDUCING.
+    fn judge_losses(&mut self, strategies: &[String]) -> Vec<LossLimitBreach> {
+        let Some(day) = self.day else {
+            return Vec::new();
+        };
+        let mark = self.limits.loss_limit_basis == LossBasis::MarkToMarket;
+        let mut out = Vec::new();
+        if let Some(limit) = self.limits.daily_loss_limit
+            && !self.tripped.broker
+        {
+            let realized = self.daily_realized_pnl();
+            let unrealized = if mark {
+                self.unrealized_pnl(None)
+            } else {
+                Decimal::ZERO
+            };
+            if realized.saturating_add(unrealized) <= -limit {
+                self.tripped.broker = true;
+                let previous_state = self.state;
+                if self.state == TradingState::Active {
+                    self.state = TradingState::Reducing;
+                }
+                out.push(LossLimitBreach {
+                    broker: self.broker,
+                    strategy: None,
+                    day,
+                    realized_pnl: realized,
+                    unrealized_pnl: unrealized,
+                    limit,
+                    previous_state,
+                    state: self.state,
+                });
+            }
+        }
+        if let Some(limit) = self.limits.strategy_daily_loss_limit {
+            for strategy in strategies {
+                if self.tripped.strategies.contains(strategy) {
+                    continue;
+                }
+                let realized = self
+                    .realized_today
+                    .get(strategy)
+                    .copied()
+                    .unwrap_or_default();
+                let unrealized = if mark {
+                    self.unrealized_pnl(Some(strategy))
+                } else {
+                    Decimal::ZERO
+                };
+                if realized.saturating_add(unrealized) <= -limit {
+                    self.tripped.strategies.insert(strategy.clone());
+                    out.push(LossLimitBreach {
+                        broker: self.broker,
+                        strategy: Some(strategy.clone()),
+                        day,
+                        realized_pnl: realized,
+                        unrealized_pnl: unrealized,
+                        limit,
+                        previous_state: self.state,
+                        state: self.state,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether a reached loss limit should close its scope's positions.
+    pub fn flattens_on_loss(&self) -> bool {
+        self.limits.on_loss_limit == LossAction::Flatten
     }
 
     /// Moves to the IST day of `at` if it is later than the current one.
@@ -322,7 +551,8 @@ impl BrokerRisk {
         }
         self.day = Some(today);
         self.daily_trades.clear();
-        self.daily_realized_pnl = Decimal::ZERO;
-        self.loss_limit_tripped = false;
+        self.realized_today.clear();
+        self.tripped = Tripped::default();
+        self.in_flight.drop_before(today);
     }
 }

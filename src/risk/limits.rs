@@ -19,10 +19,16 @@ pub struct RiskLimits {
     #[serde(default, with = "rust_decimal::serde::str_option")]
     pub max_order_value: Option<Decimal>,
     /// Largest absolute net position per (strategy, instrument) after the order, counting
-    /// the real position from fills (pending orders are not counted). Orders that only
-    /// reduce a position always pass this rule.
+    /// the position from fills plus every order still in flight in the order's direction
+    /// (validated, not yet completely filled or ended): the worst case if they all fill.
+    /// Orders that only reduce that worst case always pass this rule.
     #[serde(default)]
     pub max_position: Option<u32>,
+    /// Largest value of the position per (strategy, instrument) after the order, counted
+    /// like `max_position` (filled plus in flight in the order's direction) and valued at
+    /// the order's price (limit, else trigger, else reference). Reducing orders pass.
+    #[serde(default, with = "rust_decimal::serde::str_option")]
+    pub max_position_value: Option<Decimal>,
     /// Most validated signals per strategy per IST trading day.
     #[serde(default)]
     pub max_daily_trades: Option<u32>,
@@ -31,10 +37,26 @@ pub struct RiskLimits {
     /// the signal is refused (`no_market_price`).
     #[serde(default, with = "rust_decimal::serde::str_option")]
     pub price_band_pct: Option<Decimal>,
-    /// Largest realized loss (net of fees) per IST day, as a positive amount. Reaching it
-    /// halts the broker and refuses new exposure for the rest of the day.
+    /// Largest loss of the broker per IST day, as a positive amount: the day's realized
+    /// P&L net of fees plus, with `loss_limit_basis = "mark_to_market"` (the default), the
+    /// unrealized P&L of the open positions at the last price. Reaching it puts the broker
+    /// in REDUCING (from ACTIVE; a HALTED broker stays HALTED) and refuses new exposure for
+    /// the rest of the day even if the operator resumes; reducing orders always pass.
     #[serde(default, with = "rust_decimal::serde::str_option")]
     pub daily_loss_limit: Option<Decimal>,
+    /// The same limit per strategy: reaching it refuses that strategy's new exposure for
+    /// the rest of the day (its reducing orders pass) without changing the broker's state.
+    #[serde(default, with = "rust_decimal::serde::str_option")]
+    pub strategy_daily_loss_limit: Option<Decimal>,
+    /// What the loss limits count: `mark_to_market` (realized plus unrealized at the last
+    /// price, the default) or `realized` only.
+    #[serde(default)]
+    pub loss_limit_basis: LossBasis,
+    /// What a reached loss limit does besides refusing new exposure: `reduce` (the
+    /// default: nothing more) or `flatten` (the risk manager sends market orders closing
+    /// every open position in its scope — the broker's, or the strategy's).
+    #[serde(default)]
+    pub on_loss_limit: LossAction,
     /// Most validated orders of the broker not yet completely filled or failed.
     #[serde(default)]
     pub max_open_orders: Option<u32>,
@@ -54,6 +76,7 @@ impl RiskLimits {
         out.count("max_order_quantity", self.max_order_quantity);
         out.amount("max_order_value", self.max_order_value);
         out.count("max_position", self.max_position);
+        out.amount("max_position_value", self.max_position_value);
         out.count("max_daily_trades", self.max_daily_trades);
         out.amount("price_band_pct", self.price_band_pct);
         if let Some(pct) = self.price_band_pct
@@ -65,9 +88,32 @@ impl RiskLimits {
             );
         }
         out.amount("daily_loss_limit", self.daily_loss_limit);
+        out.amount("strategy_daily_loss_limit", self.strategy_daily_loss_limit);
         out.count("max_open_orders", self.max_open_orders);
         out.found
     }
+}
+
+/// What the loss limits count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LossBasis {
+    /// Realized P&L net of fees plus the open positions' unrealized P&L at the last price.
+    #[default]
+    MarkToMarket,
+    /// Realized P&L net of fees only.
+    Realized,
+}
+
+/// What a reached loss limit does besides refusing new exposure.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LossAction {
+    /// Nothing more: open positions stay; only reducing orders pass.
+    #[default]
+    Reduce,
+    /// Close every open position in the limit's scope with market orders.
+    Flatten,
 }
 
 /// Collects `"{prefix}.{field}: {problem}"` lines.

@@ -5,8 +5,14 @@
 //! (`trading_halted` or `trading_reducing`) first; then the day's own gate, `entry_cutoff`
 //! (no new MIS exposure late in the day; see [`MarketRules`]); then what the instrument
 //! allows, `tick_size` and `lot_size`; then the limits in [`RiskLimits`] field order —
-//! `max_order_quantity`, `max_order_value`, `max_position`, `max_daily_trades`,
-//! `price_band` (or `no_market_price`), `daily_loss_limit`, `max_open_orders`.
+//! `max_order_quantity`, `max_order_value`, `max_position`, `max_position_value`,
+//! `max_daily_trades`, `price_band` (or `no_market_price`), `daily_loss_limit`,
+//! `max_open_orders`.
+//!
+//! Whether an order *reduces* (what REDUCING, the entry cutoff, the position limits and a
+//! reached loss limit let through) is judged on the worst case: the position from fills
+//! plus every order in flight on the order's side, as if they all filled. Two sells in
+//! flight cannot take a long through zero, nor two buys past `max_position`.
 //!
 //! [`MarketRules`]: super::MarketRules
 //!
@@ -14,10 +20,10 @@
 //! 20000`). Nothing here allocates unless a rule fails, and nothing panics: arithmetic on
 //! hostile prices saturates (a saturated order value exceeds any limit).
 
-use super::book::Position;
 use super::engine::TradingState;
 use super::limits::RiskLimits;
 use super::market_rules::{off_grid, off_lot};
+use crate::accounting::Net;
 use crate::market::Instrument;
 use crate::market::hours::IST;
 use crate::messages::{Broker, Rejection, RejectionCode, Side, TradingSignal};
@@ -33,13 +39,17 @@ pub(crate) struct Context<'a> {
     pub(crate) hold: Option<&'a str>,
     pub(crate) limits: &'a RiskLimits,
     /// The signal's (strategy, instrument) position from fills.
-    pub(crate) position: Position,
+    pub(crate) position: i64,
+    /// The same strategy's quantity in flight in the instrument on the signal's side,
+    /// signed like that side (negative for sells).
+    pub(crate) in_flight: i64,
     /// Validated signals of the signal's strategy on `day`.
     pub(crate) trades_today: u32,
     pub(crate) open_orders: u32,
     /// Last tick price of the signal's instrument.
     pub(crate) last_price: Option<Decimal>,
-    pub(crate) daily_realized_pnl: Decimal,
+    /// A daily loss limit (the broker's or the strategy's) was reached today.
+    pub(crate) loss_limit_reached: bool,
     pub(crate) day: Option<NaiveDate>,
     /// The signal's instrument (tick and lot size), if the registry knows it.
     pub(crate) instrument: Option<&'a Instrument>,
@@ -54,8 +64,13 @@ pub(crate) fn evaluate(ctx: &Context<'_>, signal: &TradingSignal) -> Vec<Rejecti
     let mut out = Vec::new();
     let mut fail = |code: RejectionCode, message: String| out.push(Rejection { code, message });
     let limits = ctx.limits;
-    let reduces = ctx.position.is_reduced_by(signal.side, signal.quantity);
-    let after = ctx.position.after(signal.side, signal.quantity);
+    let worst = Net {
+        quantity: ctx.position.saturating_add(ctx.in_flight),
+        cost_basis: Decimal::ZERO,
+    };
+    let reduces = worst.is_reduced_by(signal.side, signal.quantity);
+    let after = worst.after(signal.side, signal.quantity);
+    let now = PositionText(ctx);
 
     match ctx.state {
         TradingState::Halted => fail(
@@ -68,10 +83,9 @@ pub(crate) fn evaluate(ctx: &Context<'_>, signal: &TradingSignal) -> Vec<Rejecti
         TradingState::Reducing if !reduces => fail(
             RejectionCode::TradingReducing,
             format!(
-                "trading on {} is REDUCING and {} moves position {} to {after}, not toward zero",
+                "trading on {} is REDUCING and {} moves position {now} to {after}, not toward zero",
                 ctx.broker,
                 signed(signal),
-                ctx.position.quantity
             ),
         ),
         TradingState::Active | TradingState::Reducing => {}
@@ -84,13 +98,12 @@ pub(crate) fn evaluate(ctx: &Context<'_>, signal: &TradingSignal) -> Vec<Rejecti
         fail(
             RejectionCode::EntryCutoff,
             format!(
-                "MIS entries closed at {} IST on {}: order {} at {} IST moves position {} \
+                "MIS entries closed at {} IST on {}: order {} at {} IST moves position {now} \
                  to {after}, not toward zero",
                 cutoff.format("%H:%M"),
                 local.date_naive(),
                 signed(signal),
                 local.format("%H:%M:%S"),
-                ctx.position.quantity
             ),
         );
     }
@@ -130,11 +143,27 @@ pub(crate) fn evaluate(ctx: &Context<'_>, signal: &TradingSignal) -> Vec<Rejecti
         fail(
             RejectionCode::MaxPosition,
             format!(
-                "position after the order {after} exceeds ±{max} (now {}, order {})",
-                ctx.position.quantity,
+                "position after the order {after} exceeds ±{max} (now {now}, order {})",
                 signed(signal)
             ),
         );
+    }
+
+    if let Some(max) = limits.max_position_value
+        && !reduces
+    {
+        let value = order_price(signal).saturating_mul(Decimal::from(after.unsigned_abs()));
+        if value > max {
+            fail(
+                RejectionCode::MaxPositionValue,
+                format!(
+                    "position value after the order {value} ({after} at {}) exceeds {max} \
+                     (now {now}, order {})",
+                    order_price(signal),
+                    signed(signal)
+                ),
+            );
+        }
     }
 
     if let Some(max) = limits.max_daily_trades
@@ -167,17 +196,15 @@ pub(crate) fn evaluate(ctx: &Context<'_>, signal: &TradingSignal) -> Vec<Rejecti
         }
     }
 
-    if let Some(limit) = limits.daily_loss_limit
-        && !reduces
-        && ctx.daily_realized_pnl <= -limit
-    {
+    if ctx.loss_limit_reached && !reduces {
         let day = ctx.day.map(|d| d.to_string()).unwrap_or_default();
         fail(
             RejectionCode::DailyLossLimit,
             format!(
-                "realized P&L {} on {day} (IST) is at or beyond the daily loss limit -{limit}; \
-                 only reducing orders pass until the next day",
-                to_paisa(ctx.daily_realized_pnl)
+                "a daily loss limit of {} was reached on {day} (IST): {} moves position \
+                 {now} to {after}, not toward zero; only reducing orders pass until the next day",
+                signal.strategy_id,
+                signed(signal)
             ),
         );
     }
@@ -199,11 +226,28 @@ pub(crate) fn evaluate(ctx: &Context<'_>, signal: &TradingSignal) -> Vec<Rejecti
 
 /// Quantity × (limit price, else trigger price, else reference price); saturates.
 pub(crate) fn order_value(signal: &TradingSignal) -> Decimal {
-    let price = signal
+    order_price(signal).saturating_mul(Decimal::from(signal.quantity))
+}
+
+/// The limit price, else the trigger price, else the reference price.
+fn order_price(signal: &TradingSignal) -> Decimal {
+    signal
         .price
         .or(signal.trigger_price)
-        .unwrap_or(signal.reference_price);
-    price.saturating_mul(Decimal::from(signal.quantity))
+        .unwrap_or(signal.reference_price)
+}
+
+/// The position from fills, with what is in flight on the order's side when any:
+/// `100` or `100 (-40 in flight)`. Formats only when a message is written.
+struct PositionText<'a, 'b>(&'a Context<'b>);
+
+impl std::fmt::Display for PositionText<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.in_flight {
+            0 => write!(f, "{}", self.0.position),
+            pending => write!(f, "{} ({pending:+} in flight)", self.0.position),
+        }
+    }
 }
 
 /// `None` if every price of the signal (limit and trigger; the reference price when it has

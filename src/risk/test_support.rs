@@ -8,6 +8,7 @@ use crate::messages::{
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use std::str::FromStr;
+pub(super) use uuid::Uuid;
 
 pub(super) const STRATEGY: &str = "momentum";
 /// RELIANCE; the tests' last price is [`LAST`].
@@ -65,7 +66,7 @@ pub(super) fn on(broker: Broker, signal: TradingSignal) -> TradingSignal {
 /// A paper risk state with `limits` and a last price of [`LAST`] for [`TOKEN`].
 pub(super) fn risk(limits: RiskLimits) -> BrokerRisk {
     let mut r = BrokerRisk::new(Broker::Paper, limits);
-    r.on_tick(TOKEN, dec(LAST));
+    let _ = r.on_tick(TOKEN, dec(LAST));
     r
 }
 
@@ -123,7 +124,7 @@ fn order_ref(broker: Broker, side: Side) -> OrderRef {
 pub(super) fn apply(r: &mut BrokerRisk, f: &OrderFilled) {
     assert_eq!(
         r.on_fill(f, morning()),
-        None,
+        Vec::new(),
         "unexpected loss-limit breach"
     );
 }
@@ -146,5 +147,6 @@ pub(super) fn all_limits() -> RiskLimits {
         price_band_pct: Some(dec("5")),
         daily_loss_limit: Some(dec("1000")),
         max_open_orders: Some(10),
+        ..RiskLimits::default()
     }
 }

@@ -24,6 +24,7 @@ fn validate_reports_every_bad_limit_keyed_by_prefix_and_accepts_edges() {
         price_band_pct: Some(dec("100.5")),
         daily_loss_limit: Some(dec("-500")),
         max_open_orders: Some(0),
+        ..RiskLimits::default()
     };
     let off = "(omit it to turn the rule off)";
     assert_eq!(

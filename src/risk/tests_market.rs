@@ -135,7 +135,7 @@ fn prices_off_the_tick_grid_are_refused_with_each_price_named() {
         };
         // Before the cutoff, so only the grid decides.
         assert_eq!(
-            mis_risk().check(&signal, thursday(10, 30, 0)),
+            mis_risk().check(Uuid::new_v4(), &signal, thursday(10, 30, 0)),
             expected,
             "{name}"
         );
@@ -164,14 +164,14 @@ fn quantities_must_be_whole_lots() {
             Some(m) => rejected(RejectionCode::LotSize, &m),
         };
         assert_eq!(
-            mis_risk().check(&future(quantity), thursday(10, 30, 0)),
+            mis_risk().check(Uuid::new_v4(), &future(quantity), thursday(10, 30, 0)),
             expected,
             "quantity {quantity}"
         );
     }
     // The equity's lot is 1: any quantity.
     assert_eq!(
-        mis_risk().check(&limit(Side::Buy, 7, LAST), morning()),
+        mis_risk().check(Uuid::new_v4(), &limit(Side::Buy, 7, LAST), morning()),
         Ok(())
     );
 }
@@ -183,7 +183,10 @@ fn an_instrument_the_registry_does_not_know_has_no_grid_to_check() {
         symbol: "UNKNOWN".into(),
         ..limit(Side::Buy, 3, "100.03")
     };
-    assert_eq!(mis_risk().check(&unknown, morning()), Ok(()));
+    assert_eq!(
+        mis_risk().check(Uuid::new_v4(), &unknown, morning()),
+        Ok(())
+    );
 }
 
 /// A cutoff case: the position before, the order, the time, and the verdict.
@@ -293,7 +296,12 @@ fn mis_entries_are_refused_from_the_cutoff_to_the_close_and_reductions_pass() {
             None => Ok(()),
             Some(m) => rejected(RejectionCode::EntryCutoff, m),
         };
-        assert_eq!(r.check(&case.order, case.at), expected, "{}", case.name);
+        assert_eq!(
+            r.check(Uuid::new_v4(), &case.order, case.at),
+            expected,
+            "{}",
+            case.name
+        );
     }
 }
 
@@ -365,7 +373,7 @@ fn the_cutoff_applies_to_mis_orders_only_and_not_without_an_intraday_day() {
     for (name, day, products, signal, passes) in cases {
         let rules = MarketRules::new(&registry()).with_entry_cutoff(day, products);
         let mut r = BrokerRisk::new(signal.broker, RiskLimits::default()).with_market(rules);
-        let got = r.check(&signal, late);
+        let got = r.check(Uuid::new_v4(), &signal, late);
         assert_eq!(got.is_ok(), passes, "{name}: {got:?}");
         if !passes {
             assert_eq!(codes(&got), [RejectionCode::EntryCutoff], "{name}");
@@ -410,7 +418,7 @@ fn market_rules_come_after_the_trading_state_and_before_the_limits_and_record_no
         symbol: "NIFTY26DECFUT".into(),
         ..limit(Side::Buy, 30, "24500.15")
     };
-    let got = r.check(&future, thursday(15, 1, 0));
+    let got = r.check(Uuid::new_v4(), &future, thursday(15, 1, 0));
     assert_eq!(
         codes(&got),
         [
@@ -425,17 +433,22 @@ fn market_rules_come_after_the_trading_state_and_before_the_limits_and_record_no
 }
 
 #[test]
-fn a_restored_state_applies_the_market_rules_it_is_given() {
+fn a_state_rebuilt_from_its_fills_applies_the_market_rules_it_is_given() {
     let mut original = mis_risk();
     apply(&mut original, &fill(Side::Buy, 60, LAST, "0"));
     let rules = original.market.clone();
     let mut restored =
-        BrokerRisk::restore(original.snapshot(), RiskLimits::default()).with_market(rules);
+        BrokerRisk::new(crate::messages::Broker::Paper, RiskLimits::default()).with_market(rules);
+    let _ = restored.on_tick(TOKEN, dec(LAST));
+    apply(&mut restored, &fill(Side::Buy, 60, LAST, "0"));
     assert_eq!(restored, original);
     let late = thursday(15, 10, 0);
     assert_eq!(
-        codes(&restored.check(&limit(Side::Buy, 1, LAST), late)),
+        codes(&restored.check(Uuid::new_v4(), &limit(Side::Buy, 1, LAST), late)),
         [RejectionCode::EntryCutoff]
     );
-    assert_eq!(restored.check(&limit(Side::Sell, 60, LAST), late), Ok(()));
+    assert_eq!(
+        restored.check(Uuid::new_v4(), &limit(Side::Sell, 60, LAST), late),
+        Ok(())
+    );
 }

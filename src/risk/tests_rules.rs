@@ -124,13 +124,18 @@ fn each_order_rule_refuses_over_its_limit_and_passes_at_it() {
         let mut ok_state = risk(case.limits.clone());
         (case.setup)(&mut ok_state);
         let mut bad_state = ok_state.clone();
-        assert_eq!(ok_state.check(&case.ok, morning()), Ok(()), "{}", case.name);
+        assert_eq!(
+            ok_state.check(Uuid::new_v4(), &case.ok, morning()),
+            Ok(()),
+            "{}",
+            case.name
+        );
         let expected = Rejection {
             code: case.code,
             message: case.message.into(),
         };
         assert_eq!(
-            bad_state.check(&case.bad, morning()),
+            bad_state.check(Uuid::new_v4(), &case.bad, morning()),
             Err(vec![expected]),
             "{}",
             case.name
@@ -150,12 +155,15 @@ struct StateCase {
 
 fn approve(r: &mut BrokerRisk, n: u32) {
     for _ in 0..n {
-        assert_eq!(r.check(&limit(Side::Buy, 1, LAST), morning()), Ok(()));
+        assert_eq!(
+            r.check(Uuid::new_v4(), &limit(Side::Buy, 1, LAST), morning()),
+            Ok(())
+        );
     }
 }
 
 /// Long 10 after buying 100 at 100.00 (no fees) and selling 90 at `exit` (`fees`).
-fn lose_on_90(r: &mut BrokerRisk, exit: &str, fees: &str) -> Option<LossLimitBreach> {
+fn lose_on_90(r: &mut BrokerRisk, exit: &str, fees: &str) -> Vec<LossLimitBreach> {
     apply(r, &fill(Side::Buy, 100, "100.00", "0"));
     r.on_fill(&fill(Side::Sell, 90, exit, fees), morning())
 }
@@ -199,27 +207,35 @@ fn each_stateful_rule_refuses_at_its_limit_and_passes_below_it() {
         },
         StateCase {
             // -899.10 passes; 90 × (88.89 − 100) − 0.10 fees = -1000.00 reaches the limit.
-            // The breach halts; the operator re-activates, and the rule still refuses.
+            // The breach puts the broker in REDUCING; the operator re-activates, and the
+            // rule still refuses new exposure.
             name: "realized loss at daily_loss_limit, re-activated",
             limits: RiskLimits {
                 daily_loss_limit: Some(dec("1000")),
+                loss_limit_basis: LossBasis::Realized,
                 ..RiskLimits::default()
             },
-            ok_setup: |r| assert_eq!(lose_on_90(r, "90.01", "0"), None),
+            ok_setup: |r| assert_eq!(lose_on_90(r, "90.01", "0"), Vec::new()),
             bad_setup: |r| {
-                assert!(lose_on_90(r, "88.89", "0.10").is_some());
+                assert_eq!(lose_on_90(r, "88.89", "0.10").len(), 1);
                 r.set_state(TradingState::Active);
             },
             code: RejectionCode::DailyLossLimit,
-            message: "realized P&L -1000.00 on 2026-11-26 (IST) is at or beyond the daily loss \
-                      limit -1000; only reducing orders pass until the next day",
+            message: "a daily loss limit of momentum was reached on 2026-11-26 (IST): +1 moves \
+                      position 10 to 11, not toward zero; only reducing orders pass until the \
+                      next day",
         },
     ];
     let signal = limit(Side::Buy, 1, LAST);
     for case in cases {
         let mut ok_state = risk(case.limits.clone());
         (case.ok_setup)(&mut ok_state);
-        assert_eq!(ok_state.check(&signal, morning()), Ok(()), "{}", case.name);
+        assert_eq!(
+            ok_state.check(Uuid::new_v4(), &signal, morning()),
+            Ok(()),
+            "{}",
+            case.name
+        );
         let mut bad_state = risk(case.limits);
         (case.bad_setup)(&mut bad_state);
         let expected = Rejection {
@@ -227,7 +243,7 @@ fn each_stateful_rule_refuses_at_its_limit_and_passes_below_it() {
             message: case.message.into(),
         };
         assert_eq!(
-            bad_state.check(&signal, morning()),
+            bad_state.check(Uuid::new_v4(), &signal, morning()),
             Err(vec![expected]),
             "{}",
             case.name
@@ -243,20 +259,22 @@ fn a_signal_failing_every_rule_gets_every_reason_in_stable_order_and_records_not
         ..all_limits()
     });
     approve(&mut r, 2);
-    // Partial fills (of a 1000 order) keep both orders open: long 200, then 100 sold at
-    // 10.00 less → realized -1000.00, the loss limit → HALTED, long 100.
+    // Two orders of 1 in flight. Long 200, then 100 sold at 10.00 less → realized
+    // -1000.00, the loss limit reached; then the operator halts. Long 100.
     let partial = |side, quantity, price: &str| OrderFilled {
         order_quantity: 1000,
         ..fill(side, quantity, price, "0")
     };
     apply(&mut r, &partial(Side::Buy, 200, LAST));
-    assert!(
+    assert_eq!(
         r.on_fill(&partial(Side::Sell, 100, "2440.35"), morning())
-            .is_some()
+            .len(),
+        1
     );
+    r.set_state(TradingState::Halted);
 
     let reasons = r
-        .check(&limit(Side::Buy, 101, "2600.00"), morning())
+        .check(Uuid::new_v4(), &limit(Side::Buy, 101, "2600.00"), morning())
         .expect_err("fails everything");
     let got: Vec<(RejectionCode, &str)> = reasons
         .iter()
@@ -276,7 +294,7 @@ fn a_signal_failing_every_rule_gets_every_reason_in_stable_order_and_records_not
             ),
             (
                 RejectionCode::MaxPosition,
-                "position after the order 201 exceeds ±200 (now 100, order +101)"
+                "position after the order 203 exceeds ±200 (now 100 (+2 in flight), order +101)"
             ),
             (
                 RejectionCode::MaxDailyTrades,
@@ -290,8 +308,9 @@ fn a_signal_failing_every_rule_gets_every_reason_in_stable_order_and_records_not
             ),
             (
                 RejectionCode::DailyLossLimit,
-                "realized P&L -1000.00 on 2026-11-26 (IST) is at or beyond the daily loss \
-                 limit -1000; only reducing orders pass until the next day"
+                "a daily loss limit of momentum was reached on 2026-11-26 (IST): +101 moves \
+                 position 100 (+2 in flight) to 203, not toward zero; only reducing orders pass \
+                 until the next day"
             ),
             (
                 RejectionCode::MaxOpenOrders,
@@ -383,6 +402,10 @@ fn price_band_checks_trigger_and_market_reference_prices() {
                 message,
             }]),
         };
-        assert_eq!(r.check(&signal, morning()), expected, "{name}");
+        assert_eq!(
+            r.check(Uuid::new_v4(), &signal, morning()),
+            expected,
+            "{name}"
+        );
     }
 }

@@ -34,7 +34,7 @@ use super::zerodha::ZerodhaSettings;
 use crate::messages::Broker;
 use crate::paper::PaperConfig;
 use crate::paper::config::MAX_STARTING_CASH;
-use crate::risk::RiskLimits;
+use crate::risk::{LossAction, LossBasis, RiskLimits};
 
 /// `[brokers]`: which execution namespaces run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,9 +95,13 @@ struct LimitsOrOff {
     max_order_quantity: Limit<u32>,
     max_order_value: Limit<Decimal>,
     max_position: Limit<u32>,
+    max_position_value: Limit<Decimal>,
     max_daily_trades: Limit<u32>,
     price_band_pct: Limit<Decimal>,
     daily_loss_limit: Limit<Decimal>,
+    strategy_daily_loss_limit: Limit<Decimal>,
+    loss_limit_basis: LossBasis,
+    on_loss_limit: LossAction,
     max_open_orders: Limit<u32>,
 }
 
@@ -108,18 +112,26 @@ impl From<&RiskLimits> for LimitsOrOff {
             max_order_quantity,
             max_order_value,
             max_position,
+            max_position_value,
             max_daily_trades,
             price_band_pct,
             daily_loss_limit,
+            strategy_daily_loss_limit,
+            loss_limit_basis,
+            on_loss_limit,
             max_open_orders,
         } = limits.clone();
         Self {
             max_order_quantity: max_order_quantity.into(),
             max_order_value: max_order_value.into(),
             max_position: max_position.into(),
+            max_position_value: max_position_value.into(),
             max_daily_trades: max_daily_trades.into(),
             price_band_pct: price_band_pct.into(),
             daily_loss_limit: daily_loss_limit.into(),
+            strategy_daily_loss_limit: strategy_daily_loss_limit.into(),
+            loss_limit_basis,
+            on_loss_limit,
             max_open_orders: max_open_orders.into(),
         }
     }

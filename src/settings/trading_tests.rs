@@ -32,6 +32,7 @@ fn paper_defaults() -> RiskLimits {
         price_band_pct: Some(d("5")),
         daily_loss_limit: Some(d("50000")),
         max_open_orders: Some(50),
+        ..RiskLimits::default()
     }
 }
 

@@ -68,12 +68,13 @@ pub(super) fn rejection_codes() -> Vec<RejectionCode> {
         TickSize,
         LotSize,
         EntryCutoff,
+        MaxPositionValue,
     ];
     for code in &all {
         match code {
             MaxOrderQuantity | MaxOrderValue | MaxPosition | MaxDailyTrades | PriceBand
             | DailyLossLimit | MaxOpenOrders | TradingHalted | TradingReducing | NoMarketPrice
-            | MarketClosed | TickSize | LotSize | EntryCutoff => {}
+            | MarketClosed | TickSize | LotSize | EntryCutoff | MaxPositionValue => {}
         }
     }
     all

@@ -49,7 +49,8 @@ pub(super) fn strategy_runner(
     })
 }
 
-/// The risk manager: every broker's limits, sharing the holds other services set.
+/// The risk manager: every broker's limits, sharing the holds other services set, rebuilt
+/// from the topics at start when there is a history.
 pub(super) fn risk_manager(
     w: &mut Wiring<'_>,
     host: &mut Host<'_>,
@@ -58,11 +59,13 @@ pub(super) fn risk_manager(
     let limits = risk_limits(w.settings, &w.brokers);
     let market = risk_market_rules(w.settings, w.registry, &w.brokers);
     let (producer, store, holds) = (w.producer.clone(), w.store.clone(), w.holds.clone());
+    let history = w.history.clone();
     let addr = host.spawn(risk_manager::SERVICE, move || {
         Ok(
             RiskManager::new(limits.clone(), producer.clone(), store.clone())
                 .with_market(market.clone())
-                .with_holds(holds.clone()),
+                .with_holds(holds.clone())
+                .with_history(history.clone()),
         )
     })?;
     services.risk_manager = Some(addr.clone());

@@ -1,47 +1,43 @@
 //! The actor shell around the per-broker risk books.
 
-use super::persist::{self, Kind, Unsaved};
-use super::recent::RecentIds;
+use super::persist::{self, LoadError};
 use super::{SERVICE, TradingHolds};
 use crate::messages::{
     Broker, Envelope, MarketTick, OrderFailed, OrderFilled, RejectedSignal, TradingSignal,
-    ValidatedSignal,
+    ValidatedSignal, client_order_id,
 };
-use crate::risk::{BrokerRisk, MarketRules, RiskLimits, TradingState};
+use crate::risk::{BrokerRisk, LossLimitBreach, MarketRules, RiskLimits, TradingState};
 use crate::store::Store;
 use crate::streaming::consumer::{Completion, Deliver, HandlerError, HandlerResult};
 use crate::streaming::producer::PendingDelivery;
-use crate::streaming::{ProducerHandle, Stream, Topic};
+use crate::streaming::{KafkaConnection, ProducerHandle, Stream, Topic};
 use crate::supervision::handling;
 use crate::telemetry::metrics;
 use actix::prelude::*;
+use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
 pub struct RiskManager {
-    limits: BTreeMap<Broker, RiskLimits>,
+    pub(super) limits: BTreeMap<Broker, RiskLimits>,
     /// The market's rules per broker (tick and lot sizes, the MIS entry cutoff); a broker
-    /// without an entry has none. From configuration, applied again to a restored book.
-    market: BTreeMap<Broker, MarketRules>,
-    books: BTreeMap<Broker, BrokerRisk>,
-    /// Fill ids already applied, per broker: a redelivered fill must not move a position
-    /// twice. Saved with the book.
-    applied: BTreeMap<Broker, RecentIds<String>>,
-    /// Raw signals already validated, per broker: a redelivered one is published again as
-    /// validated without counting twice toward the limits. Saved with the book.
-    validated: BTreeMap<Broker, RecentIds<Uuid>>,
-    /// The ids above not yet known to be in the store.
-    unsaved: Unsaved,
+    /// without an entry has none.
+    pub(super) market: BTreeMap<Broker, MarketRules>,
+    pub(super) books: BTreeMap<Broker, BrokerRisk>,
     producer: ProducerHandle,
     store: Arc<dyn Store>,
     holds: TradingHolds,
+    /// Where the books are rebuilt from at start; `None`: they start empty (the backtest,
+    /// tests without a broker).
+    pub(super) history: Option<KafkaConnection>,
 }
 
 crate::supervised!(RiskManager);
 
 impl RiskManager {
-    /// Books start empty and are replaced by the saved state when the actor starts.
+    /// Books start empty; at start the kill switches are read from the store and, with a
+    /// history ([`Self::with_history`]), everything else is rebuilt from the topics.
     pub fn new(
         limits: BTreeMap<Broker, RiskLimits>,
         producer: ProducerHandle,
@@ -52,12 +48,10 @@ impl RiskManager {
             books: fresh_books(&limits, &market),
             limits,
             market,
-            applied: BTreeMap::new(),
-            validated: BTreeMap::new(),
-            unsaved: Unsaved::default(),
             producer,
             store,
             holds: TradingHolds::default(),
+            history: None,
         }
     }
 
@@ -75,34 +69,85 @@ impl RiskManager {
         self
     }
 
-    /// Saves one broker's book with the ids it newly applied; the returned future is part
-    /// of the record's completion.
-    fn save(&self, broker: Broker) -> Option<PendingDelivery> {
-        let book = self.books.get(&broker)?;
-        match persist::save(&*self.store, &self.unsaved, &book.snapshot()) {
-            Ok(write) => Some(crate::store::as_output(write)),
-            Err(e) => {
-                tracing::error!(%broker, error = %e, "risk state not serialisable; not saved");
-                None
-            }
-        }
+    /// Rebuilds the books from the topics of `connection` at start.
+    pub fn with_history(mut self, connection: Option<KafkaConnection>) -> Self {
+        self.history = connection;
+        self
     }
 
-    /// Installs what was read back for `broker`.
-    fn restore(&mut self, broker: Broker, restored: persist::Restored) {
-        let limits = self.limits.get(&broker).cloned().unwrap_or_default();
-        let market = self.market.get(&broker).cloned().unwrap_or_default();
-        self.books.insert(
+    /// Saves one broker's kill switch; the returned future is part of the record's
+    /// completion.
+    fn save(&self, broker: Broker) -> Option<PendingDelivery> {
+        let book = self.books.get(&broker)?;
+        Some(crate::store::as_output(persist::save(
+            &*self.store,
             broker,
-            BrokerRisk::restore(restored.snapshot, limits).with_market(market),
-        );
-        self.applied.insert(broker, restored.applied);
-        self.validated.insert(broker, restored.validated);
-        if restored.migrated {
-            tracing::info!(%broker, "risk state restored and rewritten in the current format");
-        } else {
-            tracing::info!(%broker, "risk state restored");
+            book.state(),
+        )))
+    }
+
+    /// Announces what the loss limits did and acts on it: the new state saved, and with
+    /// `on_loss_limit = "flatten"` the scope's positions closed.
+    fn on_breaches(
+        &mut self,
+        broker: Broker,
+        breaches: Vec<LossLimitBreach>,
+        at: DateTime<Utc>,
+    ) -> Vec<PendingDelivery> {
+        let mut out = Vec::new();
+        for breach in breaches {
+            tracing::error!(%broker, strategy = breach.strategy.as_deref().unwrap_or(""), "DAILY LOSS LIMIT reached: {breach}; only reducing orders pass until the next day");
+            if breach.state != breach.previous_state {
+                out.extend(self.save(broker));
+            }
+            let flattens = self
+                .books
+                .get(&broker)
+                .is_some_and(|b| b.flattens_on_loss());
+            if flattens {
+                let scope = breach.strategy.clone().unwrap_or_else(|| "*".into());
+                let why = format!("loss/{}/{scope}", breach.day);
+                out.extend(self.flatten(broker, breach.strategy.as_deref(), &why, at));
+            }
         }
+        out
+    }
+
+    /// Sends market orders closing every open position of `strategy` (every strategy's with
+    /// `None`) on `broker`, less what is already in flight toward closing. They are the
+    /// risk manager's own orders: validated here (they only reduce), published on
+    /// `{broker}.signals.validated` with ids derived from `why`, the position and its size,
+    /// and in flight from now on.
+    pub(super) fn flatten(
+        &mut self,
+        broker: Broker,
+        strategy: Option<&str>,
+        why: &str,
+        at: DateTime<Utc>,
+    ) -> Vec<PendingDelivery> {
+        let Some(book) = self.books.get_mut(&broker) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for signal in book.closing_orders(strategy) {
+            let id = Uuid::new_v5(
+                &Uuid::NAMESPACE_OID,
+                format!(
+                    "{SERVICE}/flatten/{broker}/{why}/{}/{}/{}",
+                    signal.strategy_id, signal.token, signal.position
+                )
+                .as_bytes(),
+            );
+            let order_id = client_order_id(id);
+            tracing::warn!(%broker, strategy = %signal.strategy_id, token = signal.token, side = ?signal.side, quantity = signal.quantity, order = %order_id, "flattening: closing order sent");
+            book.record_validated(None, order_id, &signal, at);
+            let envelope = Envelope::root_with_id(ValidatedSignal { signal }, SERVICE, at, id);
+            out.push(
+                self.producer
+                    .publish_envelope(Topic::of(broker, Stream::SignalsValidated), &envelope),
+            );
+        }
+        out
     }
 }
 
@@ -123,10 +168,9 @@ fn fresh_books(
 impl Actor for RiskManager {
     type Context = Context<Self>;
 
+    /// Before handling anything (the mailbox waits): each broker's kill switch read from
+    /// the store, then the books rebuilt from the topics (see `rebuild`).
     fn started(&mut self, ctx: &mut Self::Context) {
-        // Read the saved state back before handling anything (the mailbox waits). What
-        // was not written before a restart is not in the store: forget it.
-        self.unsaved.clear();
         let store = self.store.clone();
         let brokers: Vec<Broker> = self.limits.keys().copied().collect();
         let load = async move {
@@ -138,14 +182,21 @@ impl Actor for RiskManager {
         };
         ctx.wait(load.into_actor(self).map(|saved, act, ctx| {
             for (broker, result) in saved {
+                let Some(book) = act.books.get_mut(&broker) else {
+                    continue;
+                };
                 match result {
-                    Ok(Some(restored)) => act.restore(broker, restored),
-                    Ok(None) => {}
-                    Err(e @ persist::LoadError::Unreadable(_)) => {
-                        tracing::error!(%broker, error = %e, "starting empty");
+                    Ok(Some(state)) => {
+                        book.set_state(state);
+                        tracing::info!(%broker, %state, "trading state read back");
                     }
-                    Err(e @ persist::LoadError::Store(_)) => {
-                        // Trading on an empty book after a crash would forget positions.
+                    Ok(None) => {}
+                    Err(e @ LoadError::Unreadable(_)) => {
+                        tracing::error!(%broker, error = %e, "starting HALTED: resume once checked");
+                        book.set_state(TradingState::Halted);
+                    }
+                    Err(e @ LoadError::Store(_)) => {
+                        // Trading with a forgotten HALT would override the operator.
                         crate::supervision::fail::<Self>(
                             ctx,
                             format!("cannot read risk state: {e}"),
@@ -154,6 +205,7 @@ impl Actor for RiskManager {
                     }
                 }
             }
+            act.rebuild(ctx);
         }));
     }
 }
@@ -170,44 +222,32 @@ impl Handler<Deliver<TradingSignal>> for RiskManager {
                 "no risk limits for broker {broker}"
             )));
         };
-        let seen = self.validated.entry(broker).or_default();
-        if seen.contains(&d.envelope.id) {
-            // If its save failed (which is why it came again), this record saves it.
-            let unsaved =
-                self.unsaved
-                    .contains(broker, Kind::Validated, &d.envelope.id.to_string());
-            // Redelivered after it was validated (its outputs may not have got out):
-            // publish the same validated event again; the limits already count it.
-            let out = validated(&d.envelope);
-            tracing::info!(%broker, strategy = %signal.strategy_id, correlation_id = %d.envelope.correlation_id, "signal already validated; published again");
-            let publish = self
-                .producer
-                .publish_envelope(Topic::of(broker, Stream::SignalsValidated), &out);
-            let save = unsaved.then(|| self.save(broker)).flatten();
-            return Ok(Completion::after(
-                std::iter::once(publish).chain(save).collect(),
-            ));
-        }
+        // Decided before (in this life, or read back from the topics): the same verdict
+        // again, counted once; its outputs may not have got out.
+        let repeat = book.verdict(&d.envelope.id).is_some();
         book.set_hold(self.holds.reason(broker));
-        let decision = book.check(signal, d.envelope.ts);
-        if decision.is_ok() {
-            seen.insert(d.envelope.id);
-            self.unsaved
-                .add(broker, Kind::Validated, d.envelope.id.to_string());
-        }
+        let decision = book.check(d.envelope.id, signal, d.envelope.ts);
         let delivery = match decision {
             Ok(()) => {
                 let out = validated(&d.envelope);
-                tracing::info!(%broker, strategy = %signal.strategy_id, correlation_id = %out.correlation_id, "signal validated");
-                metrics::signal_validated(broker);
+                if repeat {
+                    tracing::info!(%broker, strategy = %signal.strategy_id, correlation_id = %out.correlation_id, "signal already validated; published again");
+                } else {
+                    tracing::info!(%broker, strategy = %signal.strategy_id, correlation_id = %out.correlation_id, "signal validated");
+                    metrics::signal_validated(broker);
+                }
                 self.producer
                     .publish_envelope(Topic::of(broker, Stream::SignalsValidated), &out)
             }
             Err(reasons) => {
                 let codes: Vec<&str> = reasons.iter().map(|r| r.code.as_str()).collect();
-                tracing::warn!(%broker, strategy = %signal.strategy_id, reasons = ?codes, correlation_id = %d.envelope.correlation_id, "signal rejected");
-                for code in &codes {
-                    metrics::signal_rejected(broker, code);
+                if repeat {
+                    tracing::info!(%broker, strategy = %signal.strategy_id, reasons = ?codes, correlation_id = %d.envelope.correlation_id, "signal already rejected; published again");
+                } else {
+                    tracing::warn!(%broker, strategy = %signal.strategy_id, reasons = ?codes, correlation_id = %d.envelope.correlation_id, "signal rejected");
+                    for code in &codes {
+                        metrics::signal_rejected(broker, code);
+                    }
                 }
                 let out = d.envelope.child(
                     RejectedSignal {
@@ -222,9 +262,7 @@ impl Handler<Deliver<TradingSignal>> for RiskManager {
                     .publish_envelope(Topic::of(broker, Stream::SignalsRejected), &out)
             }
         };
-        Ok(Completion::after(
-            std::iter::once(delivery).chain(self.save(broker)).collect(),
-        ))
+        Ok(Completion::after(vec![delivery]))
     }
 }
 
@@ -245,11 +283,18 @@ impl Handler<Deliver<MarketTick>> for RiskManager {
 
     fn handle(&mut self, d: Deliver<MarketTick>, _ctx: &mut Self::Context) -> HandlerResult {
         let tick = &d.envelope.data;
-        for book in self.books.values_mut() {
-            book.on_tick(tick.token, tick.last_price);
+        let mut breached = Vec::new();
+        for (broker, book) in &mut self.books {
+            let breaches = book.on_tick(tick.token, tick.last_price);
+            if !breaches.is_empty() {
+                breached.push((*broker, breaches));
+            }
         }
-        // Last prices are not saved: the next tick restores them.
-        Ok(Completion::done())
+        let mut out = Vec::new();
+        for (broker, breaches) in breached {
+            out.extend(self.on_breaches(broker, breaches, d.envelope.ts));
+        }
+        Ok(Completion::after(out))
     }
 }
 
@@ -262,24 +307,13 @@ impl Handler<Deliver<OrderFilled>> for RiskManager {
         let Some(book) = self.books.get_mut(&broker) else {
             return Ok(Completion::done());
         };
-        let fill_id = &d.envelope.data.fill_id;
-        if !self
-            .applied
-            .entry(broker)
-            .or_default()
-            .insert(fill_id.clone())
-        {
-            // Redelivered: already counted. If its save failed, this record saves it.
-            if self.unsaved.contains(broker, Kind::Fill, fill_id) {
-                return Ok(Completion::after(self.save(broker).into_iter().collect()));
-            }
-            return Ok(Completion::done());
-        }
-        self.unsaved.add(broker, Kind::Fill, fill_id.clone());
-        if let Some(breach) = book.on_fill(&d.envelope.data, d.envelope.ts) {
-            tracing::error!(%broker, ?breach, "DAILY LOSS LIMIT breached: broker {broker} is HALTED; nothing trades until it is resumed");
-        }
-        Ok(Completion::after(self.save(broker).into_iter().collect()))
+        // A redelivered fill (same `fill_id`) changes nothing.
+        let breaches = book.on_fill(&d.envelope.data, d.envelope.ts);
+        Ok(Completion::after(self.on_breaches(
+            broker,
+            breaches,
+            d.envelope.ts,
+        )))
     }
 }
 
@@ -291,7 +325,7 @@ impl Handler<Deliver<OrderFailed>> for RiskManager {
         if let Some(book) = self.books.get_mut(&broker) {
             book.on_order_failed(&d.envelope.data);
         }
-        Ok(Completion::after(self.save(broker).into_iter().collect()))
+        Ok(Completion::done())
     }
 }
 
@@ -340,6 +374,59 @@ impl Handler<GetTradingState> for RiskManager {
         self.books.get_mut(&m.0).map(|book| {
             book.set_hold(hold);
             book.effective_state()
+        })
+    }
+}
+
+/// Flatten a broker: REDUCING, and market orders closing every open position (less what
+/// is already in flight toward closing). Answers with the number of orders sent. Refused
+/// while a hold (Zerodha's reconciliation, a refused token) keeps the broker HALTED: no
+/// order can go out then.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<FlattenReport, String>")]
+pub struct Flatten {
+    pub broker: Broker,
+}
+
+/// What [`Flatten`] did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FlattenReport {
+    pub state: TradingState,
+    /// Closing orders sent now.
+    pub orders: usize,
+}
+
+impl Handler<Flatten> for RiskManager {
+    type Result = ResponseFuture<Result<FlattenReport, String>>;
+
+    fn handle(&mut self, m: Flatten, _ctx: &mut Self::Context) -> Self::Result {
+        let hold = self.holds.reason(m.broker);
+        let Some(book) = self.books.get_mut(&m.broker) else {
+            let err = format!("no risk limits for broker {}", m.broker);
+            return Box::pin(async move { Err(err) });
+        };
+        if let Some(reason) = hold {
+            let err = format!(
+                "{} is held HALTED ({reason}): nothing can be sent",
+                m.broker
+            );
+            return Box::pin(async move { Err(err) });
+        }
+        book.set_state(TradingState::Reducing);
+        let now = Utc::now();
+        let why = format!("operator/{}", now.timestamp_millis());
+        let mut pending: Vec<PendingDelivery> = self.flatten(m.broker, None, &why, now);
+        let orders = pending.len();
+        tracing::warn!(broker = %m.broker, orders, "flatten: REDUCING and closing every position");
+        pending.extend(self.save(m.broker));
+        Box::pin(async move {
+            for p in pending {
+                p.await.map_err(|e| e.to_string())?;
+            }
+            Ok(FlattenReport {
+                state: TradingState::Reducing,
+                orders,
+            })
         })
     }
 }

@@ -1,0 +1,100 @@
+//! Start-up: every broker's book rebuilt from its topics before any record is handled.
+//!
+//! Read, per broker: `signals.validated` (orders in flight, the day's counts, verdicts),
+//! `signals.rejected` (verdicts), `orders.filled` (positions, realized P&L, what is left in
+//! flight) and `orders.failed` (orders ended). The day is first moved to today by the
+//! wall clock, so only today's events count toward today; then validations are applied
+//! before fills and failures (an order must be in flight before its fills lower it).
+//! The live consumers then resume from their committed offsets; whatever they deliver
+//! again is absorbed by the book (fills by id, verdicts by raw signal id, failures once).
+
+use super::{RiskManager, SERVICE};
+use crate::messages::{
+    Broker, OrderFailed, OrderFilled, RejectedSignal, ValidatedSignal, client_order_id,
+};
+use crate::risk::BrokerRisk;
+use crate::streaming::history::{History, decode_all, read_topics};
+use crate::streaming::{Stream, Topic};
+use crate::supervision::fail;
+use actix::prelude::*;
+use std::time::Duration;
+
+/// Longest wait for one metadata or fetch call of the rebuild.
+const HISTORY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The topics a broker's book is rebuilt from.
+const STREAMS: [Stream; 4] = [
+    Stream::SignalsValidated,
+    Stream::SignalsRejected,
+    Stream::OrdersFilled,
+    Stream::OrdersFailed,
+];
+
+impl RiskManager {
+    /// Reads the history (the mailbox waits) and applies it; a failed read fails the actor
+    /// (its supervisor restarts it): trading on a partial book could breach a limit.
+    pub(super) fn rebuild(&mut self, ctx: &mut Context<Self>) {
+        let Some(connection) = self.history.clone() else {
+            return;
+        };
+        let brokers: Vec<Broker> = self.books.keys().copied().collect();
+        let topics: Vec<String> = brokers
+            .iter()
+            .flat_map(|b| STREAMS.map(|s| Topic::of(*b, s).name()))
+            .collect();
+        let read =
+            tokio::task::spawn_blocking(move || read_topics(&connection, &topics, HISTORY_TIMEOUT));
+        ctx.wait(read.into_actor(self).map(|result, act, ctx| {
+            let history = match result.map_err(|e| e.to_string()) {
+                Ok(Ok(history)) => history,
+                Ok(Err(e)) => return fail::<Self>(ctx, format!("rebuilding risk: {e}")),
+                Err(e) => return fail::<Self>(ctx, format!("rebuilding risk: {e}")),
+            };
+            let now = chrono::Utc::now();
+            for (broker, book) in &mut act.books {
+                book.roll_to(now);
+                // A limit reached again while replaying must not override the operator's
+                // later resume: the saved kill switch stands.
+                let state = book.state();
+                let applied = apply(book, *broker, &history);
+                book.set_state(state);
+                tracing::info!(%broker, service = SERVICE, validated = applied.0, rejected = applied.1, fills = applied.2, failures = applied.3, open_orders = book.open_orders(), "risk rebuilt from the topics");
+            }
+        }));
+    }
+}
+
+/// Applies one broker's history; answers how many validations, rejections, fills and
+/// failures were read.
+pub(crate) fn apply(
+    book: &mut BrokerRisk,
+    broker: Broker,
+    history: &History,
+) -> (usize, usize, usize, usize) {
+    let on = |stream: Stream| {
+        let topic = Topic::of(broker, stream).name();
+        history.records.iter().filter(move |r| r.topic == topic)
+    };
+    let (validated, _) = decode_all::<ValidatedSignal>(on(Stream::SignalsValidated));
+    for env in &validated {
+        let order_id = client_order_id(env.id);
+        book.record_validated(env.causation_id, order_id, &env.data.signal, env.ts);
+    }
+    let (rejected, _) = decode_all::<RejectedSignal>(on(Stream::SignalsRejected));
+    for env in &rejected {
+        if let Some(raw) = env.causation_id {
+            book.record_rejected(raw, env.data.reasons.clone());
+        }
+    }
+    let (fills, _) = decode_all::<OrderFilled>(on(Stream::OrdersFilled));
+    for env in &fills {
+        // Limits reached again while replaying were announced (and acted on) when they
+        // were first reached; the state they set is the saved kill switch.
+        let _ = book.on_fill(&env.data, env.ts);
+    }
+    let (failures, _) = decode_all::<OrderFailed>(on(Stream::OrdersFailed));
+    for env in &failures {
+        book.on_order_failed(&env.data);
+    }
+    (validated.len(), rejected.len(), fills.len(), failures.len())
+}
