@@ -424,7 +424,6 @@ fn generated_door_ticks_pass_the_door() {
 }
 
 #[test]
-#[ignore = "panics in messages::orders: Fees::check sums the charges with `+` (Decimal overflow), reported"]
 fn the_fill_and_signal_doors_never_panic() {
     check(
         CASES,

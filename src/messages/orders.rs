@@ -119,7 +119,13 @@ impl Fees {
         if parts.iter().any(|p| p.is_sign_negative()) {
             return Err("fees: charges must not be negative".into());
         }
-        let sum: Decimal = parts.iter().sum();
+        // Checked: a crafted record of huge charges is refused, never a panic.
+        let Some(sum) = parts
+            .iter()
+            .try_fold(Decimal::ZERO, |sum, p| sum.checked_add(*p))
+        else {
+            return Err("fees: the charges add up beyond any amount".into());
+        };
         if sum != self.total {
             return Err(format!(
                 "fees.total: {} is not the sum of the charges ({sum})",
