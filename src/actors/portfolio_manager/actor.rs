@@ -5,7 +5,7 @@ use crate::messages::{Broker, Envelope, MarketTick, OrderFilled, Payload};
 use crate::portfolio::{Book, Portfolio};
 use crate::store::Store;
 use crate::streaming::consumer::{Completion, Deliver, HandlerError, HandlerResult};
-use crate::streaming::history::read_history;
+use crate::streaming::history::{HistoryError, decode_all, read_topics_for};
 use crate::streaming::producer::PendingDelivery;
 use crate::streaming::{KafkaConnection, ProducerHandle, Stream, Topic};
 use crate::supervision::{fail, handling};
@@ -15,6 +15,9 @@ use rust_decimal::Decimal;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How long the rebuild waits for any one answer of the broker.
+const HISTORY_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct PortfolioArgs {
@@ -132,37 +135,43 @@ impl Actor for PortfolioManager {
             return;
         };
         // Rebuild from the fills topics before handling anything (the mailbox waits).
-        let rebuild = tokio::task::spawn_blocking(move || {
-            let mut fills = Vec::new();
-            for broker in brokers {
-                let topic = Topic::of(broker, Stream::OrdersFilled).name();
-                let (envelopes, _bad) =
-                    read_history::<OrderFilled>(&connection, &topic, Duration::from_secs(10))
-                        .map_err(|e| e.to_string())?;
-                fills.extend(envelopes.into_iter().map(|e| e.data));
-            }
-            Ok::<_, String>(fills)
-        });
+        let rebuild = tokio::task::spawn_blocking(move || read_fills(&connection, &brokers));
         ctx.wait(rebuild.into_actor(self).map(|result, act, ctx| {
-            match result.map_err(|e| e.to_string()).and_then(|r| r) {
-                Ok(fills) => {
-                    let n = fills.len();
-                    let touched: BTreeSet<(Broker, String)> = fills
-                        .iter()
-                        .filter(|f| matches!(act.book.apply_fill(f), Ok(Some(_))))
-                        .map(|f| (f.order.broker, f.order.strategy_id.clone()))
-                        .collect();
-                    tracing::info!(
-                        fills = n,
-                        portfolios = touched.len(),
-                        "portfolios rebuilt from the fills topics"
-                    );
-                    act.dirty.extend(touched);
-                }
-                Err(e) => fail::<Self>(ctx, format!("cannot rebuild portfolios: {e}")),
-            }
+            let fills = match result {
+                Ok(Ok(fills)) => fills,
+                Ok(Err(e)) => return fail::<Self>(ctx, format!("cannot rebuild portfolios: {e}")),
+                Err(e) => return fail::<Self>(ctx, format!("cannot rebuild portfolios: {e}")),
+            };
+            let n = fills.len();
+            let touched: BTreeSet<(Broker, String)> = fills
+                .iter()
+                .filter(|f| matches!(act.book.apply_fill(f), Ok(Some(_))))
+                .map(|f| (f.order.broker, f.order.strategy_id.clone()))
+                .collect();
+            tracing::info!(
+                fills = n,
+                portfolios = touched.len(),
+                "portfolios rebuilt from the fills topics"
+            );
+            act.dirty.extend(touched);
         }));
     }
+}
+
+/// Every fill of `brokers`' fills topics, up to the later of each partition's high
+/// watermark and this service's committed offset (what the live consumer resumes after):
+/// a short watermark must not lose fills the consumer group has handled already.
+fn read_fills(
+    connection: &KafkaConnection,
+    brokers: &[Broker],
+) -> Result<Vec<OrderFilled>, HistoryError> {
+    let topics: Vec<String> = brokers
+        .iter()
+        .map(|b| Topic::of(*b, Stream::OrdersFilled).name())
+        .collect();
+    let history = read_topics_for(connection, SERVICE, &topics, HISTORY_TIMEOUT)?;
+    let (envelopes, _undecodable) = decode_all::<OrderFilled>(&history.records);
+    Ok(envelopes.into_iter().map(|e| e.data).collect())
 }
 
 impl Handler<Deliver<OrderFilled>> for PortfolioManager {

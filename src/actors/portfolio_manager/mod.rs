@@ -8,8 +8,12 @@
 //! portfolio not yet published is flushed by a timer, so the last state always goes out.
 //!
 //! After a restart the book is rebuilt from the fills topics from the start (the record of
-//! truth), before any message is handled; fills are deduplicated by fill id, so the live
-//! consumer's redeliveries change nothing.
+//! truth), before any message is handled: each partition up to the later of its high
+//! watermark and this service's consumer group's committed offset
+//! ([`crate::streaming::history::read_topics_for`]), whole or not at all — a partial history
+//! fails the actor, and its supervisor restarts it. The live consumer resumes from the
+//! committed offsets, so every fill is read by one or the other; fills are deduplicated by
+//! fill id, so the overlap changes nothing.
 
 mod actor;
 #[cfg(test)]
