@@ -26,7 +26,7 @@ fn depth_limited() -> PaperConfig {
     }
 }
 
-/// The client order id of the first event.
+/// `(kind, filled quantity, message)` of the first failure.
 fn first_failure(events: &[VenueEvent]) -> Option<(OrderFailureKind, u32, String)> {
     events.iter().find_map(|e| match e {
         VenueEvent::Failed(f) => Some((f.kind, f.filled_quantity, f.message.clone())),
