@@ -22,6 +22,7 @@
 //! | `GET /api/v1/actors` | the supervision tree |
 //! | `GET /api/v1/strategies` | each configured strategy (`id`, `kind`, `enabled` in config, `brokers`, `instruments`) with `by_broker: [{broker, live, note}]`: `live` is the runner's view (`enabled`, `disabled_by`, `disabled_reason`, `consecutive_failures`, `instruments: [{token, symbol, position, pending}]`, `last_signal`), or `null` with a `note` saying why (not run by the configuration, runner elsewhere or not answering within 2 s); see `api/strategies.rs` |
 //! | `POST /api/v1/strategies/{id}/{disable,enable}[?broker=]` | the strategy switch (bearer token; optional body `{"reason": "..."}`): `{"id", "by_broker": [..]}` as switched |
+//! | `GET /api/v1/risk/{broker}` | the risk manager's view: `state` in force, `kill_switch`, `held`, `day`, `realized_pnl`, `unrealized_pnl`, `loss_limit_reached`, `strategies_at_loss_limit`, `daily_trades`, `positions`, `open_orders` (each in flight with what `remaining`); 503 when the risk manager runs elsewhere or does not answer within 2 s |
 //! | `POST /api/v1/trading/{broker}/{halt,reduce,resume,flatten}` | the kill switch; `flatten` also closes every position (bearer token) |
 //! | `GET /api/v1/events[?kinds=a,b]` | Server-Sent Events |
 //!
@@ -102,6 +103,8 @@ pub struct ApiContext {
     /// The risk manager's flatten (`POST /api/v1/trading/{broker}/flatten`), when it runs
     /// in this process.
     pub flatten: Option<actix::Recipient<crate::actors::risk_manager::Flatten>>,
+    /// The risk manager's view (`GET /api/v1/risk/{broker}`), when it runs here.
+    pub risk_view: Option<actix::Recipient<crate::actors::risk_manager::GetRiskView>>,
     /// The strategy runner; `None` when it runs in another process (the live views are
     /// `null`, the strategy switch answers 503).
     pub strategy_runner: Option<RunnerLink>,

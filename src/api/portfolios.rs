@@ -3,10 +3,13 @@
 //!
 //! Values are served as the portfolio manager stored them
 //! ([`Portfolio::read_model`](crate::portfolio::Portfolio::read_model): the portfolio with a
-//! `fill_count`) minus `applied_fill_ids`, which read models written by earlier versions
-//! carry (it grows with every fill of the day and says nothing a reader needs). A key listed in the index but gone
-//! from the store is skipped (a reader racing a reset); a stored value that is not a JSON
-//! object is the server's fault (500), never silently dropped.
+//! `fill_count`, and `day`, the trading day's figures — the IST date, today's realized P&L,
+//! unrealized P&L, charges, turnover and fill count, and the positions carried into the day
+//! ([`DayFigures`](crate::portfolio::DayFigures))) minus `applied_fill_ids`, which read
+//! models written by earlier versions carry (it grows with every fill of the day and says
+//! nothing a reader needs). A key listed in the index but gone from the store is skipped (a
+//! reader racing a reset); a stored value that is not a JSON object is the server's fault
+//! (500), never silently dropped.
 
 use serde_json::{Map, Value};
 
@@ -120,4 +123,79 @@ pub(super) fn positions(portfolios: &[PortfolioView]) -> Vec<Value> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::messages::{Fees, OrderFilled, OrderRef, Side};
+    use crate::portfolio::Book;
+    use crate::store::MemoryStore;
+    use chrono::{DateTime, Utc};
+    use rust_decimal::Decimal;
+    use serde_json::json;
+
+    fn fill(id: &str, side: Side, quantity: u32, price: i64, at: &str) -> OrderFilled {
+        OrderFilled {
+            order: OrderRef {
+                client_order_id: format!("co-{id}"),
+                broker_order_id: None,
+                strategy_id: "s".into(),
+                broker: Broker::Paper,
+                token: 738_561,
+                symbol: "RELIANCE".into(),
+                side,
+            },
+            fill_id: id.into(),
+            quantity,
+            price: Decimal::from(price),
+            fees: Fees {
+                brokerage: Decimal::ONE,
+                total: Decimal::ONE,
+                ..Fees::default()
+            },
+            cumulative_quantity: quantity,
+            order_quantity: quantity,
+            filled_at: DateTime::parse_from_rfc3339(at)
+                .unwrap()
+                .with_timezone(&Utc),
+        }
+    }
+
+    #[actix_web::test]
+    async fn a_portfolio_is_served_with_its_trading_days_figures() {
+        let mut book = Book::new(Decimal::from(10_000));
+        // 2026-11-25 IST: 10 bought @ 100, 2 sold @ 104 (realized 8); 2026-11-26: 3 sold
+        // @ 105 (realized 15). Each fill pays 1.
+        book.apply_fill(&fill("a", Side::Buy, 10, 100, "2026-11-25T04:00:00Z"))
+            .unwrap();
+        book.apply_fill(&fill("b", Side::Sell, 2, 104, "2026-11-25T05:00:00Z"))
+            .unwrap();
+        book.apply_fill(&fill("c", Side::Sell, 3, 105, "2026-11-26T04:00:00Z"))
+            .unwrap();
+        book.mark(738_561, Decimal::from(106));
+        let portfolio = book.get(Broker::Paper, "s").unwrap();
+        let store = MemoryStore::default();
+        let text = serde_json::to_string(&portfolio.read_model()).unwrap();
+        store
+            .put(&index(Broker::Paper), &key(Broker::Paper, "s"), text)
+            .await
+            .unwrap();
+
+        let served = one(&store, Broker::Paper, "s").await.unwrap().unwrap();
+
+        assert_eq!(
+            served["day"],
+            json!({
+                "date": "2026-11-26",
+                "realized_pnl": "15",
+                "unrealized_pnl": "30",
+                "charges": "1",
+                "turnover": "315",
+                "fill_count": 1,
+                "carried": [{"token": 738_561, "symbol": "RELIANCE", "quantity": 8, "average_price": "100"}],
+            })
+        );
+        assert_eq!(of_broker(&store, Broker::Paper).await.unwrap(), [served]);
+    }
 }

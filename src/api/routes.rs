@@ -38,6 +38,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/v1/positions").route(web::get().to(positions)))
         .service(resource("/api/v1/orders").route(web::get().to(orders)))
         .service(resource("/api/v1/actors").route(web::get().to(actors)))
+        .service(resource("/api/v1/risk/{broker}").route(web::get().to(risk)))
         .service(resource("/api/v1/strategies").route(web::get().to(strategies::list)))
         .service(
             resource("/api/v1/strategies/{id}/{action}")
@@ -177,4 +178,29 @@ async fn orders(state: State, query: web::Query<OrdersQuery>) -> Result<HttpResp
 
 async fn actors(state: State) -> HttpResponse {
     HttpResponse::Ok().json((state.context.tree)())
+}
+
+/// Longest the risk manager may take to show its view.
+const RISK_VIEW_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `GET /api/v1/risk/{broker}`: the risk manager's view of one broker.
+async fn risk(state: State, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let ctx = &state.context;
+    let broker = ctx.enabled_broker(&path.into_inner())?;
+    let Some(view) = &ctx.risk_view else {
+        return Err(ApiError::Unavailable(
+            "the risk manager does not run in this process".to_owned(),
+        ));
+    };
+    match view
+        .send(crate::actors::risk_manager::GetRiskView(broker))
+        .timeout(RISK_VIEW_TIMEOUT)
+        .await
+    {
+        Ok(Some(view)) => Ok(HttpResponse::Ok().json(view)),
+        Ok(None) => Err(ApiError::NotFound(format!("no risk limits for {broker}"))),
+        Err(e) => Err(ApiError::Unavailable(format!(
+            "the risk manager did not answer: {e}"
+        ))),
+    }
 }

@@ -37,6 +37,7 @@ pub(super) struct Fixture {
     pub control_token: String,
     pub kill_switch: Option<Recipient<SetTradingState>>,
     pub flatten: Option<Recipient<crate::actors::risk_manager::Flatten>>,
+    pub risk_view: Option<Recipient<crate::actors::risk_manager::GetRiskView>>,
     /// The configured strategies (`momentum_1` on paper, trading RELIANCE).
     pub strategies: Vec<StrategyInfo>,
     pub strategy_runner: Option<RunnerLink>,
@@ -72,6 +73,7 @@ impl Fixture {
             control_token: TOKEN.to_owned(),
             kill_switch: None,
             flatten: None,
+            risk_view: None,
             strategies: vec![strategy()],
             strategy_runner: None,
             checks: vec![ReadinessCheck::ready("store", "memory")],
@@ -90,6 +92,7 @@ impl Fixture {
             control_token: Secret::new(self.control_token.clone()),
             kill_switch: self.kill_switch.clone(),
             flatten: self.flatten.clone(),
+            risk_view: self.risk_view.clone(),
             strategy_runner: self.strategy_runner.clone(),
             symbols: HashMap::from([(RELIANCE, "RELIANCE".to_owned()), (INFY, "INFY".to_owned())]),
             tree: Arc::new(tree),

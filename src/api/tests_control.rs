@@ -189,3 +189,77 @@ async fn answer_is_the_state_the_risk_manager_reports() {
         "{body}"
     );
 }
+
+/// A real risk manager behind the API (an in-memory store, a producer that acknowledges).
+async fn with_risk_manager() -> (
+    Fixture,
+    actix::Addr<crate::actors::risk_manager::RiskManager>,
+) {
+    use actix::Actor;
+    let out = Probe::<crate::streaming::producer::Publish>::acking_producer();
+    let risk = crate::actors::risk_manager::RiskManager::new(
+        std::collections::BTreeMap::from([(Broker::Paper, crate::risk::RiskLimits::default())]),
+        crate::streaming::ProducerHandle::new(out.recipient()),
+        std::sync::Arc::new(crate::store::MemoryStore::default()),
+    )
+    .start();
+    let mut fixture = Fixture::new().await;
+    fixture.kill_switch = Some(risk.clone().recipient());
+    fixture.flatten = Some(risk.clone().recipient());
+    fixture.risk_view = Some(risk.clone().recipient());
+    (fixture, risk)
+}
+
+#[actix_web::test]
+async fn flatten_needs_the_token_and_answers_with_the_orders_sent() {
+    let (fixture, _risk) = with_risk_manager().await;
+    let refused = post(&fixture, "/api/v1/trading/paper/flatten", None).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    let view = call(
+        fixture.context(),
+        TestRequest::get().uri("/api/v1/risk/paper"),
+    )
+    .await;
+    assert_eq!(
+        view.json()["state"],
+        "ACTIVE",
+        "nothing changed without the token"
+    );
+
+    let answer = post(&fixture, "/api/v1/trading/paper/flatten", Some(&bearer())).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(
+        answer.json(),
+        json!({ "broker": "paper", "state": "REDUCING", "orders": 0 })
+    );
+    let view = call(
+        fixture.context(),
+        TestRequest::get().uri("/api/v1/risk/paper"),
+    )
+    .await;
+    assert_eq!(view.status, StatusCode::OK);
+    let view = view.json();
+    assert_eq!(
+        (&view["state"], &view["kill_switch"], &view["open_orders"]),
+        (&json!("REDUCING"), &json!("REDUCING"), &json!([]))
+    );
+    assert_eq!(view["realized_pnl"], "0");
+}
+
+#[actix_web::test]
+async fn the_risk_view_needs_the_risk_manager_and_a_known_broker() {
+    let fixture = Fixture::new().await;
+    let answer = call(
+        fixture.context(),
+        TestRequest::get().uri("/api/v1/risk/paper"),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    let (fixture, _risk) = with_risk_manager().await;
+    let answer = call(
+        fixture.context(),
+        TestRequest::get().uri("/api/v1/risk/nse"),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+}

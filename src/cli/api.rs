@@ -69,6 +69,10 @@ impl ApiWiring {
                 .risk_manager
                 .as_ref()
                 .map(|r| r.clone().recipient()),
+            risk_view: services
+                .risk_manager
+                .as_ref()
+                .map(|r| r.clone().recipient()),
             strategy_runner: services.strategy_runner.as_ref().map(RunnerLink::of),
             symbols: strategy_symbols(settings, registry),
             tree: Arc::new(move || tree_board.snapshot()),

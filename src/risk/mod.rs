@@ -40,6 +40,7 @@ mod limits;
 mod loss;
 mod market_rules;
 mod rules;
+mod view;
 
 #[cfg(test)]
 mod test_support;
@@ -64,3 +65,4 @@ pub use engine::{BrokerRisk, TradingState, Verdict};
 pub use limits::{LossAction, LossBasis, RiskLimits};
 pub use loss::LossLimitBreach;
 pub use market_rules::{MarketRules, ProductRule};
+pub use view::{OpenOrder, RiskPosition, RiskView};

@@ -6,7 +6,7 @@ use crate::messages::{
     Broker, Envelope, MarketTick, OrderFailed, OrderFilled, RejectedSignal, TradingSignal,
     ValidatedSignal, client_order_id,
 };
-use crate::risk::{BrokerRisk, LossLimitBreach, MarketRules, RiskLimits, TradingState};
+use crate::risk::{BrokerRisk, LossLimitBreach, MarketRules, RiskLimits, RiskView, TradingState};
 use crate::store::Store;
 use crate::streaming::consumer::{Completion, Deliver, HandlerError, HandlerResult};
 use crate::streaming::producer::PendingDelivery;
@@ -427,6 +427,23 @@ impl Handler<Flatten> for RiskManager {
                 state: TradingState::Reducing,
                 orders,
             })
+        })
+    }
+}
+
+/// What a broker's risk state believes now (`GET /api/v1/risk/{broker}`); `None` for a
+/// broker without limits.
+#[derive(Debug, Message)]
+#[rtype(result = "Option<RiskView>")]
+pub struct GetRiskView(pub Broker);
+
+impl Handler<GetRiskView> for RiskManager {
+    type Result = Option<RiskView>;
+    fn handle(&mut self, m: GetRiskView, _ctx: &mut Self::Context) -> Self::Result {
+        let hold = self.holds.reason(m.0);
+        self.books.get_mut(&m.0).map(|book| {
+            book.set_hold(hold);
+            book.view()
         })
     }
 }

@@ -32,7 +32,9 @@ mod rebuild;
 #[cfg(test)]
 mod tests;
 
-pub use actor::{Flatten, FlattenReport, GetTradingState, RiskManager, SetTradingState};
+pub use actor::{
+    Flatten, FlattenReport, GetRiskView, GetTradingState, RiskManager, SetTradingState,
+};
 pub use holds::TradingHolds;
 
 /// The service name.
