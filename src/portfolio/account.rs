@@ -6,15 +6,17 @@
 //! - `charges()` is the sum of the positions' charges, i.e. Σ fees;
 //! - `equity() = starting_cash + net_pnl()`, where `net_pnl = realized + unrealized −
 //!   charges` and an unmarked position is valued at cost;
-//! - a fill is applied at most once (by `fill_id`), and either entirely or not at all.
+//! - a fill is applied at most once (by `fill_id`), and either entirely or not at all;
+//! - its trading day ([`super::day`]) is at least the IST date of every applied fill.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::PortfolioError;
+use super::day::{DayFigures, TradingDay};
 use super::position::Position;
 use crate::messages::{Broker, OrderFilled, PnlSnapshot, PositionSnapshot, Side};
 
@@ -27,7 +29,7 @@ use crate::messages::{Broker, OrderFilled, PnlSnapshot, PositionSnapshot, Side};
 /// Fill ids are kept for the portfolio's whole life, not a window: a strategy fills
 /// thousands of times a day, not millions, and Kafka may redeliver a fill hours later (replay
 /// from the last committed offset after a crash), which a bounded window would apply twice.
-/// A portfolio is meant to live for one trading day; the next day starts a new one.
+/// The figures since the first fill sit beside those of the trading day ([`Self::day`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Portfolio {
     broker: Broker,
@@ -41,6 +43,9 @@ pub struct Portfolio {
     /// Absent from the read model ([`Portfolio::read_model`]).
     #[serde(default)]
     applied_fill_ids: BTreeSet<String>,
+    /// The day and its ledgers; the read model shows the day's figures instead.
+    #[serde(default)]
+    trading_day: TradingDay,
 }
 
 impl Portfolio {
@@ -53,6 +58,7 @@ impl Portfolio {
             cash: starting_cash,
             positions: BTreeMap::new(),
             applied_fill_ids: BTreeSet::new(),
+            trading_day: TradingDay::default(),
         }
     }
 
@@ -60,7 +66,8 @@ impl Portfolio {
     /// same `fill_id` was applied before (it is ignored). Buys move cash by `−qty × price −
     /// fees`, sells by `+qty × price − fees`; the position nets at average cost. A position
     /// opened by this fill starts unmarked ([`Book`](super::Book) seeds it with the last
-    /// known price instead).
+    /// known price instead). The fill counts in the figures of its IST date's trading day,
+    /// and rolls the portfolio's day forward to that date.
     ///
     /// # Errors
     /// [`PortfolioError::WrongPortfolio`] if the fill's broker or strategy is not this
@@ -116,8 +123,13 @@ impl Portfolio {
         let next = current
             .execute(delta, fill.price, fees)
             .ok_or_else(overflow)?;
+        let ledger = self
+            .trading_day
+            .ledger_after(order.token, fill, current, &next)
+            .ok_or_else(overflow)?;
         self.cash = cash;
         self.positions.insert(order.token, next);
+        self.trading_day.record(order.token, ledger);
         self.applied_fill_ids.insert(fill.fill_id.clone());
         Ok(true)
     }
@@ -137,6 +149,25 @@ impl Portfolio {
             }
             _ => false,
         }
+    }
+
+    /// Moves the trading day forward to `date` (an IST date) if that is later, e.g. on the
+    /// first tick of a new day; returns whether it moved. The day never moves back.
+    pub fn roll_to(&mut self, date: NaiveDate) -> bool {
+        self.trading_day.roll_to(date)
+    }
+
+    /// The IST date of the trading day, `None` before any fill or roll.
+    pub fn trading_date(&self) -> Option<NaiveDate> {
+        self.trading_day.date()
+    }
+
+    /// The trading day's figures: today's realized P&L, charges and turnover, the
+    /// unrealized P&L now, and the positions carried in ([`super::day`]). `None` for a
+    /// portfolio restored from a form without its day.
+    pub fn day(&self) -> Option<DayFigures> {
+        self.trading_day
+            .figures(&self.positions, self.unrealized_pnl())
     }
 
     pub fn broker(&self) -> Broker {
@@ -235,7 +266,8 @@ impl Portfolio {
     }
 
     /// The read model written to the store: this portfolio's JSON form with the number of
-    /// applied fills (`fill_count`) in place of their ids. The ids grow with every fill of
+    /// applied fills (`fill_count`) in place of their ids, and the trading day's figures
+    /// (`day`, [`Self::day`]) in place of its ledgers. The ids grow with every fill of
     /// the day, and writing them all on every fill would cost O(fills) per write; the
     /// portfolio manager keeps them in memory and rebuilds them from the fills topic.
     /// Deserialized as a [`Portfolio`], a read model has no applied fill ids.
@@ -247,6 +279,7 @@ impl Portfolio {
             cash: self.cash,
             positions: &self.positions,
             fill_count: self.applied_fill_ids.len(),
+            day: self.day(),
         }
     }
 
@@ -270,6 +303,7 @@ pub struct ReadModel<'a> {
     #[serde(serialize_with = "positions_ref")]
     positions: &'a BTreeMap<u32, Position>,
     fill_count: usize,
+    day: Option<DayFigures>,
 }
 
 fn positions_ref<S: serde::Serializer>(

@@ -5,14 +5,18 @@
 //! - a portfolio exists once its first fill has been applied (never empty ones);
 //! - a position opened after its instrument was marked starts at that mark, so the book's
 //!   state depends only on the fills (in order) and the last mark of each instrument, not on
-//!   how fills and marks interleave. [`recompute`] relies on this.
+//!   how fills and marks interleave. [`recompute`] relies on this;
+//! - every portfolio's trading day is the book's ([`Book::today`]): the latest IST date of
+//!   any fill applied or instant given to [`Book::advance_to`], event time only.
 
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
 use super::{Portfolio, PortfolioError};
+use crate::market::MarketCalendar;
 use crate::messages::{Broker, OrderFilled};
 
 /// All portfolios of a process, keyed by (broker, strategy); iterates in that order.
@@ -21,6 +25,8 @@ pub struct Book {
     starting_cash: Decimal,
     portfolios: BTreeMap<(Broker, String), Portfolio>,
     last_prices: BTreeMap<u32, Decimal>,
+    /// The trading day (IST) of every portfolio; `None` before any event.
+    today: Option<NaiveDate>,
 }
 
 impl Book {
@@ -30,34 +36,63 @@ impl Book {
             starting_cash,
             portfolios: BTreeMap::new(),
             last_prices: BTreeMap::new(),
+            today: None,
         }
     }
 
     /// Applies a fill to the portfolio of its (broker, strategy), creating it on the first
-    /// fill. Returns the changed portfolio, `None` if the fill was a duplicate.
+    /// fill, and moves every portfolio's trading day forward to the fill's IST date. Returns
+    /// the changed portfolio, `None` if the fill was a duplicate (the day stays).
     ///
     /// # Errors
     /// [`PortfolioError::Overflow`] if a figure exceeds decimal range; nothing changes (no
-    /// portfolio is created).
+    /// portfolio is created, the day stays).
     pub fn apply_fill(&mut self, fill: &OrderFilled) -> Result<Option<&Portfolio>, PortfolioError> {
         let order = &fill.order;
+        let key = (order.broker, order.strategy_id.clone());
         let last_price = self.last_prices.get(&order.token).copied();
-        match self
-            .portfolios
-            .entry((order.broker, order.strategy_id.clone()))
-        {
-            Entry::Occupied(entry) => {
-                let portfolio = entry.into_mut();
-                let applied = portfolio.apply_fill_marked(fill, last_price)?;
-                Ok(applied.then_some(&*portfolio))
-            }
+        let applied = match self.portfolios.entry(key.clone()) {
+            Entry::Occupied(entry) => entry.into_mut().apply_fill_marked(fill, last_price)?,
             Entry::Vacant(entry) => {
                 let mut portfolio =
                     Portfolio::new(order.broker, &order.strategy_id, self.starting_cash);
+                if let Some(today) = self.today {
+                    portfolio.roll_to(today);
+                }
                 portfolio.apply_fill_marked(fill, last_price)?;
-                Ok(Some(&*entry.insert(portfolio)))
+                entry.insert(portfolio);
+                true
             }
+        };
+        if !applied {
+            return Ok(None);
         }
+        self.advance_to(fill.filled_at);
+        Ok(self.portfolios.get(&key))
+    }
+
+    /// Moves the trading day of every portfolio forward to the IST date of `at`, an event's
+    /// time (a tick's); returns whether the day moved. A day never moves back.
+    pub fn advance_to(&mut self, at: DateTime<Utc>) -> bool {
+        self.roll_to(MarketCalendar::ist_date(at))
+    }
+
+    /// Moves every portfolio's day forward to `date`, if later.
+    fn roll_to(&mut self, date: NaiveDate) -> bool {
+        if self.today.is_some_and(|today| today >= date) {
+            return false;
+        }
+        self.today = Some(date);
+        for portfolio in self.portfolios.values_mut() {
+            portfolio.roll_to(date);
+        }
+        true
+    }
+
+    /// The trading day (IST) of every portfolio, `None` before any fill or
+    /// [`Self::advance_to`].
+    pub fn today(&self) -> Option<NaiveDate> {
+        self.today
     }
 
     /// Marks an instrument in every portfolio and remembers the price for positions opened
@@ -77,11 +112,18 @@ impl Book {
         changed
     }
 
-    /// Adds (or replaces) a portfolio, e.g. one restored from the read model, and returns
-    /// the one it replaces. Its positions are marked at the book's last prices.
+    /// Adds (or replaces) a portfolio, e.g. one restored from its JSON form, and returns
+    /// the one it replaces. Its positions are marked at the book's last prices, and its day
+    /// and the book's move forward to the later of the two.
     pub fn insert(&mut self, mut portfolio: Portfolio) -> Option<Portfolio> {
         for (token, price) in &self.last_prices {
             portfolio.mark(*token, *price);
+        }
+        if let Some(today) = self.today {
+            portfolio.roll_to(today);
+        }
+        if let Some(date) = portfolio.trading_date() {
+            self.roll_to(date);
         }
         let key = (portfolio.broker(), portfolio.strategy_id().to_owned());
         self.portfolios.insert(key, portfolio)

@@ -9,6 +9,9 @@
 //!   publishes. Its JSON form is the read model.
 //! - [`Book`]: every portfolio of a process, routing fills and marks; [`recompute`] rebuilds
 //!   one from scratch to check a live one.
+//! - [`day`]: each portfolio's trading day (IST), moved forward by event time only: the
+//!   day's realized P&L, charges and turnover, and the positions carried into it
+//!   ([`DayFigures`]).
 //!
 //! Conventions: realized P&L is before charges; `net_pnl = realized + unrealized −
 //! charges`; `equity = cash + market value = starting_cash + net_pnl`. Money is never a
@@ -18,10 +21,13 @@
 
 mod account;
 mod book;
+pub mod day;
 pub mod position;
 
 #[cfg(test)]
 mod tests_book;
+#[cfg(test)]
+mod tests_day;
 #[cfg(test)]
 mod tests_netting;
 #[cfg(test)]
@@ -31,6 +37,7 @@ pub(crate) mod tests_support;
 
 pub use account::{Portfolio, ReadModel};
 pub use book::{Book, recompute};
+pub use day::{CarriedPosition, DayFigures};
 pub use position::Position;
 
 use crate::messages::Broker;

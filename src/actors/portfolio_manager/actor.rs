@@ -72,6 +72,17 @@ impl PortfolioManager {
         });
     }
 
+    /// A new trading day began: every portfolio's day figures changed (to nothing done yet),
+    /// so each read model is rewritten once it is due.
+    fn day_rolled(&mut self) {
+        tracing::info!(day = ?self.book.today(), "a new trading day");
+        let keys = self
+            .book
+            .iter()
+            .map(|p| (p.broker(), p.strategy_id().to_owned()));
+        self.dirty.extend(keys);
+    }
+
     /// Whether `key`'s snapshot may be published again at event time `now`.
     fn due(&self, key: &(Broker, String), now: DateTime<Utc>) -> bool {
         self.last_published
@@ -151,6 +162,7 @@ impl Actor for PortfolioManager {
             tracing::info!(
                 fills = n,
                 portfolios = touched.len(),
+                day = ?act.book.today(),
                 "portfolios rebuilt from the fills topics"
             );
             act.dirty.extend(touched);
@@ -180,6 +192,7 @@ impl Handler<Deliver<OrderFilled>> for PortfolioManager {
     fn handle(&mut self, d: Deliver<OrderFilled>, _ctx: &mut Self::Context) -> HandlerResult {
         let _handling = handling::<Deliver<OrderFilled>>();
         let fill = &d.envelope.data;
+        let day = self.book.today();
         match self.book.apply_fill(fill) {
             Ok(Some(_)) => {}
             Ok(None) => {
@@ -190,6 +203,9 @@ impl Handler<Deliver<OrderFilled>> for PortfolioManager {
             Err(e) => return Err(HandlerError::Permanent(e.to_string())),
         }
         tracing::info!(broker = %fill.order.broker, strategy = %fill.order.strategy_id, token = fill.order.token, quantity = fill.quantity, price = %fill.price, correlation_id = %d.envelope.correlation_id, "fill booked");
+        if self.book.today() != day {
+            self.day_rolled();
+        }
         let key = (fill.order.broker, fill.order.strategy_id.clone());
         let now = d.envelope.ts;
         Ok(Completion::after(self.outputs(
@@ -205,6 +221,9 @@ impl Handler<Deliver<MarketTick>> for PortfolioManager {
     type Result = HandlerResult;
 
     fn handle(&mut self, d: Deliver<MarketTick>, _ctx: &mut Self::Context) -> HandlerResult {
+        if self.book.advance_to(d.envelope.ts) {
+            self.day_rolled();
+        }
         let changed = self
             .book
             .mark(d.envelope.data.token, d.envelope.data.last_price);

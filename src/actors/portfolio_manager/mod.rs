@@ -7,6 +7,11 @@
 //! most once per `snapshot_interval` each (marks move prices every tick); a changed
 //! portfolio not yet published is flushed by a timer, so the last state always goes out.
 //!
+//! Each portfolio keeps a trading day (IST; [`crate::portfolio::day`]): the read model's
+//! `day` holds that day's realized P&L, charges, turnover and fill count, the unrealized P&L
+//! and the positions carried into the day. A fill's `filled_at` and a tick's event time
+//! move the day forward; when it rolls, every portfolio is rewritten once due.
+//!
 //! After a restart the book is rebuilt from the fills topics from the start (the record of
 //! truth), before any message is handled: each partition up to the later of its high
 //! watermark and this service's consumer group's committed offset

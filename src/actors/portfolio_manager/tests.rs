@@ -254,3 +254,113 @@ async fn snapshots_are_throttled_in_event_time_and_a_pending_change_goes_out_on_
     // A child of the event that flushed it: the same inputs give the same ids.
     assert_eq!(snapshots[1].causation_id, Some(later_id));
 }
+
+/// The read model of `s1` as stored.
+async fn stored_model(store: &Arc<dyn Store>) -> serde_json::Value {
+    let json = store
+        .get(&portfolio_key(Broker::Paper, "s1"))
+        .await
+        .unwrap()
+        .expect("read model");
+    serde_json::from_str(&json).unwrap()
+}
+
+#[actix::test]
+async fn the_read_model_keeps_the_trading_day_and_a_tick_of_the_next_day_rolls_it() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
+    let out = Probe::<Publish>::acking_producer();
+    let mut a = args(store.clone(), &out, None);
+    a.flush_timer = false;
+    let pm = PortfolioManager::new(a).start();
+    let on = |f: OrderFilled, fees: &str, at: chrono::DateTime<Utc>| {
+        let mut f = f;
+        f.fees = Fees {
+            brokerage: fees.parse().unwrap(),
+            total: fees.parse().unwrap(),
+            ..Fees::default()
+        };
+        f.filled_at = at;
+        Deliver {
+            envelope: Envelope::root(f, "paper_execution", at),
+            origin: origin(),
+        }
+    };
+    // 2026-11-25 IST: bought 10 @ 100, sold 4 @ 110 (realized 40, charges 3).
+    let yesterday = Utc.with_ymd_and_hms(2026, 11, 25, 5, 0, 0).unwrap();
+    for d in [
+        on(fill("y1", Side::Buy, 10, 100), "2", yesterday),
+        on(fill("y2", Side::Sell, 4, 110), "1", yesterday),
+    ] {
+        let done = pm.send(d).await.unwrap().unwrap();
+        futures::future::try_join_all(done.deliveries)
+            .await
+            .unwrap();
+    }
+    let day = &stored_model(&store).await["day"];
+    assert_eq!(day["date"], "2026-11-25", "{day}");
+    assert_eq!(
+        (&day["realized_pnl"], &day["charges"]),
+        (&"40".into(), &"3".into())
+    );
+
+    // The first tick of 2026-11-26 IST (18:30Z on the 25th): the day rolls, yesterday's
+    // realized and charges leave the day's figures, the 6 held are carried in.
+    let midnight = Utc.with_ymd_and_hms(2026, 11, 25, 18, 30, 0).unwrap();
+    let tick = Deliver {
+        envelope: Envelope::root(
+            MarketTick::ltp(408_065, Decimal::from(1500)),
+            "feed",
+            midnight,
+        ),
+        origin: origin(),
+    };
+    let done = pm.send(tick).await.unwrap().unwrap();
+    futures::future::try_join_all(done.deliveries)
+        .await
+        .unwrap();
+    let day = &stored_model(&store).await["day"];
+    assert_eq!(
+        *day,
+        serde_json::json!({
+            "date": "2026-11-26",
+            "realized_pnl": "0",
+            "unrealized_pnl": "0",
+            "charges": "0",
+            "turnover": "0",
+            "fill_count": 0,
+            "carried": [{"token": 738_561, "symbol": "RELIANCE", "quantity": 6, "average_price": "100"}],
+        })
+    );
+
+    // Today: 6 sold @ 103 (realized 18, charges 0.5, turnover 618).
+    let today = Utc.with_ymd_and_hms(2026, 11, 26, 4, 0, 0).unwrap();
+    let done = pm
+        .send(on(fill("t1", Side::Sell, 6, 103), "0.5", today))
+        .await
+        .unwrap()
+        .unwrap();
+    futures::future::try_join_all(done.deliveries)
+        .await
+        .unwrap();
+    let model = stored_model(&store).await;
+    let day = &model["day"];
+    assert_eq!(day["date"], "2026-11-26");
+    assert_eq!(day["realized_pnl"], "18", "{day}");
+    assert_eq!(day["charges"], "0.5");
+    assert_eq!(day["turnover"], "618");
+    assert_eq!(day["fill_count"], 1);
+    assert_eq!(
+        day["carried"][0]["quantity"], 6,
+        "carried in, though sold since"
+    );
+    // The portfolio's own figures keep every day: 40 + 18 realized.
+    let p = pm
+        .send(GetPortfolio {
+            broker: Broker::Paper,
+            strategy: "s1".into(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(p.realized_pnl(), Decimal::from(58));
+}
