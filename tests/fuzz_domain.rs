@@ -730,7 +730,6 @@ fn paper_venue_survives_signals_their_door_lets_in_at_any_price() {
 }
 
 #[test]
-#[ignore = "panics in paper::PaperVenue::restore_fill: `Decimal::from(quantity) * price` overflows for a fill its door lets in (price 79228162514264337593543950335, quantity 2), reported"]
 fn paper_venue_survives_restored_fills_their_door_lets_in_at_any_price() {
     let events = events(
         door_tick().boxed(),

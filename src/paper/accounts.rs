@@ -90,12 +90,12 @@ impl Accounts {
         let position = account.positions.entry(token).or_insert(0);
         match side {
             Side::Buy => {
-                account.cash -= notional + fees;
-                *position += i64::from(quantity);
+                account.cash = account.cash.saturating_sub(notional.saturating_add(fees));
+                *position = position.saturating_add(i64::from(quantity));
             }
             Side::Sell => {
-                account.cash += notional - fees;
-                *position -= i64::from(quantity);
+                account.cash = account.cash.saturating_add(notional).saturating_sub(fees);
+                *position = position.saturating_sub(i64::from(quantity));
             }
         }
     }

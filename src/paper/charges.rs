@@ -91,7 +91,7 @@ impl ProductCharges {
             sebi_per_crore: Decimal::from(10),
             stamp_buy_rate: Decimal::new(3, 5),
             auto_square_off: Decimal::from(50),
-            dp_charge: None,
+            dp_charge: Some(Decimal::ZERO),
         }
     }
 
@@ -107,7 +107,7 @@ impl ProductCharges {
             sebi_per_crore: Decimal::from(10),
             stamp_buy_rate: Decimal::new(15, 5),
             auto_square_off: Decimal::ZERO,
-            dp_charge: None,
+            dp_charge: Some(ZERODHA_DP_CHARGE),
         }
     }
 

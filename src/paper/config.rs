@@ -68,14 +68,8 @@ pub struct PaperConfig {
     /// nothing). Off by default: the CSV tick files of the backtest carry a placeholder
     /// quantity of 1 a side, which is no depth at all. A side shown empty never fills,
     /// whatever this says.
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(default)]
     pub depth_limited: bool,
-}
-
-/// Serde's test for leaving `depth_limited` out when off: written settings then reload
-/// against a schema (`config/default.toml`) that may not list it.
-fn is_false(value: &bool) -> bool {
-    !*value
 }
 
 impl Default for PaperConfig {

@@ -221,7 +221,8 @@ impl PaperVenue {
             fill.quantity,
             MarketCalendar::ist_date(fill.filled_at),
         );
-        let notional = Decimal::from(fill.quantity) * fill.price;
+        // Saturating: a fill the door let in at an absurd price must not panic the venue.
+        let notional = Decimal::from(fill.quantity).saturating_mul(fill.price);
         self.accounts.book(
             &fill.order.strategy_id,
             fill.order.token,

@@ -91,10 +91,14 @@ pub(super) fn paper_execution(
         .history
         .is_some()
         .then_some(paper_execution::WALL_CLOCK_SWEEP);
+    let registry = w.registry.clone();
+    let market_hours = w.settings.market_hours.enforce;
     let addr = host.spawn(paper_execution::SERVICE, move || {
         Ok(PaperExecution::new(args.clone())
             .with_intraday(intraday.clone())
-            .with_wall_clock(wall_clock))
+            .with_wall_clock(wall_clock)
+            .with_instruments(&registry)
+            .with_market_hours(market_hours))
     })?;
     services.paper_execution = Some(addr.clone());
     Ok(Built {
@@ -346,6 +350,15 @@ pub(crate) fn strategy_slots(
                 format!("strategies.{id}.instruments: unknown instrument `{symbol}`")
             })?;
             tokens.push(instrument.token);
+        }
+        // An index (NIFTY 50) has a price but cannot be bought or sold.
+        if config.brokers.contains(&Broker::Paper)
+            && let Some((key, message)) =
+                crate::paper::index_problems(id, &config.instruments, registry)
+                    .into_iter()
+                    .next()
+        {
+            return Err(format!("{key}: {message}"));
         }
         // Fail at start-up, not at the first restart.
         strategies

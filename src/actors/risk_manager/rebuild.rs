@@ -13,7 +13,7 @@ use crate::messages::{
     Broker, OrderFailed, OrderFilled, RejectedSignal, ValidatedSignal, client_order_id,
 };
 use crate::risk::BrokerRisk;
-use crate::streaming::history::{History, decode_all, read_topics};
+use crate::streaming::history::{History, decode_all, read_topics_for};
 use crate::streaming::{Stream, Topic};
 use crate::supervision::fail;
 use actix::prelude::*;
@@ -42,8 +42,11 @@ impl RiskManager {
             .iter()
             .flat_map(|b| STREAMS.map(|s| Topic::of(*b, s).name()))
             .collect();
-        let read =
-            tokio::task::spawn_blocking(move || read_topics(&connection, &topics, HISTORY_TIMEOUT));
+        // To the later of each partition's end and this service's committed offset: a
+        // broker that under-reports its high watermark must not hide committed fills.
+        let read = tokio::task::spawn_blocking(move || {
+            read_topics_for(&connection, SERVICE, &topics, HISTORY_TIMEOUT)
+        });
         ctx.wait(read.into_actor(self).map(|result, act, ctx| {
             let history = match result.map_err(|e| e.to_string()) {
                 Ok(Ok(history)) => history,
