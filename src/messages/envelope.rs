@@ -98,7 +98,38 @@ pub struct Envelope<T> {
     pub data: T,
 }
 
+/// The ids a child envelope inherits from its parent, kept where the parent itself is not
+/// (the paper venue's journal), so the same child can be built again with the same id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lineage {
+    pub id: Uuid,
+    pub correlation_id: Uuid,
+    pub trace_id: Uuid,
+}
+
 impl<T: Payload> Envelope<T> {
+    /// The child of the parent `lineage` describes: the same envelope as
+    /// [`Envelope::child`] of that parent.
+    pub fn child_of(
+        lineage: Lineage,
+        data: T,
+        source: &str,
+        discriminator: &str,
+        ts: DateTime<Utc>,
+    ) -> Envelope<T> {
+        let id = derive_child_id(lineage.id, T::TYPE, discriminator);
+        Envelope::build(
+            data,
+            source,
+            ts,
+            id,
+            lineage.correlation_id,
+            Some(lineage.id),
+            lineage.trace_id,
+        )
+    }
+
     /// A root event (no cause): a fresh random id that is also its correlation and trace id.
     pub fn root(data: T, source: &str, ts: DateTime<Utc>) -> Self {
         let id = Uuid::new_v4();
@@ -122,16 +153,16 @@ impl<T: Payload> Envelope<T> {
         discriminator: &str,
         ts: DateTime<Utc>,
     ) -> Envelope<U> {
-        let id = derive_child_id(self.id, U::TYPE, discriminator);
-        Envelope::build(
-            data,
-            source,
-            ts,
-            id,
-            self.correlation_id,
-            Some(self.id),
-            self.trace_id,
-        )
+        Envelope::child_of(self.lineage(), data, source, discriminator, ts)
+    }
+
+    /// What a child needs of this envelope (see [`Lineage`]).
+    pub fn lineage(&self) -> Lineage {
+        Lineage {
+            id: self.id,
+            correlation_id: self.correlation_id,
+            trace_id: self.trace_id,
+        }
     }
 
     fn build(

@@ -25,7 +25,7 @@ mod tests;
 pub use codec::{DecodeError, decode, encode};
 pub use common::{Broker, OrderType, Product, Side, Validity};
 pub use dlq::{DlqErrorKind, DlqRecord, RecordOrigin};
-pub use envelope::{Envelope, EventType, Payload, SCHEMA_VERSION, derive_child_id};
+pub use envelope::{Envelope, EventType, Lineage, Payload, SCHEMA_VERSION, derive_child_id};
 pub use market::{
     DepthLevel, MAX_PRICE, MAX_PRICE_DECIMALS, MarketDepth, MarketTick, Ohlc, TickMode, TickProblem,
 };

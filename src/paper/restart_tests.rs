@@ -58,6 +58,7 @@ fn a_venue_restored_from_its_records_goes_on_exactly_as_the_one_that_never_stopp
         journal.push(JournalEntry {
             submitted_at: Some(ist(10, 0)),
             events,
+            cause: None,
         });
     }
     // 10:01: the stop triggers (last 100.2) but the bid (100.00) is below its limit: it

@@ -43,6 +43,10 @@ pub struct JournalEntry {
     pub submitted_at: Option<DateTime<Utc>>,
     /// What the placement produced, in order.
     pub events: Vec<VenueEvent>,
+    /// The validated signal's ids, so a restart can publish a journaled event that never
+    /// got out under the id it would have had; `None` in entries written before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<crate::messages::Lineage>,
 }
 
 impl JournalEntry {
@@ -59,6 +63,7 @@ impl JournalEntry {
             return Ok(JournalEntry {
                 submitted_at: None,
                 events,
+                cause: None,
             });
         }
         serde_json::from_str(json)

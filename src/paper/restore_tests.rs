@@ -64,6 +64,7 @@ fn entry(events: Vec<VenueEvent>, submitted_at: Option<DateTime<Utc>>) -> Journa
     JournalEntry {
         submitted_at,
         events,
+        cause: None,
     }
 }
 

@@ -238,8 +238,9 @@ impl Actor for PaperExecution {
                     Ok(recorded) => recorded,
                     Err(e) => return fail::<Self>(ctx, format!("restoring the paper venue: {e}")),
                 };
-                let (orphans, _) = restart::restore(&mut act.venue, &topics, &recorded);
-                act.cancel_orphans(orphans);
+                let restored = restart::restore(&mut act.venue, &topics, &recorded);
+                act.publish_unpublished(restored.unpublished);
+                act.cancel_orphans(restored.orphans);
             });
         ctx.wait(rebuild);
     }
@@ -274,6 +275,42 @@ impl PaperExecution {
             "the tick at {} this signal was decided on has not reached the paper venue yet",
             signal.ts
         )))
+    }
+
+    /// Publishes the fills the last life journaled but never got out, before anything else
+    /// (a later failure of their order must not precede them): as the children of their
+    /// validated signal they would have been (the same ids), or, for an entry written
+    /// before the journal kept its cause, as root envelopes with ids derived from the fill.
+    fn publish_unpublished(&self, fills: Vec<restart::Unpublished>) {
+        if fills.is_empty() {
+            return;
+        }
+        tracing::warn!(
+            fills = fills.len(),
+            "paper fills journaled by the last life but never published: published now"
+        );
+        let mut roots = Vec::new();
+        for restart::Unpublished { fill, cause } in fills {
+            let Some((lineage, ts)) = cause else {
+                roots.push(VenueEvent::Filled(fill));
+                continue;
+            };
+            metrics::order_filled(Broker::Paper);
+            // As `publish_venue_event` would have: discriminated by the fill id, stamped
+            // with the signal's time.
+            let fill_id = fill.fill_id.clone();
+            let envelope = Envelope::child_of(lineage, fill, SERVICE, &fill_id, ts);
+            let delivery = self
+                .args
+                .producer
+                .publish_envelope(Topic::of(Broker::Paper, Stream::OrdersFilled), &envelope);
+            actix::spawn(async move {
+                if let Err(e) = delivery.await {
+                    tracing::warn!(error = %e, "a journaled paper fill was not delivered");
+                }
+            });
+        }
+        self.publish_roots(roots, chrono::Utc::now());
     }
 
     /// Publishes the cancellation of each order left open that could not be restored (ids
@@ -362,7 +399,11 @@ impl Handler<Deliver<ValidatedSignal>> for PaperExecution {
                 events = act.venue.submit(&order_id, &d.envelope.data.signal, d.envelope.ts);
             }
             // The submission time goes with the events: a restart times the order from it.
-            let entry = JournalEntry { submitted_at: Some(d.envelope.ts), events };
+            let entry = JournalEntry {
+                submitted_at: Some(d.envelope.ts),
+                events,
+                cause: Some(d.envelope.lineage()),
+            };
             let json = match entry.to_json() {
                 Ok(json) => json,
                 Err(e) => return fut::ready(Err(HandlerError::Permanent(e.to_string()))).boxed_local(),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::messages::{Broker, OrderFailed, OrderFilled, OrderSubmitted};
+use crate::messages::{Broker, Lineage, OrderFailed, OrderFilled, OrderSubmitted};
 use crate::paper::{History, JournalEntry, PaperVenue, Restoration, TriggerRecord, restoration};
 use crate::store::Store;
 use crate::streaming::history::{HistoryError, read_history};
@@ -102,31 +102,50 @@ async fn read_index(store: &Arc<dyn Store>, index: &str) -> Result<Vec<(String, 
     Ok(out)
 }
 
+/// What a restore leaves to publish.
+pub(super) struct Restored {
+    /// Cancellations of the orders that cannot be restored.
+    pub orphans: Vec<OrderFailed>,
+    /// Fills a placement journaled whose publication never got out (the last life died
+    /// first), with their validated signal's ids and time when the entry kept them:
+    /// published at start, so no later failure of their order precedes them.
+    pub unpublished: Vec<Unpublished>,
+}
+
+/// A journaled fill that never got out, and its validated signal's ids and time when the
+/// journal entry kept them.
+pub(super) struct Unpublished {
+    pub fill: OrderFilled,
+    pub cause: Option<(Lineage, DateTime<Utc>)>,
+}
+
 /// Rebuilds `venue` from `topics` and `recorded`: books every fill into the accounts, then
-/// puts back the orders left open. Answers the cancellations to publish (orders that
-/// cannot be restored) and how many orders came back.
-pub(super) fn restore(
-    venue: &mut PaperVenue,
-    topics: &Topics,
-    recorded: &Recorded,
-) -> (Vec<OrderFailed>, usize) {
+/// puts back the orders left open. Answers what is left to publish.
+pub(super) fn restore(venue: &mut PaperVenue, topics: &Topics, recorded: &Recorded) -> Restored {
     let booked = topics
         .fills
         .iter()
         .filter(|f| venue.restore_fill(f))
         .count();
     // Fills a placement journaled but whose publication never got out are not on the
-    // topic: book them too (once: by fill id).
-    let journaled = recorded
+    // topic: book them too (once: by fill id), and publish them.
+    let unpublished: Vec<Unpublished> = recorded
         .journal
         .iter()
-        .flat_map(|e| e.events.iter())
-        .filter_map(|e| match e {
-            crate::messages::VenueEvent::Filled(f) => Some(f),
-            _ => None,
+        .flat_map(|entry| {
+            let cause = entry.cause.zip(entry.submitted_at);
+            entry.events.iter().filter_map(move |e| match e {
+                crate::messages::VenueEvent::Filled(f) => Some((f, cause)),
+                _ => None,
+            })
         })
-        .filter(|f| venue.restore_fill(f))
-        .count();
+        .filter(|(f, _)| venue.restore_fill(f))
+        .map(|(f, cause)| Unpublished {
+            fill: f.clone(),
+            cause,
+        })
+        .collect();
+    let journaled = unpublished.len();
     let Restoration {
         resting,
         mut orphans,
@@ -147,5 +166,8 @@ pub(super) fn restore(
         cancelled = orphans.len(),
         "paper venue restored: accounts from its fills, open orders from its journal"
     );
-    (orphans, restored)
+    Restored {
+        orphans,
+        unpublished,
+    }
 }
