@@ -1,15 +1,16 @@
 //! `BrokerRisk::check` with every rule on: the risk manager's per-signal cost.
 //!
 //! The state is populated like a busy day (20 strategies × 50 instruments with positions,
-//! 1000 instruments with last prices). Three signals: one approved (which records a daily
-//! trade and an open order; the count limits are set high enough never to bind), one
+//! 1000 instruments with last prices). Three signals, each a new raw signal (a known one
+//! only looks its verdict up): one approved (which records a daily trade and an order in
+//! flight, on a fresh copy of the state each time; the count limits never bind), one
 //! refused by a single rule, and one refused by every rule (the worst case: eight reasons,
 //! each a formatted message).
 //!
-//! Also the whole [`RiskManager`] actor with an in-memory store, where every validated
-//! signal and every fill is saved: `risk_manager/record_when_full` (one record once the
-//! remembered fill and signal ids are at their bound) and `risk_manager/run_10k_each`
-//! (10,000 fills and 10,000 signals, interleaved, from an empty state).
+//! Also the whole [`RiskManager`] actor with an in-memory store (which now holds only the
+//! kill switch; nothing is saved per record): `risk_manager/record_when_full` and
+//! `risk_manager/run_10k_each` (10,000 fills and 10,000 signals, interleaved, from an
+//! empty state).
 //!
 //! Run: `cargo bench --bench risk_check` (add `-- approved`, `-- rejected` or
 //! `-- risk_manager` to filter).

@@ -243,3 +243,86 @@ async fn a_restarted_risk_manager_knows_positions_orders_in_flight_and_verdicts_
     let (e_valid, e_rejected) = verdicts(&e);
     assert_eq!((e_valid.len(), e_rejected.len()), (1, 0));
 }
+
+/// A fill reached the loss limit and the process died before the closing orders went
+/// out: the next life finds the limit reached in the topics and sends them, once.
+#[actix::test]
+async fn closing_orders_a_crash_cut_short_are_sent_at_the_next_start() {
+    let rig = Rig::new().await;
+    let fill = |id: &str, side: Side, quantity: u32, price: i64| OrderFilled {
+        order: OrderRef {
+            client_order_id: format!("ext-{id}"),
+            broker_order_id: None,
+            strategy_id: STRATEGY.into(),
+            broker: Broker::Paper,
+            token: INFY,
+            symbol: "INFY".into(),
+            side,
+        },
+        fill_id: id.into(),
+        quantity,
+        price: Decimal::from(price),
+        fees: Fees::default(),
+        cumulative_quantity: quantity,
+        order_quantity: quantity,
+        filled_at: at(),
+    };
+    // Long 30 at 1500, 10 sold at 1400: realized −1000, the limit.
+    rig.publish(Stream::OrdersFilled, fill("b", Side::Buy, 30, 1500))
+        .await;
+    rig.publish(Stream::OrdersFilled, fill("s", Side::Sell, 10, 1400))
+        .await;
+    let limits = RiskLimits {
+        daily_loss_limit: Some(Decimal::from(1000)),
+        loss_limit_basis: alpha_panda::risk::LossBasis::Realized,
+        on_loss_limit: alpha_panda::risk::LossAction::Flatten,
+        ..RiskLimits::default()
+    };
+    let life = || {
+        RiskManager::new(
+            BTreeMap::from([(Broker::Paper, limits.clone())]),
+            rig.producer.clone(),
+            rig.store.clone(),
+        )
+        .with_history(Some(rig.connection.clone()))
+        .start()
+    };
+    let first = life();
+    // The start is done once the actor answers (its mailbox waited for the rebuild).
+    let view = first
+        .send(alpha_panda::actors::risk_manager::GetRiskView(
+            Broker::Paper,
+        ))
+        .await
+        .expect("alive")
+        .expect("paper");
+    assert!(view.loss_limit_reached);
+    let closing = |validated: &[Envelope<ValidatedSignal>]| -> Vec<(Side, u32)> {
+        validated
+            .iter()
+            .filter(|v| v.data.signal.strategy_id == STRATEGY)
+            .map(|v| (v.data.signal.side, v.data.signal.quantity))
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let sent = loop {
+        let sent = closing(&rig.read::<ValidatedSignal>(Stream::SignalsValidated).await);
+        if !sent.is_empty() || std::time::Instant::now() > deadline {
+            break sent;
+        }
+    };
+    assert_eq!(sent, [(Side::Sell, 20)]);
+    drop(first);
+    // Another start: the order is in flight (on the topic), nothing is sent again.
+    let second = life();
+    let view = second
+        .send(alpha_panda::actors::risk_manager::GetRiskView(
+            Broker::Paper,
+        ))
+        .await
+        .expect("alive")
+        .expect("paper");
+    assert_eq!(view.open_orders.len(), 1);
+    let validated = rig.read::<ValidatedSignal>(Stream::SignalsValidated).await;
+    assert_eq!(closing(&validated), [(Side::Sell, 20)]);
+}

@@ -15,7 +15,8 @@
 //!
 //! Conventions: realized P&L is before charges; `net_pnl = realized + unrealized −
 //! charges`; `equity = cash + market value = starting_cash + net_pnl`. Money is never a
-//! float; the only rounding is a partial close's share of the entry value, to the paisa.
+//! float, and nothing is rounded until it is shown: a partial close releases its exact
+//! share of the entry value (the netting is [`crate::accounting::Net`]'s).
 //!
 //! Pure domain code: no I/O, clocks, actors, Kafka or Redis.
 

@@ -63,7 +63,43 @@ impl RiskManager {
                 book.set_state(state);
                 tracing::info!(%broker, service = SERVICE, validated = applied.0, rejected = applied.1, fills = applied.2, failures = applied.3, open_orders = book.open_orders(), "risk rebuilt from the topics");
             }
+            act.finish_flattening(now);
         }));
+    }
+}
+
+impl RiskManager {
+    /// A loss limit reached today with `on_loss_limit = "flatten"`: the closing orders a
+    /// crash may have cut short are sent now. The ids are those the first attempt used
+    /// for the same position, and orders already in flight are not sent again, so this
+    /// sends only what is missing. Not waited for: a failure is logged, and the next
+    /// start tries again.
+    fn finish_flattening(&mut self, now: chrono::DateTime<chrono::Utc>) {
+        let mut scopes = Vec::new();
+        for (broker, book) in &self.books {
+            if !book.flattens_on_loss() {
+                continue;
+            }
+            let view = book.view();
+            let Some(day) = view.day else { continue };
+            if view.loss_limit_reached {
+                scopes.push((*broker, None, day));
+            }
+            for strategy in view.strategies_at_loss_limit {
+                scopes.push((*broker, Some(strategy), day));
+            }
+        }
+        for (broker, strategy, day) in scopes {
+            let scope = strategy.clone().unwrap_or_else(|| "*".into());
+            let why = format!("loss/{day}/{scope}");
+            for delivery in self.flatten(broker, strategy.as_deref(), &why, now) {
+                actix::spawn(async move {
+                    if let Err(e) = delivery.await {
+                        tracing::warn!(error = %e, "a closing order sent at start was not delivered");
+                    }
+                });
+            }
+        }
     }
 }
 
