@@ -159,7 +159,11 @@ fn limit_order_rests_until_a_later_tick_crosses_it_and_never_before() {
         assert_eq!(v.open_orders(), 1);
     }
     let events = checked(v.on_tick(&tick("94.5"), ist(10, 5)));
-    assert_eq!(fills(&events), [(10, d("95"))], "a resting order fills at its limit");
+    assert_eq!(
+        fills(&events),
+        [(10, d("95"))],
+        "a resting order fills at its limit"
+    );
     assert_eq!(v.open_orders(), 0);
     assert!(
         v.on_tick(&tick("90"), ist(10, 6)).is_empty(),
