@@ -540,6 +540,9 @@ struct Order {
     filled: u32,
     ended: bool,
     validated_at_ms: i64,
+    /// The risk manager's own closing order (flatten: no raw signal caused it), stamped
+    /// with its instrument's last tick, so at or before the trip that made it.
+    closing: bool,
 }
 
 /// Walks this run's validations, fills and failures in timestamp order (at one millisecond,
@@ -619,6 +622,7 @@ impl Walker<'_> {
             filled: 0,
             ended: false,
             validated_at_ms: at,
+            closing: v.envelope.causation_id.is_none(),
         };
         self.orders.insert(id.clone(), order);
         // The worst case if every order in flight in this direction fills.
@@ -690,7 +694,7 @@ impl Walker<'_> {
             before != 0 && after.signum() != -before.signum() && after.abs() < before.abs();
         if self
             .trip_ms
-            .is_some_and(|trip| order.validated_at_ms > trip)
+            .is_some_and(|trip| order.validated_at_ms > trip || order.closing)
             && reduces
         {
             self.out.reducing_fills_after_trip.push(format!(

@@ -31,6 +31,11 @@ pub struct RiskManager {
     /// Where the books are rebuilt from at start; `None`: they start empty (the backtest,
     /// tests without a broker).
     pub(super) history: Option<KafkaConnection>,
+    /// When each instrument's last tick was stamped: a closing order is stamped no later
+    /// than its instrument's last tick, so the venue, which holds a market order back
+    /// until it has the tick the order was decided on, does not wait for a tick of an
+    /// instrument that another instrument's tick (or a fill) made the risk manager close.
+    tick_times: std::collections::HashMap<u32, DateTime<Utc>>,
 }
 
 crate::supervised!(RiskManager);
@@ -52,6 +57,7 @@ impl RiskManager {
             store,
             holds: TradingHolds::default(),
             history: None,
+            tick_times: std::collections::HashMap::new(),
         }
     }
 
@@ -130,6 +136,10 @@ impl RiskManager {
         };
         let mut out = Vec::new();
         for signal in book.closing_orders(strategy) {
+            let at = self
+                .tick_times
+                .get(&signal.token)
+                .map_or(at, |ticked| (*ticked).min(at));
             let id = Uuid::new_v5(
                 &Uuid::NAMESPACE_OID,
                 format!(
@@ -283,6 +293,7 @@ impl Handler<Deliver<MarketTick>> for RiskManager {
 
     fn handle(&mut self, d: Deliver<MarketTick>, _ctx: &mut Self::Context) -> HandlerResult {
         let tick = &d.envelope.data;
+        self.tick_times.insert(tick.token, d.envelope.ts);
         let mut breached = Vec::new();
         for (broker, book) in &mut self.books {
             let breaches = book.on_tick(tick.token, tick.last_price);
