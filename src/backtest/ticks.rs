@@ -29,7 +29,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 use uuid::Uuid;
@@ -172,6 +172,10 @@ struct Previous {
     line: u64,
 }
 
+/// The longest line a tick file may have, in bytes: a JSON envelope with five depth levels
+/// a side is under 2 KB.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
 /// Reads envelopes from a tick file, one line at a time, reusing one line buffer. Yields
 /// `Err` at most once, then ends.
 pub struct TickReader<R: BufRead> {
@@ -246,11 +250,16 @@ impl<R: BufRead> TickReader<R> {
         self.line
     }
 
-    /// Reads the next line into `buf` without its line ending; false at the end.
+    /// Reads the next line into `buf` without its line ending; false at the end. A line
+    /// longer than [`MAX_LINE_BYTES`] is refused as soon as that many bytes have come
+    /// without a line ending (`--ticks /dev/zero` used to grow the buffer without bound).
     fn read_line(&mut self) -> Result<bool, TickFileError> {
         self.buf.clear();
-        let n = self
-            .input
+        let limit = u64::try_from(MAX_LINE_BYTES)
+            .unwrap_or(u64::MAX)
+            .saturating_add(1);
+        let n = (&mut self.input)
+            .take(limit)
             .read_until(b'\n', &mut self.buf)
             .map_err(|error| TickFileError::Io {
                 path: self.path.clone(),
@@ -260,6 +269,13 @@ impl<R: BufRead> TickReader<R> {
             return Ok(false);
         }
         self.line += 1;
+        if self.buf.len() > MAX_LINE_BYTES {
+            return Err(malformed(
+                self.line,
+                "line",
+                format!("more than {MAX_LINE_BYTES} bytes without a line ending: not a tick file"),
+            ));
+        }
         if self.buf.last() == Some(&b'\n') {
             self.buf.pop();
         }

@@ -269,3 +269,24 @@ fn prices_parse_exactly() {
         assert_eq!(parse_price(text.as_bytes()), want, "{text}");
     }
 }
+
+/// `--ticks /dev/zero` used to read one endless line into memory (2 GB in 5 s).
+#[test]
+fn an_endless_line_is_refused_once_it_passes_the_bound() {
+    let endless = std::io::BufReader::new(std::io::repeat(b'0'));
+    let err = TickReader::new(endless, options(1)).err().expect("refused");
+    assert_eq!(err.field(), Some("line"));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "line 1: line: more than {} bytes without a line ending: not a tick file",
+            MAX_LINE_BYTES
+        )
+    );
+    let mut text = String::from("{");
+    text.push_str(&"x".repeat(MAX_LINE_BYTES));
+    let err = TickReader::new(std::io::Cursor::new(text.into_bytes()), options(1))
+        .err()
+        .expect("refused");
+    assert_eq!(err.field(), Some("line"));
+}
