@@ -109,11 +109,21 @@ impl Checked for EmaCrossParams {
 
 type Problems = Vec<(String, String)>;
 
+/// The longest indicator window, in ticks: each window keeps that many prices, so a typo
+/// such as `lookback = 4294967296000` would otherwise abort the process allocating it on
+/// the first tick (`config check` now refuses it).
+pub const MAX_WINDOW: usize = 100_000;
+
 fn at_least(problems: &mut Problems, field: &str, value: usize, min: usize) {
     if value < min {
         problems.push((
             field.into(),
             format!("must be at least {min} (got {value})"),
+        ));
+    } else if value > MAX_WINDOW {
+        problems.push((
+            field.into(),
+            format!("must be at most {MAX_WINDOW} ticks (got {value})"),
         ));
     }
 }

@@ -86,6 +86,11 @@ fn range_checks_table() {
             ],
         ),
         (
+            // Used to pass `config check` and abort `run` allocating the window.
+            "kind = \"momentum\"\nlookback = 4294967296000\nthreshold = \"0.01\"\nquantity = 1",
+            vec!["lookback: must be at most 100000 ticks (got 4294967296000)"],
+        ),
+        (
             "kind = \"rsi\"\nperiod = 14\noversold = 30\noverbought = 70\nquantity = 5",
             vec![],
         ),
