@@ -1,5 +1,6 @@
-//! One ticker connection: connect, subscribe every target and restore its mode, then read
-//! frames until the connection fails or goes quiet for longer than the liveness timeout.
+//! One ticker connection: connect (within the liveness timeout), subscribe every target and
+//! restore its mode, then read frames until the connection fails or goes quiet for longer
+//! than the liveness timeout.
 
 use super::conflation::Conflator;
 use super::stats::FeedStats;
@@ -66,9 +67,15 @@ pub(super) async fn run(
     liveness: Duration,
     sinks: &Sinks,
 ) -> (Ended, bool) {
-    let ws = match connect(endpoint).await {
-        Ok(ws) => ws,
-        Err(e) => return (Ended::Connect(e), false),
+    // A server that accepts TCP and never completes the handshake must not stop the feed
+    // for good: the dial gets the liveness timeout too, then the reconnect backoff.
+    let ws = match tokio::time::timeout(liveness, connect(endpoint)).await {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(e)) => return (Ended::Connect(e), false),
+        Err(_) => {
+            let why = format!("no WebSocket handshake within {liveness:?}");
+            return (Ended::Connect(why), false);
+        }
     };
     sinks.stats.connects.fetch_add(1, Ordering::Relaxed);
     let (mut sink, mut source) = ws.split();

@@ -281,3 +281,30 @@ async fn with_market_hours_enforced_the_feed_stays_away_while_the_market_is_clos
     );
     assert_eq!(feed.send(GetFeedStats).await.unwrap().connects, 0);
 }
+
+/// A server that accepts TCP and never answers the WebSocket handshake used to stop the
+/// feed for good (no log line, no retry): now the dial times out and is tried again.
+#[actix::test]
+async fn a_handshake_that_never_completes_is_given_up_and_dialled_again() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (accepted, mut accepts) = tokio::sync::watch::channel(0_usize);
+    tokio::spawn(async move {
+        let mut held = Vec::new(); // Open and silent, each of them.
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+            accepted.send_replace(held.len());
+        }
+    });
+    let (sim, registry) = simulator().await;
+    let producer = Probe::<Publish>::acking_producer();
+    let mut feed_args = args(&sim, targets(&registry), &producer);
+    feed_args.endpoint.url = format!("ws://127.0.0.1:{port}");
+    let feed = MarketFeed::new(feed_args).start();
+    tokio::time::timeout(WAIT, accepts.wait_for(|n| *n >= 2))
+        .await
+        .expect("the feed dialled again after the silent handshake")
+        .unwrap();
+    let stats = feed.send(GetFeedStats).await.unwrap();
+    assert_eq!(stats.connects, 0, "no connection ever completed: {stats:?}");
+}
