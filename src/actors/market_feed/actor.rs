@@ -154,7 +154,19 @@ async fn publish(args: MarketFeedArgs, sinks: Sinks) {
                 None => break,
             }
         }
-        let market_tick = tick.to_market_tick(symbols.get(&tick.token).cloned());
+        // Only what this feed subscribed, and only sane ticks, reach `market.ticks`: a bad
+        // tick published would be dead-lettered once by every consuming service.
+        let Some(symbol) = symbols.get(&tick.token) else {
+            sinks.stats.unsubscribed.fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
+        let market_tick = tick.to_market_tick(Some(symbol.clone()));
+        if let Err(problem) = market_tick.check() {
+            if sinks.stats.invalid.fetch_add(1, Ordering::Relaxed) == 0 {
+                tracing::warn!(token = tick.token, %problem, "tick refused by the tick checks (not published; later ones are counted in the feed's progress line)");
+            }
+            continue;
+        }
         let envelope = Envelope::root(market_tick, SERVICE, chrono::Utc::now());
         in_flight.push(
             args.producer
@@ -176,6 +188,8 @@ fn log_progress(sinks: &Sinks, before: FeedStatsSnapshot) -> FeedStatsSnapshot {
             conflated = now.conflated - before.conflated,
             publish_failures = now.publish_failures - before.publish_failures,
             reconnects = now.disconnects - before.disconnects,
+            unsubscribed = now.unsubscribed - before.unsubscribed,
+            invalid = now.invalid - before.invalid,
             "market feed: last {STATS_LOG_EVERY:?}"
         );
     }

@@ -16,6 +16,10 @@ pub struct FeedStats {
     pub publish_failures: AtomicU64,
     pub order_updates: AtomicU64,
     pub server_errors: AtomicU64,
+    /// Valid packets for instruments this feed did not subscribe (not published).
+    pub unsubscribed: AtomicU64,
+    /// Ticks that failed the tick checks (`MarketTick::check`; not published).
+    pub invalid: AtomicU64,
 }
 
 /// The counters at one moment.
@@ -33,6 +37,8 @@ pub struct FeedStatsSnapshot {
     pub publish_failures: u64,
     pub order_updates: u64,
     pub server_errors: u64,
+    pub unsubscribed: u64,
+    pub invalid: u64,
 }
 
 impl FeedStats {
@@ -51,6 +57,8 @@ impl FeedStats {
             publish_failures: g(&self.publish_failures),
             order_updates: g(&self.order_updates),
             server_errors: g(&self.server_errors),
+            unsubscribed: g(&self.unsubscribed),
+            invalid: g(&self.invalid),
         }
     }
 }

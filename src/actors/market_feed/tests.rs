@@ -308,3 +308,48 @@ async fn a_handshake_that_never_completes_is_given_up_and_dialled_again() {
     let stats = feed.send(GetFeedStats).await.unwrap();
     assert_eq!(stats.connects, 0, "no connection ever completed: {stats:?}");
 }
+
+/// Valid packets for an instrument nobody subscribed were published with symbol null; a
+/// tick the checks refuse (a zero last price) reached every service, to be dead-lettered
+/// by each. Neither is published now; both are counted.
+#[actix::test]
+async fn only_subscribed_and_sane_ticks_are_published() {
+    let (sim, registry) = simulator().await;
+    let mut producer = Probe::<Publish>::acking_producer();
+    let feed = start_feed(&sim, targets(&registry), &producer);
+    wait_status(&sim, "subscribed", |s| s.subscriptions == expected_modes()).await;
+    ticks_for_every_token(&mut producer, 1).await;
+    let subscribed: BTreeSet<u32> = expected_modes().into_keys().collect();
+    let stranger: u32 = 1_025; // NSE segment, not subscribed
+    assert!(!subscribed.contains(&stranger));
+    let ltp = |token: u32, paise: i32| {
+        let mut frame = vec![0, 1, 0, 8];
+        frame.extend_from_slice(&token.to_be_bytes());
+        frame.extend_from_slice(&paise.to_be_bytes());
+        frame
+    };
+    let known = *subscribed.iter().next().unwrap();
+    sim.send_binary(ltp(stranger, 150_000));
+    sim.send_binary(ltp(known, 0));
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let stats = feed.send(GetFeedStats).await.unwrap();
+        if stats.unsubscribed >= 1 && stats.invalid >= 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not counted: {stats:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Ticks go on; none of them is the stranger's or a zero price.
+    let after = ticks_for_every_token(&mut producer, 2).await;
+    let published: Vec<MarketTick> = producer.drain().iter().map(tick_of).chain(after).collect();
+    assert!(
+        published
+            .iter()
+            .all(|t| subscribed.contains(&t.token) && t.last_price > rust_decimal::Decimal::ZERO),
+        "{published:?}"
+    );
+}
