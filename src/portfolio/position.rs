@@ -62,18 +62,22 @@ impl Position {
         }
     }
 
+    /// The accounting core's view of this position: quantity and cost basis.
+    fn net(&self) -> Net {
+        Net {
+            quantity: self.quantity,
+            cost_basis: self.cost_basis,
+        }
+    }
+
     /// True when nothing is open.
     pub fn is_flat(&self) -> bool {
-        self.quantity == 0
+        self.net().is_flat()
     }
 
     /// The entry value signed like the quantity (negative for a short).
     pub fn signed_cost(&self) -> Decimal {
-        if self.quantity < 0 {
-            -self.cost_basis
-        } else {
-            self.cost_basis
-        }
+        self.net().signed_cost()
     }
 
     /// Unrealized P&L at the last mark: `(last − avg) × quantity`, computed exactly as
@@ -104,11 +108,7 @@ impl Position {
     pub(super) fn execute(&self, delta: i64, price: Decimal, fees: Decimal) -> Option<Self> {
         let side = if delta >= 0 { Side::Buy } else { Side::Sell };
         let quantity = u32::try_from(delta.unsigned_abs()).ok()?;
-        let net = Net {
-            quantity: self.quantity,
-            cost_basis: self.cost_basis,
-        };
-        let executed = net.execute(side, quantity, price)?;
+        let executed = self.net().execute(side, quantity, price)?;
         let mut next = self.clone();
         next.charges = self.charges.checked_add(fees)?;
         next.realized_pnl = self.realized_pnl.checked_add(executed.realized)?;
