@@ -1,6 +1,7 @@
 //! `alpha-panda backtest` as users run it: both tick file formats, byte-identical outputs
-//! for the same file, configuration and seed, malformed lines named by number, and a report
-//! whose chart is well-formed SVG with a curve per strategy.
+//! for the same file, configuration and seed, malformed lines named by number with their
+//! file, inputs that are not regular files refused before reading, standard input through
+//! `-`, and a report whose chart is well-formed SVG with a curve per strategy.
 
 use alpha_panda::backtest::synthetic::{self, SyntheticOptions};
 use alpha_panda::backtest::ticks::{TickOptions, TickReader};
@@ -9,7 +10,8 @@ use alpha_panda::messages::encode;
 use chrono::TimeZone;
 use rust_decimal::Decimal;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 const OUTPUTS: [&str; 4] = ["report.json", "fills.csv", "equity.svg", "report.html"];
 
@@ -18,6 +20,12 @@ fn config() -> PathBuf {
 }
 
 fn backtest(ticks: &Path, out: &Path, seed: u64) -> Output {
+    backtest_command(ticks, out, seed)
+        .output()
+        .expect("run alpha-panda backtest")
+}
+
+fn backtest_command(ticks: &Path, out: &Path, seed: u64) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_alpha-panda"));
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("ALPHA_PANDA_")) {
         cmd.env_remove(k);
@@ -30,9 +38,32 @@ fn backtest(ticks: &Path, out: &Path, seed: u64) -> Output {
         .arg("--out")
         .arg(out)
         .arg("--seed")
-        .arg(seed.to_string())
-        .output()
-        .expect("run alpha-panda backtest")
+        .arg(seed.to_string());
+    cmd
+}
+
+/// Runs `cmd` with `stdin`, killing it if it has not ended within `bound` (a FIFO opened
+/// with no writer used to block for ever: the test must fail, not hang).
+fn run_bounded(mut cmd: Command, stdin: Stdio, bound: Duration) -> Output {
+    let mut child = cmd
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start alpha-panda backtest");
+    let deadline = Instant::now() + bound;
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("collect");
+            panic!(
+                "still running after {bound:?}; stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("collect")
 }
 
 /// A CSV of `n` synthetic RELIANCE ticks.
@@ -232,4 +263,110 @@ fn a_malformed_line_is_an_error_that_names_its_line() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 3"), "{err}");
+}
+
+/// The error names the input, whatever the line: line 1 (read before the run starts) too.
+#[test]
+fn errors_name_the_file_and_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[u8], &str); 4] = [
+        ("empty.csv", b"", "line 1: header: empty file"),
+        (
+            "bytes.bin",
+            b"\xff\xfe\x00garbage\n",
+            "line 1: header: expected the CSV header",
+        ),
+        (
+            "long.csv",
+            b"ts_ns,token,bid,ask,last\n1,738561,1,1,1\n",
+            "",
+        ),
+        (
+            "nul.csv",
+            b"ts_ns,token,bid,ask,last\n1793591100000000000,738561,2500.05\x00,2500.10,2500.10\n",
+            "line 2: bid: \"2500.05\\0\" is not a price",
+        ),
+    ];
+    for (name, bytes, says) in cases {
+        let path = dir.path().join(name);
+        let mut bytes = bytes.to_vec();
+        let says = if says.is_empty() {
+            // A third line of 2 MiB with no line ending.
+            bytes.extend(std::iter::repeat_n(b'9', 2 << 20));
+            "line 3: line: more than 1048576 bytes without a line ending"
+        } else {
+            says
+        };
+        std::fs::write(&path, bytes).unwrap();
+        let out = backtest(&path, &dir.path().join("out"), 0);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.starts_with(&format!("error: {}: {says}", path.display())),
+            "{name}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{name}: {err}");
+    }
+    assert!(!dir.path().join("out/report.json").exists());
+}
+
+/// A directory, a FIFO and a device are refused by kind, at once, naming the path.
+#[test]
+fn inputs_that_are_not_regular_files_are_refused_before_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("ticks.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let cases = [
+        (dir.path().to_owned(), "a directory"),
+        (fifo, "a FIFO (named pipe)"),
+        (PathBuf::from("/dev/zero"), "a character device"),
+    ];
+    for (path, kind) in cases {
+        let cmd = backtest_command(&path, &dir.path().join("out"), 0);
+        let out = run_bounded(cmd, Stdio::null(), Duration::from_secs(60));
+        assert_eq!(out.status.code(), Some(1), "{}", path.display());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            err.trim_end(),
+            format!(
+                "error: {}: {kind}, not a regular file: give the path of a tick file, or `-` and pipe it in",
+                path.display()
+            )
+        );
+    }
+    assert!(!dir.path().join("out/report.json").exists());
+}
+
+/// `--ticks -` reads standard input: the same report as from the file; an endless stream
+/// without line endings is refused at the line bound, naming standard input.
+#[test]
+fn standard_input_is_read_through_a_dash() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = csv_file(dir.path(), 1_000);
+    let (from_file, from_stdin) = (dir.path().join("file"), dir.path().join("stdin"));
+    assert_ok(&backtest(&csv, &from_file, 2));
+    let cmd = backtest_command(Path::new("-"), &from_stdin, 2);
+    let stdin = Stdio::from(std::fs::File::open(&csv).unwrap());
+    assert_ok(&run_bounded(cmd, stdin, Duration::from_secs(120)));
+    assert_eq!(
+        read(&from_file.join("fills.csv")),
+        read(&from_stdin.join("fills.csv"))
+    );
+    assert_eq!(report(&from_stdin)["input"], "-");
+
+    let cmd = backtest_command(Path::new("-"), &dir.path().join("zero"), 0);
+    let zero = Stdio::from(std::fs::File::open("/dev/zero").unwrap());
+    let out = run_bounded(cmd, zero, Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim_end(),
+        "error: standard input: line 1: line: more than 1048576 bytes without a line ending: not a tick file"
+    );
 }

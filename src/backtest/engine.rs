@@ -25,8 +25,9 @@
 //!   logged; the run goes on.
 //! - A tick that fails the door's rules ([`MarketTick::check`]: price ≤ 0 or above the
 //!   ceiling, crossed book, …) ends the run with an error naming the tick's position and
-//!   the reason, where the daemon would dead-letter it: no service ever sees it. (The tick
-//!   files' reader refuses it first, with the line number; this guards any other source.)
+//!   the reason, where the daemon would dead-letter it: no service ever sees it. So does a
+//!   tick time outside the years 1677 to 2262 ([`super::ticks::check_time`]). (The tick
+//!   files' reader refuses both first, with the line number; this guards any other source.)
 
 use super::report::{EquityPoint, Outcome, StrategyOutcome};
 use crate::actors::daemon;
@@ -157,6 +158,8 @@ pub async fn run<E: Display>(
         tick.data
             .check()
             .map_err(|problem| BacktestError::Ticks(format!("tick {read}: {problem}")))?;
+        super::ticks::check_time(tick.ts)
+            .map_err(|reason| BacktestError::Ticks(format!("tick {read}: ts: {reason}")))?;
         if read.is_multiple_of(PROGRESS_EVERY) {
             (options.progress)(read);
         }

@@ -22,6 +22,17 @@
 //! Blank lines are skipped. Reading stops at the first malformed or invalid line, with an
 //! error naming the line, the field and the reason ([`TickFileError`]). Line numbers count
 //! every line, from 1.
+//!
+//! Input bounds (any bytes at all may arrive; none may panic, exhaust memory or hang):
+//! - A line is at most [`MAX_LINE_BYTES`]: the line buffer never grows past it, so a file
+//!   with no line ending (`/dev/zero`, a sparse file) is refused after 1 MiB.
+//! - [`open`] reads regular files only: a directory, FIFO, socket or device is refused
+//!   before it is opened (opening a FIFO with no writer blocks for ever; `/dev/zero` never
+//!   ends). Standard input is read only when asked for by name (`-`, [`open_input`]) and
+//!   not a terminal.
+//! - Tick times stay within what an `i64` of nanoseconds since the epoch holds (years 1677
+//!   to 2262; [`check_time`]): the CSV format cannot say more, and the services' calendar
+//!   arithmetic overflows near chrono's own limits.
 
 use crate::market::instruments::InstrumentRegistry;
 use crate::messages::{DepthLevel, Envelope, MAX_PRICE, MarketDepth, MarketTick, TickMode, decode};
@@ -29,7 +40,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, IsTerminal as _, Read};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 use uuid::Uuid;
@@ -82,6 +93,13 @@ pub enum TickFileError {
     /// (The I/O error is in the message, not a `source`: callers print chains.)
     #[error("{}: {error}", path.display())]
     Io { path: PathBuf, error: io::Error },
+    /// The path is not a regular file (a directory, FIFO, socket or device): refused
+    /// before it is read.
+    #[error("{}: {kind}, not a regular file: give the path of a tick file, or `-` and pipe it in", path.display())]
+    NotAFile { path: PathBuf, kind: &'static str },
+    /// `-` was given and standard input is a terminal.
+    #[error("standard input (`--ticks -`) is a terminal: pipe a tick file in, or give its path")]
+    Terminal,
     /// A line is malformed; `field` names the part at fault.
     #[error("line {line}: {field}: {message}")]
     Line {
@@ -96,7 +114,7 @@ impl TickFileError {
     pub fn line(&self) -> Option<u64> {
         match self {
             TickFileError::Line { line, .. } => Some(*line),
-            TickFileError::Io { .. } => None,
+            _ => None,
         }
     }
 
@@ -104,7 +122,7 @@ impl TickFileError {
     pub fn field(&self) -> Option<&'static str> {
         match self {
             TickFileError::Line { field, .. } => Some(field),
-            TickFileError::Io { .. } => None,
+            _ => None,
         }
     }
 }
@@ -145,23 +163,122 @@ fn mix64(mut z: u64) -> u64 {
 
 /// Opens a tick file and reads its first line to learn the format.
 ///
+/// Only a regular file (or a symbolic link to one) is read: anything else is refused before
+/// it is opened, so a FIFO cannot block the open and a device cannot stream for ever.
+///
 /// # Errors
 /// [`TickFileError::Io`] naming the path if it cannot be opened or read;
+/// [`TickFileError::NotAFile`] if it is a directory, FIFO, socket or device;
 /// [`TickFileError::Line`] for line 1 if it is neither the CSV header nor a JSON envelope.
 pub fn open(
     path: impl AsRef<Path>,
     options: TickOptions,
 ) -> Result<TickReader<BufReader<File>>, TickFileError> {
     let path = path.as_ref();
-    let file = File::open(path).map_err(|error| TickFileError::Io {
-        path: path.to_owned(),
-        error,
-    })?;
+    let file = open_regular(path)?;
     TickReader::start(
-        BufReader::with_capacity(1 << 16, file),
+        BufReader::with_capacity(READ_BUFFER_BYTES, file),
         options,
         path.to_owned(),
     )
+}
+
+/// The tick input named `name` on the command line: `-` is standard input, anything else a
+/// file read as by [`open`].
+///
+/// # Errors
+/// As [`open`]; for `-`, [`TickFileError::Terminal`] when standard input is a terminal
+/// (nobody types a tick file: the run would wait for ever on a forgotten pipe).
+pub fn open_input(
+    name: impl AsRef<Path>,
+    options: TickOptions,
+) -> Result<TickReader<Box<dyn BufRead>>, TickFileError> {
+    let name = name.as_ref();
+    if name != Path::new(STDIN_NAME) {
+        let file = open_regular(name)?;
+        let input: Box<dyn BufRead> = Box::new(BufReader::with_capacity(READ_BUFFER_BYTES, file));
+        return TickReader::start(input, options, name.to_owned());
+    }
+    let stdin = io::stdin();
+    if stdin.is_terminal() {
+        return Err(TickFileError::Terminal);
+    }
+    let input: Box<dyn BufRead> = Box::new(BufReader::with_capacity(READ_BUFFER_BYTES, stdin));
+    TickReader::start(input, options, PathBuf::from(STDIN_NAME))
+}
+
+/// The name that means standard input on the command line.
+pub const STDIN_NAME: &str = "-";
+
+/// Bytes read from the file at a time.
+const READ_BUFFER_BYTES: usize = 1 << 16;
+
+/// Opens `path` if it is a regular file. The kind is checked by path first (a `stat` never
+/// blocks, where opening a FIFO waits for a writer) and again on the open file, in case the
+/// path was replaced in between.
+fn open_regular(path: &Path) -> Result<File, TickFileError> {
+    let io = |error| TickFileError::Io {
+        path: path.to_owned(),
+        error,
+    };
+    let kind = std::fs::metadata(path).map_err(io)?.file_type();
+    if !kind.is_file() {
+        return Err(not_a_file(path, kind));
+    }
+    let file = File::open(path).map_err(io)?;
+    let kind = file.metadata().map_err(io)?.file_type();
+    if !kind.is_file() {
+        return Err(not_a_file(path, kind));
+    }
+    Ok(file)
+}
+
+fn not_a_file(path: &Path, kind: std::fs::FileType) -> TickFileError {
+    TickFileError::NotAFile {
+        path: path.to_owned(),
+        kind: file_kind(kind),
+    }
+}
+
+/// What a file that is not a regular file is, for the error.
+fn file_kind(kind: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if kind.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_char_device() {
+            return "a character device";
+        }
+        if kind.is_block_device() {
+            return "a block device";
+        }
+    }
+    if kind.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Refuses a tick time outside the years 1677 to 2262: the range of nanoseconds since the
+/// epoch in an `i64`, all the CSV format can hold. Beyond it the services' calendar
+/// arithmetic (IST dates near chrono's last representable instant) would overflow.
+///
+/// # Errors
+/// The reason, for the caller to place (line or tick number).
+pub fn check_time(ts: DateTime<Utc>) -> Result<(), String> {
+    match ts.timestamp_nanos_opt() {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "{} is outside the years 1677 to 2262 (nanoseconds since the epoch in 64 bits)",
+            ts.to_rfc3339()
+        )),
+    }
 }
 
 /// The last tick accepted, for the time-order check.
@@ -350,6 +467,7 @@ impl<R: BufRead> TickReader<R> {
         let line = self.line;
         let envelope = decode::<MarketTick>(&self.buf)
             .map_err(|e| malformed(line, "envelope", e.to_string()))?;
+        check_time(envelope.ts).map_err(|reason| malformed(line, "ts", reason))?;
         if let Some(prev) = self.previous
             && envelope.ts < prev.ts
         {

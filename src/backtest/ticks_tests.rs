@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::messages::{Envelope, MarketTick, encode};
-use chrono::TimeZone;
+use chrono::{DateTime, TimeZone};
 use std::io::Cursor;
 use std::str::FromStr;
 
@@ -213,6 +213,8 @@ fn malformed_lines_name_their_line_and_field() {
         ("csv in a json file", json(row.trim_end()), 2, "envelope", "malformed envelope"),
         ("another event type", json(&order), 2, "envelope", "wrong event type: expected `market_tick`, got `pnl_snapshot`"),
         ("json time backwards", json(&tick_at(earlier)), 2, "ts", "1970-01-01T00:08:20+00:00 is before 1970-01-01T00:16:40+00:00 on line 1"),
+        ("json time past 2262", json(&tick_at(DateTime::<Utc>::MAX_UTC)), 2, "ts", "+262142-12-31T23:59:59.999999999+00:00 is outside the years 1677 to 2262"),
+        ("json time before 1677", json(&tick_at(DateTime::<Utc>::MIN_UTC)), 2, "ts", "is outside the years 1677 to 2262"),
     ];
     for (name, text, line, field, says) in cases {
         let (got_line, got_field, message) = first_error(&text);
@@ -289,4 +291,72 @@ fn an_endless_line_is_refused_once_it_passes_the_bound() {
         .err()
         .expect("refused");
     assert_eq!(err.field(), Some("line"));
+}
+
+/// Opening a FIFO with no writer blocks for ever and a device never ends: both, and
+/// directories, are refused by kind before anything is opened.
+#[test]
+fn only_regular_files_are_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("ticks.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let link = dir.path().join("link-to-fifo");
+    std::os::unix::fs::symlink(&fifo, &link).unwrap();
+    let cases = [
+        (dir.path().to_owned(), "a directory"),
+        (fifo, "a FIFO (named pipe)"),
+        (link.clone(), "a FIFO (named pipe)"),
+        (PathBuf::from("/dev/zero"), "a character device"),
+        (PathBuf::from("/dev/null"), "a character device"),
+    ];
+    for (path, kind) in cases {
+        let e = open(&path, options(0)).err().expect("refused");
+        assert!(
+            matches!(&e, TickFileError::NotAFile { kind: k, .. } if *k == kind),
+            "{}: {e:?}",
+            path.display()
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}: {kind}, not a regular file: give the path of a tick file, or `-` and pipe it in",
+                path.display()
+            )
+        );
+        let e = open_input(&path, options(0)).err().expect("refused");
+        assert!(matches!(e, TickFileError::NotAFile { .. }), "{e:?}");
+    }
+    // A link to a regular file is that file.
+    let file = dir.path().join("ticks.csv");
+    std::fs::write(&file, CSV).unwrap();
+    let link = dir.path().join("link-to-file");
+    std::os::unix::fs::symlink(&file, &link).unwrap();
+    assert_eq!(open(&link, options(0)).unwrap().count(), 2);
+    assert_eq!(open_input(&link, options(0)).unwrap().count(), 2);
+}
+
+#[test]
+fn tick_times_must_fit_nanoseconds_in_64_bits() {
+    let last = DateTime::from_timestamp_nanos(i64::MAX);
+    let first = DateTime::from_timestamp_nanos(i64::MIN);
+    assert_eq!(check_time(last), Ok(()));
+    assert_eq!(check_time(first), Ok(()));
+    let beyond = last + chrono::Duration::nanoseconds(1);
+    let before = first - chrono::Duration::nanoseconds(1);
+    for ts in [
+        beyond,
+        before,
+        DateTime::<Utc>::MAX_UTC,
+        DateTime::<Utc>::MIN_UTC,
+    ] {
+        let e = check_time(ts).expect_err("out of range");
+        assert!(e.contains("outside the years 1677 to 2262"), "{e}");
+    }
+    // The CSV's largest time is the last one allowed.
+    let text = format!("{CSV_HEADER}\n{},738561,10,10,10\n", i64::MAX);
+    assert_eq!(read_all(&text, 0)[0].ts, last);
 }

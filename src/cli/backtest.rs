@@ -1,22 +1,27 @@
 //! `alpha-panda backtest`: see [`crate::backtest`].
+//!
+//! Every problem with the tick input (not a regular file, a malformed or invalid line) is an
+//! error naming the input and, for a line, its number; the command exits 1 and writes no
+//! report.
 
 use super::instruments::registry;
-use crate::backtest::engine::{self, RunOptions};
+use crate::backtest::engine::{self, BacktestError, RunOptions};
 use crate::backtest::report;
-use crate::backtest::ticks::{self, TickOptions};
+use crate::backtest::ticks::{self, TickFileError, TickOptions};
 use crate::settings::Settings;
 use crate::strategy::StrategyRegistry;
-use anyhow::Context as _;
+use anyhow::{Context as _, anyhow};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(Debug, Args)]
 pub struct BacktestArgs {
     /// The tick file: CSV with the header `ts_ns,token,bid,ask,last`, or JSON lines of
-    /// `market.ticks` envelopes (as `alpha-panda record` writes them).
+    /// `market.ticks` envelopes (as `alpha-panda record` writes them). A regular file, or
+    /// `-` for standard input (a pipe or a redirected file, not a terminal).
     #[arg(long, value_name = "FILE")]
     pub ticks: PathBuf,
     /// Where the report goes (created if missing): report.json, fills.csv, equity.svg,
@@ -42,11 +47,17 @@ pub(super) async fn run(
     let registry = registry(&settings, None)?;
     let settings = engine::backtest_settings(&settings, args.seed);
     let input = args.ticks.display().to_string();
-    // The error names the file.
-    let reader = ticks::open(
+    let shown = shown_name(&args.ticks);
+    let reader = ticks::open_input(
         &args.ticks,
         TickOptions::with_registry(args.seed, &registry),
-    )?;
+    )
+    .map_err(|e| match e {
+        // A line error names only its line: say which input it is in.
+        TickFileError::Line { .. } => anyhow!("{shown}: {e}"),
+        // The others name the path (or standard input) already.
+        _ => anyhow!(e),
+    })?;
     let bar = progress_bar();
     let progress = {
         let bar = bar.clone();
@@ -60,7 +71,10 @@ pub(super) async fn run(
     };
     let run = engine::run(&settings, &registry, strategies, reader, options).await;
     bar.finish_and_clear();
-    let (outcome, stats) = run.with_context(|| format!("backtest of {input}"))?;
+    let (outcome, stats) = run.map_err(|e| match e {
+        BacktestError::Ticks(_) => anyhow!("{shown}: {e}"),
+        _ => anyhow!(e).context(format!("backtest of {shown}")),
+    })?;
     let elapsed = started.elapsed();
     report::write_all(&outcome, &args.out)
         .with_context(|| format!("writing the report to {}", args.out.display()))?;
@@ -76,6 +90,15 @@ pub(super) async fn run(
         args.out.display()
     );
     Ok(0)
+}
+
+/// How errors name the tick input.
+fn shown_name(ticks: &Path) -> String {
+    if ticks == Path::new(ticks::STDIN_NAME) {
+        "standard input".to_owned()
+    } else {
+        ticks.display().to_string()
+    }
 }
 
 /// A spinner with the tick count and rate on stderr; drawn only when stderr is a terminal.
