@@ -86,6 +86,8 @@ else
   started_pids+=($!)
   wait_for_port 127.0.0.1 "$KAFKA_PORT" tansu
   export ALPHA_PANDA_TEST_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
+  # Fault tests start brokers of their own (tests/common/faults.rs) with the same binary.
+  export ALPHA_PANDA_TEST_TANSU=$TANSU
   log "started tansu $TANSU_VERSION on 127.0.0.1:$KAFKA_PORT"
 fi
 

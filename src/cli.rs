@@ -10,6 +10,7 @@ mod backtest;
 mod bench;
 mod commands;
 mod instruments;
+mod readiness;
 mod record;
 mod zerodha;
 

@@ -235,6 +235,99 @@ impl crate::store::Store for DownStore {
     }
 }
 
+/// A store that can be taken down and brought back: while down every call fails as
+/// [`DownStore`]'s do; while up every call goes to the store it wraps.
+pub struct SwitchableStore {
+    inner: std::sync::Arc<dyn crate::store::Store>,
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SwitchableStore {
+    pub fn new(inner: std::sync::Arc<dyn crate::store::Store>) -> Self {
+        SwitchableStore {
+            inner,
+            down: std::sync::Arc::default(),
+        }
+    }
+
+    /// The switch: `set_down(true)` takes the store down.
+    pub fn switch(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+        self.down.clone()
+    }
+
+    fn is_down(&self) -> bool {
+        self.down.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl crate::store::Store for SwitchableStore {
+    fn put(&self, i: &str, k: &str, v: String) -> BoxFuture<'static, Result<(), StoreError>> {
+        if self.is_down() {
+            refused()
+        } else {
+            self.inner.put(i, k, v)
+        }
+    }
+    fn create(&self, i: &str, k: &str, v: String) -> BoxFuture<'static, Result<bool, StoreError>> {
+        if self.is_down() {
+            refused()
+        } else {
+            self.inner.create(i, k, v)
+        }
+    }
+    fn put_and_move(
+        &self,
+        from: &str,
+        to: &str,
+        k: &str,
+        v: String,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        if self.is_down() {
+            refused()
+        } else {
+            self.inner.put_and_move(from, to, k, v)
+        }
+    }
+    fn get(&self, k: &str) -> BoxFuture<'static, Result<Option<String>, StoreError>> {
+        if self.is_down() {
+            refused()
+        } else {
+            self.inner.get(k)
+        }
+    }
+    fn members(&self, i: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
+        if self.is_down() {
+            refused()
+        } else {
+            self.inner.members(i)
+        }
+    }
+    fn put_with_lists(
+        &self,
+        i: &str,
+        k: &str,
+        v: String,
+        lists: Vec<crate::store::ListWrite>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        if self.is_down() {
+            refused()
+        } else {
+            self.inner.put_with_lists(i, k, v, lists)
+        }
+    }
+    fn get_with_lists(
+        &self,
+        k: &str,
+        lists: &[&str],
+    ) -> BoxFuture<'static, Result<crate::store::ValueWithLists, StoreError>> {
+        if self.is_down() {
+            refused()
+        } else {
+            self.inner.get_with_lists(k, lists)
+        }
+    }
+}
+
 fn refused<T: Send + 'static>() -> BoxFuture<'static, Result<T, StoreError>> {
     Box::pin(async { Err(StoreError("connection refused".into())) })
 }

@@ -2,18 +2,17 @@
 //! store, the event hub, the risk manager's kill switch, the strategy runner, the symbols
 //! of the strategies' instruments, the metrics registry).
 
-use crate::actors::daemon::{EventHubParts, Services};
+use crate::actors::daemon::{EventHubParts, Health, Services};
 use crate::actors::event_hub::{self, SharedOrders};
-use crate::api::{ApiContext, ApiEvent, ApiServer, ReadinessCheck, RunnerLink, StrategyInfo};
+use crate::api::{ApiContext, ApiEvent, ApiServer, RunnerLink, StrategyInfo};
 use crate::market::instruments::InstrumentRegistry;
 use crate::settings::Settings;
 use crate::store::Store;
-use crate::supervision::{ActorState, Board};
+use crate::supervision::Board;
 use anyhow::Context as _;
 use futures::FutureExt;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::broadcast;
 
 /// Events buffered per SSE subscriber before it counts as lagging.
@@ -51,6 +50,7 @@ impl ApiWiring {
         settings: &Settings,
         registry: &InstrumentRegistry,
         services: &Services,
+        health: &Health,
         board: Board,
         store: Arc<dyn Store>,
     ) -> anyhow::Result<ApiServer> {
@@ -76,7 +76,12 @@ impl ApiWiring {
             strategy_runner: services.strategy_runner.as_ref().map(RunnerLink::of),
             symbols: strategy_symbols(settings, registry),
             tree: Arc::new(move || tree_board.snapshot()),
-            readiness: Arc::new(move || readiness(board.clone(), store.clone()).boxed()),
+            readiness: {
+                let health = health.clone();
+                Arc::new(move || {
+                    super::readiness::checks(board.clone(), store.clone(), health.clone()).boxed()
+                })
+            },
             metrics: Arc::new(crate::telemetry::metrics::render),
             events: self.events,
             orders: Arc::new(move |broker, limit| {
@@ -105,28 +110,4 @@ fn strategy_symbols(settings: &Settings, registry: &InstrumentRegistry) -> HashM
         .filter_map(|symbol| registry.by_symbol(symbol))
         .map(|instrument| (instrument.token, instrument.symbol.clone()))
         .collect()
-}
-
-/// Ready when every actor of the tree runs (the producer is connected, each consumer has
-/// joined its group) and the store answers.
-async fn readiness(board: Board, store: Arc<dyn Store>) -> Vec<ReadinessCheck> {
-    let tree = board.snapshot();
-    let not_running: Vec<String> = tree
-        .actors
-        .iter()
-        .filter(|a| a.state != ActorState::Running)
-        .map(|a| format!("{} is {:?}", a.name, a.state).to_lowercase())
-        .collect();
-    let actors = if not_running.is_empty() {
-        ReadinessCheck::ready("actors", format!("{} running", tree.actors.len()))
-    } else {
-        ReadinessCheck::not_ready("actors", not_running.join(", "))
-    };
-    let probe = tokio::time::timeout(Duration::from_secs(1), store.get("health:probe")).await;
-    let store = match probe {
-        Ok(Ok(_)) => ReadinessCheck::ready("store", "answers"),
-        Ok(Err(e)) => ReadinessCheck::not_ready("store", e.to_string()),
-        Err(_) => ReadinessCheck::not_ready("store", "no answer within 1 s"),
-    };
-    vec![actors, store]
 }

@@ -256,6 +256,8 @@ pub enum ProducerError {
 /// Owns the rdkafka producer; flushes it when stopping.
 pub struct ProducerActor {
     producer: FutureProducer,
+    /// Where delivery outcomes go (the broker watch reads them), when watched.
+    health: Option<super::health::BrokerHealth>,
 }
 
 impl ProducerActor {
@@ -294,7 +296,17 @@ impl ProducerActor {
             .producer_config()
             .create()
             .map_err(|e| ProducerError::Create(e.to_string()))?;
-        Ok(ProducerActor { producer })
+        Ok(ProducerActor {
+            producer,
+            health: None,
+        })
+    }
+
+    /// Reports every delivery's outcome to `health`: a success, or a failure that is the
+    /// broker's (transient), never one that is the record's.
+    pub fn with_health(mut self, health: super::health::BrokerHealth) -> Self {
+        self.health = Some(health);
+        self
     }
 
     fn flush(&self) {
@@ -353,12 +365,13 @@ impl Handler<Publish> for ProducerActor {
         if let Some(key) = &record.key {
             future_record = future_record.key(key);
         }
+        let health = self.health.clone();
         // Enqueue synchronously so publish order is handler order.
         match self.producer.send_result(future_record) {
             Ok(delivery) => {
                 let topic = record.topic;
                 Box::pin(async move {
-                    match delivery.await {
+                    let result = match delivery.await {
                         Ok(Ok(d)) => Ok(Delivered {
                             partition: d.partition,
                             offset: d.offset,
@@ -367,7 +380,17 @@ impl Handler<Publish> for ProducerActor {
                         Err(_) => Err(PublishError::Unavailable(
                             "delivery report dropped (producer shut down)".into(),
                         )),
+                    };
+                    if let Some(health) = health {
+                        match &result {
+                            Ok(_) => health.delivery_ok(),
+                            Err(e @ PublishError::Transient { .. }) => {
+                                health.delivery_failed(std::time::Instant::now(), e.to_string());
+                            }
+                            Err(_) => {}
+                        }
                     }
+                    result
                 })
             }
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {

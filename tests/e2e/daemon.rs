@@ -163,6 +163,31 @@ impl Daemon {
         (status.code(), elapsed, std::mem::take(&mut self.seen))
     }
 
+    /// Waits at most `within` for the daemon to exit by itself: its exit code (`None`:
+    /// killed by a signal, or still running at the deadline and killed then) and its log.
+    pub fn wait_exit(mut self, within: Duration) -> (Option<i32>, Vec<String>) {
+        let deadline = Instant::now() + within;
+        let code = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break status.code(),
+                Ok(None) if Instant::now() < deadline => {
+                    // Polling the child with a deadline.
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                _ => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    break None;
+                }
+            }
+        };
+        // The reader thread ends with the pipe; take what it read.
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
+            self.seen.push(line);
+        }
+        (code, std::mem::take(&mut self.seen))
+    }
+
     /// SIGKILL: no goodbye.
     pub fn kill9(mut self) {
         let _ = self.child.kill();

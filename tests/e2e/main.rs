@@ -10,6 +10,7 @@ mod accounting;
 #[path = "../common/mod.rs"]
 mod common;
 mod daemon;
+mod faults;
 mod strategies;
 mod zerodha_soak;
 

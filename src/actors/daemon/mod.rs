@@ -3,13 +3,17 @@
 //! ```text
 //! root (one_for_one)
 //! ├── infrastructure (one_for_one): producer
+//! ├── broker_watch (no restarts: its failure is the root giving up, exit 3)
 //! ├── services (one_for_one): strategy_runner, risk_manager, paper_execution,
 //! │                           zerodha_execution, portfolio_manager
 //! ├── consumers (one_for_one): consumer.<service>, one per service above
 //! └── feed (one_for_one): market_feed
 //! ```
 //!
-//! The producer exists before anything publishes; each service exists before the
+//! The broker watch ([`crate::streaming::watch`]) probes the broker and reads the
+//! producer's deliveries ([`BrokerHealth`], also read by readiness); a broker unavailable
+//! longer than `kafka.unavailable_exit_secs` fails it, and with no restart budget that
+//! ends the process with exit 3. The producer exists before anything publishes; each service exists before the
 //! consumer that feeds it; the feed starts last, once everything downstream runs. A
 //! producer restart needs no cascade: a consumer whose outputs fail rewinds to the first
 //! record not fully delivered (`streaming::consumer`).
@@ -44,8 +48,9 @@ use crate::settings::Settings;
 use crate::store::Store;
 use crate::streaming::consumer::{ConsumerActor, ConsumerArgs};
 use crate::streaming::retry::Backoff;
-use crate::streaming::{KafkaConnection, ProducerActor, ProducerHandle};
-use crate::supervision::{RestartStrategy, SupervisorSpec};
+use crate::streaming::watch::BrokerWatch;
+use crate::streaming::{BrokerHealth, KafkaConnection, ProducerActor, ProducerHandle};
+use crate::supervision::{RestartPolicy, RestartStrategy, SupervisorSpec};
 use actix::{Addr, Recipient};
 use std::sync::Arc;
 
@@ -59,6 +64,8 @@ pub const SERVICES: &str = "services";
 pub const CONSUMERS: &str = "consumers";
 /// The market feed's supervisor (its worker is `market_feed`).
 pub const FEED_SUPERVISOR: &str = "feed";
+/// The broker watch, directly under the root.
+pub const BROKER_WATCH: &str = "broker_watch";
 
 /// What the tree is built from.
 pub struct DaemonParts<'a> {
@@ -112,6 +119,15 @@ pub struct DaemonTree {
     pub holds: TradingHolds,
     /// Every actor and supervisor name, for checking `[supervision.actors]` keys.
     pub names: Vec<String>,
+    /// What readiness reads.
+    pub health: Health,
+}
+
+/// The shared states readiness reads (`GET /health/ready`), filled as the tree is built.
+#[derive(Clone, Default)]
+pub struct Health {
+    /// What the broker watch and the producer's deliveries say of the broker.
+    pub broker: BrokerHealth,
 }
 
 /// Builds the tree.
@@ -143,9 +159,14 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
         SupervisorSpec::new(INFRASTRUCTURE, RestartStrategy::OneForOne, supervision);
     let connection = kafka.clone();
     let mut first = Some(first_producer);
-    let producer_addr = infrastructure.worker(PRODUCER, move || match first.take() {
-        Some(p) => Ok(p),
-        None => ProducerActor::create(&connection).map_err(|e| e.to_string()),
+    let broker_health = BrokerHealth::default();
+    let health = broker_health.clone();
+    let producer_addr = infrastructure.worker(PRODUCER, move || {
+        let producer = match first.take() {
+            Some(p) => p,
+            None => ProducerActor::create(&connection).map_err(|e| e.to_string())?,
+        };
+        Ok(producer.with_health(health.clone()))
     });
     let producer = ProducerHandle::new(producer_addr.recipient());
     let holds = TradingHolds::default();
@@ -191,6 +212,16 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
 
     let mut root = SupervisorSpec::new(ROOT, RestartStrategy::OneForOne, supervision);
     root.supervisor(infrastructure);
+    let (connection, health) = (kafka.clone(), broker_health.clone());
+    let exit_after = settings.kafka.unavailable_exit();
+    let no_restarts = RestartPolicy {
+        max_restarts: 0,
+        ..supervision.policy_for(BROKER_WATCH)
+    };
+    root.worker_with_policy(BROKER_WATCH, no_restarts, move || {
+        BrokerWatch::new(&connection, health.clone(), exit_after)
+    });
+    names.push(BROKER_WATCH.to_owned());
     root.supervisor(services_spec);
     root.supervisor(consumers);
     if let Some(feed) = feed.filter(|_| selected.runs(market_feed::SERVICE)) {
@@ -213,6 +244,9 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
         services,
         holds,
         names,
+        health: Health {
+            broker: broker_health,
+        },
     })
 }
 

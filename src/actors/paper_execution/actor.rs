@@ -2,7 +2,7 @@
 
 use super::SERVICE;
 use super::restart::{self, JOURNAL_INDEX, TRIGGER_INDEX, journal_key, trigger_key};
-use crate::actors::venue_events::publish_venue_event;
+use crate::actors::venue_events::{publish_venue_event, republish_venue_event};
 use crate::market::{InstrumentRegistry, IntradayDay, MarketCalendar};
 use crate::messages::{
     Broker, Envelope, MarketTick, OrderFailed, OrderType, Payload, ValidatedSignal, client_order_id,
@@ -180,6 +180,27 @@ impl PaperExecution {
             .into_iter()
             .map(|event| {
                 publish_venue_event(
+                    &self.args.producer,
+                    Broker::Paper,
+                    SERVICE,
+                    cause,
+                    event,
+                    cause.ts,
+                )
+            })
+            .collect()
+    }
+
+    /// Publishes again what an earlier handling of `cause` published (not counted again).
+    fn republish<C: crate::messages::Payload>(
+        &self,
+        cause: &Envelope<C>,
+        events: Vec<VenueEvent>,
+    ) -> Vec<PendingDelivery> {
+        events
+            .into_iter()
+            .map(|event| {
+                republish_venue_event(
                     &self.args.producer,
                     Broker::Paper,
                     SERVICE,
@@ -371,7 +392,7 @@ impl Handler<Deliver<ValidatedSignal>> for PaperExecution {
         let lookup = self.args.store.get(&key);
         let fut = lookup.into_actor(self).then(move |found, act, _ctx| {
             let journaled = match found {
-                Err(e) => return fut::ready(Err(HandlerError::Transient(e.to_string()))).boxed_local(),
+                Err(e) => return fut::ready(Err(HandlerError::Unavailable(e.to_string()))).boxed_local(),
                 Ok(found) => found,
             };
             if let Some(json) = journaled {
@@ -388,7 +409,7 @@ impl Handler<Deliver<ValidatedSignal>> for PaperExecution {
                             }
                         }
                         tracing::info!(order = %order_id, republished = events.len(), "validated signal already executed");
-                        Completion::after(act.publish(&d.envelope, events))
+                        Completion::after(act.republish(&d.envelope, events))
                     });
                 return fut::ready(result).boxed_local();
             }
@@ -414,7 +435,7 @@ impl Handler<Deliver<ValidatedSignal>> for PaperExecution {
             create
                 .into_actor(act)
                 .map(move |created, act, _ctx| match created {
-                    Err(e) => Err(HandlerError::Transient(e.to_string())),
+                    Err(e) => Err(HandlerError::Unavailable(e.to_string())),
                     Ok(_) => Ok(Completion::after(act.publish(&d.envelope, entry.events))),
                 })
                 .boxed_local()

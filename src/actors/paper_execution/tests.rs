@@ -140,12 +140,15 @@ async fn a_market_order_fills_at_the_current_tick_and_a_redelivered_signal_never
 }
 
 #[actix::test]
-async fn an_unreachable_journal_is_a_transient_failure_and_nothing_is_published() {
+async fn an_unreachable_journal_is_an_unavailable_dependency_and_nothing_is_published() {
     let mut producer = Probe::<Publish>::acking_producer();
     let paper = start(Arc::new(DownStore), &producer);
     paper.send(tick(245_050)).await.unwrap().unwrap();
     let answer = paper.send(validated()).await.unwrap();
-    assert!(matches!(answer, Err(HandlerError::Transient(m)) if m.contains("connection refused")));
+    // Unavailable: the consumer waits for the store instead of dead-lettering the order.
+    assert!(
+        matches!(answer, Err(HandlerError::Unavailable(m)) if m.contains("connection refused"))
+    );
     producer.expect_no_msg(Duration::from_millis(200)).await;
 }
 

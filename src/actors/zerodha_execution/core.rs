@@ -5,11 +5,17 @@
 //! (`busy`): a placement in flight is not also refreshed by a poll.
 //!
 //! Commit rule: a record's new state is written to the journal only after the events it
-//! produced were published, and becomes the in-memory state only after that write. If a
-//! publication or the write fails, the last journaled state stays in force and the same
-//! events (same envelope ids) are produced again from Kite's view on the next poll or
-//! redelivery. Facts that must never be forgotten — "this order may exist at Kite" — are
-//! journaled *before* the request that creates them.
+//! produced were published. If a publication fails, the last state stays in force and the
+//! same events (same envelope ids) are produced again from Kite's view on the next poll or
+//! redelivery. Once they are published they happened: the record becomes the in-memory
+//! state at once, whether or not its journal write succeeds. A write that fails (the store
+//! down) is kept in `unjournaled` and written again before every poll until it lands —
+//! never re-derived and re-published, so an outage of the store publishes each event once
+//! (before this rule, every poll of a 20 s Redis outage published the same fill again).
+//! A crash before the write lands leaves the journal's older state, and the start-up
+//! reconciliation derives the rest from Kite (same ids, absorbed downstream). Facts that
+//! must never be forgotten — "this order may exist at Kite" — are journaled *before* the
+//! request that creates them.
 
 use super::{SERVICE, ZerodhaExecutionArgs};
 use crate::actors::risk_manager::SetTradingState;
@@ -49,8 +55,11 @@ pub struct ZerodhaStats {
 
 #[derive(Default)]
 pub(super) struct State {
-    /// Orders not settled yet, as last journaled.
+    /// Orders not settled yet, as last committed.
     pub(super) open: BTreeMap<String, OrderRecord>,
+    /// Committed records whose journal write has not landed yet (the store was down),
+    /// newest state per order; written again before every poll.
+    unjournaled: BTreeMap<String, OrderRecord>,
     busy: BTreeSet<String>,
     pub(super) polling: bool,
     /// Kite refused the session earlier in this run: nothing more is sent.
@@ -122,7 +131,7 @@ impl Core {
             .store
             .get(&OrderRecord::key(id))
             .await
-            .map_err(|e| HandlerError::Transient(e.to_string()))?;
+            .map_err(|e| HandlerError::Unavailable(format!("journal read: {e}")))?;
         json.map(|j| {
             serde_json::from_str(&j).map_err(|e| {
                 HandlerError::Permanent(format!("journal entry of order {id} is unreadable: {e}"))
@@ -152,14 +161,42 @@ impl Core {
                 .await
                 .map_err(|e| HandlerError::Transient(format!("publishing order events: {e}")))?;
         }
-        self.persist(&record).await?;
-        let mut state = self.state.borrow_mut();
-        if record.is_settled() {
-            state.open.remove(&record.client_order_id);
-        } else {
-            state.open.insert(record.client_order_id.clone(), record);
+        // Published: it happened. Adopted now, journaled now or later.
+        let id = record.client_order_id.clone();
+        {
+            let mut state = self.state.borrow_mut();
+            if record.is_settled() {
+                state.open.remove(&id);
+            } else {
+                state.open.insert(id.clone(), record.clone());
+            }
+        }
+        match self.persist(&record).await {
+            Ok(()) => {
+                self.state.borrow_mut().unjournaled.remove(&id);
+            }
+            Err(e) => {
+                tracing::warn!(order = %id, error = %e, "order state published but not journaled (store down); written again before every poll");
+                self.state.borrow_mut().unjournaled.insert(id, record);
+            }
         }
         Ok(())
+    }
+
+    /// Writes the committed records whose journal write failed earlier; those that fail
+    /// again wait for the next call.
+    pub(super) async fn flush_journal(&self) {
+        let waiting: Vec<OrderRecord> = self.state.borrow().unjournaled.values().cloned().collect();
+        for record in waiting {
+            if self.persist(&record).await.is_ok() {
+                let mut state = self.state.borrow_mut();
+                // Unless a newer state was committed meanwhile (it is waiting itself).
+                if state.unjournaled.get(&record.client_order_id) == Some(&record) {
+                    state.unjournaled.remove(&record.client_order_id);
+                    tracing::info!(order = %record.client_order_id, "order state journaled after the store came back");
+                }
+            }
+        }
     }
 
     pub(super) async fn persist(&self, record: &OrderRecord) -> Result<(), HandlerError> {
@@ -175,7 +212,7 @@ impl Core {
         };
         write
             .await
-            .map_err(|e| HandlerError::Transient(format!("journal write: {e}")))
+            .map_err(|e| HandlerError::Unavailable(format!("journal write: {e}")))
     }
 
     /// Kite refused the session (403): latch it (no further order is sent in this run),

@@ -179,7 +179,7 @@ impl Core {
                     .store
                     .create(OPEN_INDEX, &OrderRecord::key(id), json)
                     .await
-                    .map_err(|e| HandlerError::Transient(format!("journal write: {e}")))?;
+                    .map_err(|e| HandlerError::Unavailable(format!("journal write: {e}")))?;
                 if !created {
                     return Err(HandlerError::Transient(format!(
                         "order {id} was journaled concurrently; looking again"

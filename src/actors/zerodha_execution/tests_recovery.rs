@@ -225,3 +225,49 @@ async fn an_order_declared_not_placed_that_turns_up_at_kite_halts_and_is_booked(
     assert_eq!(fill.data.cumulative_quantity, 10);
     rig.expect_quiet_over_polls(&addr, 2).await;
 }
+
+#[actix::test]
+async fn a_store_outage_publishes_each_fill_once_and_journals_it_when_the_store_is_back() {
+    let mut rig = Rig::new().await;
+    let mut args = rig.args();
+    let store = crate::testkit::SwitchableStore::new(rig.store.clone());
+    let down = store.switch();
+    args.store = std::sync::Arc::new(store);
+    let addr = rig.start(args);
+    wait_reconciled(&addr).await;
+    let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
+    handled(&addr, &signal).await;
+    let (_, submitted) = rig.expect::<OrderSubmitted>().await;
+    let order_id = submitted.data.order.broker_order_id.unwrap();
+    let id = submitted.data.order.client_order_id.clone();
+
+    down.store(true, std::sync::atomic::Ordering::SeqCst);
+    rig.kite.fill(&order_id, 10, d("1500.25"));
+    let (_, fill) = rig.expect::<OrderFilled>().await;
+    assert_eq!((fill.data.quantity, fill.data.price), (10, d("1500.25")));
+    // Before: every poll of the outage re-derived the fill and published it again.
+    rig.expect_quiet_over_polls(&addr, 10).await;
+    let key = crate::zerodha::OrderRecord::key(&id);
+    let settled = rig.store.members(SETTLED_INDEX).await.unwrap();
+    assert!(
+        !settled.contains(&key),
+        "not journaled while the store is down"
+    );
+
+    down.store(false, std::sync::atomic::Ordering::SeqCst);
+    tokio::time::timeout(WAIT, async {
+        while !rig
+            .store
+            .members(SETTLED_INDEX)
+            .await
+            .unwrap()
+            .contains(&key)
+        {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("journaled as settled once the store is back");
+    assert!(!rig.store.members(OPEN_INDEX).await.unwrap().contains(&key));
+    rig.expect_quiet_over_polls(&addr, 3).await;
+}

@@ -20,6 +20,10 @@ impl Core {
     /// and none before the start-up reconciliation has succeeded (it owns the records
     /// until then).
     pub(super) async fn poll(self: Rc<Self>) {
+        if self.state.borrow().polling {
+            return;
+        }
+        self.flush_journal().await;
         {
             let mut state = self.state.borrow_mut();
             if state.polling {

@@ -14,6 +14,10 @@
 //!   `invalid` and the reason naming the field and value; the handler is never called;
 //! - [`HandlerError::Permanent`] → DLQ; [`HandlerError::Transient`] → retried with
 //!   exponential backoff and jitter, then DLQ;
+//! - [`HandlerError::Unavailable`] (a dependency down: the store) → retried with capped
+//!   backoff for as long as it lasts, never dead-lettered: the record is fine, and
+//!   dead-lettering it during an outage would lose it (a validated order never placed);
+//!   readiness names the dependency meanwhile;
 //! - a failed output delivery → the partition is rewound to that record and everything
 //!   from it is handled again (handlers are idempotent by event id), with backoff; after
 //!   the retry budget the record goes to the DLQ;
@@ -90,4 +94,7 @@ pub enum HandlerError {
     /// Will never succeed: DLQ now.
     #[error("permanent: {0}")]
     Permanent(String),
+    /// A dependency (the store) is down: retry until it is back, never DLQ.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
 }

@@ -26,6 +26,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 type Partition = (String, i32);
 
+/// A record waiting out an unavailable dependency is logged every this many attempts.
+const UNAVAILABLE_LOG_EVERY: u32 = 20;
+
 /// Counters of every outcome. Shared with whoever wants to read them (metrics, tests).
 #[derive(Debug, Default)]
 pub struct ConsumerStats {
@@ -369,6 +372,18 @@ impl Pipeline {
                         (DlqErrorKind::RetriesExhausted, reason),
                         attempt,
                     );
+                }
+                Err(HandlerError::Unavailable(reason)) => {
+                    // Waits out the outage: capped backoff, logged on the first attempt
+                    // and then every UNAVAILABLE_LOG_EVERY attempts.
+                    bump(&self.stats.retries);
+                    metrics::handler_retry(&self.service);
+                    let delay = self.backoff.delay(attempt.min(self.backoff.attempts()));
+                    if attempt == 1 || attempt % UNAVAILABLE_LOG_EVERY == 0 {
+                        tracing::warn!(service = %self.service, topic = %origin.topic, partition = origin.partition, offset = origin.offset, attempt, ?delay, %reason, "a dependency is down; the record waits for it (never dead-lettered)");
+                    }
+                    tokio::time::sleep(delay).await;
+                    attempt = attempt.saturating_add(1);
                 }
                 Err(HandlerError::Transient(reason)) => {
                     bump(&self.stats.retries);
