@@ -375,11 +375,19 @@ async fn run(
     }
     let actors = tree.names.join(",");
     let services = tree.services;
+    let tree_health = tree.health;
     let mut root = tree.root.start().await;
     let api = match api {
         Some(api) => Some(
-            api.serve(settings, &registry, &services, root.board(), store)
-                .await?,
+            api.serve(
+                settings,
+                &registry,
+                &services,
+                &tree_health,
+                root.board(),
+                store,
+            )
+            .await?,
         ),
         None => None,
     };

@@ -66,6 +66,14 @@ pub struct KafkaSettings {
     pub session_timeout_ms: u64,
     /// Records handled but not yet fully delivered, per partition.
     pub max_in_flight_per_partition: usize,
+    /// The broker unreachable (or every delivery failing) this long, seconds, escalates
+    /// to exit 3 so a service manager restarts the process.
+    pub unavailable_exit_secs: u64,
+    /// A consumer with no partition assigned this long, seconds, is restarted (and
+    /// escalates through its supervisor's budget).
+    pub unassigned_exit_secs: u64,
+    /// Readiness fails while a consumer lags more than this many records.
+    pub ready_max_lag: u64,
     /// Extra librdkafka properties (`security.protocol`, `sasl.*`), passed through.
     pub client: BTreeMap<String, String>,
 }
@@ -89,6 +97,16 @@ impl KafkaSettings {
     /// Consumer group session timeout.
     pub fn session_timeout(&self) -> Duration {
         Duration::from_millis(self.session_timeout_ms)
+    }
+
+    /// See [`Self::unavailable_exit_secs`].
+    pub fn unavailable_exit(&self) -> Duration {
+        Duration::from_secs(self.unavailable_exit_secs)
+    }
+
+    /// See [`Self::unassigned_exit_secs`].
+    pub fn unassigned_exit(&self) -> Duration {
+        Duration::from_secs(self.unassigned_exit_secs)
     }
 
     /// The consumer group id of `service`: `"{group_prefix}.{service}"`.
@@ -137,6 +155,9 @@ impl fmt::Debug for KafkaSettings {
                 "max_in_flight_per_partition",
                 &self.max_in_flight_per_partition,
             )
+            .field("unavailable_exit_secs", &self.unavailable_exit_secs)
+            .field("unassigned_exit_secs", &self.unassigned_exit_secs)
+            .field("ready_max_lag", &self.ready_max_lag)
             .field("client", &self.masked_client())
             .finish()
     }

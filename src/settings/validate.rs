@@ -60,6 +60,19 @@ pub(super) fn problems(settings: &Settings) -> Vec<Problem> {
         k.max_in_flight_per_partition as u64,
         1,
     );
+    out.between(
+        "kafka.unavailable_exit_secs",
+        k.unavailable_exit_secs,
+        5,
+        86_400,
+    );
+    out.between(
+        "kafka.unassigned_exit_secs",
+        k.unassigned_exit_secs,
+        10,
+        86_400,
+    );
+    out.between("kafka.ready_max_lag", k.ready_max_lag, 1, 100_000_000);
     for name in k.client.keys() {
         if name.trim().is_empty() {
             out.push("kafka.client", "property names must not be empty");
