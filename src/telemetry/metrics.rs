@@ -21,6 +21,8 @@
 //! | `alpha_panda_actor_restarts_total` | counter | `actor`, `reason` |
 //! | `alpha_panda_handler_latency_seconds` | histogram | `service`, `message` |
 //! | `alpha_panda_consumer_lag` | gauge | `service`, `topic`, `partition` |
+//! | `alpha_panda_feed_<counter>_total` | counter | — (one per [`FeedCounter`]) |
+//! | `alpha_panda_api_control_refused_total` | counter | `reason` (`unauthorized`, `locked_out`) |
 //!
 //! Invariants and costs:
 //! - Label values come from closed sets (brokers, reason codes, failure kinds, service,
@@ -80,6 +82,9 @@ struct Metrics {
     consumer_lag: IntGaugeVec,
     reconciliation_differences: IntGaugeVec,
     reconciliation_at: IntGaugeVec,
+    /// One counter per [`FeedCounter`], in its order.
+    feed: Vec<IntCounter>,
+    control_refused: IntCounterVec,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -200,6 +205,16 @@ fn build() -> prometheus::Result<Metrics> {
                 ),
                 &["service", "topic", "partition"],
             )?,
+        )?,
+        feed: FeedCounter::ALL
+            .iter()
+            .map(|c| counter(&r, &c.metric_name(), c.help()))
+            .collect::<prometheus::Result<_>>()?,
+        control_refused: counter_vec(
+            &r,
+            "alpha_panda_api_control_refused_total",
+            "Control requests refused: a missing or wrong bearer token (unauthorized), or an address locked out after repeated failures (locked_out).",
+            &["reason"],
         )?,
         registry: r,
     })
@@ -375,6 +390,145 @@ pub fn consumer_lag_gauge(service: &str, topic: &str, partition: i32) -> Option<
         .ok()
 }
 
+/// The market feed's counters (`FeedStats` in `actors/market_feed`), each exposed as
+/// `alpha_panda_feed_<name>_total`. A closed set, so every one is registered up front and
+/// recording is one atomic add.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedCounter {
+    /// WebSocket sessions established (the handshake completed).
+    Connects,
+    /// Dials that failed: refused, or no TCP connection or handshake within the timeout.
+    ConnectFailures,
+    /// Sessions that ended (or dials that failed), each followed by a reconnect.
+    Disconnects,
+    Heartbeats,
+    /// Binary frames carrying packets.
+    Frames,
+    /// Ticks decoded.
+    Ticks,
+    /// Frames that could not be read (binary or text).
+    MalformedFrames,
+    /// Packets skipped inside otherwise readable frames.
+    PacketErrors,
+    /// Ticks replaced by a newer one for the same instrument before publication.
+    Conflated,
+    Published,
+    PublishFailures,
+    OrderUpdates,
+    /// Error messages from the ticker.
+    ServerErrors,
+    /// Valid packets for instruments this feed did not subscribe (not published).
+    Unsubscribed,
+    /// Ticks that failed the tick checks (not published).
+    Invalid,
+}
+
+impl FeedCounter {
+    /// Every counter, in registration order.
+    pub const ALL: [FeedCounter; 15] = [
+        FeedCounter::Connects,
+        FeedCounter::ConnectFailures,
+        FeedCounter::Disconnects,
+        FeedCounter::Heartbeats,
+        FeedCounter::Frames,
+        FeedCounter::Ticks,
+        FeedCounter::MalformedFrames,
+        FeedCounter::PacketErrors,
+        FeedCounter::Conflated,
+        FeedCounter::Published,
+        FeedCounter::PublishFailures,
+        FeedCounter::OrderUpdates,
+        FeedCounter::ServerErrors,
+        FeedCounter::Unsubscribed,
+        FeedCounter::Invalid,
+    ];
+
+    /// The counter's name, as the feed's stats call it.
+    pub fn name(self) -> &'static str {
+        match self {
+            FeedCounter::Connects => "connects",
+            FeedCounter::ConnectFailures => "connect_failures",
+            FeedCounter::Disconnects => "disconnects",
+            FeedCounter::Heartbeats => "heartbeats",
+            FeedCounter::Frames => "frames",
+            FeedCounter::Ticks => "ticks",
+            FeedCounter::MalformedFrames => "malformed_frames",
+            FeedCounter::PacketErrors => "packet_errors",
+            FeedCounter::Conflated => "conflated",
+            FeedCounter::Published => "published",
+            FeedCounter::PublishFailures => "publish_failures",
+            FeedCounter::OrderUpdates => "order_updates",
+            FeedCounter::ServerErrors => "server_errors",
+            FeedCounter::Unsubscribed => "unsubscribed",
+            FeedCounter::Invalid => "invalid",
+        }
+    }
+
+    /// `alpha_panda_feed_<name>_total`.
+    pub fn metric_name(self) -> String {
+        format!("alpha_panda_feed_{}_total", self.name())
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            FeedCounter::Connects => "Ticker WebSocket sessions established.",
+            FeedCounter::ConnectFailures => {
+                "Ticker dials that failed: refused, or no TCP connection or WebSocket handshake within the timeout."
+            }
+            FeedCounter::Disconnects => {
+                "Ticker sessions ended or dials failed, each followed by a reconnect (after the backoff)."
+            }
+            FeedCounter::Heartbeats => "Ticker heartbeat frames.",
+            FeedCounter::Frames => "Ticker binary frames carrying packets.",
+            FeedCounter::Ticks => "Ticks decoded from the ticker.",
+            FeedCounter::MalformedFrames => {
+                "Ticker frames (binary or text) that could not be read."
+            }
+            FeedCounter::PacketErrors => "Malformed packets skipped inside readable ticker frames.",
+            FeedCounter::Conflated => {
+                "Ticks replaced by a newer one for the same instrument before publication."
+            }
+            FeedCounter::Published => {
+                "Ticks published to market.ticks (acknowledged by the broker)."
+            }
+            FeedCounter::PublishFailures => "Ticks the broker did not accept (not retried).",
+            FeedCounter::OrderUpdates => "Order updates received on the ticker.",
+            FeedCounter::ServerErrors => "Error messages sent by the ticker.",
+            FeedCounter::Unsubscribed => {
+                "Valid packets for instruments this feed did not subscribe (dropped, not published)."
+            }
+            FeedCounter::Invalid => "Ticks refused by the tick checks (dropped, not published).",
+        }
+    }
+}
+
+/// Adds `n` to one of the market feed's counters.
+pub fn feed_count(counter: FeedCounter, n: u64) {
+    // `feed` holds one handle per `ALL` entry, in declaration order, so the discriminant
+    // is the index (`feed_counters_are_indexed_by_discriminant`).
+    if let Some(c) = METRICS.feed.get(counter as usize) {
+        c.inc_by(n);
+    }
+}
+
+/// Why a control request was refused (`alpha_panda_api_control_refused_total{reason}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ControlRefusal {
+    /// Missing or wrong bearer token (401).
+    Unauthorized,
+    /// The client's address is locked out after repeated failures (429).
+    LockedOut,
+}
+
+/// A control request was refused.
+pub fn control_refused(reason: ControlRefusal) {
+    let label = match reason {
+        ControlRefusal::Unauthorized => "unauthorized",
+        ControlRefusal::LockedOut => "locked_out",
+    };
+    inc(&METRICS.control_refused, &[label]);
+}
+
 /// Every metric in the Prometheus text exposition format (version 0.0.4).
 pub fn render() -> String {
     TextEncoder::new()
@@ -521,6 +675,43 @@ mod tests {
             &text,
             &format!("alpha_panda_handler_latency_seconds_count{{{series}}} 2")
         ));
+    }
+
+    #[test]
+    fn exposes_every_feed_counter() {
+        for c in FeedCounter::ALL {
+            feed_count(c, 1);
+        }
+        let text = render();
+        for c in FeedCounter::ALL {
+            let name = c.metric_name();
+            assert!(
+                text.contains(&format!("# TYPE {name} counter")),
+                "missing {name}"
+            );
+            let value = text
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{name} ")))
+                .and_then(|v| v.parse::<u64>().ok());
+            assert!(value >= Some(1), "{name}: {value:?}");
+        }
+        for (i, c) in FeedCounter::ALL.iter().enumerate() {
+            assert_eq!(*c as usize, i, "{c:?} is at its discriminant");
+        }
+        let names: std::collections::BTreeSet<&str> =
+            FeedCounter::ALL.iter().map(|c| c.name()).collect();
+        assert_eq!(names.len(), FeedCounter::ALL.len(), "distinct names");
+    }
+
+    #[test]
+    fn counts_refused_control_requests_by_reason() {
+        control_refused(ControlRefusal::Unauthorized);
+        control_refused(ControlRefusal::LockedOut);
+        let text = render();
+        for reason in ["unauthorized", "locked_out"] {
+            let prefix = format!("alpha_panda_api_control_refused_total{{reason=\"{reason}\"}} ");
+            assert!(text.contains(&prefix), "missing {prefix}");
+        }
     }
 
     #[test]

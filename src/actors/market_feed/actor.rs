@@ -1,20 +1,27 @@
 //! The actor shell: runs the reconnecting reader and the publisher in its own context (so
 //! a panic in either is a failure its supervisor handles) and answers for its counters.
+//!
+//! Every failed dial or ended session is one WARN naming the endpoint (never the
+//! credentials), the cause and the delay before the next attempt; the feed never gives up.
+//! Its [`FeedHealth`] is handed in ([`MarketFeed::with_health`]) so that it outlives a
+//! restart of the actor and readiness keeps reading the same handle.
 
 use super::conflation::Conflator;
-use super::session::{self, Endpoint, Sinks};
+use super::health::FeedHealth;
+use super::publish_log::{FailureLog, Line, SUMMARY_EVERY};
+use super::session::{self, Ended, Endpoint, Sinks};
 use super::stats::{FeedStats, FeedStatsSnapshot};
 use super::{FeedTarget, KiteOrderUpdate, SERVICE};
 use crate::market::hours::{MarketCalendar, Session};
 use crate::messages::Envelope;
 use crate::streaming::retry::Backoff;
 use crate::streaming::{ProducerHandle, Topic};
+use crate::telemetry::metrics::FeedCounter;
 use actix::prelude::*;
 use chrono::Utc;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -40,20 +47,34 @@ pub struct MarketFeedArgs {
 pub struct MarketFeed {
     args: MarketFeedArgs,
     stats: Arc<FeedStats>,
+    health: FeedHealth,
 }
 
 crate::supervised!(MarketFeed);
 
 impl MarketFeed {
+    /// A feed with a health handle of its own (see [`MarketFeed::with_health`]).
     pub fn new(args: MarketFeedArgs) -> Self {
+        MarketFeed::with_health(args, FeedHealth::default())
+    }
+
+    /// A feed reporting its link state to `health`. Give every incarnation of a supervised
+    /// feed the same handle (a clone), and readiness the same again.
+    pub fn with_health(args: MarketFeedArgs, health: FeedHealth) -> Self {
         MarketFeed {
             args,
             stats: Arc::new(FeedStats::default()),
+            health,
         }
     }
 
     pub fn stats(&self) -> Arc<FeedStats> {
         self.stats.clone()
+    }
+
+    /// The handle this feed reports to.
+    pub fn health(&self) -> FeedHealth {
+        self.health.clone()
     }
 }
 
@@ -77,6 +98,7 @@ impl Actor for MarketFeed {
             buffer: Arc::new(Mutex::new(Conflator::default())),
             wake: Arc::new(Notify::new()),
             stats: self.stats.clone(),
+            health: self.health.clone(),
             order_updates: self.args.order_updates.clone(),
         };
         ctx.spawn(read(self.args.clone(), sinks.clone()).into_actor(self));
@@ -87,12 +109,14 @@ impl Actor for MarketFeed {
 /// Connects, reads, reconnects — forever (outside market hours, waits for the open).
 async fn read(args: MarketFeedArgs, sinks: Sinks) {
     let mut failures: u32 = 0;
+    let endpoint = args.endpoint.shown();
     loop {
         let mut until = None;
         if let Some(calendar) = &args.market_hours {
             let now = Utc::now();
             if calendar.session_at(now) == Session::Closed {
                 let open = calendar.next_open(now);
+                sinks.health.waiting_for_open(open);
                 tracing::info!(%open, "market closed; the feed connects at the next open");
                 let wait = (open - now).to_std().unwrap_or_default();
                 tokio::time::sleep(wait).await;
@@ -115,14 +139,30 @@ async fn read(args: MarketFeedArgs, sinks: Sinks) {
                 }
             }
         };
-        sinks.stats.disconnects.fetch_add(1, Ordering::Relaxed);
+        sinks.stats.add(FeedCounter::Disconnects, 1);
+        sinks.health.disconnected(Utc::now(), ended.to_string());
         failures = if healthy {
             1
         } else {
             failures.saturating_add(1)
         };
         let delay = args.reconnect.delay(failures);
-        tracing::warn!(reason = %ended, ?delay, "ticker disconnected; reconnecting");
+        match &ended {
+            Ended::Connect { step, cause } => {
+                sinks.stats.add(FeedCounter::ConnectFailures, 1);
+                tracing::warn!(
+                    %endpoint,
+                    step = step.as_str(),
+                    %cause,
+                    attempt = failures,
+                    retry_in = ?delay,
+                    "ticker connect failed; retrying after the backoff"
+                );
+            }
+            _ => {
+                tracing::warn!(%endpoint, reason = %ended, retry_in = ?delay, "ticker disconnected; reconnecting")
+            }
+        }
         tokio::time::sleep(delay).await;
     }
 }
@@ -136,6 +176,7 @@ async fn publish(args: MarketFeedArgs, sinks: Sinks) {
         .map(|t| (t.token, t.symbol.clone()))
         .collect();
     let mut in_flight = FuturesUnordered::new();
+    let mut failure_log = FailureLog::new(SUMMARY_EVERY);
     let mut report = tokio::time::interval(STATS_LOG_EVERY);
     let mut reported = sinks.stats.snapshot();
     loop {
@@ -143,26 +184,26 @@ async fn publish(args: MarketFeedArgs, sinks: Sinks) {
         let Some(tick) = next else {
             tokio::select! {
                 _ = sinks.wake.notified() => {}
-                Some(result) = in_flight.next(), if !in_flight.is_empty() => settle(&sinks, result),
+                Some(result) = in_flight.next(), if !in_flight.is_empty() => settle(&sinks, &mut failure_log, result),
                 _ = report.tick() => reported = log_progress(&sinks, reported),
             }
             continue;
         };
         while in_flight.len() >= args.max_in_flight.max(1) {
             match in_flight.next().await {
-                Some(result) => settle(&sinks, result),
+                Some(result) => settle(&sinks, &mut failure_log, result),
                 None => break,
             }
         }
         // Only what this feed subscribed, and only sane ticks, reach `market.ticks`: a bad
         // tick published would be dead-lettered once by every consuming service.
         let Some(symbol) = symbols.get(&tick.token) else {
-            sinks.stats.unsubscribed.fetch_add(1, Ordering::Relaxed);
+            sinks.stats.add(FeedCounter::Unsubscribed, 1);
             continue;
         };
         let market_tick = tick.to_market_tick(Some(symbol.clone()));
         if let Err(problem) = market_tick.check() {
-            if sinks.stats.invalid.fetch_add(1, Ordering::Relaxed) == 0 {
+            if sinks.stats.add(FeedCounter::Invalid, 1) == 0 {
                 tracing::warn!(token = tick.token, %problem, "tick refused by the tick checks (not published; later ones are counted in the feed's progress line)");
             }
             continue;
@@ -188,6 +229,7 @@ fn log_progress(sinks: &Sinks, before: FeedStatsSnapshot) -> FeedStatsSnapshot {
             conflated = now.conflated - before.conflated,
             publish_failures = now.publish_failures - before.publish_failures,
             reconnects = now.disconnects - before.disconnects,
+            connect_failures = now.connect_failures - before.connect_failures,
             unsubscribed = now.unsubscribed - before.unsubscribed,
             invalid = now.invalid - before.invalid,
             "market feed: last {STATS_LOG_EVERY:?}"
@@ -198,15 +240,32 @@ fn log_progress(sinks: &Sinks, before: FeedStatsSnapshot) -> FeedStatsSnapshot {
 
 fn settle(
     sinks: &Sinks,
+    log: &mut FailureLog,
     result: Result<crate::streaming::producer::Delivered, crate::streaming::producer::PublishError>,
 ) {
+    let now = std::time::Instant::now();
     match result {
         Ok(_) => {
-            sinks.stats.published.fetch_add(1, Ordering::Relaxed);
+            sinks.stats.add(FeedCounter::Published, 1);
+            if let Some(Line::Recovered { total, lasted }) = log.succeeded(now) {
+                tracing::info!(failures = total, ?lasted, "ticks are published again");
+            }
         }
         Err(e) => {
-            sinks.stats.publish_failures.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(error = %e, "tick not published");
+            sinks.stats.add(FeedCounter::PublishFailures, 1);
+            match log.failed(now) {
+                Some(Line::First) => tracing::warn!(
+                    error = %e,
+                    "tick not published (not retried: a newer tick supersedes it); further failures are summarised every {SUMMARY_EVERY:?}"
+                ),
+                Some(Line::Summary { failures, total }) => tracing::warn!(
+                    failures,
+                    total,
+                    last_error = %e,
+                    "ticks still not published"
+                ),
+                _ => {}
+            }
         }
     }
 }

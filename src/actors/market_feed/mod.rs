@@ -10,16 +10,26 @@
 //! latest-wins buffer ([`conflation::Conflator`]) and conflations are counted.
 //!
 //! A tick whose publication fails is counted and logged, not retried: a newer tick for the
-//! instrument supersedes it.
+//! instrument supersedes it. A streak of failures is logged as its first failure, a
+//! summary every 10 s and one line when publishing recovers (`publish_log`).
+//!
+//! Dialling is bounded: TCP within the liveness timeout, then TLS and the WebSocket
+//! handshake within it again; a failed dial is counted (`connect_failures`), logged once
+//! (endpoint, step, cause, next delay) and retried with the reconnect backoff. Every
+//! counter of [`FeedStats`] is in `/metrics` as `alpha_panda_feed_<counter>_total`, and
+//! [`FeedHealth`] gives readiness its `feed` check.
 
 mod actor;
 pub mod conflation;
+mod health;
+mod publish_log;
 mod session;
 mod stats;
 #[cfg(test)]
 mod tests;
 
 pub use actor::{GetFeedStats, MarketFeed, MarketFeedArgs};
+pub use health::{DEFAULT_STALE_AFTER, FeedHealth, FeedStatus, Link};
 pub use session::Endpoint;
 pub use stats::{FeedStats, FeedStatsSnapshot};
 

@@ -1,19 +1,24 @@
-//! One ticker connection: connect (within the liveness timeout), subscribe every target and
-//! restore its mode, then read frames until the connection fails or goes quiet for longer
-//! than the liveness timeout.
+//! One ticker connection: dial (TCP within the dial timeout, then the TLS and WebSocket
+//! handshake within it again), subscribe every target and restore its mode, then read
+//! frames until the connection fails or goes quiet for longer than the liveness timeout.
+//!
+//! Why two bounded steps: a server that accepts TCP and never completes the handshake
+//! stopped the feed for good (issue 16). Each step now ends within its timeout and the
+//! failure names its step, so the operator can tell "unreachable" from "hanging".
 
 use super::conflation::Conflator;
+use super::health::FeedHealth;
 use super::stats::FeedStats;
 use super::{FeedTarget, KiteOrderUpdate};
 use crate::kite::text::{Request, ServerText};
 use crate::kite::ticker::{Frame, parse_frame};
 use crate::messages::TickMode;
 use crate::settings::Secret;
-use crate::telemetry::metrics;
+use crate::telemetry::metrics::{self, FeedCounter};
 use actix::Recipient;
+use chrono::Utc;
 use futures::{SinkExt, StreamExt};
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -30,19 +35,45 @@ pub struct Endpoint {
     pub access_token: Secret,
 }
 
+impl Endpoint {
+    /// The URL as logs may show it: any credential in it replaced by `***`.
+    pub fn shown(&self) -> String {
+        redact(&self.url, self)
+    }
+}
+
 /// Where decoded data goes.
 #[derive(Clone)]
 pub(super) struct Sinks {
     pub buffer: Arc<Mutex<Conflator>>,
     pub wake: Arc<Notify>,
     pub stats: Arc<FeedStats>,
+    pub health: FeedHealth,
     pub order_updates: Option<Recipient<KiteOrderUpdate>>,
+}
+
+/// The step of a dial that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Step {
+    /// Resolving the host and opening the TCP connection.
+    Tcp,
+    /// TLS (for `wss://`) and the WebSocket upgrade.
+    Handshake,
+}
+
+impl Step {
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Step::Tcp => "tcp",
+            Step::Handshake => "handshake",
+        }
+    }
 }
 
 /// Why a session ended.
 #[derive(Debug)]
 pub(super) enum Ended {
-    Connect(String),
+    Connect { step: Step, cause: String },
     Quiet(Duration),
     Closed,
     Failed(String),
@@ -51,7 +82,9 @@ pub(super) enum Ended {
 impl std::fmt::Display for Ended {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Ended::Connect(e) => write!(f, "cannot connect: {e}"),
+            Ended::Connect { step, cause } => {
+                write!(f, "cannot connect ({} step): {cause}", step.as_str())
+            }
             Ended::Quiet(t) => write!(f, "no frame for {t:?} (liveness timeout)"),
             Ended::Closed => f.write_str("closed by the server"),
             Ended::Failed(e) => write!(f, "connection failed: {e}"),
@@ -60,37 +93,32 @@ impl std::fmt::Display for Ended {
 }
 
 /// Runs one connection to its end. `Ok` carries whether any frame arrived (a healthy
-/// session resets the reconnect backoff).
+/// session resets the reconnect backoff). Each dial step is bounded by `liveness`.
 pub(super) async fn run(
     endpoint: &Endpoint,
     targets: &[FeedTarget],
     liveness: Duration,
     sinks: &Sinks,
 ) -> (Ended, bool) {
-    // A server that accepts TCP and never completes the handshake must not stop the feed
-    // for good: the dial gets the liveness timeout too, then the reconnect backoff.
-    let ws = match tokio::time::timeout(liveness, connect(endpoint)).await {
-        Ok(Ok(ws)) => ws,
-        Ok(Err(e)) => return (Ended::Connect(e), false),
-        Err(_) => {
-            let why = format!("no WebSocket handshake within {liveness:?}");
-            return (Ended::Connect(why), false);
-        }
+    let ws = match connect(endpoint, liveness).await {
+        Ok(ws) => ws,
+        Err((step, cause)) => return (Ended::Connect { step, cause }, false),
     };
-    sinks.stats.connects.fetch_add(1, Ordering::Relaxed);
+    sinks.stats.add(FeedCounter::Connects, 1);
     let (mut sink, mut source) = ws.split();
     for request in subscription_requests(targets) {
         if let Err(e) = sink.send(Message::text(request.to_json())).await {
             return (Ended::Failed(e.to_string()), false);
         }
     }
-    tracing::info!(url = %endpoint.url, instruments = targets.len(), "ticker connected and subscribed");
+    sinks.health.connected(Utc::now());
+    tracing::info!(endpoint = %endpoint.shown(), instruments = targets.len(), "ticker connected and subscribed");
     let mut healthy = false;
     loop {
         let next = match tokio::time::timeout(liveness, source.next()).await {
             Err(_) => return (Ended::Quiet(liveness), healthy),
             Ok(None) => return (Ended::Closed, healthy),
-            Ok(Some(Err(e))) => return (Ended::Failed(e.to_string()), healthy),
+            Ok(Some(Err(e))) => return (Ended::Failed(redact(&e.to_string(), endpoint)), healthy),
             Ok(Some(Ok(message))) => message,
         };
         healthy = true;
@@ -106,7 +134,9 @@ pub(super) async fn run(
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(endpoint: &Endpoint) -> Result<Ws, String> {
+/// Dials `endpoint`: TCP within `step_timeout`, then TLS and the WebSocket handshake
+/// within `step_timeout`. Errors never carry the credentials.
+async fn connect(endpoint: &Endpoint, step_timeout: Duration) -> Result<Ws, (Step, String)> {
     // `ws://host:port` has no path; the handshake's request line needs at least "/".
     let after_scheme = endpoint.url.split_once("://").map_or("", |(_, rest)| rest);
     let slash = if after_scheme.contains('/') { "" } else { "/" };
@@ -118,16 +148,51 @@ async fn connect(endpoint: &Endpoint) -> Result<Ws, String> {
         endpoint.access_token.expose()
     );
     // Errors must not echo the URL: it carries the access token.
-    let mut request = url
-        .into_client_request()
-        .map_err(|_| format!("invalid ticker URL `{}`", endpoint.url))?;
+    let invalid = || {
+        (
+            Step::Tcp,
+            format!("invalid ticker URL `{}`", endpoint.shown()),
+        )
+    };
+    let mut request = url.into_client_request().map_err(|_| invalid())?;
     request
         .headers_mut()
         .insert("X-Kite-Version", HeaderValue::from_static("3"));
-    let (ws, _response) = tokio_tungstenite::connect_async(request)
-        .await
-        .map_err(|e| redact(&e.to_string(), endpoint))?;
-    Ok(ws)
+    let uri = request.uri();
+    let host = uri.host().ok_or_else(invalid)?;
+    let port = uri
+        .port_u16()
+        .unwrap_or(if uri.scheme_str() == Some("wss") {
+            443
+        } else {
+            80
+        });
+    // `host` keeps the brackets of an IPv6 literal, so `host:port` parses either way.
+    let address = format!("{host}:{port}");
+    let tcp =
+        match tokio::time::timeout(step_timeout, tokio::net::TcpStream::connect(&address)).await {
+            Err(_) => {
+                let cause = format!("no TCP connection to {address} within {step_timeout:?}");
+                return Err((Step::Tcp, cause));
+            }
+            Ok(Err(e)) => return Err((Step::Tcp, format!("{address}: {e}"))),
+            Ok(Ok(tcp)) => tcp,
+        };
+    // Ticks are small and latency matters more than packet count.
+    let _ = tcp.set_nodelay(true);
+    match tokio::time::timeout(
+        step_timeout,
+        tokio_tungstenite::client_async_tls(request, tcp),
+    )
+    .await
+    {
+        Err(_) => Err((
+            Step::Handshake,
+            format!("no TLS/WebSocket handshake within {step_timeout:?} (the server accepted TCP)"),
+        )),
+        Ok(Err(e)) => Err((Step::Handshake, redact(&e.to_string(), endpoint))),
+        Ok(Ok((ws, _response))) => Ok(ws),
+    }
 }
 
 fn redact(text: &str, endpoint: &Endpoint) -> String {
@@ -170,10 +235,10 @@ fn on_binary(bytes: &[u8], sinks: &Sinks) {
     let stats = &sinks.stats;
     match parse_frame(bytes) {
         Ok(Frame::Heartbeat) => {
-            stats.heartbeats.fetch_add(1, Ordering::Relaxed);
+            stats.add(FeedCounter::Heartbeats, 1);
         }
         Ok(Frame::Packets(packets)) => {
-            stats.frames.fetch_add(1, Ordering::Relaxed);
+            stats.add(FeedCounter::Frames, 1);
             let mut got = 0u64;
             if let Ok(mut buffer) = sinks.buffer.lock() {
                 for packet in packets {
@@ -181,24 +246,25 @@ fn on_binary(bytes: &[u8], sinks: &Sinks) {
                         Ok(tick) => {
                             got += 1;
                             if buffer.push(tick) {
-                                stats.conflated.fetch_add(1, Ordering::Relaxed);
+                                stats.add(FeedCounter::Conflated, 1);
                             }
                         }
                         Err(e) => {
-                            stats.packet_errors.fetch_add(1, Ordering::Relaxed);
+                            stats.add(FeedCounter::PacketErrors, 1);
                             tracing::debug!(error = %e, "skipped a malformed packet");
                         }
                     }
                 }
             }
-            stats.ticks.fetch_add(got, Ordering::Relaxed);
+            stats.add(FeedCounter::Ticks, got);
             metrics::ticks_received(got);
             if got > 0 {
+                sinks.health.tick(Utc::now());
                 sinks.wake.notify_one();
             }
         }
         Err(e) => {
-            stats.malformed_frames.fetch_add(1, Ordering::Relaxed);
+            stats.add(FeedCounter::MalformedFrames, 1);
             tracing::warn!(error = %e, len = bytes.len(), "skipped a malformed frame");
         }
     }
@@ -207,7 +273,7 @@ fn on_binary(bytes: &[u8], sinks: &Sinks) {
 fn on_text(text: &str, sinks: &Sinks) {
     match ServerText::parse(text) {
         Ok(ServerText::Order(update)) => {
-            sinks.stats.order_updates.fetch_add(1, Ordering::Relaxed);
+            sinks.stats.add(FeedCounter::OrderUpdates, 1);
             match &sinks.order_updates {
                 Some(to) => to.do_send(KiteOrderUpdate(update)),
                 None => {
@@ -216,12 +282,12 @@ fn on_text(text: &str, sinks: &Sinks) {
             }
         }
         Ok(ServerText::Error(message)) => {
-            sinks.stats.server_errors.fetch_add(1, Ordering::Relaxed);
+            sinks.stats.add(FeedCounter::ServerErrors, 1);
             tracing::error!(%message, "ticker error");
         }
         Ok(ServerText::Message(value)) => tracing::info!(%value, "ticker message"),
         Err(e) => {
-            sinks.stats.malformed_frames.fetch_add(1, Ordering::Relaxed);
+            sinks.stats.add(FeedCounter::MalformedFrames, 1);
             tracing::warn!(error = %e, "unreadable text frame");
         }
     }

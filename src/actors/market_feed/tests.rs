@@ -309,6 +309,125 @@ async fn a_handshake_that_never_completes_is_given_up_and_dialled_again() {
     assert_eq!(stats.connects, 0, "no connection ever completed: {stats:?}");
 }
 
+/// A TCP front for the simulator: while `hang` is set it accepts connections and never
+/// answers (a ticker stuck in the handshake); once cleared, it relays new connections to
+/// the simulator. Returns its port and how many connections it accepted so far.
+async fn hanging_front(
+    simulator: std::net::SocketAddr,
+    hang: tokio::sync::watch::Receiver<bool>,
+) -> (u16, tokio::sync::watch::Receiver<usize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (accepted, accepts) = tokio::sync::watch::channel(0_usize);
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut socket, _)) = listener.accept().await {
+            accepted.send_modify(|n| *n += 1);
+            if *hang.borrow() {
+                held.push(socket);
+                continue;
+            }
+            tokio::spawn(async move {
+                if let Ok(mut upstream) = tokio::net::TcpStream::connect(simulator).await {
+                    let _ = tokio::io::copy_bidirectional(&mut socket, &mut upstream).await;
+                }
+            });
+        }
+    });
+    (port, accepts)
+}
+
+/// Polls the feed's counters until `done` holds (or fails the test at the deadline).
+async fn stats_until(
+    feed: &Addr<MarketFeed>,
+    what: &str,
+    done: impl Fn(&FeedStatsSnapshot) -> bool,
+) -> FeedStatsSnapshot {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let stats = feed.send(GetFeedStats).await.unwrap();
+        if done(&stats) {
+            return stats;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}: {stats:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The whole story of a hanging ticker: every silent handshake is a counted connect
+/// failure, the health says disconnected with the cause, the feed keeps dialling, and once
+/// the server answers it connects, ticks are published and the health turns ready.
+#[actix::test]
+async fn a_hanging_ticker_is_retried_counted_and_recovered_from() {
+    let (sim, registry) = simulator().await;
+    let (hang, hanging) = tokio::sync::watch::channel(true);
+    let (port, mut accepts) = hanging_front(sim.local_addr(), hanging).await;
+    let mut producer = Probe::<Publish>::acking_producer();
+    let mut feed_args = args(&sim, targets(&registry), &producer);
+    feed_args.endpoint.url = format!("ws://127.0.0.1:{port}");
+    feed_args.liveness = Duration::from_millis(200);
+    let health = FeedHealth::default();
+    let feed = MarketFeed::with_health(feed_args, health.clone()).start();
+
+    let stats = stats_until(&feed, "two failed dials", |s| s.connect_failures >= 2).await;
+    assert_eq!(stats.connects, 0, "{stats:?}");
+    assert!(*accepts.borrow() >= 2, "each failure was a real dial");
+    assert!(producer.drain().is_empty(), "nothing published");
+    let check = health.readiness(chrono::Utc::now(), true, DEFAULT_STALE_AFTER);
+    assert!(!check.ready, "{check:?}");
+    assert!(
+        check
+            .detail
+            .contains("cannot connect (handshake step): no TLS/WebSocket handshake within 200ms"),
+        "{check:?}"
+    );
+    assert!(!check.detail.contains("token"), "no credentials: {check:?}");
+
+    hang.send_replace(false);
+    let before = *accepts.borrow();
+    tokio::time::timeout(WAIT, accepts.wait_for(|n| *n > before))
+        .await
+        .expect("the feed kept dialling")
+        .unwrap();
+    wait_status(&sim, "subscribed through the front", |s| {
+        s.subscriptions == expected_modes()
+    })
+    .await;
+    ticks_for_every_token(&mut producer, 2).await;
+    let stats = feed.send(GetFeedStats).await.unwrap();
+    assert_eq!(stats.connects, 1, "{stats:?}");
+    assert!(
+        stats.connect_failures >= 2 && stats.published >= 6,
+        "{stats:?}"
+    );
+    let check = health.readiness(chrono::Utc::now(), true, DEFAULT_STALE_AFTER);
+    assert!(check.ready, "{check:?}");
+    assert!(check.detail.starts_with("connected since"), "{check:?}");
+}
+
+/// A refused TCP connection is a failure of the tcp step, counted and retried.
+#[actix::test]
+async fn a_refused_connection_is_a_counted_tcp_failure() {
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    }; // Dropped: nothing listens there now.
+    let (sim, registry) = simulator().await;
+    let producer = Probe::<Publish>::acking_producer();
+    let mut feed_args = args(&sim, targets(&registry), &producer);
+    feed_args.endpoint.url = format!("ws://127.0.0.1:{closed}");
+    let health = FeedHealth::default();
+    let feed = MarketFeed::with_health(feed_args, health.clone()).start();
+    stats_until(&feed, "two refused dials", |s| s.connect_failures >= 2).await;
+    let detail = health
+        .readiness(chrono::Utc::now(), false, DEFAULT_STALE_AFTER)
+        .detail;
+    assert!(
+        detail.contains("cannot connect (tcp step): 127.0.0.1:"),
+        "{detail}"
+    );
+}
+
 /// Valid packets for an instrument nobody subscribed were published with symbol null; a
 /// tick the checks refuse (a zero last price) reached every service, to be dead-lettered
 /// by each. Neither is published now; both are counted.
