@@ -5,10 +5,12 @@
 //! Kill switch checks, in order, each failure answering at once and changing nothing:
 //! 1. the control endpoints are on (`api.control_token` set), else 503
 //!    `control_token is not set`;
-//! 2. `Authorization: Bearer <token>` matches, else 401 with `WWW-Authenticate: Bearer`;
-//! 3. the action is `halt`, `reduce` or `resume`, else 404;
-//! 4. the broker is known (else 400) and enabled (else 404);
-//! 5. the risk manager runs in this process, else 503.
+//! 2. the client's address is not locked out, else 429 with `Retry-After` (5 failed
+//!    attempts within 60 s lock it out for 60 s, whatever the token; `api/lockout.rs`);
+//! 3. `Authorization: Bearer <token>` matches, else 401 with `WWW-Authenticate: Bearer`;
+//! 4. the action is `halt`, `reduce` or `resume`, else 404;
+//! 5. the broker is known (else 400) and enabled (else 404);
+//! 6. the risk manager runs in this process, else 503.
 //!
 //! Then the risk manager is sent [`SetTradingState`] and the answer is the state it
 //! reports in force; its refusal, or no answer within 10 s, is a 503. `flatten` sends it
@@ -18,14 +20,14 @@
 //! hold keeps the broker HALTED.
 //!
 //! Strategy switch checks, in the same spirit:
-//! 1. and 2. as above (503, 401);
-//! 3. the action is `disable` or `enable`, else 404;
-//! 4. the strategy is configured, else 404;
-//! 5. `?broker=` (optional: absent means every broker the strategy runs on) is known
+//! 1. to 3. as above (503, 429, 401);
+//! 4. the action is `disable` or `enable`, else 404;
+//! 5. the strategy is configured, else 404;
+//! 6. `?broker=` (optional: absent means every broker the strategy runs on) is known
 //!    (else 400) and enabled (else 404);
-//! 6. the body is empty or `{"reason": "..."}` (at most 500 chars), else 400;
-//! 7. the strategy runs: enabled in the configuration and on that broker, else 404;
-//! 8. the strategy runner runs in this process, else 503.
+//! 7. the body is empty or `{"reason": "..."}` (at most 500 chars), else 400;
+//! 8. the strategy runs: enabled in the configuration and on that broker, else 404;
+//! 9. the strategy runner runs in this process, else 503.
 //!
 //! Then the runner is sent [`SetStrategyEnabled`]; the answer is
 //! `{"id": ..., "by_broker": [...]}` with the live view of each switched (strategy, broker),
@@ -38,7 +40,10 @@
 //! token is compared in constant time: both sides are hashed with SHA-256 first and the
 //! fixed-size digests compared with [`subtle::ConstantTimeEq`], so neither the content
 //! nor the length of the expected token shows in the timing. The token is never logged;
-//! every change and every refusal of authentication is logged at warn.
+//! every change is logged at warn; refusals of authentication are logged per address and
+//! window (the first failure, the lockout with its count, the end of a lockout with the
+//! number of 429s), never once per attempt, and counted in
+//! `alpha_panda_api_control_refused_total{reason}`.
 //!
 //! [`MAX_FAILURES`]: crate::actors::strategy_runner::MAX_FAILURES
 
@@ -52,6 +57,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::errors::ApiError;
+use super::lockout::{Admission, Lockout, MAX_FAILURES, Note, WINDOW};
 use super::routes::{BrokerQuery, broker_filter};
 use super::strategies::BrokerEntry;
 use super::{ApiState, StrategyInfo};
@@ -60,6 +66,8 @@ use crate::actors::strategy_runner::SetStrategyEnabled;
 use crate::messages::Broker;
 use crate::risk::TradingState;
 use crate::settings::Secret;
+use crate::telemetry::metrics::{self, ControlRefusal};
+use std::net::{IpAddr, Ipv4Addr};
 
 /// Longest the risk manager may take to answer (it saves the state before answering).
 const KILL_SWITCH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -78,7 +86,7 @@ pub(super) async fn set_trading_state(
 ) -> Result<HttpResponse, ApiError> {
     let ctx = &state.context;
     let (broker, action) = path.into_inner();
-    authorize(&req, &ctx.control_token)?;
+    authorize(&req, &ctx.control_token, &state.lockout)?;
     if action == "flatten" {
         let broker = ctx.enabled_broker(&broker)?;
         return flatten(&req, ctx, broker).await;
@@ -184,7 +192,7 @@ pub(super) async fn switch_strategy(
 ) -> Result<HttpResponse, ApiError> {
     let ctx = &state.context;
     let (id, action) = path.into_inner();
-    authorize(&req, &ctx.control_token)?;
+    authorize(&req, &ctx.control_token, &state.lockout)?;
     let enabled = switch_action(&action)?;
     let config = ctx
         .strategies
@@ -309,14 +317,32 @@ fn target_state(action: &str) -> Result<TradingState, ApiError> {
     }
 }
 
-/// Passes if the request carries the control token as a bearer token.
+/// Passes if the request carries the control token as a bearer token and its address is
+/// not locked out.
 ///
 /// # Errors
 /// [`ApiError::Unavailable`] if no token is configured (the endpoints are off);
-/// [`ApiError::Unauthorized`] if the header is missing, not `Bearer`, or the token differs.
-fn authorize(req: &HttpRequest, expected: &Secret) -> Result<(), ApiError> {
+/// [`ApiError::TooManyAttempts`] if the client's address is locked out (the token is not
+/// compared); [`ApiError::Unauthorized`] if the header is missing, not `Bearer`, or the
+/// token differs.
+fn authorize(req: &HttpRequest, expected: &Secret, lockout: &Lockout) -> Result<(), ApiError> {
     if expected.is_empty() {
         return Err(ApiError::Unavailable("control_token is not set".to_owned()));
+    }
+    // No peer address (only in-process test requests): one shared bucket.
+    let ip = req
+        .peer_addr()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
+    let now = std::time::Instant::now();
+    match lockout.admit(ip, now) {
+        Admission::LockedOut { retry_after } => {
+            metrics::control_refused(ControlRefusal::LockedOut);
+            // Whole seconds, rounded up: retrying after `Retry-After` must not be early.
+            let retry_after_secs =
+                retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            return Err(ApiError::TooManyAttempts { retry_after_secs });
+        }
+        Admission::Allowed(note) => log_note(note, ip, req.path()),
     }
     let presented = req
         .headers()
@@ -324,16 +350,38 @@ fn authorize(req: &HttpRequest, expected: &Secret) -> Result<(), ApiError> {
         .and_then(|value| value.to_str().ok())
         .and_then(bearer_token);
     match presented {
-        Some(token) if tokens_match(token, expected.expose()) => Ok(()),
+        Some(token) if tokens_match(token, expected.expose()) => {
+            lockout.succeeded(ip);
+            Ok(())
+        }
         _ => {
-            let peer = req.peer_addr().map(|a| a.to_string()).unwrap_or_default();
-            tracing::warn!(
-                path = req.path(),
-                %peer,
-                "control request refused: missing or invalid bearer token"
-            );
+            metrics::control_refused(ControlRefusal::Unauthorized);
+            log_note(lockout.failed(ip, now), ip, req.path());
             Err(ApiError::Unauthorized)
         }
+    }
+}
+
+/// The few lines an address's failures are worth (see `api/lockout.rs`).
+fn log_note(note: Option<Note>, ip: IpAddr, path: &str) {
+    match note {
+        None => {}
+        Some(Note::FirstFailure) => tracing::warn!(
+            %ip,
+            path,
+            "control request refused: missing or invalid bearer token (further failures from this address are counted, not logged; {MAX_FAILURES} within {WINDOW:?} lock it out)"
+        ),
+        Some(Note::LockedOut { failures }) => tracing::warn!(
+            %ip,
+            failures,
+            locked_for = ?WINDOW,
+            "control requests from this address locked out after repeated invalid bearer tokens (answered 429, even with the right token)"
+        ),
+        Some(Note::LockoutEnded { refused }) => tracing::info!(
+            %ip,
+            refused,
+            "control lockout of this address ended; requests refused with 429 during it"
+        ),
     }
 }
 

@@ -2,13 +2,15 @@
 //! `{"error": "..."}`.
 //!
 //! Classified by what the client must do: fix the request (400), authenticate (401), stop
-//! asking for something that is not here (404, 405), or try later / elsewhere (503). A 500
-//! is the server's own fault and is logged at error. Extractor failures (a malformed query
-//! string or path) and unknown routes are answered in the same JSON shape, never actix's
-//! plain-text defaults.
+//! asking for something that is not here (404, 405), slow down (429, after repeated
+//! authentication failures), or try later / elsewhere (503). A 500 is the server's own
+//! fault and is the only one logged at error: a client's mistake is not the operator's
+//! problem and logs nothing here. Extractor failures (a malformed query string or path)
+//! and unknown routes are answered in the same JSON shape, never actix's plain-text
+//! defaults.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::WWW_AUTHENTICATE;
+use actix_web::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde_json::json;
 use thiserror::Error;
@@ -25,6 +27,12 @@ pub(crate) enum ApiError {
     /// No such route, broker, portfolio, strategy or action (404).
     #[error("{0}")]
     NotFound(String),
+    /// Too many failed control attempts from this address: locked out for
+    /// `retry_after_secs` more (429, `Retry-After`).
+    #[error(
+        "too many failed control attempts from this address; locked out for {retry_after_secs} s more"
+    )]
+    TooManyAttempts { retry_after_secs: u64 },
     /// The route exists, not with this method (405).
     #[error("method {0} is not allowed here")]
     MethodNotAllowed(String),
@@ -44,6 +52,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -54,8 +63,14 @@ impl ResponseError for ApiError {
             tracing::error!(error = %message, "HTTP API request failed");
         }
         let mut response = HttpResponse::build(self.status_code());
-        if matches!(self, ApiError::Unauthorized) {
-            response.insert_header((WWW_AUTHENTICATE, "Bearer"));
+        match self {
+            ApiError::Unauthorized => {
+                response.insert_header((WWW_AUTHENTICATE, "Bearer"));
+            }
+            ApiError::TooManyAttempts { retry_after_secs } => {
+                response.insert_header((RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            _ => {}
         }
         response.json(json!({ "error": self.to_string() }))
     }

@@ -8,6 +8,9 @@
 //! - `event: lagged` + `data: {"missed":N}` when this client fell more than the channel's
 //!   capacity behind and `N` events were dropped for it; the stream goes on.
 //!
+//! `kinds` names event kinds from [`KINDS`]; an unknown one is a 400 naming it and the
+//! valid ones (it used to be accepted and stream nothing, silently).
+//!
 //! Invariants: the subscription is taken before the response starts, so a client that has
 //! the response headers misses no event sent after that. A stream ends when the event
 //! channel closes or the server stops ([`ApiServer::stop`](super::ApiServer::stop)).
@@ -26,7 +29,19 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, watch};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
+use super::errors::ApiError;
 use super::{ApiEvent, ApiState};
+
+/// Every kind the event hub relays (`actors/event_hub`'s `relay!` lines), the values
+/// `?kinds=` accepts. `lagged` is not one: every stream gets it when it falls behind.
+pub(super) const KINDS: [&str; 6] = [
+    "signal",
+    "signal_validated",
+    "signal_rejected",
+    "order_submitted",
+    "order_filled",
+    "order_failed",
+];
 
 /// How often a keep-alive comment is sent.
 pub(super) const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -44,34 +59,58 @@ pub(super) struct EventsQuery {
 }
 
 /// Handles `GET /api/v1/events`.
+///
+/// # Errors
+/// [`ApiError::BadRequest`] naming every unknown kind in `kinds` and the valid ones.
 pub(super) async fn stream(
     state: web::Data<ApiState>,
     query: web::Query<EventsQuery>,
-) -> HttpResponse {
+) -> Result<HttpResponse, ApiError> {
+    let kinds = kinds(query.kinds.as_deref())?;
     let feed = Feed::new(
         state.context.events.subscribe(),
         state.closing.subscribe(),
-        kinds(query.kinds.as_deref()),
+        kinds,
     );
     let frames = stream::once(async { Ok::<_, Infallible>(Bytes::from_static(CONNECTED)) })
         .chain(feed.frames());
-    HttpResponse::Ok()
+    Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header((CACHE_CONTROL, "no-cache"))
         // nginx buffers responses unless told otherwise; events must arrive as they happen.
         .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(frames)
+        .streaming(frames))
 }
 
 /// The kinds asked for, or `None` for every kind (no or an empty `kinds`).
-fn kinds(list: Option<&str>) -> Option<BTreeSet<String>> {
-    let kinds: BTreeSet<String> = list?
+///
+/// # Errors
+/// [`ApiError::BadRequest`] if any kind is not one of [`KINDS`].
+fn kinds(list: Option<&str>) -> Result<Option<BTreeSet<String>>, ApiError> {
+    let Some(list) = list else {
+        return Ok(None);
+    };
+    let kinds: BTreeSet<String> = list
         .split(',')
         .map(str::trim)
         .filter(|k| !k.is_empty())
         .map(str::to_owned)
         .collect();
-    (!kinds.is_empty()).then_some(kinds)
+    let unknown: Vec<&str> = kinds
+        .iter()
+        .map(String::as_str)
+        .filter(|k| !KINDS.contains(k))
+        .collect();
+    if !unknown.is_empty() {
+        // Quoted with `{:?}`, so a kind with odd characters cannot forge the message.
+        let unknown: Vec<String> = unknown.iter().map(|k| format!("{k:?}")).collect();
+        return Err(ApiError::BadRequest(format!(
+            "unknown event kind {}; valid kinds: {}",
+            unknown.join(", "),
+            KINDS.join(", ")
+        )));
+    }
+    Ok((!kinds.is_empty()).then_some(kinds))
 }
 
 /// One client's view of the event channel: what it asked for and when to keep alive.

@@ -24,20 +24,25 @@
 //! | `POST /api/v1/strategies/{id}/{disable,enable}[?broker=]` | the strategy switch (bearer token; optional body `{"reason": "..."}`): `{"id", "by_broker": [..]}` as switched |
 //! | `GET /api/v1/risk/{broker}` | the risk manager's view: `state` in force, `kill_switch`, `held`, `day`, `realized_pnl`, `unrealized_pnl`, `loss_limit_reached`, `strategies_at_loss_limit`, `daily_trades`, `positions`, `open_orders` (each in flight with what `remaining`); 503 when the risk manager runs elsewhere or does not answer within 2 s |
 //! | `POST /api/v1/trading/{broker}/{halt,reduce,resume,flatten}` | the kill switch; `flatten` also closes every position (bearer token) |
-//! | `GET /api/v1/events[?kinds=a,b]` | Server-Sent Events |
+//! | `GET /api/v1/events[?kinds=a,b]` | Server-Sent Events; an unknown kind is a 400 naming it and the valid ones |
 //!
 //! Invariants:
 //! - Every answer is JSON except `/metrics` (Prometheus text) and `/api/v1/events` (SSE).
 //!   An error is `{"error": "..."}`: 400 bad input, 401 authentication, 404 unknown
-//!   resource or route, 405 wrong method, 503 not available here or now. 500 only for a
+//!   resource or route, 405 wrong method, 429 locked out after failed control attempts,
+//!   503 not available here or now. 500 only for a
 //!   fault of the server (an unreadable stored portfolio), never for a client's mistake.
 //! - The API reads the store and never writes it; the two things it changes are a broker's
 //!   trading state, through the risk manager, which answers with the state in force, and
 //!   whether a strategy runs, through the strategy runner, which answers with its view.
 //! - A strategy disabled (failing or by an operator) leaves the process ready: the others
 //!   keep trading; the `strategies` readiness check names it and why.
-//! - Both control endpoints check in the same order: token configured (503), bearer token
-//!   (401), then the path, query and body (`api/control.rs`).
+//! - Both control endpoints check in the same order: token configured (503), the client
+//!   address not locked out (429 with `Retry-After`: 5 failed attempts within 60 s lock
+//!   an address out for 60 s, even with the right token; `api/lockout.rs`), bearer token
+//!   (401), then the path, query and body (`api/control.rs`). Failures are logged once
+//!   per window per address with a count, not once per attempt.
+//! - A client's mistake (any 4xx) logs nothing above INFO; only a 500 logs an ERROR.
 //! - The control token is compared in constant time (SHA-256 of both sides, then
 //!   `subtle::ConstantTimeEq` on the digests, so neither content nor length leaks through
 //!   timing) and is never logged; an empty token turns the control endpoints off (503).
@@ -47,6 +52,7 @@
 mod control;
 mod errors;
 mod events;
+mod lockout;
 mod portfolios;
 mod routes;
 mod strategies;
@@ -217,6 +223,8 @@ impl ReadinessCheck {
 pub(crate) struct ApiState {
     pub(crate) context: ApiContext,
     closing: watch::Sender<bool>,
+    /// Failed control attempts per client address (`api/lockout.rs`).
+    lockout: lockout::Lockout,
 }
 
 impl ApiState {
@@ -225,6 +233,7 @@ impl ApiState {
         web::Data::new(ApiState {
             context,
             closing: watch::Sender::new(false),
+            lockout: lockout::Lockout::default(),
         })
     }
 

@@ -1,5 +1,6 @@
-//! Tests of the kill switch over HTTP: the order of its checks, the bearer token, and what
-//! the risk manager (a probe) receives — or does not.
+//! Tests of the kill switch over HTTP: the order of its checks, the bearer token, the
+//! lockout of an address guessing tokens, and what the risk manager (a probe) receives — or
+//! does not.
 
 use std::time::Duration;
 
@@ -262,4 +263,148 @@ async fn the_risk_view_needs_the_risk_manager_and_a_known_broker() {
     )
     .await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+}
+
+/// POSTs to one app instance (its lockout state lives as long as it) from the address
+/// `from`: the status and the `Retry-After` header, if any.
+macro_rules! post_from {
+    ($app:expr, $from:expr, $uri:expr, $authorization:expr) => {{
+        let mut req = TestRequest::post()
+            .uri($uri)
+            .peer_addr($from.parse().unwrap());
+        if let Some(value) = $authorization {
+            req = req.insert_header(("Authorization", String::from(value)));
+        }
+        let response = actix_web::test::call_service(&$app, req.to_request()).await;
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (response.status(), retry_after)
+    }};
+}
+
+/// Captures this thread's log lines (the app's handlers run on the test's thread).
+fn capture_logs() -> (
+    crate::testkit::logs::CapturedLogs,
+    tracing::subscriber::DefaultGuard,
+) {
+    let logs = crate::testkit::logs::CapturedLogs::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(logs.clone())
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .finish();
+    (logs.clone(), tracing::subscriber::set_default(subscriber))
+}
+
+#[actix_web::test]
+async fn five_thousand_wrong_guesses_are_locked_out_and_logged_in_a_few_lines() {
+    let (logs, _guard) = capture_logs();
+    let (fixture, mut probe) = with_kill_switch().await;
+    let app = actix_web::test::init_service(crate::api::app(crate::api::ApiState::new(
+        fixture.context(),
+    )))
+    .await;
+    let guesser = "10.9.8.7:40000";
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    for n in 0..5_000 {
+        let wrong = format!("Bearer guess-{n}");
+        let authorization = (n % 7 != 0).then_some(wrong.as_str()); // some with no header
+        let (status, retry_after) =
+            post_from!(app, guesser, "/api/v1/trading/paper/halt", authorization);
+        *statuses.entry(status.as_u16()).or_default() += 1;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let secs: u64 = retry_after.expect("Retry-After on a 429").parse().unwrap();
+            assert!((1..=60).contains(&secs), "Retry-After {secs}");
+        }
+    }
+    assert_eq!(
+        statuses,
+        std::collections::BTreeMap::from([(401, 5), (429, 4_995)]),
+        "five tries, then locked out"
+    );
+    // Locked out even with the right token, from any port of that address.
+    let (status, _) = post_from!(
+        app,
+        "10.9.8.7:40001",
+        "/api/v1/trading/paper/halt",
+        Some(&bearer())
+    );
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    probe.expect_no_msg(NOTHING_WITHIN).await;
+    // The operator, from another address, is not.
+    let (status, _) = post_from!(
+        app,
+        "10.1.1.1:50000",
+        "/api/v1/trading/paper/halt",
+        Some(&bearer())
+    );
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(probe.expect_msg(WAIT).await.state, TradingState::Halted);
+    // The strategy switch shares the lockout.
+    let (status, _) = post_from!(
+        app,
+        guesser,
+        "/api/v1/strategies/momentum_1/disable",
+        Some(&bearer())
+    );
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+
+    let text = logs.text();
+    let about_guesses: Vec<&str> = text.lines().filter(|l| l.contains("10.9.8.7")).collect();
+    assert_eq!(
+        about_guesses.len(),
+        2,
+        "the first failure and the lockout: {about_guesses:#?}"
+    );
+    assert!(
+        about_guesses[0].contains("WARN") && about_guesses[0].contains("control request refused"),
+        "{about_guesses:#?}"
+    );
+    assert!(
+        about_guesses[1].contains("locked out") && about_guesses[1].contains("failures=5"),
+        "{about_guesses:#?}"
+    );
+    assert!(!text.contains("guess-"), "no presented token is logged");
+    assert!(
+        !text.contains(super::test_support::TOKEN),
+        "the token is never logged"
+    );
+    assert!(!text.contains("ERROR"), "{text}");
+}
+
+/// Every malformed control request (after authentication, or without it) is a 4xx and no
+/// line above INFO.
+#[actix_web::test]
+async fn malformed_control_requests_are_4xx_and_log_nothing_above_info() {
+    let (logs, _guard) = capture_logs();
+    let (fixture, mut probe) = with_kill_switch().await;
+    let app = actix_web::test::init_service(crate::api::app(crate::api::ApiState::new(
+        fixture.context(),
+    )))
+    .await;
+    let operator = "10.1.1.1:50000";
+    let cases = [
+        "/api/v1/trading/paper/explode",
+        "/api/v1/trading/nyse/halt",
+        "/api/v1/trading/%FF/halt",
+        "/api/v1/strategies/nope/disable",
+        "/api/v1/strategies/momentum_1/explode",
+        "/api/v1/strategies/momentum_1/disable?broker=nyse",
+        "/api/v1/strategies/momentum_1/disable?broker=%ZZ",
+        "/api/v1/nothing",
+    ];
+    for uri in cases {
+        let (status, _) = post_from!(app, operator, uri, Some(&bearer()));
+        assert!(status.is_client_error(), "{uri}: {status}");
+    }
+    probe.expect_no_msg(NOTHING_WITHIN).await;
+    let text = logs.text();
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.contains("ERROR") || l.contains("WARN")),
+        "{text}"
+    );
 }

@@ -173,3 +173,32 @@ async fn feed_ends_on_stop_and_on_a_closed_channel() {
     drop(events);
     assert_eq!(next_text(&mut feed_b).await, None);
 }
+
+#[actix_web::test]
+async fn an_unknown_kind_is_a_400_naming_it_and_the_valid_ones() {
+    use super::test_support::call;
+    use actix_web::http::StatusCode;
+    use actix_web::test::TestRequest;
+    let fixture = Fixture::new().await;
+    let answer = call(
+        fixture.context(),
+        TestRequest::get().uri("/api/v1/events?kinds=signal,order_fill,bogus"),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        answer.error(),
+        "unknown event kind \"bogus\", \"order_fill\"; valid kinds: signal, signal_validated, \
+         signal_rejected, order_submitted, order_filled, order_failed"
+    );
+    // Every valid kind (and an empty list) is still a stream.
+    let all = super::events::KINDS.join(",");
+    for query in [format!("?kinds={all}"), "?kinds=".to_owned(), String::new()] {
+        let fixture = Fixture::new().await;
+        let server = serve("127.0.0.1:0".parse().unwrap(), fixture.context())
+            .await
+            .unwrap();
+        subscribe(&server, &query).await;
+        server.stop().await;
+    }
+}
