@@ -11,7 +11,7 @@
 //! strategy (see [`strategies`](super::strategies)). Invariants: every problem found is
 //! reported, not just the first; nothing here panics.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use config::{Config, ConfigError, Environment, File, FileFormat, Source, Value};
@@ -21,6 +21,7 @@ use super::Settings;
 use super::error::{Problem, SettingsError};
 use super::messages::describe_config_error;
 use super::schema;
+use super::schema_rules;
 use super::{strategies, trading};
 
 /// The embedded defaults: every setting, with its default.
@@ -49,28 +50,230 @@ pub(super) fn process_env() -> (HashMap<String, String>, Vec<Problem>) {
     (env, problems)
 }
 
-/// Merges the layers and deserialises them, without [`Settings::validate`].
+/// Merges the layers and deserialises them, without [`Settings::validate`] and without
+/// salvaging (tests of the loading alone).
+#[cfg(test)]
 pub(super) fn load_layers(
     file: Option<&Path>,
+    env: &HashMap<String, String>,
+) -> Result<Settings, SettingsError> {
+    let file = match file.map(read_settings_file) {
+        Some(Ok(file)) => Some(file),
+        Some(Err(problem)) => {
+            let mut problems = EnvLayer::new(env).problems;
+            problems.push(problem);
+            return Err(SettingsError::new(problems));
+        }
+        None => None,
+    };
+    load_parsed(file, env)
+}
+
+/// What [`load_salvaged`] made of the layers.
+pub(super) struct Salvaged {
+    /// The settings with every key that could not be loaded left at its default, or
+    /// `None` if even that did not load (an unreadable file, say).
+    pub(super) settings: Option<Settings>,
+    /// Every loading problem (unknown keys, values of the wrong type), all passes.
+    pub(super) problems: Vec<Problem>,
+    /// The settings (dotted paths) left at their defaults because of those problems.
+    pub(super) replaced: BTreeSet<String>,
+}
+
+impl Salvaged {
+    /// True if `problem` is about, or mentions, a setting that was left at its default:
+    /// a range rule checked against a default the operator did not write says nothing
+    /// about their file.
+    pub(super) fn touches_replaced(&self, problem: &Problem) -> bool {
+        self.replaced.iter().any(|key| {
+            let under = |text: &str| {
+                text == key
+                    || text
+                        .strip_prefix(key.as_str())
+                        .is_some_and(|rest| rest.starts_with(['.', '[']))
+            };
+            under(&problem.key) || problem.message.contains(key.as_str())
+        })
+    }
+}
+
+/// Most loading passes: each one takes the keys the previous one could not load out of
+/// the file and environment layers (a section that failed to deserialise hides the
+/// problems of its other keys until the first one is out of the way).
+const MAX_PASSES: usize = 4;
+
+/// Loads the layers as far as they go, so that a wrong type never hides a range problem
+/// elsewhere: after a pass with problems, every key it named is taken out of the file and
+/// environment layers (the embedded default shows through) and loading is tried again.
+/// The caller validates the returned settings and drops the problems that
+/// [`Salvaged::touches_replaced`].
+pub(super) fn load_salvaged(file: Option<&Path>, env: &HashMap<String, String>) -> Salvaged {
+    let mut salvaged = Salvaged {
+        settings: None,
+        problems: Vec::new(),
+        replaced: BTreeSet::new(),
+    };
+    let mut file = match file.map(read_settings_file) {
+        Some(Ok(file)) => Some(file),
+        Some(Err(problem)) => {
+            salvaged.problems = EnvLayer::new(env).problems;
+            salvaged.problems.push(problem);
+            return salvaged;
+        }
+        None => None,
+    };
+    let mut env = env.clone();
+    for _ in 0..MAX_PASSES {
+        let error = match load_parsed(file.clone(), &env) {
+            Ok(settings) => {
+                salvaged.settings = Some(settings);
+                return salvaged;
+            }
+            Err(error) => error,
+        };
+        let mut progress = false;
+        for problem in error.problems {
+            if salvaged.problems.contains(&problem) {
+                continue;
+            }
+            if salvaged.touches_replaced(&problem) {
+                // Taking the key out did not help (a strategy entry needs all its keys):
+                // take out the table around it instead.
+                let parent = problem.key.rsplit_once('.').map(|(parent, _)| parent);
+                if let Some(parent) = parent.filter(|p| !salvaged.replaced.contains(*p)) {
+                    progress |= take_out(&mut file, &mut env, parent);
+                    salvaged.replaced.insert(parent.to_owned());
+                }
+                continue;
+            }
+            // An environment variable's own problem (a malformed name) names it.
+            if env.remove(&problem.key).is_some() {
+                progress = true;
+            } else if let Some(key) = setting_of(&problem.key) {
+                progress |= take_out(&mut file, &mut env, &key);
+                salvaged.replaced.insert(key);
+            }
+            salvaged.problems.push(problem);
+        }
+        if !progress {
+            break;
+        }
+    }
+    salvaged
+}
+
+/// Takes the setting `key` out of the file and environment layers, so the default shows
+/// through; a strategy entry's required key gets the strategy template's value instead.
+/// True if a layer changed.
+fn take_out(
+    file: &mut Option<(String, toml::Table)>,
+    env: &mut HashMap<String, String>,
+    key: &str,
+) -> bool {
+    let from_env = remove_env(env, key);
+    let Some((text, table)) = file.as_mut() else {
+        return from_env;
+    };
+    let changed = match template_value(key) {
+        Some((id, field, value)) => set_strategy_key(table, id, field, value),
+        None => remove_path(table, key),
+    };
+    // The text is what gets merged: render the table without the key.
+    let rendered = changed
+        && toml::to_string(table).is_ok_and(|rendered| {
+            *text = rendered;
+            true
+        });
+    from_env || rendered
+}
+
+/// For `strategies.<id>.<field>` with a required `field`: the id, field and the template's
+/// value of it.
+fn template_value(key: &str) -> Option<(&str, &str, toml::Value)> {
+    let rest = key.strip_prefix("strategies.")?;
+    let (id, field) = rest.split_once('.')?;
+    if !["enabled", "brokers", "instruments"].contains(&field) {
+        return None;
+    }
+    let template: toml::Table = toml::from_str(schema_rules::STRATEGY_TEMPLATE).ok()?;
+    Some((id, field, template.get(field)?.clone()))
+}
+
+/// Sets `strategies.<id>.<field>` in the file's table; true if it changed.
+fn set_strategy_key(table: &mut toml::Table, id: &str, field: &str, value: toml::Value) -> bool {
+    let strategies = table
+        .entry("strategies")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let Some(entry) = strategies.as_table_mut().map(|s| {
+        s.entry(id)
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+    }) else {
+        return false;
+    };
+    match entry.as_table_mut() {
+        Some(entry) => entry.insert(field.to_owned(), value.clone()) != Some(value),
+        None => false,
+    }
+}
+
+/// The setting a loading problem is keyed by: `feed.subscriptions[1]` is the list
+/// `feed.subscriptions`; `(file)`, `(defaults)` and `(config)` are no setting.
+fn setting_of(key: &str) -> Option<String> {
+    if key.is_empty() || key.starts_with('(') {
+        return None;
+    }
+    let key = key.split('[').next().unwrap_or(key);
+    Some(key.to_owned())
+}
+
+/// Removes the variables that set `key` or a key under it; true if there was one.
+fn remove_env(env: &mut HashMap<String, String>, key: &str) -> bool {
+    let before = env.len();
+    env.retain(|name, _| {
+        let upper = name.to_ascii_uppercase();
+        let Some(rest) = upper.strip_prefix(ENV_PREFIX) else {
+            return true;
+        };
+        let dotted = rest.to_ascii_lowercase().replace("__", ".");
+        !(dotted == key || dotted.starts_with(&format!("{key}.")))
+    });
+    env.len() != before
+}
+
+/// Removes the value at dotted `path` from `table`, where a table's key may itself hold
+/// dots (`supervision.actors."consumer.strategy_runner"`); true if something was removed.
+fn remove_path(table: &mut toml::Table, path: &str) -> bool {
+    if table.remove(path).is_some() {
+        return true;
+    }
+    let keys: Vec<String> = table
+        .keys()
+        .filter(|k| path.starts_with(&format!("{k}.")))
+        .cloned()
+        .collect();
+    keys.iter().any(|k| {
+        let rest = &path[k.len() + 1..];
+        table
+            .get_mut(k)
+            .and_then(toml::Value::as_table_mut)
+            .is_some_and(|inner| remove_path(inner, rest))
+    })
+}
+
+/// Merges the defaults, the parsed file (its text and table) and `env`, and deserialises
+/// them, without [`Settings::validate`].
+fn load_parsed(
+    mut file: Option<(String, toml::Table)>,
     env: &HashMap<String, String>,
 ) -> Result<Settings, SettingsError> {
     let schema: toml::Table = toml::from_str(DEFAULTS).map_err(|e| {
         SettingsError::new(vec![Problem::new("(defaults)", toml_message(DEFAULTS, &e))])
     })?;
     let env = EnvLayer::new(env);
-    let mut problems = env.problems.clone();
-
-    let mut file = match file.map(read_settings_file) {
-        Some(Ok(file)) => Some(file),
-        Some(Err(problem)) => {
-            problems.push(problem);
-            None
-        }
-        None => None,
-    };
-    if !problems.is_empty() {
-        return Err(SettingsError::new(problems));
+    if !env.problems.is_empty() {
+        return Err(SettingsError::new(env.problems));
     }
+    let problems = Vec::new();
     // A layer that sets a strategy's params.kind replaces the params below it.
     let mut defaults = schema.clone();
     let (defaults_changed, file_changed) = strategies::replace_params_on_kind(

@@ -30,6 +30,22 @@ pub(super) fn describe_value(kind: &ValueKind) -> String {
     }
 }
 
+/// How a secret's value is shown after `got`: its kind only.
+pub(super) fn describe_secret(kind: &ValueKind) -> String {
+    let what = match kind {
+        ValueKind::Nil => "nothing",
+        ValueKind::Boolean(_) => "a boolean",
+        ValueKind::I64(_) | ValueKind::I128(_) | ValueKind::U64(_) | ValueKind::U128(_) => {
+            "an integer"
+        }
+        ValueKind::Float(_) => "a number",
+        ValueKind::String(_) => "a string",
+        ValueKind::Table(_) => "a table",
+        ValueKind::Array(_) => "an array",
+    };
+    format!("{what} (value not shown: it is a secret)")
+}
+
 /// A problem for a deserialisation error inside `section`, keyed by the full dotted path.
 pub(super) fn describe_config_error(section: &str, error: ConfigError) -> Problem {
     let key = |inner: Option<String>| match inner {
@@ -118,6 +134,8 @@ fn describe_expected(expected: &str, got: &str) -> String {
         };
     }
     let known = [
+        // rust_decimal's "a Decimal type representing a fixed-point number".
+        ("Decimal", "a decimal number"),
         ("floating", "a number"),
         ("boolean", "a boolean"),
         ("string", "a string"),

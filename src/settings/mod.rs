@@ -52,6 +52,8 @@ mod kite_tests;
 #[cfg(test)]
 mod market_tests;
 #[cfg(test)]
+mod salvage_tests;
+#[cfg(test)]
 mod strategy_tests;
 #[cfg(test)]
 mod subscription_tests;
@@ -167,23 +169,60 @@ impl Settings {
         file: Option<&Path>,
         more: impl Fn(&Settings) -> Vec<Problem>,
     ) -> Result<Settings, SettingsError> {
-        let (env, mut problems) = loader::process_env();
-        let loaded = loader::load_layers(file, &env).and_then(|settings| {
-            let mut found = validate::problems(&settings);
-            found.extend(more(&settings));
-            found.sort_by(|a, b| a.key.cmp(&b.key));
-            match found.is_empty() {
-                true => Ok(settings),
-                false => Err(SettingsError::new(found)),
-            }
-        });
-        match loaded {
-            Ok(settings) if problems.is_empty() => Ok(settings),
-            Ok(_) => Err(SettingsError::new(problems)),
-            Err(error) => {
-                problems.extend(error.problems);
-                Err(SettingsError::new(problems))
-            }
+        Self::load_all(file, |_| true, more)
+    }
+
+    /// Loads as far as the layers go and validates, keeping the problems `keep` accepts.
+    /// A key whose value could not be loaded is left at its default for validation, and
+    /// every validation problem about (or mentioning) such a key is dropped, so a wrong
+    /// type never hides the range problems of other keys, and nothing is reported about
+    /// a value the operator did not write.
+    fn load_all(
+        file: Option<&Path>,
+        keep: impl Fn(&Problem) -> bool,
+        more: impl Fn(&Settings) -> Vec<Problem>,
+    ) -> Result<Settings, SettingsError> {
+        let (env, problems) = loader::process_env();
+        let mut result = Self::load_all_from(file, &env, problems, keep, more);
+        if let Err(error) = &mut result {
+            error.problems.sort_by(|a, b| a.key.cmp(&b.key));
+        }
+        result
+    }
+
+    /// [`load_all`](Self::load_all) with `env` in place of the process environment and
+    /// `problems` found before (with the environment).
+    fn load_all_from(
+        file: Option<&Path>,
+        env: &HashMap<String, String>,
+        mut problems: Vec<Problem>,
+        keep: impl Fn(&Problem) -> bool,
+        more: impl Fn(&Settings) -> Vec<Problem>,
+    ) -> Result<Settings, SettingsError> {
+        let salvaged = loader::load_salvaged(file, env);
+        if let Some(settings) = &salvaged.settings {
+            let mut found = validate::problems(settings);
+            found.extend(more(settings));
+            found.retain(|p| !salvaged.touches_replaced(p));
+            problems.extend(found);
+        }
+        let load_problems = !salvaged.problems.is_empty();
+        problems.extend(salvaged.problems);
+        problems.retain(|p| keep(p));
+        if load_problems {
+            // Loading and validation problems interleave by key; validation alone keeps
+            // its own order (section by section).
+            problems.sort_by(|a, b| a.key.cmp(&b.key));
+        }
+        problems.dedup();
+        match salvaged.settings {
+            Some(settings) if problems.is_empty() => Ok(settings),
+            Some(_) => Err(SettingsError::new(problems)),
+            None if problems.is_empty() => Err(SettingsError::new(vec![Problem::new(
+                "(config)",
+                "the settings could not be loaded",
+            )])),
+            None => Err(SettingsError::new(problems)),
         }
     }
 
@@ -192,15 +231,12 @@ impl Settings {
     ///
     /// # Errors
     ///
-    /// As for [`load`](Self::load). Validation runs only when everything parsed, so
-    /// its problems never mix with parse problems.
+    /// As for [`load`](Self::load).
     pub fn load_from(
         file: Option<&Path>,
         env: &HashMap<String, String>,
     ) -> Result<Settings, SettingsError> {
-        let settings = loader::load_layers(file, env)?;
-        settings.validate()?;
-        Ok(settings)
+        Self::load_all_from(file, env, Vec::new(), |_| true, |_| Vec::new())
     }
 
     /// Like [`load`](Self::load) for the login commands: a missing `kite.access_token` is
@@ -210,25 +246,7 @@ impl Settings {
     ///
     /// As for [`load`](Self::load), without that one problem.
     pub fn load_for_login(file: Option<&Path>) -> Result<Settings, SettingsError> {
-        let (env, mut problems) = loader::process_env();
-        match loader::load_layers(file, &env) {
-            Ok(settings) => {
-                problems.extend(
-                    validate::problems(&settings)
-                        .into_iter()
-                        .filter(|p| p.key != "kite.access_token"),
-                );
-                if problems.is_empty() {
-                    Ok(settings)
-                } else {
-                    Err(SettingsError::new(problems))
-                }
-            }
-            Err(error) => {
-                problems.extend(error.problems);
-                Err(SettingsError::new(problems))
-            }
-        }
+        Self::load_all(file, |p| p.key != "kite.access_token", |_| Vec::new())
     }
 
     /// Checks the rules the types cannot express (ranges, broker list shape, URL

@@ -139,25 +139,62 @@ impl StrategyParams {
     /// field is reported, with a "did you mean" hint).
     ///
     /// # Errors
-    /// Every field that is missing, unknown or of the wrong type, worded as the settings
-    /// loader words them (`lookback: expected an integer, got "x"`).
+    /// Every field that is missing, unknown or of the wrong type, all at once, worded as
+    /// the settings loader words them (`lookback: expected an integer, got "x"`).
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ParamsError> {
-        let value = Value::new(None, ValueKind::Table(to_config(&self.values)));
-        T::deserialize(value).map_err(|e| {
-            let problem = hint(describe_config_error("", e));
-            let mut field = problem.key.trim_start_matches('.').to_owned();
-            // serde names an unknown field only in its message: key the problem by it.
-            if field.is_empty()
-                && let Some(unknown) = problem
-                    .message
-                    .strip_prefix("unknown field `")
-                    .and_then(|rest| rest.split('`').next())
-            {
-                field = unknown.to_owned();
+        // serde stops at the first bad field: take each bad field out and read again, so
+        // every bad field is reported; a field reported as missing ends the search.
+        let mut values = self.values.clone();
+        let mut problems: Vec<ParamProblem> = Vec::new();
+        for _ in 0..=self.values.len() {
+            match parse_once::<T>(&values) {
+                Ok(parsed) if problems.is_empty() => return Ok(parsed),
+                Ok(_) => break,
+                Err(problem) => {
+                    let seen = problems.iter().any(|p| p.field == problem.field);
+                    let removed = values.remove(&problem.field).is_some();
+                    if !seen {
+                        problems.push(problem);
+                    }
+                    if seen || !removed {
+                        break;
+                    }
+                }
             }
-            ParamsError::field(field, problem.message)
-        })
+        }
+        Err(ParamsError { problems })
     }
+}
+
+/// One read of `values` into `T`: the first problem serde meets, keyed by its field.
+fn parse_once<T: DeserializeOwned>(values: &toml::Table) -> Result<T, ParamProblem> {
+    let value = Value::new(None, ValueKind::Table(to_config(values)));
+    T::deserialize(value).map_err(|e| {
+        let problem = hint(describe_config_error("", e));
+        let mut field = problem.key.trim_start_matches('.').to_owned();
+        // serde names an unknown field only in its message: key the problem by it.
+        if field.is_empty()
+            && let Some(unknown) = problem
+                .message
+                .strip_prefix("unknown field `")
+                .and_then(|rest| rest.split('`').next())
+        {
+            field = unknown.to_owned();
+        }
+        // and a missing one too.
+        if field.is_empty()
+            && let Some(missing) = problem
+                .message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split('`').next())
+        {
+            field = missing.to_owned();
+        }
+        ParamProblem {
+            field,
+            message: problem.message,
+        }
+    })
 }
 
 /// A serde "unknown field `x`, expected one of `a`, `b`" made more helpful with the

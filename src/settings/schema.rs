@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use config::{Value, ValueKind};
 
 use super::error::Problem;
-use super::messages::{closest, describe_value};
+use super::messages::{closest, describe_secret, describe_value};
 use super::schema_rules::{
     self, DECIMALS, MOVED, OPEN_MAPS, TEMPLATED_MAPS, Template, TemplatedMap,
 };
@@ -196,7 +196,11 @@ impl Walk<'_> {
     ) -> Option<ValueKind> {
         let converted = accept(&kind);
         if converted.is_none() {
-            let got = describe_value(&kind);
+            let got = if schema_rules::is_secret(path) {
+                describe_secret(&kind)
+            } else {
+                describe_value(&kind)
+            };
             self.problems
                 .push(Problem::new(path, format!("expected {what}, got {got}")));
         }
@@ -364,7 +368,7 @@ impl Walk<'_> {
                 ValueKind::Float(f) => f.to_string(),
                 ValueKind::Boolean(b) => b.to_string(),
                 other => {
-                    let got = describe_value(&other);
+                    let got = describe_value(&other); // a table or an array: no contents shown
                     let problem = format!("expected a string, got {got}");
                     self.problems
                         .push(Problem::new(format!("{path}.{name}"), problem));

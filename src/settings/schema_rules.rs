@@ -19,6 +19,25 @@ use std::str::FromStr;
 use config::{Value, ValueKind};
 use rust_decimal::Decimal;
 
+/// Settings whose values are secrets: a problem with one says what kind of value it got,
+/// never the value (`api.control_token = 12345678901234567` is still a token).
+pub(super) const SECRETS: &[&str] = &[
+    "redis.url",
+    "api.control_token",
+    "kite.api_key",
+    "kite.api_secret",
+    "kite.access_token",
+];
+
+/// True if the value at `path` is a secret: one of [`SECRETS`], or a `kafka.client`
+/// property whose name suggests a credential.
+pub(super) fn is_secret(path: &str) -> bool {
+    SECRETS.contains(&path)
+        || path
+            .strip_prefix("kafka.client.")
+            .is_some_and(super::sections::is_sensitive_property)
+}
+
 /// Tables whose keys are free-form (librdkafka properties); only their values are checked.
 pub(super) const OPEN_MAPS: &[&str] = &["kafka.client"];
 
@@ -48,7 +67,7 @@ pub(super) struct TemplatedMap {
 
 /// The schema of one `[strategies.<id>]` entry; `params` depends on its `kind`.
 /// `product`, `variety` and `limit_buffer_pct` are optional (checked when deserialised).
-const STRATEGY_TEMPLATE: &str = "enabled = true\nbrokers = [\"paper\"]\n\
+pub(super) const STRATEGY_TEMPLATE: &str = "enabled = true\nbrokers = [\"paper\"]\n\
                                  instruments = [\"RELIANCE\"]\nparams = {}\n\
                                  product = \"MIS\"\nvariety = \"regular\"\n\
                                  limit_buffer_pct = \"0.5\"\n";

@@ -2,12 +2,12 @@
 //!
 //! Connection URLs and passwords end up in `Debug` dumps, log lines and the effective
 //! settings printout; wrapping them makes leaking them a deliberate act
-//! ([`Secret::expose`]) instead of an accident. Invariant: `Debug`, `Display` and
-//! `Serialize` never write the value; only `expose` returns it.
+//! ([`Secret::expose`]) instead of an accident. Invariant: `Debug`, `Display`,
+//! `Serialize` and deserialisation errors never write the value; only `expose` returns it.
 
 use std::fmt;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 /// What a set secret prints as.
 pub const MASK: &str = "***";
@@ -66,6 +66,45 @@ impl Serialize for Secret {
 
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(Self)
+        deserializer.deserialize_string(SecretVisitor)
     }
 }
+
+/// Accepts strings only; serde's usual "invalid type: integer `123`" would repeat a
+/// numeric secret, so the error names only what was expected.
+struct SecretVisitor;
+
+impl de::Visitor<'_> for SecretVisitor {
+    type Value = Secret;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Secret, E> {
+        Ok(Secret(value.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, value: String) -> Result<Secret, E> {
+        Ok(Secret(value))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Secret, E> {
+        Err(E::custom(HIDDEN))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Secret, E> {
+        Err(E::custom(HIDDEN))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Secret, E> {
+        Err(E::custom(HIDDEN))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Secret, E> {
+        Err(E::custom(HIDDEN))
+    }
+}
+
+/// The error of a secret that is not a string.
+const HIDDEN: &str = "expected a string (value not shown: it is a secret)";

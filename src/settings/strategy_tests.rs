@@ -165,11 +165,12 @@ fn setting_the_same_kind_still_replaces_the_params() {
     let file = "[strategies.momentum_1.params]\nkind = \"momentum\"\nlookback = 5\n";
     let s = load(Some(file), &[]).unwrap();
     assert_eq!(keys(&s.strategies["momentum_1"].params), ["lookback"]);
-    let got = check(Some(file), &[]);
-    assert_eq!(got.len(), 1, "{got:?}");
-    assert!(
-        got[0].starts_with("strategies.momentum_1.params.") && got[0].ends_with(": missing"),
-        "{got:?}"
+    assert_eq!(
+        check(Some(file), &[]),
+        [
+            "strategies.momentum_1.params.quantity: missing",
+            "strategies.momentum_1.params.threshold: missing",
+        ]
     );
 }
 
@@ -234,11 +235,16 @@ fn a_bad_kind_is_named_with_the_kinds() {
              mean_reversion, momentum, rsi; did you mean `ema_cross`?"
         ]
     );
-    // The kind replaced the params: the new kind's keys are all needed.
+    // The kind replaced the params: the new kind's keys are all needed, all named.
     let file = "[strategies.ema_cross_1.params]\nkind = \"rsi\"\n";
     assert_eq!(
         check(Some(file), &[]),
-        ["strategies.ema_cross_1.params.period: missing"]
+        [
+            "strategies.ema_cross_1.params.overbought: missing",
+            "strategies.ema_cross_1.params.oversold: missing",
+            "strategies.ema_cross_1.params.period: missing",
+            "strategies.ema_cross_1.params.quantity: missing",
+        ]
     );
 }
 

@@ -342,15 +342,15 @@ fn all_problems_are_reported_at_once() {
         "supervision.actors.risk_manager.jitter: must be between 0.0 and 1.0, got -1.0",
     ];
     assert_eq!(problems(load(Some(file), &[])), expected);
-    // Schema problems of several entries come together too. A section with a schema
-    // problem is not deserialised, so its bad enum names (restart = "never") show up
-    // only once the schema problems are fixed; validation waits for both.
+    // Schema problems of several entries come together too, and with them the problems
+    // that only show once a section deserialises (a bad enum name, restart = "never").
     let file = "[supervision.actors.aa_sample]\nmax_restart = 1\n\
                 [supervision.actors.services]\njitter = \"x\"\nrestart = \"never\"\n";
     let found = problems(load(Some(file), &[]));
-    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found.len(), 3, "{found:?}");
     assert!(found[0].starts_with("supervision.actors.aa_sample.max_restart: unknown key"));
     assert!(found[1].starts_with("supervision.actors.services.jitter: expected a number"));
+    assert!(found[2].starts_with("supervision.actors.services.restart: expected one of"));
 }
 
 #[test]

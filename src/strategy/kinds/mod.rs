@@ -77,9 +77,7 @@ pub(super) fn fixed(value: rust_decimal::Decimal, dp: u32) -> String {
 
 /// Parses and range-checks a kind's parameters.
 fn checked<T: params::Checked>(p: &StrategyParams) -> Result<T, ParamsError> {
-    let params: T = p.parse()?;
-    ParamsError::check(params.problems())?;
-    Ok(params)
+    params::checked(p)
 }
 
 /// Implements the fill and order-end hooks of a kind with a `retry: Retry` field.

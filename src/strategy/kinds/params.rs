@@ -10,9 +10,80 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::settings::{ParamProblem, ParamsError, StrategyParams};
+
 /// Range checks after parsing: `(field, message)` per problem.
 pub(super) trait Checked: serde::de::DeserializeOwned {
+    /// A valid set of the kind's parameters (TOML, without `kind`): stands in for the
+    /// fields that could not be read, so the others are still range-checked.
+    const EXAMPLE: &'static str;
+
     fn problems(&self) -> Vec<(String, String)>;
+}
+
+/// Reads and range-checks a kind's parameters, reporting every problem at once: a field
+/// of the wrong type does not hide another field's range problem.
+///
+/// # Errors
+/// Every field that is missing, unknown, of the wrong type or out of range.
+pub(super) fn checked<T: Checked>(p: &StrategyParams) -> Result<T, ParamsError> {
+    let unread = match p.parse::<T>() {
+        Ok(params) => {
+            ParamsError::check(params.problems())?;
+            return Ok(params);
+        }
+        Err(e) => e,
+    };
+    // The example is a constant of this file, checked by a test; if it did not parse
+    // the range checks are skipped, never the type problems.
+    let example: toml::Table = toml::from_str(T::EXAMPLE).unwrap_or_default();
+    let mut values = p.values().clone();
+    for problem in &unread.problems {
+        match example.get(&problem.field) {
+            Some(value) => values.insert(problem.field.clone(), value.clone()),
+            None => values.remove(&problem.field),
+        };
+    }
+    let mut problems = unread.problems;
+    // Each read may name one more missing field: stand in for it too, and read again.
+    for _ in 0..=example.len() {
+        let stand_in = match StrategyParams::new(p.kind(), values.clone()).parse::<T>() {
+            Ok(stand_in) => stand_in,
+            Err(e) => {
+                let new: Vec<ParamProblem> = e
+                    .problems
+                    .into_iter()
+                    .filter(|n| !problems.iter().any(|p| p.field == n.field))
+                    .collect();
+                if new.is_empty() {
+                    break;
+                }
+                for problem in new {
+                    if let Some(value) = example.get(&problem.field) {
+                        values.insert(problem.field.clone(), value.clone());
+                    }
+                    problems.push(problem);
+                }
+                continue;
+            }
+        };
+        let unread: Vec<String> = problems.iter().map(|p| p.field.clone()).collect();
+        // A rule about a stand-in value says nothing about what the operator wrote.
+        let about_written = |(field, message): &(String, String)| {
+            !unread
+                .iter()
+                .any(|u| field == u || message.contains(u.as_str()))
+        };
+        problems.extend(
+            stand_in
+                .problems()
+                .into_iter()
+                .filter(about_written)
+                .map(|(field, message)| ParamProblem { field, message }),
+        );
+        break;
+    }
+    Err(ParamsError { problems })
 }
 
 /// `momentum`: buy when the `lookback`-tick rate of change exceeds `threshold`, sell back
@@ -59,6 +130,8 @@ pub struct EmaCrossParams {
 }
 
 impl Checked for MomentumParams {
+    const EXAMPLE: &'static str = "lookback = 20\nthreshold = \"0.0005\"\nquantity = 10";
+
     fn problems(&self) -> Vec<(String, String)> {
         let mut problems = Vec::new();
         at_least(&mut problems, "lookback", self.lookback, 1);
@@ -69,6 +142,9 @@ impl Checked for MomentumParams {
 }
 
 impl Checked for MeanReversionParams {
+    const EXAMPLE: &'static str =
+        "rsi_period = 14\noversold = 30\noverbought = 70\nbb_period = 20\nbb_k = 2\nquantity = 10";
+
     fn problems(&self) -> Vec<(String, String)> {
         let mut problems = Vec::new();
         at_least(&mut problems, "rsi_period", self.rsi_period, 1);
@@ -81,6 +157,8 @@ impl Checked for MeanReversionParams {
 }
 
 impl Checked for RsiParams {
+    const EXAMPLE: &'static str = "period = 14\noversold = 30\noverbought = 70\nquantity = 10";
+
     fn problems(&self) -> Vec<(String, String)> {
         let mut problems = Vec::new();
         at_least(&mut problems, "period", self.period, 1);
@@ -91,6 +169,8 @@ impl Checked for RsiParams {
 }
 
 impl Checked for EmaCrossParams {
+    const EXAMPLE: &'static str = "fast = 10\nslow = 20\nquantity = 10";
+
     fn problems(&self) -> Vec<(String, String)> {
         let mut problems = Vec::new();
         at_least(&mut problems, "fast", self.fast, 1);
