@@ -123,10 +123,27 @@ impl PaperExecution {
 
     /// Publishes what the venue's clock did at `at` with no tick to cause it: root
     /// envelopes whose ids derive from the event (so the same event published again has
-    /// the same id).
+    /// the same id). Their deliveries are not waited for (a failure is logged).
     fn publish_roots(&self, events: Vec<VenueEvent>, at: chrono::DateTime<chrono::Utc>) {
-        for event in events {
-            let delivery = match event {
+        for delivery in self.root_deliveries(events, at) {
+            actix::spawn(async move {
+                if let Err(e) = delivery.await {
+                    tracing::warn!(error = %e, "a paper order event of the venue's clock was not delivered");
+                }
+            });
+        }
+    }
+
+    /// Publishes `events` as root envelopes (see [`Self::publish_roots`]), logged and
+    /// counted; the deliveries are the caller's to await.
+    fn root_deliveries(
+        &self,
+        events: Vec<VenueEvent>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<PendingDelivery> {
+        events
+            .into_iter()
+            .map(|event| match event {
                 VenueEvent::Submitted(s) => {
                     tracing::info!(order = %s.order.client_order_id, strategy = %s.order.strategy_id, quantity = s.quantity, "order submitted");
                     metrics::order_submitted(Broker::Paper);
@@ -145,13 +162,8 @@ impl PaperExecution {
                     let id = format!("failed/{}", f.order.client_order_id);
                     self.publish_root(Stream::OrdersFailed, f, &id, at)
                 }
-            };
-            actix::spawn(async move {
-                if let Err(e) = delivery.await {
-                    tracing::warn!(error = %e, "a paper order event of the venue's clock was not delivered");
-                }
-            });
-        }
+            })
+            .collect()
     }
 
     fn publish_root<T: Payload>(
@@ -251,17 +263,62 @@ impl Actor for PaperExecution {
                 let topics = match topics {
                     Ok(Ok(topics)) => topics,
                     Ok(Err(e)) => {
-                        return fail::<Self>(ctx, format!("restoring the paper venue: {e}"));
+                        fail::<Self>(ctx, format!("restoring the paper venue: {e}"));
+                        return None;
                     }
-                    Err(e) => return fail::<Self>(ctx, format!("restoring the paper venue: {e}")),
+                    Err(e) => {
+                        fail::<Self>(ctx, format!("restoring the paper venue: {e}"));
+                        return None;
+                    }
                 };
                 let recorded = match recorded {
                     Ok(recorded) => recorded,
-                    Err(e) => return fail::<Self>(ctx, format!("restoring the paper venue: {e}")),
+                    Err(e) => {
+                        fail::<Self>(ctx, format!("restoring the paper venue: {e}"));
+                        return None;
+                    }
                 };
                 let restored = restart::restore(&mut act.venue, &topics, &recorded);
-                act.publish_unpublished(restored.unpublished);
-                act.cancel_orphans(restored.orphans);
+                Some((
+                    act.publish_unpublished(restored.unpublished),
+                    restored.orphans,
+                ))
+            })
+            // The last life's unpublished fills are acknowledged, then the orphans'
+            // cancellations, before anything else is handled: an order's end never
+            // precedes its fills on the topics. A delivery that fails fails the start
+            // (the next one publishes them again, with the same ids).
+            .then(|restored, act, _ctx| {
+                let (fills, orphans) = restored.unzip();
+                let fills = fills.unwrap_or_default();
+                async move { futures::future::try_join_all(fills).await.map(|_| ()) }
+                    .into_actor(act)
+                    .map(move |delivered, _act, _ctx| {
+                        delivered.map(|()| orphans.unwrap_or_default())
+                    })
+            })
+            .then(|orphans, act, _ctx| {
+                let cancels = match orphans {
+                    Ok(orphans) => Ok(act.cancel_orphans(orphans)),
+                    Err(e) => Err(e),
+                };
+                async move {
+                    match cancels {
+                        Ok(cancels) => futures::future::try_join_all(cancels).await.map(|_| ()),
+                        Err(e) => Err(e),
+                    }
+                }
+                .into_actor(act)
+            })
+            .map(|delivered, _act, ctx| {
+                if let Err(e) = delivered {
+                    fail::<Self>(
+                        ctx,
+                        format!(
+                            "restoring the paper venue: publishing what the last life left: {e}"
+                        ),
+                    );
+                }
             });
         ctx.wait(rebuild);
     }
@@ -302,15 +359,17 @@ impl PaperExecution {
     /// (a later failure of their order must not precede them): as the children of their
     /// validated signal they would have been (the same ids), or, for an entry written
     /// before the journal kept its cause, as root envelopes with ids derived from the fill.
-    fn publish_unpublished(&self, fills: Vec<restart::Unpublished>) {
+    /// The deliveries are awaited by the start.
+    fn publish_unpublished(&self, fills: Vec<restart::Unpublished>) -> Vec<PendingDelivery> {
         if fills.is_empty() {
-            return;
+            return Vec::new();
         }
         tracing::warn!(
             fills = fills.len(),
             "paper fills journaled by the last life but never published: published now"
         );
         let mut roots = Vec::new();
+        let mut deliveries = Vec::new();
         for restart::Unpublished { fill, cause } in fills {
             let Some((lineage, ts)) = cause else {
                 roots.push(VenueEvent::Filled(fill));
@@ -321,31 +380,29 @@ impl PaperExecution {
             // with the signal's time.
             let fill_id = fill.fill_id.clone();
             let envelope = Envelope::child_of(lineage, fill, SERVICE, &fill_id, ts);
-            let delivery = self
-                .args
-                .producer
-                .publish_envelope(Topic::of(Broker::Paper, Stream::OrdersFilled), &envelope);
-            actix::spawn(async move {
-                if let Err(e) = delivery.await {
-                    tracing::warn!(error = %e, "a journaled paper fill was not delivered");
-                }
-            });
+            deliveries.push(
+                self.args
+                    .producer
+                    .publish_envelope(Topic::of(Broker::Paper, Stream::OrdersFilled), &envelope),
+            );
         }
-        self.publish_roots(roots, chrono::Utc::now());
+        deliveries.extend(self.root_deliveries(roots, chrono::Utc::now()));
+        deliveries
     }
 
     /// Publishes the cancellation of each order left open that could not be restored (ids
     /// derived from the order, so a second restart before they are read back publishes the
     /// same events again).
-    fn cancel_orphans(&self, orphans: Vec<OrderFailed>) {
+    fn cancel_orphans(&self, orphans: Vec<OrderFailed>) -> Vec<PendingDelivery> {
         if orphans.is_empty() {
-            return;
+            return Vec::new();
         }
         tracing::warn!(
             orders = orphans.len(),
             "paper orders open at the last stop that cannot be restored are cancelled"
         );
         let now = chrono::Utc::now();
+        let mut deliveries = Vec::new();
         for orphan in orphans {
             let id = uuid::Uuid::new_v5(
                 &uuid::Uuid::NAMESPACE_OID,
@@ -354,16 +411,13 @@ impl PaperExecution {
             tracing::warn!(order = %orphan.order.client_order_id, strategy = %orphan.order.strategy_id, filled = orphan.filled_quantity, detail = %orphan.message, "order failed: cancelled, not restorable at the restart");
             metrics::order_failed(Broker::Paper, orphan.kind);
             let envelope = Envelope::root_with_id(orphan, SERVICE, now, id);
-            let delivery = self
-                .args
-                .producer
-                .publish_envelope(Topic::of(Broker::Paper, Stream::OrdersFailed), &envelope);
-            actix::spawn(async move {
-                if let Err(e) = delivery.await {
-                    tracing::warn!(error = %e, "a cancellation of an orphaned paper order was not delivered");
-                }
-            });
+            deliveries.push(
+                self.args
+                    .producer
+                    .publish_envelope(Topic::of(Broker::Paper, Stream::OrdersFailed), &envelope),
+            );
         }
+        deliveries
     }
 }
 
