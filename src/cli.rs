@@ -9,6 +9,7 @@ mod api;
 mod backtest;
 mod bench;
 mod commands;
+mod dlq;
 mod instruments;
 mod readiness;
 mod record;

@@ -1,10 +1,7 @@
 //! What each subcommand does.
 
 use super::instruments::registry;
-use super::{
-    Command, ConfigCommand, DlqCommand, EXIT_CONFIG, KiteSimArgs, ReplayArgs, RunArgs,
-    TopicsCommand,
-};
+use super::{Command, ConfigCommand, DlqCommand, EXIT_CONFIG, KiteSimArgs, RunArgs, TopicsCommand};
 use crate::actors::daemon::{self, DaemonParts, ServiceSet};
 use crate::actors::market_feed::{self, Endpoint, MarketFeedArgs};
 use crate::kite::rest::{KiteClient, KiteClientConfig, RateLimits};
@@ -15,7 +12,6 @@ use crate::settings::{RetrySettings, Secret};
 use crate::sim::{Simulator, SimulatorOptions};
 use crate::store::{MemoryStore, RedisStore, Store};
 use crate::strategy::StrategyRegistry;
-use crate::streaming::dlq::{ReplayOptions, replay};
 use crate::streaming::retry::Backoff;
 use crate::streaming::{
     EmbeddedBroker, KafkaConnection, ProducerActor, ProducerHandle, TopicMap, admin,
@@ -50,7 +46,9 @@ pub(super) async fn dispatch(
         }
         Command::Topics(TopicsCommand::Create) => topics_create(&settings).await.map(|()| 0),
         Command::Topics(TopicsCommand::List) => topics_list(&settings).await.map(|()| 0),
-        Command::Dlq(DlqCommand::Replay(args)) => dlq_replay(&settings, args).await.map(|()| 0),
+        Command::Dlq(DlqCommand::Replay(args)) => {
+            super::dlq::dlq_replay(&settings, args).await.map(|()| 0)
+        }
         Command::Run(args) => run(&settings, strategies, args).await,
         Command::KiteSim(args) => kite_sim(&settings, args).await.map(|()| 0),
         Command::Zerodha(command) => super::zerodha::dispatch(command, &settings).await,
@@ -277,40 +275,6 @@ async fn topics_list(settings: &Settings) -> anyhow::Result<()> {
             s.spec.topic.stream.key_description()
         );
     }
-    Ok(())
-}
-
-async fn dlq_replay(settings: &Settings, args: ReplayArgs) -> anyhow::Result<()> {
-    let (connection, _embedded) = connect(settings)?;
-    let (_producer, handle) = ProducerActor::connect(&connection, BROKER_TIMEOUT)
-        .await?
-        .start_with_handle();
-    let options = ReplayOptions {
-        dlq_topic: args.topic,
-        dry_run: args.dry_run,
-        limit: args.limit,
-        timeout: BROKER_TIMEOUT,
-    };
-    let report = replay(&connection, &handle, &options)
-        .await
-        .with_context(|| format!("replaying {}", options.dlq_topic))?;
-    let verb = if report.dry_run {
-        "would replay"
-    } else {
-        "replayed"
-    };
-    for (topic, n) in &report.replayed {
-        say!("{verb} {n} record(s) to {topic}");
-    }
-    for (partition, offset, reason) in &report.unreadable {
-        say!("skipped partition {partition} offset {offset}: {reason}");
-    }
-    say!(
-        "read {} DLQ record(s): {} {verb}, {} not replayable",
-        report.read,
-        report.replayed.values().sum::<usize>(),
-        report.unreadable.len()
-    );
     Ok(())
 }
 

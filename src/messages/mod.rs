@@ -24,7 +24,10 @@ mod tests;
 
 pub use codec::{DecodeError, decode, encode};
 pub use common::{Broker, OrderType, Product, Side, Validity};
-pub use dlq::{DlqErrorKind, DlqRecord, RecordOrigin};
+pub use dlq::{
+    ChunkSet, DlqChunk, DlqErrorKind, DlqRecord, MAX_REASON_BYTES, Reassembled, RecordOrigin,
+    bounded_reason,
+};
 pub use envelope::{Envelope, EventType, Lineage, Payload, SCHEMA_VERSION, derive_child_id};
 pub use market::{
     DepthLevel, MAX_PRICE, MAX_PRICE_DECIMALS, MarketDepth, MarketTick, Ohlc, TickMode, TickProblem,

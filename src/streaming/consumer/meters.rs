@@ -67,6 +67,10 @@ struct TopicStats {
 #[derive(Debug, Deserialize)]
 struct PartitionStats {
     partition: i32,
+    /// Whether the application wants this partition (assigned); librdkafka also reports
+    /// partitions it merely knows of.
+    #[serde(default = "yes")]
+    desired: bool,
     #[serde(default = "unknown")]
     consumer_lag: i64,
     #[serde(default = "unknown")]
@@ -77,22 +81,32 @@ fn unknown() -> i64 {
     -1
 }
 
-/// Sets `service`'s lag gauges from one statistics report.
-pub(super) fn report_lag(service: &str, statistics: &[u8]) {
+fn yes() -> bool {
+    true
+}
+
+/// Sets `service`'s lag gauges from one statistics report, and answers the total lag of
+/// the partitions assigned (`Some(None)`: none known; `None`: the report is unreadable).
+pub(super) fn report_lag(service: &str, statistics: &[u8]) -> Option<Option<u64>> {
     let stats: Stats = match serde_json::from_slice(statistics) {
         Ok(stats) => stats,
         Err(e) => {
             tracing::debug!(%service, error = %e, "unreadable librdkafka statistics");
-            return;
+            return None;
         }
     };
-    for (topic, lag) in partition_lags(&stats) {
-        metrics::consumer_lag(service, topic, lag.0, lag.1);
+    let mut total: Option<u64> = None;
+    for (topic, (partition, lag), desired) in partition_lags(&stats) {
+        metrics::consumer_lag(service, topic, partition, lag);
+        if desired {
+            *total.get_or_insert(0) += lag.unsigned_abs();
+        }
     }
+    Some(total)
 }
 
-/// `(topic, (partition, lag))` for every real partition whose lag is known.
-fn partition_lags(stats: &Stats) -> impl Iterator<Item = (&str, (i32, i64))> {
+/// `(topic, (partition, lag), desired)` for every real partition whose lag is known.
+fn partition_lags(stats: &Stats) -> impl Iterator<Item = (&str, (i32, i64), bool)> {
     stats.topics.iter().flat_map(|(topic, t)| {
         t.partitions.values().filter_map(move |p| {
             // Partition -1 is librdkafka's internal "unassigned" queue.
@@ -101,7 +115,11 @@ fn partition_lags(stats: &Stats) -> impl Iterator<Item = (&str, (i32, i64))> {
             } else {
                 p.consumer_lag
             };
-            (p.partition >= 0 && lag >= 0).then_some((topic.as_str(), (p.partition, lag)))
+            (p.partition >= 0 && lag >= 0).then_some((
+                topic.as_str(),
+                (p.partition, lag),
+                p.desired,
+            ))
         })
     })
 }
@@ -122,7 +140,10 @@ mod tests {
         lags.sort();
         assert_eq!(
             lags,
-            vec![("market.ticks", (0, 4)), ("market.ticks", (1, 5))]
+            vec![
+                ("market.ticks", (0, 4), true),
+                ("market.ticks", (1, 5), true)
+            ]
         );
     }
 
@@ -130,10 +151,21 @@ mod tests {
     fn reports_lag_into_the_process_registry() {
         let json = br#"{"topics":{"test.meters.topic":{"partitions":{
             "2":{"partition":2,"consumer_lag":9,"consumer_lag_stored":3}}}}}"#;
-        report_lag("test_meters_service", json);
+        assert_eq!(report_lag("test_meters_service", json), Some(Some(3)));
         let text = metrics::render();
         assert!(text.lines().any(|l| l
             == "alpha_panda_consumer_lag{partition=\"2\",service=\"test_meters_service\",topic=\"test.meters.topic\"} 3"));
+    }
+
+    #[test]
+    fn the_total_counts_only_the_partitions_the_consumer_wants() {
+        let json = br#"{"topics":{"test.meters.total":{"partitions":{
+            "0":{"partition":0,"desired":true,"consumer_lag":7,"consumer_lag_stored":2},
+            "1":{"partition":1,"desired":false,"consumer_lag":90,"consumer_lag_stored":-1},
+            "2":{"partition":2,"desired":true,"consumer_lag":-1,"consumer_lag_stored":-1}}}}}"#;
+        assert_eq!(report_lag("test_meters_total", json), Some(Some(2)));
+        assert_eq!(report_lag("test_meters_total", b"{}"), Some(None));
+        assert_eq!(report_lag("test_meters_total", b"not json"), None);
     }
 
     #[test]

@@ -20,25 +20,42 @@
 //!   readiness names the dependency meanwhile;
 //! - a failed output delivery → the partition is rewound to that record and everything
 //!   from it is handled again (handlers are idempotent by event id), with backoff; after
-//!   the retry budget the record goes to the DLQ;
-//! - a DLQ record that cannot be delivered holds the offset back and is retried: nothing is
-//!   ever dropped silently.
+//!   the retry budget the record goes to the DLQ.
+//!
+//! Dead-lettering cannot fail for good (`dead_letter`): a record too large for one DLQ
+//! record is written as chunks (design: `crate::messages::dlq`), a failed write is retried
+//! until it is acknowledged, and only then is it counted (`alpha_panda_dlq_records_total`)
+//! and logged as "record dead-lettered". Its offset is held back meanwhile.
+//!
+//! No record stops the consumer's other partitions, and nothing makes the loop sleep: a
+//! record being retried pauses only its own partition (see `pipeline`), which keeps
+//! per-key order and keeps the loop polling — a consumer that stops polling is dropped from
+//! its group.
+//!
+//! Group health ([`ConsumerHealth`]): partitions assigned, how long without any, total
+//! lag — read by readiness; a consumer left without partitions longer than its bound
+//! (`kafka.unassigned_exit_secs`) fails, so its supervisor restarts it (a new member joins
+//! the group afresh) and, if that keeps happening, escalates.
 //!
 //! Metrics: dead-lettered records, handler retries, handler latency and partition lag
 //! (from librdkafka's statistics; see `meters`) go to [`crate::telemetry::metrics`].
-//!
-//! Retries block the consumer's other partitions (one loop per consumer); to spread that
-//! risk run more consumers in the group.
 
 mod actor;
+mod context;
+mod dead_letter;
+mod health;
 mod meters;
 mod pipeline;
 mod routing;
+mod stats;
 mod window;
 
-pub use actor::{ConsumerActor, ConsumerArgs, GetProgress, Shutdown};
-pub use pipeline::{ConsumerStats, Progress, StatsSnapshot};
+pub use actor::{ConsumerActor, ConsumerArgs, GetHealth, GetProgress, Shutdown};
+pub use context::PipelineContext;
+pub use dead_letter::{DEFAULT_MAX_RECORD_BYTES, MIN_RECORD_BYTES, max_record_bytes};
+pub use health::{ConsumerHealth, ConsumerHealthSnapshot, DEFAULT_UNASSIGNED_EXIT};
 pub use routing::{HANDLER_TIMEOUT, Routes};
+pub use stats::{ConsumerStats, Progress, StatsSnapshot};
 pub use window::PartitionWindow;
 
 use crate::messages::{Envelope, Payload, RecordOrigin};

@@ -1,159 +1,49 @@
 //! The consume loop: receive, decode, dispatch, retry, dead-letter, track completion,
 //! store offsets. Plain async code the [`super::ConsumerActor`] runs as a task.
+//!
+//! The loop never sleeps and never waits on one partition's trouble. Each partition is a
+//! lane whose records are dispatched in offset order, one at a time, which keeps per-key
+//! order:
+//! - a record whose handler must be retried (transient, or a dependency unavailable) waits
+//!   in a future of its own; its partition is paused, and records of that partition
+//!   already received are parked behind it, handled in order once it is done;
+//! - a dead-lettering runs as the record's pending output (`dead_letter`): later records
+//!   of the same partition go on while it is retried, and the window holds the offset
+//!   back until it is written;
+//! - a full window pauses its partition and parks; it resumes as outputs complete;
+//! - a rewind (an output failed) pauses its partition for the backoff, then seeks.
+//!
+//! So the other partitions keep flowing, and the loop keeps polling, which is what keeps
+//! the consumer in its group and serves its rebalances.
 
-use super::meters::{self, HandlerLatency};
-use super::routing::Routes;
+use super::dead_letter::{DeadLetters, Failure, RecordBytes};
+use super::meters::HandlerLatency;
+use super::routing::{Dispatch, Routes};
+use super::stats::{ConsumerStats, Partition, Progress, bump};
 use super::window::PartitionWindow;
-use super::{Completion, HandlerError};
-use crate::messages::{DecodeError, DlqErrorKind, DlqRecord, Envelope, RecordOrigin};
-use crate::streaming::producer::{OutboundRecord, ProducerHandle, PublishError};
+use super::{Completion, HandlerError, PipelineContext};
+use crate::messages::{DecodeError, DlqErrorKind, RecordOrigin};
+use crate::streaming::producer::PublishError;
 use crate::streaming::retry::Backoff;
 use crate::streaming::topics::DLQ_SUFFIX;
 use crate::telemetry::metrics;
 use futures::StreamExt;
-use futures::future::{BoxFuture, try_join_all};
+use futures::future::{AbortHandle, BoxFuture, abortable, try_join_all};
 use futures::stream::FuturesUnordered;
-use rdkafka::consumer::{
-    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
-};
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Message, OwnedMessage};
-use rdkafka::{ClientContext, Offset};
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use rdkafka::{Offset, TopicPartitionList};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
-
-type Partition = (String, i32);
 
 /// A record waiting out an unavailable dependency is logged every this many attempts.
 const UNAVAILABLE_LOG_EVERY: u32 = 20;
 
-/// Counters of every outcome. Shared with whoever wants to read them (metrics, tests).
-#[derive(Debug, Default)]
-pub struct ConsumerStats {
-    pub received: AtomicU64,
-    pub handled: AtomicU64,
-    pub completed: AtomicU64,
-    pub retries: AtomicU64,
-    pub dead_lettered: AtomicU64,
-    pub delivery_failures: AtomicU64,
-    pub rewinds: AtomicU64,
-    pub receive_errors: AtomicU64,
-}
-
-/// A copy of the counters at one moment.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct StatsSnapshot {
-    pub received: u64,
-    pub handled: u64,
-    pub completed: u64,
-    pub retries: u64,
-    pub dead_lettered: u64,
-    pub delivery_failures: u64,
-    pub rewinds: u64,
-    pub receive_errors: u64,
-}
-
-impl ConsumerStats {
-    pub fn snapshot(&self) -> StatsSnapshot {
-        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        StatsSnapshot {
-            received: g(&self.received),
-            handled: g(&self.handled),
-            completed: g(&self.completed),
-            retries: g(&self.retries),
-            dead_lettered: g(&self.dead_lettered),
-            delivery_failures: g(&self.delivery_failures),
-            rewinds: g(&self.rewinds),
-            receive_errors: g(&self.receive_errors),
-        }
-    }
-}
-
-fn bump(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
-}
-
-/// Where the loop stands: per partition, the last offset stored for commit and how many
-/// records are in the window.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Progress {
-    pub stored: HashMap<Partition, i64>,
-    pub in_window: HashMap<Partition, usize>,
-    pub stats: StatsSnapshot,
-}
-
-/// Rebalance hooks: commits stored offsets before partitions are revoked, and tells the
-/// loop to forget their windows.
-pub struct PipelineContext {
-    revoked: Mutex<Vec<Partition>>,
-    /// Labels the lag gauges set from librdkafka's statistics.
-    service: String,
-}
-
-impl PipelineContext {
-    pub fn new(service: &str) -> Self {
-        PipelineContext {
-            revoked: Mutex::new(Vec::new()),
-            service: service.to_owned(),
-        }
-    }
-
-    fn take_revoked(&self) -> Vec<Partition> {
-        self.revoked
-            .lock()
-            .map(|mut v| std::mem::take(&mut *v))
-            .unwrap_or_default()
-    }
-}
-
-impl ClientContext for PipelineContext {
-    // Replaces the default, which would log every report at info.
-    fn stats_raw(&self, statistics: &[u8]) {
-        meters::report_lag(&self.service, statistics);
-    }
-}
-
-impl ConsumerContext for PipelineContext {
-    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Revoke(tpl) = rebalance {
-            // Commit what is complete before another member takes these partitions.
-            if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
-                tracing::debug!(error = %e, "commit on revoke (nothing stored, or failed)");
-            }
-            if let Ok(mut revoked) = self.revoked.lock() {
-                revoked.extend(
-                    tpl.elements()
-                        .iter()
-                        .map(|e| (e.topic().to_owned(), e.partition())),
-                );
-            }
-            tracing::info!(partitions = tpl.count(), "partitions revoked");
-        }
-    }
-
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Assign(tpl) = rebalance {
-            let assigned: Vec<String> = tpl
-                .elements()
-                .iter()
-                .map(|e| format!("{}:{}", e.topic(), e.partition()))
-                .collect();
-            tracing::info!(service = %self.service, partitions = tpl.count(), assigned = %assigned.join(","), "partitions assigned");
-        }
-    }
-}
-
 /// A control request served by the loop between records.
 pub(super) enum Control {
     Progress(oneshot::Sender<Progress>),
-}
-
-/// A record kept while in flight, in case it must be dead-lettered later.
-struct InFlight {
-    key: Option<Vec<u8>>,
-    value: Option<Vec<u8>>,
 }
 
 struct Completed {
@@ -163,46 +53,100 @@ struct Completed {
     result: Result<(), PublishError>,
 }
 
+/// What became of a record whose handler was retried.
+enum Outcome {
+    Handled(Completion),
+    DeadLetter(DlqErrorKind, String, u32),
+}
+
+struct Retried {
+    partition: Partition,
+    generation: u64,
+    message: OwnedMessage,
+    outcome: Outcome,
+}
+
+/// A rewound partition whose backoff is over.
+struct RewindDue {
+    partition: Partition,
+    generation: u64,
+    offset: i64,
+}
+
+/// One partition's state.
+#[derive(Default)]
+struct Lane {
+    window: PartitionWindow<RecordBytes>,
+    /// Bumped by a rewind or a revocation: results of older generations are ignored.
+    generation: u64,
+    /// Received, waiting behind a retried record, a rewind or a full window.
+    parked: VecDeque<OwnedMessage>,
+    retry: Option<AbortHandle>,
+    rewind: Option<AbortHandle>,
+    paused: bool,
+    stored: Option<i64>,
+}
+
+impl Lane {
+    fn blocked(&self, max_in_flight: usize) -> bool {
+        self.retry.is_some() || self.rewind.is_some() || self.window.len() >= max_in_flight
+    }
+
+    /// Forgets everything in flight (a revocation or a rewind): what was in the window
+    /// and parked will be consumed again.
+    fn reset(&mut self) {
+        if let Some(h) = self.retry.take() {
+            h.abort();
+        }
+        if let Some(h) = self.rewind.take() {
+            h.abort();
+        }
+        self.parked.clear();
+        self.window = PartitionWindow::default();
+        self.generation += 1;
+    }
+}
+
 pub(super) struct Pipeline {
     pub consumer: Arc<StreamConsumer<PipelineContext>>,
     pub routes: Routes,
-    pub producer: ProducerHandle,
+    pub dead_letters: DeadLetters,
     pub backoff: Backoff,
     pub service: String,
     pub max_in_flight: usize,
     pub drain_timeout: Duration,
     pub stats: Arc<ConsumerStats>,
     latency: HandlerLatency,
-    windows: HashMap<Partition, PartitionWindow<InFlight>>,
-    generations: HashMap<Partition, u64>,
+    lanes: HashMap<Partition, Lane>,
     delivery_attempts: HashMap<(Partition, i64), u32>,
-    stored: HashMap<Partition, i64>,
     inflight: FuturesUnordered<BoxFuture<'static, Completed>>,
+    retrying: FuturesUnordered<BoxFuture<'static, Option<Retried>>>,
+    rewinds: FuturesUnordered<BoxFuture<'static, Option<RewindDue>>>,
 }
 
 impl Pipeline {
     pub(super) fn new(
         consumer: Arc<StreamConsumer<PipelineContext>>,
         routes: Routes,
-        producer: ProducerHandle,
+        dead_letters: DeadLetters,
         backoff: Backoff,
-        service: String,
     ) -> Self {
+        let service = dead_letters.service.clone();
         Pipeline {
             consumer,
             routes,
-            producer,
+            stats: dead_letters.stats.clone(),
+            dead_letters,
             backoff,
             latency: HandlerLatency::new(&service),
             service,
             max_in_flight: 512,
             drain_timeout: Duration::from_secs(10),
-            stats: Arc::new(ConsumerStats::default()),
-            windows: HashMap::new(),
-            generations: HashMap::new(),
+            lanes: HashMap::new(),
             delivery_attempts: HashMap::new(),
-            stored: HashMap::new(),
             inflight: FuturesUnordered::new(),
+            retrying: FuturesUnordered::new(),
+            rewinds: FuturesUnordered::new(),
         }
     }
 
@@ -219,6 +163,12 @@ impl Pipeline {
                 _ = stop.changed() => break,
                 Some(done) = self.inflight.next(), if !self.inflight.is_empty() => {
                     self.on_completed(done, true).await;
+                }
+                Some(retried) = self.retrying.next(), if !self.retrying.is_empty() => {
+                    self.on_retried(retried).await;
+                }
+                Some(due) = self.rewinds.next(), if !self.rewinds.is_empty() => {
+                    self.on_rewind_due(due);
                 }
                 Some(request) = control.recv() => self.serve(request),
                 received = async { consumer.recv().await.map(|m| m.detach()) } => match received {
@@ -242,23 +192,27 @@ impl Pipeline {
     }
 
     fn progress(&self) -> Progress {
-        Progress {
-            stored: self.stored.clone(),
-            in_window: self
-                .windows
-                .iter()
-                .map(|(p, w)| (p.clone(), w.len()))
-                .collect(),
+        let mut p = Progress {
             stats: self.stats.snapshot(),
+            ..Progress::default()
+        };
+        for (partition, lane) in &self.lanes {
+            if let Some(stored) = lane.stored {
+                p.stored.insert(partition.clone(), stored);
+            }
+            p.in_window.insert(partition.clone(), lane.window.len());
+            p.parked.insert(partition.clone(), lane.parked.len());
         }
+        p
     }
 
     /// Waits (bounded) for in-flight outputs, stores what completed, commits synchronously.
+    /// Records still being retried are left: they will be consumed again.
     async fn shutdown(mut self) -> Progress {
         let deadline = tokio::time::Instant::now() + self.drain_timeout;
         while !self.inflight.is_empty() {
             match tokio::time::timeout_at(deadline, self.inflight.next()).await {
-                Ok(Some(done)) => self.on_completed(done, false).await,
+                Ok(Some(done)) => self.on_completed_no_drain(done),
                 Ok(None) => break,
                 Err(_) => {
                     tracing::warn!(
@@ -278,42 +232,212 @@ impl Pipeline {
 
     fn forget_revoked(&mut self) {
         for partition in self.consumer.context().take_revoked() {
-            self.windows.remove(&partition);
-            self.stored.remove(&partition);
-            *self.generations.entry(partition).or_default() += 1;
+            if let Some(lane) = self.lanes.get_mut(&partition) {
+                lane.reset();
+                lane.stored = None;
+                // librdkafka resets a revoked partition; the assign hook resumes it too.
+                lane.paused = false;
+            }
+            self.delivery_attempts.retain(|(p, _), _| *p != partition);
         }
+    }
+
+    fn lane(&mut self, partition: &Partition) -> &mut Lane {
+        self.lanes.entry(partition.clone()).or_default()
     }
 
     async fn on_record(&mut self, message: OwnedMessage) {
         bump(&self.stats.received);
         self.forget_revoked();
         let partition: Partition = (message.topic().to_owned(), message.partition());
-        // Back-pressure: a full window waits for its oldest outputs.
-        while self
-            .windows
-            .get(&partition)
-            .is_some_and(|w| w.len() >= self.max_in_flight)
-        {
-            match self.inflight.next().await {
-                Some(done) => self.on_completed(done, true).await,
-                None => break,
-            }
+        let max = self.max_in_flight;
+        let lane = self.lane(&partition);
+        if lane.blocked(max) || !lane.parked.is_empty() {
+            lane.parked.push_back(message);
+            self.pause(&partition);
+            return;
         }
+        self.process(partition, message).await;
+    }
+
+    /// Decodes and dispatches one record (first attempt inline); the record then waits in
+    /// the window for its outputs, or in a retry future of its own.
+    async fn process(&mut self, partition: Partition, message: OwnedMessage) {
         let origin = RecordOrigin {
             topic: partition.0.clone(),
             partition: partition.1,
             offset: message.offset(),
         };
-        let completion = self.handle(&message, origin.clone()).await;
-        let generation = *self.generations.entry(partition.clone()).or_default();
-        self.windows.entry(partition.clone()).or_default().admit(
-            origin.offset,
-            InFlight {
-                key: message.key().map(<[u8]>::to_vec),
-                value: message.payload().map(<[u8]>::to_vec),
-            },
+        let generation = self.lane(&partition).generation;
+        let value = message.payload().unwrap_or_default();
+        let dispatch = match self.routes.decode(value, origin.clone()) {
+            None => {
+                let reason = format!("no route for topic `{}`", origin.topic);
+                let c = self.dead_letter(&message, origin, (DlqErrorKind::Permanent, reason), 1);
+                return self.admit(partition, generation, &message, c);
+            }
+            Some(Err(e)) => {
+                let kind = match e {
+                    DecodeError::Invalid { .. } => DlqErrorKind::Invalid,
+                    _ => DlqErrorKind::Decode,
+                };
+                tracing::warn!(service = %self.service, topic = %origin.topic, partition = origin.partition, offset = origin.offset, error = %e, "undecodable record");
+                let c = self.dead_letter(&message, origin, (kind, e.to_string()), 1);
+                return self.admit(partition, generation, &message, c);
+            }
+            Some(Ok(d)) => d,
+        };
+        let dispatched = Instant::now();
+        let answer = dispatch.send().await;
+        self.latency
+            .observe(dispatch.message_type(), dispatched.elapsed());
+        let completion = match answer {
+            Ok(completion) => {
+                bump(&self.stats.handled);
+                completion
+            }
+            Err(HandlerError::Permanent(reason)) => {
+                self.dead_letter(&message, origin, (DlqErrorKind::Permanent, reason), 1)
+            }
+            Err(HandlerError::Transient(reason)) if self.backoff.attempts() <= 1 => self
+                .dead_letter(
+                    &message,
+                    origin,
+                    (DlqErrorKind::RetriesExhausted, reason),
+                    1,
+                ),
+            Err(error) => return self.start_retry(partition, generation, message, dispatch, error),
+        };
+        self.admit(partition, generation, &message, completion);
+    }
+
+    /// Retries a record in a future of its own; its partition waits (paused) meanwhile.
+    fn start_retry(
+        &mut self,
+        partition: Partition,
+        generation: u64,
+        message: OwnedMessage,
+        dispatch: Box<dyn Dispatch>,
+        first: HandlerError,
+    ) {
+        let (backoff, service, stats) = (
+            self.backoff.clone(),
+            self.service.clone(),
+            self.stats.clone(),
         );
-        self.track(partition, generation, origin.offset, completion);
+        let offset = message.offset();
+        let topic = partition.0.clone();
+        let retry = async move {
+            let mut attempt: u32 = 1;
+            let mut error = first;
+            loop {
+                let delay = match error {
+                    HandlerError::Permanent(reason) => {
+                        return Outcome::DeadLetter(DlqErrorKind::Permanent, reason, attempt);
+                    }
+                    HandlerError::Transient(reason) if attempt >= backoff.attempts() => {
+                        return Outcome::DeadLetter(
+                            DlqErrorKind::RetriesExhausted,
+                            reason,
+                            attempt,
+                        );
+                    }
+                    HandlerError::Transient(reason) => {
+                        let delay = backoff.delay(attempt);
+                        tracing::warn!(%service, %topic, offset, attempt, ?delay, %reason, "transient handler failure; retrying");
+                        delay
+                    }
+                    HandlerError::Unavailable(reason) => {
+                        // Waits out the outage: capped backoff, logged on the first attempt
+                        // and then every UNAVAILABLE_LOG_EVERY attempts.
+                        let delay = backoff.delay(attempt.min(backoff.attempts()));
+                        if attempt == 1 || attempt % UNAVAILABLE_LOG_EVERY == 0 {
+                            tracing::warn!(%service, %topic, offset, attempt, ?delay, %reason, "a dependency is down; the record waits for it (never dead-lettered)");
+                        }
+                        delay
+                    }
+                };
+                bump(&stats.retries);
+                metrics::handler_retry(&service);
+                tokio::time::sleep(delay).await;
+                attempt = attempt.saturating_add(1);
+                match dispatch.send().await {
+                    Ok(completion) => return Outcome::Handled(completion),
+                    Err(e) => error = e,
+                }
+            }
+        };
+        let (retry, handle) = abortable(retry);
+        self.lane(&partition).retry = Some(handle);
+        self.pause(&partition);
+        self.retrying.push(Box::pin(async move {
+            let outcome = retry.await.ok()?;
+            Some(Retried {
+                partition,
+                generation,
+                message,
+                outcome,
+            })
+        }));
+    }
+
+    async fn on_retried(&mut self, retried: Option<Retried>) {
+        self.forget_revoked();
+        let Some(r) = retried else { return }; // Aborted: revoked or rewound.
+        let lane = self.lane(&r.partition);
+        if lane.generation != r.generation {
+            return;
+        }
+        lane.retry = None;
+        let completion = match r.outcome {
+            Outcome::Handled(completion) => {
+                bump(&self.stats.handled);
+                completion
+            }
+            Outcome::DeadLetter(kind, reason, attempts) => {
+                let origin = RecordOrigin {
+                    topic: r.partition.0.clone(),
+                    partition: r.partition.1,
+                    offset: r.message.offset(),
+                };
+                self.dead_letter(&r.message, origin, (kind, reason), attempts)
+            }
+        };
+        self.admit(r.partition.clone(), r.generation, &r.message, completion);
+        self.drain_parked(&r.partition).await;
+    }
+
+    /// Handles parked records of `partition` while its lane is free; resumes it once none
+    /// is left.
+    async fn drain_parked(&mut self, partition: &Partition) {
+        loop {
+            let max = self.max_in_flight;
+            let Some(lane) = self.lanes.get_mut(partition) else {
+                return;
+            };
+            if lane.blocked(max) {
+                return;
+            }
+            match lane.parked.pop_front() {
+                Some(message) => self.process(partition.clone(), message).await,
+                None => break,
+            }
+        }
+        self.resume(partition);
+    }
+
+    fn admit(
+        &mut self,
+        partition: Partition,
+        generation: u64,
+        message: &OwnedMessage,
+        c: Completion,
+    ) {
+        let offset = message.offset();
+        self.lane(&partition)
+            .window
+            .admit(offset, bytes_of(message));
+        self.track(partition, generation, offset, c);
     }
 
     fn track(&mut self, partition: Partition, generation: u64, offset: i64, c: Completion) {
@@ -328,148 +452,65 @@ impl Pipeline {
         }));
     }
 
-    /// Decode, dispatch with retries; a record that cannot be handled becomes its DLQ record.
-    async fn handle(&mut self, message: &OwnedMessage, origin: RecordOrigin) -> Completion {
-        let value = message.payload().unwrap_or_default();
-        let dispatch = match self.routes.decode(value, origin.clone()) {
-            None => {
-                let reason = format!("no route for topic `{}`", origin.topic);
-                return self.dead_letter(message, &origin, (DlqErrorKind::Permanent, reason), 1);
-            }
-            Some(Err(e)) => {
-                let kind = match e {
-                    DecodeError::Invalid { .. } => DlqErrorKind::Invalid,
-                    _ => DlqErrorKind::Decode,
-                };
-                tracing::warn!(service = %self.service, topic = %origin.topic, partition = origin.partition, offset = origin.offset, error = %e, "undecodable record");
-                return self.dead_letter(message, &origin, (kind, e.to_string()), 1);
-            }
-            Some(Ok(d)) => d,
-        };
-        let mut attempt = 1;
-        loop {
-            let dispatched = Instant::now();
-            let answer = dispatch.send().await;
-            self.latency
-                .observe(dispatch.message_type(), dispatched.elapsed());
-            match answer {
-                Ok(completion) => {
-                    bump(&self.stats.handled);
-                    return completion;
-                }
-                Err(HandlerError::Permanent(reason)) => {
-                    return self.dead_letter(
-                        message,
-                        &origin,
-                        (DlqErrorKind::Permanent, reason),
-                        attempt,
-                    );
-                }
-                Err(HandlerError::Transient(reason)) if attempt >= self.backoff.attempts() => {
-                    return self.dead_letter(
-                        message,
-                        &origin,
-                        (DlqErrorKind::RetriesExhausted, reason),
-                        attempt,
-                    );
-                }
-                Err(HandlerError::Unavailable(reason)) => {
-                    // Waits out the outage: capped backoff, logged on the first attempt
-                    // and then every UNAVAILABLE_LOG_EVERY attempts.
-                    bump(&self.stats.retries);
-                    metrics::handler_retry(&self.service);
-                    let delay = self.backoff.delay(attempt.min(self.backoff.attempts()));
-                    if attempt == 1 || attempt % UNAVAILABLE_LOG_EVERY == 0 {
-                        tracing::warn!(service = %self.service, topic = %origin.topic, partition = origin.partition, offset = origin.offset, attempt, ?delay, %reason, "a dependency is down; the record waits for it (never dead-lettered)");
-                    }
-                    tokio::time::sleep(delay).await;
-                    attempt = attempt.saturating_add(1);
-                }
-                Err(HandlerError::Transient(reason)) => {
-                    bump(&self.stats.retries);
-                    metrics::handler_retry(&self.service);
-                    let delay = self.backoff.delay(attempt);
-                    tracing::warn!(service = %self.service, topic = %origin.topic, offset = origin.offset, attempt, ?delay, %reason, "transient handler failure; retrying");
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
-            }
-        }
-    }
-
     fn dead_letter(
         &self,
         message: &OwnedMessage,
-        origin: &RecordOrigin,
-        failure: (DlqErrorKind, String),
+        origin: RecordOrigin,
+        (kind, reason): (DlqErrorKind, String),
         attempts: u32,
     ) -> Completion {
-        let data = InFlight {
-            key: message.key().map(<[u8]>::to_vec),
-            value: message.payload().map(<[u8]>::to_vec),
-        };
-        self.dead_letter_data(&data, origin, failure, attempts)
+        self.dead_letter_bytes(&bytes_of(message), origin, (kind, reason), attempts)
     }
 
-    fn dead_letter_data(
+    fn dead_letter_bytes(
         &self,
-        data: &InFlight,
-        origin: &RecordOrigin,
-        failure: (DlqErrorKind, String),
+        bytes: &RecordBytes,
+        origin: RecordOrigin,
+        (kind, reason): (DlqErrorKind, String),
         attempts: u32,
     ) -> Completion {
-        bump(&self.stats.dead_lettered);
-        metrics::dlq_record(&origin.topic);
-        tracing::error!(service = %self.service, topic = %origin.topic, partition = origin.partition, offset = origin.offset, kind = %failure.0, error = %failure.1, "record dead-lettered");
-        let record = DlqRecord::new(
+        let failure = Failure {
             origin,
-            data.key.as_deref(),
-            data.value.as_deref(),
-            failure,
+            kind,
+            reason,
             attempts,
-            &self.service,
-        );
-        let dlq_topic = dlq_topic_name(&origin.topic);
-        let envelope = Envelope::root(record, &self.service, chrono::Utc::now());
-        let outbound = OutboundRecord {
-            topic: dlq_topic,
-            key: data.key.clone(),
-            value: crate::messages::encode(&envelope),
-            headers: vec![(
-                crate::streaming::producer::HEADER_EVENT_TYPE.into(),
-                b"dlq_record".to_vec(),
-            )],
         };
-        Completion::after(vec![self.producer.publish(outbound)])
+        Completion::after(vec![self.dead_letters.write(bytes, failure)])
     }
 
     async fn on_completed(&mut self, done: Completed, may_rewind: bool) {
-        let current = self
-            .generations
-            .get(&done.partition)
-            .copied()
-            .unwrap_or_default();
-        if done.generation != current {
-            return; // From before a rewind or revocation: that record will come again.
+        self.forget_revoked();
+        let partition = done.partition.clone();
+        match self.complete(done) {
+            Some((offset, e)) if may_rewind => self.on_delivery_failure(partition, offset, e),
+            _ => self.drain_parked(&partition).await,
+        }
+    }
+
+    fn on_completed_no_drain(&mut self, done: Completed) {
+        let _ = self.complete(done);
+    }
+
+    /// Marks a record complete (storing the offset if that advanced); answers a failed
+    /// output's offset and error.
+    fn complete(&mut self, done: Completed) -> Option<(i64, PublishError)> {
+        let lane = self.lanes.get_mut(&done.partition)?;
+        if done.generation != lane.generation {
+            return None; // From before a rewind or revocation: that record will come again.
         }
         match done.result {
             Ok(()) => {
                 bump(&self.stats.completed);
                 self.delivery_attempts
                     .remove(&(done.partition.clone(), done.offset));
-                let Some(window) = self.windows.get_mut(&done.partition) else {
-                    return;
-                };
-                if let Some(offset) = window.complete(done.offset) {
+                if let Some(offset) = lane.window.complete(done.offset) {
                     self.store(&done.partition, offset);
                 }
+                None
             }
             Err(e) => {
                 bump(&self.stats.delivery_failures);
-                if may_rewind {
-                    self.on_delivery_failure(done.partition, done.offset, e)
-                        .await;
-                }
+                Some((done.offset, e))
             }
         }
     }
@@ -479,9 +520,7 @@ impl Pipeline {
             .consumer
             .store_offset(&partition.0, partition.1, offset)
         {
-            Ok(()) => {
-                self.stored.insert(partition.clone(), offset);
-            }
+            Ok(()) => self.lane(partition).stored = Some(offset),
             Err(e) => {
                 tracing::warn!(topic = %partition.0, partition = partition.1, offset, error = %e, "cannot store offset (partition revoked?)");
             }
@@ -490,7 +529,7 @@ impl Pipeline {
 
     /// An output of `offset` failed: retry by rewinding the partition to it, or, once the
     /// budget is spent, dead-letter the record and treat that as its output.
-    async fn on_delivery_failure(&mut self, partition: Partition, offset: i64, e: PublishError) {
+    fn on_delivery_failure(&mut self, partition: Partition, offset: i64, e: PublishError) {
         let attempts = {
             let n = self
                 .delivery_attempts
@@ -499,60 +538,103 @@ impl Pipeline {
             *n += 1;
             *n
         };
-        let origin = RecordOrigin {
-            topic: partition.0.clone(),
-            partition: partition.1,
-            offset,
-        };
-        let generation = self
-            .generations
-            .get(&partition)
-            .copied()
-            .unwrap_or_default();
-        let delay = self.backoff.delay(attempts);
+        let generation = self.lane(&partition).generation;
         if attempts >= self.backoff.attempts() && !partition.0.ends_with(DLQ_SUFFIX) {
-            // Paced too, so a DLQ that keeps failing does not spin.
-            tokio::time::sleep(delay).await;
-            let dlq = self
-                .windows
-                .get(&partition)
-                .and_then(|w| w.data(offset))
-                .map(|data| {
-                    self.dead_letter_data(
-                        data,
-                        &origin,
-                        (
-                            DlqErrorKind::RetriesExhausted,
-                            format!("output delivery failed: {e}"),
-                        ),
-                        attempts,
-                    )
-                });
-            if let Some(completion) = dlq {
+            let bytes = self.lane(&partition).window.data(offset).cloned();
+            if let Some(bytes) = bytes {
+                let origin = RecordOrigin {
+                    topic: partition.0.clone(),
+                    partition: partition.1,
+                    offset,
+                };
+                let why = (
+                    DlqErrorKind::RetriesExhausted,
+                    format!("output delivery failed: {e}"),
+                );
+                let completion = self.dead_letter_bytes(&bytes, origin, why, attempts);
                 self.track(partition, generation, offset, completion);
                 return;
             }
         }
         bump(&self.stats.rewinds);
+        let delay = self.backoff.delay(attempts);
         tracing::warn!(service = %self.service, topic = %partition.0, partition = partition.1, offset, attempts, ?delay, error = %e, "output delivery failed; rewinding partition");
-        if let Some(w) = self.windows.get_mut(&partition) {
-            w.rewind(offset);
+        let lane = self.lane(&partition);
+        // Everything from the first record not complete is consumed again: a completion
+        // of an earlier generation would be ignored, so nothing pending may stay behind.
+        let from = lane
+            .window
+            .first_pending()
+            .map_or(offset, |p| p.min(offset));
+        lane.reset();
+        let generation = lane.generation;
+        let (timer, handle) = abortable(tokio::time::sleep(delay));
+        lane.rewind = Some(handle);
+        self.pause(&partition);
+        self.rewinds.push(Box::pin(async move {
+            timer.await.ok()?;
+            Some(RewindDue {
+                partition,
+                generation,
+                offset: from,
+            })
+        }));
+    }
+
+    fn on_rewind_due(&mut self, due: Option<RewindDue>) {
+        self.forget_revoked();
+        let Some(due) = due else { return };
+        let lane = self.lane(&due.partition);
+        if lane.generation != due.generation {
+            return;
         }
-        *self.generations.entry(partition.clone()).or_default() += 1;
-        tokio::time::sleep(delay).await;
+        lane.rewind = None;
+        // Received while paused: from before the seek, they come again.
+        lane.parked.clear();
+        self.resume(&due.partition);
         // Timeout zero: an asynchronous seek; fetched records from before it are discarded.
         if let Err(e) = self.consumer.seek(
-            &partition.0,
-            partition.1,
-            Offset::Offset(offset),
+            &due.partition.0,
+            due.partition.1,
+            Offset::Offset(due.offset),
             Duration::ZERO,
         ) {
-            tracing::error!(topic = %partition.0, partition = partition.1, offset, error = %e, "seek failed; the record will be consumed again after a restart");
+            tracing::error!(topic = %due.partition.0, partition = due.partition.1, offset = due.offset, error = %e, "seek failed; the record will be consumed again after a restart");
+        }
+    }
+
+    fn pause(&mut self, partition: &Partition) {
+        let lane = self.lane(partition);
+        if lane.paused {
+            return;
+        }
+        lane.paused = true;
+        if let Err(e) = self.consumer.pause(&single(partition)) {
+            tracing::debug!(topic = %partition.0, partition = partition.1, error = %e, "pause (partition revoked?)");
+        }
+    }
+
+    fn resume(&mut self, partition: &Partition) {
+        let lane = self.lane(partition);
+        if !lane.paused {
+            return;
+        }
+        lane.paused = false;
+        if let Err(e) = self.consumer.resume(&single(partition)) {
+            tracing::debug!(topic = %partition.0, partition = partition.1, error = %e, "resume (partition revoked?)");
         }
     }
 }
 
-/// `{topic}.dlq` — the topic map's naming rule, applied to a consumed topic name.
-pub(super) fn dlq_topic_name(topic: &str) -> String {
-    format!("{topic}{DLQ_SUFFIX}")
+fn single(partition: &Partition) -> TopicPartitionList {
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition(&partition.0, partition.1);
+    tpl
+}
+
+fn bytes_of(message: &OwnedMessage) -> RecordBytes {
+    RecordBytes {
+        key: message.key().map(<[u8]>::to_vec),
+        value: message.payload().map(<[u8]>::to_vec),
+    }
 }
