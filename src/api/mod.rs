@@ -13,7 +13,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /health/live` | 200 `{"status":"live"}` |
-//! | `GET /health/ready` | 200 `{"ready":true,"checks":[..]}`, else 503 with `not_ready`; with the runner here, a `strategies` check (always ready) names the disabled strategies |
+//! | `GET /health/ready` | 200 `{"ready":true,"checks":[..]}`, else 503 with `not_ready` naming each failing check (`actors`, `broker`, `consumers`, `feed`, `store`: `cli/readiness.rs`); with the runner here, a `strategies` check names the disabled strategies and fails while one is disabled for failing |
 //! | `GET /metrics` | Prometheus text, `text/plain; version=0.0.4` |
 //! | `GET /api/v1/portfolios` | every portfolio of the enabled brokers |
 //! | `GET /api/v1/portfolios/{broker}/{strategy}` | one portfolio |
@@ -35,8 +35,8 @@
 //! - The API reads the store and never writes it; the two things it changes are a broker's
 //!   trading state, through the risk manager, which answers with the state in force, and
 //!   whether a strategy runs, through the strategy runner, which answers with its view.
-//! - A strategy disabled (failing or by an operator) leaves the process ready: the others
-//!   keep trading; the `strategies` readiness check names it and why.
+//! - A strategy disabled for failing makes the process not ready (the `strategies` check
+//!   names it and why; the others keep trading); one disabled by an operator does not.
 //! - Both control endpoints check in the same order: token configured (503), the client
 //!   address not locked out (429 with `Retry-After`: 5 failed attempts within 60 s lock
 //!   an address out for 60 s, even with the right token; `api/lockout.rs`), bearer token

@@ -250,15 +250,24 @@ fn broker_entry(
     }
 }
 
-/// The `strategies` readiness check, when the runner runs here: always ready, its detail
-/// naming the disabled strategies (see the module docs).
+/// The `strategies` readiness check, when the runner runs here: its detail names the
+/// disabled strategies; not ready while one is disabled for failing (a fault the
+/// operator must see: that strategy no longer trades), ready when every disabled one was
+/// disabled by an operator (a decision, not a fault) or the runner is slow to answer.
 pub(super) async fn readiness(runner: Option<&RunnerLink>) -> Option<ReadinessCheck> {
     let runner = runner?;
-    let detail = match status(runner, READINESS_STATUS_TIMEOUT).await {
-        Ok(status) => readiness_detail(&status),
-        Err(note) => note,
+    let check = match status(runner, READINESS_STATUS_TIMEOUT).await {
+        Ok(status) => {
+            let detail = readiness_detail(&status);
+            if status.disabled().any(|s| s.disabled_by == Some("failing")) {
+                ReadinessCheck::not_ready("strategies", detail)
+            } else {
+                ReadinessCheck::ready("strategies", detail)
+            }
+        }
+        Err(note) => ReadinessCheck::ready("strategies", note),
     };
-    Some(ReadinessCheck::ready("strategies", detail))
+    Some(check)
 }
 
 /// `N running`, or `R of N running; disabled: id@broker (why); ...`.

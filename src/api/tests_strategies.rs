@@ -429,7 +429,7 @@ async fn switch_refusals_change_nothing() {
 }
 
 #[actix_web::test]
-async fn readiness_names_a_strategy_disabled_for_failing_and_stays_ready() {
+async fn readiness_names_a_strategy_disabled_for_failing_and_is_not_ready() {
     let Rig {
         fixture,
         runner,
@@ -462,14 +462,18 @@ async fn readiness_names_a_strategy_disabled_for_failing_and_stays_ready() {
     let answer = get(&fixture, "/health/ready").await;
     assert_eq!(
         answer.status,
-        StatusCode::OK,
-        "a failing strategy leaves the process ready"
+        StatusCode::SERVICE_UNAVAILABLE,
+        "a strategy disabled for failing is a fault readiness names"
     );
-    assert_eq!(answer.json()["ready"], json!(true));
+    assert_eq!(answer.json()["ready"], json!(false));
     let detail = format!("1 of 2 running; disabled: ema_cross_1@paper (panic: bad tick of {INFY})");
     assert_eq!(
         strategies_check(&answer),
-        json!({ "name": "strategies", "ready": true, "detail": detail })
+        json!({ "name": "strategies", "ready": false, "detail": detail })
+    );
+    assert_eq!(
+        answer.json()["not_ready"],
+        json!([format!("strategies: {detail}")])
     );
     let view = live(&fixture, "ema_cross_1").await;
     assert_eq!(view["enabled"], json!(false));
