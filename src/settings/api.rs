@@ -8,8 +8,9 @@
 //!   port, for tests).
 //! - `control_token` is a [`Secret`]: never in `Debug` output, error messages or the
 //!   effective settings. Empty means the control endpoints are off (they answer 503);
-//!   a set token must not contain whitespace (it could not be sent as a bearer token
-//!   intact), and the problem saying so never shows it.
+//!   a set token has at least [`MIN_CONTROL_TOKEN_CHARS`] characters and no whitespace
+//!   (it could not be sent as a bearer token intact), and the problems saying so never
+//!   show it.
 
 use std::net::SocketAddr;
 
@@ -64,10 +65,24 @@ fn socket_address<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SocketAd
     ))
 }
 
+/// Shortest control token accepted: with the per-address lockout on failed attempts, a
+/// 16-character token is out of reach of guessing.
+pub const MIN_CONTROL_TOKEN_CHARS: usize = 16;
+
 /// Every broken rule of `[api]`, keyed by setting.
 pub(super) fn problems(s: &Settings) -> Vec<Problem> {
     let mut out = Vec::new();
-    if s.api.control_token.expose().contains(char::is_whitespace) {
+    let token = s.api.control_token.expose();
+    if !token.is_empty() && token.chars().count() < MIN_CONTROL_TOKEN_CHARS {
+        let message = format!(
+            "must be at least {MIN_CONTROL_TOKEN_CHARS} characters, got {} (value not shown: \
+             it is a secret); a short token can be guessed. Leave it \"\" to turn the control \
+             endpoints off, or generate one, e.g. `openssl rand -hex 24`",
+            token.chars().count()
+        );
+        out.push(Problem::new("api.control_token", message));
+    }
+    if token.contains(char::is_whitespace) {
         let message = "must not contain whitespace: it is sent as `Authorization: Bearer \
                        <token>` (value not shown: it is a secret)";
         out.push(Problem::new("api.control_token", message));

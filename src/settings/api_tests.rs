@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use super::test_support::{load, problems};
 
-const TOKEN: (&str, &str) = ("ALPHA_PANDA__API__CONTROL_TOKEN", "ctl-token-4242");
+const TOKEN: (&str, &str) = ("ALPHA_PANDA__API__CONTROL_TOKEN", "ctl-token-4242-abcdef");
 
 #[test]
 fn defaults_of_api() {
@@ -28,7 +28,7 @@ fn api_settings_come_from_file_and_environment() {
     let s = load(Some(file), &vars).unwrap();
     assert!(!s.api.enabled);
     assert_eq!(s.api.listen, "[::1]:0".parse::<SocketAddr>().unwrap());
-    assert_eq!(s.api.control_token.expose(), "ctl-token-4242");
+    assert_eq!(s.api.control_token.expose(), "ctl-token-4242-abcdef");
     assert!(s.api.control_enabled());
 }
 
@@ -76,7 +76,10 @@ fn unknown_api_key_is_rejected() {
 fn control_token_with_whitespace_is_refused_without_showing_it() {
     let found = problems(load(
         None,
-        &[("ALPHA_PANDA__API__CONTROL_TOKEN", "two words")],
+        &[(
+            "ALPHA_PANDA__API__CONTROL_TOKEN",
+            "two words for a long token",
+        )],
     ));
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].starts_with("api.control_token: must not contain whitespace"));
@@ -84,12 +87,41 @@ fn control_token_with_whitespace_is_refused_without_showing_it() {
 }
 
 #[test]
+fn control_token_shorter_than_16_characters_is_refused_without_showing_it() {
+    // (token, refused); empty turns the control endpoints off and is fine.
+    let cases = [
+        ("", false),
+        ("Q7", true),
+        ("fifteen-chars-0", true),
+        ("sixteen-chars-00", false),
+        // Characters, not bytes: 8 two-byte letters are 8 characters.
+        ("éééééééé", true),
+    ];
+    for (token, refused) in cases {
+        let loaded = load(None, &[("ALPHA_PANDA__API__CONTROL_TOKEN", token)]);
+        match (loaded, refused) {
+            (Ok(_), false) => {}
+            (Err(e), true) => {
+                let found: Vec<String> = e.problems.iter().map(ToString::to_string).collect();
+                assert_eq!(found.len(), 1, "{token:?}: {found:?}");
+                assert!(
+                    found[0].starts_with("api.control_token: must be at least 16 characters"),
+                    "{found:?}"
+                );
+                assert!(!found[0].contains(token), "{found:?}");
+            }
+            (other, _) => panic!("{token:?}: {other:?}"),
+        }
+    }
+}
+
+#[test]
 fn control_token_is_masked() {
     let s = load(None, &[TOKEN]).unwrap();
     let out = s.to_masked_toml();
-    assert!(!out.contains("ctl-token-4242"), "{out}");
+    assert!(!out.contains("ctl-token-4242-abcdef"), "{out}");
     let parsed: toml::Table = toml::from_str(&out).unwrap();
     assert_eq!(parsed["api"]["control_token"].as_str(), Some("***"));
     assert_eq!(parsed["api"]["listen"].as_str(), Some("127.0.0.1:8080"));
-    assert!(!format!("{s:?}").contains("ctl-token-4242"));
+    assert!(!format!("{s:?}").contains("ctl-token-4242-abcdef"));
 }

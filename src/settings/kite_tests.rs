@@ -74,9 +74,9 @@ fn defaults_of_kite_and_zerodha() {
     let effective: toml::Table = toml::from_str(&s.to_masked_toml()).unwrap();
     #[rustfmt::skip]
     let literals = [
-        ("kite.api_key", "\"***\""),
-        ("kite.api_secret", "\"***\""),
-        ("kite.access_token", "\"***\""),
+        ("kite.api_key", "\"\""),
+        ("kite.api_secret", "\"\""),
+        ("kite.access_token", "\"\""),
         ("kite.access_token_file", "\"\""),
         ("kite.rest_url", "\"https://api.kite.trade\""),
         ("kite.login_url", "\"https://kite.zerodha.com/connect/login\""),
@@ -197,9 +197,9 @@ fn validate_catches_each_kite_and_zerodha_rule() {
         ("ALPHA_PANDA__ZERODHA__MAX_SIGNAL_AGE_SECS", "0", "zerodha.max_signal_age_secs: must be between 1 and 86400, got 0"),
         ("ALPHA_PANDA__ZERODHA__ORDER_TIMEOUT_SECS", "86401", "zerodha.order_timeout_secs: must be between 0 and 86400, got 86401"),
         ("ALPHA_PANDA__ZERODHA__RECONCILE_INTERVAL_SECS", "5", "zerodha.reconcile_interval_secs: must be between 10 and 3600, got 5"),
-        ("ALPHA_PANDA__ZERODHA__ORDER_RATE_PER_SEC", "0", "zerodha.order_rate_per_sec: must be at least 1, got 0"),
-        ("ALPHA_PANDA__ZERODHA__ORDER_RATE_PER_MIN", "0", "zerodha.order_rate_per_min: must be at least 1, got 0"),
-        ("ALPHA_PANDA__ZERODHA__REQUEST_RATE_PER_SEC", "0", "zerodha.request_rate_per_sec: must be at least 1, got 0"),
+        ("ALPHA_PANDA__ZERODHA__ORDER_RATE_PER_SEC", "0", "zerodha.order_rate_per_sec: must be between 1 and 1000, got 0"),
+        ("ALPHA_PANDA__ZERODHA__ORDER_RATE_PER_MIN", "0", "zerodha.order_rate_per_min: must be between 1 and 60000, got 0"),
+        ("ALPHA_PANDA__ZERODHA__REQUEST_RATE_PER_SEC", "0", "zerodha.request_rate_per_sec: must be between 1 and 1000, got 0"),
         ("ALPHA_PANDA__ZERODHA__RATE_LIMIT_BACKOFF_MAX_MS", "999",
          "zerodha.rate_limit_backoff_max_ms: must be at least zerodha.rate_limit_backoff_ms (1000), got 999"),
         ("ALPHA_PANDA__ZERODHA__ORDER_RATE_PER_SEC", "11",
@@ -232,7 +232,7 @@ fn validate_catches_each_kite_and_zerodha_rule() {
     ];
     assert_eq!(
         problems(load(None, &backoff)),
-        ["zerodha.rate_limit_backoff_ms: must be at least 1, got 0"]
+        ["zerodha.rate_limit_backoff_ms: must be between 1 and 60000, got 0"]
     );
 }
 

@@ -321,6 +321,12 @@ fn iso_dates<S: Serializer>(dates: &[NaiveDate], serializer: S) -> Result<S::Ok,
     serializer.collect_seq(dates.iter().map(|d| d.format("%Y-%m-%d").to_string()))
 }
 
+/// Longest reconnect delay of the feed, milliseconds (10 minutes).
+const MAX_RECONNECT_MS: u64 = 600_000;
+
+/// Most ticks the feed holds while Kafka is slow (bounds memory).
+const MAX_PENDING_TICKS: usize = 1_000_000;
+
 /// Every broken rule of the market-data sections, keyed by setting, in a stable order.
 pub(super) fn problems(
     instruments: &InstrumentSettings,
@@ -404,16 +410,24 @@ pub(super) fn problems(
             format!("must be between 1 and 300, got {got}"),
         );
     }
-    if feed.reconnect_initial_ms < 1 {
+    if !(1..=60_000).contains(&feed.reconnect_initial_ms) {
+        let got = feed.reconnect_initial_ms;
         push(
             "feed.reconnect_initial_ms",
-            "must be at least 1, got 0".to_owned(),
+            format!("must be between 1 and 60000, got {got}"),
         );
     }
     if feed.reconnect_max_ms < feed.reconnect_initial_ms {
         let message = format!(
             "must be at least feed.reconnect_initial_ms ({}), got {}",
             feed.reconnect_initial_ms, feed.reconnect_max_ms
+        );
+        push("feed.reconnect_max_ms", message);
+    } else if feed.reconnect_max_ms > MAX_RECONNECT_MS {
+        // Longer than this, an outage that has ended goes unnoticed for too long.
+        let message = format!(
+            "must be at most {MAX_RECONNECT_MS}, got {}",
+            feed.reconnect_max_ms
         );
         push("feed.reconnect_max_ms", message);
     }
@@ -429,11 +443,13 @@ pub(super) fn problems(
         );
         push("feed.reconnect_jitter", message);
     }
-    if feed.max_pending_ticks < 1 {
-        push(
-            "feed.max_pending_ticks",
-            "must be at least 1, got 0".to_owned(),
+    if !(1..=MAX_PENDING_TICKS).contains(&feed.max_pending_ticks) {
+        let message = format!(
+            "must be between 1 and {MAX_PENDING_TICKS} (ticks held in memory while Kafka is \
+             slow), got {}",
+            feed.max_pending_ticks
         );
+        push("feed.max_pending_ticks", message);
     }
     if !(1..=10_000).contains(&simulator.ticks_per_sec) {
         let got = simulator.ticks_per_sec;

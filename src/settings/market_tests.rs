@@ -188,7 +188,7 @@ fn validate_catches_each_rule() {
         ("feed.subscriptions", "", "must not be empty"),
         ("feed.liveness_secs", "0", "must be between 1 and 300, got 0"),
         ("feed.liveness_secs", "301", "must be between 1 and 300, got 301"),
-        ("feed.reconnect_initial_ms", "0", "must be at least 1, got 0"),
+        ("feed.reconnect_initial_ms", "0", "must be between 1 and 60000, got 0"),
         ("feed.reconnect_max_ms", "499", "must be at least feed.reconnect_initial_ms (500), got 499"),
         ("feed.reconnect_multiplier", "0.5", "must be a finite number of at least 1.0, got 0.5"),
         ("feed.reconnect_multiplier", "inf", "got inf"),
@@ -196,7 +196,7 @@ fn validate_catches_each_rule() {
         ("feed.reconnect_jitter", "-0.1", "must be between 0.0 and 1.0, got -0.1"),
         ("feed.reconnect_jitter", "1.5", "got 1.5"),
         ("feed.reconnect_jitter", "NaN", "got NaN"),
-        ("feed.max_pending_ticks", "0", "must be at least 1, got 0"),
+        ("feed.max_pending_ticks", "0", "must be between 1 and 1000000 (ticks held in memory while Kafka is slow), got 0"),
         ("simulator.ticks_per_sec", "0", "must be between 1 and 10000, got 0"),
         ("simulator.ticks_per_sec", "10001", "got 10001"),
     ];

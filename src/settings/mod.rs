@@ -48,6 +48,8 @@ mod zerodha;
 #[cfg(test)]
 mod api_tests;
 #[cfg(test)]
+mod bounds_tests;
+#[cfg(test)]
 mod kite_tests;
 #[cfg(test)]
 mod market_tests;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 pub const MASK: &str = "***";
 
 /// A string that never prints: `Debug`/`Display` show `***` (or `(unset)` when empty),
-/// `Serialize` writes `***`. Deserialises from a plain string.
+/// `Serialize` writes `***` (or `""` when empty). Deserialises from a plain string.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Secret(String);
 
@@ -60,7 +60,9 @@ impl From<&str> for Secret {
 
 impl Serialize for Secret {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(MASK)
+        // An unset secret has nothing to hide: `""` says it is unset (e.g. the control
+        // endpoints off), and reads back as unset.
+        serializer.serialize_str(if self.0.is_empty() { "" } else { MASK })
     }
 }
 

@@ -239,7 +239,7 @@ pub struct TopicSettings {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedisSettings {
-    /// `"memory"` (in-process store) or a `redis://` / `rediss://` URL (may hold a password).
+    /// `"memory"` (in-process store) or a `redis://` URL (may hold a password).
     pub url: Secret,
     /// Connection deadline, milliseconds.
     pub connect_timeout_ms: u64,

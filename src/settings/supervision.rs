@@ -144,6 +144,21 @@ impl RestartPolicy {
             let message = "must be at least 1, got 0: a zero period cannot count restarts";
             out.push(("within_secs", message.to_owned()));
         }
+        // Upper bounds: a window or delay past these reads as a hang, and `Instant +
+        // Duration` must never overflow.
+        let mut at_most = |key: &'static str, value: u64, max: u64| {
+            if value > max {
+                out.push((key, format!("must be at most {max}, got {value}")));
+            }
+        };
+        at_most("within_secs", self.within_secs, MAX_WINDOW_SECS);
+        at_most(
+            "backoff_initial_ms",
+            self.backoff_initial_ms,
+            MAX_BACKOFF_MS,
+        );
+        at_most("reset_after_secs", self.reset_after_secs, MAX_WINDOW_SECS);
+        at_most("stop_timeout_ms", self.stop_timeout_ms, MAX_STOP_TIMEOUT_MS);
         if self.backoff_initial_ms < 1 {
             out.push(("backoff_initial_ms", "must be at least 1, got 0".to_owned()));
         }
@@ -151,6 +166,12 @@ impl RestartPolicy {
             let message = format!(
                 "must be at least backoff_initial_ms ({}), got {}",
                 self.backoff_initial_ms, self.backoff_max_ms
+            );
+            out.push(("backoff_max_ms", message));
+        } else if self.backoff_max_ms > MAX_BACKOFF_MS {
+            let message = format!(
+                "must be at most {MAX_BACKOFF_MS}, got {}",
+                self.backoff_max_ms
             );
             out.push(("backoff_max_ms", message));
         }
@@ -172,6 +193,15 @@ impl RestartPolicy {
         out
     }
 }
+
+/// Longest restart window (`within_secs`, `reset_after_secs`), seconds: a day.
+pub const MAX_WINDOW_SECS: u64 = 86_400;
+
+/// Longest restart delay, milliseconds: an hour.
+pub const MAX_BACKOFF_MS: u64 = 3_600_000;
+
+/// Longest graceful stop, milliseconds: ten minutes (a service manager kills sooner).
+pub const MAX_STOP_TIMEOUT_MS: u64 = 600_000;
 
 /// Part of a [`RestartPolicy`]: the keys one actor sets differently from the default.
 /// Unset keys are `None` and are left out when serialised.

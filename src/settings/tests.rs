@@ -41,7 +41,7 @@ fn defaults_load_and_validate() {
         ("log.level", "\"info\""),
         ("api.enabled", "true"),
         ("api.listen", "\"127.0.0.1:8080\""),
-        ("api.control_token", "\"***\""),
+        ("api.control_token", "\"\""),
         ("kafka.brokers", "\"embedded\""),
         ("kafka.client_id", "\"alpha-panda\""),
         ("kafka.group_prefix", "\"alpha-panda\""),
@@ -51,6 +51,9 @@ fn defaults_load_and_validate() {
         ("kafka.fetch_wait_max_ms", "10"),
         ("kafka.session_timeout_ms", "10000"),
         ("kafka.max_in_flight_per_partition", "512"),
+        ("kafka.unavailable_exit_secs", "60"),
+        ("kafka.unassigned_exit_secs", "120"),
+        ("kafka.ready_max_lag", "10000"),
         ("kafka.client", "{}"),
         ("retry.base_ms", "50"),
         ("retry.factor", "2.0"),
@@ -374,28 +377,30 @@ fn validate_catches_each_rule() {
         ("kafka.client_id", "", "must not be empty"),
         ("kafka.group_prefix", "", "must not be empty"),
         ("kafka.linger_ms", "60001", "must be at most 60000, got 60001"),
-        ("kafka.message_timeout_ms", "999", "must be at least 1000, got 999"),
+        ("kafka.message_timeout_ms", "999", "must be between 1000 and 3600000, got 999"),
         ("kafka.fetch_wait_max_ms", "0", "must be between 1 and 1000, got 0"),
         ("kafka.fetch_wait_max_ms", "1001", "got 1001"),
         ("kafka.session_timeout_ms", "0", "must be between 1 and"),
-        ("kafka.max_in_flight_per_partition", "0", "must be at least 1, got 0"),
+        ("kafka.max_in_flight_per_partition", "0", "must be between 1 and 1000000, got 0"),
         ("kafka.client.linger.ms", "1", "set kafka.linger_ms instead"),
-        ("retry.attempts", "0", "must be at least 1, got 0"),
-        ("retry.base_ms", "0", "must be at least 1"),
+        ("retry.attempts", "0", "must be between 1 and 1000, got 0"),
+        ("retry.base_ms", "0", "must be between 1 and 60000"),
         ("retry.factor", "0.5", "finite number of at least 1.0, got 0.5"),
         ("retry.factor", "inf", "finite number"),
         ("retry.max_ms", "10", "must be at least retry.base_ms (50), got 10"),
         ("retry.jitter", "1.5", "must be between 0.0 and 1.0, got 1.5"),
         ("retry.jitter", "NaN", "got NaN"),
-        ("topics.tick_partitions", "0", "must be at least 1"),
+        ("topics.tick_partitions", "0", "must be between 1 and 1024"),
         ("topics.default_partitions", "-3", "got -3"),
-        ("topics.replication_factor", "0", "must be at least 1"),
+        ("topics.replication_factor", "0", "must be between 1 and 16"),
         ("topics.tick_retention_ms", "0", "must be positive, or -1 to keep forever, got 0"),
         ("topics.default_retention_ms", "-2", "got -2"),
         ("topics.dlq_retention_ms", "0", "positive"),
         ("redis.url", "http://x", "must be \"memory\" or a redis:// or rediss:// URL"),
-        ("redis.connect_timeout_ms", "0", "must be at least 1"),
-        ("redis.command_timeout_ms", "0", "must be at least 1"),
+        ("redis.url", "redis://", "is not a valid Redis URL"),
+        ("redis.url", "rediss://:pw@host:6380/0", "TLS) is not supported by this build"),
+        ("redis.connect_timeout_ms", "0", "must be between 1 and 60000"),
+        ("redis.command_timeout_ms", "0", "must be between 1 and 60000"),
     ];
     for (key, value, fragment) in cases {
         let err = load(None, &[(&var(key), value)]).unwrap_err();
@@ -418,7 +423,8 @@ fn validate_accepts_edge_values() {
         ("retry.jitter", "0"),
         ("retry.factor", "1"),
         ("topics.dlq_retention_ms", "-1"),
-        ("redis.url", "rediss://:pw@host:6380/0"),
+        ("redis.url", "redis://:pw@host:6380/0"),
+        ("redis.url", "redis://user:pw@10.0.0.1"),
         ("log.level", "info,alpha_panda::streaming=debug"),
     ];
     for (key, value) in cases {
@@ -487,6 +493,7 @@ fn secret_never_prints_its_value() {
     assert_eq!(serde_json::to_string(&secret).unwrap(), "\"***\"");
     assert_eq!(secret.expose(), "hunter2");
     assert_eq!(format!("{:?}", Secret::default()), "(unset)");
+    assert_eq!(serde_json::to_string(&Secret::default()).unwrap(), "\"\"");
     let parsed: Secret = serde_json::from_str("\"hunter2\"").unwrap();
     assert_eq!(parsed.expose(), "hunter2");
 }

@@ -288,12 +288,25 @@ pub(super) fn problems(s: &Settings) -> Vec<Problem> {
         let message = format!("must be above 0 and at most {MAX_STARTING_CASH}, got {cash}");
         out.push(Problem::new("portfolio.starting_cash", message));
     }
-    if s.portfolio.snapshot_interval_ms < 1 {
-        let message = "must be at least 1, got 0";
+    let interval = s.portfolio.snapshot_interval_ms;
+    if !(1..=3_600_000).contains(&interval) {
+        let message = format!("must be between 1 and 3600000, got {interval}");
         out.push(Problem::new("portfolio.snapshot_interval_ms", message));
+    }
+    // An order waits this many of its instrument's ticks; a day of a busy instrument is
+    // far fewer than this.
+    if s.paper.latency_ticks > MAX_LATENCY_TICKS {
+        let message = format!(
+            "must be at most {MAX_LATENCY_TICKS}, got {}",
+            s.paper.latency_ticks
+        );
+        out.push(Problem::new("paper.latency_ticks", message));
     }
     out
 }
+
+/// Most ticks a paper order may wait before it can fill.
+const MAX_LATENCY_TICKS: u32 = 100_000;
 
 /// A domain `"key: message"` line as a [`Problem`]; keyed `fallback` if it has no key.
 fn from_line(line: String, fallback: &str) -> Problem {

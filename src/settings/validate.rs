@@ -26,6 +26,21 @@ const TYPED_PROPERTIES: &[(&str, &str)] = &[
     ("session.timeout.ms", "kafka.session_timeout_ms"),
 ];
 
+/// Most partitions of a topic this process creates. A huge count aborted the process
+/// inside librdkafka; each consumer handles every partition assigned to it, and a
+/// thousand partitions is far beyond what a service's group of processes uses.
+pub const MAX_PARTITIONS: i32 = 1_024;
+
+/// Most copies of a partition: more than any cluster this runs against has brokers.
+pub const MAX_REPLICATION_FACTOR: i64 = 16;
+
+/// Longest delay or timeout in milliseconds that a setting may ask for (an hour): longer
+/// waits look like a hang, and `Instant + Duration` must never overflow.
+pub const MAX_DELAY_MS: u64 = 3_600_000;
+
+/// Longest queue a setting may ask for (records, ticks): bounds memory.
+pub const MAX_QUEUE: u64 = 1_000_000;
+
 /// Every broken rule of `settings`, in a stable order.
 pub(super) fn problems(settings: &Settings) -> Vec<Problem> {
     let mut out = Rules(Vec::new());
@@ -47,7 +62,13 @@ pub(super) fn problems(settings: &Settings) -> Vec<Problem> {
     out.non_empty("kafka.client_id", &k.client_id);
     out.non_empty("kafka.group_prefix", &k.group_prefix);
     out.at_most("kafka.linger_ms", k.linger_ms, 60_000);
-    out.at_least("kafka.message_timeout_ms", k.message_timeout_ms, 1_000);
+    // librdkafka takes at most i32::MAX; past an hour a record is long stale anyway.
+    out.between(
+        "kafka.message_timeout_ms",
+        k.message_timeout_ms,
+        1_000,
+        MAX_DELAY_MS,
+    );
     out.between("kafka.fetch_wait_max_ms", k.fetch_wait_max_ms, 1, 1_000);
     out.between(
         "kafka.session_timeout_ms",
@@ -55,10 +76,11 @@ pub(super) fn problems(settings: &Settings) -> Vec<Problem> {
         1,
         3_600_000,
     );
-    out.at_least(
+    out.between(
         "kafka.max_in_flight_per_partition",
         k.max_in_flight_per_partition as u64,
         1,
+        MAX_QUEUE,
     );
     out.between(
         "kafka.unavailable_exit_secs",
@@ -85,8 +107,9 @@ pub(super) fn problems(settings: &Settings) -> Vec<Problem> {
     }
 
     let r = &s.retry;
-    out.at_least("retry.attempts", r.attempts, 1);
-    out.at_least("retry.base_ms", r.base_ms, 1);
+    // A record retried for longer holds its partition up: past these it belongs in the DLQ.
+    out.between("retry.attempts", u64::from(r.attempts), 1, 1_000);
+    out.between("retry.base_ms", r.base_ms, 1, 60_000);
     if !(r.factor.is_finite() && r.factor >= 1.0) {
         out.push(
             "retry.factor",
@@ -102,6 +125,8 @@ pub(super) fn problems(settings: &Settings) -> Vec<Problem> {
             r.base_ms, r.max_ms
         );
         out.push("retry.max_ms", message);
+    } else {
+        out.at_most("retry.max_ms", r.max_ms, 600_000);
     }
     if !(0.0..=1.0).contains(&r.jitter) {
         out.push(
@@ -111,21 +136,33 @@ pub(super) fn problems(settings: &Settings) -> Vec<Problem> {
     }
 
     let t = &s.topics;
-    out.at_least("topics.tick_partitions", t.tick_partitions, 1);
-    out.at_least("topics.default_partitions", t.default_partitions, 1);
-    out.at_least("topics.replication_factor", t.replication_factor, 1);
+    out.partitions("topics.tick_partitions", t.tick_partitions);
+    out.partitions("topics.default_partitions", t.default_partitions);
+    let replication = i64::from(t.replication_factor);
+    if !(1..=MAX_REPLICATION_FACTOR).contains(&replication) {
+        let message = format!(
+            "must be between 1 and {MAX_REPLICATION_FACTOR} (copies of each partition; at \
+             most the number of brokers), got {replication}"
+        );
+        out.push("topics.replication_factor", message);
+    }
     out.retention("topics.tick_retention_ms", t.tick_retention_ms);
     out.retention("topics.default_retention_ms", t.default_retention_ms);
     out.retention("topics.dlq_retention_ms", t.dlq_retention_ms);
 
-    let url = s.redis.url.expose();
-    if !(url == "memory" || url.starts_with("redis://") || url.starts_with("rediss://")) {
-        let message = "must be \"memory\" or a redis:// or rediss:// URL (value not shown: it may \
-                       contain a password)";
-        out.push("redis.url", message);
-    }
-    out.at_least("redis.connect_timeout_ms", s.redis.connect_timeout_ms, 1);
-    out.at_least("redis.command_timeout_ms", s.redis.command_timeout_ms, 1);
+    redis_url(&mut out, s.redis.url.expose());
+    out.between(
+        "redis.connect_timeout_ms",
+        s.redis.connect_timeout_ms,
+        1,
+        60_000,
+    );
+    out.between(
+        "redis.command_timeout_ms",
+        s.redis.command_timeout_ms,
+        1,
+        60_000,
+    );
 
     out.0.extend(s.supervision.problems());
     out.0.extend(super::market::problems(
@@ -139,6 +176,36 @@ pub(super) fn problems(settings: &Settings) -> Vec<Problem> {
     out.0.extend(super::zerodha::problems(s));
     out.0.extend(super::api::problems(s));
     out.0
+}
+
+/// `"memory"`, or a `redis://` URL the redis client accepts (with a host), so that `run`
+/// never fails on it after starting. `rediss://` is refused with its reason: the redis
+/// client is built without TLS.
+fn redis_url(out: &mut Rules, url: &str) {
+    if url == "memory" {
+        return;
+    }
+    // The store opens the URL with this same call, which parses without connecting.
+    // Never show the URL or the parser's message: either may repeat a password.
+    let parsed = redis::Client::open(url).is_ok();
+    let shaped = url.starts_with("redis://") || url.starts_with("rediss://");
+    if !shaped {
+        let message = "must be \"memory\" or a redis:// or rediss:// URL (value not shown: it \
+                       may contain a password)";
+        out.push("redis.url", message);
+    } else if !parsed
+        && url.starts_with("rediss://")
+        && redis::Client::open(url.replacen("rediss://", "redis://", 1)).is_ok()
+    {
+        let message = "rediss:// (TLS) is not supported by this build of alpha-panda: use a \
+                       redis:// URL, over a TLS tunnel if the network needs one (value not \
+                       shown: it may contain a password)";
+        out.push("redis.url", message);
+    } else if !parsed {
+        let message = "is not a valid Redis URL: expected redis://[user:password@]host[:port][/db] \
+                       (value not shown: it may contain a password)";
+        out.push("redis.url", message);
+    }
 }
 
 /// `"embedded"`, or a comma-separated list of `host:port` with a numeric port.
@@ -183,13 +250,6 @@ impl Rules {
         }
     }
 
-    fn at_least(&mut self, key: &str, value: impl Into<i128>, min: i128) {
-        let value = value.into();
-        if value < min {
-            self.push(key, format!("must be at least {min}, got {value}"));
-        }
-    }
-
     fn at_most(&mut self, key: &str, value: u64, max: u64) {
         if value > max {
             self.push(key, format!("must be at most {max}, got {value}"));
@@ -199,6 +259,17 @@ impl Rules {
     fn between(&mut self, key: &str, value: u64, min: u64, max: u64) {
         if !(min..=max).contains(&value) {
             self.push(key, format!("must be between {min} and {max}, got {value}"));
+        }
+    }
+
+    fn partitions(&mut self, key: &str, value: i32) {
+        if !(1..=MAX_PARTITIONS).contains(&value) {
+            let message = format!(
+                "must be between 1 and {MAX_PARTITIONS}, got {value}: librdkafka aborts the \
+                 process on absurd partition counts, and more partitions than this buy no \
+                 parallelism here (one consumer per service and process)"
+            );
+            self.push(key, message);
         }
     }
 

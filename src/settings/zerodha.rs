@@ -199,17 +199,26 @@ pub(super) fn problems(s: &Settings) -> Vec<Problem> {
         10,
         3_600,
     );
-    for (key, value) in [
-        ("order_rate_per_sec", u64::from(z.order_rate_per_sec)),
-        ("order_rate_per_min", u64::from(z.order_rate_per_min)),
-        ("request_rate_per_sec", u64::from(z.request_rate_per_sec)),
-        ("rate_limit_backoff_ms", z.rate_limit_backoff_ms),
-    ] {
-        if value < 1 {
-            let message = format!("must be at least 1, got {value}");
-            out.push(Problem::new(format!("zerodha.{key}"), message));
-        }
-    }
+    // Each rate is a window of that many slots held in memory; Kite allows far fewer.
+    between(
+        "order_rate_per_sec",
+        u64::from(z.order_rate_per_sec),
+        1,
+        1_000,
+    );
+    between(
+        "order_rate_per_min",
+        u64::from(z.order_rate_per_min),
+        1,
+        60_000,
+    );
+    between(
+        "request_rate_per_sec",
+        u64::from(z.request_rate_per_sec),
+        1,
+        1_000,
+    );
+    between("rate_limit_backoff_ms", z.rate_limit_backoff_ms, 1, 60_000);
     if z.order_rate_per_sec > 10 && !z.registered_algo {
         let message = format!(
             "must be at most 10 (Kite's limit for an algo not registered with the exchange; \
@@ -230,6 +239,12 @@ pub(super) fn problems(s: &Settings) -> Vec<Problem> {
         let message = format!(
             "must be at least zerodha.rate_limit_backoff_ms ({}), got {}",
             z.rate_limit_backoff_ms, z.rate_limit_backoff_max_ms
+        );
+        out.push(Problem::new("zerodha.rate_limit_backoff_max_ms", message));
+    } else if z.rate_limit_backoff_max_ms > 600_000 {
+        let message = format!(
+            "must be at most 600000, got {}",
+            z.rate_limit_backoff_max_ms
         );
         out.push(Problem::new("zerodha.rate_limit_backoff_max_ms", message));
     }
