@@ -265,21 +265,8 @@ fn file_kind(kind: std::fs::FileType) -> &'static str {
     }
 }
 
-/// Refuses a tick time outside the years 1677 to 2262: the range of nanoseconds since the
-/// epoch in an `i64`, all the CSV format can hold. Beyond it the services' calendar
-/// arithmetic (IST dates near chrono's last representable instant) would overflow.
-///
-/// # Errors
-/// The reason, for the caller to place (line or tick number).
-pub fn check_time(ts: DateTime<Utc>) -> Result<(), String> {
-    match ts.timestamp_nanos_opt() {
-        Some(_) => Ok(()),
-        None => Err(format!(
-            "{} is outside the years 1677 to 2262 (nanoseconds since the epoch in 64 bits)",
-            ts.to_rfc3339()
-        )),
-    }
-}
+/// See [`crate::messages::check_time`] (one rule for every way a time enters).
+pub use crate::messages::check_time;
 
 /// The last tick accepted, for the time-order check.
 #[derive(Debug, Clone, Copy)]

@@ -68,6 +68,7 @@ fn check<T: Payload>(envelope: Envelope<T>) -> Result<Envelope<T>, DecodeError> 
         reason,
     };
     envelope.data.validate().map_err(invalid)?;
+    super::check_time(envelope.ts).map_err(|e| invalid(format!("ts: {e}")))?;
     let expected_key = envelope.data.partition_key();
     if envelope.key != expected_key {
         return Err(invalid(format!(

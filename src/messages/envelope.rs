@@ -199,3 +199,20 @@ pub fn derive_child_id(parent: Uuid, child_type: EventType, discriminator: &str)
     name.extend_from_slice(discriminator.as_bytes());
     Uuid::new_v5(&CHILD_ID_NAMESPACE, &name)
 }
+
+/// An event time the system can compute with: within the years 1677 to 2262 (nanoseconds
+/// since the epoch in 64 bits). Outside it, calendar arithmetic (the IST offset, the
+/// intraday day) overflows and panics, so such a time is refused wherever it enters:
+/// decoding a record ([`crate::messages::decode`]) and reading a tick file.
+///
+/// # Errors
+/// The time is outside that range; the message says so.
+pub fn check_time(ts: DateTime<Utc>) -> Result<(), String> {
+    match ts.timestamp_nanos_opt() {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "{} is outside the years 1677 to 2262 (nanoseconds since the epoch in 64 bits)",
+            ts.to_rfc3339()
+        )),
+    }
+}

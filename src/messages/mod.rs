@@ -28,7 +28,9 @@ pub use dlq::{
     ChunkSet, DlqChunk, DlqErrorKind, DlqRecord, MAX_REASON_BYTES, Reassembled, RecordOrigin,
     bounded_reason,
 };
-pub use envelope::{Envelope, EventType, Lineage, Payload, SCHEMA_VERSION, derive_child_id};
+pub use envelope::{
+    Envelope, EventType, Lineage, Payload, SCHEMA_VERSION, check_time, derive_child_id,
+};
 pub use market::{
     DepthLevel, MAX_PRICE, MAX_PRICE_DECIMALS, MarketDepth, MarketTick, Ohlc, TickMode, TickProblem,
 };

@@ -432,3 +432,27 @@ fn client_order_ids_are_deterministic_20_character_kite_tags() {
     assert_eq!(client_order_id(signal), id);
     assert_ne!(client_order_id(uuid::Uuid::new_v4()), id);
 }
+
+#[test]
+fn an_event_time_calendar_arithmetic_cannot_handle_is_refused_at_decoding() {
+    // Found by the backtest fuzz test: a tick stamped near chrono's maximum passed
+    // decoding and panicked the strategy runner and the paper venue (IST offset overflow).
+    let env = Envelope::root(full_tick(), "test", ts());
+    let mut json: serde_json::Value = serde_json::from_slice(&encode(&env)).unwrap();
+    json["ts"] = serde_json::json!("+262142-12-31T23:59:59Z");
+    let bytes = serde_json::to_vec(&json).unwrap();
+    match decode::<MarketTick>(&bytes) {
+        Err(DecodeError::Invalid { reason, .. }) => {
+            assert!(reason.starts_with("ts: "), "{reason}");
+            assert!(
+                reason.contains("outside the years 1677 to 2262"),
+                "{reason}"
+            );
+        }
+        other => panic!("expected an invalid ts, got {other:?}"),
+    }
+    assert!(
+        decode::<MarketTick>(&encode(&env)).is_ok(),
+        "a sane time decodes"
+    );
+}
