@@ -8,6 +8,7 @@
 mod api;
 mod backtest;
 mod bench;
+mod check;
 mod commands;
 mod dlq;
 mod instruments;
@@ -153,6 +154,14 @@ pub fn main_with(strategies: &StrategyRegistry) -> ExitCode {
     let path = cli.config.as_deref();
     let loaded = match cli.command {
         Command::Zerodha(_) => Settings::load_for_login(path),
+        // What `run` needs beyond the settings (the instrument registry, librdkafka's
+        // consent to the client properties) is checked before anything starts, and
+        // `config check` checks the same, so it refuses whatever `run` would.
+        Command::Run(_) | Command::Config(_) => Settings::load_checked(path, |s| {
+            let mut problems = strategies.problems(&s.strategies);
+            problems.extend(check::problems(s));
+            problems
+        }),
         _ => Settings::load_checked(path, |s| strategies.problems(&s.strategies)),
     };
     let settings = match loaded {

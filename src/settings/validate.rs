@@ -69,6 +69,14 @@ pub(super) fn problems(settings: &Settings) -> Vec<Problem> {
         1_000,
         MAX_DELAY_MS,
     );
+    if k.message_timeout_ms <= k.linger_ms {
+        // librdkafka refuses to make a producer otherwise.
+        let message = format!(
+            "must be greater than kafka.linger_ms ({}), got {}",
+            k.linger_ms, k.message_timeout_ms
+        );
+        out.push("kafka.message_timeout_ms", message);
+    }
     out.between("kafka.fetch_wait_max_ms", k.fetch_wait_max_ms, 1, 1_000);
     out.between(
         "kafka.session_timeout_ms",
