@@ -33,7 +33,7 @@ use futures::stream::FuturesUnordered;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::{Offset, TopicPartitionList};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -85,6 +85,22 @@ struct Lane {
     rewind: Option<AbortHandle>,
     paused: bool,
     stored: Option<i64>,
+    /// Handled before the partition was revoked, outputs still on their way then: the
+    /// generation they were handled in, and their offsets (see [`Pipeline::on_record`]).
+    lost_generation: Option<u64>,
+    lost_pending: BTreeSet<i64>,
+    /// Handled before the revocation, every output delivered (then or since).
+    lost_done: BTreeSet<i64>,
+}
+
+/// What this consumer already did with a record that comes (again).
+enum Seen {
+    /// Nothing: handle it.
+    New,
+    /// Completed in this life: skip it.
+    Done,
+    /// Handled before a revocation, its outputs still in flight: wait for them.
+    Pending,
 }
 
 impl Lane {
@@ -118,6 +134,9 @@ pub(super) struct Pipeline {
     pub stats: Arc<ConsumerStats>,
     latency: HandlerLatency,
     lanes: HashMap<Partition, Lane>,
+    /// Per partition, the last offset this consumer completed (handled, every output
+    /// delivered) and stored, kept across revocations: see [`Pipeline::on_record`].
+    completed: HashMap<Partition, i64>,
     delivery_attempts: HashMap<(Partition, i64), u32>,
     inflight: FuturesUnordered<BoxFuture<'static, Completed>>,
     retrying: FuturesUnordered<BoxFuture<'static, Option<Retried>>>,
@@ -143,6 +162,7 @@ impl Pipeline {
             max_in_flight: 512,
             drain_timeout: Duration::from_secs(10),
             lanes: HashMap::new(),
+            completed: HashMap::new(),
             delivery_attempts: HashMap::new(),
             inflight: FuturesUnordered::new(),
             retrying: FuturesUnordered::new(),
@@ -233,6 +253,12 @@ impl Pipeline {
     fn forget_revoked(&mut self) {
         for partition in self.consumer.context().take_revoked() {
             if let Some(lane) = self.lanes.get_mut(&partition) {
+                // What was handled is remembered, so that it is not handled again if the
+                // partition comes back (a broker stall): see `on_record`.
+                let (pending, done) = lane.window.offsets();
+                lane.lost_generation = Some(lane.generation);
+                lane.lost_pending = pending.into_iter().collect();
+                lane.lost_done.extend(done);
                 lane.reset();
                 lane.stored = None;
                 // librdkafka resets a revoked partition; the assign hook resumes it too.
@@ -242,14 +268,52 @@ impl Pipeline {
         }
     }
 
+    /// Whether `offset` of `partition` was handled in this life already (see
+    /// [`Self::on_record`]); a record skipped as done has its offset stored again.
+    fn seen(&mut self, partition: &Partition, offset: i64) -> Seen {
+        let completed = self.completed.get(partition).copied();
+        let lane = self.lane(partition);
+        if lane.lost_pending.contains(&offset) {
+            return Seen::Pending;
+        }
+        let done = completed.is_some_and(|done| offset <= done) || lane.lost_done.remove(&offset);
+        if !done {
+            return Seen::New;
+        }
+        tracing::debug!(service = %self.service, topic = %partition.0, partition = partition.1, offset, "record completed earlier in this life; skipped");
+        if self.lane(partition).stored.is_none_or(|s| s < offset) {
+            self.store(partition, offset);
+        }
+        Seen::Done
+    }
+
     fn lane(&mut self, partition: &Partition) -> &mut Lane {
         self.lanes.entry(partition.clone()).or_default()
     }
 
+    /// A record this consumer completed earlier in this life comes again when the group
+    /// hands the partition back after losing it (a broker stall expired the session, and
+    /// the offsets stored since the last commit were never committed): it is skipped, not
+    /// handled again, so a broker outage publishes nothing twice. (A rewind never goes
+    /// back that far: it returns to a record whose outputs failed, which was never
+    /// completed.) Its offset is stored again, so the next commit catches up.
+    ///
+    /// Records handled just before the loss, whose outputs were still in flight, wait
+    /// (parked) until those outputs are delivered or fail: delivered, they are skipped
+    /// too; failed, they are handled again.
     async fn on_record(&mut self, message: OwnedMessage) {
         bump(&self.stats.received);
         self.forget_revoked();
         let partition: Partition = (message.topic().to_owned(), message.partition());
+        match self.seen(&partition, message.offset()) {
+            Seen::Done => return,
+            Seen::Pending => {
+                self.lane(&partition).parked.push_back(message);
+                self.pause(&partition);
+                return;
+            }
+            Seen::New => {}
+        }
         let max = self.max_in_flight;
         let lane = self.lane(&partition);
         if lane.blocked(max) || !lane.parked.is_empty() {
@@ -418,9 +482,17 @@ impl Pipeline {
             if lane.blocked(max) {
                 return;
             }
-            match lane.parked.pop_front() {
-                Some(message) => self.process(partition.clone(), message).await,
-                None => break,
+            let Some(message) = lane.parked.pop_front() else {
+                break;
+            };
+            match self.seen(partition, message.offset()) {
+                Seen::New => self.process(partition.clone(), message).await,
+                Seen::Done => {}
+                Seen::Pending => {
+                    // Still waiting for its first handling's outputs.
+                    self.lane(partition).parked.push_front(message);
+                    return;
+                }
             }
         }
         self.resume(partition);
@@ -496,7 +568,15 @@ impl Pipeline {
     fn complete(&mut self, done: Completed) -> Option<(i64, PublishError)> {
         let lane = self.lanes.get_mut(&done.partition)?;
         if done.generation != lane.generation {
-            return None; // From before a rewind or revocation: that record will come again.
+            // From before a rewind or revocation: that record will come again, and is
+            // skipped then if it was handled before a revocation and is delivered now.
+            if lane.lost_generation == Some(done.generation)
+                && lane.lost_pending.remove(&done.offset)
+                && done.result.is_ok()
+            {
+                lane.lost_done.insert(done.offset);
+            }
+            return None;
         }
         match done.result {
             Ok(()) => {
@@ -520,7 +600,11 @@ impl Pipeline {
             .consumer
             .store_offset(&partition.0, partition.1, offset)
         {
-            Ok(()) => self.lane(partition).stored = Some(offset),
+            Ok(()) => {
+                self.lane(partition).stored = Some(offset);
+                let done = self.completed.entry(partition.clone()).or_insert(offset);
+                *done = (*done).max(offset);
+            }
             Err(e) => {
                 tracing::warn!(topic = %partition.0, partition = partition.1, offset, error = %e, "cannot store offset (partition revoked?)");
             }

@@ -60,6 +60,15 @@ impl<T> PartitionWindow<T> {
         advanced
     }
 
+    /// The offsets in the window: (pending, completed but held back).
+    pub fn offsets(&self) -> (Vec<i64>, Vec<i64>) {
+        let (done, pending): (Vec<_>, Vec<_>) = self.entries.iter().partition(|(_, e)| e.done);
+        (
+            pending.into_iter().map(|(o, _)| *o).collect(),
+            done.into_iter().map(|(o, _)| *o).collect(),
+        )
+    }
+
     /// The data of a record still in the window.
     pub fn data(&self, offset: i64) -> Option<&T> {
         self.entries.get(&offset).map(|e| &e.data)
