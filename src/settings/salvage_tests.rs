@@ -111,9 +111,9 @@ fn every_problem_is_reported_whatever_hides_it() {
         (
             "params that are no table take the strategy out, not the other problems",
             "[strategies.s2]\nenabled = true\nbrokers = [\"paper\"]\ninstruments = [\"TCS\"]\n\
-             params = 5\n[kafka]\nlinger_ms = 70000\n",
+             params = 5\n[kafka]\nfetch_wait_max_ms = 0\n",
             vec![],
-            vec!["kafka.linger_ms", "strategies.s2.params"],
+            vec!["kafka.fetch_wait_max_ms", "strategies.s2.params"],
         ),
     ];
     for (case, file, vars, expected) in cases {

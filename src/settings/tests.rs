@@ -417,7 +417,7 @@ fn validate_catches_each_rule() {
 fn validate_accepts_edge_values() {
     let cases = [
         ("kafka.brokers", "k1:9092, k2:9093,[::1]:9094"),
-        ("kafka.linger_ms", "60000"),
+        ("kafka.linger_ms", "29999"),
         ("kafka.fetch_wait_max_ms", "1000"),
         ("retry.max_ms", "50"),
         ("retry.jitter", "0"),
@@ -431,6 +431,14 @@ fn validate_accepts_edge_values() {
         let loaded = load(None, &[(&var(key), value)]);
         assert!(loaded.is_ok(), "{key} = {value:?}: {loaded:?}");
     }
+    // The longest linger, with a delivery timeout above it (librdkafka's rule).
+    let longest = [
+        ("ALPHA_PANDA__KAFKA__LINGER_MS", "60000"),
+        ("ALPHA_PANDA__KAFKA__MESSAGE_TIMEOUT_MS", "60001"),
+    ];
+    assert!(load(None, &longest).is_ok());
+    let error = load(None, &longest[..1]).unwrap_err();
+    assert!(error.mentions("kafka.message_timeout_ms"), "{error}");
 }
 
 #[test]

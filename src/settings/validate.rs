@@ -69,7 +69,7 @@ pub(super) fn problems(settings: &Settings) -> Vec<Problem> {
         1_000,
         MAX_DELAY_MS,
     );
-    if k.message_timeout_ms <= k.linger_ms {
+    if k.message_timeout_ms <= k.linger_ms && k.linger_ms <= 60_000 {
         // librdkafka refuses to make a producer otherwise.
         let message = format!(
             "must be greater than kafka.linger_ms ({}), got {}",
