@@ -78,8 +78,17 @@ impl ApiWiring {
             tree: Arc::new(move || tree_board.snapshot()),
             readiness: {
                 let health = health.clone();
+                let stale_after = settings.feed.stale_after();
+                let max_lag = settings.kafka.ready_max_lag;
                 Arc::new(move || {
-                    super::readiness::checks(board.clone(), store.clone(), health.clone()).boxed()
+                    super::readiness::checks(
+                        board.clone(),
+                        store.clone(),
+                        health.clone(),
+                        stale_after,
+                        max_lag,
+                    )
+                    .boxed()
                 })
             },
             metrics: Arc::new(crate::telemetry::metrics::render),

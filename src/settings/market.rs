@@ -117,6 +117,9 @@ pub struct FeedSettings {
     pub subscriptions: Vec<Subscription>,
     /// Seconds without any frame before the connection counts as dead.
     pub liveness_secs: u64,
+    /// Seconds without a tick, while the market is open, before readiness names the
+    /// feed stale.
+    pub stale_after_secs: u64,
     /// First reconnect delay, milliseconds.
     pub reconnect_initial_ms: u64,
     /// Cap on any reconnect delay, milliseconds.
@@ -138,6 +141,11 @@ impl FeedSettings {
     /// How long the connection may be silent before it is replaced.
     pub fn liveness(&self) -> Duration {
         Duration::from_secs(self.liveness_secs)
+    }
+
+    /// See [`Self::stale_after_secs`].
+    pub fn stale_after(&self) -> Duration {
+        Duration::from_secs(self.stale_after_secs)
     }
 
     /// First reconnect delay.
@@ -408,6 +416,13 @@ pub(super) fn problems(
         push(
             "feed.liveness_secs",
             format!("must be between 1 and 300, got {got}"),
+        );
+    }
+    if !(5..=3_600).contains(&feed.stale_after_secs) {
+        let got = feed.stale_after_secs;
+        push(
+            "feed.stale_after_secs",
+            format!("must be between 5 and 3600, got {got}"),
         );
     }
     if !(1..=60_000).contains(&feed.reconnect_initial_ms) {

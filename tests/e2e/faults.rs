@@ -40,7 +40,8 @@ const OUTAGE: Duration = Duration::from_secs(20);
 /// What the topics say about one strategy's trading, every record counted.
 #[derive(Default)]
 struct Ledger {
-    raw: Vec<Uuid>,
+    /// Raw signals: (id, record time in ms).
+    raw: Vec<(Uuid, i64)>,
     /// Verdicts per raw signal: (validated client order ids, rejection ids).
     verdicts: BTreeMap<Uuid, (Vec<String>, Vec<Uuid>)>,
     validated: Vec<String>,
@@ -61,7 +62,7 @@ impl Ledger {
             if r.envelope.data.strategy_id == strategy {
                 *copies.entry(("raw", r.envelope.id)).or_default() += 1;
                 if copies[&("raw", r.envelope.id)] == 1 {
-                    l.raw.push(r.envelope.id);
+                    l.raw.push((r.envelope.id, r.at_ms));
                 }
             }
         }
@@ -117,14 +118,16 @@ impl Ledger {
         l
     }
 
-    /// Raw signals without exactly one verdict, and validated signals without an outcome.
-    fn lost(&self) -> Vec<String> {
+    /// Raw signals published before `cutoff_ms` without exactly one verdict, and
+    /// validated signals without an outcome. (A raw signal the strategy runner publishes
+    /// while the daemon stops is decided by the next start: not lost, not judged here.)
+    fn lost(&self, cutoff_ms: i64) -> Vec<String> {
         let mut lost = Vec::new();
-        for id in &self.raw {
+        for (id, at_ms) in self.raw.iter().filter(|(_, at)| *at < cutoff_ms) {
             match self.verdicts.get(id).map(|(v, r)| (v.len(), r.len())) {
                 Some((1, 0) | (0, 1)) => {}
                 other => lost.push(format!(
-                    "raw signal {id}: verdicts (validated, rejected) {other:?}"
+                    "raw signal {id} at {at_ms} (cutoff {cutoff_ms}): verdicts (validated, rejected) {other:?}"
                 )),
             }
         }
@@ -232,10 +235,23 @@ fn halt_and_settle(d: &Daemon) {
     }
 }
 
-/// The judgement every fault test ends with.
-fn judge(connection: &KafkaConnection, strategy: &str, fills_metric: Option<f64>) {
+/// Milliseconds since the Unix epoch.
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Keeps the daemon's log in `$ALPHA_PANDA_TEST_LOG_DIR/{name}.log` when that is set.
+fn keep_log(name: &str, lines: &[String]) {
+    if let Ok(dir) = std::env::var("ALPHA_PANDA_TEST_LOG_DIR") {
+        let _ = std::fs::write(format!("{dir}/{name}.log"), lines.join("\n"));
+    }
+}
+
+/// The judgement every fault test ends with; `settled_ms`: when [`halt_and_settle`]
+/// returned (raw signals from before it must all have their verdict).
+fn judge(connection: &KafkaConnection, strategy: &str, fills_metric: Option<f64>, settled_ms: i64) {
     let ledger = Ledger::read(connection, strategy);
-    let lost = ledger.lost();
+    let lost = ledger.lost(settled_ms);
     let doubled = ledger.doubled();
     assert!(lost.is_empty(), "lost: {lost:#?}");
     assert!(doubled.is_empty(), "published twice: {doubled:#?}");
@@ -277,15 +293,17 @@ fn a_redis_outage_while_trading_loses_and_doubles_nothing() {
     await_readiness(&d, "ready again", Duration::from_secs(60), |s, _| s == 200);
     await_fills(&mut d, &s.strategy, 3, Duration::from_secs(60));
     halt_and_settle(&d);
+    let settled_ms = now_ms();
     let fills = metric(&d, "alpha_panda_fills_total{broker=\"paper\"}");
     let (code, _, lines) = d.sigterm();
+    keep_log(&s.strategy, &lines);
     assert_eq!(
         code,
         Some(0),
         "{}",
         lines[lines.len().saturating_sub(20)..].join("\n")
     );
-    judge(&s.connection, &s.strategy, fills);
+    judge(&s.connection, &s.strategy, fills, settled_ms);
 }
 
 /// A scenario on a broker of the test's own.
@@ -326,15 +344,17 @@ fn a_frozen_broker_is_not_ready_then_trading_resumes_and_nothing_is_lost() {
     await_readiness(&d, "ready again", Duration::from_secs(90), |s, _| s == 200);
     await_fills(&mut d, &s.strategy, 3, Duration::from_secs(90));
     halt_and_settle(&d);
+    let settled_ms = now_ms();
     let fills = metric(&d, "alpha_panda_fills_total{broker=\"paper\"}");
     let (code, _, lines) = d.sigterm();
+    keep_log(&s.strategy, &lines);
     assert_eq!(
         code,
         Some(0),
         "{}",
         lines[lines.len().saturating_sub(20)..].join("\n")
     );
-    judge(&s.connection, &s.strategy, fills);
+    judge(&s.connection, &s.strategy, fills, settled_ms);
 }
 
 #[test]
@@ -411,8 +431,10 @@ fn a_feed_server_hanging_in_the_handshake_is_not_ready_then_the_feed_recovers() 
     await_readiness(&d, "ready again", Duration::from_secs(60), |s, _| s == 200);
     await_fills(&mut d, &s.strategy, 2, Duration::from_secs(60));
     halt_and_settle(&d);
+    let settled_ms = now_ms();
     let fills = metric(&d, "alpha_panda_fills_total{broker=\"paper\"}");
-    let (code, _, _) = d.sigterm();
+    let (code, _, lines) = d.sigterm();
+    keep_log(&s.strategy, &lines);
     assert_eq!(code, Some(0));
-    judge(&s.connection, &s.strategy, fills);
+    judge(&s.connection, &s.strategy, fills, settled_ms);
 }

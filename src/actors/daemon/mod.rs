@@ -36,7 +36,7 @@ pub(crate) mod services;
 pub use selection::ServiceSet;
 
 use super::event_hub;
-use super::market_feed::{self, KiteOrderUpdate, MarketFeed, MarketFeedArgs};
+use super::market_feed::{self, FeedHealth, KiteOrderUpdate, MarketFeed, MarketFeedArgs};
 use super::paper_execution::PaperExecution;
 use super::portfolio_manager::PortfolioManager;
 use super::risk_manager::{RiskManager, TradingHolds};
@@ -128,6 +128,9 @@ pub struct DaemonTree {
 pub struct Health {
     /// What the broker watch and the producer's deliveries say of the broker.
     pub broker: BrokerHealth,
+    /// The market feed's link and freshness, when the feed runs here; with the calendar
+    /// that says when ticks must flow (`None`: at any hour, as the simulator streams).
+    pub feed: Option<(FeedHealth, Option<crate::market::MarketCalendar>)>,
 }
 
 /// Builds the tree.
@@ -211,6 +214,7 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
     }
 
     let mut root = SupervisorSpec::new(ROOT, RestartStrategy::OneForOne, supervision);
+    let mut feed_watch = None;
     root.supervisor(infrastructure);
     let (connection, health) = (kafka.clone(), broker_health.clone());
     let exit_after = settings.kafka.unavailable_exit();
@@ -230,10 +234,16 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
             .as_ref()
             .map(|z| z.clone().recipient());
         let feed_args = feed(producer.clone(), order_updates);
+        // One health handle across the feed's restarts: readiness reads it.
+        let feed_health = FeedHealth::default();
+        feed_watch = Some((feed_health.clone(), feed_args.market_hours.clone()));
         let mut feed_supervisor =
             SupervisorSpec::new(FEED_SUPERVISOR, RestartStrategy::OneForOne, supervision);
         feed_supervisor.worker(market_feed::SERVICE, move || {
-            Ok(MarketFeed::new(feed_args.clone()))
+            Ok(MarketFeed::with_health(
+                feed_args.clone(),
+                feed_health.clone(),
+            ))
         });
         root.supervisor(feed_supervisor);
         names.extend([FEED_SUPERVISOR.to_owned(), market_feed::SERVICE.to_owned()]);
@@ -246,6 +256,7 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
         names,
         health: Health {
             broker: broker_health,
+            feed: feed_watch,
         },
     })
 }
