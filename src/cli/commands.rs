@@ -278,13 +278,51 @@ async fn topics_list(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// SIGINT and SIGTERM, installed first thing in `run`: from then on a signal is ours
+/// (a clean stop, exit 0), never the default action that kills the process mid-start.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Signals> {
+        Ok(Signals {
+            term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+            interrupt: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+        })
+    }
+
+    /// The next signal's name.
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.interrupt.recv() => "SIGINT",
+        }
+    }
+}
+
+/// What start-up made, not yet started: dropping it releases everything (the embedded
+/// broker last, after every client of it).
+struct Prepared {
+    tree: daemon::DaemonTree,
+    api: Option<super::api::ApiWiring>,
+    registry: InstrumentRegistry,
+    store: Arc<dyn Store>,
+    connection: KafkaConnection,
+    _simulator: Option<Simulator>,
+    embedded: Option<EmbeddedBroker>,
+}
+
 /// The daemon: topics, then the supervision tree (producer first), until a signal or
-/// until the root supervisor gives up. Returns the process exit code.
+/// until the root supervisor gives up. Returns the process exit code. A signal during
+/// start-up stops it there: what was made is dropped and the exit code is 0.
 async fn run(
     settings: &Settings,
     strategies: &StrategyRegistry,
     args: RunArgs,
 ) -> anyhow::Result<u8> {
+    let mut signals = Signals::install()?;
     let selected = match args.services.as_deref().map(ServiceSet::parse) {
         None => ServiceSet::all(),
         Some(Ok(set)) => set,
@@ -293,7 +331,34 @@ async fn run(
             return Ok(EXIT_CONFIG);
         }
     };
-    let (connection, _embedded) = connect(settings)?;
+    let prepared = tokio::select! {
+        biased;
+        signal = signals.recv() => {
+            // Dropping the start-up future dropped what it had made.
+            tracing::info!(signal, "signal received during start-up; stopped before running");
+            return Ok(0);
+        }
+        prepared = prepare(settings, strategies, selected) => prepared?,
+    };
+    let prepared = match prepared {
+        Ok(prepared) => prepared,
+        Err(refusal) => {
+            eprintln!("invalid configuration:\n{refusal}");
+            return Ok(EXIT_CONFIG);
+        }
+    };
+    serve(settings, prepared, &mut signals).await
+}
+
+/// Start-up up to, not including, starting the supervision tree: the broker and its
+/// topics, the first producer, the registry, the feed's endpoint, the store, the tree.
+/// Cancellable at every await. `Ok(Err(..))` is a configuration refusal (exit 2).
+async fn prepare(
+    settings: &Settings,
+    strategies: &StrategyRegistry,
+    selected: ServiceSet,
+) -> anyhow::Result<Result<Prepared, String>> {
+    let (connection, embedded) = connect(settings)?;
     let map = TopicMap::new(&settings.topics);
     let report = admin::ensure_topics(&connection, &map, BROKER_TIMEOUT)
         .await
@@ -311,7 +376,7 @@ async fn run(
     let targets = market_feed::resolve_targets(&settings.feed.subscriptions, &registry)
         .map_err(anyhow::Error::msg)?;
     warn_unsubscribed_instruments(settings, &registry, &targets);
-    let (endpoint, _simulator) = feed_endpoint(settings, &registry).await?;
+    let (endpoint, simulator) = feed_endpoint(settings, &registry).await?;
     let store = store(settings).await?;
     let api = settings.api.enabled.then(super::api::ApiWiring::new);
     let tree = daemon::build(DaemonParts {
@@ -331,12 +396,44 @@ async fn run(
     .map_err(anyhow::Error::msg)?;
     let unknown = daemon::unknown_policy_names(settings, &tree.names);
     if !unknown.is_empty() {
-        anyhow::bail!(
-            "[supervision.actors] names no such actor: {} (actors: {})",
-            unknown.join(", "),
-            tree.names.join(", ")
-        );
+        let lines: Vec<String> = unknown
+            .iter()
+            .map(|name| {
+                format!(
+                    "supervision.actors.{name}: names no actor of this process (actors: {})",
+                    tree.names.join(", ")
+                )
+            })
+            .collect();
+        return Ok(Err(lines.join("\n")));
     }
+    Ok(Ok(Prepared {
+        tree,
+        api,
+        registry,
+        store,
+        connection,
+        _simulator: simulator,
+        embedded,
+    }))
+}
+
+/// Starts the tree and the API and runs until a signal (exit 0) or until the root
+/// supervisor gives up (exit 3).
+async fn serve(
+    settings: &Settings,
+    prepared: Prepared,
+    signals: &mut Signals,
+) -> anyhow::Result<u8> {
+    let Prepared {
+        tree,
+        api,
+        registry,
+        store,
+        connection,
+        _simulator,
+        embedded,
+    } = prepared;
     let actors = tree.names.join(",");
     let services = tree.services;
     let tree_health = tree.health;
@@ -355,13 +452,12 @@ async fn run(
         ),
         None => None,
     };
-    // Installed before saying we run, so a signal right after that line is handled.
-    let mut term = signal(SignalKind::terminate())?;
-    let mut interrupt = signal(SignalKind::interrupt())?;
     tracing::info!(brokers = %connection.bootstrap_servers, %actors, "running until SIGINT/SIGTERM");
     let code = tokio::select! {
-        _ = term.recv() => None,
-        _ = interrupt.recv() => None,
+        signal = signals.recv() => {
+            tracing::info!(signal, "signal received; stopping");
+            None
+        }
         outcome = root.wait() => {
             tracing::error!(?outcome, "the root supervisor gave up; exiting for the service manager to restart us");
             Some(EXIT_SUPERVISION_GAVE_UP)
@@ -370,12 +466,18 @@ async fn run(
     if let Some(api) = api {
         api.stop().await;
     }
-    match code {
-        Some(code) => Ok(code),
+    let code = match code {
+        Some(code) => code,
         None => {
-            tracing::info!("signal received; stopping");
             root.shutdown().await;
-            Ok(0)
+            0
         }
-    }
+    };
+    // The embedded broker must outlive every client of it: a client that sees it go logs
+    // "AllBrokersDown" at ERROR on what is a clean stop, and stopped actors drop their
+    // clients on their own arbiters, after `shutdown` returns. Nothing of it is durable
+    // and the process exits next, so it is left for the exit to tear down.
+    drop((root, services, tree_health, connection));
+    std::mem::forget(embedded);
+    Ok(code)
 }
