@@ -386,3 +386,63 @@ fn the_builtin_registry_has_the_four_kinds_and_takes_more() {
     assert!(registry.build(&params("kind = \"rsi\"")).is_ok());
     assert_eq!(registry.kinds().len(), 5);
 }
+
+#[test]
+fn every_problem_of_a_kind_is_reported_at_once() {
+    // (params TOML, every problem's field in order) — a field of the wrong type, a missing
+    // or unknown field never hides another field's range problem.
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        (
+            "kind = \"momentum\"\nlookback = \"x\"\nthreshold = \"0\"\nquantity = 0",
+            vec!["lookback", "threshold", "quantity"],
+        ),
+        (
+            "kind = \"ema_cross\"\nfast = \"ten\"\nslow = 0\nquantity = 10\nextra = 1",
+            vec!["extra", "fast", "slow"],
+        ),
+        (
+            "kind = \"mean_reversion\"\nrsi_period = 14\noversold = 30\noverbought = 70\n\
+             bb_period = 1",
+            vec!["bb_k", "quantity", "bb_period"],
+        ),
+        (
+            "kind = \"rsi\"\nperiod = 4294967296000\noversold = \"high\"\noverbought = 70\n\
+             quantity = 1",
+            vec!["oversold", "period"],
+        ),
+    ];
+    for (text, expected) in cases {
+        let fields: Vec<String> = refusal(text)
+            .iter()
+            .map(|line| {
+                line.split_once(':')
+                    .map_or(line.clone(), |(f, _)| f.to_owned())
+            })
+            .collect();
+        assert_eq!(fields, expected, "{text}: {:?}", refusal(text));
+    }
+}
+
+#[test]
+fn a_rule_about_a_stand_in_value_is_not_reported() {
+    // fast is unreadable: "fast must be below slow" would be about the example's fast.
+    assert_eq!(
+        refusal("kind = \"ema_cross\"\nfast = \"x\"\nslow = 2\nquantity = 1"),
+        ["fast: expected an integer, got \"x\""]
+    );
+}
+
+#[test]
+fn each_kind_s_example_is_valid() {
+    use super::params::Checked;
+    fn valid<T: Checked>(kind: &str) {
+        let text = format!("kind = \"{kind}\"\n{}", T::EXAMPLE);
+        let params = params(&text);
+        let parsed: T = params.parse().unwrap_or_else(|e| panic!("{kind}: {e}"));
+        assert!(parsed.problems().is_empty(), "{kind}");
+    }
+    valid::<MomentumParams>("momentum");
+    valid::<MeanReversionParams>("mean_reversion");
+    valid::<RsiParams>("rsi");
+    valid::<EmaCrossParams>("ema_cross");
+}
