@@ -1079,9 +1079,6 @@ struct Lives {
 }
 
 #[test]
-#[ignore = "flaky (1 fresh-clone run in 5, at 9a7ec44): after the kill -9 a paper order's \
-            cancellation (saying 2 filled) reached the topic before its fills; run with \
-            --include-ignored until the restart's publication order is fixed (issue 16)"]
 fn money_limits_and_verdicts_hold_through_restarts_and_the_daily_loss_limit() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let Some((s, kinds)) = setup() else {

@@ -50,10 +50,14 @@ struct Ledger {
     /// Client order id → ended (a failure, or the fill that completed it).
     ended: BTreeSet<String>,
     fill_ids: BTreeSet<String>,
+    /// Distinct fills of any strategy written since the daemon started: what its
+    /// `alpha_panda_fills_total` counts (the paper venue also ends orders an earlier
+    /// process left open on the shared topics).
+    fills_since_start: BTreeSet<String>,
 }
 
 impl Ledger {
-    fn read(connection: &KafkaConnection, strategy: &str) -> Ledger {
+    fn read(connection: &KafkaConnection, strategy: &str, started_ms: i64) -> Ledger {
         let timeout = Duration::from_secs(20);
         let topic = |stream| Topic::of(Broker::Paper, stream).name();
         let mut l = Ledger::default();
@@ -97,6 +101,9 @@ impl Ledger {
         }
         for r in read_timed::<OrderFilled>(connection, &topic(Stream::OrdersFilled), timeout) {
             let fill = &r.envelope.data;
+            if r.at_ms >= started_ms {
+                l.fills_since_start.insert(fill.fill_id.clone());
+            }
             if fill.order.strategy_id != strategy {
                 continue;
             }
@@ -249,16 +256,22 @@ fn keep_log(name: &str, lines: &[String]) {
 
 /// The judgement every fault test ends with; `settled_ms`: when [`halt_and_settle`]
 /// returned (raw signals from before it must all have their verdict).
-fn judge(connection: &KafkaConnection, strategy: &str, fills_metric: Option<f64>, settled_ms: i64) {
-    let ledger = Ledger::read(connection, strategy);
+fn judge(
+    connection: &KafkaConnection,
+    strategy: &str,
+    fills_metric: Option<f64>,
+    (started_ms, settled_ms): (i64, i64),
+) {
+    let ledger = Ledger::read(connection, strategy, started_ms);
     let lost = ledger.lost(settled_ms);
     let doubled = ledger.doubled();
     assert!(lost.is_empty(), "lost: {lost:#?}");
     assert!(doubled.is_empty(), "published twice: {doubled:#?}");
     assert_eq!(
         fills_metric,
-        Some(ledger.fill_ids.len() as f64),
-        "alpha_panda_fills_total against the distinct fills on the topic"
+        Some(ledger.fills_since_start.len() as f64),
+        "alpha_panda_fills_total against the distinct fills on the topic since the start: {:?}",
+        ledger.fills_since_start
     );
     assert!(!ledger.raw.is_empty(), "the strategy traded");
 }
@@ -273,6 +286,7 @@ fn a_redis_outage_while_trading_loses_and_doubles_nothing() {
         panic!("redis-server is needed for the fault suite");
     };
     s.toml = s.toml.replace(&s.redis, &redis.url());
+    let started_ms = now_ms();
     let mut d = s.start();
     await_fills(&mut d, &s.strategy, 3, Duration::from_secs(60));
     await_readiness(
@@ -303,7 +317,7 @@ fn a_redis_outage_while_trading_loses_and_doubles_nothing() {
         "{}",
         lines[lines.len().saturating_sub(20)..].join("\n")
     );
-    judge(&s.connection, &s.strategy, fills, settled_ms);
+    judge(&s.connection, &s.strategy, fills, (started_ms, settled_ms));
 }
 
 /// A scenario on a broker of the test's own.
@@ -324,6 +338,7 @@ fn a_frozen_broker_is_not_ready_then_trading_resumes_and_nothing_is_lost() {
     let Some(s) = on_private_broker("fault_freeze", &broker) else {
         return;
     };
+    let started_ms = now_ms();
     let mut d = s.start_with(&[], &[("ALPHA_PANDA__KAFKA__UNAVAILABLE_EXIT_SECS", "120")]);
     await_fills(&mut d, &s.strategy, 3, Duration::from_secs(90));
     await_readiness(
@@ -354,7 +369,7 @@ fn a_frozen_broker_is_not_ready_then_trading_resumes_and_nothing_is_lost() {
         "{}",
         lines[lines.len().saturating_sub(20)..].join("\n")
     );
-    judge(&s.connection, &s.strategy, fills, settled_ms);
+    judge(&s.connection, &s.strategy, fills, (started_ms, settled_ms));
 }
 
 #[test]
@@ -411,6 +426,7 @@ fn a_feed_server_hanging_in_the_handshake_is_not_ready_then_the_feed_recovers() 
     // The simulator runs beside the daemon as Kite's ticker would.
     let sim = faults::Simulator::start();
     proxy.forward_to(None);
+    let started_ms = now_ms();
     let mut d = s.start_with(
         &[],
         &[
@@ -436,5 +452,5 @@ fn a_feed_server_hanging_in_the_handshake_is_not_ready_then_the_feed_recovers() 
     let (code, _, lines) = d.sigterm();
     keep_log(&s.strategy, &lines);
     assert_eq!(code, Some(0));
-    judge(&s.connection, &s.strategy, fills, settled_ms);
+    judge(&s.connection, &s.strategy, fills, (started_ms, settled_ms));
 }
