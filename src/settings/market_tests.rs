@@ -64,6 +64,7 @@ fn defaults_of_the_market_sections() {
         ("feed.ticker_url", "\"simulator\""),
         ("feed.subscriptions", r#"["RELIANCE:full", "INFY:quote", "TCS:quote", "HDFCBANK:quote", "NIFTY 50:ltp"]"#),
         ("feed.liveness_secs", "5"),
+        ("feed.stale_after_secs", "60"),
         ("feed.reconnect_initial_ms", "500"),
         ("feed.reconnect_max_ms", "60000"),
         ("feed.reconnect_multiplier", "2.0"),
