@@ -52,8 +52,7 @@ use uuid::Uuid;
 
 #[path = "../common/netting.rs"]
 mod netting;
-#[path = "../common/timed.rs"]
-mod timed;
+use super::timed;
 
 use netting::{Netted, cash_after, paisa};
 use timed::{Timed, read_timed};

@@ -25,11 +25,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
-#[path = "../common/faults.rs"]
-mod faults;
-#[path = "../common/timed.rs"]
-#[allow(dead_code)] // Shared with the accounting test, which reads what this one does not.
-mod timed;
+use super::fault_services as faults;
+use super::timed;
 
 use faults::{PrivateBroker, PrivateRedis};
 use timed::read_timed;

@@ -10,8 +10,12 @@ mod accounting;
 #[path = "../common/mod.rs"]
 mod common;
 mod daemon;
+#[path = "../common/faults.rs"]
+mod fault_services;
 mod faults;
 mod strategies;
+#[path = "../common/timed.rs"]
+mod timed;
 mod zerodha_soak;
 
 use alpha_panda::messages::{

@@ -104,7 +104,7 @@ impl DeadLetters {
                 continue;
             }
             let delay = self.backoff.delay(failed.min(self.backoff.attempts()));
-            if failed == 1 || failed % LOG_EVERY == 0 {
+            if failed == 1 || failed.is_multiple_of(LOG_EVERY) {
                 tracing::error!(service = %self.service, topic = %failure.origin.topic, partition = failure.origin.partition, offset = failure.origin.offset, attempt = failed, ?delay, error = %error, "dead-lettering failed; retrying (the record's offset is held back, other records go on)");
             }
             tokio::time::sleep(delay).await;

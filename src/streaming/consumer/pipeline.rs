@@ -415,7 +415,7 @@ impl Pipeline {
                         // Waits out the outage: capped backoff, logged on the first attempt
                         // and then every UNAVAILABLE_LOG_EVERY attempts.
                         let delay = backoff.delay(attempt.min(backoff.attempts()));
-                        if attempt == 1 || attempt % UNAVAILABLE_LOG_EVERY == 0 {
+                        if attempt == 1 || attempt.is_multiple_of(UNAVAILABLE_LOG_EVERY) {
                             tracing::warn!(%service, %topic, offset, attempt, ?delay, %reason, "a dependency is down; the record waits for it (never dead-lettered)");
                         }
                         delay
