@@ -149,20 +149,33 @@ pub trait Store: Send + Sync {
 #[derive(Clone)]
 pub struct RedisStore {
     connection: redis::aio::ConnectionManager,
+    /// `host:port` (never the password), named in every error.
+    address: Arc<str>,
 }
 
 /// A Redis error as text without connection details (they can hold the password): the
-/// error kind and the server's own detail.
+/// error kind, the server's own detail, and for a network error its cause (the operating
+/// system's words: `Connection refused (os error 111)`), or that it timed out.
 pub(crate) fn redis_error_text(e: &redis::RedisError) -> String {
+    let cause = if e.is_timeout() {
+        ": timed out".to_owned()
+    } else if e.is_io_error() {
+        std::error::Error::source(e)
+            .map(|c| format!(": {c}"))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
     format!(
-        "{:?}{}",
+        "{:?}{}{cause}",
         e.kind(),
         e.detail().map(|d| format!(": {d}")).unwrap_or_default()
     )
 }
 
-fn redact(e: redis::RedisError) -> StoreError {
-    StoreError(redis_error_text(&e))
+/// A Redis error of the store at `address`, as [`redis_error_text`] words it.
+fn redact(address: &str, e: redis::RedisError) -> StoreError {
+    StoreError(format!("redis at {address}: {}", redis_error_text(&e)))
 }
 
 /// A store write as one of a record's outputs: the record is complete only once the write
@@ -196,6 +209,7 @@ impl RedisStore {
     ) -> Result<Self, StoreError> {
         let client = redis::Client::open(url)
             .map_err(|e| StoreError(format!("invalid redis url: {:?}", e.kind())))?;
+        let address: Arc<str> = client.get_connection_info().addr().to_string().into();
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(connect_timeout))
             .set_response_timeout(Some(command_timeout))
@@ -203,8 +217,11 @@ impl RedisStore {
         let connection = client
             .get_connection_manager_with_config(config)
             .await
-            .map_err(redact)?;
-        Ok(RedisStore { connection })
+            .map_err(|e| redact(&address, e))?;
+        Ok(RedisStore {
+            connection,
+            address,
+        })
     }
 }
 
@@ -216,6 +233,7 @@ impl Store for RedisStore {
         value: String,
     ) -> BoxFuture<'static, Result<(), StoreError>> {
         let mut conn = self.connection.clone();
+        let address = self.address.clone();
         let (index, key) = (index.to_owned(), key.to_owned());
         Box::pin(async move {
             redis::pipe()
@@ -230,7 +248,7 @@ impl Store for RedisStore {
                 .ignore()
                 .query_async::<()>(&mut conn)
                 .await
-                .map_err(redact)
+                .map_err(|e| redact(&address, e))
         })
     }
 
@@ -244,6 +262,7 @@ impl Store for RedisStore {
         const CREATE: &str = "if redis.call('SET', KEYS[1], ARGV[1], 'NX') then \
             redis.call('SADD', KEYS[2], KEYS[1]) return 1 else return 0 end";
         let mut conn = self.connection.clone();
+        let address = self.address.clone();
         let (index, key) = (index.to_owned(), key.to_owned());
         Box::pin(async move {
             let created: i64 = redis::Script::new(CREATE)
@@ -252,7 +271,7 @@ impl Store for RedisStore {
                 .arg(value)
                 .invoke_async(&mut conn)
                 .await
-                .map_err(redact)?;
+                .map_err(|e| redact(&address, e))?;
             Ok(created == 1)
         })
     }
@@ -265,6 +284,7 @@ impl Store for RedisStore {
         value: String,
     ) -> BoxFuture<'static, Result<(), StoreError>> {
         let mut conn = self.connection.clone();
+        let address = self.address.clone();
         let (from, to, key) = (from.to_owned(), to.to_owned(), key.to_owned());
         Box::pin(async move {
             redis::pipe()
@@ -283,31 +303,33 @@ impl Store for RedisStore {
                 .ignore()
                 .query_async::<()>(&mut conn)
                 .await
-                .map_err(redact)
+                .map_err(|e| redact(&address, e))
         })
     }
 
     fn get(&self, key: &str) -> BoxFuture<'static, Result<Option<String>, StoreError>> {
         let mut conn = self.connection.clone();
+        let address = self.address.clone();
         let key = key.to_owned();
         Box::pin(async move {
             redis::cmd("GET")
                 .arg(&key)
                 .query_async(&mut conn)
                 .await
-                .map_err(redact)
+                .map_err(|e| redact(&address, e))
         })
     }
 
     fn members(&self, index: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
         let mut conn = self.connection.clone();
+        let address = self.address.clone();
         let index = index.to_owned();
         Box::pin(async move {
             let mut keys: Vec<String> = redis::cmd("SMEMBERS")
                 .arg(&index)
                 .query_async(&mut conn)
                 .await
-                .map_err(redact)?;
+                .map_err(|e| redact(&address, e))?;
             keys.sort();
             Ok(keys)
         })
@@ -321,6 +343,7 @@ impl Store for RedisStore {
         lists: Vec<ListWrite>,
     ) -> BoxFuture<'static, Result<(), StoreError>> {
         let mut conn = self.connection.clone();
+        let address = self.address.clone();
         let mut pipe = redis::pipe();
         pipe.atomic()
             .cmd("SET")
@@ -351,7 +374,11 @@ impl Store for RedisStore {
                 .arg(-1)
                 .ignore();
         }
-        Box::pin(async move { pipe.query_async::<()>(&mut conn).await.map_err(redact) })
+        Box::pin(async move {
+            pipe.query_async::<()>(&mut conn)
+                .await
+                .map_err(|e| redact(&address, e))
+        })
     }
 
     fn get_with_lists(
@@ -360,13 +387,17 @@ impl Store for RedisStore {
         lists: &[&str],
     ) -> BoxFuture<'static, Result<ValueWithLists, StoreError>> {
         let mut conn = self.connection.clone();
+        let address = self.address.clone();
         let mut pipe = redis::pipe();
         pipe.atomic().cmd("GET").arg(key);
         for list in lists {
             pipe.cmd("LRANGE").arg(*list).arg(0).arg(-1);
         }
         Box::pin(async move {
-            let replies: Vec<redis::Value> = pipe.query_async(&mut conn).await.map_err(redact)?;
+            let replies: Vec<redis::Value> = pipe
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| redact(&address, e))?;
             let mut replies = replies.into_iter();
             let unexpected = |e: redis::ParsingError| StoreError(format!("unexpected reply: {e}"));
             let value = redis::from_redis_value(replies.next().unwrap_or(redis::Value::Nil))
@@ -667,5 +698,26 @@ mod tests {
             vec!["paper:portfolio:a", "paper:portfolio:b"]
         );
         assert!(s.members("zerodha:portfolios").await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_redis_that_refuses_says_where_and_why_without_the_password() {
+        // A port nothing listens on: bound, then released.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap();
+        let url = format!("redis://:hunter2secret@127.0.0.1:{port}/0");
+        let timeout = Duration::from_secs(2);
+        let Err(e) = RedisStore::connect(&url, timeout, timeout).await else {
+            panic!("nothing listens on {port}");
+        };
+        let text = e.to_string();
+        assert!(
+            text.starts_with(&format!("store unavailable: redis at 127.0.0.1:{port}: ")),
+            "{text}"
+        );
+        assert!(text.to_lowercase().contains("refused"), "the cause: {text}");
+        assert!(!text.contains("hunter2secret"), "{text}");
     }
 }
