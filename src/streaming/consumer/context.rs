@@ -6,6 +6,14 @@
 //! place that sees the assignment change, and an operator must be able to tell from the
 //! log when a consumer lost its partitions and when it got them back (a broker stall made
 //! consumers silent for minutes).
+//!
+//! What a broker stall does (seen against tansu 0.6 with librdkafka's `cgrp` debug log):
+//! the session times out on the client, the assignment is revoked as lost, and the client
+//! rejoins as a new member as soon as the broker answers. Usually it has its partitions
+//! back within seconds. Sometimes the broker's group never completes a rebalance again
+//! (every SyncGroup answered "rebalance in progress", then "unknown member"), for fresh
+//! members too; then only the escalation helps: the actor fails past its unassigned bound,
+//! and repeated failures exhaust its supervisor's budget (exit 3).
 
 use super::health::ConsumerHealth;
 use super::meters;
