@@ -56,6 +56,7 @@ pub(super) fn checked<T: Checked>(p: &StrategyParams) -> Result<T, ParamsError> 
                     .filter(|n| !problems.iter().any(|p| p.field == n.field))
                     .collect();
                 if new.is_empty() {
+                    problems.sort_by(|a, b| a.field.cmp(&b.field));
                     break;
                 }
                 for problem in new {
@@ -67,6 +68,9 @@ pub(super) fn checked<T: Checked>(p: &StrategyParams) -> Result<T, ParamsError> 
                 continue;
             }
         };
+        // The reader's problems in a stable order (serde's depends on the map's), then
+        // the range rules' in theirs.
+        problems.sort_by(|a, b| a.field.cmp(&b.field));
         let unread: Vec<String> = problems.iter().map(|p| p.field.clone()).collect();
         // A rule about a stand-in value says nothing about what the operator wrote.
         let about_written = |(field, message): &(String, String)| {
