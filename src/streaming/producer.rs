@@ -128,6 +128,21 @@ impl PublishError {
     }
 }
 
+/// Whether a delivery failed because of the broker (down, timed out, its topic gone — a
+/// broker restarted empty refuses every record with an unknown topic) rather than because
+/// of the record itself (too large, invalid): what [`super::health::BrokerHealth`] counts.
+fn is_the_brokers_fault(error: &KafkaError) -> bool {
+    !matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::MessageSizeTooLarge
+                | RDKafkaErrorCode::InvalidMessage
+                | RDKafkaErrorCode::InvalidMessageSize
+                | RDKafkaErrorCode::InvalidRecord
+        )
+    )
+}
+
 /// Produce one record; answers with the delivery result once the broker has acknowledged.
 #[derive(Debug, Message)]
 #[rtype(result = "Result<Delivered, PublishError>")]
@@ -376,19 +391,21 @@ impl Handler<Publish> for ProducerActor {
                             partition: d.partition,
                             offset: d.offset,
                         }),
-                        Ok(Err((e, _))) => Err(PublishError::classify(&topic, &e)),
+                        Ok(Err((e, _))) => {
+                            if let Some(health) = &health
+                                && is_the_brokers_fault(&e)
+                            {
+                                let reason = format!("delivery to `{topic}` failed: {e}");
+                                health.delivery_failed(std::time::Instant::now(), reason);
+                            }
+                            Err(PublishError::classify(&topic, &e))
+                        }
                         Err(_) => Err(PublishError::Unavailable(
                             "delivery report dropped (producer shut down)".into(),
                         )),
                     };
-                    if let Some(health) = health {
-                        match &result {
-                            Ok(_) => health.delivery_ok(),
-                            Err(e @ PublishError::Transient { .. }) => {
-                                health.delivery_failed(std::time::Instant::now(), e.to_string());
-                            }
-                            Err(_) => {}
-                        }
+                    if let (Some(health), Ok(_)) = (&health, &result) {
+                        health.delivery_ok();
                     }
                     result
                 })
@@ -415,6 +432,12 @@ impl Handler<Publish> for ProducerActor {
                 })
             }
             Err((e, _)) => {
+                if let Some(health) = &self.health
+                    && is_the_brokers_fault(&e)
+                {
+                    let reason = format!("producing to `{}` failed: {e}", record.topic);
+                    health.delivery_failed(std::time::Instant::now(), reason);
+                }
                 let err = PublishError::classify(&record.topic, &e);
                 Box::pin(async move { Err(err) })
             }

@@ -9,8 +9,9 @@
 //! failure is the root giving up: everything stops in order and the process exits 3 for
 //! its service manager to restart (docs/SUPERVISION.md).
 //!
-//! Invariant: at most one probe is in flight; a probe runs on the blocking pool, never on
-//! the actor's thread.
+//! Invariants: at most one probe is in flight; a probe runs on the blocking pool, never on
+//! the actor's thread. Once it gives up the process exits 3 within [`STOP_GRACE`] of that,
+//! even if the orderly stop hangs on the broken broker.
 
 use super::client::KafkaConnection;
 use super::health::BrokerHealth;
@@ -65,10 +66,14 @@ impl BrokerWatch {
         }
         self.probing = true;
         let client = self.client.clone();
+        let topic = crate::streaming::Topic::MARKET_TICKS.name();
         let asked = tokio::task::spawn_blocking(move || {
+            // One topic's metadata, not every topic's: cheaper, and a request for all
+            // topics to a broker restarted empty crashed librdkafka's metadata cache
+            // (SIGSEGV in rd_kafka_metadata_cache_find, librdkafka 2.x with tansu 0.6).
             client
                 .client()
-                .fetch_metadata(None, Timeout::After(PROBE_TIMEOUT))
+                .fetch_metadata(Some(&topic), Timeout::After(PROBE_TIMEOUT))
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         });
@@ -101,6 +106,7 @@ impl BrokerWatch {
         }
         if lasted >= self.exit_after {
             tracing::error!(brokers = %self.brokers, lasted_secs = lasted.as_secs(), reason = %outage.reason, "broker unavailable longer than kafka.unavailable_exit_secs; giving up");
+            exit_if_the_stop_hangs();
             fail::<Self>(
                 ctx,
                 format!(
@@ -111,6 +117,30 @@ impl BrokerWatch {
                 ),
             );
         }
+    }
+}
+
+/// Longest the orderly stop after giving up may take before the process exits 3 anyway.
+pub const STOP_GRACE: Duration = Duration::from_secs(30);
+
+/// The orderly stop that follows giving up closes every Kafka client, and against a broken
+/// broker librdkafka's close can block the threads the actors (and their stop timeouts)
+/// run on. Exit 3 is the promise to the service manager, so a thread of its own keeps it
+/// after [`STOP_GRACE`]: what is not stopped by then ends as in a crash, which every
+/// service survives (journals, rebuilds from the topics).
+fn exit_if_the_stop_hangs() {
+    let spawned = std::thread::Builder::new()
+        .name("exit-watchdog".into())
+        .spawn(|| {
+            std::thread::sleep(STOP_GRACE);
+            tracing::error!(
+                grace_secs = STOP_GRACE.as_secs(),
+                "the stop after giving up did not finish in time; exiting 3 now"
+            );
+            std::process::exit(i32::from(crate::supervision::EXIT_SUPERVISION_GAVE_UP));
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the exit watchdog; the stop may hang");
     }
 }
 

@@ -11,6 +11,21 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Where a service's output goes: appended to `$ALPHA_PANDA_TEST_LOG_DIR/{name}` when that
+/// is set, else nowhere.
+fn log_file(name: &str) -> Stdio {
+    std::env::var("ALPHA_PANDA_TEST_LOG_DIR")
+        .ok()
+        .and_then(|dir| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(Path::new(&dir).join(name))
+                .ok()
+        })
+        .map_or_else(Stdio::null, Stdio::from)
+}
+
 /// A port free on 127.0.0.1 right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -105,12 +120,17 @@ impl Drop for PrivateRedis {
     }
 }
 
-/// A tansu broker of the test's own (in-memory storage: killing it loses its topics).
+/// A tansu broker of the test's own: in-memory storage (killing it loses its topics), or
+/// durable ([`PrivateBroker::start_durable`]: SQLite in a directory of its own, so a kill
+/// and a restart keep every topic, record and committed offset, as a production broker's
+/// would).
 pub struct PrivateBroker {
     pub port: u16,
     binary: PathBuf,
     child: Option<Child>,
     frozen: bool,
+    /// Where the durable storage lives (`None`: in memory).
+    data: Option<tempfile::TempDir>,
 }
 
 /// The tansu binary scripts/test-services.sh would use.
@@ -127,17 +147,31 @@ fn tansu() -> Option<PathBuf> {
     }
     candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bin/tansu"));
     candidates.push("/work/shared/bin/tansu".into());
-    candidates.into_iter().find(|p| p.is_file())
+    // Absolute: a durable broker runs in a directory of its own.
+    candidates
+        .into_iter()
+        .find(|p| p.is_file())
+        .and_then(|p| p.canonicalize().ok())
 }
 
 impl PrivateBroker {
-    /// Starts it, or `None` when no tansu binary is found.
+    /// Starts it in memory, or `None` when no tansu binary is found.
     pub fn start() -> Option<PrivateBroker> {
+        Self::start_with(None)
+    }
+
+    /// Starts it with durable storage, or `None` when no tansu binary is found.
+    pub fn start_durable() -> Option<PrivateBroker> {
+        Self::start_with(Some(tempfile::tempdir().expect("a directory")))
+    }
+
+    fn start_with(data: Option<tempfile::TempDir>) -> Option<PrivateBroker> {
         let mut broker = PrivateBroker {
             port: free_port(),
             binary: tansu()?,
             child: None,
             frozen: false,
+            data,
         };
         broker.restart();
         Some(broker)
@@ -147,11 +181,20 @@ impl PrivateBroker {
         format!("127.0.0.1:{}", self.port)
     }
 
-    /// Starts it (again, empty) on the same port.
+    /// Starts it (again: empty in memory, as it was when durable) on the same port.
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "the broker runs already");
         let url = format!("tcp://127.0.0.1:{}", self.port);
-        let child = Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        let storage = match &self.data {
+            // tansu reads a relative SQLite path from its working directory.
+            Some(dir) => {
+                command.current_dir(dir.path());
+                "sqlite://tansu.db"
+            }
+            None => "memory://tansu/",
+        };
+        let child = command
             .args([
                 "broker",
                 "--listener-url",
@@ -159,10 +202,10 @@ impl PrivateBroker {
                 "--advertised-listener-url",
                 &url,
             ])
-            .args(["--storage-engine", "memory://tansu/"])
+            .args(["--storage-engine", storage])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log_file(&format!("tansu-{}.log", self.port)))
             .spawn()
             .expect("start tansu");
         self.child = Some(child);

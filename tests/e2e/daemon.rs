@@ -188,6 +188,21 @@ impl Daemon {
         (code, std::mem::take(&mut self.seen))
     }
 
+    /// Takes the log lines read so far into [`Self::seen`] (for a failure message).
+    pub fn drain(&mut self) {
+        let mut rest: Vec<String> = self.lines.try_iter().collect();
+        self.seen.append(&mut rest);
+    }
+
+    /// If the process has exited: its status, with the log lines read since.
+    pub fn exited(&mut self) -> Option<(std::process::ExitStatus, String)> {
+        let status = self.child.try_wait().ok().flatten()?;
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
+            self.seen.push(line);
+        }
+        Some((status, self.tail()))
+    }
+
     /// SIGKILL: no goodbye.
     pub fn kill9(mut self) {
         let _ = self.child.kill();

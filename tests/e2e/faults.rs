@@ -47,9 +47,10 @@ struct Ledger {
     /// Client order id → ended (a failure, or the fill that completed it).
     ended: BTreeSet<String>,
     fill_ids: BTreeSet<String>,
-    /// Distinct fills of any strategy written since the daemon started: what its
+    /// Distinct fills of any strategy first written since the daemon started: what its
     /// `alpha_panda_fills_total` counts (the paper venue also ends orders an earlier
-    /// process left open on the shared topics).
+    /// process left open on the shared topics; a fill an earlier life wrote and this one
+    /// republishes is not counted again).
     fills_since_start: BTreeSet<String>,
 }
 
@@ -96,9 +97,12 @@ impl Ledger {
                 l.verdicts.entry(cause).or_default().1.push(r.envelope.id);
             }
         }
+        let mut written_before = BTreeSet::new();
         for r in read_timed::<OrderFilled>(connection, &topic(Stream::OrdersFilled), timeout) {
             let fill = &r.envelope.data;
-            if r.at_ms >= started_ms {
+            if r.at_ms < started_ms {
+                written_before.insert(fill.fill_id.clone());
+            } else if !written_before.contains(&fill.fill_id) {
                 l.fills_since_start.insert(fill.fill_id.clone());
             }
             if fill.order.strategy_id != strategy {
@@ -154,7 +158,10 @@ impl Ledger {
 }
 
 /// `GET /health/ready`: (status, the names of the checks not ready).
-fn readiness(d: &Daemon) -> (u16, Vec<String>) {
+fn readiness(d: &mut Daemon) -> (u16, Vec<String>) {
+    if let Some((status, tail)) = d.exited() {
+        panic!("the daemon exited ({status}); last lines:\n{tail}");
+    }
     let (status, body) = d.http("GET", "/health/ready", None);
     let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
     let names = body["checks"]
@@ -167,12 +174,22 @@ fn readiness(d: &Daemon) -> (u16, Vec<String>) {
     (status, names)
 }
 
+/// `GET /health/ready`'s status, or `None` when the API does not answer (stopping).
+fn ready_status(addr: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    write!(stream, "GET /health/ready HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    answer.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// Polls readiness until `wanted` holds (at most `within`): the last answer.
 ///
 /// # Panics
 /// It never held.
 fn await_readiness(
-    d: &Daemon,
+    d: &mut Daemon,
     what: &str,
     within: Duration,
     wanted: impl Fn(u16, &[String]) -> bool,
@@ -183,10 +200,15 @@ fn await_readiness(
         if wanted(status, &names) {
             return (status, names);
         }
-        assert!(
-            Instant::now() < deadline,
-            "readiness never showed {what}: last {status} {names:?}"
-        );
+        if Instant::now() >= deadline {
+            let (_, body) = d.http("GET", "/health/ready", None);
+            d.drain();
+            keep_log("readiness-failure", &d.seen);
+            panic!(
+                "readiness never showed {what}: last {status} {names:?}: {body}; last lines:\n{}",
+                d.tail()
+            );
+        }
         // Polling a condition with a deadline.
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -261,8 +283,8 @@ fn judge(
 ) {
     let ledger = Ledger::read(connection, strategy, started_ms);
     let lost = ledger.lost(settled_ms);
-    let doubled = ledger.doubled();
     assert!(lost.is_empty(), "lost: {lost:#?}");
+    let doubled = ledger.doubled();
     assert!(doubled.is_empty(), "published twice: {doubled:#?}");
     assert_eq!(
         fills_metric,
@@ -276,7 +298,13 @@ fn judge(
 #[test]
 fn a_redis_outage_while_trading_loses_and_doubles_nothing() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let Some(mut s) = scenario("fault_redis", 40) else {
+    // A broker of its own too: the paper venue's dedup journal lives in Redis, and a
+    // fresh Redis beside the shared topics would execute again what earlier tests left
+    // in flight there.
+    let Some(broker) = PrivateBroker::start() else {
+        panic!("tansu is needed for the fault suite");
+    };
+    let Some(mut s) = on_private_broker("fault_redis", &broker) else {
         return;
     };
     let Some(mut redis) = PrivateRedis::start() else {
@@ -287,21 +315,23 @@ fn a_redis_outage_while_trading_loses_and_doubles_nothing() {
     let mut d = s.start();
     await_fills(&mut d, &s.strategy, 3, Duration::from_secs(60));
     await_readiness(
-        &d,
+        &mut d,
         "ready before the fault",
         Duration::from_secs(30),
         |s, _| s == 200,
     );
 
     redis.stop();
-    let (_, names) = await_readiness(&d, "the store", Duration::from_secs(10), |s, n| {
+    let (_, names) = await_readiness(&mut d, "the store", Duration::from_secs(10), |s, n| {
         s == 503 && n.iter().any(|n| n == "store")
     });
     assert!(names.contains(&"store".to_owned()));
     std::thread::sleep(OUTAGE);
     redis.restart();
 
-    await_readiness(&d, "ready again", Duration::from_secs(60), |s, _| s == 200);
+    await_readiness(&mut d, "ready again", Duration::from_secs(60), |s, _| {
+        s == 200
+    });
     await_fills(&mut d, &s.strategy, 3, Duration::from_secs(60));
     halt_and_settle(&d);
     let settled_ms = now_ms();
@@ -328,32 +358,55 @@ fn on_private_broker(name: &str, broker: &PrivateBroker) -> Option<Scenario> {
 
 #[test]
 fn a_frozen_broker_is_not_ready_then_trading_resumes_and_nothing_is_lost() {
+    broker_outage("fault_freeze");
+}
+
+#[test]
+fn a_broker_killed_and_restarted_either_serves_again_or_the_daemon_exits_3() {
+    // Before: every tick failed to publish for minutes after the broker came back, with
+    // readiness 200 and no exit.
+    killed_and_restarted("fault_restart");
+}
+
+/// The daemon trades, its broker freezes (SIGSTOP) for [`OUTAGE`] (shorter than
+/// `kafka.unavailable_exit_secs`): readiness names the broker meanwhile, then turns 200,
+/// trading resumes, and nothing is lost or published twice.
+fn broker_outage(name: &str) {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let Some(mut broker) = PrivateBroker::start() else {
         panic!("tansu is needed for the fault suite");
     };
-    let Some(s) = on_private_broker("fault_freeze", &broker) else {
+    let Some(s) = on_private_broker(name, &broker) else {
         return;
     };
     let started_ms = now_ms();
-    let mut d = s.start_with(&[], &[("ALPHA_PANDA__KAFKA__UNAVAILABLE_EXIT_SECS", "120")]);
+    // Long enough for a freeze to pass; short enough for a broker that comes back broken.
+    let exit_after = Duration::from_secs(40);
+    let env = [(
+        "ALPHA_PANDA__KAFKA__UNAVAILABLE_EXIT_SECS",
+        exit_after.as_secs().to_string(),
+    )];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut d = s.start_with(&[], &env);
     await_fills(&mut d, &s.strategy, 3, Duration::from_secs(90));
     await_readiness(
-        &d,
+        &mut d,
         "ready before the fault",
         Duration::from_secs(30),
         |s, _| s == 200,
     );
 
     broker.freeze();
-    let (_, names) = await_readiness(&d, "the broker", Duration::from_secs(30), |s, n| {
+    let (_, names) = await_readiness(&mut d, "the broker", Duration::from_secs(30), |s, n| {
         s == 503 && n.iter().any(|n| n == "broker")
     });
     assert!(names.contains(&"broker".to_owned()));
     std::thread::sleep(OUTAGE);
     broker.thaw();
 
-    await_readiness(&d, "ready again", Duration::from_secs(90), |s, _| s == 200);
+    await_readiness(&mut d, "ready again", Duration::from_secs(90), |s, _| {
+        s == 200
+    });
     await_fills(&mut d, &s.strategy, 3, Duration::from_secs(90));
     halt_and_settle(&d);
     let settled_ms = now_ms();
@@ -369,13 +422,71 @@ fn a_frozen_broker_is_not_ready_then_trading_resumes_and_nothing_is_lost() {
     judge(&s.connection, &s.strategy, fills, (started_ms, settled_ms));
 }
 
+/// The daemon trades on a durable broker that is killed and, after [`OUTAGE`], started
+/// again on its data. Readiness names the broker while it is away; then either the broker
+/// serves again and so does the daemon (readiness 200, new fills), or it does not (tansu
+/// 0.6 restarted on its SQLite data panics on every request: "more or less than one
+/// row") and the daemon exits 3 within `kafka.unavailable_exit_secs` and its stop grace,
+/// for the service manager to restart it: never trading blind with readiness 200.
+fn killed_and_restarted(name: &str) {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(mut broker) = PrivateBroker::start_durable() else {
+        panic!("tansu is needed for the fault suite");
+    };
+    let Some(s) = on_private_broker(name, &broker) else {
+        return;
+    };
+    let exit_after = Duration::from_secs(20);
+    let mut d = s.start_with(&[], &[("ALPHA_PANDA__KAFKA__UNAVAILABLE_EXIT_SECS", "20")]);
+    await_fills(&mut d, &s.strategy, 3, Duration::from_secs(90));
+    broker.kill();
+    await_readiness(&mut d, "the broker", Duration::from_secs(30), |s, n| {
+        s == 503 && n.iter().any(|n| n == "broker")
+    });
+    std::thread::sleep(OUTAGE);
+    broker.restart();
+    // Deliveries fail only after kafka.message_timeout_ms (30 s), then the bound, then at
+    // most the stop grace.
+    let deadline = Instant::now() + Duration::from_secs(30) + exit_after + Duration::from_secs(60);
+    loop {
+        if let Some((status, tail)) = d.exited() {
+            assert_eq!(status.code(), Some(3), "{status}; last lines:\n{tail}");
+            assert!(
+                d.seen
+                    .iter()
+                    .any(|l| l.contains("broker unavailable longer than")),
+                "the log says why"
+            );
+            return;
+        }
+        // The API stops first when the daemon gives up; the exit follows.
+        if ready_status(d.api()) == Some(200) {
+            await_fills(&mut d, &s.strategy, 3, Duration::from_secs(60));
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "neither served again nor exited 3; last lines:\n{}",
+            d.tail()
+        );
+        // Polling a condition with a deadline.
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
 #[test]
 fn a_dead_broker_escalates_to_exit_3_within_the_configured_bound() {
+    dead_broker("fault_dead");
+}
+
+/// Kills the daemon's broker for good: readiness names the broker, and the daemon exits 3
+/// once `kafka.unavailable_exit_secs` passed.
+fn dead_broker(name: &str) {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let Some(mut broker) = PrivateBroker::start() else {
         panic!("tansu is needed for the fault suite");
     };
-    let Some(s) = on_private_broker("fault_dead", &broker) else {
+    let Some(s) = on_private_broker(name, &broker) else {
         return;
     };
     let bound = Duration::from_secs(15);
@@ -383,10 +494,11 @@ fn a_dead_broker_escalates_to_exit_3_within_the_configured_bound() {
     await_fills(&mut d, &s.strategy, 1, Duration::from_secs(90));
     broker.kill();
     let killed = Instant::now();
-    await_readiness(&d, "the broker", Duration::from_secs(30), |s, n| {
+    await_readiness(&mut d, "the broker", Duration::from_secs(30), |s, n| {
         s == 503 && n.iter().any(|n| n == "broker")
     });
-    let (code, lines) = d.wait_exit(bound + Duration::from_secs(30));
+    let (code, lines) = d.wait_exit(bound + Duration::from_secs(45));
+    keep_log(&s.strategy, &lines);
     let took = killed.elapsed();
     assert_eq!(
         code,
@@ -409,7 +521,10 @@ fn a_dead_broker_escalates_to_exit_3_within_the_configured_bound() {
 #[test]
 fn a_feed_server_hanging_in_the_handshake_is_not_ready_then_the_feed_recovers() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let Some(mut s) = scenario("fault_feed", 40) else {
+    let Some(broker) = PrivateBroker::start() else {
+        panic!("tansu is needed for the fault suite");
+    };
+    let Some(mut s) = on_private_broker("fault_feed", &broker) else {
         return;
     };
     let proxy = faults::HangingProxy::start();
@@ -431,7 +546,7 @@ fn a_feed_server_hanging_in_the_handshake_is_not_ready_then_the_feed_recovers() 
             ("ALPHA_PANDA__KITE__ACCESS_TOKEN", "fault-test-token"),
         ],
     );
-    let (_, names) = await_readiness(&d, "the feed", Duration::from_secs(30), |s, n| {
+    let (_, names) = await_readiness(&mut d, "the feed", Duration::from_secs(30), |s, n| {
         s == 503 && n.iter().any(|n| n == "feed")
     });
     assert!(names.contains(&"feed".to_owned()));
@@ -441,7 +556,9 @@ fn a_feed_server_hanging_in_the_handshake_is_not_ready_then_the_feed_recovers() 
         |l| l["level"] == "WARN" && l["message"].as_str().is_some_and(|m| m.contains("connect")),
     );
     proxy.forward_to(Some(sim.port));
-    await_readiness(&d, "ready again", Duration::from_secs(60), |s, _| s == 200);
+    await_readiness(&mut d, "ready again", Duration::from_secs(60), |s, _| {
+        s == 200
+    });
     await_fills(&mut d, &s.strategy, 2, Duration::from_secs(60));
     halt_and_settle(&d);
     let settled_ms = now_ms();
