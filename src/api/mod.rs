@@ -187,36 +187,7 @@ impl StrategyInfo {
     }
 }
 
-/// The outcome of one readiness check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReadinessCheck {
-    /// What was checked (`kafka`, `store`, `market_feed`).
-    pub name: String,
-    /// Whether it is ready.
-    pub ready: bool,
-    /// Why, in a few words (shown as `"{name}: {detail}"` when not ready).
-    pub detail: String,
-}
-
-impl ReadinessCheck {
-    /// A passing check.
-    pub fn ready(name: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            ready: true,
-            detail: detail.into(),
-        }
-    }
-
-    /// A failing check.
-    pub fn not_ready(name: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            ready: false,
-            detail: detail.into(),
-        }
-    }
-}
+pub use crate::telemetry::readiness::ReadinessCheck;
 
 /// The application state behind every route: the context and the stop signal of the
 /// event streams (owned here, so it lives exactly as long as the app).

@@ -13,11 +13,11 @@
 //! polls; it must turn 503 for every fault that stops trading, and say which.
 
 use crate::actors::daemon::Health;
-use crate::api::ReadinessCheck;
 use crate::market::hours::Session;
 use crate::store::Store;
 use crate::streaming::consumer::{ConsumerHealth, ConsumerHealthSnapshot};
 use crate::supervision::{ActorState, Board};
+use crate::telemetry::readiness::ReadinessCheck;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

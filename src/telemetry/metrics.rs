@@ -17,6 +17,7 @@
 //! | `alpha_panda_fills_total` | counter | `broker` |
 //! | `alpha_panda_orders_failed_total` | counter | `broker`, `kind` |
 //! | `alpha_panda_dlq_records_total` | counter | `topic` |
+//! | `alpha_panda_dlq_write_failures_total` | counter | `topic` |
 //! | `alpha_panda_handler_retries_total` | counter | `service` |
 //! | `alpha_panda_actor_restarts_total` | counter | `actor`, `reason` |
 //! | `alpha_panda_handler_latency_seconds` | histogram | `service`, `message` |
@@ -76,6 +77,7 @@ struct Metrics {
     fills: PerBroker,
     orders_failed: IntCounterVec,
     dlq_records: IntCounterVec,
+    dlq_write_failures: IntCounterVec,
     handler_retries: IntCounterVec,
     actor_restarts: IntCounterVec,
     handler_latency: HistogramVec,
@@ -151,6 +153,12 @@ fn build() -> prometheus::Result<Metrics> {
             &r,
             "alpha_panda_dlq_records_total",
             "Records sent to a dead-letter topic, by the topic they were consumed from.",
+            &["topic"],
+        )?,
+        dlq_write_failures: counter_vec(
+            &r,
+            "alpha_panda_dlq_write_failures_total",
+            "Failed attempts to write a record's dead-letter copy (retried until written), by the topic it was consumed from.",
             &["topic"],
         )?,
         handler_retries: counter_vec(
@@ -346,6 +354,11 @@ pub fn reconciliation(
 /// A record consumed from `topic` sent to its dead-letter topic.
 pub fn dlq_record(topic: &str) {
     inc(&METRICS.dlq_records, &[topic]);
+}
+
+/// A failed attempt to write the dead-letter copy of a record consumed from `topic`.
+pub fn dlq_write_failure(topic: &str) {
+    inc(&METRICS.dlq_write_failures, &[topic]);
 }
 
 /// A transient handler failure that `service`'s consumer will retry.
@@ -639,6 +652,7 @@ mod tests {
     #[test]
     fn labels_dlq_retries_and_restarts() {
         dlq_record("test.metrics.topic");
+        dlq_write_failure("test.metrics.topic");
         handler_retry("test_metrics_service");
         handler_retry("test_metrics_service");
         actor_restart("test_metrics_actor", "panic");
@@ -646,6 +660,10 @@ mod tests {
         assert!(has_line(
             &text,
             "alpha_panda_dlq_records_total{topic=\"test.metrics.topic\"} 1"
+        ));
+        assert!(has_line(
+            &text,
+            "alpha_panda_dlq_write_failures_total{topic=\"test.metrics.topic\"} 1"
         ));
         assert!(has_line(
             &text,

@@ -9,6 +9,7 @@
 //! filter names `actix_http` itself.
 
 pub mod metrics;
+pub mod readiness;
 
 use crate::settings::LogFormat;
 use tracing_subscriber::EnvFilter;

@@ -12,7 +12,7 @@
 //! and update only the cause. [`FeedHealth::readiness`] is a pure function of the snapshot
 //! and its arguments (no clock is read), so it is tested as a table.
 
-use crate::api::ReadinessCheck;
+use crate::telemetry::readiness::ReadinessCheck;
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};

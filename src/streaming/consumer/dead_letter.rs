@@ -98,6 +98,7 @@ impl DeadLetters {
             self.stats
                 .dlq_write_failures
                 .fetch_add(1, Ordering::Relaxed);
+            crate::telemetry::metrics::dlq_write_failure(&failure.origin.topic);
             if too_large(&error) && limit > MIN_RECORD_BYTES {
                 limit = (limit / 2).max(MIN_RECORD_BYTES);
                 tracing::warn!(service = %self.service, topic = %failure.origin.topic, partition = failure.origin.partition, offset = failure.origin.offset, error = %error, limit, "DLQ record refused as too large; writing smaller chunks");
