@@ -32,16 +32,9 @@ use tokio::time::{Instant, Interval, MissedTickBehavior};
 use super::errors::ApiError;
 use super::{ApiEvent, ApiState};
 
-/// Every kind the event hub relays (`actors/event_hub`'s `relay!` lines), the values
-/// `?kinds=` accepts. `lagged` is not one: every stream gets it when it falls behind.
-pub(super) const KINDS: [&str; 6] = [
-    "signal",
-    "signal_validated",
-    "signal_rejected",
-    "order_submitted",
-    "order_filled",
-    "order_failed",
-];
+/// The values `?kinds=` accepts: every kind the event hub relays. `lagged` is not one:
+/// every stream gets it when it falls behind.
+pub(super) use crate::actors::event_hub::KINDS;
 
 /// How often a keep-alive comment is sent.
 pub(super) const KEEP_ALIVE: Duration = Duration::from_secs(15);

@@ -83,8 +83,28 @@ impl Actor for EventHub {
     type Context = Context<Self>;
 }
 
+/// The kinds of event the hub relays, as `GET /api/v1/events?kinds=` names them.
+pub mod kind {
+    pub const SIGNAL: &str = "signal";
+    pub const SIGNAL_VALIDATED: &str = "signal_validated";
+    pub const SIGNAL_REJECTED: &str = "signal_rejected";
+    pub const ORDER_SUBMITTED: &str = "order_submitted";
+    pub const ORDER_FILLED: &str = "order_filled";
+    pub const ORDER_FAILED: &str = "order_failed";
+}
+
+/// Every kind the hub relays (one `relay!` below each): the one list.
+pub const KINDS: [&str; 6] = [
+    kind::SIGNAL,
+    kind::SIGNAL_VALIDATED,
+    kind::SIGNAL_REJECTED,
+    kind::ORDER_SUBMITTED,
+    kind::ORDER_FILLED,
+    kind::ORDER_FAILED,
+];
+
 macro_rules! relay {
-    ($payload:ty, $kind:literal) => {
+    ($payload:ty, $kind:expr) => {
         impl Handler<Deliver<$payload>> for EventHub {
             type Result = HandlerResult;
 
@@ -94,7 +114,7 @@ macro_rules! relay {
             }
         }
     };
-    ($payload:ty, $kind:literal, |$hub:ident, $env:ident| $record:expr) => {
+    ($payload:ty, $kind:expr, |$hub:ident, $env:ident| $record:expr) => {
         impl Handler<Deliver<$payload>> for EventHub {
             type Result = HandlerResult;
 
@@ -108,16 +128,16 @@ macro_rules! relay {
     };
 }
 
-relay!(TradingSignal, "signal");
-relay!(ValidatedSignal, "signal_validated");
-relay!(RejectedSignal, "signal_rejected");
-relay!(OrderSubmitted, "order_submitted", |hub, env| hub
+relay!(TradingSignal, kind::SIGNAL);
+relay!(ValidatedSignal, kind::SIGNAL_VALIDATED);
+relay!(RejectedSignal, kind::SIGNAL_REJECTED);
+relay!(OrderSubmitted, kind::ORDER_SUBMITTED, |hub, env| hub
     .orders()
     .submitted(&env.data, env.ts));
-relay!(OrderFilled, "order_filled", |hub, env| hub
+relay!(OrderFilled, kind::ORDER_FILLED, |hub, env| hub
     .orders()
     .filled(&env.data, env.ts));
-relay!(OrderFailed, "order_failed", |hub, env| hub
+relay!(OrderFailed, kind::ORDER_FAILED, |hub, env| hub
     .orders()
     .failed(&env.data, env.ts));
 
