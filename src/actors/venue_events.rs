@@ -17,6 +17,10 @@ use crate::streaming::{ProducerHandle, Stream, Topic};
 use crate::telemetry::metrics;
 use chrono::{DateTime, Utc};
 
+/// [`publish_venue_event`] or [`republish_venue_event`], for a caller that does either.
+pub type VenuePublisher<C> =
+    fn(&ProducerHandle, Broker, &str, &Envelope<C>, VenueEvent, DateTime<Utc>) -> PendingDelivery;
+
 /// Publishes `event` as a child of `cause`, stamped `ts`; logs and counts it.
 pub fn publish_venue_event<C: Payload>(
     producer: &ProducerHandle,

@@ -273,6 +273,23 @@ fn keep_log(name: &str, lines: &[String]) {
     }
 }
 
+/// Ends a fault test whose daemon traded on after the fault: halts and settles it, stops
+/// it (exit 0), and judges the topics and its fills metric.
+fn settle_and_judge(d: Daemon, s: &Scenario, started_ms: i64) {
+    halt_and_settle(&d);
+    let settled_ms = now_ms();
+    let fills = metric(&d, "alpha_panda_fills_total{broker=\"paper\"}");
+    let (code, _, lines) = d.sigterm();
+    keep_log(&s.strategy, &lines);
+    assert_eq!(
+        code,
+        Some(0),
+        "{}",
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    );
+    judge(&s.connection, &s.strategy, fills, (started_ms, settled_ms));
+}
+
 /// The judgement every fault test ends with; `settled_ms`: when [`halt_and_settle`]
 /// returned (raw signals from before it must all have their verdict).
 fn judge(
@@ -333,18 +350,7 @@ fn a_redis_outage_while_trading_loses_and_doubles_nothing() {
         s == 200
     });
     await_fills(&mut d, &s.strategy, 3, Duration::from_secs(60));
-    halt_and_settle(&d);
-    let settled_ms = now_ms();
-    let fills = metric(&d, "alpha_panda_fills_total{broker=\"paper\"}");
-    let (code, _, lines) = d.sigterm();
-    keep_log(&s.strategy, &lines);
-    assert_eq!(
-        code,
-        Some(0),
-        "{}",
-        lines[lines.len().saturating_sub(20)..].join("\n")
-    );
-    judge(&s.connection, &s.strategy, fills, (started_ms, settled_ms));
+    settle_and_judge(d, &s, started_ms);
 }
 
 /// A scenario on a broker of the test's own.
@@ -408,18 +414,7 @@ fn broker_outage(name: &str) {
         s == 200
     });
     await_fills(&mut d, &s.strategy, 3, Duration::from_secs(90));
-    halt_and_settle(&d);
-    let settled_ms = now_ms();
-    let fills = metric(&d, "alpha_panda_fills_total{broker=\"paper\"}");
-    let (code, _, lines) = d.sigterm();
-    keep_log(&s.strategy, &lines);
-    assert_eq!(
-        code,
-        Some(0),
-        "{}",
-        lines[lines.len().saturating_sub(20)..].join("\n")
-    );
-    judge(&s.connection, &s.strategy, fills, (started_ms, settled_ms));
+    settle_and_judge(d, &s, started_ms);
 }
 
 /// The daemon trades on a durable broker that is killed and, after [`OUTAGE`], started
@@ -560,11 +555,5 @@ fn a_feed_server_hanging_in_the_handshake_is_not_ready_then_the_feed_recovers() 
         s == 200
     });
     await_fills(&mut d, &s.strategy, 2, Duration::from_secs(60));
-    halt_and_settle(&d);
-    let settled_ms = now_ms();
-    let fills = metric(&d, "alpha_panda_fills_total{broker=\"paper\"}");
-    let (code, _, lines) = d.sigterm();
-    keep_log(&s.strategy, &lines);
-    assert_eq!(code, Some(0));
-    judge(&s.connection, &s.strategy, fills, (started_ms, settled_ms));
+    settle_and_judge(d, &s, started_ms);
 }

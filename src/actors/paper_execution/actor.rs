@@ -2,7 +2,7 @@
 
 use super::SERVICE;
 use super::restart::{self, JOURNAL_INDEX, TRIGGER_INDEX, journal_key, trigger_key};
-use crate::actors::venue_events::{publish_venue_event, republish_venue_event};
+use crate::actors::venue_events::{VenuePublisher, publish_venue_event, republish_venue_event};
 use crate::market::{InstrumentRegistry, IntradayDay, MarketCalendar};
 use crate::messages::{
     Broker, Envelope, MarketTick, OrderFailed, OrderType, Payload, ValidatedSignal, client_order_id,
@@ -183,24 +183,13 @@ impl PaperExecution {
             .publish_envelope(Topic::of(Broker::Paper, stream), &envelope)
     }
 
+    /// Publishes `events` as children of `cause`: logged and counted.
     fn publish<C: crate::messages::Payload>(
         &self,
         cause: &Envelope<C>,
         events: Vec<VenueEvent>,
     ) -> Vec<PendingDelivery> {
-        events
-            .into_iter()
-            .map(|event| {
-                publish_venue_event(
-                    &self.args.producer,
-                    Broker::Paper,
-                    SERVICE,
-                    cause,
-                    event,
-                    cause.ts,
-                )
-            })
-            .collect()
+        self.publish_with(publish_venue_event, cause, events)
     }
 
     /// Publishes again what an earlier handling of `cause` published (not counted again).
@@ -209,10 +198,19 @@ impl PaperExecution {
         cause: &Envelope<C>,
         events: Vec<VenueEvent>,
     ) -> Vec<PendingDelivery> {
+        self.publish_with(republish_venue_event, cause, events)
+    }
+
+    fn publish_with<C: crate::messages::Payload>(
+        &self,
+        publisher: VenuePublisher<C>,
+        cause: &Envelope<C>,
+        events: Vec<VenueEvent>,
+    ) -> Vec<PendingDelivery> {
         events
             .into_iter()
             .map(|event| {
-                republish_venue_event(
+                publisher(
                     &self.args.producer,
                     Broker::Paper,
                     SERVICE,
