@@ -42,6 +42,10 @@ pub struct PaperExecution {
     venue: PaperVenue,
     /// Signals waiting for the tick they were decided on, since their first arrival.
     waiting: HashMap<uuid::Uuid, Instant>,
+    /// Placements of this life whose journal write failed before anything was published
+    /// (the store may still have taken it): found journaled later, they are published
+    /// for the first time, so counted.
+    unpublished: std::collections::HashSet<String>,
     /// How often the wall clock advances the venue's clock ([`AdvanceClock`]); `None`: only
     /// ticks do (the backtest's event time).
     wall_clock: Option<Duration>,
@@ -87,6 +91,7 @@ impl PaperExecution {
                 .with_calendar(args.calendar.clone()),
             args,
             waiting: HashMap::new(),
+            unpublished: std::collections::HashSet::new(),
             wall_clock: None,
         }
     }
@@ -460,6 +465,9 @@ impl Handler<Deliver<ValidatedSignal>> for PaperExecution {
                                 act.venue.restore_fill(fill);
                             }
                         }
+                        if act.unpublished.remove(&order_id) {
+                            return Completion::after(act.publish(&d.envelope, events));
+                        }
                         tracing::info!(order = %order_id, republished = events.len(), "validated signal already executed");
                         Completion::after(act.republish(&d.envelope, events))
                     });
@@ -487,7 +495,10 @@ impl Handler<Deliver<ValidatedSignal>> for PaperExecution {
             create
                 .into_actor(act)
                 .map(move |created, act, _ctx| match created {
-                    Err(e) => Err(HandlerError::Unavailable(e.to_string())),
+                    Err(e) => {
+                        act.unpublished.insert(order_id.clone());
+                        Err(HandlerError::Unavailable(e.to_string()))
+                    }
                     Ok(_) => Ok(Completion::after(act.publish(&d.envelope, entry.events))),
                 })
                 .boxed_local()
