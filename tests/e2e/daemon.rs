@@ -14,6 +14,16 @@ pub struct Daemon {
     api: Option<String>,
 }
 
+/// How [`Daemon::watch_or_exit`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Watched {
+    /// The condition held.
+    Done,
+    TimedOut,
+    /// The log ended: the daemon exited.
+    Exited,
+}
+
 impl Daemon {
     /// Starts `alpha-panda run` with `config` and `args`, and waits until it runs.
     pub fn start(config: &Path, args: &[&str], envs: &[(&str, &str)]) -> Daemon {
@@ -96,8 +106,21 @@ impl Daemon {
     pub fn watch(
         &mut self,
         deadline: Instant,
-        mut done: impl FnMut(&serde_json::Value) -> bool,
+        done: impl FnMut(&serde_json::Value) -> bool,
     ) -> bool {
+        match self.watch_or_exit(deadline, done) {
+            Watched::Done => true,
+            Watched::TimedOut => false,
+            Watched::Exited => panic!("the daemon exited; last lines:\n{}", self.tail()),
+        }
+    }
+
+    /// [`Daemon::watch`] for a test where the daemon exiting is an outcome to judge.
+    pub fn watch_or_exit(
+        &mut self,
+        deadline: Instant,
+        mut done: impl FnMut(&serde_json::Value) -> bool,
+    ) -> Watched {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
@@ -106,13 +129,11 @@ impl Daemon {
                     if let Ok(value) = serde_json::from_str::<serde_json::Value>(&line)
                         && done(&value)
                     {
-                        return true;
+                        return Watched::Done;
                     }
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) => return false,
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    panic!("the daemon exited; last lines:\n{}", self.tail())
-                }
+                Err(mpsc::RecvTimeoutError::Timeout) => return Watched::TimedOut,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Watched::Exited,
             }
         }
     }
