@@ -18,7 +18,9 @@
 //! venue's draws are seeded. Differences from the daemon, each deliberate:
 //! - Only the `paper` broker runs: every enabled strategy trades on paper whatever its
 //!   `brokers` say; `zerodha` is never contacted.
-//! - The store is in memory; nothing outlives the run.
+//! - The store is in memory; nothing outlives the run. The paper order journal (read back
+//!   only on restarts and redeliveries, which a backtest never has) is not kept in it, so
+//!   memory does not grow with the number of orders.
 //! - With `market_hours.enforce`, ticks outside the exchange's sessions (by tick time) are
 //!   skipped, as the live feed is disconnected then.
 //! - A handler error (the daemon would retry, then dead-letter the record) is counted and
@@ -29,7 +31,7 @@
 //!   tick time outside the years 1677 to 2262 ([`super::ticks::check_time`]). (The tick
 //!   files' reader refuses both first, with the line number; this guards any other source.)
 
-use super::report::{EquityPoint, Outcome, StrategyOutcome};
+use super::report::{EquityPoint, FillsWriter, Outcome, StrategyOutcome};
 use crate::actors::daemon;
 use crate::actors::daemon::catalog;
 use crate::actors::daemon::wiring::{Host, Wiring};
@@ -67,6 +69,9 @@ pub enum BacktestError {
     /// The configuration cannot run (unknown instrument, bad strategy parameters).
     #[error("configuration: {0}")]
     Config(String),
+    /// Writing the streamed `fills.csv` failed.
+    #[error("writing fills.csv: {0}")]
+    Output(#[from] std::io::Error),
     /// An actor stopped answering (it failed).
     #[error("the {service} actor stopped: {reason}")]
     ActorStopped {
@@ -120,7 +125,8 @@ pub fn backtest_settings(settings: &Settings, seed: u64) -> Settings {
 }
 
 /// Runs the backtest of `ticks` (an error item ends the run with that error) on the current
-/// actix system. `settings` should come from [`backtest_settings`].
+/// actix system, keeping every fill in the outcome. `settings` should come from
+/// [`backtest_settings`].
 ///
 /// # Errors
 /// See [`BacktestError`].
@@ -129,7 +135,36 @@ pub async fn run<E: Display>(
     registry: &InstrumentRegistry,
     strategies: &StrategyRegistry,
     ticks: impl Iterator<Item = Result<Envelope<MarketTick>, E>>,
+    options: RunOptions,
+) -> Result<(Outcome, RunStats), BacktestError> {
+    run_with(settings, registry, strategies, ticks, options, None).await
+}
+
+/// [`run`], streaming the fills into `out`'s `fills.csv` as they happen instead of keeping
+/// them (memory stays flat in run length); the outcome holds their figures.
+/// [`super::report::write_all`] then writes the other files.
+///
+/// # Errors
+/// See [`BacktestError`].
+pub async fn run_streaming<E: Display>(
+    settings: &Settings,
+    registry: &InstrumentRegistry,
+    strategies: &StrategyRegistry,
+    ticks: impl Iterator<Item = Result<Envelope<MarketTick>, E>>,
+    options: RunOptions,
+    out: &std::path::Path,
+) -> Result<(Outcome, RunStats), BacktestError> {
+    let writer = FillsWriter::create(out, settings.portfolio.starting_cash)?;
+    run_with(settings, registry, strategies, ticks, options, Some(writer)).await
+}
+
+async fn run_with<E: Display>(
+    settings: &Settings,
+    registry: &InstrumentRegistry,
+    strategies: &StrategyRegistry,
+    ticks: impl Iterator<Item = Result<Envelope<MarketTick>, E>>,
     mut options: RunOptions,
+    writer: Option<FillsWriter>,
 ) -> Result<(Outcome, RunStats), BacktestError> {
     let outbox = Outbox::default();
     let services = start(settings, registry, strategies, &outbox)?;
@@ -149,11 +184,14 @@ pub async fn run<E: Display>(
         .market_hours
         .enforce
         .then(|| settings.market_hours.calendar());
-    let mut tally = Tally::new(settings);
+    let mut tally = Tally::new(settings, writer);
     let ticks_topic = Topic::MARKET_TICKS.name();
     let mut read: u64 = 0;
     for tick in ticks {
         let tick = tick.map_err(|e| BacktestError::Ticks(e.to_string()))?;
+        if let Some(e) = tally.write_error.take() {
+            return Err(BacktestError::Output(e));
+        }
         read += 1;
         tick.data
             .check()
@@ -217,7 +255,7 @@ fn start(
         settings,
         registry,
         strategies,
-        store: Arc::new(MemoryStore::default()),
+        store: Arc::new(MemoryStore::write_only(&[paper_execution::JOURNAL_INDEX])),
         producer: ProducerHandle::in_process(outbox.clone()),
         holds: TradingHolds::default(),
         brokers: vec![Broker::Paper],
@@ -336,6 +374,14 @@ async fn finish(
         skipped: tally.skipped,
         handler_errors: tally.handler_errors,
     };
+    if let Some(e) = tally.write_error {
+        return Err(BacktestError::Output(e));
+    }
+    let fills_written = tally.writer.is_some();
+    let mut figures = match tally.writer {
+        Some(writer) => writer.finish()?,
+        None => BTreeMap::new(),
+    };
     let at = tally.last_tick.unwrap_or(DateTime::UNIX_EPOCH);
     let mut strategies = Vec::new();
     let ids: Vec<String> = settings
@@ -356,6 +402,11 @@ async fn finish(
             .map_err(|e| stopped(portfolio_manager::SERVICE, e))?
             .unwrap_or_else(|| Portfolio::new(Broker::Paper, &id, tally.starting_cash));
         let mut t = by_strategy.remove(&id).unwrap_or_default();
+        let streamed = fills_written.then(|| {
+            figures
+                .remove(&(Broker::Paper, id.clone()))
+                .unwrap_or_default()
+        });
         let final_portfolio = portfolio.snapshot(at);
         t.equity.push(EquityPoint {
             ts: at,
@@ -369,6 +420,7 @@ async fn finish(
             orders: t.orders,
             failed_orders: t.failed_orders,
             fills: t.fills,
+            streamed,
             equity: t.equity,
             final_portfolio,
         });
@@ -381,6 +433,7 @@ async fn finish(
         last_tick: tally.last_tick,
         starting_cash: tally.starting_cash,
         strategies,
+        fills_written,
     };
     Ok((outcome, stats))
 }
@@ -405,11 +458,17 @@ struct Tally {
     handler_errors: u64,
     first_tick: Option<DateTime<Utc>>,
     last_tick: Option<DateTime<Utc>>,
+    /// Where fills go when they are streamed instead of kept.
+    writer: Option<FillsWriter>,
+    /// The first failed write of `writer` (the run then ends with it).
+    write_error: Option<std::io::Error>,
 }
 
 impl Tally {
-    fn new(settings: &Settings) -> Self {
+    fn new(settings: &Settings, writer: Option<FillsWriter>) -> Self {
         Tally {
+            writer,
+            write_error: None,
             starting_cash: settings.portfolio.starting_cash,
             strategies: BTreeMap::new(),
             ticks: 0,
@@ -438,7 +497,25 @@ impl Tally {
         self.strategies.entry(id.to_owned()).or_default()
     }
 
-    /// Counts a published envelope; fills and P&L snapshots are kept for the report.
+    /// Streams `fill` or keeps it for the report.
+    fn fill(&mut self, fill: &OrderFilled) {
+        match &mut self.writer {
+            Some(writer) => {
+                if self.write_error.is_none()
+                    && let Err(e) = writer.push(fill)
+                {
+                    self.write_error = Some(e);
+                }
+            }
+            None => {
+                let fill = fill.clone();
+                self.strategy(&fill.order.strategy_id).fills.push(fill);
+            }
+        }
+    }
+
+    /// Counts a published envelope; fills (unless streamed) and P&L snapshots are kept for
+    /// the report.
     fn observe(&mut self, topic: Topic, envelope: &(dyn Any + Send)) {
         if topic.broker != Some(Broker::Paper) || topic.dlq {
             return;
@@ -466,8 +543,7 @@ impl Tally {
             }
             Stream::OrdersFilled => {
                 if let Some(e) = envelope.downcast_ref::<Envelope<OrderFilled>>() {
-                    let fill = e.data.clone();
-                    self.strategy(&fill.order.strategy_id).fills.push(fill);
+                    self.fill(&e.data);
                 }
             }
             Stream::PnlSnapshots => {

@@ -165,3 +165,58 @@ async fn a_tick_that_breaks_the_price_rules_ends_the_run_naming_it_before_any_se
          on)"
     );
 }
+
+#[actix::test]
+async fn streamed_fills_give_the_same_report_files_as_kept_fills() {
+    let start = Utc.with_ymd_and_hms(2026, 11, 2, 4, 0, 0).unwrap();
+    let at = |n: i64| start + Duration::milliseconds(100 * n);
+    // A zig-zag that crosses several times: opening, flipping and losing fills.
+    let ticks: Vec<_> = (0..120)
+        .map(|n| {
+            let wave = [0, 3, 6, 9, 6, 3, 0, -3, -6, -9, -6, -3][usize::try_from(n % 12).unwrap()];
+            tick(n, at(n), Decimal::from(1_000 + wave))
+        })
+        .collect();
+    let (kept, _) = run(&settings(), ticks.clone()).await;
+    assert!(kept.strategies[0].fills.len() >= 4, "it traded");
+
+    let dir = tempfile::tempdir().unwrap();
+    let registry = InstrumentRegistry::embedded().unwrap();
+    let options = RunOptions {
+        input: "test".into(),
+        seed: 0,
+        progress: Box::new(|_| {}),
+    };
+    let (streamed, stats) = engine::run_streaming(
+        &settings(),
+        &registry,
+        &StrategyRegistry::builtin(),
+        ticks.into_iter().map(Ok::<_, Infallible>),
+        options,
+        dir.path(),
+    )
+    .await
+    .expect("backtest runs");
+    assert_eq!(stats.handler_errors, 0);
+    assert!(streamed.fills_written);
+    let s = &streamed.strategies[0];
+    assert!(s.fills.is_empty(), "no fill kept");
+    assert_eq!(s.fill_count(), kept.strategies[0].fill_count());
+    super::report::write_all(&streamed, dir.path()).unwrap();
+
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+    assert_eq!(
+        read(super::report::FILLS_CSV),
+        super::report::fills_csv(&kept)
+    );
+    assert_eq!(
+        read(super::report::REPORT_JSON),
+        super::report::report_json(&kept)
+    );
+    assert_eq!(
+        read(super::report::REPORT_HTML),
+        super::report::report_html(&kept)
+    );
+    // Only the four report files are left (the parts are removed).
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 4);
+}

@@ -69,7 +69,9 @@ pub(super) async fn run(
         seed: args.seed,
         progress,
     };
-    let run = engine::run(&settings, &registry, strategies, reader, options).await;
+    // The fills go to the report's fills.csv as they happen (memory flat in run length).
+    let run =
+        engine::run_streaming(&settings, &registry, strategies, reader, options, &args.out).await;
     bar.finish_and_clear();
     let (outcome, stats) = run.map_err(|e| match e {
         BacktestError::Ticks(_) => anyhow!("{shown}: {e}"),
@@ -78,7 +80,7 @@ pub(super) async fn run(
     let elapsed = started.elapsed();
     report::write_all(&outcome, &args.out)
         .with_context(|| format!("writing the report to {}", args.out.display()))?;
-    let fills: usize = outcome.strategies.iter().map(|s| s.fills.len()).sum();
+    let fills: u64 = outcome.strategies.iter().map(|s| s.fill_count()).sum();
     let rate = outcome.ticks as f64 / elapsed.as_secs_f64().max(1e-9);
     let _ = writeln!(
         std::io::stdout(),

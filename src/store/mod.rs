@@ -11,6 +11,10 @@
 //! of rewriting the whole history: the value, its index entry and the list appends are one
 //! step ([`Store::put_with_lists`]), and are read back in one step
 //! ([`Store::get_with_lists`]). Lists are oldest first and keep their newest `cap` members.
+//!
+//! A [`MemoryStore`] can be told that some indexes are write-only
+//! ([`MemoryStore::write_only`]): a backtest's store, where nothing is ever read back from
+//! the paper order journal (no restart, no redelivery), keeps memory flat in run length.
 
 use futures::future::BoxFuture;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -416,6 +420,32 @@ struct Maps {
     values: BTreeMap<String, String>,
     indexes: BTreeMap<String, BTreeSet<String>>,
     lists: BTreeMap<String, VecDeque<String>>,
+    /// Indexes whose writes succeed but are not kept (see [`MemoryStore::write_only`]).
+    write_only: Vec<String>,
+}
+
+impl Maps {
+    /// Whether writes to `index` are dropped.
+    fn drops(&self, index: &str) -> bool {
+        self.write_only.iter().any(|w| w == index)
+    }
+
+    /// Sets `key` and adds it to `index`, unless `index` is write-only.
+    fn set(&mut self, index: &str, key: &str, value: String) {
+        if self.drops(index) {
+            return;
+        }
+        self.values.insert(key.to_owned(), value);
+        match self.indexes.get_mut(index) {
+            Some(set) => {
+                set.insert(key.to_owned());
+            }
+            None => {
+                self.indexes
+                    .insert(index.to_owned(), BTreeSet::from([key.to_owned()]));
+            }
+        }
+    }
 }
 
 /// The in-process store of the embedded mode (lost on exit).
@@ -425,6 +455,21 @@ pub struct MemoryStore {
 }
 
 impl MemoryStore {
+    /// A store whose writes to the keys of `indexes` succeed but are not kept: reads find
+    /// nothing there and [`Store::create`] always claims. For a backtest, whose services
+    /// never read back what these indexes hold (the paper order journal exists for restarts
+    /// and redeliveries, and a backtest has neither), so that memory does not grow with the
+    /// number of orders. Every other index behaves as in [`MemoryStore::default`].
+    pub fn write_only(indexes: &[&str]) -> Self {
+        let maps = Maps {
+            write_only: indexes.iter().map(|i| (*i).to_owned()).collect(),
+            ..Maps::default()
+        };
+        MemoryStore {
+            inner: Arc::new(Mutex::new(maps)),
+        }
+    }
+
     /// Runs `f` on the maps under the lock, as a ready future.
     fn with<R: Send + 'static>(
         &self,
@@ -446,13 +491,7 @@ impl Store for MemoryStore {
         key: &str,
         value: String,
     ) -> BoxFuture<'static, Result<(), StoreError>> {
-        self.with(|g| {
-            g.values.insert(key.to_owned(), value);
-            g.indexes
-                .entry(index.to_owned())
-                .or_default()
-                .insert(key.to_owned());
-        })
+        self.with(|g| g.set(index, key, value))
     }
 
     fn create(
@@ -465,11 +504,7 @@ impl Store for MemoryStore {
             if g.values.contains_key(key) {
                 return false;
             }
-            g.values.insert(key.to_owned(), value);
-            g.indexes
-                .entry(index.to_owned())
-                .or_default()
-                .insert(key.to_owned());
+            g.set(index, key, value);
             true
         })
     }
@@ -482,14 +517,13 @@ impl Store for MemoryStore {
         value: String,
     ) -> BoxFuture<'static, Result<(), StoreError>> {
         self.with(|g| {
-            g.values.insert(key.to_owned(), value);
             if let Some(set) = g.indexes.get_mut(from) {
                 set.remove(key);
             }
-            g.indexes
-                .entry(to.to_owned())
-                .or_default()
-                .insert(key.to_owned());
+            if g.drops(to) {
+                g.values.remove(key);
+            }
+            g.set(to, key, value);
         })
     }
 
@@ -514,11 +548,7 @@ impl Store for MemoryStore {
         lists: Vec<ListWrite>,
     ) -> BoxFuture<'static, Result<(), StoreError>> {
         self.with(|g| {
-            g.values.insert(key.to_owned(), value);
-            g.indexes
-                .entry(index.to_owned())
-                .or_default()
-                .insert(key.to_owned());
+            g.set(index, key, value);
             for write in &lists {
                 let list = g.lists.entry(write.list.clone()).or_default();
                 if write.replace {
@@ -564,6 +594,24 @@ mod tests {
 
     async fn lists(s: &MemoryStore, key: &str, lists: &[&str]) -> ValueWithLists {
         s.get_with_lists(key, lists).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn write_only_index_accepts_writes_but_keeps_none() {
+        let s = MemoryStore::write_only(&["journal"]);
+        assert!(s.create("journal", "j:1", "a".into()).await.unwrap());
+        assert!(s.create("journal", "j:1", "b".into()).await.unwrap());
+        s.put("journal", "j:2", "c".into()).await.unwrap();
+        assert_eq!(s.get("j:1").await.unwrap(), None);
+        assert!(s.members("journal").await.unwrap().is_empty());
+        // Other indexes are kept; a key moved into a write-only index is forgotten.
+        s.put("open", "o:1", "x".into()).await.unwrap();
+        assert_eq!(s.get("o:1").await.unwrap().as_deref(), Some("x"));
+        s.put_and_move("open", "journal", "o:1", "y".into())
+            .await
+            .unwrap();
+        assert_eq!(s.get("o:1").await.unwrap(), None);
+        assert!(s.members("open").await.unwrap().is_empty());
     }
 
     #[tokio::test]

@@ -3,7 +3,9 @@
 //! its quotes doubled) when it holds a comma, a quote or a line break.
 
 use super::metrics::Report;
+use super::replay::FillResult;
 use super::text;
+use crate::messages::OrderFilled;
 
 const HEADER: [&str; 12] = [
     "time",
@@ -22,34 +24,45 @@ const HEADER: [&str; 12] = [
 
 /// The whole file.
 pub(super) fn render(report: &Report<'_>) -> String {
-    let mut out = String::new();
-    push_row(&mut out, HEADER.iter().map(|h| (*h).to_owned()));
+    let mut out = header();
     for strategy in &report.strategies {
         for (fill, result) in strategy.outcome.fills.iter().zip(&strategy.fills) {
-            let side = match fill.order.side {
-                crate::messages::Side::Buy => "BUY",
-                crate::messages::Side::Sell => "SELL",
-            };
-            push_row(
-                &mut out,
-                [
-                    text::timestamp(fill.filled_at),
-                    fill.order.broker.to_string(),
-                    fill.order.strategy_id.clone(),
-                    fill.fill_id.clone(),
-                    fill.order.client_order_id.clone(),
-                    fill.order.token.to_string(),
-                    fill.order.symbol.clone(),
-                    side.to_owned(),
-                    fill.quantity.to_string(),
-                    fill.price.to_string(),
-                    fill.fees.total.to_string(),
-                    result.realized.to_string(),
-                ],
-            );
+            push_fill(&mut out, fill, result);
         }
     }
     out
+}
+
+/// The header row.
+pub(super) fn header() -> String {
+    let mut out = String::new();
+    push_row(&mut out, HEADER.iter().map(|h| (*h).to_owned()));
+    out
+}
+
+/// Appends the row of `fill`, whose replay gave `result`.
+pub(super) fn push_fill(out: &mut String, fill: &OrderFilled, result: &FillResult) {
+    let side = match fill.order.side {
+        crate::messages::Side::Buy => "BUY",
+        crate::messages::Side::Sell => "SELL",
+    };
+    push_row(
+        out,
+        [
+            text::timestamp(fill.filled_at),
+            fill.order.broker.to_string(),
+            fill.order.strategy_id.clone(),
+            fill.fill_id.clone(),
+            fill.order.client_order_id.clone(),
+            fill.order.token.to_string(),
+            fill.order.symbol.clone(),
+            side.to_owned(),
+            fill.quantity.to_string(),
+            fill.price.to_string(),
+            fill.fees.total.to_string(),
+            result.realized.to_string(),
+        ],
+    );
 }
 
 fn push_row(out: &mut String, fields: impl IntoIterator<Item = String>) {

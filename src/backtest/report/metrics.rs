@@ -26,6 +26,7 @@ use rust_decimal::Decimal;
 use super::curve::{self, DailySharpe, Drawdown, RATIO_DP};
 use super::replay::{self, FillResult};
 use super::{EquityPoint, Outcome, StrategyOutcome};
+use crate::messages::OrderFilled;
 
 /// Every figure of one strategy or of the total.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,32 +106,35 @@ impl<'a> Report<'a> {
 }
 
 fn strategy_report(strategy: &StrategyOutcome, starting_cash: Decimal) -> StrategyReport<'_> {
-    let fills = replay::replay(strategy, starting_cash);
-    let sum = |figure: &dyn Fn(&crate::messages::OrderFilled) -> Decimal| {
-        strategy
-            .fills
-            .iter()
-            .fold(Decimal::ZERO, |sum, f| sum.saturating_add(figure(f)))
+    // Streamed fills were replayed (and written to fills.csv) as they happened.
+    let (fills, figures) = match &strategy.streamed {
+        Some(streamed) => (Vec::new(), *streamed),
+        None => {
+            let fills = replay::replay(strategy, starting_cash);
+            let mut figures = FillFigures::default();
+            for (fill, result) in strategy.fills.iter().zip(&fills) {
+                figures.add(fill, result);
+            }
+            (fills, figures)
+        }
     };
-    let turnover = sum(&|f| f.price.saturating_mul(Decimal::from(f.quantity)));
-    let charges = sum(&|f| f.fees.total);
+    let FillFigures {
+        fills: fill_count,
+        turnover,
+        charges,
+        wins,
+        closing_fills,
+    } = figures;
     let snapshot = &strategy.final_portfolio;
     let market_value = snapshot.positions.iter().fold(Decimal::ZERO, |sum, p| {
         sum.saturating_add(p.last_price.saturating_mul(Decimal::from(p.quantity)))
     });
-    let wins = strategy
-        .fills
-        .iter()
-        .zip(&fills)
-        .filter(|(fill, result)| result.is_win(fill))
-        .count();
-    let closing_fills = fills.iter().filter(|r| r.closing).count();
     let metrics = Metrics {
         signals: strategy.signals,
         rejected: strategy.rejected,
         orders: strategy.orders,
         failed_orders: strategy.failed_orders,
-        fills: count(strategy.fills.len()),
+        fills: fill_count,
         turnover,
         charges,
         realized_pnl: snapshot.realized_pnl,
@@ -140,8 +144,8 @@ fn strategy_report(strategy: &StrategyOutcome, starting_cash: Decimal) -> Strate
         final_equity: snapshot.cash.saturating_add(market_value),
         drawdown: curve::max_drawdown(starting_cash, &strategy.equity),
         sharpe: curve::daily_sharpe(starting_cash, &strategy.equity),
-        wins: count(wins),
-        closing_fills: count(closing_fills),
+        wins,
+        closing_fills,
     };
     StrategyReport {
         outcome: strategy,
@@ -189,13 +193,37 @@ fn total_metrics(
     }
 }
 
+/// The figures of a strategy's fills, added up one fill at a time (so that a report whose
+/// fills are streamed needs none of them kept).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FillFigures {
+    pub fills: u64,
+    /// `Σ quantity × price`.
+    pub turnover: Decimal,
+    /// `Σ fees`.
+    pub charges: Decimal,
+    pub wins: u64,
+    pub closing_fills: u64,
+}
+
+impl FillFigures {
+    /// Counts `fill`, whose replay gave `result`.
+    pub fn add(&mut self, fill: &OrderFilled, result: &FillResult) {
+        self.fills = self.fills.saturating_add(1);
+        self.turnover = self
+            .turnover
+            .saturating_add(fill.price.saturating_mul(Decimal::from(fill.quantity)));
+        self.charges = self.charges.saturating_add(fill.fees.total);
+        if result.closing {
+            self.closing_fills = self.closing_fills.saturating_add(1);
+        }
+        if result.is_win(fill) {
+            self.wins = self.wins.saturating_add(1);
+        }
+    }
+}
+
 /// `realized + unrealized − charges`.
 fn net(realized: Decimal, unrealized: Decimal, charges: Decimal) -> Decimal {
     realized.saturating_add(unrealized).saturating_sub(charges)
-}
-
-/// A length as a report count (`usize` always fits `u64` on supported targets; saturates
-/// otherwise).
-fn count(n: usize) -> u64 {
-    u64::try_from(n).unwrap_or(u64::MAX)
 }

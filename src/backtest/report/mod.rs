@@ -21,6 +21,7 @@ mod html;
 mod json;
 mod metrics;
 mod replay;
+mod stream;
 mod svg;
 mod text;
 
@@ -37,7 +38,10 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::messages::{Broker, OrderFilled, PnlSnapshot};
+pub use metrics::FillFigures;
 use metrics::Report;
+pub use replay::{FillResult, Replay};
+pub use stream::FillsWriter;
 
 /// Everything the report is built from.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +56,10 @@ pub struct Outcome {
     pub starting_cash: Decimal,
     /// One per (broker, strategy) that ran, sorted by (broker, strategy_id).
     pub strategies: Vec<StrategyOutcome>,
+    /// `fills.csv` was written during the run by a [`FillsWriter`]: the fills were not
+    /// kept (each strategy's `streamed` holds their figures) and [`write_all`] leaves that
+    /// file alone.
+    pub fills_written: bool,
 }
 
 /// What one (broker, strategy) did during the run.
@@ -67,12 +75,24 @@ pub struct StrategyOutcome {
     pub orders: u64,
     /// `OrderFailed` events (rejected, expired, insufficient funds...).
     pub failed_orders: u64,
-    /// Every fill, in the order they happened.
+    /// Every fill, in the order they happened; empty when they were streamed.
     pub fills: Vec<OrderFilled>,
+    /// The figures of the fills when they were streamed to `fills.csv` instead of kept.
+    pub streamed: Option<FillFigures>,
     /// The equity curve: non-decreasing `ts`; may be large (10^5..10^6 points).
     pub equity: Vec<EquityPoint>,
     /// The portfolio at the end of the run.
     pub final_portfolio: PnlSnapshot,
+}
+
+impl StrategyOutcome {
+    /// How many fills the strategy had, kept or streamed.
+    pub fn fill_count(&self) -> u64 {
+        match &self.streamed {
+            Some(figures) => figures.fills,
+            None => u64::try_from(self.fills.len()).unwrap_or(u64::MAX),
+        }
+    }
 }
 
 /// The equity of a portfolio at an instant.
@@ -97,7 +117,9 @@ pub fn write_all(outcome: &Outcome, dir: &Path) -> std::io::Result<()> {
     let report = Report::build(outcome);
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join(REPORT_JSON), json::render(&report))?;
-    std::fs::write(dir.join(FILLS_CSV), csv::render(&report))?;
+    if !stream::streamed(outcome) {
+        std::fs::write(dir.join(FILLS_CSV), csv::render(&report))?;
+    }
     std::fs::write(dir.join(EQUITY_SVG), svg::render(&report))?;
     std::fs::write(dir.join(REPORT_HTML), html::render(&report))?;
     Ok(())
@@ -110,7 +132,8 @@ pub fn report_json(outcome: &Outcome) -> String {
 }
 
 /// The content of `fills.csv` (RFC 4180, CRLF line ends): a header, then one row per fill,
-/// strategies in outcome order, fills in their order.
+/// strategies in outcome order, fills in their order (the kept fills: none when they were
+/// streamed).
 pub fn fills_csv(outcome: &Outcome) -> String {
     csv::render(&Report::build(outcome))
 }

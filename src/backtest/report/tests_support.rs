@@ -64,6 +64,7 @@ pub fn strategy(
         orders: fills.len() as u64,
         failed_orders: 0,
         fills,
+        streamed: None,
         equity,
         final_portfolio: portfolio.snapshot(at("2026-11-26T10:00:00Z")),
     }
@@ -83,5 +84,6 @@ pub fn outcome(strategies: Vec<StrategyOutcome>) -> Outcome {
         last_tick: Some(at("2026-11-26T10:00:00Z")),
         starting_cash: d(STARTING_CASH),
         strategies,
+        fills_written: false,
     }
 }

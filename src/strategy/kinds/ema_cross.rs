@@ -124,11 +124,16 @@ impl Strategy for EmaCrossStrategy {
         if self.shorts_refused {
             target = target.max(0);
         }
+        let position = ctx.position();
+        // Most ticks trade nothing: the reason is formatted only for an order.
+        if position == target {
+            return Ok(None);
+        }
         let reason = format!(
             "ema{fast_period} {} vs ema{slow_period} {}: target {target}",
             fixed(fast, 4),
             fixed(slow, 4)
         );
-        Ok(OrderIntent::towards(ctx.position(), target, reason))
+        Ok(OrderIntent::towards(position, target, reason))
     }
 }
