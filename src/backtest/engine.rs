@@ -255,7 +255,12 @@ fn start(
         settings,
         registry,
         strategies,
-        store: Arc::new(MemoryStore::write_only(&[paper_execution::JOURNAL_INDEX])),
+        // Nothing in a backtest reads the paper journal (no restart, no redelivery) or the
+        // portfolio read model (the report asks the portfolio manager): neither is kept.
+        store: Arc::new(MemoryStore::write_only(&[
+            paper_execution::JOURNAL_INDEX.to_owned(),
+            portfolio_manager::portfolio_index(Broker::Paper),
+        ])),
         producer: ProducerHandle::in_process(outbox.clone()),
         holds: TradingHolds::default(),
         brokers: vec![Broker::Paper],
@@ -494,7 +499,13 @@ impl Tally {
     }
 
     fn strategy(&mut self, id: &str) -> &mut StrategyTally {
-        self.strategies.entry(id.to_owned()).or_default()
+        // Looked up first: the id is copied only for a strategy's first record.
+        if !self.strategies.contains_key(id) {
+            self.strategies
+                .insert(id.to_owned(), StrategyTally::default());
+        }
+        // Infallible: inserted just above when missing.
+        self.strategies.get_mut(id).expect("present")
     }
 
     /// Streams `fill` or keeps it for the report.

@@ -76,6 +76,13 @@ pub struct ValueWithLists {
 
 /// Values by key, plus named sets of keys (indexes).
 pub trait Store: Send + Sync {
+    /// Whether what is written to `index` is kept (and so worth serialising): false only
+    /// for a [`MemoryStore::write_only`] index, whose writers may skip the work.
+    fn keeps(&self, index: &str) -> bool {
+        let _ = index;
+        true
+    }
+
     /// Sets `key` to `value` and adds `key` to `index` in one step.
     ///
     /// # Errors
@@ -460,9 +467,9 @@ impl MemoryStore {
     /// never read back what these indexes hold (the paper order journal exists for restarts
     /// and redeliveries, and a backtest has neither), so that memory does not grow with the
     /// number of orders. Every other index behaves as in [`MemoryStore::default`].
-    pub fn write_only(indexes: &[&str]) -> Self {
+    pub fn write_only<S: AsRef<str>>(indexes: &[S]) -> Self {
         let maps = Maps {
-            write_only: indexes.iter().map(|i| (*i).to_owned()).collect(),
+            write_only: indexes.iter().map(|i| i.as_ref().to_owned()).collect(),
             ..Maps::default()
         };
         MemoryStore {
@@ -485,6 +492,10 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
+    fn keeps(&self, index: &str) -> bool {
+        self.inner.lock().map_or(true, |g| !g.drops(index))
+    }
+
     fn put(
         &self,
         index: &str,
@@ -599,6 +610,7 @@ mod tests {
     #[tokio::test]
     async fn write_only_index_accepts_writes_but_keeps_none() {
         let s = MemoryStore::write_only(&["journal"]);
+        assert!(!s.keeps("journal") && s.keeps("open"));
         assert!(s.create("journal", "j:1", "a".into()).await.unwrap());
         assert!(s.create("journal", "j:1", "b".into()).await.unwrap());
         s.put("journal", "j:2", "c".into()).await.unwrap();

@@ -106,7 +106,9 @@ impl PortfolioManager {
             return Vec::new();
         };
         if !(force || self.due(&key, now)) {
-            self.dirty.insert(key);
+            if !self.dirty.contains(&key) {
+                self.dirty.insert(key);
+            }
             return Vec::new();
         }
         let snapshot = portfolio.snapshot(now);
@@ -114,25 +116,38 @@ impl PortfolioManager {
             Some(cause) => cause.child(snapshot, SERVICE, &format!("{broker}/{strategy}"), now),
             None => Envelope::root(snapshot, SERVICE, now),
         };
-        let out = vec![
-            write(&*self.args.store, broker, strategy, portfolio),
+        let mut out = Vec::with_capacity(2);
+        let index = portfolio_index(broker);
+        // A backtest's store keeps no read model (nothing reads it): no JSON to build.
+        if self.args.store.keeps(&index) {
+            out.push(write(
+                &*self.args.store,
+                &index,
+                broker,
+                strategy,
+                portfolio,
+            ));
+        }
+        out.push(
             self.args
                 .producer
                 .publish_envelope(Topic::of(broker, Stream::PnlSnapshots), &envelope),
-        ];
+        );
         self.dirty.remove(&key);
         self.last_published.insert(key, now);
         out
     }
 }
 
-fn write(store: &dyn Store, broker: Broker, strategy: &str, p: &Portfolio) -> PendingDelivery {
+fn write(
+    store: &dyn Store,
+    index: &str,
+    broker: Broker,
+    strategy: &str,
+    p: &Portfolio,
+) -> PendingDelivery {
     let json = serde_json::to_string(&p.read_model()).unwrap_or_default();
-    crate::store::as_output(store.put(
-        &portfolio_index(broker),
-        &portfolio_key(broker, strategy),
-        json,
-    ))
+    crate::store::as_output(store.put(index, &portfolio_key(broker, strategy), json))
 }
 
 impl Actor for PortfolioManager {
