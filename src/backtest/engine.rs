@@ -137,11 +137,24 @@ pub async fn run<E: Display>(
     ticks: impl Iterator<Item = Result<Envelope<MarketTick>, E>>,
     options: RunOptions,
 ) -> Result<(Outcome, RunStats), BacktestError> {
-    run_with(settings, registry, strategies, ticks, options, None).await
+    let input = Input {
+        writer: None,
+        ticks_checked: false,
+    };
+    run_with(settings, registry, strategies, ticks, options, input).await
 }
 
-/// [`run`], streaming the fills into `out`'s `fills.csv` as they happen instead of keeping
-/// them (memory stays flat in run length); the outcome holds their figures.
+/// How [`run_streaming`] writes and what it may take as checked.
+pub struct Streaming<'a> {
+    /// The report directory: `fills.csv` is written there during the run.
+    pub out: &'a std::path::Path,
+    /// Every tick has passed [`MarketTick::check`] and the time check already
+    /// ([`super::ticks::TickReader::checks_every_tick`]): the engine does not repeat them.
+    pub ticks_checked: bool,
+}
+
+/// [`run`], streaming the fills into `fills.csv` as they happen instead of keeping them
+/// (memory stays flat in run length); the outcome holds their figures.
 /// [`super::report::write_all`] then writes the other files.
 ///
 /// # Errors
@@ -152,10 +165,20 @@ pub async fn run_streaming<E: Display>(
     strategies: &StrategyRegistry,
     ticks: impl Iterator<Item = Result<Envelope<MarketTick>, E>>,
     options: RunOptions,
-    out: &std::path::Path,
+    streaming: Streaming<'_>,
 ) -> Result<(Outcome, RunStats), BacktestError> {
-    let writer = FillsWriter::create(out, settings.portfolio.starting_cash)?;
-    run_with(settings, registry, strategies, ticks, options, Some(writer)).await
+    let writer = FillsWriter::create(streaming.out, settings.portfolio.starting_cash)?;
+    let input = Input {
+        writer: Some(writer),
+        ticks_checked: streaming.ticks_checked,
+    };
+    run_with(settings, registry, strategies, ticks, options, input).await
+}
+
+/// What differs between [`run`] and [`run_streaming`].
+struct Input {
+    writer: Option<FillsWriter>,
+    ticks_checked: bool,
 }
 
 async fn run_with<E: Display>(
@@ -164,7 +187,7 @@ async fn run_with<E: Display>(
     strategies: &StrategyRegistry,
     ticks: impl Iterator<Item = Result<Envelope<MarketTick>, E>>,
     mut options: RunOptions,
-    writer: Option<FillsWriter>,
+    input: Input,
 ) -> Result<(Outcome, RunStats), BacktestError> {
     let outbox = Outbox::default();
     let services = start(settings, registry, strategies, &outbox)?;
@@ -184,7 +207,7 @@ async fn run_with<E: Display>(
         .market_hours
         .enforce
         .then(|| settings.market_hours.calendar());
-    let mut tally = Tally::new(settings, writer);
+    let mut tally = Tally::new(settings, input.writer);
     let ticks_topic = Topic::MARKET_TICKS.name();
     let mut read: u64 = 0;
     for tick in ticks {
@@ -193,11 +216,13 @@ async fn run_with<E: Display>(
             return Err(BacktestError::Output(e));
         }
         read += 1;
-        tick.data
-            .check()
-            .map_err(|problem| BacktestError::Ticks(format!("tick {read}: {problem}")))?;
-        super::ticks::check_time(tick.ts)
-            .map_err(|reason| BacktestError::Ticks(format!("tick {read}: ts: {reason}")))?;
+        if !input.ticks_checked {
+            tick.data
+                .check()
+                .map_err(|problem| BacktestError::Ticks(format!("tick {read}: {problem}")))?;
+            super::ticks::check_time(tick.ts)
+                .map_err(|reason| BacktestError::Ticks(format!("tick {read}: ts: {reason}")))?;
+        }
         if read.is_multiple_of(PROGRESS_EVERY) {
             (options.progress)(read);
         }

@@ -193,7 +193,10 @@ async fn streamed_fills_give_the_same_report_files_as_kept_fills() {
         &StrategyRegistry::builtin(),
         ticks.into_iter().map(Ok::<_, Infallible>),
         options,
-        dir.path(),
+        engine::Streaming {
+            out: dir.path(),
+            ticks_checked: false,
+        },
     )
     .await
     .expect("backtest runs");

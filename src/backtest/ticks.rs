@@ -298,6 +298,13 @@ pub struct TickReader<R: BufRead> {
 }
 
 impl<R: BufRead> TickReader<R> {
+    /// Whether every tick this reader yields has passed [`MarketTick::check`] and
+    /// [`check_time`] here (CSV rows: yes, with their line numbers; JSON envelopes are
+    /// checked for their time only), so that the engine need not check them again.
+    pub fn checks_every_tick(&self) -> bool {
+        matches!(self.format, TickFormat::Csv)
+    }
+
     /// A reader of `input`, which must start with the CSV header or a JSON envelope.
     ///
     /// # Errors

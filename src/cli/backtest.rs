@@ -70,8 +70,12 @@ pub(super) async fn run(
         progress,
     };
     // The fills go to the report's fills.csv as they happen (memory flat in run length).
+    let streaming = engine::Streaming {
+        out: &args.out,
+        ticks_checked: reader.checks_every_tick(),
+    };
     let run =
-        engine::run_streaming(&settings, &registry, strategies, reader, options, &args.out).await;
+        engine::run_streaming(&settings, &registry, strategies, reader, options, streaming).await;
     bar.finish_and_clear();
     let (outcome, stats) = run.map_err(|e| match e {
         BacktestError::Ticks(_) => anyhow!("{shown}: {e}"),
