@@ -12,7 +12,7 @@ use crate::supervision::{fail, handling};
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,7 +38,8 @@ pub struct PortfolioManager {
     book: Book,
     /// When each portfolio's snapshot was last published, in event time (the time of the
     /// tick or fill that caused it), so throttling is the same live and in a backtest.
-    last_published: HashMap<(Broker, String), DateTime<Utc>>,
+    /// (A B-tree: a handful of keys, read on every tick; cheaper than hashing the id.)
+    last_published: BTreeMap<(Broker, String), DateTime<Utc>>,
     dirty: BTreeSet<(Broker, String)>,
     /// `args.snapshot_interval` in event time (converted once: it is read on every tick).
     interval: chrono::Duration,
@@ -53,7 +54,7 @@ impl PortfolioManager {
             interval: chrono::Duration::from_std(args.snapshot_interval)
                 .unwrap_or(chrono::Duration::MAX),
             args,
-            last_published: HashMap::new(),
+            last_published: BTreeMap::new(),
             dirty: BTreeSet::new(),
         }
     }
