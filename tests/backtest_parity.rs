@@ -72,10 +72,20 @@ fn ticks(registry: &InstrumentRegistry) -> Vec<Envelope<MarketTick>> {
         .expect("generated ticks parse")
 }
 
-/// Commits offset 0 of every tick partition for the strategy runner's group, so it reads the
+/// The daemon's tick consumer's group (every trading service runs in the one process).
+fn tick_group(settings: &Settings) -> String {
+    settings.kafka.consumer_group(&daemon::tick_group([
+        "strategy_runner",
+        "risk_manager",
+        "paper_execution",
+        "portfolio_manager",
+    ]))
+}
+
+/// Commits offset 0 of every tick partition for the tick consumer's group, so it reads the
 /// ticks from the start whenever it joins (a new tick-only group would start at the end).
 fn start_runner_group_at_zero(connection: &KafkaConnection, settings: &Settings) {
-    let group = settings.kafka.consumer_group("strategy_runner");
+    let group = tick_group(settings);
     let consumer: BaseConsumer = connection
         .consumer_config(&group)
         .create()
@@ -91,9 +101,9 @@ fn start_runner_group_at_zero(connection: &KafkaConnection, settings: &Settings)
         .expect("commit offset 0 for the runner's group");
 }
 
-/// Waits until each service's consumer is assigned and reading: a consumer that joins late
-/// would read a validated signal before the tick that caused it. Proof: every group commits
-/// past an INFY tick (an instrument no strategy here trades).
+/// Waits until the tick consumer is assigned and reading: one that joins late would let a
+/// validated signal be read before the tick that caused it. Proof: its group commits past
+/// an INFY tick (an instrument no strategy here trades).
 async fn wait_until_every_consumer_reads(
     connection: &KafkaConnection,
     settings: &Settings,
@@ -112,15 +122,10 @@ async fn wait_until_every_consumer_reads(
         .await
         .expect("warm-up tick produced");
     let partitions = settings.topics.tick_partitions;
-    let services = [
-        "strategy_runner",
-        "risk_manager",
-        "paper_execution",
-        "portfolio_manager",
-    ];
     let deadline = Instant::now() + Duration::from_secs(60);
-    for service in services {
-        let group = settings.kafka.consumer_group(service);
+    // One tick consumer feeds every service that takes ticks.
+    {
+        let group = tick_group(settings);
         loop {
             let (bootstrap, g) = (connection.bootstrap_servers.clone(), group.clone());
             let committed = tokio::task::spawn_blocking(move || {

@@ -629,7 +629,7 @@ fn run_with_a_subset_of_services_starts_only_those() {
     for running in [
         "producer",
         "strategy_runner",
-        "consumer.strategy_runner",
+        "consumer.ticks",
         "market_feed",
     ] {
         assert!(

@@ -112,6 +112,11 @@ impl Window {
     pub fn contains(&self, ns: i64) -> bool {
         (self.start_ns..self.end_ns).contains(&ns)
     }
+
+    /// Whole seconds in the window (a last partial second is not one).
+    pub fn whole_seconds(&self) -> usize {
+        usize::try_from((self.end_ns - self.start_ns).max(0) / 1_000_000_000).unwrap_or(0)
+    }
 }
 
 /// Latency histograms (nanoseconds) of the chains measured in a window.
@@ -126,6 +131,8 @@ pub struct Latencies {
     pub tick_delivery: Histogram<u64>,
     /// Ticks sent inside the window and seen.
     pub ticks_in_window: u64,
+    /// Of those, how many were sent in each whole second of the window.
+    pub ticks_by_second: Vec<u64>,
 }
 
 /// Highest latency a histogram tracks exactly (ten minutes); longer ones saturate.
@@ -211,6 +218,7 @@ impl Chains {
             tick_to_fill: histogram(),
             tick_delivery: histogram(),
             ticks_in_window: 0,
+            ticks_by_second: vec![0; window.whole_seconds()],
         };
         for chain in self.chains.values() {
             let tick_sent = chain.tick.map(|(sent, _)| sent);
@@ -222,6 +230,10 @@ impl Chains {
             }
             if let Some((sent, seen)) = chain.tick {
                 l.ticks_in_window += 1;
+                let second = usize::try_from((sent - window.start_ns) / 1_000_000_000).ok();
+                if let Some(n) = second.and_then(|s| l.ticks_by_second.get_mut(s)) {
+                    *n += 1;
+                }
                 record(&mut l.tick_delivery, sent, seen);
             }
             if let (Some(t), Some(s)) = (tick_sent, chain.signal) {

@@ -13,6 +13,7 @@
 //! measured; losses are counted over the whole run, after the pipeline drained.
 
 pub mod chains;
+pub mod cpu;
 pub mod load;
 pub mod measurer;
 pub mod report;

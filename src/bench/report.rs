@@ -2,6 +2,7 @@
 //! hop's latency percentiles and every count that tells whether something was lost.
 
 use super::chains::{Counts, Latencies};
+use super::cpu::CpuReport;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
@@ -106,6 +107,12 @@ pub struct BenchReport {
     pub loss: Loss,
     /// Seconds the pipeline took to drain after the load stopped (bounded).
     pub drain_secs: f64,
+    /// Ticks seen of those sent in the window's slowest and fastest whole second: a
+    /// sustained rate holds in every second, not only on average.
+    pub slowest_second: Option<u64>,
+    pub fastest_second: Option<u64>,
+    /// CPU over the window (Linux): each core, this process, its threads by name.
+    pub cpu: Option<CpuReport>,
 }
 
 fn signed(n: u64) -> i64 {

@@ -16,6 +16,7 @@
 
 use super::BenchError;
 use super::chains::{Chains, Counts, Window};
+use super::cpu::{self, CpuReport};
 use super::load::Load;
 use super::measurer::Measurer;
 use super::report::{BenchReport, Hops, Loss};
@@ -237,6 +238,9 @@ fn report(p: &Parts<'_>, timeline: &Timeline, chains: &Chains) -> BenchReport {
         hops: Hops::of(&latencies),
         loss: Loss::of(&counts, timeline.sent_total, timeline.conflated),
         drain_secs: timeline.drain.as_secs_f64(),
+        slowest_second: latencies.ticks_by_second.iter().copied().min(),
+        fastest_second: latencies.ticks_by_second.iter().copied().max(),
+        cpu: timeline.cpu.clone(),
     }
 }
 
@@ -248,14 +252,16 @@ struct Timeline {
     drain: Duration,
     /// Ticks the feed conflated during the run.
     conflated: u64,
+    /// CPU over the measurement window.
+    cpu: Option<CpuReport>,
 }
 
 /// Warm-up, measurement window, silence, drain.
 async fn drive(sim: &Simulator, measurer: &Measurer, options: &BenchOptions) -> Timeline {
     tokio::time::sleep(options.warmup).await;
-    let (start_ns, sent_at_start) = (now_ns(), sim.ticks_sent());
+    let (start_ns, sent_at_start, cpu_at_start) = (now_ns(), sim.ticks_sent(), cpu::sample());
     tokio::time::sleep(options.duration).await;
-    let (end_ns, sent_at_end) = (now_ns(), sim.ticks_sent());
+    let (end_ns, sent_at_end, cpu_at_end) = (now_ns(), sim.ticks_sent(), cpu::sample());
     sim.set_silent(true);
     let drain = drain(measurer).await;
     Timeline {
@@ -264,6 +270,9 @@ async fn drive(sim: &Simulator, measurer: &Measurer, options: &BenchOptions) -> 
         sent_total: sim.ticks_sent(),
         drain,
         conflated: 0,
+        cpu: cpu_at_start
+            .zip(cpu_at_end)
+            .map(|(a, b)| cpu::between(&a, &b)),
     }
 }
 

@@ -32,12 +32,18 @@ pub enum DecodeError {
     },
 }
 
+/// Bytes reserved for an encoded envelope: a quote-mode tick is about 600, so most
+/// records are written without the buffer growing (each growth a reallocation and copy).
+const ENCODE_CAPACITY: usize = 1024;
+
 /// Serialises an envelope to its JSON bytes.
 pub fn encode<T: Payload>(envelope: &Envelope<T>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(ENCODE_CAPACITY);
     // Cannot fail: every payload is plain structs, enums, strings, numbers and
-    // string-keyed maps, which serde_json always serialises.
+    // string-keyed maps, which serde_json always serialises, into a Vec.
     #[allow(clippy::expect_used)]
-    serde_json::to_vec(envelope).expect("envelope serialisation is infallible")
+    serde_json::to_writer(&mut out, envelope).expect("envelope serialisation is infallible");
+    out
 }
 
 /// Parses and checks an envelope carrying a `T`.

@@ -87,7 +87,7 @@ pub use params::{ParamProblem, ParamsError, StrategyParams};
 pub use secret::Secret;
 pub use sections::{
     Compression, KafkaSettings, LogFormat, LogSettings, RedisSettings, RetrySettings,
-    ServiceSettings, TopicSettings, is_sensitive_property,
+    ServiceSettings, ServiceThreads, TopicSettings, is_sensitive_property,
 };
 pub use strategies::StrategyConfig;
 pub use supervision::{

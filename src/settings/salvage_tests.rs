@@ -54,7 +54,12 @@ fn every_problem_is_reported_whatever_hides_it() {
             "a type error beside a range error in the same section",
             "[kafka]\nlinger_ms = \"fast\"\nmessage_timeout_ms = 5\n",
             vec![],
-            vec!["kafka.linger_ms", "kafka.message_timeout_ms"],
+            // Out of range, and not above kafka.tick_linger_ms (5) either.
+            vec![
+                "kafka.linger_ms",
+                "kafka.message_timeout_ms",
+                "kafka.message_timeout_ms",
+            ],
         ),
         (
             "a type error in one section, range errors in others",

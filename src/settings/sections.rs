@@ -22,6 +22,20 @@ pub struct ServiceSettings {
     pub name: String,
     /// Identifies this running copy (host, pod).
     pub instance_id: String,
+    /// Which threads the services run on.
+    pub threads: ServiceThreads,
+}
+
+/// `service.threads`: where the daemon's actors run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceThreads {
+    /// The services the catalog marks for a thread of their own (the market feed, with
+    /// the ticks' producer) on it; the rest on the main thread (the default; measured in
+    /// docs/PERFORMANCE.md).
+    Own,
+    /// Every actor on the main thread: the least CPU for a machine with one core.
+    One,
 }
 
 /// `[log]`: how the process logs.
@@ -54,8 +68,10 @@ pub struct KafkaSettings {
     pub client_id: String,
     /// Consumer groups are `"{group_prefix}.{service}"`.
     pub group_prefix: String,
-    /// Producer batching delay, milliseconds.
+    /// Producer batching delay of signals, orders and everything but ticks, milliseconds.
     pub linger_ms: u64,
+    /// Producer batching delay of ticks (their own producer), milliseconds.
+    pub tick_linger_ms: u64,
     /// Producer compression codec.
     pub compression: Compression,
     /// Delivery deadline of a produced record, milliseconds.
@@ -147,6 +163,7 @@ impl fmt::Debug for KafkaSettings {
             .field("client_id", &self.client_id)
             .field("group_prefix", &self.group_prefix)
             .field("linger_ms", &self.linger_ms)
+            .field("tick_linger_ms", &self.tick_linger_ms)
             .field("compression", &self.compression)
             .field("message_timeout_ms", &self.message_timeout_ms)
             .field("fetch_wait_max_ms", &self.fetch_wait_max_ms)
@@ -282,6 +299,13 @@ impl<'de> Deserialize<'de> for LogFormat {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let variants = [("human", Self::Human), ("json", Self::Json)];
         named_variant(deserializer, &variants, "one of human, json")
+    }
+}
+
+impl<'de> Deserialize<'de> for ServiceThreads {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let variants = [("own", Self::Own), ("one", Self::One)];
+        named_variant(deserializer, &variants, "one of own, one")
     }
 }
 

@@ -37,6 +37,7 @@ fn defaults_load_and_validate() {
     let expected = [
         ("service.name", "\"alpha-panda\""),
         ("service.instance_id", "\"local\""),
+        ("service.threads", "\"own\""),
         ("log.format", "\"human\""),
         ("log.level", "\"info\""),
         ("api.enabled", "true"),
@@ -45,7 +46,8 @@ fn defaults_load_and_validate() {
         ("kafka.brokers", "\"embedded\""),
         ("kafka.client_id", "\"alpha-panda\""),
         ("kafka.group_prefix", "\"alpha-panda\""),
-        ("kafka.linger_ms", "5"),
+        ("kafka.linger_ms", "0"),
+        ("kafka.tick_linger_ms", "5"),
         ("kafka.compression", "\"lz4\""),
         ("kafka.message_timeout_ms", "30000"),
         ("kafka.fetch_wait_max_ms", "10"),
@@ -119,7 +121,7 @@ fn durations_and_consumer_group() {
     let s = defaults();
     assert_eq!(s.retry.base(), std::time::Duration::from_millis(50));
     assert_eq!(s.retry.max(), std::time::Duration::from_secs(5));
-    assert_eq!(s.kafka.linger(), std::time::Duration::from_millis(5));
+    assert_eq!(s.kafka.linger(), std::time::Duration::ZERO);
     assert_eq!(
         s.kafka.message_timeout(),
         std::time::Duration::from_secs(30)
@@ -484,7 +486,7 @@ fn masked_toml_hides_secrets() {
         "{out}"
     );
     let parsed: toml::Table = toml::from_str(&out).unwrap();
-    assert_eq!(parsed["kafka"]["linger_ms"].as_integer(), Some(5));
+    assert_eq!(parsed["kafka"]["tick_linger_ms"].as_integer(), Some(5));
     assert_eq!(parsed["redis"]["url"].as_str(), Some("***"));
     let debug = format!("{s:?}");
     assert!(
@@ -517,6 +519,6 @@ fn load_reads_only_prefixed_process_variables() {
     });
     if !ours {
         let s = Settings::load(None).unwrap();
-        assert_eq!(s.kafka.linger_ms, 5);
+        assert_eq!(s.kafka.tick_linger_ms, 5);
     }
 }

@@ -62,6 +62,7 @@ pub(super) fn problems(settings: &Settings) -> Vec<Problem> {
     out.non_empty("kafka.client_id", &k.client_id);
     out.non_empty("kafka.group_prefix", &k.group_prefix);
     out.at_most("kafka.linger_ms", k.linger_ms, 60_000);
+    out.at_most("kafka.tick_linger_ms", k.tick_linger_ms, 60_000);
     // librdkafka takes at most i32::MAX; past an hour a record is long stale anyway.
     out.between(
         "kafka.message_timeout_ms",
@@ -69,13 +70,18 @@ pub(super) fn problems(settings: &Settings) -> Vec<Problem> {
         1_000,
         MAX_DELAY_MS,
     );
-    if k.message_timeout_ms <= k.linger_ms && k.linger_ms <= 60_000 {
-        // librdkafka refuses to make a producer otherwise.
-        let message = format!(
-            "must be greater than kafka.linger_ms ({}), got {}",
-            k.linger_ms, k.message_timeout_ms
-        );
-        out.push("kafka.message_timeout_ms", message);
+    for (key, linger) in [
+        ("kafka.linger_ms", k.linger_ms),
+        ("kafka.tick_linger_ms", k.tick_linger_ms),
+    ] {
+        if k.message_timeout_ms <= linger && linger <= 60_000 {
+            // librdkafka refuses to make a producer otherwise.
+            let message = format!(
+                "must be greater than {key} ({linger}), got {}",
+                k.message_timeout_ms
+            );
+            out.push("kafka.message_timeout_ms", message);
+        }
     }
     out.between("kafka.fetch_wait_max_ms", k.fetch_wait_max_ms, 1, 1_000);
     out.between(

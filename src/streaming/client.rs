@@ -37,13 +37,23 @@ impl KafkaConnection {
         cfg
     }
 
-    /// Idempotent producer with `acks=all`, linger and compression from settings.
+    /// Idempotent producer with `acks=all`, linger (`kafka.linger_ms`) and compression
+    /// from settings.
     pub fn producer_config(&self) -> ClientConfig {
+        self.producer_config_with_linger(self.settings.linger_ms)
+    }
+
+    /// The tick producer's: the same with `kafka.tick_linger_ms`.
+    pub fn tick_producer_config(&self) -> ClientConfig {
+        self.producer_config_with_linger(self.settings.tick_linger_ms)
+    }
+
+    fn producer_config_with_linger(&self, linger_ms: u64) -> ClientConfig {
         let s = &self.settings;
         let mut cfg = self.base();
         cfg.set("enable.idempotence", "true")
             .set("acks", "all")
-            .set("linger.ms", s.linger_ms.to_string())
+            .set("linger.ms", linger_ms.to_string())
             .set("compression.type", s.compression.as_librdkafka())
             .set("message.timeout.ms", s.message_timeout_ms.to_string());
         cfg

@@ -307,8 +307,19 @@ impl ProducerActor {
     /// # Errors
     /// Bad client configuration.
     pub fn create(connection: &KafkaConnection) -> Result<ProducerActor, ProducerError> {
-        let producer: FutureProducer = connection
-            .producer_config()
+        Self::from_config(&connection.producer_config())
+    }
+
+    /// The tick producer: batches with `kafka.tick_linger_ms`.
+    ///
+    /// # Errors
+    /// Invalid client configuration.
+    pub fn create_for_ticks(connection: &KafkaConnection) -> Result<ProducerActor, ProducerError> {
+        Self::from_config(&connection.tick_producer_config())
+    }
+
+    fn from_config(config: &rdkafka::ClientConfig) -> Result<ProducerActor, ProducerError> {
+        let producer: FutureProducer = config
             .create()
             .map_err(|e| ProducerError::Create(e.to_string()))?;
         Ok(ProducerActor {

@@ -22,7 +22,10 @@
 //! A supervised actor implements `actix::Supervised` through [`supervised!`], which swaps
 //! in the factory's fresh state on restart.
 //!
-//! All of a tree's drivers and supervisors run as tasks on the current arbiter.
+//! A tree's supervisors run as tasks on the current arbiter, and so do its workers unless
+//! one is placed on an arbiter of its own ([`SupervisorSpec::worker_on`]: a thread for a
+//! service on the tick path). A worker's driver runs where its actor runs, so a restart
+//! builds the fresh state on that thread; supervisors talk to drivers over channels only.
 
 mod board;
 mod budget;
@@ -31,6 +34,8 @@ mod failure;
 mod runner;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_threads;
 
 pub use crate::settings::{RestartPolicy, RestartType};
 pub use board::{ActorInfo, ActorKind, ActorState, Board, LastFailure, Tree};
@@ -41,6 +46,7 @@ pub use runner::RestartStrategy;
 
 use crate::settings::SupervisionSettings;
 use actix::prelude::*;
+
 use driver::{Command, Driver, Exit};
 use runner::{Child, Supervisor};
 use tokio::sync::{mpsc, oneshot};
@@ -48,6 +54,9 @@ use tokio::sync::{mpsc, oneshot};
 /// Process exit code when the root supervisor gives up (so systemd or Kubernetes restarts
 /// the process).
 pub const EXIT_SUPERVISION_GAVE_UP: u8 = 3;
+
+/// A worker's mailbox capacity (actix's own default for a context).
+const MAILBOX_CAPACITY: usize = 16;
 
 /// Implements `actix::Supervised` so that a restart replaces the actor's state with the
 /// one its factory just built.
@@ -116,6 +125,59 @@ impl SupervisorSpec {
     {
         let policy = self.settings.policy_for(name);
         self.worker_with_policy(name, policy, factory)
+    }
+
+    /// Adds a worker whose actor (with its driver, so every restart) runs on `arbiter`'s
+    /// thread, with the policy configured for `name`. The factory runs on that thread; it
+    /// must be `Send` to get there.
+    pub fn worker_on<A>(
+        &mut self,
+        name: &str,
+        arbiter: &ArbiterHandle,
+        factory: impl FnMut() -> Result<A, String> + Send + 'static,
+    ) -> Addr<A>
+    where
+        A: Actor<Context = Context<A>> + Supervised,
+    {
+        let policy = self.settings.policy_for(name);
+        // The mailbox is made here so the address exists at once; its receiving end goes
+        // to the arbiter, where the context (not `Send`) is built around it.
+        let (sender, receiver) = actix::dev::channel::channel::<A>(MAILBOX_CAPACITY);
+        let addr = Addr::new(sender);
+        let keepalive = addr.clone();
+        let owned_name = name.to_owned();
+        let arbiter = arbiter.clone();
+        let spawn: SpawnChild = Box::new(move |s: Spawn<'_>| {
+            s.board
+                .register(&owned_name, Some(s.parent), ActorKind::Worker);
+            let (tx, rx) = mpsc::unbounded_channel();
+            let (board, child, exits) = (s.board.clone(), s.index, s.exits);
+            let placed = arbiter.spawn_fn(move || {
+                let driver = Driver {
+                    name: owned_name,
+                    child,
+                    board,
+                    factory: Box::new(factory),
+                    context: Some(Context::with_receiver(receiver)),
+                    _keepalive: keepalive,
+                    commands: rx,
+                    exits,
+                };
+                actix::spawn(driver.run());
+            });
+            if !placed {
+                // The arbiter has stopped: the driver's commands channel is dropped with
+                // the closure, so every start answers as failed and the policy decides.
+                tracing::error!(supervisor = s.parent, "a worker's arbiter has stopped");
+            }
+            tx
+        });
+        self.children.push(PendingChild {
+            name: name.to_owned(),
+            policy,
+            spawn,
+        });
+        addr
     }
 
     /// Adds a worker with an explicit policy.

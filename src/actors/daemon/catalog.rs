@@ -45,6 +45,9 @@ pub struct ServiceDef {
     pub venue: Option<Broker>,
     /// Whether it runs in the backtest (the trading services; the venue only for paper).
     pub in_backtest: bool,
+    /// Whether it runs on a thread of its own (`service.threads = "own"`; see
+    /// [`super::threads`] for why only the feed does).
+    pub own_thread: bool,
     /// How it is built; `None` for the market feed, which the daemon builds last from the
     /// feed factory it is given (its endpoint, the simulator, subscriptions).
     pub build: Option<BuildFn>,
@@ -57,6 +60,7 @@ impl std::fmt::Debug for ServiceDef {
             .field("placement", &self.placement)
             .field("venue", &self.venue)
             .field("in_backtest", &self.in_backtest)
+            .field("own_thread", &self.own_thread)
             .finish_non_exhaustive()
     }
 }
@@ -77,6 +81,7 @@ pub const CATALOG: [ServiceDef; 6] = [
         placement: Placement::Service,
         venue: None,
         in_backtest: true,
+        own_thread: false,
         build: Some(services::strategy_runner),
     },
     ServiceDef {
@@ -84,6 +89,7 @@ pub const CATALOG: [ServiceDef; 6] = [
         placement: Placement::Service,
         venue: None,
         in_backtest: true,
+        own_thread: false,
         build: Some(services::risk_manager),
     },
     ServiceDef {
@@ -91,6 +97,7 @@ pub const CATALOG: [ServiceDef; 6] = [
         placement: Placement::Service,
         venue: Some(Broker::Paper),
         in_backtest: true,
+        own_thread: false,
         build: Some(services::paper_execution),
     },
     ServiceDef {
@@ -98,6 +105,7 @@ pub const CATALOG: [ServiceDef; 6] = [
         placement: Placement::Service,
         venue: Some(Broker::Zerodha),
         in_backtest: false,
+        own_thread: false,
         build: Some(services::zerodha_execution),
     },
     ServiceDef {
@@ -105,6 +113,7 @@ pub const CATALOG: [ServiceDef; 6] = [
         placement: Placement::Service,
         venue: None,
         in_backtest: true,
+        own_thread: false,
         build: Some(services::portfolio_manager),
     },
     ServiceDef {
@@ -112,6 +121,7 @@ pub const CATALOG: [ServiceDef; 6] = [
         placement: Placement::Feed,
         venue: None,
         in_backtest: false,
+        own_thread: true,
         build: None,
     },
 ];

@@ -1,4 +1,6 @@
-//! The daemon's supervision tree, started in this order:
+//! The daemon's supervision tree, started in this order (with `service.threads = "own"`,
+//! the feed's supervisor's children on a thread of their own; everything else on the main
+//! thread: [`threads`]):
 //!
 //! ```text
 //! root (one_for_one)
@@ -6,9 +8,16 @@
 //! ├── broker_watch (no restarts: its failure is the root giving up, exit 3)
 //! ├── services (one_for_one): strategy_runner, risk_manager, paper_execution,
 //! │                           zerodha_execution, portfolio_manager
-//! ├── consumers (one_for_one): consumer.<service>, one per service above
-//! └── feed (one_for_one): market_feed
+//! ├── consumers (one_for_one): consumer.<service> for each service above that reads
+//! │                            topics other than ticks, then consumer.ticks
+//! └── feed (one_for_one): tick_producer, market_feed
 //! ```
+//!
+//! Ticks are read once per process: `consumer.ticks` (group `ticks.<services>`, see
+//! [`tick_group`]) decodes each tick once and hands it to every service here that takes
+//! ticks; the record is complete when all of them have handled it. Ticks are published by
+//! a producer of their own (`kafka.tick_linger_ms`: ticks batch, signals and orders go at
+//! once).
 //!
 //! The broker watch ([`crate::streaming::watch`]) probes the broker and reads the
 //! producer's deliveries ([`BrokerHealth`], also read by readiness); a broker unavailable
@@ -26,8 +35,10 @@
 //! and receives the ticker's order updates from the market feed (likewise).
 
 pub mod catalog;
+pub mod threads;
 pub mod wiring;
 
+use threads::Threads;
 use wiring::{Built, Host, Wiring};
 pub(crate) mod routes;
 mod selection;
@@ -51,7 +62,7 @@ use crate::streaming::retry::Backoff;
 use crate::streaming::watch::BrokerWatch;
 use crate::streaming::{BrokerHealth, KafkaConnection, ProducerActor, ProducerHandle};
 use crate::supervision::{RestartPolicy, RestartStrategy, SupervisorSpec};
-use actix::{Addr, Recipient};
+use actix::{Addr, ArbiterHandle, Recipient};
 use std::sync::Arc;
 
 /// Names of the daemon's supervisors and actors.
@@ -66,6 +77,10 @@ pub const CONSUMERS: &str = "consumers";
 pub const FEED_SUPERVISOR: &str = "feed";
 /// The broker watch, directly under the root.
 pub const BROKER_WATCH: &str = "broker_watch";
+/// The process's tick consumer (`consumer.ticks`) and its thread.
+pub const TICKS: &str = "ticks";
+/// The ticks' own producer, under the feed's supervisor.
+pub const TICK_PRODUCER: &str = "tick_producer";
 
 /// What the tree is built from.
 pub struct DaemonParts<'a> {
@@ -121,6 +136,8 @@ pub struct DaemonTree {
     pub names: Vec<String>,
     /// What readiness reads.
     pub health: Health,
+    /// The services' own threads; dropping them (after the tree stopped) ends them.
+    pub threads: Threads,
 }
 
 /// The shared states readiness reads (`GET /health/ready`), filled as the tree is built.
@@ -187,17 +204,23 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
         kite,
     };
     let mut services = Services::default();
+    let mut threads = Threads::new(settings.service.threads);
     let mut built = Vec::new();
-    let mut host = Host::Supervised(&mut services_spec);
     for def in catalog::CATALOG
         .iter()
         .filter(|d| d.enabled(settings) && selected.runs(d.name))
     {
         if let Some(build) = def.build {
-            built.push((def.name, build(&mut wiring, &mut host, &mut services)?));
+            let lane = threads.lane(def.name, def.own_thread);
+            let mut host = Host::Supervised {
+                spec: &mut services_spec,
+                arbiter: lane.clone(),
+            };
+            let service = build(&mut wiring, &mut host, &mut services)?;
+            built.push((def.name, lane, service));
         }
     }
-    let mut consumers = consumers(settings, kafka, &producer, built, &mut names);
+    let mut consumers = consumers(settings, kafka, &producer, built, &mut threads, &mut names);
     if let Some(hub) = hub {
         add_event_hub(
             &mut services_spec,
@@ -233,20 +256,45 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
             .zerodha_execution
             .as_ref()
             .map(|z| z.clone().recipient());
-        let feed_args = feed(producer.clone(), order_updates);
+        let mut feed_supervisor =
+            SupervisorSpec::new(FEED_SUPERVISOR, RestartStrategy::OneForOne, supervision);
+        let lane = catalog::service(market_feed::SERVICE)
+            .and_then(|def| threads.lane(def.name, def.own_thread));
+        // Ticks have a producer of their own (`kafka.tick_linger_ms`: they batch; signals
+        // and orders do not), on the feed's thread: publishing a tick never leaves it.
+        let (connection, health) = (kafka.clone(), broker_health.clone());
+        let tick_producer = move || {
+            ProducerActor::create_for_ticks(&connection)
+                .map(|p| p.with_health(health.clone()))
+                .map_err(|e| e.to_string())
+        };
+        let tick_producer = match &lane {
+            Some(lane) => feed_supervisor.worker_on(TICK_PRODUCER, lane, tick_producer),
+            None => feed_supervisor.worker(TICK_PRODUCER, tick_producer),
+        };
+        let feed_args = feed(
+            ProducerHandle::new(tick_producer.recipient()),
+            order_updates,
+        );
         // One health handle across the feed's restarts: readiness reads it.
         let feed_health = FeedHealth::default();
         feed_watch = Some((feed_health.clone(), feed_args.market_hours.clone()));
-        let mut feed_supervisor =
-            SupervisorSpec::new(FEED_SUPERVISOR, RestartStrategy::OneForOne, supervision);
-        feed_supervisor.worker(market_feed::SERVICE, move || {
+        let feed = move || {
             Ok(MarketFeed::with_health(
                 feed_args.clone(),
                 feed_health.clone(),
             ))
-        });
+        };
+        match &lane {
+            Some(lane) => feed_supervisor.worker_on(market_feed::SERVICE, lane, feed),
+            None => feed_supervisor.worker(market_feed::SERVICE, feed),
+        };
         root.supervisor(feed_supervisor);
-        names.extend([FEED_SUPERVISOR.to_owned(), market_feed::SERVICE.to_owned()]);
+        names.extend([
+            FEED_SUPERVISOR.to_owned(),
+            TICK_PRODUCER.to_owned(),
+            market_feed::SERVICE.to_owned(),
+        ]);
     }
     Ok(DaemonTree {
         root,
@@ -258,28 +306,35 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
             broker: broker_health,
             feed: feed_watch,
         },
+        threads,
     })
 }
 
 /// One consumer per built service that reads topics, each with its routing table (in the
-/// catalog's order).
+/// catalog's order), on its service's thread when it has one.
 fn consumers(
     settings: &Settings,
     kafka: &KafkaConnection,
     producer: &ProducerHandle,
-    built: Vec<(&'static str, Built)>,
+    built: Vec<(&'static str, Option<ArbiterHandle>, Built)>,
+    threads: &mut Threads,
     names: &mut Vec<String>,
 ) -> SupervisorSpec {
     let mut spec =
         SupervisorSpec::new(CONSUMERS, RestartStrategy::OneForOne, &settings.supervision);
-    for (service, built) in built {
+    let mut tick_owners = Vec::new();
+    for (service, lane, built) in built {
+        names.push(service.to_owned());
+        if let Some(ticks) = built.ticks {
+            tick_owners.push((service, ticks));
+        }
         let Some(routes) = built.consumer else {
             continue;
         };
         let (connection, producer) = (kafka.clone(), producer.clone());
         let backoff = Backoff::new(&settings.retry);
         let name = format!("consumer.{service}");
-        spec.worker(&name, move || {
+        let consumer = move || {
             ConsumerActor::new(ConsumerArgs {
                 connection: connection.clone(),
                 service: service.into(),
@@ -288,10 +343,48 @@ fn consumers(
                 backoff: backoff.clone(),
             })
             .map_err(|e| e.to_string())
-        });
-        names.extend([service.to_owned(), name]);
+        };
+        match lane {
+            Some(lane) => spec.worker_on(&name, &lane, consumer),
+            None => spec.worker(&name, consumer),
+        };
+        names.push(name);
+    }
+    if !tick_owners.is_empty() {
+        // With its services (see `threads` for why).
+        let lane = threads.lane(TICKS, false);
+        let group = tick_group(tick_owners.iter().map(|(name, _)| *name));
+        let (connection, producer) = (kafka.clone(), producer.clone());
+        let backoff = Backoff::new(&settings.retry);
+        let consumer = move || {
+            ConsumerActor::new(ConsumerArgs {
+                connection: connection.clone(),
+                service: group.clone(),
+                routes: routes::ticks(tick_owners.clone()),
+                producer: producer.clone(),
+                backoff: backoff.clone(),
+            })
+            .map_err(|e| e.to_string())
+        };
+        let name = format!("consumer.{TICKS}");
+        match lane {
+            Some(lane) => spec.worker_on(&name, &lane, consumer),
+            None => spec.worker(&name, consumer),
+        };
+        names.push(name);
     }
     spec
+}
+
+/// The tick consumer's group, without the prefix (`ticks.<services>`, sorted, `+`-joined):
+/// named by the services it feeds, so processes running the same services split the tick
+/// partitions, and a process with other services reads every tick for them. A service run
+/// in several processes must therefore run with the same tick-taking companions in each
+/// (docs/ARCHITECTURE.md).
+pub fn tick_group<'a>(services: impl IntoIterator<Item = &'a str>) -> String {
+    let mut names: Vec<&str> = services.into_iter().collect();
+    names.sort_unstable();
+    format!("{TICKS}.{}", names.join("+"))
 }
 
 /// The event hub and its consumer, whose group is this instance's own

@@ -42,10 +42,11 @@ pub(super) fn strategy_runner(
     services.strategy_runner = Some(addr.clone());
     let (ticks, outcomes, brokers) = (addr.clone(), addr, w.brokers.clone());
     Ok(Built {
-        consumer: Some(Box::new(move || routes::strategy_runner(&ticks))),
+        consumer: None,
         in_process: Some(Box::new(move || {
             strategy_runner::outcome_routes(&outcomes, &brokers)
         })),
+        ticks: Some(ticks.recipient()),
     })
 }
 
@@ -70,9 +71,11 @@ pub(super) fn risk_manager(
     })?;
     services.risk_manager = Some(addr.clone());
     let brokers = w.brokers.clone();
+    let ticks = Some(addr.clone().recipient());
     Ok(Built {
         consumer: Some(Box::new(move || routes::risk_manager(&addr, &brokers))),
         in_process: None,
+        ticks,
     })
 }
 
@@ -101,9 +104,11 @@ pub(super) fn paper_execution(
             .with_market_hours(market_hours))
     })?;
     services.paper_execution = Some(addr.clone());
+    let ticks = Some(addr.clone().recipient());
     Ok(Built {
         consumer: Some(Box::new(move || routes::paper_execution(&addr))),
         in_process: None,
+        ticks,
     })
 }
 
@@ -134,6 +139,7 @@ pub(super) fn zerodha_execution(
     Ok(Built {
         consumer: Some(Box::new(move || routes::zerodha_execution(&addr))),
         in_process: None,
+        ticks: None,
     })
 }
 
@@ -150,9 +156,11 @@ pub(super) fn portfolio_manager(
     })?;
     services.portfolio_manager = Some(addr.clone());
     let brokers = w.brokers.clone();
+    let ticks = Some(addr.clone().recipient());
     Ok(Built {
         consumer: Some(Box::new(move || routes::portfolio_manager(&addr, &brokers))),
         in_process: None,
+        ticks,
     })
 }
 
@@ -329,7 +337,7 @@ fn zerodha_args(
     }
 }
 
-pub(crate) type SlotFactory = Box<dyn Fn() -> Result<StrategySlot, String>>;
+pub(crate) type SlotFactory = Box<dyn Fn() -> Result<StrategySlot, String> + Send>;
 
 /// One factory per enabled strategy and broker it trades on (paper and zerodha never
 /// share a strategy's state); a restart builds fresh strategy state.

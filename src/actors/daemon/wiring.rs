@@ -7,13 +7,14 @@ use crate::actors::risk_manager::TradingHolds;
 use crate::kite::rest::KiteClient;
 use crate::market::instruments::InstrumentRegistry;
 use crate::messages::Broker;
+use crate::messages::MarketTick;
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::strategy::StrategyRegistry;
-use crate::streaming::consumer::Routes;
+use crate::streaming::consumer::{Deliver, Routes};
 use crate::streaming::{KafkaConnection, ProducerHandle};
 use crate::supervision::SupervisorSpec;
-use actix::{Actor, Addr, Context, Supervised};
+use actix::{Actor, Addr, ArbiterHandle, Context, Recipient, Supervised};
 use std::sync::Arc;
 
 /// What every service is built from.
@@ -36,8 +37,12 @@ pub struct Wiring<'a> {
 
 /// Where a service's actor runs.
 pub enum Host<'a> {
-    /// Under a supervisor (the daemon): restarted by its policy.
-    Supervised(&'a mut SupervisorSpec),
+    /// Under a supervisor (the daemon): restarted by its policy; on `arbiter`'s thread when
+    /// given (a service on the tick path), else on the supervisor's.
+    Supervised {
+        spec: &'a mut SupervisorSpec,
+        arbiter: Option<ArbiterHandle>,
+    },
     /// Started at once on the current arbiter (the backtest).
     Direct,
 }
@@ -50,20 +55,27 @@ impl Host<'_> {
     pub fn spawn<A>(
         &mut self,
         name: &str,
-        mut factory: impl FnMut() -> Result<A, String> + 'static,
+        mut factory: impl FnMut() -> Result<A, String> + Send + 'static,
     ) -> Result<Addr<A>, String>
     where
         A: Actor<Context = Context<A>> + Supervised,
     {
         match self {
-            Host::Supervised(spec) => Ok(spec.worker(name, factory)),
+            Host::Supervised {
+                spec,
+                arbiter: Some(arbiter),
+            } => Ok(spec.worker_on(name, arbiter, factory)),
+            Host::Supervised {
+                spec,
+                arbiter: None,
+            } => Ok(spec.worker(name, factory)),
             Host::Direct => Ok(factory()?.start()),
         }
     }
 }
 
 /// Builds a routing table (again for each consumer incarnation).
-pub type RouteFactory = Box<dyn Fn() -> Routes>;
+pub type RouteFactory = Box<dyn Fn() -> Routes + Send>;
 
 /// What building a service gives besides its address (recorded in [`Services`]).
 #[derive(Default)]
@@ -73,6 +85,9 @@ pub struct Built {
     /// Records it follows by itself in the daemon (the runner's outcomes, tailed per
     /// process), which the backtest delivers in-process like any other.
     pub in_process: Option<RouteFactory>,
+    /// Where its ticks go, when it takes ticks: the process's one tick consumer hands
+    /// each tick to every such service.
+    pub ticks: Option<Recipient<Deliver<MarketTick>>>,
 }
 
 /// Builds one service on `host`, recording its address in the [`Services`].

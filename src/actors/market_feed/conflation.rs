@@ -21,8 +21,8 @@ impl Conflator {
     pub fn push(&mut self, tick: KiteTick) -> bool {
         match self.latest.insert(tick.token, tick) {
             Some(_) => {
+                // The metric is the caller's (`FeedStats::add`): counted once, there.
                 self.conflated += 1;
-                crate::telemetry::metrics::ticks_conflated(1);
                 true
             }
             None => {

@@ -182,7 +182,7 @@ async fn connect(endpoint: &Endpoint, step_timeout: Duration) -> Result<Ws, (Ste
     let _ = tcp.set_nodelay(true);
     match tokio::time::timeout(
         step_timeout,
-        tokio_tungstenite::client_async_tls(request, tcp),
+        tokio_tungstenite::client_async_tls_with_config(request, tcp, Some(ws_config()), None),
     )
     .await
     {
@@ -193,6 +193,14 @@ async fn connect(endpoint: &Endpoint, step_timeout: Duration) -> Result<Ws, (Ste
         Ok(Err(e)) => Err((Step::Handshake, redact(&e.to_string(), endpoint))),
         Ok(Ok((ws, _response))) => Ok(ws),
     }
+}
+
+/// The WebSocket client's settings: tungstenite's defaults but a 16 KiB read buffer. The
+/// buffer is zero-filled to its full size on every read; at tungstenite's default
+/// (128 KiB) that memset was the feed thread's largest single cost at 30,000 ticks/s
+/// (docs/PERFORMANCE.md). A frame larger than the buffer is read in several reads.
+fn ws_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(16 * 1024)
 }
 
 fn redact(text: &str, endpoint: &Endpoint) -> String {

@@ -43,6 +43,9 @@
 mod actor;
 mod context;
 mod dead_letter;
+mod fan_out;
+#[cfg(test)]
+mod fan_out_tests;
 mod health;
 mod meters;
 mod pipeline;
@@ -53,6 +56,7 @@ mod window;
 pub use actor::{ConsumerActor, ConsumerArgs, GetHealth, GetProgress, Shutdown};
 pub use context::PipelineContext;
 pub use dead_letter::{DEFAULT_MAX_RECORD_BYTES, MIN_RECORD_BYTES, max_record_bytes};
+pub use fan_out::Owner;
 pub use health::{ConsumerHealth, ConsumerHealthSnapshot, DEFAULT_UNASSIGNED_EXIT};
 pub use routing::{HANDLER_TIMEOUT, Routes};
 pub use stats::{ConsumerStats, Progress, StatsSnapshot};

@@ -7,6 +7,7 @@
 //! backtest) is checked here and answered with [`HandlerError::Permanent`] without being
 //! sent. Either way the owner never sees an invalid payload.
 
+use super::fan_out::{FanOutRoute, Owner};
 use super::{Deliver, HandlerError, HandlerResult};
 use crate::messages::{DecodeError, Envelope, Payload, RecordOrigin, decode};
 use crate::streaming::topics::Topic;
@@ -26,7 +27,7 @@ pub(super) trait Dispatch: Send {
     fn message_type(&self) -> &'static str;
 }
 
-trait Route: Send + Sync {
+pub(super) trait Route: Send + Sync {
     fn decode(&self, value: &[u8], origin: RecordOrigin) -> Result<Box<dyn Dispatch>, DecodeError>;
     /// Sends an in-process envelope (an `Envelope<T>` behind `Any`) to the owner; `None` if
     /// it is not this route's type.
@@ -129,6 +130,25 @@ impl Routes {
         self.routes
             .insert(topic.name(), Box::new(TypedRoute { recipient }));
         self
+    }
+
+    /// Routes `topic`'s records, decoded once as `T`, to every one of `owners` (see
+    /// [`super::fan_out`]); no owner: no route.
+    pub fn fan_out<T: Payload>(mut self, topic: Topic, owners: Vec<Owner<T>>) -> Self {
+        if !owners.is_empty() {
+            self.routes.insert(
+                topic.name(),
+                Box::new(FanOutRoute {
+                    owners: owners.into(),
+                }),
+            );
+        }
+        self
+    }
+
+    /// Whether no topic is routed.
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
     }
 
     /// The same, for a topic name outside the topic map (tests, benchmarks).
