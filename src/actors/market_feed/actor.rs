@@ -35,8 +35,8 @@ pub struct MarketFeedArgs {
     pub liveness: Duration,
     /// Reconnect delays (its attempt count is ignored: the feed never gives up).
     pub reconnect: Backoff,
-    /// Publications awaiting their broker ack before the publisher waits (and the buffer
-    /// starts conflating).
+    /// Publications awaiting their broker ack before the publisher waits, and ticks the
+    /// buffer queues before it starts conflating (`feed.max_pending_ticks`).
     pub max_in_flight: usize,
     pub order_updates: Option<Recipient<KiteOrderUpdate>>,
     /// When set (`market_hours.enforce = true`), connect only while the exchange is in its
@@ -95,7 +95,7 @@ impl Actor for MarketFeed {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         let sinks = Sinks {
-            buffer: Arc::new(Mutex::new(Conflator::default())),
+            buffer: Arc::new(Mutex::new(Conflator::new(self.args.max_in_flight))),
             wake: Arc::new(Notify::new()),
             stats: self.stats.clone(),
             health: self.health.clone(),

@@ -6,8 +6,10 @@
 //! `liveness_secs` means reconnect; reconnects back off exponentially with jitter, capped,
 //! and never give up; every connect subscribes again and restores each token's mode.
 //! Text frames: order updates go to the execution side as [`KiteOrderUpdate`], errors are
-//! logged. The socket reader never waits on the publisher: ticks pass through a
-//! latest-wins buffer ([`conflation::Conflator`]) and conflations are counted.
+//! logged. The socket reader never waits on the publisher: ticks pass through a buffer
+//! ([`conflation::Conflator`]) that keeps every tick in order up to
+//! `feed.max_pending_ticks` and conflates (latest-wins per instrument, counted) only past
+//! that.
 //!
 //! A tick whose publication fails is counted and logged, not retried: a newer tick for the
 //! instrument supersedes it. A streak of failures is logged as its first failure, a
