@@ -108,6 +108,13 @@ pub struct Lineage {
     pub trace_id: Uuid,
 }
 
+/// A random (version 4) UUID from the thread's cryptographically secure generator, seeded
+/// from the OS once per thread: `Uuid::new_v4` asks the OS for every id, a system call per
+/// tick on the feed's hot path (docs/PERFORMANCE.md). Ids only need to be unique.
+pub fn random_id() -> Uuid {
+    uuid::Builder::from_random_bytes(rand::random()).into_uuid()
+}
+
 impl<T: Payload> Envelope<T> {
     /// The child of the parent `lineage` describes: the same envelope as
     /// [`Envelope::child`] of that parent.
@@ -132,7 +139,7 @@ impl<T: Payload> Envelope<T> {
 
     /// A root event (no cause): a fresh random id that is also its correlation and trace id.
     pub fn root(data: T, source: &str, ts: DateTime<Utc>) -> Self {
-        let id = Uuid::new_v4();
+        let id = random_id();
         Self::build(data, source, ts, id, id, None, id)
     }
 

@@ -456,3 +456,15 @@ fn an_event_time_calendar_arithmetic_cannot_handle_is_refused_at_decoding() {
         "a sane time decodes"
     );
 }
+
+#[test]
+fn root_ids_are_random_version_4_uuids_and_never_repeat() {
+    let ids: std::collections::HashSet<uuid::Uuid> =
+        (0..10_000).map(|_| super::envelope::random_id()).collect();
+    assert_eq!(ids.len(), 10_000);
+    assert!(ids.iter().all(|id| id.get_version_num() == 4));
+    assert!(
+        ids.iter()
+            .all(|id| id.get_variant() == uuid::Variant::RFC4122)
+    );
+}
