@@ -14,7 +14,9 @@
 //!   Anything else is `Submitted` first; risk checks that fail afterwards (cash,
 //!   shorting) follow as `Failed`, as Kite's RMS rejects a placed order. A
 //!   `client_order_id` seen before is ignored (no events), so a redelivered signal does
-//!   not trade twice.
+//!   not trade twice, however long ago its order settled; a placement's events are kept
+//!   for [`PaperVenue::replay`] only until the caller says they are published
+//!   ([`PaperVenue::published`]; see [`placements`] for why that is enough).
 //! - An order is *eligible* once `latency_ticks` later ticks of its instrument have
 //!   arrived; with 0 it is worked at once against the current tick. With no tick yet it
 //!   waits for the first one (market orders never use the signal's reference price).
@@ -71,7 +73,10 @@ use super::accounts::Accounts;
 mod admission;
 mod clock;
 mod matching;
+mod placements;
 mod restore;
+
+use placements::Placements;
 
 use super::book::{Order, Pricing, Quote, failed};
 use super::config::PaperConfig;
@@ -96,11 +101,10 @@ pub struct PaperVenue {
     next_seq: u64,
     /// Open orders by arrival number.
     orders: BTreeMap<u64, Order>,
-    /// Every client order id ever submitted.
-    seen: BTreeSet<String>,
-    /// What each submission returned, so a caller whose publication of them failed can get
-    /// them again ([`PaperVenue::replay`]) without placing the order twice.
-    first_events: BTreeMap<String, Vec<VenueEvent>>,
+    /// Every client order id ever submitted or restored, and what each submission returned
+    /// until it is published, so a caller whose journal write or publication failed can
+    /// get them again ([`PaperVenue::replay`]) without placing the order twice.
+    placements: Placements,
     quotes: BTreeMap<u32, Quote>,
     /// When each instrument's quote was set (its tick's time).
     quoted_at: BTreeMap<u32, DateTime<Utc>>,
@@ -143,8 +147,7 @@ impl PaperVenue {
             calendar: MarketCalendar::default(),
             next_seq: 0,
             orders: BTreeMap::new(),
-            seen: BTreeSet::new(),
-            first_events: BTreeMap::new(),
+            placements: Placements::default(),
             quotes: BTreeMap::new(),
             quoted_at: BTreeMap::new(),
             latest_event_at: None,
@@ -250,23 +253,34 @@ impl PaperVenue {
         signal: &TradingSignal,
         at: DateTime<Utc>,
     ) -> Vec<VenueEvent> {
-        if !self.seen.insert(client_order_id.to_owned()) {
+        if !self.placements.claim(client_order_id) {
             return Vec::new();
         }
         self.saw_event_at(at);
         let events = self.place(client_order_id, signal, at);
-        self.first_events
-            .insert(client_order_id.to_owned(), events.clone());
+        self.placements.placed(client_order_id, events.clone());
         events
     }
 
-    /// The events the first submission of `client_order_id` returned (empty if this venue
-    /// never saw it). The order is not placed again; its later fills come from ticks.
+    /// The events the first submission of `client_order_id` returned, until they are
+    /// [`published`](Self::published) (empty if this venue never saw it, or once they
+    /// are). The order is not placed again; its later fills come from ticks.
     pub fn replay(&self, client_order_id: &str) -> Vec<VenueEvent> {
-        self.first_events
-            .get(client_order_id)
-            .cloned()
-            .unwrap_or_default()
+        self.placements.unpublished(client_order_id)
+    }
+
+    /// The events the submission of `client_order_id` returned are published (journaled
+    /// and acknowledged): the venue no longer keeps them for [`replay`](Self::replay), a
+    /// redelivery being answered from the journal. The id stays known: a duplicate signal
+    /// still places nothing.
+    pub fn published(&mut self, client_order_id: &str) {
+        self.placements.published(client_order_id);
+    }
+
+    /// How many submissions' events are kept for [`replay`](Self::replay): those not yet
+    /// [`published`](Self::published).
+    pub fn unpublished_placements(&self) -> usize {
+        self.placements.kept()
     }
 
     fn place(

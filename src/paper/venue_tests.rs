@@ -3,7 +3,8 @@
 
 use super::config::PaperConfig;
 use super::testutil::{
-    checked, d, fills, ist, limit, market, quote_tick, shape, signal, tick, untimed, venue,
+    STRATEGY, TOKEN, checked, d, fills, ist, limit, market, quote_tick, shape, signal, tick,
+    untimed, venue,
 };
 use crate::messages::{MarketTick, OrderType, Side, Validity};
 
@@ -295,4 +296,41 @@ fn orders_on_one_tick_are_worked_in_arrival_order() {
         })
         .collect();
     assert_eq!(ids, ["a", "b", "c"]);
+}
+
+/// A placement's events are kept for a replay only until they are published, so what the
+/// venue keeps does not grow with the orders it settled; the ids stay known, so a duplicate
+/// of an order settled long ago (say a signal redelivered once the journal no longer
+/// answers, as in a backtest's write-only store) still places nothing.
+#[test]
+fn published_placements_are_let_go_and_a_duplicate_of_a_settled_order_places_nothing() {
+    let mut v = venue(untimed());
+    assert!(v.on_tick(&tick("100"), ist(10, 0)).is_empty());
+    let mut ids: Vec<String> = (0..1_000u128)
+        .map(|n| crate::messages::client_order_id(uuid::Uuid::from_u128(n)))
+        .collect();
+    ids.push("o1".into());
+    ids.push("o2".into());
+    for (n, id) in ids.iter().enumerate() {
+        let side = if n % 2 == 0 { Side::Buy } else { Side::Sell };
+        let events = checked(v.submit(id, &market(side, 1), ist(10, 1)));
+        assert_eq!(shape(&events), ["submitted", "filled"], "{id}");
+        assert_eq!(v.replay(id), events, "{id}: kept until published");
+        assert_eq!(v.unpublished_placements(), 1);
+        v.published(id);
+        assert_eq!(v.unpublished_placements(), 0, "{id}: let go once published");
+        assert!(v.replay(id).is_empty(), "{id}");
+    }
+    assert_eq!(v.position(STRATEGY, TOKEN), 0);
+    let cash = v.cash(STRATEGY);
+    for id in [&ids[0], &ids[999], &ids[1000]] {
+        assert!(
+            v.submit(id, &market(Side::Buy, 1), ist(10, 2)).is_empty(),
+            "{id}"
+        );
+    }
+    assert_eq!(v.position(STRATEGY, TOKEN), 0, "nothing placed twice");
+    assert_eq!(v.cash(STRATEGY), cash);
+    assert_eq!(v.open_orders(), 0);
+    assert_eq!(v.unpublished_placements(), 0);
 }

@@ -21,6 +21,7 @@ use actix::prelude::*;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Clone)]
@@ -80,6 +81,9 @@ pub struct PaperAccount {
     pub position: i64,
     /// Orders open at the venue, all strategies.
     pub open_orders: usize,
+    /// Placements whose events the venue still keeps for a retry: not yet known published
+    /// ([`PaperVenue::unpublished_placements`]).
+    pub unpublished_placements: usize,
 }
 
 crate::supervised!(PaperExecution);
@@ -447,7 +451,7 @@ impl Handler<Deliver<ValidatedSignal>> for PaperExecution {
         let order_id = client_order_id(d.envelope.id);
         let key = journal_key(&order_id);
         let lookup = self.args.store.get(&key);
-        let fut = lookup.into_actor(self).then(move |found, act, _ctx| {
+        let fut = lookup.into_actor(self).then(move |found, act, ctx| {
             let journaled = match found {
                 Err(e) => return fut::ready(Err(HandlerError::Unavailable(e.to_string()))).boxed_local(),
                 Ok(found) => found,
@@ -465,11 +469,13 @@ impl Handler<Deliver<ValidatedSignal>> for PaperExecution {
                                 act.venue.restore_fill(fill);
                             }
                         }
-                        if act.unpublished.remove(&order_id) {
-                            return Completion::after(act.publish(&d.envelope, events));
-                        }
-                        tracing::info!(order = %order_id, republished = events.len(), "validated signal already executed");
-                        Completion::after(act.republish(&d.envelope, events))
+                        let deliveries = if act.unpublished.remove(&order_id) {
+                            act.publish(&d.envelope, events)
+                        } else {
+                            tracing::info!(order = %order_id, republished = events.len(), "validated signal already executed");
+                            act.republish(&d.envelope, events)
+                        };
+                        Completion::after(forget_once_delivered(ctx.address(), order_id, deliveries))
                     });
                 return fut::ready(result).boxed_local();
             }
@@ -494,17 +500,69 @@ impl Handler<Deliver<ValidatedSignal>> for PaperExecution {
             let create = act.args.store.create(JOURNAL_INDEX, &key, json);
             create
                 .into_actor(act)
-                .map(move |created, act, _ctx| match created {
+                .map(move |created, act, ctx| match created {
                     Err(e) => {
                         act.unpublished.insert(order_id.clone());
                         Err(HandlerError::Unavailable(e.to_string()))
                     }
-                    Ok(_) => Ok(Completion::after(act.publish(&d.envelope, entry.events))),
+                    Ok(_) => {
+                        let deliveries = act.publish(&d.envelope, entry.events);
+                        Ok(Completion::after(forget_once_delivered(ctx.address(), order_id, deliveries)))
+                    }
                 })
                 .boxed_local()
         });
         Box::pin(HandlingFuture::<Deliver<ValidatedSignal>, _>::new(fut))
     }
+}
+
+/// The events of the placement of `client_order_id` are published (journaled, every
+/// delivery acknowledged): the venue lets them go ([`PaperVenue::published`]). Until then
+/// it keeps them, so a retry after a failed journal write or publication answers exactly
+/// the same events; after, a redelivery is answered from the journal, and the venue, which
+/// still knows the id, never places the order again.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+struct Published {
+    client_order_id: String,
+}
+
+impl Handler<Published> for PaperExecution {
+    type Result = ();
+
+    fn handle(&mut self, p: Published, _ctx: &mut Self::Context) {
+        self.venue.published(&p.client_order_id);
+    }
+}
+
+/// `deliveries`, each as it was; once the last of them is acknowledged, `paper` is told the
+/// placement `client_order_id` is published ([`Published`]). A failed delivery tells
+/// nothing: the record is retried and the venue still has the events.
+fn forget_once_delivered(
+    paper: Addr<PaperExecution>,
+    client_order_id: String,
+    deliveries: Vec<PendingDelivery>,
+) -> Vec<PendingDelivery> {
+    if deliveries.is_empty() {
+        paper.do_send(Published { client_order_id });
+        return deliveries;
+    }
+    let remaining = Arc::new(AtomicUsize::new(deliveries.len()));
+    deliveries
+        .into_iter()
+        .map(|delivery| {
+            let remaining = remaining.clone();
+            let paper = paper.clone();
+            let client_order_id = client_order_id.clone();
+            Box::pin(async move {
+                let delivered = delivery.await?;
+                if remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+                    paper.do_send(Published { client_order_id });
+                }
+                Ok(delivered)
+            }) as PendingDelivery
+        })
+        .collect()
 }
 
 impl Handler<Deliver<MarketTick>> for PaperExecution {
@@ -563,6 +621,7 @@ impl Handler<GetPaperAccount> for PaperExecution {
             cash: self.venue.cash(&q.strategy),
             position: self.venue.position(&q.strategy, q.token),
             open_orders: self.venue.open_orders(),
+            unpublished_placements: self.venue.unpublished_placements(),
         })
     }
 }

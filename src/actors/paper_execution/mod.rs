@@ -5,7 +5,11 @@
 //! `paper:orders`: the events it produced, created atomically) *before* anything is
 //! published, so a redelivery — in this life or after a restart — never places or fills an
 //! order twice: it re-publishes exactly the journaled events, with the same envelope ids,
-//! which downstream dedup absorbs. A store that cannot answer makes the record retry. The fill model is [`crate::paper::PaperVenue`]: market
+//! which downstream dedup absorbs. A store that cannot answer makes the record retry.
+//! The venue keeps a placement's events in memory only until every delivery of them is
+//! acknowledged (a retry after a failed journal write or publication gets the same
+//! events; after that the journal answers), and every order id for its life, so a
+//! duplicate is never placed, even where the journal keeps nothing (the backtest). The fill model is [`crate::paper::PaperVenue`]: market
 //! orders fill at the current tick, limit and stop orders rest until a tick crosses them.
 //! Events are children of their cause (the signal, or the tick that filled a resting
 //! order), with deterministic ids.

@@ -401,3 +401,44 @@ async fn the_clock_squares_off_when_no_tick_comes() {
     assert_eq!(fill.causation_id, None, "caused by no record");
     assert_eq!(fill.data.filled_at, ist(15, 20, 0));
 }
+
+/// Awaits what handling a record left in flight, as the consumer does.
+async fn delivered(result: crate::streaming::consumer::HandlerResult) {
+    for delivery in result.unwrap().deliveries {
+        delivery.await.unwrap();
+    }
+}
+
+/// Once a placement's publication is acknowledged the venue lets its events go, so what it
+/// keeps does not grow with the orders; with a journal that keeps nothing (the backtest's
+/// store), a duplicate of an order settled long ago is still recognised by the venue and
+/// places nothing.
+#[actix::test]
+async fn published_placements_are_let_go_and_a_late_duplicate_is_not_placed_twice() {
+    let mut producer = Probe::<Publish>::acking_producer();
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::write_only(&[JOURNAL_INDEX]));
+    let paper = start(store, &producer);
+    paper.send(tick(245_050)).await.unwrap().unwrap();
+    let mut signals = Vec::new();
+    for n in 0..100 {
+        let mut signal = validated();
+        signal.envelope.data.signal.side = if n % 2 == 0 { Side::Buy } else { Side::Sell };
+        delivered(paper.send(signal.clone()).await.unwrap()).await;
+        signals.push(signal);
+    }
+    assert_eq!(producer.expect_msgs(200, WAIT).await.len(), 200);
+    let account = || GetPaperAccount {
+        strategy: "s1".into(),
+        token: 738_561,
+    };
+    let before = paper.send(account()).await.unwrap();
+    assert_eq!(before.position, 0);
+    assert_eq!(before.open_orders, 0);
+    assert_eq!(before.unpublished_placements, 0, "every placement let go");
+
+    // The first signal again: the journal does not answer, the venue knows the order.
+    delivered(paper.send(signals[0].clone()).await.unwrap()).await;
+    producer.expect_no_msg(Duration::from_millis(200)).await;
+    let after = paper.send(account()).await.unwrap();
+    assert_eq!(after, before, "nothing placed twice");
+}

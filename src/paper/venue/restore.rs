@@ -39,8 +39,10 @@ impl PaperVenue {
             }
         }
         for (seq, resting) in numbered {
-            let id = resting.submitted.order.client_order_id.clone();
-            if !self.seen.insert(id) {
+            if !self
+                .placements
+                .claim(&resting.submitted.order.client_order_id)
+            {
                 continue;
             }
             match self.restored_order(&resting) {
