@@ -238,20 +238,27 @@ impl TickProblem {
 
 /// A non-negative price within the ceiling and the decimals allowed.
 fn price(field: &str, value: Decimal) -> Result<(), TickProblem> {
+    price_named(|| field.to_owned(), value)
+}
+
+/// [`price`], with the field's name made only when it is at fault: a depth level's name
+/// is formatted, and every level of every tick is checked (the daemon's door, the
+/// backtest's reader), nearly always without fault.
+fn price_named(field: impl FnOnce() -> String, value: Decimal) -> Result<(), TickProblem> {
     let problem = if value.is_sign_negative() && !value.is_zero() {
         TickProblem::Negative {
-            field: field.to_owned(),
+            field: field(),
             value,
         }
     } else if value > MAX_PRICE {
         TickProblem::AboveCeiling {
-            field: field.to_owned(),
+            field: field(),
             value,
         }
     // `normalize` (trailing zeros off) only when the stored scale is already too fine.
     } else if value.scale() > MAX_PRICE_DECIMALS && value.normalize().scale() > MAX_PRICE_DECIMALS {
         TickProblem::TooManyDecimals {
-            field: field.to_owned(),
+            field: field(),
             value,
         }
     } else {
@@ -312,7 +319,7 @@ fn check_side(
     let mut previous: Option<Decimal> = None;
     for (i, level) in levels.iter().enumerate() {
         let field = || format!("depth.{side}[{i}].price");
-        price(&field(), level.price)?;
+        price_named(&field, level.price)?;
         if level.quantity == 0 {
             continue;
         }
