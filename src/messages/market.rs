@@ -319,7 +319,7 @@ fn check_side(
     let mut previous: Option<Decimal> = None;
     for (i, level) in levels.iter().enumerate() {
         let field = || format!("depth.{side}[{i}].price");
-        price_named(&field, level.price)?;
+        price_named(field, level.price)?;
         if level.quantity == 0 {
             continue;
         }
