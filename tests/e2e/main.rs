@@ -525,7 +525,7 @@ fn two_strategy_runners_split_the_tick_partitions_and_handle_no_tick_twice() {
     // Both in the group before any tick flows, so nothing is in flight at the rebalance.
     let split = |l: &serde_json::Value| {
         l["message"] == "partitions assigned"
-            && l["service"] == "strategy_runner"
+            && l["service"] == "ticks.strategy_runner"
             && l["partitions"].as_u64().is_some_and(|n| n < 6)
     };
     a.wait_for("a's share of the partitions", wait, split);
@@ -542,8 +542,8 @@ fn two_strategy_runners_split_the_tick_partitions_and_handle_no_tick_twice() {
     let (code_b, _, lines_b) = b.sigterm();
     assert_eq!((code_a, code_b), (Some(0), Some(0)));
     let (pa, pb) = (
-        tick_partitions(&lines_a, "strategy_runner"),
-        tick_partitions(&lines_b, "strategy_runner"),
+        tick_partitions(&lines_a, "ticks.strategy_runner"),
+        tick_partitions(&lines_b, "ticks.strategy_runner"),
     );
     assert!(!pa.is_empty() && !pb.is_empty(), "{pa:?} / {pb:?}");
     assert!(pa.is_disjoint(&pb), "both own a partition: {pa:?} / {pb:?}");

@@ -148,11 +148,11 @@ order_timeout_secs = 3
 reconcile_interval_secs = 10
 # Far below the signal rate (placements and cancels both count): signals wait for the
 # limiter, many past their deadline. A strategy signals again only once its order has an
-# outcome, so on a loaded machine the signal rate can fall to about 20 a minute (14 in
-# 45 s in one CI run): the minute's budget must be well below that for the limiter to be
-# hit whatever the machine's speed.
+# outcome, so the signal rate can fall to about 10 a minute (7 to 14 in 45 s in runs
+# here and in CI): the minute's budget must be well below that for the limiter to be hit
+# whatever the machine's speed.
 order_rate_per_sec = 1
-order_rate_per_min = 8
+order_rate_per_min = 3
 
 [risk.zerodha]
 max_order_quantity = 1000
@@ -184,7 +184,7 @@ max_open_orders = 100000
     assert_eq!(d.http("POST", &path, Some(TOKEN)).0, 200, "{}", d.tail());
 
     // Drain: placements end within their deadline (20 s); resting orders within the order
-    // timeout plus the cancel's own wait for the limiter (8 order requests a minute,
+    // timeout plus the cancel's own wait for the limiter (3 order requests a minute,
     // placements first) plus a poll.
     let drained = Instant::now() + Duration::from_secs(180);
     let outcomes = loop {
@@ -211,7 +211,7 @@ max_open_orders = 100000
 
     // Every validated signal ended exactly once.
     assert!(
-        outcomes.validated.len() >= 10,
+        outcomes.validated.len() >= 6,
         "too few signals: {outcomes:?}"
     );
     assert_eq!(outcomes.open(), 0, "signals without an end: {outcomes:?}");
