@@ -6,9 +6,10 @@
 //! failure makes the consumer retry (a strategy must not see a tick twice); the outputs of
 //! those that succeeded are kept and awaited with the final attempt's.
 
-use super::routing::{Dispatch, HANDLER_TIMEOUT, Route};
+use super::routing::{Dispatch, HANDLER_TIMEOUT, Route, Routes};
 use super::{Completion, Deliver, HandlerError, HandlerResult};
 use crate::messages::{DecodeError, Envelope, Payload, RecordOrigin, decode};
+use crate::streaming::Topic;
 use crate::streaming::producer::PendingDelivery;
 use actix::{MailboxError, Recipient};
 use futures::future::{BoxFuture, join_all};
@@ -18,8 +19,24 @@ use std::sync::{Arc, Mutex, PoisonError};
 /// An owner: its service name (in errors) and where its records go.
 pub type Owner<T> = (&'static str, Recipient<Deliver<T>>);
 
-pub(super) struct FanOutRoute<T: Payload> {
-    pub(super) owners: Arc<[Owner<T>]>,
+struct FanOutRoute<T: Payload> {
+    owners: Arc<[Owner<T>]>,
+}
+
+impl Routes {
+    /// Routes `topic`'s records, decoded once as `T`, to every one of `owners`; no owner:
+    /// no route.
+    pub fn fan_out<T: Payload>(mut self, topic: Topic, owners: Vec<Owner<T>>) -> Self {
+        if !owners.is_empty() {
+            self.insert(
+                topic.name(),
+                Box::new(FanOutRoute {
+                    owners: owners.into(),
+                }),
+            );
+        }
+        self
+    }
 }
 
 impl<T: Payload> Route for FanOutRoute<T> {

@@ -7,7 +7,6 @@
 //! backtest) is checked here and answered with [`HandlerError::Permanent`] without being
 //! sent. Either way the owner never sees an invalid payload.
 
-use super::fan_out::{FanOutRoute, Owner};
 use super::{Deliver, HandlerError, HandlerResult};
 use crate::messages::{DecodeError, Envelope, Payload, RecordOrigin, decode};
 use crate::streaming::topics::Topic;
@@ -132,18 +131,9 @@ impl Routes {
         self
     }
 
-    /// Routes `topic`'s records, decoded once as `T`, to every one of `owners` (see
-    /// [`super::fan_out`]); no owner: no route.
-    pub fn fan_out<T: Payload>(mut self, topic: Topic, owners: Vec<Owner<T>>) -> Self {
-        if !owners.is_empty() {
-            self.routes.insert(
-                topic.name(),
-                Box::new(FanOutRoute {
-                    owners: owners.into(),
-                }),
-            );
-        }
-        self
+    /// Adds a route of another module's making (the fan-out's).
+    pub(super) fn insert(&mut self, topic: String, route: Box<dyn Route>) {
+        self.routes.insert(topic, route);
     }
 
     /// Whether no topic is routed.
