@@ -441,12 +441,17 @@ const TICK_WAIT: Duration = Duration::from_secs(1);
 /// Longest wait for one metadata or fetch call of the rebuild.
 const HISTORY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Atomic: while a placement is journaled and published, the venue handles nothing else.
+/// Ticks come from their own consumer, so without it a tick could end the order (a
+/// square-off, a cancellation) and publish that end while the placement's fill still waits
+/// for its journal write: an order's end before its fill on the topics (the accounting
+/// e2e test caught it).
 impl Handler<Deliver<ValidatedSignal>> for PaperExecution {
-    type Result = ResponseActFuture<Self, HandlerResult>;
+    type Result = AtomicResponse<Self, HandlerResult>;
 
     fn handle(&mut self, d: Deliver<ValidatedSignal>, _ctx: &mut Self::Context) -> Self::Result {
         if let Err(e) = self.tick_has_arrived(&d.envelope) {
-            return Box::pin(fut::ready(Err(e)));
+            return AtomicResponse::new(Box::pin(fut::ready(Err(e))));
         }
         let order_id = client_order_id(d.envelope.id);
         let key = journal_key(&order_id);
@@ -512,7 +517,9 @@ impl Handler<Deliver<ValidatedSignal>> for PaperExecution {
                 })
                 .boxed_local()
         });
-        Box::pin(HandlingFuture::<Deliver<ValidatedSignal>, _>::new(fut))
+        AtomicResponse::new(Box::pin(
+            HandlingFuture::<Deliver<ValidatedSignal>, _>::new(fut),
+        ))
     }
 }
 
