@@ -107,18 +107,15 @@ pub enum PublishError {
 
 impl PublishError {
     fn classify(topic: &str, error: &KafkaError) -> Self {
-        let permanent = matches!(
-            error.rdkafka_error_code(),
-            Some(
-                RDKafkaErrorCode::MessageSizeTooLarge
-                    | RDKafkaErrorCode::InvalidMessage
-                    | RDKafkaErrorCode::InvalidMessageSize
-                    | RDKafkaErrorCode::InvalidRecord
-                    | RDKafkaErrorCode::TopicAuthorizationFailed
-                    | RDKafkaErrorCode::InvalidTopic
-                    | RDKafkaErrorCode::UnknownTopic
-            )
-        );
+        let permanent = is_the_records_fault(error)
+            || matches!(
+                error.rdkafka_error_code(),
+                Some(
+                    RDKafkaErrorCode::TopicAuthorizationFailed
+                        | RDKafkaErrorCode::InvalidTopic
+                        | RDKafkaErrorCode::UnknownTopic
+                )
+            );
         let (topic, reason) = (topic.to_owned(), error.to_string());
         if permanent {
             PublishError::Permanent { topic, reason }
@@ -132,7 +129,12 @@ impl PublishError {
 /// broker restarted empty refuses every record with an unknown topic) rather than because
 /// of the record itself (too large, invalid): what [`super::health::BrokerHealth`] counts.
 fn is_the_brokers_fault(error: &KafkaError) -> bool {
-    !matches!(
+    !is_the_records_fault(error)
+}
+
+/// The record itself was refused (too large, invalid): no retry or broker can help it.
+fn is_the_records_fault(error: &KafkaError) -> bool {
+    matches!(
         error.rdkafka_error_code(),
         Some(
             RDKafkaErrorCode::MessageSizeTooLarge

@@ -6,7 +6,7 @@
 //! failure makes the consumer retry (a strategy must not see a tick twice); the outputs of
 //! those that succeeded are kept and awaited with the final attempt's.
 
-use super::routing::{Dispatch, HANDLER_TIMEOUT, Route, Routes};
+use super::routing::{Dispatch, HANDLER_TIMEOUT, Route, Routes, admit};
 use super::{Completion, Deliver, HandlerError, HandlerResult};
 use crate::messages::{DecodeError, Envelope, Payload, RecordOrigin, decode};
 use crate::streaming::Topic;
@@ -54,13 +54,10 @@ impl<T: Payload> Route for FanOutRoute<T> {
         envelope: &(dyn Any + Send),
         origin: RecordOrigin,
     ) -> Option<BoxFuture<'static, HandlerResult>> {
-        let envelope = envelope.downcast_ref::<Envelope<T>>()?.clone();
-        if let Err(reason) = envelope.data.validate() {
-            let reason = format!("invalid `{}`: {reason}", T::TYPE);
-            return Some(Box::pin(
-                async move { Err(HandlerError::Permanent(reason)) },
-            ));
-        }
+        let envelope = match admit::<T>(envelope)? {
+            Ok(envelope) => envelope,
+            Err(refused) => return Some(Box::pin(async move { Err(refused) })),
+        };
         Some(FanOutDispatch::new(self.owners.clone(), envelope, origin).send())
     }
 }

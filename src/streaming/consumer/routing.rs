@@ -60,18 +60,29 @@ impl<T: Payload> Route for TypedRoute<T> {
         envelope: &(dyn Any + Send),
         origin: RecordOrigin,
     ) -> Option<BoxFuture<'static, HandlerResult>> {
-        let envelope = envelope.downcast_ref::<Envelope<T>>()?.clone();
-        // The same door as a decoded record: a payload that breaks its invariants (a tick
-        // at a negative price) never reaches the owner; it is a permanent failure.
-        if let Err(reason) = envelope.data.validate() {
-            let reason = format!("invalid `{}`: {reason}", T::TYPE);
-            return Some(Box::pin(
-                async move { Err(HandlerError::Permanent(reason)) },
-            ));
-        }
+        let envelope = match admit::<T>(envelope)? {
+            Ok(envelope) => envelope,
+            Err(refused) => return Some(Box::pin(async move { Err(refused) })),
+        };
         let request = self.recipient.send(Deliver { envelope, origin });
         Some(Self::answer(request))
     }
+}
+
+/// The in-process door: an `Envelope<T>` behind `Any` (`None`: another type), cloned and
+/// checked like a decoded record — a payload that breaks its invariants (a tick at a
+/// negative price) never reaches an owner; it is a permanent failure.
+pub(super) fn admit<T: Payload>(
+    envelope: &(dyn Any + Send),
+) -> Option<Result<Envelope<T>, HandlerError>> {
+    let envelope = envelope.downcast_ref::<Envelope<T>>()?.clone();
+    Some(match envelope.data.validate() {
+        Ok(()) => Ok(envelope),
+        Err(reason) => Err(HandlerError::Permanent(format!(
+            "invalid `{}`: {reason}",
+            T::TYPE
+        ))),
+    })
 }
 
 impl<T: Payload> TypedRoute<T> {
