@@ -1,78 +1,187 @@
-//! The instrument registry: Kite instrument tokens and their symbols, tick and lot sizes.
+//! The instrument registry: Kite's instrument master, by token and by symbol.
 //!
 //! Kite streams and books by `instrument_token`; people and strategies speak in symbols
-//! (`RELIANCE`, `NSE:RELIANCE`). The registry maps between the two in O(1) both ways. It is
-//! read from a small CSV (`config/instruments.csv`, also embedded in the binary so the
-//! default run works from any working directory).
+//! (`RELIANCE`, `NSE:RELIANCE`, `NFO:NIFTY26D0826000CE`). The registry maps between the two
+//! in O(1) both ways, and keeps what the market's rules need: tick size, lot size, expiry,
+//! strike and instrument type. Derivative lookups (by underlying, expiry, strike and
+//! right) live in [`super::derivatives`], built over a registry.
 //!
-//! CSV format: `#` comment lines and blank lines are skipped, then a header row
-//! `instrument_token,tradingsymbol,name,exchange,segment,tick_size,lot_size`, then one
-//! instrument a row. Fields may be double-quoted (`""` inside quotes is a literal quote);
-//! a quote that cannot be parsed is an error, never guessed around.
+//! The format is Kite's own (`GET /instruments`, see KITE.md): a header row
+//! `instrument_token,exchange_token,tradingsymbol,name,last_price,expiry,strike,tick_size,
+//! lot_size,instrument_type,segment,exchange`, then one instrument a row. A file saved from
+//! Kite loads as it is. Our own files may add `#` comment lines and blank lines (skipped,
+//! but counted in line numbers). Fields may be double-quoted (`""` inside quotes is a
+//! literal quote); a quote that cannot be parsed is an error, never guessed around.
 //!
 //! Invariants of a loaded [`InstrumentRegistry`]:
-//! - every token is positive and unique; every `exchange:symbol` is unique;
-//! - every tick size is a positive decimal and every lot size a positive integer;
+//! - every token is positive and unique; every `exchange:tradingsymbol` is unique;
+//! - a tradable instrument has a positive tick size and lot size; an index (segment
+//!   `INDICES`, token segment 9) may carry 0 for both, as Kite's master writes them;
+//! - a future has an expiry; an option has an expiry and a positive strike;
 //! - any problem with the file is an [`InstrumentError::Line`] naming the 1-based line
 //!   (comment lines counted, so it matches an editor) and the column at fault.
+//!
+//! The embedded default (`config/instruments.csv`) holds the equities and the two indices;
+//! [`InstrumentRegistry::embedded`] adds NIFTY and NIFTY BANK futures and options for the
+//! next expiries, generated for the given date by [`super::sample`], so the default run
+//! trades options on any day without a network.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::csv::split_line;
 
-/// The built-in registry, `config/instruments.csv`, as compiled into the binary.
+/// The built-in equities and indices, `config/instruments.csv`, as compiled into the binary.
 pub const EMBEDDED_CSV: &str = include_str!("../../config/instruments.csv");
 
 /// How errors in [`EMBEDDED_CSV`] name their source.
 pub const EMBEDDED_SOURCE: &str = "config/instruments.csv";
 
-/// The header row, column by column.
-pub const HEADER: [&str; 7] = [
+/// Kite's header row, column by column.
+pub const HEADER: [&str; 12] = [
     "instrument_token",
+    "exchange_token",
     "tradingsymbol",
     "name",
-    "exchange",
-    "segment",
+    "last_price",
+    "expiry",
+    "strike",
     "tick_size",
     "lot_size",
+    "instrument_type",
+    "segment",
+    "exchange",
 ];
 
 /// Kite's segment number of indices (`instrument_token & 0xFF`); indices are not tradable.
 pub const INDEX_SEGMENT: u32 = 9;
 
-/// One instrument of the registry.
+/// What an instrument is (Kite's `instrument_type`, with indices told apart by segment).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum InstrumentKind {
+    /// `EQ` outside `INDICES`: a share or an ETF.
+    Equity,
+    /// Segment `INDICES` (Kite writes `instrument_type` `EQ` for them): prices, no trading.
+    Index,
+    /// `FUT`.
+    Future,
+    /// `CE`: a call option.
+    Call,
+    /// `PE`: a put option.
+    Put,
+    /// Any other type Kite lists, kept as written.
+    Other(String),
+}
+
+impl InstrumentKind {
+    /// The kind of a row with `instrument_type` and `segment` as Kite writes them.
+    pub fn of(instrument_type: &str, segment: &str) -> Self {
+        if segment.eq_ignore_ascii_case("INDICES") {
+            return Self::Index;
+        }
+        match instrument_type {
+            "EQ" => Self::Equity,
+            "FUT" => Self::Future,
+            "CE" => Self::Call,
+            "PE" => Self::Put,
+            "INDEX" => Self::Index,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// Kite's `instrument_type` (`EQ` for an index, as Kite writes it).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Equity | Self::Index => "EQ",
+            Self::Future => "FUT",
+            Self::Call => "CE",
+            Self::Put => "PE",
+            Self::Other(other) => other,
+        }
+    }
+
+    /// A call or a put.
+    pub fn is_option(&self) -> bool {
+        matches!(self, Self::Call | Self::Put)
+    }
+
+    /// A future or an option.
+    pub fn is_derivative(&self) -> bool {
+        matches!(self, Self::Future | Self::Call | Self::Put)
+    }
+}
+
+/// One instrument of the registry: a row of Kite's master.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instrument {
     /// Kite `instrument_token`; its low byte is the segment.
     pub token: u32,
-    /// Exchange trading symbol (`RELIANCE`, `NIFTY 50`).
+    /// The exchange's own token.
+    pub exchange_token: u32,
+    /// Exchange trading symbol (`RELIANCE`, `NIFTY 50`, `NIFTY26D0826000CE`).
     pub symbol: String,
-    /// Display name.
+    /// Display name; for a derivative, its underlying as Kite names it (`NIFTY`).
     pub name: String,
-    /// `NSE`, `BSE`, ...
-    pub exchange: String,
-    /// Kite segment name (`NSE`, `INDICES`).
-    pub segment: String,
-    /// Smallest price step, rupees.
+    /// The last price when the master was written (0 when Kite did not fill it).
+    pub last_price: Decimal,
+    /// Expiry date of a future or an option.
+    pub expiry: Option<NaiveDate>,
+    /// Strike of an option; 0 otherwise.
+    pub strike: Decimal,
+    /// Smallest price step, rupees (0 for an index).
     pub tick_size: Decimal,
-    /// Smallest order quantity.
+    /// Smallest order quantity: every order is a multiple of it (0 for an index).
     pub lot_size: u32,
+    /// What it is.
+    pub kind: InstrumentKind,
+    /// Kite segment name (`NSE`, `INDICES`, `NFO-OPT`, `NFO-FUT`, ...).
+    pub segment: String,
+    /// `NSE`, `NFO`, `BSE`, `BFO`, `MCX`, ...
+    pub exchange: String,
 }
 
 impl Instrument {
-    /// True for an index (segment 9): it has prices but cannot be traded.
+    /// True for an index: it has prices but cannot be traded.
     pub fn is_index(&self) -> bool {
-        self.token & 0xFF == INDEX_SEGMENT
+        self.kind == InstrumentKind::Index || self.token & 0xFF == INDEX_SEGMENT
     }
 
     /// `"EXCHANGE:SYMBOL"`, e.g. `"NSE:RELIANCE"`: unique within a registry.
     pub fn key(&self) -> String {
         format!("{}:{}", self.exchange, self.symbol)
+    }
+
+    /// The row as Kite writes it (fields quoted where they must be), without a line end.
+    pub fn to_csv_row(&self) -> String {
+        let quote = |text: &str| {
+            if text.contains([',', '"']) {
+                format!("\"{}\"", text.replace('"', "\"\""))
+            } else {
+                text.to_owned()
+            }
+        };
+        format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            self.token,
+            self.exchange_token,
+            quote(&self.symbol),
+            quote(&self.name),
+            self.last_price.normalize(),
+            self.expiry
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
+            self.strike.normalize(),
+            self.tick_size.normalize(),
+            self.lot_size,
+            self.kind.as_str(),
+            self.segment,
+            self.exchange
+        )
     }
 }
 
@@ -88,14 +197,37 @@ pub struct InstrumentRegistry {
 }
 
 impl InstrumentRegistry {
-    /// The built-in registry ([`EMBEDDED_CSV`]).
+    /// The built-in registry for the IST trading date of now: [`EMBEDDED_CSV`] and the
+    /// sample derivatives of [`embedded_on`](Self::embedded_on).
     ///
     /// # Errors
     ///
     /// [`InstrumentError::Line`] if the embedded file is malformed (a build defect, caught by
     /// the tests).
     pub fn embedded() -> Result<Self, InstrumentError> {
-        Self::parse(EMBEDDED_CSV, EMBEDDED_SOURCE)
+        Self::embedded_on(super::MarketCalendar::ist_date(chrono::Utc::now()))
+    }
+
+    /// The built-in registry as it would be on `date`: the equities and indices of
+    /// [`EMBEDDED_CSV`], then NIFTY and NIFTY BANK futures and options of the next
+    /// expiries on or after `date` ([`super::sample::derivatives`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`embedded`](Self::embedded).
+    pub fn embedded_on(date: NaiveDate) -> Result<Self, InstrumentError> {
+        let mut registry = Self::parse(EMBEDDED_CSV, EMBEDDED_SOURCE)?;
+        for instrument in super::sample::derivatives(date) {
+            let source = format!("{EMBEDDED_SOURCE} (sample {})", instrument.symbol);
+            registry
+                .insert(instrument)
+                .map_err(|message| InstrumentError::Line {
+                    source,
+                    line: 0,
+                    message: message.to_string(),
+                })?;
+        }
+        Ok(registry)
     }
 
     /// Reads and parses the CSV file at `path`.
@@ -112,7 +244,8 @@ impl InstrumentRegistry {
         Self::parse(&text, &path.display().to_string())
     }
 
-    /// Parses CSV `text`; `source` names it in errors (a path, or `config/instruments.csv`).
+    /// Parses CSV `text` in Kite's format; `source` names it in errors (a path, a URL, or
+    /// `config/instruments.csv`).
     ///
     /// # Errors
     ///
@@ -147,9 +280,11 @@ impl InstrumentRegistry {
                 continue;
             }
             let instrument = parse_row(&fields).map_err(|m| fail(line, m))?;
-            registry
-                .insert(instrument, line, &mut lines)
-                .map_err(|m| fail(line, m))?;
+            registry.insert(instrument).map_err(|m| {
+                // The message names the index of the first holder; name its line instead.
+                fail(line, m.replace_index_with_line(&lines))
+            })?;
+            lines.push(line);
         }
         if !header_seen {
             let message = format!(
@@ -161,30 +296,24 @@ impl InstrumentRegistry {
         Ok(registry)
     }
 
-    /// Adds `instrument` (read at `line`), refusing a duplicate token or key.
-    fn insert(
-        &mut self,
-        instrument: Instrument,
-        line: usize,
-        lines: &mut Vec<usize>,
-    ) -> Result<(), String> {
-        let at = |index: &usize| lines.get(*index).copied().unwrap_or_default();
-        if let Some(first) = self.by_token.get(&instrument.token) {
-            let token = instrument.token;
-            return Err(format!(
-                "instrument_token: {token} is already on line {}",
-                at(first)
-            ));
+    /// Adds `instrument`, refusing a duplicate token or key.
+    fn insert(&mut self, instrument: Instrument) -> Result<(), Duplicate> {
+        if let Some(&first) = self.by_token.get(&instrument.token) {
+            return Err(Duplicate {
+                column: "instrument_token",
+                value: instrument.token.to_string(),
+                first,
+            });
         }
         let key = instrument.key();
-        if let Some(first) = self.by_key.get(&key) {
-            return Err(format!(
-                "tradingsymbol: {key} is already on line {}",
-                at(first)
-            ));
+        if let Some(&first) = self.by_key.get(&key) {
+            return Err(Duplicate {
+                column: "tradingsymbol",
+                value: key,
+                first,
+            });
         }
         let index = self.instruments.len();
-        lines.push(line);
         self.by_token.insert(instrument.token, index);
         self.by_key.insert(key, index);
         self.by_symbol
@@ -230,11 +359,57 @@ impl InstrumentRegistry {
     pub fn iter(&self) -> impl Iterator<Item = &Instrument> {
         self.instruments.iter()
     }
+
+    /// The registry as a Kite-format CSV (header, then every row in order).
+    pub fn to_csv(&self) -> String {
+        let mut out = HEADER.join(",");
+        out.push('\n');
+        for instrument in &self.instruments {
+            out.push_str(&instrument.to_csv_row());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// A token or key already in the registry, at index `first`.
+struct Duplicate {
+    column: &'static str,
+    value: String,
+    first: usize,
+}
+
+impl Duplicate {
+    /// `column: value is already on line N`, with the first holder's line from `lines`.
+    fn replace_index_with_line(&self, lines: &[usize]) -> String {
+        let line = lines.get(self.first).copied().unwrap_or_default();
+        format!("{}: {} is already on line {line}", self.column, self.value)
+    }
+}
+
+impl fmt::Display for Duplicate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} is listed twice", self.column, self.value)
+    }
 }
 
 /// One data row, already split into fields; the error names the column.
 fn parse_row(fields: &[String]) -> Result<Instrument, String> {
-    let [token, symbol, name, exchange, segment, tick_size, lot_size] = fields else {
+    let [
+        token,
+        exchange_token,
+        symbol,
+        name,
+        last_price,
+        expiry,
+        strike,
+        tick_size,
+        lot_size,
+        instrument_type,
+        segment,
+        exchange,
+    ] = fields
+    else {
         return Err(format!(
             "expected {} columns ({}), got {}",
             HEADER.len(),
@@ -243,21 +418,55 @@ fn parse_row(fields: &[String]) -> Result<Instrument, String> {
         ));
     };
     let token = positive_integer("instrument_token", token)?;
+    let exchange_token = exchange_token
+        .parse::<u32>()
+        .map_err(|_| format!("exchange_token: expected an integer, got {exchange_token:?}"))?;
     non_empty("tradingsymbol", symbol)?;
     non_empty("exchange", exchange)?;
-    let tick_size = Decimal::from_str(tick_size)
-        .ok()
-        .filter(|d| d.is_sign_positive() && !d.is_zero())
-        .ok_or_else(|| format!("tick_size: expected a positive decimal, got {tick_size:?}"))?;
-    let lot_size = positive_integer("lot_size", lot_size)?;
+    non_empty("instrument_type", instrument_type)?;
+    let kind = InstrumentKind::of(instrument_type, segment);
+    let index = kind == InstrumentKind::Index || token & 0xFF == INDEX_SEGMENT;
+    let last_price = decimal_at_least_zero("last_price", last_price)?;
+    let expiry = match expiry.as_str() {
+        "" => None,
+        text => Some(
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map_err(|_| format!("expiry: expected YYYY-MM-DD or empty, got {text:?}"))?,
+        ),
+    };
+    let strike = decimal_at_least_zero("strike", strike)?;
+    let tick_size = decimal_at_least_zero("tick_size", tick_size)?;
+    let lot_size = lot_size
+        .parse::<u32>()
+        .map_err(|_| format!("lot_size: expected an integer, got {lot_size:?}"))?;
+    if !index && tick_size.is_zero() {
+        return Err("tick_size: a tradable instrument needs a positive tick size, got 0".into());
+    }
+    if !index && lot_size == 0 {
+        return Err("lot_size: a tradable instrument needs a positive lot size, got 0".into());
+    }
+    if kind.is_derivative() && expiry.is_none() {
+        return Err(format!("expiry: a {} needs an expiry date", kind.as_str()));
+    }
+    if kind.is_option() && strike.is_zero() {
+        return Err(format!(
+            "strike: a {} needs a positive strike",
+            kind.as_str()
+        ));
+    }
     Ok(Instrument {
         token,
+        exchange_token,
         symbol: symbol.clone(),
         name: name.clone(),
-        exchange: exchange.clone(),
-        segment: segment.clone(),
+        last_price,
+        expiry,
+        strike,
         tick_size,
         lot_size,
+        kind,
+        segment: segment.clone(),
+        exchange: exchange.clone(),
     })
 }
 
@@ -266,6 +475,17 @@ fn positive_integer(column: &str, text: &str) -> Result<u32, String> {
         .ok()
         .filter(|n| *n > 0)
         .ok_or_else(|| format!("{column}: expected a positive integer, got {text:?}"))
+}
+
+/// A decimal ≥ 0; an empty field is 0 (Kite leaves some blank).
+fn decimal_at_least_zero(column: &str, text: &str) -> Result<Decimal, String> {
+    if text.is_empty() {
+        return Ok(Decimal::ZERO);
+    }
+    Decimal::from_str(text)
+        .ok()
+        .filter(|d| !d.is_sign_negative())
+        .ok_or_else(|| format!("{column}: expected a decimal ≥ 0, got {text:?}"))
 }
 
 fn non_empty(column: &str, text: &str) -> Result<(), String> {

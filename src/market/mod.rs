@@ -14,6 +14,7 @@ mod csv;
 pub mod hours;
 pub mod instruments;
 pub mod intraday;
+pub mod sample;
 
 #[cfg(test)]
 mod hours_tests;
@@ -21,5 +22,5 @@ mod hours_tests;
 mod instruments_tests;
 
 pub use hours::{MarketCalendar, Session};
-pub use instruments::{Instrument, InstrumentError, InstrumentRegistry};
+pub use instruments::{Instrument, InstrumentError, InstrumentKind, InstrumentRegistry};
 pub use intraday::IntradayDay;

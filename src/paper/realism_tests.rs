@@ -280,11 +280,20 @@ fn a_resting_limit_fills_at_its_price_and_an_arriving_one_takes_the_touch() {
     assert_eq!(fills(&events), [(6, d("101"))], "now resting: its limit");
 }
 
-/// The registry in `text`'s rows under the CSV header.
+/// The registry of `rows`, each written `token,symbol,name,exchange,segment,tick,lot`
+/// (equities and indices), in Kite's columns under Kite's header.
 fn registry(rows: &str) -> InstrumentRegistry {
-    let csv =
-        format!("instrument_token,tradingsymbol,name,exchange,segment,tick_size,lot_size\n{rows}");
-    InstrumentRegistry::parse(&csv, "test").unwrap_or_default()
+    let mut csv = crate::market::instruments::HEADER.join(",");
+    for row in rows.lines().map(str::trim).filter(|r| !r.is_empty()) {
+        let f: Vec<&str> = row.split(',').collect();
+        let [token, symbol, name, exchange, segment, tick, lot] = f[..] else {
+            panic!("a test row needs 7 fields: {row:?}");
+        };
+        csv.push_str(&format!(
+            "\n{token},0,{symbol},{name},0,,0,{tick},{lot},EQ,{segment},{exchange}"
+        ));
+    }
+    InstrumentRegistry::parse(&csv, "test").expect("test registry")
 }
 
 #[test]

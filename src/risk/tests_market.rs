@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 const FUTURE: u32 = 13_368_322;
 
 fn registry() -> InstrumentRegistry {
-    let csv = "instrument_token,tradingsymbol,name,exchange,segment,tick_size,lot_size\n\
-               738561,RELIANCE,RELIANCE INDUSTRIES,NSE,NSE,0.05,1\n\
-               13368322,NIFTY26DECFUT,NIFTY,NFO,NFO-FUT,0.10,25\n";
+    let csv = "instrument_token,exchange_token,tradingsymbol,name,last_price,expiry,strike,tick_size,lot_size,instrument_type,segment,exchange\n\
+               738561,2885,RELIANCE,RELIANCE INDUSTRIES,0,,0,0.05,1,EQ,NSE,NSE\n\
+               13368322,52220,NIFTY26DECFUT,NIFTY,0,2026-12-29,0,0.10,25,FUT,NFO-FUT,NFO\n";
     InstrumentRegistry::parse(csv, "test").expect("test registry")
 }
 

@@ -311,6 +311,7 @@ fn load_parsed(
     let kite = parse_section(&mut clean, "kite", &mut problems);
     let feed = parse_section(&mut clean, "feed", &mut problems);
     let simulator = parse_section(&mut clean, "simulator", &mut problems);
+    let fno = parse_section(&mut clean, "fno", &mut problems);
     let trading = trading::parse(&mut clean, &mut problems);
     let sections = (
         service,
@@ -326,6 +327,7 @@ fn load_parsed(
         kite,
         feed,
         simulator,
+        fno,
         trading,
     );
     let (
@@ -342,6 +344,7 @@ fn load_parsed(
         Some(kite),
         Some(feed),
         Some(simulator),
+        Some(fno),
         Some(trading),
     ) = sections
     else {
@@ -371,6 +374,7 @@ fn load_parsed(
         simulator,
         brokers: trading.brokers,
         zerodha: trading.zerodha,
+        fno,
         strategies: trading.strategies,
         risk: trading.risk,
         paper: trading.paper,

@@ -30,6 +30,7 @@
 
 mod api;
 mod error;
+mod fno;
 mod kite;
 mod loader;
 mod market;
@@ -77,6 +78,7 @@ use crate::paper::PaperConfig;
 
 pub use api::ApiSettings;
 pub use error::{Problem, SettingsError};
+pub use fno::{FnoSettings, KITE_MAX_SLICES};
 pub use kite::{ACCESS_TOKEN_VAR, API_KEY_VAR, KiteCredentials, KiteSettings, SESSION_COMMAND};
 pub use market::{
     FeedSettings, InstrumentSettings, MarketHoursSettings, SIMULATOR, SimulatorSettings,
@@ -133,6 +135,8 @@ pub struct Settings {
     pub brokers: BrokersSettings,
     /// `[zerodha]`: how live orders are placed on Kite and followed up.
     pub zerodha: ZerodhaSettings,
+    /// `[fno]`: freeze quantities, order slicing and underlyings of futures and options.
+    pub fno: FnoSettings,
     /// `[strategies.<id>]`: the strategy instances, by id.
     pub strategies: BTreeMap<String, StrategyConfig>,
     /// `[risk.paper]`, `[risk.zerodha]`: the limits of each broker namespace.

@@ -38,8 +38,9 @@ pub(super) fn is_secret(path: &str) -> bool {
             .is_some_and(super::sections::is_sensitive_property)
 }
 
-/// Tables whose keys are free-form (librdkafka properties); only their values are checked.
-pub(super) const OPEN_MAPS: &[&str] = &["kafka.client"];
+/// Tables whose keys are free-form (librdkafka properties, underlyings); only their values
+/// are checked (as strings here; their own types when deserialised).
+pub(super) const OPEN_MAPS: &[&str] = &["kafka.client", "fno.freeze_quantities", "fno.underlyings"];
 
 /// Where the schema of a templated map's entries comes from.
 pub(super) enum Template {

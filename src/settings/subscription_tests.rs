@@ -59,7 +59,12 @@ fn subscriptions_parse_and_print_as_symbol_colon_mode() {
 fn instruments_path_chooses_the_registry() {
     let s = load(&[]);
     let registry = s.instruments.load_registry().unwrap();
-    assert_eq!(registry.len(), 28);
+    let cash = registry.iter().filter(|i| i.exchange == "NSE").count();
+    assert_eq!(cash, 28, "the file's equities and indices");
+    assert!(
+        registry.iter().any(|i| i.kind.is_option()),
+        "and the sample options"
+    );
     assert_eq!(
         s.instruments.describe(),
         "config/instruments.csv (embedded)"
@@ -67,8 +72,8 @@ fn instruments_path_chooses_the_registry() {
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mine.csv");
-    let csv = "instrument_token,tradingsymbol,name,exchange,segment,tick_size,lot_size\n\
-               408065,INFY,INFOSYS,NSE,NSE,0.05,1\n";
+    let csv = "instrument_token,exchange_token,tradingsymbol,name,last_price,expiry,strike,tick_size,lot_size,instrument_type,segment,exchange\n\
+               408065,1594,INFY,INFOSYS,0,,0,0.05,1,EQ,NSE,NSE\n";
     std::fs::write(&path, csv).unwrap();
     let shown = path.display().to_string();
     let s = load(&[("ALPHA_PANDA__INSTRUMENTS__PATH", &shown)]);
@@ -94,10 +99,10 @@ fn default_subscriptions_resolve_against_the_embedded_registry() {
 
 #[test]
 fn resolving_names_unknown_ambiguous_and_respelled_symbols() {
-    let csv = "instrument_token,tradingsymbol,name,exchange,segment,tick_size,lot_size\n\
-               738561,RELIANCE,RELIANCE INDUSTRIES,NSE,NSE,0.05,1\n\
-               500325,RELIANCE,RELIANCE INDUSTRIES,BSE,BSE,0.05,1\n\
-               408065,INFY,INFOSYS,NSE,NSE,0.05,1\n";
+    let csv = "instrument_token,exchange_token,tradingsymbol,name,last_price,expiry,strike,tick_size,lot_size,instrument_type,segment,exchange\n\
+               738561,2885,RELIANCE,RELIANCE INDUSTRIES,0,,0,0.05,1,EQ,NSE,NSE\n\
+               500325,1954,RELIANCE,RELIANCE INDUSTRIES,0,,0,0.05,1,EQ,BSE,BSE\n\
+               408065,1594,INFY,INFOSYS,0,,0,0.05,1,EQ,NSE,NSE\n";
     let registry = InstrumentRegistry::parse(csv, "test.csv").unwrap();
     let vars = [(
         "ALPHA_PANDA__FEED__SUBSCRIPTIONS",

@@ -14,8 +14,8 @@ const MARKET_SECTIONS: [&str; 4] = ["instruments", "market_hours", "feed", "simu
 /// The sections tested in `trading_tests.rs` and `strategy_tests.rs`.
 const TRADING_SECTIONS: [&str; 5] = ["brokers", "strategies", "risk", "paper", "portfolio"];
 
-/// The sections tested in `kite_tests.rs`.
-const KITE_SECTIONS: [&str; 2] = ["kite", "zerodha"];
+/// The sections tested in `kite_tests.rs` (and `fno.rs`).
+const KITE_SECTIONS: [&str; 3] = ["kite", "zerodha", "fno"];
 
 fn defaults() -> Settings {
     load(None, &[]).unwrap()
