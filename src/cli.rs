@@ -14,6 +14,7 @@ mod dlq;
 mod instruments;
 mod readiness;
 mod record;
+mod rules;
 mod zerodha;
 
 use crate::settings::{Settings, SettingsError};

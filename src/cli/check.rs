@@ -39,6 +39,12 @@ fn registry_problems(settings: &Settings) -> Vec<Problem> {
             return vec![Problem::new("instruments.path", message)];
         }
     };
+    // Rules are checked as `run` resolves them: for today, at the master's prices.
+    let resolved = match super::rules::resolve(settings, &registry, super::rules::today()) {
+        Ok((resolved, _)) => resolved,
+        Err(e) => return e.problems,
+    };
+    let settings = &resolved;
     let mut out = match settings.feed.resolve_subscriptions(&registry) {
         Ok(_) => Vec::new(),
         Err(e) => e.problems,

@@ -42,6 +42,14 @@ pub(super) async fn dispatch(
     match command {
         Command::Config(ConfigCommand::Check) => {
             say!("{}", settings.to_masked_toml().trim_end());
+            let registry = registry(&settings, None)?;
+            let (_, resolved) = super::rules::resolve(&settings, &registry, super::rules::today())?;
+            if !resolved.is_empty() {
+                say!("\n# Subscription rules, resolved for today at the master's prices:");
+                for line in super::rules::describe(&resolved) {
+                    say!("#   {line}");
+                }
+            }
             Ok(0)
         }
         Command::Topics(TopicsCommand::Create) => topics_create(&settings).await.map(|()| 0),
@@ -323,6 +331,13 @@ async fn run(
     args: RunArgs,
 ) -> anyhow::Result<u8> {
     let mut signals = Signals::install()?;
+    // Rules become contracts once, at start (the registry is read again by `prepare`).
+    let settings = &{
+        let registry = registry(settings, None)?;
+        let (resolved, rules) = super::rules::resolve(settings, &registry, super::rules::today())?;
+        super::rules::log(&rules);
+        resolved
+    };
     let selected = match args.services.as_deref().map(ServiceSet::parse) {
         None => ServiceSet::all(),
         Some(Ok(set)) => set,

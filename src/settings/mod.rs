@@ -36,6 +36,7 @@ mod loader;
 mod market;
 mod messages;
 mod params;
+mod rules;
 mod schema;
 mod schema_rules;
 mod secret;
@@ -86,6 +87,7 @@ pub use market::{
 };
 pub(crate) use messages::closest;
 pub use params::{ParamProblem, ParamsError, StrategyParams};
+pub use rules::{ResolvedRule, UnderlyingPrice, master_price};
 pub use secret::Secret;
 pub use sections::{
     Compression, KafkaSettings, LogFormat, LogSettings, RedisSettings, RetrySettings,

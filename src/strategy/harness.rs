@@ -27,6 +27,7 @@
 //! ```
 
 use super::{OrderEnded, OrderIntent, PendingOrder, Strategy, StrategyContext, StrategyFault};
+use crate::market::InstrumentRegistry;
 use crate::messages::{
     Broker, Fees, MarketTick, OrderFailed, OrderFailureKind, OrderFilled, OrderRef, Rejection,
     RejectionCode,
@@ -47,6 +48,7 @@ pub struct Harness {
     now: DateTime<Utc>,
     sent: Vec<(u32, OrderIntent, Uuid)>,
     ended: Vec<OrderEnded>,
+    instruments: InstrumentRegistry,
 }
 
 impl Harness {
@@ -62,7 +64,20 @@ impl Harness {
                 .unwrap_or(DateTime::UNIX_EPOCH),
             sent: Vec::new(),
             ended: Vec::new(),
+            instruments: InstrumentRegistry::default(),
         }
+    }
+
+    /// The contexts know the instruments of `registry` (lot size, expiry, strike), as the
+    /// runner's do in the daemon.
+    pub fn with_instruments(mut self, registry: InstrumentRegistry) -> Self {
+        self.instruments = registry;
+        self
+    }
+
+    /// Sets the clock: the next tick comes one second after `now`.
+    pub fn set_time(&mut self, now: DateTime<Utc>) {
+        self.now = now - chrono::Duration::seconds(1);
     }
 
     /// Feeds one tick (the clock advances a second); an intent is recorded as sent, its
@@ -79,7 +94,8 @@ impl Harness {
             self.broker,
             tick.token,
             &self.ledger,
-        );
+        )
+        .with_instrument(self.instruments.by_token(tick.token));
         let intent = self.strategy.on_tick(tick, &ctx)?;
         if let Some(intent) = &intent {
             let id = Uuid::new_v5(&Uuid::NAMESPACE_OID, &self.sent.len().to_le_bytes());
@@ -135,7 +151,8 @@ impl Harness {
         };
         if self.ledger.filled(&fill).is_some() {
             let ctx =
-                StrategyContext::new(self.now, HARNESS_STRATEGY, self.broker, token, &self.ledger);
+                StrategyContext::new(self.now, HARNESS_STRATEGY, self.broker, token, &self.ledger)
+                    .with_instrument(self.instruments.by_token(token));
             self.strategy.on_fill(&fill, &ctx);
         }
     }
@@ -194,7 +211,8 @@ impl Harness {
                 self.broker,
                 ended.token,
                 &self.ledger,
-            );
+            )
+            .with_instrument(self.instruments.by_token(ended.token));
             self.strategy.on_order_ended(&ended, &ctx);
             self.ended.push(ended);
         }

@@ -52,6 +52,7 @@ pub use retry::Retry;
 pub use crate::messages::Product;
 pub use crate::settings::{ParamProblem, ParamsError, StrategyParams};
 
+use crate::market::Instrument;
 use crate::messages::{Broker, MarketTick, OrderFilled, OrderType, Side, TradingSignal, Validity};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -164,6 +165,7 @@ pub struct StrategyContext<'a> {
     /// The instrument of the event.
     pub token: u32,
     ledger: &'a Ledger,
+    instrument: Option<&'a Instrument>,
 }
 
 impl<'a> StrategyContext<'a> {
@@ -181,7 +183,27 @@ impl<'a> StrategyContext<'a> {
             broker,
             token,
             ledger,
+            instrument: None,
         }
+    }
+
+    /// This context with the event's instrument from the registry (the runner and the
+    /// harness set it when they know the registry).
+    pub fn with_instrument(mut self, instrument: Option<&'a Instrument>) -> Self {
+        self.instrument = instrument;
+        self
+    }
+
+    /// The event's instrument as the master lists it (lot size, tick size, expiry,
+    /// strike, underlying), when the runner was given the registry.
+    pub fn instrument(&self) -> Option<&'a Instrument> {
+        self.instrument
+    }
+
+    /// The event's lot size: every order quantity of a derivative is a multiple of it
+    /// (1 when the instrument is unknown, as for an equity).
+    pub fn lot_size(&self) -> u32 {
+        self.instrument.map_or(1, |i| i.lot_size.max(1))
     }
 
     /// The real signed position in the event's instrument (sum of this strategy's fills

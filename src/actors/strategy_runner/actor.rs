@@ -2,6 +2,7 @@
 
 use super::intraday::{Intraday, square_off};
 use super::{MAX_FAILURES, SERVICE};
+use crate::market::InstrumentRegistry;
 use crate::messages::{
     Broker, Envelope, MarketTick, Payload, Product, TradingSignal, client_order_id_of_signal,
 };
@@ -16,6 +17,7 @@ use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// One strategy instance at one broker, and the instruments it trades.
@@ -61,6 +63,8 @@ pub(super) struct Running {
     /// The product of its positions, when the runner follows the intraday day.
     pub product: Option<Product>,
     pub square_off: SquareOff,
+    /// What the strategy's contexts say about each instrument (lot size, expiry, strike).
+    pub instruments: Arc<InstrumentRegistry>,
 }
 
 pub struct StrategyRunner {
@@ -97,6 +101,7 @@ impl StrategyRunner {
                     last_signal: None,
                     product: None,
                     square_off: SquareOff::default(),
+                    instruments: Arc::default(),
                 })
                 .collect(),
             by_token,
@@ -210,8 +215,10 @@ impl Handler<Deliver<MarketTick>> for StrategyRunner {
                 continue;
             }
             let (id, broker) = (run.slot.id.clone(), run.slot.broker);
+            let instruments = Arc::clone(&run.instruments);
             let decision = run.guarded(Call::Tick, |strategy, ledger| {
-                let ctx = StrategyContext::new(tick.ts, &id, broker, tick.data.token, ledger);
+                let ctx = StrategyContext::new(tick.ts, &id, broker, tick.data.token, ledger)
+                    .with_instrument(instruments.by_token(tick.data.token));
                 let intent = strategy.on_tick(&tick.data, &ctx)?;
                 let position = ctx.position();
                 intent

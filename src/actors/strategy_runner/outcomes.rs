@@ -46,9 +46,11 @@ impl Running {
             return;
         }
         let (id, broker) = (self.slot.id.clone(), self.slot.broker);
+        let instruments = std::sync::Arc::clone(&self.instruments);
         tracing::info!(strategy = %id, %broker, order = %ended.order.client_order_id, kind = ?ended.kind, detail = %ended.message, "order ended without a full fill");
         self.guarded(Call::Notice, |strategy, ledger| {
-            let ctx = StrategyContext::new(at, &id, broker, ended.token, ledger);
+            let ctx = StrategyContext::new(at, &id, broker, ended.token, ledger)
+                .with_instrument(instruments.by_token(ended.token));
             strategy.on_order_ended(ended, &ctx);
             Ok(())
         });
@@ -64,8 +66,10 @@ impl Running {
             return;
         }
         let (id, broker) = (self.slot.id.clone(), self.slot.broker);
+        let instruments = std::sync::Arc::clone(&self.instruments);
         self.guarded(Call::Notice, |strategy, ledger| {
-            let ctx = StrategyContext::new(fill.filled_at, &id, broker, fill.order.token, ledger);
+            let ctx = StrategyContext::new(fill.filled_at, &id, broker, fill.order.token, ledger)
+                .with_instrument(instruments.by_token(fill.order.token));
             strategy.on_fill(fill, &ctx);
             Ok(())
         });
