@@ -55,7 +55,32 @@ pub struct PendingOrder {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct InstrumentBook {
     pub position: i64,
+    /// Average price of the open position (average cost: fills that grow the position
+    /// move it, fills that reduce it do not, a fill through zero starts it again at its
+    /// own price); 0 when flat.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub average_price: Decimal,
     pub pending: Vec<PendingOrder>,
+}
+
+impl InstrumentBook {
+    /// Applies a fill of signed `delta` at `price` to the position and its average price.
+    pub(super) fn apply(&mut self, delta: i64, price: Decimal) {
+        let before = self.position;
+        // Saturates rather than panics; a real position is nowhere near ±9.2·10¹⁸.
+        let after = before.saturating_add(delta);
+        let grows = before == 0 || (before > 0) == (delta > 0);
+        if after == 0 {
+            self.average_price = Decimal::ZERO;
+        } else if (before > 0) != (after > 0) && before != 0 {
+            self.average_price = price; // through zero: the rest is a new position
+        } else if grows {
+            let held = Decimal::from(before.unsigned_abs());
+            let added = Decimal::from(delta.unsigned_abs());
+            self.average_price = (self.average_price * held + price * added) / (held + added);
+        }
+        self.position = after;
+    }
 }
 
 /// Why an order ended without a full fill.
@@ -113,6 +138,14 @@ impl Ledger {
     /// The signed position in `token`.
     pub fn position(&self, token: u32) -> i64 {
         self.instruments.get(&token).map_or(0, |i| i.position)
+    }
+
+    /// The average price of the open position in `token`; `None` when flat.
+    pub fn average_price(&self, token: u32) -> Option<Decimal> {
+        self.instruments
+            .get(&token)
+            .filter(|i| i.position != 0)
+            .map(|i| i.average_price)
     }
 
     /// The orders of `token` in flight, oldest first.
@@ -197,9 +230,10 @@ impl Ledger {
                 self.remember_ended(id, fill.cumulative_quantity);
             }
         }
-        let position = &mut self.instruments.entry(token).or_default().position;
-        // Saturates rather than panics; a real position is nowhere near ±9.2·10¹⁸.
-        *position = position.saturating_add(delta);
+        self.instruments
+            .entry(token)
+            .or_default()
+            .apply(delta, fill.price);
         if complete {
             self.remove(id);
             self.remember_ended(id, fill.cumulative_quantity);

@@ -709,3 +709,22 @@ fn a_duplicate_end_after_a_late_fill_changes_nothing() {
         vec![],
     )]);
 }
+
+#[test]
+fn the_average_price_follows_the_fills_of_the_open_position() {
+    use crate::strategy::InstrumentBook;
+    let d = |s: &str| s.parse::<Decimal>().unwrap();
+    let mut book = InstrumentBook::default();
+    // Sell 65 at 120, then 65 more at 130: short 130 at (65×120 + 65×130) / 130 = 125.
+    book.apply(-65, d("120"));
+    book.apply(-65, d("130"));
+    assert_eq!((book.position, book.average_price), (-130, d("125")));
+    // Buying back part leaves the average where it was.
+    book.apply(65, d("150"));
+    assert_eq!((book.position, book.average_price), (-65, d("125")));
+    // Through zero: the rest is a new long at the fill's price.
+    book.apply(100, d("140"));
+    assert_eq!((book.position, book.average_price), (35, d("140")));
+    book.apply(-35, d("141"));
+    assert_eq!((book.position, book.average_price), (0, Decimal::ZERO));
+}

@@ -212,6 +212,12 @@ impl<'a> StrategyContext<'a> {
         self.ledger.position(self.token)
     }
 
+    /// The average price of the position in the event's instrument (from its fills);
+    /// `None` when flat.
+    pub fn average_price(&self) -> Option<Decimal> {
+        self.ledger.average_price(self.token)
+    }
+
     /// Orders of the event's instrument that have not ended yet.
     pub fn pending(&self) -> &'a [PendingOrder] {
         self.ledger.pending(self.token)
