@@ -7,4 +7,6 @@ cd "$(dirname "$0")/.."
 export CI=${CI:-true}
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
+# The options example's binary, which the e2e test of the example runs.
+cargo build --example options
 exec scripts/test-services.sh cargo test --all-targets

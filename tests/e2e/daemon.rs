@@ -27,7 +27,17 @@ pub enum Watched {
 impl Daemon {
     /// Starts `alpha-panda run` with `config` and `args`, and waits until it runs.
     pub fn start(config: &Path, args: &[&str], envs: &[(&str, &str)]) -> Daemon {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_alpha-panda"));
+        Self::start_binary(Path::new(env!("CARGO_BIN_EXE_alpha-panda")), config, args, envs)
+    }
+
+    /// [`Daemon::start`] of another binary built on the library (an example's).
+    pub fn start_binary(
+        binary: &Path,
+        config: &Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Daemon {
+        let mut cmd = Command::new(binary);
         for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("ALPHA_PANDA_")) {
             cmd.env_remove(k);
         }

@@ -10,6 +10,7 @@ mod accounting;
 #[path = "../common/mod.rs"]
 mod common;
 mod daemon;
+mod example_options;
 #[path = "../common/faults.rs"]
 mod fault_services;
 mod faults;
