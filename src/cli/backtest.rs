@@ -36,6 +36,12 @@ pub struct BacktestArgs {
     /// signal and fill at info, which would dwarf the report.
     #[arg(long, value_name = "LEVEL", default_value = "warn")]
     pub log_level: String,
+    /// The IST day the run's contracts are taken from: the embedded registry's sample
+    /// futures and options (those listed that day) and the subscription rules
+    /// (`NIFTY:CE,PE:ATM:current_week`). Default: today. For ticks of another day, give
+    /// their first day, so the rules pick what was listed then.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<chrono::NaiveDate>,
 }
 
 /// Runs the backtest, writes the report and prints a one-line summary; exit 0.
@@ -44,7 +50,15 @@ pub(super) async fn run(
     strategies: &StrategyRegistry,
     args: BacktestArgs,
 ) -> anyhow::Result<u8> {
-    let registry = registry(&settings, None)?;
+    let day = args.date.unwrap_or_else(super::rules::today);
+    let registry = match settings.instruments.path() {
+        None => crate::market::InstrumentRegistry::embedded_on(day)?,
+        Some(_) => registry(&settings, None)?,
+    };
+    let (settings, rules) = super::rules::resolve(&settings, &registry, day)?;
+    for line in super::rules::describe(&rules) {
+        let _ = writeln!(std::io::stderr(), "rule {line}");
+    }
     let settings = engine::backtest_settings(&settings, args.seed);
     let input = args.ticks.display().to_string();
     let shown = shown_name(&args.ticks);
