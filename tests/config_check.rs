@@ -235,3 +235,62 @@ fn sigint_during_start_up_exits_0_cleanly() {
     );
     drop(held);
 }
+
+/// The contracts `rule` names today in the embedded registry, `EXCHANGE:SYMBOL`, resolved
+/// here through the library (at the master's NIFTY 50 price).
+fn contracts_today(rule: &str) -> Vec<String> {
+    use alpha_panda::market::{ChainRule, InstrumentRegistry, MarketCalendar, OptionChains};
+    let registry = InstrumentRegistry::embedded().unwrap();
+    let chains = OptionChains::build(&registry);
+    let rule: ChainRule = rule.parse().unwrap();
+    let inputs = alpha_panda::market::RuleInputs {
+        today: MarketCalendar::ist_date(chrono::Utc::now()),
+        price: Some(registry.by_symbol("NSE:NIFTY 50").unwrap().last_price),
+    };
+    let tokens = rule.resolve(&chains, inputs).unwrap();
+    tokens
+        .iter()
+        .map(|t| registry.by_token(*t).unwrap().key())
+        .collect()
+}
+
+#[test]
+fn config_check_prints_what_each_subscription_rule_resolves_to() {
+    let toml = "[feed]\nsubscriptions = [\"RELIANCE:full\", \"NIFTY:CE,PE:ATM±1:current_week:quote\"]\n\
+                [strategies.momentum_1]\ninstruments = [\"NIFTY:PE:OTM2:current_month\"]\n";
+    let out = with_file(toml, &["config", "check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let feed = contracts_today("NIFTY:CE,PE:ATM±1:current_week");
+    assert_eq!(feed.len(), 6, "three strikes, two rights: {feed:?}");
+    let expected_feed = format!(
+        "#   feed.subscriptions[1] NIFTY:CE,PE:ATM±1:current_week (NSE:NIFTY 50 at 26000) -> {}",
+        feed.join(", ")
+    );
+    assert!(text.contains(&expected_feed), "{expected_feed}\nin:\n{text}");
+    let strategy = contracts_today("NIFTY:PE:OTM2:current_month");
+    let expected_strategy = format!(
+        "#   strategies.momentum_1.instruments[0] NIFTY:PE:OTM2:current_month (NSE:NIFTY 50 at 26000) -> {}",
+        strategy.join(", ")
+    );
+    assert!(text.contains(&expected_strategy), "{expected_strategy}\nin:\n{text}");
+}
+
+#[test]
+fn a_rule_that_cannot_resolve_is_refused_naming_its_setting() {
+    #[rustfmt::skip]
+    let cases = [
+        ("[feed]\nsubscriptions = [\"NIFTY 50:ltp\", \"FINNIFTY:CE:ATM:current_week:quote\"]\n",
+         "feed.subscriptions[1]: FINNIFTY has no futures or options in the instrument master"),
+        ("[feed]\nsubscriptions = [\"NIFTY:CE:ATM+99:current_week:quote\"]\n",
+         "feed.subscriptions[0]: NIFTY "),
+        ("[strategies.momentum_1]\ninstruments = [\"NIFTY:CE:ATM:someday\"]\n",
+         "strategies.momentum_1.instruments[0]: expiry \"someday\" is not understood"),
+    ];
+    for (toml, expected) in cases {
+        let out = with_file(toml, &["config", "check"]);
+        assert_eq!(out.status.code(), Some(2), "{toml}: {}", stdout(&out));
+        let err = stderr(&out);
+        assert!(err.contains(expected), "{toml}: expected {expected:?} in:\n{err}");
+    }
+}
