@@ -162,8 +162,12 @@ fn every_derivative_tick_passes_the_door_with_an_uncrossed_book_and_oi_in_lots()
         market.step_all(at(second));
         for instrument in &derivatives {
             let lot = instrument.lot_size;
-            let t = tick(&mut market, instrument.token, at(second));
             let symbol = &instrument.symbol;
+            for mode in [TickMode::Ltp, TickMode::Quote] {
+                let t = market.tick(instrument.token, mode, at(second)).unwrap();
+                assert_eq!(t.to_market_tick(None).check(), Ok(()), "{symbol} {mode:?}");
+            }
+            let t = tick(&mut market, instrument.token, at(second));
             assert_eq!(t.to_market_tick(None).check(), Ok(()), "{symbol}");
             for (side, levels) in [("bid", &t.bids), ("ask", &t.asks)] {
                 for level in levels.iter().filter(|l| l.quantity > 0) {
