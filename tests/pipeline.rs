@@ -11,7 +11,7 @@ use alpha_panda::market::instruments::InstrumentRegistry;
 use alpha_panda::messages::{Broker, OrderFilled};
 use alpha_panda::portfolio::recompute;
 use alpha_panda::settings::{RetrySettings, Secret};
-use alpha_panda::sim::{Simulator, SimulatorOptions};
+use alpha_panda::sim::{Derivatives, Simulator, SimulatorOptions};
 use alpha_panda::store::MemoryStore;
 use alpha_panda::strategy::StrategyRegistry;
 use alpha_panda::streaming::history::read_history;
@@ -40,6 +40,7 @@ async fn simulated_ticks_become_fills_and_the_portfolio_equals_a_recomputation_f
             listen: "127.0.0.1:0".parse().unwrap(),
             ticks_per_sec: 50,
             seed: 3,
+            derivatives: Derivatives::default(),
         },
         &registry,
     )

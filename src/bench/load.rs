@@ -8,7 +8,7 @@
 
 use super::BenchError;
 use crate::market::instruments::InstrumentRegistry;
-use crate::sim::{Pacing, Simulator, SimulatorOptions};
+use crate::sim::{Derivatives, Pacing, Simulator, SimulatorOptions};
 use std::thread::JoinHandle;
 use tokio::sync::oneshot;
 
@@ -88,6 +88,9 @@ fn serve(
             // Not used under `Pacing::Total`.
             ticks_per_sec: 1,
             seed,
+            // The benchmark's load is equities: the derivative model's settings do not
+            // change its rate.
+            derivatives: Derivatives::default(),
         };
         let sim = Simulator::start_with_pacing(options, Pacing::Total { ticks_per_sec }, registry)
             .await

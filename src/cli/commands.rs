@@ -9,7 +9,7 @@ use crate::market::instruments::InstrumentRegistry;
 use crate::messages::Broker;
 use crate::settings::Settings;
 use crate::settings::{RetrySettings, Secret};
-use crate::sim::{Simulator, SimulatorOptions};
+use crate::sim::{Derivatives, Simulator, SimulatorOptions};
 use crate::store::{MemoryStore, RedisStore, Store};
 use crate::strategy::StrategyRegistry;
 use crate::streaming::retry::Backoff;
@@ -74,6 +74,7 @@ async fn kite_sim(settings: &Settings, args: KiteSimArgs) -> anyhow::Result<()> 
             .ticks_per_sec
             .unwrap_or(settings.simulator.ticks_per_sec),
         seed: args.seed.unwrap_or(settings.simulator.seed),
+        derivatives: Derivatives::from_settings(&settings.simulator, &settings.fno, &registry),
     };
     let sim = Simulator::start(options, &registry)
         .await
@@ -146,6 +147,7 @@ async fn feed_endpoint(
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             ticks_per_sec: settings.simulator.ticks_per_sec,
             seed: settings.simulator.seed,
+            derivatives: Derivatives::from_settings(&settings.simulator, &settings.fno, registry),
         },
         registry,
     )

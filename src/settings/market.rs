@@ -18,6 +18,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveTime};
+use rust_decimal::Decimal;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -288,6 +289,13 @@ pub struct SimulatorSettings {
     pub ticks_per_sec: u32,
     /// Random seed: the same seed gives the same prices.
     pub seed: u64,
+    /// Annual volatility of the simulated options (Black-76), e.g. `0.15` for 15 %.
+    pub volatility: Decimal,
+    /// Annual risk-free rate discounting the simulated options, e.g. `0.065`.
+    pub risk_free_rate: Decimal,
+    /// Annual carry of a simulated future over its underlying, e.g. `0.07`:
+    /// `future = underlying × (1 + futures_basis × years to expiry)`.
+    pub futures_basis: Decimal,
 }
 
 /// A date written `YYYY-MM-DD`; the error names the shape so the loader can report it.
@@ -473,5 +481,39 @@ pub(super) fn problems(
             format!("must be between 1 and 10000, got {got}"),
         );
     }
+    simulator_rates(simulator, &mut push);
     out
+}
+
+/// The derivative model's rates: each within what a market has ever shown, so a typo
+/// (`15` for 15 %) is caught instead of pricing every option at nonsense.
+fn simulator_rates(simulator: &SimulatorSettings, push: &mut impl FnMut(&str, String)) {
+    let rates = [
+        (
+            "simulator.volatility",
+            simulator.volatility,
+            (Decimal::new(1, 3), Decimal::new(5, 0)),
+            "an annual volatility as a fraction (0.15 is 15 %)",
+        ),
+        (
+            "simulator.risk_free_rate",
+            simulator.risk_free_rate,
+            (Decimal::ZERO, Decimal::new(5, 1)),
+            "an annual rate as a fraction (0.065 is 6.5 %)",
+        ),
+        (
+            "simulator.futures_basis",
+            simulator.futures_basis,
+            (Decimal::new(-5, 1), Decimal::new(5, 1)),
+            "an annual carry as a fraction (0.07 is 7 %; negative for a discount)",
+        ),
+    ];
+    for (key, value, (low, high), what) in rates {
+        if value < low || value > high {
+            push(
+                key,
+                format!("must be between {low} and {high}, {what}; got {value}"),
+            );
+        }
+    }
 }

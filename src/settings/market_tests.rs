@@ -72,6 +72,9 @@ fn defaults_of_the_market_sections() {
         ("feed.max_pending_ticks", "10000"),
         ("simulator.ticks_per_sec", "5"),
         ("simulator.seed", "42"),
+        ("simulator.volatility", "\"0.15\""),
+        ("simulator.risk_free_rate", "\"0.065\""),
+        ("simulator.futures_basis", "\"0.07\""),
     ];
     for (key, literal) in literals {
         let (table, leaf) = key.split_once('.').unwrap();

@@ -99,6 +99,9 @@ pub(super) const DECIMALS: &[&str] = &[
     "paper.charges.gst_rate",
     "paper.charges.*.*",
     "portfolio.starting_cash",
+    "simulator.volatility",
+    "simulator.risk_free_rate",
+    "simulator.futures_basis",
 ];
 
 /// Tables any of whose keys may be `"off"` (case-insensitive): the key is then left

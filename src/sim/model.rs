@@ -1,11 +1,14 @@
-//! The simulator's seeded price model: a random walk on each instrument's tick grid with
-//! plausible volume, OHLC and a five-level book around the last price. Pure: the same seed
-//! and steps give the same ticks.
+//! The simulator's seeded price model of an equity or an index: a random walk on the
+//! instrument's tick grid, from its registry `last_price` when it has one, with plausible
+//! volume, OHLC and a five-level book around the last price. Futures and options are not
+//! walks: they are priced from their underlying's walk ([`super::derivative`]). Pure: the
+//! same seed and steps give the same ticks.
 //!
 //! Every tick it makes passes the door ([`crate::messages::MarketTick::check`]): the last
 //! price is at least one tick, bids sit below it and asks above (never crossed), quoted
 //! levels are priced, low ≤ open ≤ high.
 
+use super::contract::DEFAULT_TICK;
 use crate::kite::ticker::{DepthEntry, KiteTick, PacketKind};
 use crate::market::instruments::Instrument;
 use crate::messages::TickMode;
@@ -34,24 +37,28 @@ pub struct PriceModel {
 }
 
 impl PriceModel {
-    /// A model seeded from `seed` and the token, starting at a plausible price (hundreds to
-    /// a few thousand rupees for equities, tens of thousands for indices).
+    /// A model seeded from `seed` and the token, starting at the instrument's registry
+    /// `last_price` when it has one (the sample indices do, so their options are near the
+    /// money), else at a plausible drawn price (hundreds to a few thousand rupees for
+    /// equities, tens of thousands for indices).
     pub fn new(instrument: &Instrument, seed: u64) -> Self {
         let mut rng = StdRng::seed_from_u64(seed ^ u64::from(instrument.token).rotate_left(17));
         let tick_size = if instrument.tick_size > Decimal::ZERO {
             instrument.tick_size
         } else {
-            Decimal::new(5, 2)
+            DEFAULT_TICK
         };
         let rupees: i64 = if instrument.is_index() {
             rng.random_range(15_000..50_000)
         } else {
             rng.random_range(100..5_000)
         };
-        let close = (Decimal::from(rupees) / tick_size)
-            .trunc()
-            .to_i64()
-            .unwrap_or(rupees * 20);
+        let start = if instrument.last_price > Decimal::ZERO {
+            instrument.last_price
+        } else {
+            Decimal::from(rupees)
+        };
+        let close = (start / tick_size).trunc().to_i64().unwrap_or(rupees * 20);
         // At least 21 ticks, so that the open (±20 ticks) is a positive price even for an
         // instrument whose tick size is above its drawn price.
         let close = close.max(21);
@@ -92,6 +99,21 @@ impl PriceModel {
 
     fn price(&self, ticks: i64) -> Decimal {
         Decimal::from(ticks) * self.tick_size
+    }
+
+    /// The last price: what a derivative of this instrument is priced from.
+    pub fn last_price(&self) -> Decimal {
+        self.price(self.last)
+    }
+
+    /// The day's open.
+    pub fn open_price(&self) -> Decimal {
+        self.price(self.open)
+    }
+
+    /// The previous close.
+    pub fn close_price(&self) -> Decimal {
+        self.price(self.close)
     }
 
     /// The packet kind Kite sends for this instrument in `mode`.
@@ -170,7 +192,8 @@ mod tests {
     fn every_simulated_tick_passes_the_door_in_every_mode() {
         let registry = InstrumentRegistry::embedded().expect("embedded instruments");
         let mut checked = 0;
-        for instrument in registry.iter() {
+        // Derivatives are not walks (see `market_tests`).
+        for instrument in registry.iter().filter(|i| !i.kind.is_derivative()) {
             let mut model = PriceModel::new(instrument, 7);
             for step in 0..500u32 {
                 for mode in [TickMode::Ltp, TickMode::Quote, TickMode::Full] {

@@ -11,10 +11,10 @@
 //! Invariant: after the schedule has run for `t` seconds, a [`Pacer`] has handed out
 //! exactly `floor(t × ticks_per_sec)` ticks (up to the last wake-up).
 
-use super::model::PriceModel;
+use super::market::Market;
 use crate::kite::ticker::KiteTick;
 use crate::messages::TickMode;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use tokio::time::Instant;
 
@@ -85,14 +85,14 @@ pub(super) async fn paced(pacer: &mut Option<Pacer>) -> u64 {
 }
 
 /// The next `count` ticks of the round-robin over `subscriptions` from `cursor`, each
-/// instrument stepped before it ticks.
+/// instrument stepped before it ticks (a derivative steps its underlying too).
 pub(super) fn paced_ticks(
-    market: &Mutex<HashMap<u32, PriceModel>>,
+    market: &Mutex<Market>,
     subscriptions: &BTreeMap<u32, TickMode>,
     cursor: &mut usize,
     count: usize,
 ) -> Vec<KiteTick> {
-    let now = u32::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
+    let now = super::server::unix_now();
     let subscribed: Vec<(u32, TickMode)> = subscriptions.iter().map(|(t, m)| (*t, *m)).collect();
     let turn = round_robin(&subscribed, cursor, count);
     let Ok(mut market) = market.lock() else {
@@ -100,10 +100,8 @@ pub(super) fn paced_ticks(
     };
     turn.into_iter()
         .filter_map(|(token, mode)| {
-            market.get_mut(&token).map(|m| {
-                m.step();
-                m.tick(mode, now)
-            })
+            market.step(token, now);
+            market.tick(token, mode, now)
         })
         .collect()
 }

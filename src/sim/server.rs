@@ -2,16 +2,18 @@
 //! run and for tests. It accepts subscribe/unsubscribe/mode requests, streams frames for
 //! exactly the subscribed tokens in their modes at `ticks_per_sec` (or open loop at a fixed
 //! total rate, see [`Pacing`]), sends a heartbeat every second, counts the ticks it sent,
-//! and has test controls: drop every connection, go silent, inject raw frames.
+//! and has test controls: drop every connection, go silent, inject raw frames. Every
+//! instrument of the registry can be subscribed; futures and options are priced from
+//! their underlying ([`super::market`]), whose walk moves whether or not it is subscribed.
 
-use super::model::PriceModel;
+use super::market::{Derivatives, Market};
 use super::pacing::{MAX_TICKS_PER_FRAME, Pacer, Pacing, paced, paced_ticks};
 use crate::kite::text::{Request, ServerText};
 use crate::kite::ticker::{KiteTick, encode_frame, heartbeat};
 use crate::market::instruments::InstrumentRegistry;
 use crate::messages::TickMode;
 use futures::{SinkExt, StreamExt};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,6 +29,8 @@ pub struct SimulatorOptions {
     /// Ticks per second per subscribed instrument.
     pub ticks_per_sec: u32,
     pub seed: u64,
+    /// How futures and options are priced from their underlyings.
+    pub derivatives: Derivatives,
 }
 
 /// What tests can observe: connections accepted so far and the subscriptions (token → mode)
@@ -45,7 +49,7 @@ enum Control {
 }
 
 struct Shared {
-    market: Mutex<HashMap<u32, PriceModel>>,
+    market: Mutex<Market>,
     silent: AtomicBool,
     accepted: AtomicU64,
     ticks_sent: AtomicU64,
@@ -84,10 +88,7 @@ impl Simulator {
     ) -> std::io::Result<Simulator> {
         let listener = TcpListener::bind(options.listen).await?;
         let addr = listener.local_addr()?;
-        let market = registry
-            .iter()
-            .map(|i| (i.token, PriceModel::new(i, options.seed)))
-            .collect();
+        let market = Market::new(registry, options.seed, &options.derivatives);
         let (status, _) = watch::channel(SimulatorStatus::default());
         let shared = Arc::new(Shared {
             market: Mutex::new(market),
@@ -185,7 +186,7 @@ async fn step_market(
             _ = stop.changed() => return,
         }
         if let Ok(mut market) = shared.market.lock() {
-            market.values_mut().for_each(PriceModel::step);
+            market.step_all(unix_now());
         }
         steps.send_modify(|n| *n += 1);
     }
@@ -338,7 +339,7 @@ impl Connection {
             self.shared
                 .market
                 .lock()
-                .map(|m| m.contains_key(token))
+                .map(|m| m.contains(*token))
                 .unwrap_or(false)
         };
         let mut unknown = Vec::new();
@@ -382,13 +383,18 @@ impl Connection {
     }
 
     fn ticks(&self) -> Vec<KiteTick> {
-        let now = u32::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
+        let now = unix_now();
         let Ok(mut market) = self.shared.market.lock() else {
             return Vec::new();
         };
         self.subscriptions
             .iter()
-            .filter_map(|(token, mode)| market.get_mut(token).map(|m| m.tick(*mode, now)))
+            .filter_map(|(token, mode)| market.tick(*token, *mode, now))
             .collect()
     }
+}
+
+/// The wall clock in Unix seconds, as ticks carry it.
+pub(super) fn unix_now() -> u32 {
+    u32::try_from(chrono::Utc::now().timestamp()).unwrap_or(0)
 }

@@ -23,6 +23,8 @@
 
 mod actor;
 pub mod conflation;
+#[cfg(test)]
+mod fno_tests;
 mod health;
 mod publish_log;
 mod session;

@@ -5,7 +5,7 @@ use super::*;
 use crate::market::instruments::InstrumentRegistry;
 use crate::messages::{MarketTick, decode};
 use crate::settings::{RetrySettings, Secret};
-use crate::sim::{Simulator, SimulatorOptions, SimulatorStatus};
+use crate::sim::{Derivatives, Simulator, SimulatorOptions, SimulatorStatus};
 use crate::streaming::ProducerHandle;
 use crate::streaming::producer::Publish;
 use crate::streaming::retry::Backoff;
@@ -26,6 +26,7 @@ async fn simulator() -> (Simulator, InstrumentRegistry) {
             listen: "127.0.0.1:0".parse().unwrap(),
             ticks_per_sec: 20,
             seed: 7,
+            derivatives: Derivatives::default(),
         },
         &registry,
     )
