@@ -32,6 +32,9 @@ fn paper_defaults() -> RiskLimits {
         price_band_pct: Some(d("5")),
         daily_loss_limit: Some(d("50000")),
         max_open_orders: Some(50),
+        max_lots_per_underlying: Some(30),
+        max_premium_at_risk: Some(d("100000")),
+        max_notional: Some(d("50000000")),
         ..RiskLimits::default()
     }
 }
