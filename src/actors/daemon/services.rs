@@ -419,3 +419,26 @@ pub(crate) fn strategy_slots(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn risk_prices_each_underlying_of_the_registry_by_its_configured_instrument() {
+        let settings =
+            Settings::load_from(None, &std::collections::HashMap::new()).expect("defaults load");
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 26).expect("date");
+        let registry = InstrumentRegistry::embedded_on(day).expect("embedded registry");
+        let token = |key: &str| registry.by_symbol(key).expect(key).token;
+        let expected = crate::risk::FnoRules::new(
+            settings.fno.freeze_quantities.clone(),
+            settings.fno.max_slices,
+            BTreeMap::from([
+                ("BANKNIFTY".to_owned(), token("NSE:NIFTY BANK")),
+                ("NIFTY".to_owned(), token("NSE:NIFTY 50")),
+            ]),
+        );
+        assert_eq!(risk_fno_rules(&settings, &registry), expected);
+    }
+}
