@@ -63,7 +63,7 @@ pub struct RiskLimits {
     /// Most gross lots of one underlying after a derivative order, over every strategy of
     /// the broker: each (strategy, future or option) contributes the lots of its worst
     /// case (filled plus the orders in flight on the side that grows it), calls, puts and
-    /// futures alike, none netted against another (see [`super::fno_exposure`]).
+    /// futures alike, none netted against another (see `risk::fno_exposure`).
     /// Reducing orders pass.
     #[serde(default)]
     pub max_lots_per_underlying: Option<u32>,
