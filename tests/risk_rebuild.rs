@@ -326,3 +326,92 @@ async fn closing_orders_a_crash_cut_short_are_sent_at_the_next_start() {
     let validated = rig.read::<ValidatedSignal>(Stream::SignalsValidated).await;
     assert_eq!(closing(&validated), [(Side::Sell, 20)]);
 }
+
+/// F&O exposure is derived too: an option buy validated by one life and partly filled
+/// after it died still counts in the next life's premium at risk — its filled lot at the
+/// fill price, its open lot at its order price.
+#[actix::test]
+async fn a_restarted_risk_manager_counts_option_premium_in_flight_and_filled_from_the_topics() {
+    let rig = Rig::new().await;
+    let registry = alpha_panda::market::InstrumentRegistry::embedded().expect("registry");
+    let call = registry
+        .iter()
+        .find(|i| i.kind == alpha_panda::market::InstrumentKind::Call && i.name == "NIFTY")
+        .expect("a NIFTY call in the embedded registry")
+        .clone();
+    let lot = call.lot_size;
+    let premium = |lots: u32, price: i64| Decimal::from(lots * lot) * Decimal::from(price);
+    // Three lots at 150 are the limit.
+    let limits = RiskLimits {
+        max_premium_at_risk: Some(premium(3, 150)),
+        ..RiskLimits::default()
+    };
+    let rules = alpha_panda::risk::MarketRules::new(&registry);
+    let life = || {
+        RiskManager::new(
+            BTreeMap::from([(Broker::Paper, limits.clone())]),
+            rig.producer.clone(),
+            rig.store.clone(),
+        )
+        .with_market(BTreeMap::from([(Broker::Paper, rules.clone())]))
+        .with_history(Some(rig.connection.clone()))
+        .start()
+    };
+    let buy = |lots: u32| {
+        let mut raw = signal(Side::Buy, lots * lot);
+        raw.data.token = call.token;
+        raw.data.symbol = call.symbol.clone();
+        raw.data.price = Some(Decimal::from(150));
+        raw.data.reference_price = Decimal::from(150);
+        raw
+    };
+    let first = life();
+    let a = buy(2);
+    completed(first.send(deliver(a.clone())).await.expect("alive")).await;
+    let mut filled = order_of(&a);
+    (filled.token, filled.symbol) = (call.token, call.symbol.clone());
+    rig.publish(
+        Stream::OrdersFilled,
+        OrderFilled {
+            order: filled,
+            fill_id: "call-1".into(),
+            quantity: lot,
+            price: Decimal::from(140),
+            fees: Fees::default(),
+            cumulative_quantity: lot,
+            order_quantity: 2 * lot,
+            filled_at: at(),
+        },
+    )
+    .await;
+    drop(first);
+
+    let second = life();
+    // 1 lot at 140 filled + 1 lot at 150 in flight + 2 lots at 150 > 3 lots at 150.
+    let b = buy(2);
+    completed(second.send(deliver(b.clone())).await.expect("alive")).await;
+    // + 1 lot at 150 is 10 × lot under the limit: passes.
+    let c = buy(1);
+    completed(second.send(deliver(c.clone())).await.expect("alive")).await;
+
+    let validated = rig.read::<ValidatedSignal>(Stream::SignalsValidated).await;
+    let rejected = rig.read::<RejectedSignal>(Stream::SignalsRejected).await;
+    let refused: Vec<_> = rejected
+        .iter()
+        .filter(|r| r.causation_id == Some(b.id))
+        .map(|r| r.data.reasons.clone())
+        .collect();
+    let now = premium(1, 140) + premium(1, 150);
+    let after = now + premium(2, 150);
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0][0].code, RejectionCode::MaxPremiumAtRisk);
+    assert!(
+        refused[0][0].message.starts_with(&format!(
+            "option premium at risk after the order {after:.2} exceeds {} (now {now:.2})",
+            premium(3, 150)
+        )),
+        "{}",
+        refused[0][0].message
+    );
+    assert!(validated.iter().any(|v| v.causation_id == Some(c.id)));
+}

@@ -135,6 +135,15 @@ pub enum RejectionCode {
     EntryCutoff,
     /// The position's value after the order (filled plus in flight) above the limit.
     MaxPositionValue,
+    /// A derivative order larger than its underlying's freeze quantity × the most slices
+    /// one order may become: it cannot be placed, even sliced.
+    FreezeQuantity,
+    /// The gross lots of one underlying's futures and options after the order above the limit.
+    MaxLotsPerUnderlying,
+    /// The premium of bought options at risk after the order above the limit.
+    MaxPremiumAtRisk,
+    /// The gross notional of derivative positions after the order above the limit.
+    MaxNotional,
 }
 
 impl RejectionCode {
@@ -155,6 +164,10 @@ impl RejectionCode {
             RejectionCode::LotSize => "lot_size",
             RejectionCode::EntryCutoff => "entry_cutoff",
             RejectionCode::MaxPositionValue => "max_position_value",
+            RejectionCode::FreezeQuantity => "freeze_quantity",
+            RejectionCode::MaxLotsPerUnderlying => "max_lots_per_underlying",
+            RejectionCode::MaxPremiumAtRisk => "max_premium_at_risk",
+            RejectionCode::MaxNotional => "max_notional",
         }
     }
 }

@@ -213,6 +213,8 @@ impl BrokerRisk {
             loss_limit_reached: self.tripped.refuses(strategy),
             day: self.day,
             instrument: self.market.instrument(token),
+            fno: self.market.fno(),
+            derivative: self.derivative_exposure(signal),
             entries_closed: self.market.entries_closed(signal, at),
             at,
         };
@@ -271,6 +273,7 @@ impl BrokerRisk {
                 token: signal.token,
                 side: signal.side,
                 remaining: signal.quantity,
+                price: rules::order_price(signal),
                 day,
             },
         );

@@ -10,6 +10,7 @@
 
 use crate::messages::Side;
 use chrono::NaiveDate;
+use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
 /// One order in flight.
@@ -20,6 +21,9 @@ pub(crate) struct Pending {
     pub(crate) side: Side,
     /// Not yet filled.
     pub(crate) remaining: u32,
+    /// Its price (limit, else trigger, else the reference price of a market order): what
+    /// a buy of an option puts at risk per unit.
+    pub(crate) price: Decimal,
     /// The IST day it was validated on.
     pub(crate) day: NaiveDate,
 }

@@ -60,6 +60,25 @@ pub struct RiskLimits {
     /// Most validated orders of the broker not yet completely filled or failed.
     #[serde(default)]
     pub max_open_orders: Option<u32>,
+    /// Most gross lots of one underlying after a derivative order, over every strategy of
+    /// the broker: each (strategy, future or option) contributes the lots of its worst
+    /// case (filled plus the orders in flight on the side that grows it), calls, puts and
+    /// futures alike, none netted against another (see `risk::fno_exposure`).
+    /// Reducing orders pass.
+    #[serde(default)]
+    pub max_lots_per_underlying: Option<u32>,
+    /// Most premium of bought options at risk after an option buy, rupees, over the
+    /// broker: what open long options cost plus the option buys in flight at their
+    /// price. Sold options are not counted here (their loss has no such bound):
+    /// `max_notional` and `max_lots_per_underlying` bound them. Reducing orders pass.
+    #[serde(default, with = "rust_decimal::serde::str_option")]
+    pub max_premium_at_risk: Option<Decimal>,
+    /// Most gross notional of the broker's derivative positions after a derivative order,
+    /// rupees: every worst-case quantity (filled plus in flight on the growing side) at
+    /// the future's price, or at the underlying's price for an option (its strike while
+    /// the underlying has no price). Reducing orders pass.
+    #[serde(default, with = "rust_decimal::serde::str_option")]
+    pub max_notional: Option<Decimal>,
 }
 
 impl RiskLimits {
@@ -90,6 +109,9 @@ impl RiskLimits {
         out.amount("daily_loss_limit", self.daily_loss_limit);
         out.amount("strategy_daily_loss_limit", self.strategy_daily_loss_limit);
         out.count("max_open_orders", self.max_open_orders);
+        out.count("max_lots_per_underlying", self.max_lots_per_underlying);
+        out.amount("max_premium_at_risk", self.max_premium_at_risk);
+        out.amount("max_notional", self.max_notional);
         out.found
     }
 }

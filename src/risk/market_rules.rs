@@ -1,7 +1,8 @@
 //! [`MarketRules`]: what the market itself demands of a broker's orders, beside the limits
 //! the operator configures ([`RiskLimits`](super::RiskLimits)): prices on the instrument's
-//! tick grid, quantities in whole lots, and no new MIS exposure once the intraday entry
-//! cutoff has passed.
+//! tick grid, quantities in whole lots, derivative orders no larger than their freeze
+//! quantity × the slices allowed ([`FnoRules`]), and no new MIS exposure once the
+//! intraday entry cutoff has passed.
 //!
 //! Round or refuse: risk refuses, it never rounds. A validated signal is the strategy's own
 //! intent, approved unchanged; a price quietly moved by risk would be an order the strategy
@@ -22,6 +23,7 @@
 //! has no grid to check (the runner refuses to start a strategy on one); without an
 //! intraday day (`market_hours.intraday = false`) nothing is cut off.
 
+use super::fno::FnoRules;
 use crate::market::{Instrument, InstrumentRegistry, IntradayDay};
 use crate::messages::{Product, TradingSignal};
 use chrono::{DateTime, NaiveTime, Utc};
@@ -69,6 +71,8 @@ pub struct MarketRules {
     instruments: Arc<HashMap<u32, Instrument>>,
     /// The intraday day and how this broker's products are decided; `None` = no cutoff.
     cutoff: Option<(IntradayDay, ProductRule)>,
+    /// Freeze quantities, slices and the underlyings' price instruments.
+    fno: FnoRules,
 }
 
 impl MarketRules {
@@ -77,6 +81,7 @@ impl MarketRules {
         MarketRules {
             instruments: Arc::new(registry.iter().map(|i| (i.token, i.clone())).collect()),
             cutoff: None,
+            fno: FnoRules::default(),
         }
     }
 
@@ -85,6 +90,17 @@ impl MarketRules {
     pub fn with_entry_cutoff(mut self, day: Option<IntradayDay>, products: ProductRule) -> Self {
         self.cutoff = day.map(|day| (day, products));
         self
+    }
+
+    /// These rules with `fno`'s freeze quantities, slices and underlying prices.
+    pub fn with_fno(mut self, fno: FnoRules) -> Self {
+        self.fno = fno;
+        self
+    }
+
+    /// The F&O rules.
+    pub(crate) fn fno(&self) -> &FnoRules {
+        &self.fno
     }
 
     /// The instrument of `token`, if known.
@@ -133,13 +149,34 @@ pub(crate) fn off_grid(signal: &TradingSignal, instrument: &Instrument) -> Optio
     ))
 }
 
-/// `None` if `signal`'s quantity is a whole number of `instrument`'s lots; else the reason.
+/// `None` if `signal`'s quantity is a whole number of `instrument`'s lots; else the reason,
+/// naming the lot size and the whole lots on either side of the quantity.
 pub(crate) fn off_lot(signal: &TradingSignal, instrument: &Instrument) -> Option<String> {
-    let lot = instrument.lot_size;
-    (!signal.quantity.is_multiple_of(lot)).then(|| {
-        format!(
-            "quantity {} is not a multiple of the lot size {lot} of {}",
-            signal.quantity, instrument.symbol
-        )
-    })
+    let (quantity, lot) = (signal.quantity, instrument.lot_size);
+    if lot == 0 {
+        // Kite writes lot 0 for an index: nothing of it can be ordered.
+        return Some(format!(
+            "quantity {quantity} cannot be ordered: {} has no lot size (an index is not traded)",
+            instrument.key()
+        ));
+    }
+    if quantity.is_multiple_of(lot) {
+        return None;
+    }
+    let below = quantity / lot;
+    let lots = |n: u32| {
+        let units = u64::from(n) * u64::from(lot);
+        match n {
+            1 => format!("1 lot = {units}"),
+            n => format!("{n} lots = {units}"),
+        }
+    };
+    let near = match below {
+        0 => lots(1),
+        n => format!("{}, {}", lots(n), lots(n + 1)),
+    };
+    Some(format!(
+        "quantity {quantity} is not a multiple of the lot size {lot} of {} ({near})",
+        instrument.key()
+    ))
 }

@@ -25,9 +25,12 @@
 //!   broker loss limit moves ACTIVE to REDUCING; a reached limit (the broker's or a
 //!   strategy's) refuses new exposure for the rest of the IST day, but never a reducing
 //!   order, so a losing position can always be closed.
-//! - The market's rules ([`MarketRules`]: tick and lot sizes, the MIS entry cutoff) come
-//!   from configuration with the limits. Off-grid prices and part lots are refused, never
-//!   rounded.
+//! - The market's rules ([`MarketRules`]: tick and lot sizes, freeze quantities, the MIS
+//!   entry cutoff) come from configuration with the limits. Off-grid prices and part lots
+//!   are refused, never rounded.
+//! - The F&O limits (gross lots per underlying, premium at risk, notional) are the broker's,
+//!   over every strategy, recomputed for each derivative order from positions and orders
+//!   in flight; margin is out of scope.
 //!
 //! [`TradingSignal`]: crate::messages::TradingSignal
 //! [`Rejection`]: crate::messages::Rejection
@@ -36,6 +39,8 @@
 mod book;
 mod engine;
 mod exposure;
+mod fno;
+mod fno_exposure;
 mod limits;
 mod loss;
 mod market_rules;
@@ -48,6 +53,10 @@ mod test_support;
 mod tests_book;
 #[cfg(test)]
 mod tests_exposure;
+#[cfg(test)]
+mod tests_fno;
+#[cfg(test)]
+mod tests_fno_limits;
 #[cfg(test)]
 mod tests_isolation;
 #[cfg(test)]
@@ -62,6 +71,7 @@ mod tests_rules;
 mod tests_state;
 
 pub use engine::{BrokerRisk, TradingState, Verdict};
+pub use fno::FnoRules;
 pub use limits::{LossAction, LossBasis, RiskLimits};
 pub use loss::LossLimitBreach;
 pub use market_rules::{MarketRules, ProductRule};

@@ -4,10 +4,11 @@
 //! Order of the reasons (stable, so callers and tests can rely on it): the trading state
 //! (`trading_halted` or `trading_reducing`) first; then the day's own gate, `entry_cutoff`
 //! (no new MIS exposure late in the day; see [`MarketRules`]); then what the instrument
-//! allows, `tick_size` and `lot_size`; then the limits in [`RiskLimits`] field order —
-//! `max_order_quantity`, `max_order_value`, `max_position`, `max_position_value`,
-//! `max_daily_trades`, `price_band` (or `no_market_price`), `daily_loss_limit`,
-//! `max_open_orders`.
+//! allows, `tick_size`, `lot_size` and `freeze_quantity`; then the limits in
+//! [`RiskLimits`] field order — `max_order_quantity`, `max_order_value`, `max_position`,
+//! `max_position_value`, `max_daily_trades`, `price_band` (or `no_market_price`),
+//! `daily_loss_limit`, `max_open_orders`, and the F&O limits `max_lots_per_underlying`,
+//! `max_premium_at_risk`, `max_notional` (see [`fno_exposure`](super::fno_exposure)).
 //!
 //! Whether an order *reduces* (what REDUCING, the entry cutoff, the position limits and a
 //! reached loss limit let through) is judged on the worst case: the position from fills
@@ -21,6 +22,8 @@
 //! hostile prices saturates (a saturated order value exceeds any limit).
 
 use super::engine::TradingState;
+use super::fno::FnoRules;
+use super::fno_exposure::DerivativeExposure;
 use super::limits::RiskLimits;
 use super::market_rules::{off_grid, off_lot};
 use crate::accounting::Net;
@@ -53,6 +56,11 @@ pub(crate) struct Context<'a> {
     pub(crate) day: Option<NaiveDate>,
     /// The signal's instrument (tick and lot size), if the registry knows it.
     pub(crate) instrument: Option<&'a Instrument>,
+    /// Freeze quantities and slices.
+    pub(crate) fno: &'a FnoRules,
+    /// The broker's F&O exposure before and after the order, when it is a future or an
+    /// option and an F&O limit is on.
+    pub(crate) derivative: Option<DerivativeExposure<'a>>,
     /// The entry cutoff when the signal is an MIS order and MIS entries are closed at `at`.
     pub(crate) entries_closed: Option<NaiveTime>,
     /// The signal's time (see [`MarketRules`](super::MarketRules) for which clock).
@@ -114,6 +122,9 @@ pub(crate) fn evaluate(ctx: &Context<'_>, signal: &TradingSignal) -> Vec<Rejecti
         }
         if let Some(message) = off_lot(signal, instrument) {
             fail(RejectionCode::LotSize, message);
+        }
+        if let Some(message) = ctx.fno.unsliceable(signal, instrument) {
+            fail(RejectionCode::FreezeQuantity, message);
         }
     }
 
@@ -221,6 +232,14 @@ pub(crate) fn evaluate(ctx: &Context<'_>, signal: &TradingSignal) -> Vec<Rejecti
         );
     }
 
+    if let Some(exposure) = ctx.derivative
+        && !reduces
+    {
+        for (code, message) in exposure.breaches(limits) {
+            fail(code, message);
+        }
+    }
+
     out
 }
 
@@ -230,7 +249,7 @@ pub(crate) fn order_value(signal: &TradingSignal) -> Decimal {
 }
 
 /// The limit price, else the trigger price, else the reference price.
-fn order_price(signal: &TradingSignal) -> Decimal {
+pub(crate) fn order_price(signal: &TradingSignal) -> Decimal {
     signal
         .price
         .or(signal.trigger_price)

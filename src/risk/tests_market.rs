@@ -149,14 +149,16 @@ fn quantities_must_be_whole_lots() {
         symbol: "NIFTY26DECFUT".into(),
         ..limit(Side::Buy, quantity, "24500.10")
     };
-    let lots =
-        |q: u32| format!("quantity {q} is not a multiple of the lot size 25 of NIFTY26DECFUT");
+    let lots = |q: u32, near: &str| {
+        format!("quantity {q} is not a multiple of the lot size 25 of NFO:NIFTY26DECFUT ({near})")
+    };
     let cases = [
         (25, None),
         (75, None),
-        (1, Some(lots(1))),
-        (30, Some(lots(30))),
-        (49, Some(lots(49))),
+        (1, Some(lots(1, "1 lot = 25"))),
+        (30, Some(lots(30, "1 lot = 25, 2 lots = 50"))),
+        (49, Some(lots(49, "1 lot = 25, 2 lots = 50"))),
+        (80, Some(lots(80, "3 lots = 75, 4 lots = 100"))),
     ];
     for (quantity, message) in cases {
         let expected = match message {

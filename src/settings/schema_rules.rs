@@ -94,6 +94,8 @@ pub(super) const DECIMALS: &[&str] = &[
     "risk.*.max_order_value",
     "risk.*.price_band_pct",
     "risk.*.daily_loss_limit",
+    "risk.*.max_premium_at_risk",
+    "risk.*.max_notional",
     "paper.slippage_bps",
     "paper.max_fill_fraction",
     "paper.charges.gst_rate",

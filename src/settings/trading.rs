@@ -103,6 +103,9 @@ struct LimitsOrOff {
     loss_limit_basis: LossBasis,
     on_loss_limit: LossAction,
     max_open_orders: Limit<u32>,
+    max_lots_per_underlying: Limit<u32>,
+    max_premium_at_risk: Limit<Decimal>,
+    max_notional: Limit<Decimal>,
 }
 
 impl From<&RiskLimits> for LimitsOrOff {
@@ -120,6 +123,9 @@ impl From<&RiskLimits> for LimitsOrOff {
             loss_limit_basis,
             on_loss_limit,
             max_open_orders,
+            max_lots_per_underlying,
+            max_premium_at_risk,
+            max_notional,
         } = limits.clone();
         Self {
             max_order_quantity: max_order_quantity.into(),
@@ -133,6 +139,9 @@ impl From<&RiskLimits> for LimitsOrOff {
             loss_limit_basis,
             on_loss_limit,
             max_open_orders: max_open_orders.into(),
+            max_lots_per_underlying: max_lots_per_underlying.into(),
+            max_premium_at_risk: max_premium_at_risk.into(),
+            max_notional: max_notional.into(),
         }
     }
 }

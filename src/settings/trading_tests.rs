@@ -32,6 +32,9 @@ fn paper_defaults() -> RiskLimits {
         price_band_pct: Some(d("5")),
         daily_loss_limit: Some(d("50000")),
         max_open_orders: Some(50),
+        max_lots_per_underlying: Some(30),
+        max_premium_at_risk: Some(d("100000")),
+        max_notional: Some(d("50000000")),
         ..RiskLimits::default()
     }
 }
@@ -152,6 +155,32 @@ fn off_is_only_for_risk_limits_and_bad_limits_say_how_to_switch_off() {
     assert_eq!(
         got,
         ["risk.paper.max_open_orders: must be at least 1 (set it to \"off\" to turn the rule off)"]
+    );
+}
+
+#[test]
+fn f_and_o_limits_load_switch_off_and_refuse_zero() {
+    let s = load(None, &[]).unwrap();
+    let z = &s.risk.zerodha;
+    assert_eq!(z.max_lots_per_underlying, Some(2));
+    assert_eq!(z.max_premium_at_risk, Some(d("10000")));
+    assert_eq!(z.max_notional, Some(d("5000000")));
+    let file = "[risk.paper]\nmax_lots_per_underlying = \"off\"\nmax_premium_at_risk = 2500.5\n\
+                max_notional = \"off\"\n";
+    let s = load(Some(file), &[]).unwrap();
+    assert_eq!(s.risk.paper.max_lots_per_underlying, None);
+    assert_eq!(s.risk.paper.max_premium_at_risk, Some(d("2500.5")));
+    assert_eq!(s.risk.paper.max_notional, None);
+    let file = "[risk.zerodha]\nmax_lots_per_underlying = 0\nmax_premium_at_risk = \"0\"\n\
+                max_notional = \"-1\"\n";
+    let off = "(set it to \"off\" to turn the rule off)";
+    assert_eq!(
+        problems(load(Some(file), &[])),
+        [
+            format!("risk.zerodha.max_lots_per_underlying: must be at least 1 {off}"),
+            format!("risk.zerodha.max_premium_at_risk: must be positive, got 0 {off}"),
+            format!("risk.zerodha.max_notional: must be positive, got -1 {off}"),
+        ]
     );
 }
 

@@ -69,12 +69,17 @@ pub(super) fn rejection_codes() -> Vec<RejectionCode> {
         LotSize,
         EntryCutoff,
         MaxPositionValue,
+        FreezeQuantity,
+        MaxLotsPerUnderlying,
+        MaxPremiumAtRisk,
+        MaxNotional,
     ];
     for code in &all {
         match code {
             MaxOrderQuantity | MaxOrderValue | MaxPosition | MaxDailyTrades | PriceBand
             | DailyLossLimit | MaxOpenOrders | TradingHalted | TradingReducing | NoMarketPrice
-            | MarketClosed | TickSize | LotSize | EntryCutoff | MaxPositionValue => {}
+            | MarketClosed | TickSize | LotSize | EntryCutoff | MaxPositionValue
+            | FreezeQuantity | MaxLotsPerUnderlying | MaxPremiumAtRisk | MaxNotional => {}
         }
     }
     all

@@ -17,7 +17,7 @@ use crate::store::Store;
 use crate::strategy::StrategyRegistry;
 use crate::streaming::{KafkaConnection, ProducerHandle};
 use actix::Recipient;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -178,10 +178,11 @@ pub(crate) fn risk_limits(
         .collect()
 }
 
-/// The market's rules for each broker in `brokers`: the registry's tick and lot sizes, and
-/// the MIS entry cutoff of `market_hours` (none with `intraday = false`) for the product
-/// each venue places an order as: paper every order as `paper.product`, whatever the
-/// signal says; Zerodha the signal's own, else its strategy's, else `zerodha.product`.
+/// The market's rules for each broker in `brokers`: the registry's tick and lot sizes,
+/// `[fno]`'s freeze quantities, slices and underlying prices, and the MIS entry cutoff of
+/// `market_hours` (none with `intraday = false`) for the product each venue places an
+/// order as: paper every order as `paper.product`, whatever the signal says; Zerodha the
+/// signal's own, else its strategy's, else `zerodha.product`.
 pub(crate) fn risk_market_rules(
     settings: &Settings,
     registry: &InstrumentRegistry,
@@ -189,7 +190,7 @@ pub(crate) fn risk_market_rules(
 ) -> BTreeMap<Broker, crate::risk::MarketRules> {
     use crate::messages::Product;
     use crate::risk::{MarketRules, ProductRule};
-    let base = MarketRules::new(registry);
+    let base = MarketRules::new(registry).with_fno(risk_fno_rules(settings, registry));
     let products = |broker| match broker {
         Broker::Paper => ProductRule::Fixed(match settings.paper.product {
             crate::paper::Product::Mis => Product::Mis,
@@ -211,6 +212,30 @@ pub(crate) fn risk_market_rules(
             (*b, base.clone().with_entry_cutoff(day, products(*b)))
         })
         .collect()
+}
+
+/// `[fno]` as risk's rules: the freeze quantities and slices as set, and the token of
+/// each underlying's price instrument (`fno.underlyings`, else `NSE:<name>`) for every
+/// underlying of the registry's futures and options; one the registry does not list has
+/// no price (its options' notional is then counted at their strike).
+fn risk_fno_rules(settings: &Settings, registry: &InstrumentRegistry) -> crate::risk::FnoRules {
+    let fno = &settings.fno;
+    let underlying_tokens = registry
+        .iter()
+        .filter(|i| i.kind.is_derivative())
+        .map(|i| i.name.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter_map(|name| {
+            let token = registry.by_symbol(&fno.underlying_key(name))?.token;
+            Some((name.to_owned(), token))
+        })
+        .collect();
+    crate::risk::FnoRules::new(
+        fno.freeze_quantities.clone(),
+        fno.max_slices,
+        underlying_tokens,
+    )
 }
 
 /// The paper venue's arguments: with `history`, it rebuilds its accounts from its fills
@@ -396,4 +421,27 @@ pub(crate) fn strategy_slots(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn risk_prices_each_underlying_of_the_registry_by_its_configured_instrument() {
+        let settings =
+            Settings::load_from(None, &std::collections::HashMap::new()).expect("defaults load");
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 26).expect("date");
+        let registry = InstrumentRegistry::embedded_on(day).expect("embedded registry");
+        let token = |key: &str| registry.by_symbol(key).expect(key).token;
+        let expected = crate::risk::FnoRules::new(
+            settings.fno.freeze_quantities.clone(),
+            settings.fno.max_slices,
+            BTreeMap::from([
+                ("BANKNIFTY".to_owned(), token("NSE:NIFTY BANK")),
+                ("NIFTY".to_owned(), token("NSE:NIFTY 50")),
+            ]),
+        );
+        assert_eq!(risk_fno_rules(&settings, &registry), expected);
+    }
 }

@@ -21,8 +21,8 @@ use uuid::Uuid;
 
 pub struct RiskManager {
     pub(super) limits: BTreeMap<Broker, RiskLimits>,
-    /// The market's rules per broker (tick and lot sizes, the MIS entry cutoff); a broker
-    /// without an entry has none.
+    /// The market's rules per broker (tick and lot sizes, freeze quantities, the MIS entry
+    /// cutoff); a broker without an entry has none.
     pub(super) market: BTreeMap<Broker, MarketRules>,
     pub(super) books: BTreeMap<Broker, BrokerRisk>,
     producer: ProducerHandle,
@@ -61,8 +61,8 @@ impl RiskManager {
         }
     }
 
-    /// Applies each broker's market rules (tick and lot sizes, the MIS entry cutoff) as
-    /// well as its limits.
+    /// Applies each broker's market rules (tick and lot sizes, freeze quantities, the MIS
+    /// entry cutoff) as well as its limits.
     pub fn with_market(mut self, market: BTreeMap<Broker, MarketRules>) -> Self {
         self.market = market;
         self.books = fresh_books(&self.limits, &self.market);

@@ -6,8 +6,10 @@
 //! daily loss limits). State is kept separately per broker ([`crate::risk::BrokerRisk`]);
 //! paper and zerodha never mix. Besides each broker's limits it applies the market's rules
 //! ([`crate::risk::MarketRules`], given with [`RiskManager::with_market`]): prices on the
-//! instrument's tick grid, whole lots, and no new MIS exposure from the entry cutoff,
-//! judged at the signal's timestamp.
+//! instrument's tick grid, whole lots, derivative orders within their freeze quantity ×
+//! the slices allowed, and no new MIS exposure from the entry cutoff, judged at the
+//! signal's timestamp. The instruments there also let the F&O limits (lots per underlying,
+//! premium at risk, notional) tell futures and options apart.
 //!
 //! Derived, not counted: at start each broker's book is rebuilt from its topics
 //! (`rebuild`: validated and rejected signals, fills, failures), so positions, orders in
