@@ -267,13 +267,19 @@ fn config_check_prints_what_each_subscription_rule_resolves_to() {
         "#   feed.subscriptions[1] NIFTY:CE,PE:ATM±1:current_week (NSE:NIFTY 50 at 26000) -> {}",
         feed.join(", ")
     );
-    assert!(text.contains(&expected_feed), "{expected_feed}\nin:\n{text}");
+    assert!(
+        text.contains(&expected_feed),
+        "{expected_feed}\nin:\n{text}"
+    );
     let strategy = contracts_today("NIFTY:PE:OTM2:current_month");
     let expected_strategy = format!(
         "#   strategies.momentum_1.instruments[0] NIFTY:PE:OTM2:current_month (NSE:NIFTY 50 at 26000) -> {}",
         strategy.join(", ")
     );
-    assert!(text.contains(&expected_strategy), "{expected_strategy}\nin:\n{text}");
+    assert!(
+        text.contains(&expected_strategy),
+        "{expected_strategy}\nin:\n{text}"
+    );
 }
 
 #[test]
@@ -291,6 +297,9 @@ fn a_rule_that_cannot_resolve_is_refused_naming_its_setting() {
         let out = with_file(toml, &["config", "check"]);
         assert_eq!(out.status.code(), Some(2), "{toml}: {}", stdout(&out));
         let err = stderr(&out);
-        assert!(err.contains(expected), "{toml}: expected {expected:?} in:\n{err}");
+        assert!(
+            err.contains(expected),
+            "{toml}: expected {expected:?} in:\n{err}"
+        );
     }
 }

@@ -86,7 +86,10 @@ impl StraddleParams {
         if self.stop_loss_pct <= Decimal::ZERO || self.stop_loss_pct > Decimal::from(1000) {
             problems.push((
                 "stop_loss_pct".to_owned(),
-                format!("must be above 0 and at most 1000 (got {})", self.stop_loss_pct),
+                format!(
+                    "must be above 0 and at most 1000 (got {})",
+                    self.stop_loss_pct
+                ),
             ));
         }
         let mut time = |field: &str, text: &Option<String>| {
@@ -123,7 +126,9 @@ impl StraddleParams {
 /// Every problem with `params`, each naming its field.
 pub fn factory(params: &StrategyParams) -> Result<Box<dyn Strategy>, ParamsError> {
     let params: StraddleParams = params.parse()?;
-    let plan = params.plan().map_err(|p| ParamsError::check(p).unwrap_err())?;
+    let plan = params
+        .plan()
+        .map_err(|p| ParamsError::check(p).unwrap_err())?;
     Ok(Box::new(ShortStraddle::new(plan)))
 }
 
@@ -214,7 +219,10 @@ pub fn decide(
             return OrderIntent::towards(
                 leg.position,
                 0,
-                format!("stop: {price} reached {stop} ({}% above {entry})", plan.stop_loss_pct),
+                format!(
+                    "stop: {price} reached {stop} ({}% above {entry})",
+                    plan.stop_loss_pct
+                ),
             );
         }
         return None;
@@ -229,7 +237,10 @@ pub fn decide(
     Some(OrderIntent::market(
         Side::Sell,
         quantity,
-        format!("straddle leg: sell {} lot(s) of {lot_size} at {price}", plan.lots),
+        format!(
+            "straddle leg: sell {} lot(s) of {lot_size} at {price}",
+            plan.lots
+        ),
     ))
 }
 

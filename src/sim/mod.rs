@@ -4,11 +4,12 @@
 //! Equities and indices follow seeded random walks ([`model`]); futures and options are
 //! priced from their underlying's walk ([`contract`], [`black76`]) and keep their own
 //! day of trading ([`derivative`]); [`market`] holds them all and ties each derivative to
-//! its underlying; [`server`] speaks Kite's protocol, paced by [`pacing`].
+//! its underlying; [`export`] writes its ticks as a backtest file; [`server`] speaks Kite's protocol, paced by [`pacing`].
 
 pub mod black76;
 pub mod contract;
 pub mod derivative;
+pub mod export;
 pub mod market;
 #[cfg(test)]
 mod market_tests;

@@ -27,7 +27,12 @@ pub enum Watched {
 impl Daemon {
     /// Starts `alpha-panda run` with `config` and `args`, and waits until it runs.
     pub fn start(config: &Path, args: &[&str], envs: &[(&str, &str)]) -> Daemon {
-        Self::start_binary(Path::new(env!("CARGO_BIN_EXE_alpha-panda")), config, args, envs)
+        Self::start_binary(
+            Path::new(env!("CARGO_BIN_EXE_alpha-panda")),
+            config,
+            args,
+            envs,
+        )
     }
 
     /// [`Daemon::start`] of another binary built on the library (an example's).

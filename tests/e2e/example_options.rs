@@ -61,7 +61,13 @@ fn expected_contracts() -> Vec<String> {
     let tokens = rule.resolve(&chains, inputs).expect("the rule resolves");
     tokens
         .iter()
-        .map(|t| registry.by_token(*t).expect("a listed token").symbol.clone())
+        .map(|t| {
+            registry
+                .by_token(*t)
+                .expect("a listed token")
+                .symbol
+                .clone()
+        })
         .collect()
 }
 
@@ -87,9 +93,11 @@ fn the_options_example_sells_rule_picked_strikes_in_lots_with_the_option_charges
             .and_then(|a| a.iter().find(|p| p["strategy_id"] == "straddle_1"))
             .cloned();
         let shorts = straddle.as_ref().map_or(0, |p| {
-            p["positions"]
-                .as_array()
-                .map_or(0, |ps| ps.iter().filter(|x| x["quantity"].as_i64() < Some(0)).count())
+            p["positions"].as_array().map_or(0, |ps| {
+                ps.iter()
+                    .filter(|x| x["quantity"].as_i64() < Some(0))
+                    .count()
+            })
         });
         if let Some(p) = straddle.filter(|_| shorts == 2) {
             break p;
@@ -130,7 +138,10 @@ fn the_options_example_sells_rule_picked_strikes_in_lots_with_the_option_charges
         total += charges;
     }
     let day_charges = d(portfolio["day"]["charges"].as_str().expect("day charges"));
-    assert_eq!(day_charges, total, "the day's charges are the legs' charges");
+    assert_eq!(
+        day_charges, total,
+        "the day's charges are the legs' charges"
+    );
 
     let (code, _, lines) = daemon.sigterm();
     assert_eq!(code, Some(0), "clean shutdown:\n{}", lines.join("\n"));
