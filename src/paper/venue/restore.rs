@@ -10,9 +10,9 @@
 use chrono::{DateTime, Utc};
 
 use super::PaperVenue;
-use crate::messages::{OrderFailed, OrderFailureKind};
+use crate::messages::{OrderFailed, OrderFailureKind, VenueEvent};
 use crate::paper::book::{Order, Stage};
-use crate::paper::restore::RestingOrder;
+use crate::paper::restore::{JournalEntry, RestingOrder};
 
 /// A stop that triggered on a tick and stayed open ([`PaperVenue::take_triggered`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +22,29 @@ pub struct TriggeredStop {
 }
 
 impl PaperVenue {
+    /// Learns what a journal entry of an earlier life says beyond its events, before its
+    /// fills are restored ([`PaperVenue::restore_fill`]): the contract its order is in
+    /// (kept if the registry no longer lists it: an expired contract still settles) and the
+    /// product it was placed as (a restored fill opens its position as that product).
+    pub fn learn_placement(&mut self, entry: &JournalEntry) {
+        for event in &entry.events {
+            let VenueEvent::Submitted(submitted) = event else {
+                continue;
+            };
+            let token = submitted.order.token;
+            if let Some(contract) = &entry.contract {
+                self.contracts
+                    .entry(token)
+                    .or_insert_with(|| contract.clone());
+            }
+            let default = self.config.product_for(self.contracts.contains_key(&token));
+            if let Some(product) = entry.product.filter(|p| *p != default) {
+                self.restored_products
+                    .insert(submitted.order.client_order_id.clone(), product);
+            }
+        }
+    }
+
     /// Puts back `orders` (see the module documentation); answers the cancellation of each
     /// that cannot be worked again (its prices no longer make an order). An order this
     /// venue already knows is left alone.
@@ -86,6 +109,10 @@ impl PaperVenue {
             };
         }
         let at = resting.submitted_at;
+        let token = s.order.token;
+        let product = resting
+            .product
+            .unwrap_or_else(|| self.config.product_for(self.contracts.contains_key(&token)));
         Ok(Order {
             order: s.order.clone(),
             quantity: s.quantity,
@@ -98,6 +125,8 @@ impl PaperVenue {
             times_out_at: self.times_out_at(at),
             fills: resting.fills,
             brokerage_paid: resting.brokerage_paid,
+            product,
+            column: self.column(token, product),
         })
     }
 
