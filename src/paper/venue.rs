@@ -89,14 +89,14 @@ mod settlement;
 use placements::Placements;
 
 use super::book::{Order, Pricing, Quote, failed};
-use super::charges::{ChargeColumn, Product};
+use super::charges::Product;
 use super::config::PaperConfig;
 use super::delivery::Deliveries;
-use super::expiry::{self, Contract};
+use super::expiry::Contract;
 use super::square_off::SquareOffs;
 use crate::market::{InstrumentRegistry, IntradayDay, MarketCalendar};
 use crate::messages::{
-    Broker, MarketTick, OrderFailureKind, OrderFilled, OrderRef, OrderSubmitted, TradingSignal,
+    Broker, MarketTick, OrderFailureKind, OrderRef, OrderSubmitted, TradingSignal,
 };
 
 pub use restore::TriggeredStop;
@@ -206,31 +206,6 @@ impl PaperVenue {
         self
     }
 
-    /// The same venue knowing `registry`'s futures and options ([`expiry::contracts`]):
-    /// charged in the F&O columns, traded NRML or MIS, settled at expiry.
-    /// `underlying_key` names the instrument pricing an underlying
-    /// (`FnoSettings::underlying_key`).
-    pub fn with_derivatives(
-        mut self,
-        registry: &InstrumentRegistry,
-        underlying_key: impl Fn(&str) -> String,
-    ) -> Self {
-        self.contracts = expiry::contracts(registry, underlying_key);
-        self
-    }
-
-    /// The contract of `token`, if it is a future or an option the venue knows.
-    pub fn contract(&self, token: u32) -> Option<&Contract> {
-        self.contracts.get(&token)
-    }
-
-    /// The charge column of an execution in `token` placed as `product`.
-    fn column(&self, token: u32, product: Product) -> ChargeColumn {
-        self.contracts
-            .get(&token)
-            .map_or_else(|| ChargeColumn::from(product), Contract::column)
-    }
-
     /// Books an execution into the accounts, and notes when a contract it touched
     /// settles.
     fn book(&mut self, execution: &Execution<'_>) {
@@ -266,48 +241,6 @@ impl PaperVenue {
     pub fn with_intraday(mut self, day: Option<IntradayDay>) -> Self {
         self.square_offs = SquareOffs::new(day);
         self
-    }
-
-    /// Books a fill of an earlier life of the venue (read back from its fills topic or its
-    /// journal after a restart) into the accounts, once per fill id; answers whether it
-    /// was new. Positions and cash are then those the fills made, so a sell the position
-    /// covers is not refused as a short after a restart; an auto square-off's fill marks
-    /// its position as squared off for its day.
-    pub fn restore_fill(&mut self, fill: &OrderFilled) -> bool {
-        if !self.restored.insert(fill.fill_id.clone()) {
-            return false;
-        }
-        self.square_offs.remember(fill);
-        self.symbols
-            .entry(fill.order.token)
-            .or_insert_with(|| fill.order.symbol.clone());
-        self.reserve_seq(fill.order.broker_order_id.as_deref());
-        let token = fill.order.token;
-        let product = self
-            .restored_products
-            .get(&fill.order.client_order_id)
-            .copied()
-            .unwrap_or_else(|| self.config.product_for(self.contracts.contains_key(&token)));
-        self.deliveries.on_fill(
-            self.column(token, product),
-            &fill.order.strategy_id,
-            token,
-            fill.order.side,
-            fill.quantity,
-            MarketCalendar::ist_date(fill.filled_at),
-        );
-        // Saturating: a fill the door let in at an absurd price must not panic the venue.
-        let notional = Decimal::from(fill.quantity).saturating_mul(fill.price);
-        self.book(&Execution {
-            strategy: &fill.order.strategy_id,
-            token,
-            side: fill.order.side,
-            quantity: fill.quantity,
-            notional,
-            fees: fill.fees.total,
-            product,
-        });
-        true
     }
 
     /// The same venue using `calendar` (holidays) for session closes.

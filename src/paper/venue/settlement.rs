@@ -1,6 +1,8 @@
-//! The expiry settlement in the venue (rules in [`crate::paper::expiry`]): on every event,
-//! the contracts whose settlement instant has come are settled — their open orders
-//! cancelled, each open position closed by one settlement fill at the contract's value.
+//! Futures and options in the venue: the contracts it knows (from the registry, and from
+//! the journal at a restart), the charge column they choose, and the expiry settlement
+//! (rules in [`crate::paper::expiry`]): on every event, the contracts whose settlement
+//! instant has come are settled — their open orders cancelled, each open position closed by
+//! one settlement fill at the contract's value.
 //!
 //! Which contracts are due is one look at the earliest of `pending_expiries` (every
 //! contract a position was booked in, with its settlement instant), so a tick costs
@@ -11,12 +13,38 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use super::PaperVenue;
-use crate::market::MarketCalendar;
+use crate::market::{InstrumentRegistry, MarketCalendar};
 use crate::messages::{OrderRef, Side, VenueEvent};
 use crate::paper::accounts::{Execution, OpenPosition};
+use crate::paper::charges::{ChargeColumn, Product};
 use crate::paper::expiry::{self, Contract, expiry_settlement_id, settlement_fill};
 
 impl PaperVenue {
+    /// The same venue knowing `registry`'s futures and options ([`expiry::contracts`]):
+    /// charged in the F&O columns, traded NRML or MIS, settled at expiry.
+    /// `underlying_key` names the instrument pricing an underlying
+    /// (`FnoSettings::underlying_key`).
+    pub fn with_derivatives(
+        mut self,
+        registry: &InstrumentRegistry,
+        underlying_key: impl Fn(&str) -> String,
+    ) -> Self {
+        self.contracts = expiry::contracts(registry, underlying_key);
+        self
+    }
+
+    /// The contract of `token`, if it is a future or an option the venue knows.
+    pub fn contract(&self, token: u32) -> Option<&Contract> {
+        self.contracts.get(&token)
+    }
+
+    /// The charge column of an execution in `token` placed as `product`.
+    pub(super) fn column(&self, token: u32, product: Product) -> ChargeColumn {
+        self.contracts
+            .get(&token)
+            .map_or_else(|| ChargeColumn::from(product), Contract::column)
+    }
+
     /// Settles every contract whose settlement instant is at or before `at`.
     pub(super) fn settle_expired(&mut self, at: DateTime<Utc>, events: &mut Vec<VenueEvent>) {
         let mut unpriced = Vec::new();
