@@ -3,7 +3,8 @@
 //! its accounts from `paper.orders.filled` and puts back the orders the last one left
 //! open, from its journal, the order topics and its trigger records, so a restart is
 //! invisible — an order resting before it fills after it, with exactly what was left,
-//! never twice; and a sell the real position covers is not refused as a short.
+//! never twice; a sell the real position covers is not refused as a short; and a
+//! contract that expired while the venue was down is settled once, at its next start.
 
 mod common;
 
@@ -504,4 +505,139 @@ async fn an_open_order_that_cannot_be_timed_is_cancelled_with_what_it_filled() {
     );
     assert_eq!(cancelled.message, ORPHAN_MESSAGE);
     published.expect_no_msg(Duration::from_millis(200)).await;
+}
+
+/// A NIFTY call expiring on Tuesday 2026-11-24, and NIFTY 50 priced `nifty_listed` by the
+/// master; without `with_call`, the next day's master, which no longer lists the call.
+fn fno_registry(nifty_listed: &str, with_call: bool) -> alpha_panda::market::InstrumentRegistry {
+    let mut csv = alpha_panda::market::instruments::HEADER.join(",");
+    csv.push_str(&format!(
+        "\n256265,1,NIFTY 50,NIFTY 50,{nifty_listed},,0,0,0,EQ,INDICES,NSE"
+    ));
+    if with_call {
+        csv.push_str(&format!(
+            "\n{CALL},3,NIFTY26N2426000CE,NIFTY,0,2026-11-24,26000,0.05,65,CE,NFO-OPT,NFO"
+        ));
+    }
+    alpha_panda::market::InstrumentRegistry::parse(&csv, "test").expect("test registry")
+}
+
+const CALL: u32 = 0x0010_0102;
+
+/// `hh:mm` IST on `day` of November 2026.
+fn ist_nov(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, day, hour, minute, 0)
+        .unwrap()
+        - chrono::Duration::minutes(330)
+}
+
+/// A position in a contract whose expiry passed while the venue was down is settled by
+/// the next life at its first event, with the last price it knows (the next morning's
+/// master: NIFTY 50 at 26,033.35), in a contract that master no longer lists (the journal
+/// names it); a third life settles nothing again.
+#[actix::test]
+async fn an_expiry_missed_while_down_is_settled_at_start_and_only_once() {
+    let config = PaperConfig {
+        product: Product::Nrml,
+        ..PaperConfig::default()
+    };
+    let rig = rig(config).await;
+    let store = store(14).await;
+    let key = |name: &str| match name {
+        "NIFTY" => "NSE:NIFTY 50".to_owned(),
+        other => format!("NSE:{other}"),
+    };
+    let life = |registry: &alpha_panda::market::InstrumentRegistry| {
+        PaperExecution::new(PaperExecutionArgs {
+            config: rig.settings.paper.clone(),
+            producer: rig.producer.clone(),
+            store: store.clone(),
+            calendar: rig.settings.market_hours.calendar(),
+            history: Some(rig.connection.clone()),
+        })
+        .with_instruments(registry)
+        .with_derivatives(registry, key)
+        .start()
+    };
+    let tick_of = |token: u32, last: &str, at| Deliver {
+        envelope: Envelope::root(MarketTick::ltp(token, d(last)), "market_feed", at),
+        origin: origin(),
+    };
+
+    // Expiry morning: buy one lot of the call at 120.
+    let expiry_day = fno_registry("26000", true);
+    let first = life(&expiry_day);
+    completed(
+        first
+            .send(tick_of(CALL, "120", ist_nov(24, 10, 0)))
+            .await
+            .unwrap(),
+    )
+    .await;
+    let mut buy = signal(
+        Side::Buy,
+        65,
+        OrderType::Market,
+        None,
+        None,
+        ist_nov(24, 10, 0),
+    );
+    buy.envelope.data.signal.token = CALL;
+    buy.envelope.data.signal.symbol = "NIFTY26N2426000CE".into();
+    completed(first.send(buy).await.unwrap()).await;
+    drop(first);
+
+    // Down over the close. The next morning's first tick (NIFTY 50 already elsewhere).
+    let next_day = fno_registry("26033.35", false);
+    let second = life(&next_day);
+    completed(
+        second
+            .send(tick_of(256_265, "26400", ist_nov(25, 9, 15)))
+            .await
+            .unwrap(),
+    )
+    .await;
+    let settlements = || async {
+        rig.read::<OrderFilled>(Stream::OrdersFilled)
+            .await
+            .into_iter()
+            .filter(|f| alpha_panda::messages::is_expiry_settlement(&f.order.client_order_id))
+            .collect::<Vec<_>>()
+    };
+    let settled = settlements().await;
+    assert_eq!(settled.len(), 1, "{settled:?}");
+    let s = &settled[0];
+    assert_eq!(
+        (s.order.side, s.quantity, s.price, s.filled_at),
+        (Side::Sell, 65, d("33.35"), ist_nov(24, 15, 30))
+    );
+    // STT on exercise 0.15 % × 33.35 × 65 = 3.251625 → 3.25, ₹20 close-out brokerage, GST
+    // 18 % on it.
+    assert_eq!(
+        (s.fees.stt, s.fees.brokerage, s.fees.gst, s.fees.total),
+        (d("3.25"), d("20"), d("3.60"), d("26.85"))
+    );
+    let position = |life: Addr<PaperExecution>| async move {
+        life.send(GetPaperAccount {
+            strategy: STRATEGY.into(),
+            token: CALL,
+        })
+        .await
+        .expect("account")
+        .position
+    };
+    assert_eq!(position(second.clone()).await, 0);
+    drop(second);
+
+    // A third life rebuilds a flat position from the fills: nothing settles again.
+    let third = life(&next_day);
+    completed(
+        third
+            .send(tick_of(256_265, "26410", ist_nov(25, 9, 16)))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(position(third).await, 0);
+    assert_eq!(settlements().await.len(), 1);
 }

@@ -3,6 +3,8 @@
 //! tick file with time taken from the ticks.
 
 pub mod engine;
+#[cfg(test)]
+mod expiry_tests;
 pub mod report;
 pub mod synthetic;
 #[cfg(test)]

@@ -35,9 +35,9 @@ pub use market::{
     DepthLevel, MAX_PRICE, MAX_PRICE_DECIMALS, MarketDepth, MarketTick, Ohlc, TickMode, TickProblem,
 };
 pub use orders::{
-    AUTO_SQUARE_OFF_PREFIX, EXTERNAL_ORDER_PREFIX, Fees, OrderFailed, OrderFailureKind,
-    OrderFilled, OrderRef, OrderSubmitted, VenueEvent, client_order_id, client_order_id_of_signal,
-    is_venue_initiated,
+    AUTO_SQUARE_OFF_PREFIX, EXPIRY_SETTLEMENT_PREFIX, EXTERNAL_ORDER_PREFIX, Fees, OrderFailed,
+    OrderFailureKind, OrderFilled, OrderRef, OrderSubmitted, VenueEvent, client_order_id,
+    client_order_id_of_signal, is_expiry_settlement, is_venue_initiated,
 };
 pub use pnl::{PnlSnapshot, PositionSnapshot};
 pub use signals::{

@@ -38,11 +38,21 @@ pub fn client_order_id_of_signal(signal_id: uuid::Uuid) -> String {
 pub const EXTERNAL_ORDER_PREFIX: &str = "ext-";
 /// Client order id prefix of the paper venue's own auto square-off orders.
 pub const AUTO_SQUARE_OFF_PREFIX: &str = "autosq-";
+/// Client order id prefix of the paper venue's cash settlements of expired futures and
+/// options: their fills are the one kind of fill whose price may be 0 (an option expiring
+/// worthless).
+pub const EXPIRY_SETTLEMENT_PREFIX: &str = "expiry-";
 
 /// An order the venue made itself, not one a validated signal asked for.
 pub fn is_venue_initiated(client_order_id: &str) -> bool {
     client_order_id.starts_with(EXTERNAL_ORDER_PREFIX)
         || client_order_id.starts_with(AUTO_SQUARE_OFF_PREFIX)
+        || is_expiry_settlement(client_order_id)
+}
+
+/// True for the client order id of an expiry settlement ([`EXPIRY_SETTLEMENT_PREFIX`]).
+pub fn is_expiry_settlement(client_order_id: &str) -> bool {
+    client_order_id.starts_with(EXPIRY_SETTLEMENT_PREFIX)
 }
 
 /// Identifies an order in every lifecycle event.
@@ -230,7 +240,9 @@ order_payload!(OrderFilled, EventType::OrderFilled, |f| {
     if f.quantity == 0 {
         return Err("quantity: a fill must be positive".into());
     }
-    if f.price <= Decimal::ZERO {
+    // An option expiring worthless settles at 0; every traded price is positive.
+    let worthless = f.price.is_zero() && is_expiry_settlement(&f.order.client_order_id);
+    if f.price <= Decimal::ZERO && !worthless {
         return Err(format!(
             "price: a fill price must be positive, got {}",
             f.price

@@ -1,8 +1,16 @@
-//! Simulated strategy accounts: cash and signed positions per instrument.
+//! Simulated strategy accounts: cash and signed positions per instrument, each with the
+//! product it was opened as.
 //!
 //! Invariants: a strategy with no executions has `starting_cash` and no positions; every
 //! execution moves cash by `−(notional) − fees` (buy) or `+(notional) − fees` (sell) and the
 //! position by `±quantity`. Ordered maps only, so nothing depends on hash order.
+//!
+//! A position's product (what the broker's square-off looks at: MIS positions close at
+//! 15:20, NRML and CNC ones stay) is that of the executions that opened or added to it; an
+//! execution that only reduces it leaves it, and a flat position has none. Kite keeps an
+//! MIS and an NRML position in one instrument apart; the venue nets them into one, whose
+//! product is the latest to open or add to it (a known simplification: see
+//! `docs/TRADING.md`).
 //!
 //! The risk checks live here too: a buy must be covered by cash including its charges,
 //! and a sell may not take the position below zero unless shorting is allowed. Nothing is
@@ -13,6 +21,7 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 
 use super::book::{Order, failed};
+use super::charges::Product;
 use super::config::PaperConfig;
 use super::venue::VenueEvent;
 use crate::messages::{OrderFailureKind, Side};
@@ -20,7 +29,38 @@ use crate::messages::{OrderFailureKind, Side};
 #[derive(Debug, Clone, PartialEq)]
 struct Account {
     cash: Decimal,
-    positions: BTreeMap<u32, i64>,
+    positions: BTreeMap<u32, Holding>,
+}
+
+/// One open position: signed quantity and the product it was opened as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Holding {
+    quantity: i64,
+    product: Product,
+}
+
+/// An open position, as [`Accounts::open_positions`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct OpenPosition {
+    pub strategy: String,
+    pub token: u32,
+    /// Signed (negative when short), never 0.
+    pub quantity: i64,
+    pub product: Product,
+}
+
+/// One execution to book.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Execution<'a> {
+    pub strategy: &'a str,
+    pub token: u32,
+    pub side: Side,
+    pub quantity: u32,
+    /// `quantity × price`.
+    pub notional: Decimal,
+    pub fees: Decimal,
+    /// The product of the order executed.
+    pub product: Product,
 }
 
 /// Every strategy's account, created on its first execution.
@@ -49,55 +89,88 @@ impl Accounts {
     pub fn position(&self, strategy: &str, token: u32) -> i64 {
         self.by_strategy
             .get(strategy)
-            .and_then(|a| a.positions.get(&token).copied())
-            .unwrap_or(0)
+            .and_then(|a| a.positions.get(&token))
+            .map_or(0, |h| h.quantity)
     }
 
-    /// Every open (non-zero) position as `(strategy, token, signed quantity)`, ordered by
-    /// strategy then token.
-    pub fn open_positions(&self) -> Vec<(String, u32, i64)> {
+    /// Every open (non-zero) position, ordered by strategy then token.
+    pub fn open_positions(&self) -> Vec<OpenPosition> {
         self.by_strategy
             .iter()
             .flat_map(|(strategy, account)| {
                 account
                     .positions
                     .iter()
-                    .filter(|(_, quantity)| **quantity != 0)
-                    .map(move |(token, quantity)| (strategy.clone(), *token, *quantity))
+                    .map(move |(token, h)| OpenPosition {
+                        strategy: strategy.clone(),
+                        token: *token,
+                        quantity: h.quantity,
+                        product: h.product,
+                    })
             })
             .collect()
     }
 
-    /// Books one execution of `quantity` costing `notional` (quantity × price) plus
-    /// `fees`.
-    pub fn book(
-        &mut self,
-        strategy: &str,
-        token: u32,
-        side: Side,
-        quantity: u32,
-        notional: Decimal,
-        fees: Decimal,
-    ) {
+    /// Every open position in `token`, ordered by strategy.
+    pub fn open_positions_in(&self, token: u32) -> Vec<OpenPosition> {
+        self.by_strategy
+            .iter()
+            .filter_map(|(strategy, account)| {
+                let h = account.positions.get(&token)?;
+                Some(OpenPosition {
+                    strategy: strategy.clone(),
+                    token,
+                    quantity: h.quantity,
+                    product: h.product,
+                })
+            })
+            .collect()
+    }
+
+    /// Books one execution: cash by its notional and fees, the position by its quantity
+    /// (see the module documentation for the product it keeps).
+    pub fn book(&mut self, e: &Execution<'_>) {
         let starting_cash = self.starting_cash;
         let account = self
             .by_strategy
-            .entry(strategy.to_owned())
+            .entry(e.strategy.to_owned())
             .or_insert_with(|| Account {
                 cash: starting_cash,
                 positions: BTreeMap::new(),
             });
-        let position = account.positions.entry(token).or_insert(0);
-        match side {
+        let before = account.positions.get(&e.token).map_or(0, |h| h.quantity);
+        let after = match e.side {
             Side::Buy => {
-                account.cash = account.cash.saturating_sub(notional.saturating_add(fees));
-                *position = position.saturating_add(i64::from(quantity));
+                account.cash = account
+                    .cash
+                    .saturating_sub(e.notional.saturating_add(e.fees));
+                before.saturating_add(i64::from(e.quantity))
             }
             Side::Sell => {
-                account.cash = account.cash.saturating_add(notional).saturating_sub(fees);
-                *position = position.saturating_sub(i64::from(quantity));
+                account.cash = account
+                    .cash
+                    .saturating_add(e.notional)
+                    .saturating_sub(e.fees);
+                before.saturating_sub(i64::from(e.quantity))
             }
+        };
+        if after == 0 {
+            account.positions.remove(&e.token);
+            return;
         }
+        // Opened, added to or crossed through zero: the executed order's product.
+        let grew = before == 0 || (before > 0) != (after > 0) || after.abs() > before.abs();
+        let product = match account.positions.get(&e.token) {
+            Some(h) if !grew => h.product,
+            _ => e.product,
+        };
+        account.positions.insert(
+            e.token,
+            Holding {
+                quantity: after,
+                product,
+            },
+        );
     }
 
     /// Why executing `quantity` of `order` at `price` must be refused, if it must:
@@ -124,7 +197,7 @@ impl Accounts {
             Side::Buy => {
                 let price = price?;
                 let fees = config.charges.charges_for_fill(
-                    config.product,
+                    order.column,
                     Side::Buy,
                     quantity,
                     price,

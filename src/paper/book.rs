@@ -35,7 +35,7 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use super::charges::paisa;
+use super::charges::{ChargeColumn, Product, paisa};
 use super::config::MAX_PRICE;
 use super::venue::VenueEvent;
 use crate::messages::{
@@ -296,6 +296,10 @@ pub(super) struct Order {
     pub fills: u32,
     /// Brokerage paid by earlier fills (the cap is per order).
     pub brokerage_paid: Decimal,
+    /// The product it is placed as (MIS orders are cancelled by the broker's square-off).
+    pub product: Product,
+    /// The charge column of its fills.
+    pub column: ChargeColumn,
 }
 
 impl Order {

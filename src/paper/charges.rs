@@ -1,33 +1,45 @@
 //! Statutory and brokerage charges on one execution, from a configurable schedule.
 //!
-//! The defaults are Zerodha's published NSE equity schedule (`/work/shared/KITE.md`,
-//! "Charges"): intraday ([`Product::Mis`]) and delivery ([`Product::Cnc`]).
+//! The defaults are Zerodha's published NSE schedules (`/work/shared/KITE.md`, "Charges"):
+//! equity intraday (MIS) and delivery (CNC), futures and options. Which column charges an
+//! execution: the instrument's kind first (a future or an option is F&O, MIS or NRML
+//! alike), then the product ([`ChargeColumn::of`]).
 //!
 //! Invariants:
-//! - Turnover is `quantity × price`. Every charge is computed from it and then rounded to the
-//!   paisa (two decimal places) half-up, i.e. [`RoundingStrategy::MidpointAwayFromZero`]:
-//!   ₹0.025 becomes ₹0.03, never ₹0.02 as banker's rounding would give.
+//! - Turnover is `quantity × price` (for an option, premium turnover). Every charge is
+//!   computed from it and then rounded to the paisa (two decimal places) half-up, i.e.
+//!   [`RoundingStrategy::MidpointAwayFromZero`]: ₹0.025 becomes ₹0.03, never ₹0.02 as
+//!   banker's rounding would give.
 //! - GST is charged on the *rounded* brokerage, exchange transaction charge and SEBI fee (the
 //!   amounts that appear on the contract note), and is then rounded itself.
 //! - [`Fees::total`] is exactly the sum of the rounded charges, so [`Fees`] always passes
 //!   the message invariant.
 //! - The brokerage cap is per executed *order*: [`ChargeSchedule::charges_for_fill`] takes
 //!   what earlier partial fills of the same order already paid and charges only what is
-//!   left under the cap.
+//!   left under the cap. A flat brokerage per order
+//!   ([`ProductCharges::brokerage_per_order`], options) is paid by the order's first fill
+//!   (the one with nothing paid before it), outside the cap.
 //! - The broker's auto square-off charge ([`ProductCharges::auto_square_off`], per order,
 //!   plus GST) is carried in [`Fees::brokerage`] (above the cap) and its GST in
 //!   [`Fees::gst`], so `total` — what the portfolio books as charges — includes it.
 //! - The depository (DP) charge of a delivery sell ([`ChargeSchedule::dp_charge`], ₹13.5
-//!   by default for CNC, 0 for MIS) is due once per scrip per day: the venue decides when
-//!   ([`super::delivery`]) and passes `dp_charge: true` in [`FillCharge`]. [`Fees`] has no
-//!   component for it, so it is carried in [`Fees::brokerage`] (like the auto square-off
-//!   charge: a flat fee of the broker's, above the cap) and its 18 % GST in [`Fees::gst`].
+//!   by default for CNC, 0 for the other columns) is due once per scrip per day: the venue
+//!   decides when ([`super::delivery`]) and passes `dp_charge: true` in [`FillCharge`].
+//!   [`Fees`] has no component for it, so it is carried in [`Fees::brokerage`] (like the
+//!   auto square-off charge: a flat fee of the broker's, above the cap) and its 18 % GST in
+//!   [`Fees::gst`].
 //! - A delivery (CNC) sell of shares bought the same day is intraday for STT: that part of
 //!   the sell ([`FillCharge::same_day_quantity`]) pays the intraday column's sell rate
 //!   (0.025 %) instead of the delivery one (0.1 %). The buy's delivery STT was charged
 //!   when it filled, before anyone knew; [`Fees`] cannot be negative, so it is not
 //!   refunded (a known overcharge of the model, see `docs/TRADING.md`).
+//! - The expiry settlement of a derivative ([`ChargeSchedule::settlement_charges`]) is no
+//!   exchange trade: no exchange charge, SEBI fee or stamp duty; the column's
+//!   `settlement_brokerage` (with GST) if it settles with a value, and for the long side of
+//!   an option the STT on exercise. A worthless option pays nothing.
 //! - No charge is negative; arithmetic saturates instead of panicking on absurd inputs.
+
+mod column;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
@@ -35,132 +47,12 @@ use serde::{Deserialize, Serialize};
 use super::config::key;
 use crate::messages::{Fees, Side};
 
-/// Kite's product: which charge column applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Product {
-    /// Intraday (margin intraday squareoff).
-    #[serde(rename = "MIS")]
-    Mis,
-    /// Delivery (cash and carry).
-    #[serde(rename = "CNC")]
-    Cnc,
-}
+pub use crate::messages::Product;
+pub use column::{ChargeColumn, ProductCharges};
 
-/// Rates for one product. Rates are fractions of turnover (`0.0003` is 0.03 %); amounts are
-/// rupees.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProductCharges {
-    /// Brokerage as a fraction of turnover, before the cap.
-    pub brokerage_rate: Decimal,
-    /// Most brokerage one executed order pays, in rupees.
-    pub brokerage_cap: Decimal,
-    /// Securities transaction tax on the buy side.
-    pub stt_buy_rate: Decimal,
-    /// Securities transaction tax on the sell side.
-    pub stt_sell_rate: Decimal,
-    /// Exchange transaction charge, both sides.
-    pub exchange_txn_rate: Decimal,
-    /// SEBI turnover fee in rupees per crore (₹1,00,00,000) of turnover, both sides.
-    pub sebi_per_crore: Decimal,
-    /// Stamp duty on the buy side.
-    pub stamp_buy_rate: Decimal,
-    /// What the broker charges per order for its own auto square-off of a position of
-    /// this product, rupees before GST (Zerodha, MIS: ₹50 + 18 % GST; delivery positions
-    /// are never squared off: 0). Billed as brokerage: see
-    /// [`ChargeSchedule::auto_square_off_charges`].
-    pub auto_square_off: Decimal,
-    /// The depository charge, rupees before GST, on the first sell of a scrip per day
-    /// that takes shares out of the demat account (Zerodha, CNC: ₹13.5 + 18 % GST; MIS
-    /// never delivers: 0). Left out, the column's default: see
-    /// [`ChargeSchedule::dp_charge`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dp_charge: Option<Decimal>,
-}
-
-impl ProductCharges {
-    /// NSE intraday equity (MIS): 0.03 % or ₹20 brokerage, 0.025 % STT on sells, 0.003 %
-    /// stamp duty on buys, ₹50 per auto square-off order.
-    pub fn nse_intraday() -> Self {
-        Self {
-            brokerage_rate: Decimal::new(3, 4),
-            brokerage_cap: Decimal::from(20),
-            stt_buy_rate: Decimal::ZERO,
-            stt_sell_rate: Decimal::new(25, 5),
-            exchange_txn_rate: Decimal::new(297, 7),
-            sebi_per_crore: Decimal::from(10),
-            stamp_buy_rate: Decimal::new(3, 5),
-            auto_square_off: Decimal::from(50),
-            dp_charge: Some(Decimal::ZERO),
-        }
-    }
-
-    /// NSE delivery equity (CNC): no brokerage, 0.1 % STT both sides, 0.015 % stamp duty on
-    /// buys.
-    pub fn nse_delivery() -> Self {
-        Self {
-            brokerage_rate: Decimal::ZERO,
-            brokerage_cap: Decimal::ZERO,
-            stt_buy_rate: Decimal::new(1, 3),
-            stt_sell_rate: Decimal::new(1, 3),
-            exchange_txn_rate: Decimal::new(297, 7),
-            sebi_per_crore: Decimal::from(10),
-            stamp_buy_rate: Decimal::new(15, 5),
-            auto_square_off: Decimal::ZERO,
-            dp_charge: Some(ZERODHA_DP_CHARGE),
-        }
-    }
-
-    /// Every rule broken, as `key: message` with keys under `prefix`.
-    fn problems(&self, prefix: &str, out: &mut Vec<String>) {
-        let rates = [
-            ("brokerage_rate", self.brokerage_rate),
-            ("stt_buy_rate", self.stt_buy_rate),
-            ("stt_sell_rate", self.stt_sell_rate),
-            ("exchange_txn_rate", self.exchange_txn_rate),
-            ("stamp_buy_rate", self.stamp_buy_rate),
-        ];
-        for (name, rate) in rates {
-            if rate < Decimal::ZERO || rate > Decimal::ONE {
-                out.push(format!(
-                    "{prefix}.{name}: must be a fraction of turnover between 0 and 1, got {rate}"
-                ));
-            }
-        }
-        if self.brokerage_cap < Decimal::ZERO {
-            out.push(format!(
-                "{prefix}.brokerage_cap: must not be negative, got {}",
-                self.brokerage_cap
-            ));
-        }
-        let crore = Decimal::from(CRORE);
-        if self.sebi_per_crore < Decimal::ZERO || self.sebi_per_crore > crore {
-            out.push(format!(
-                "{prefix}.sebi_per_crore: must be between 0 and {crore}, got {}",
-                self.sebi_per_crore
-            ));
-        }
-        if self.auto_square_off < Decimal::ZERO || self.auto_square_off > MAX_AUTO_SQUARE_OFF {
-            out.push(format!(
-                "{prefix}.auto_square_off: must be rupees per order between 0 and \
-                 {MAX_AUTO_SQUARE_OFF}, got {}",
-                self.auto_square_off
-            ));
-        }
-        if let Some(dp) = self.dp_charge
-            && (dp < Decimal::ZERO || dp > MAX_AUTO_SQUARE_OFF)
-        {
-            out.push(format!(
-                "{prefix}.dp_charge: must be rupees per scrip and day between 0 and \
-                 {MAX_AUTO_SQUARE_OFF}, got {dp}"
-            ));
-        }
-    }
-}
-
-/// Largest auto square-off charge per order (and DP charge per scrip and day), rupees (far
+/// Largest flat charge (per order, per scrip and day, per settled position), rupees (far
 /// above any broker's).
-const MAX_AUTO_SQUARE_OFF: Decimal = Decimal::from_parts(100_000, 0, 0, false, 0);
+const MAX_FLAT_CHARGE: Decimal = Decimal::from_parts(100_000, 0, 0, false, 0);
 
 /// One crore, 10^7 rupees.
 const CRORE: i64 = 10_000_000;
@@ -171,7 +63,7 @@ pub const ZERODHA_DP_CHARGE: Decimal = Decimal::from_parts(135, 0, 0, false, 1);
 /// One fill to charge, with what the delivery rules need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FillCharge {
-    pub product: Product,
+    pub column: ChargeColumn,
     pub side: Side,
     pub quantity: u32,
     pub price: Decimal,
@@ -186,9 +78,14 @@ pub struct FillCharge {
 
 impl FillCharge {
     /// A plain fill: no same-day part, no DP charge.
-    pub fn plain(product: Product, side: Side, quantity: u32, price: Decimal) -> Self {
+    pub fn plain(
+        column: impl Into<ChargeColumn>,
+        side: Side,
+        quantity: u32,
+        price: Decimal,
+    ) -> Self {
         FillCharge {
-            product,
+            column: column.into(),
             side,
             quantity,
             price,
@@ -199,15 +96,19 @@ impl FillCharge {
     }
 }
 
-/// The whole schedule: one column per product and the GST rate. Fields left out of a
+/// The whole schedule: one column per segment and the GST rate. Fields left out of a
 /// configuration keep the NSE defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChargeSchedule {
-    /// Intraday (MIS) column.
+    /// Equity intraday (MIS) column.
     pub intraday: ProductCharges,
-    /// Delivery (CNC) column.
+    /// Equity delivery (CNC) column.
     pub delivery: ProductCharges,
+    /// Futures column (MIS and NRML).
+    pub futures: ProductCharges,
+    /// Options column (MIS and NRML), on premium turnover.
+    pub options: ProductCharges,
     /// GST as a fraction of brokerage + exchange transaction charge + SEBI fee.
     pub gst_rate: Decimal,
 }
@@ -217,31 +118,42 @@ impl Default for ChargeSchedule {
         Self {
             intraday: ProductCharges::nse_intraday(),
             delivery: ProductCharges::nse_delivery(),
+            futures: ProductCharges::nfo_futures(),
+            options: ProductCharges::nfo_options(),
             gst_rate: Decimal::new(18, 2),
         }
     }
 }
 
 impl ChargeSchedule {
-    /// The column for `product`.
-    pub fn column(&self, product: Product) -> &ProductCharges {
-        match product {
-            Product::Mis => &self.intraday,
-            Product::Cnc => &self.delivery,
+    /// The rates of `column` (a [`Product`] names its equity column).
+    pub fn column(&self, column: impl Into<ChargeColumn>) -> &ProductCharges {
+        match column.into() {
+            ChargeColumn::Intraday => &self.intraday,
+            ChargeColumn::Delivery => &self.delivery,
+            ChargeColumn::Futures => &self.futures,
+            ChargeColumn::Options => &self.options,
         }
     }
 
     /// Charges on an order executed in one go: `quantity` at `price`.
-    pub fn charges(&self, product: Product, side: Side, quantity: u32, price: Decimal) -> Fees {
-        self.charges_for_fill(product, side, quantity, price, Decimal::ZERO)
+    pub fn charges(
+        &self,
+        column: impl Into<ChargeColumn>,
+        side: Side,
+        quantity: u32,
+        price: Decimal,
+    ) -> Fees {
+        self.charges_for_fill(column, side, quantity, price, Decimal::ZERO)
     }
 
     /// Charges on one (partial) fill of an order whose earlier fills already paid
     /// `brokerage_paid`; brokerage is capped per order, so this fill pays at most
-    /// `brokerage_cap - brokerage_paid`.
+    /// `brokerage_cap - brokerage_paid`, and a flat brokerage per order only when nothing
+    /// was paid yet.
     pub fn charges_for_fill(
         &self,
-        product: Product,
+        column: impl Into<ChargeColumn>,
         side: Side,
         quantity: u32,
         price: Decimal,
@@ -249,7 +161,7 @@ impl ChargeSchedule {
     ) -> Fees {
         let fill = FillCharge {
             brokerage_paid,
-            ..FillCharge::plain(product, side, quantity, price)
+            ..FillCharge::plain(column, side, quantity, price)
         };
         self.fees(&fill, Decimal::ZERO)
     }
@@ -259,46 +171,82 @@ impl ChargeSchedule {
     /// [`Self::dp_charge`]) is added to the brokerage, above the cap, with GST on it.
     pub fn fill_charges(&self, fill: &FillCharge) -> Fees {
         let dp = if fill.dp_charge {
-            self.dp_charge(fill.product)
+            self.dp_charge(fill.column)
         } else {
             Decimal::ZERO
         };
         self.fees(fill, dp)
     }
 
-    /// The DP charge of `product`, rupees before GST, rounded to the paisa: the column's
-    /// `dp_charge`, or when it is left out ₹13.5 for CNC ([`ZERODHA_DP_CHARGE`]) and 0
-    /// for MIS.
-    pub fn dp_charge(&self, product: Product) -> Decimal {
-        let default = match product {
-            Product::Cnc => ZERODHA_DP_CHARGE,
-            Product::Mis => Decimal::ZERO,
+    /// The DP charge of `column`, rupees before GST, rounded to the paisa: the column's
+    /// `dp_charge`, or when it is left out ₹13.5 for delivery ([`ZERODHA_DP_CHARGE`]) and
+    /// 0 for the others (nothing else leaves a demat account).
+    pub fn dp_charge(&self, column: impl Into<ChargeColumn>) -> Decimal {
+        let column = column.into();
+        let default = match column {
+            ChargeColumn::Delivery => ZERODHA_DP_CHARGE,
+            _ => Decimal::ZERO,
         };
-        let charge = self.column(product).dp_charge.unwrap_or(default);
+        let charge = self.column(column).dp_charge.unwrap_or(default);
         paisa(charge.max(Decimal::ZERO))
     }
 
     /// Charges on the broker's auto square-off of an open position, executed in one go:
-    /// the normal charges of `product` plus its column's
+    /// the normal charges of `column` plus its
     /// [`auto_square_off`](ProductCharges::auto_square_off), which [`Fees`] (it
     /// has no component of its own) carries in `brokerage`, above the brokerage cap; GST
     /// is then charged on it like on any brokerage. With the defaults the square-off adds
     /// ₹50 + ₹9 GST = ₹59.
     pub fn auto_square_off_charges(
         &self,
-        product: Product,
+        column: impl Into<ChargeColumn>,
         side: Side,
         quantity: u32,
         price: Decimal,
     ) -> Fees {
-        let charge = paisa(self.column(product).auto_square_off.max(Decimal::ZERO));
-        self.fees(&FillCharge::plain(product, side, quantity, price), charge)
+        let column = column.into();
+        let charge = paisa(self.column(column).auto_square_off.max(Decimal::ZERO));
+        self.fees(&FillCharge::plain(column, side, quantity, price), charge)
+    }
+
+    /// Charges on the cash settlement at expiry of `quantity` of a derivative of `column`,
+    /// closed on `side` at `value` per unit (a future's settlement price, an option's
+    /// intrinsic value): nothing when `value` is 0 (an option expiring worthless);
+    /// otherwise the column's `settlement_brokerage` with GST on it, and, closing a long
+    /// (`side` sell), STT on exercise at `stt_exercise_rate` of `quantity × value`. No
+    /// exchange charge, SEBI fee or stamp duty: the clearing corporation settles, no
+    /// trade is made on the exchange.
+    pub fn settlement_charges(
+        &self,
+        column: ChargeColumn,
+        side: Side,
+        quantity: u32,
+        value: Decimal,
+    ) -> Fees {
+        if value <= Decimal::ZERO {
+            return Fees::default();
+        }
+        let c = self.column(column);
+        let settled = Decimal::from(quantity).saturating_mul(value);
+        let brokerage = paisa(c.settlement_brokerage.max(Decimal::ZERO));
+        let stt = match side {
+            Side::Sell => paisa(c.stt_exercise_rate.saturating_mul(settled)),
+            Side::Buy => Decimal::ZERO,
+        };
+        let gst = paisa(self.gst_rate.saturating_mul(brokerage));
+        Fees {
+            brokerage,
+            stt,
+            gst,
+            total: brokerage.saturating_add(stt).saturating_add(gst),
+            ..Fees::default()
+        }
     }
 
     /// The charges of one fill, with `extra_brokerage` (already rounded to the paisa) added to the
     /// capped brokerage before GST.
     fn fees(&self, fill: &FillCharge, extra_brokerage: Decimal) -> Fees {
-        let c = self.column(fill.product);
+        let c = self.column(fill.column);
         let price = fill.price.abs();
         let turnover = Decimal::from(fill.quantity).saturating_mul(price);
         let of = |rate: Decimal| paisa(rate.saturating_mul(turnover));
@@ -306,7 +254,14 @@ impl ChargeSchedule {
             .brokerage_cap
             .saturating_sub(fill.brokerage_paid)
             .max(Decimal::ZERO);
+        // The flat part is the order's first fill's to pay: a later one finds it paid.
+        let per_order = if fill.brokerage_paid.is_zero() {
+            paisa(c.brokerage_per_order.max(Decimal::ZERO))
+        } else {
+            Decimal::ZERO
+        };
         let brokerage = paisa(c.brokerage_rate.saturating_mul(turnover).min(cap_left))
+            .saturating_add(per_order)
             .saturating_add(extra_brokerage);
         let stamp_rate = match fill.side {
             Side::Buy => c.stamp_buy_rate,
@@ -314,7 +269,7 @@ impl ChargeSchedule {
         };
         let stt = match fill.side {
             Side::Buy => of(c.stt_buy_rate),
-            Side::Sell if fill.product == Product::Cnc && fill.same_day_quantity > 0 => {
+            Side::Sell if fill.column == ChargeColumn::Delivery && fill.same_day_quantity > 0 => {
                 // Only the same-day part is intraday; one rounding for the whole fill.
                 let same_day = fill.same_day_quantity.min(fill.quantity);
                 let delivered = fill.quantity - same_day;
@@ -355,8 +310,15 @@ impl ChargeSchedule {
     /// `paper.charges`).
     pub fn validate(&self, prefix: &str) -> Vec<String> {
         let mut out = Vec::new();
-        self.intraday.problems(&key(prefix, "intraday"), &mut out);
-        self.delivery.problems(&key(prefix, "delivery"), &mut out);
+        let columns = [
+            ("intraday", &self.intraday),
+            ("delivery", &self.delivery),
+            ("futures", &self.futures),
+            ("options", &self.options),
+        ];
+        for (name, column) in columns {
+            column.problems(&key(prefix, name), &mut out);
+        }
         if self.gst_rate < Decimal::ZERO || self.gst_rate > Decimal::ONE {
             out.push(format!(
                 "{}: must be a fraction between 0 and 1, got {}",

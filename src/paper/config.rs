@@ -38,7 +38,11 @@ pub struct PaperConfig {
     /// The charge schedule; left out, the NSE defaults.
     #[serde(default)]
     pub charges: ChargeSchedule,
-    /// The product every paper order is placed as (which charge column applies).
+    /// The product a paper order is placed as when its signal names none: `MIS`
+    /// (intraday, squared off by the broker), `CNC` or `NRML` (carried overnight). The
+    /// carry product follows the instrument: `CNC` for an equity, `NRML` for a future or
+    /// an option, whichever of the two is written (see [`PaperConfig::product_for`]).
+    /// `MTF` is not modelled.
     pub product: Product,
     /// Cash each strategy starts with, in rupees.
     pub starting_cash: Decimal,
@@ -95,6 +99,18 @@ impl Default for PaperConfig {
 }
 
 impl PaperConfig {
+    /// The product an order names none of is placed as, in an instrument that is a
+    /// derivative or not: `paper.product`, with its carry product (`CNC`, `NRML`) made the
+    /// one of the instrument's segment — a future or an option is carried as `NRML`, an
+    /// equity as `CNC`.
+    pub fn product_for(&self, derivative: bool) -> Product {
+        match (self.product, derivative) {
+            (Product::Cnc | Product::Nrml, true) => Product::Nrml,
+            (Product::Cnc | Product::Nrml, false) => Product::Cnc,
+            (product, _) => product,
+        }
+    }
+
     /// How long an order may stay open before it is cancelled; `None`: forever.
     pub fn order_timeout(&self) -> Option<Duration> {
         (self.order_timeout_secs > 0).then(|| Duration::from_secs(self.order_timeout_secs))
@@ -126,6 +142,13 @@ impl PaperConfig {
                 "{}: must be above 0 and at most 1, got {}",
                 key("max_fill_fraction"),
                 self.max_fill_fraction
+            ));
+        }
+        if self.product == Product::Mtf {
+            out.push(format!(
+                "{}: MTF (margin trading) is not modelled by the paper venue; use MIS, CNC or \
+                 NRML",
+                key("product")
             ));
         }
         if self.order_timeout_secs > MAX_ORDER_TIMEOUT_SECS {

@@ -13,14 +13,15 @@
 //! after the day, a stream of fills cannot revise a fill's charges.
 //!
 //! Invariants: derived from fills only ([`Deliveries::on_fill`] for this life's fills
-//! and the restored ones alike), so a restart rebuilds the same state; nothing for MIS;
+//! and the restored ones alike), so a restart rebuilds the same state; nothing for MIS or
+//! F&O;
 //! ordered maps; saturating counts.
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
-use super::charges::Product;
+use super::charges::ChargeColumn;
 use crate::messages::Side;
 
 /// How a delivery sell is charged.
@@ -51,18 +52,19 @@ pub(super) struct Deliveries {
 }
 
 impl Deliveries {
-    /// Books a fill of `quantity` on `side` in `token` by `strategy` on the IST `date` and
-    /// answers how a sell is charged (the default for a buy or an MIS fill).
+    /// Books a fill of `quantity` on `side` in `token` by `strategy` on the IST `date`,
+    /// charged in `column`, and answers how a sell is charged (the default for a buy or
+    /// anything but a delivery fill).
     pub fn on_fill(
         &mut self,
-        product: Product,
+        column: ChargeColumn,
         strategy: &str,
         token: u32,
         side: Side,
         quantity: u32,
         date: NaiveDate,
     ) -> DeliverySell {
-        if product != Product::Cnc {
+        if column != ChargeColumn::Delivery {
             return DeliverySell::default();
         }
         let day = self
@@ -113,11 +115,11 @@ mod tests {
 
     #[test]
     fn sells_match_the_days_earlier_buys_and_take_the_dp_charge_once_a_day() {
-        // (case, product, side, quantity, day, expected same-day part, DP due)
+        // (case, column, side, quantity, day, expected same-day part, DP due)
         let cases = [
             (
                 "a buy is never a sell",
-                Product::Cnc,
+                ChargeColumn::Delivery,
                 Side::Buy,
                 10,
                 2,
@@ -126,7 +128,7 @@ mod tests {
             ),
             (
                 "sell 4 of today's 10: same day, no demat debit",
-                Product::Cnc,
+                ChargeColumn::Delivery,
                 Side::Sell,
                 4,
                 2,
@@ -135,7 +137,7 @@ mod tests {
             ),
             (
                 "sell 8: 6 left of today's buys, 2 from holdings",
-                Product::Cnc,
+                ChargeColumn::Delivery,
                 Side::Sell,
                 8,
                 2,
@@ -144,7 +146,7 @@ mod tests {
             ),
             (
                 "sell 5 from holdings: DP already taken today",
-                Product::Cnc,
+                ChargeColumn::Delivery,
                 Side::Sell,
                 5,
                 2,
@@ -153,7 +155,7 @@ mod tests {
             ),
             (
                 "next day: DP due again, nothing bought today",
-                Product::Cnc,
+                ChargeColumn::Delivery,
                 Side::Sell,
                 1,
                 3,
@@ -162,7 +164,7 @@ mod tests {
             ),
             (
                 "MIS is never delivery",
-                Product::Mis,
+                ChargeColumn::Intraday,
                 Side::Sell,
                 7,
                 3,
@@ -171,8 +173,8 @@ mod tests {
             ),
         ];
         let mut book = Deliveries::default();
-        for (case, product, side, quantity, day, same_day, dp) in cases {
-            let got = book.on_fill(product, "s", 1, side, quantity, date(day));
+        for (case, column, side, quantity, day, same_day, dp) in cases {
+            let got = book.on_fill(column, "s", 1, side, quantity, date(day));
             let want = DeliverySell {
                 same_day_quantity: same_day,
                 dp_charge: dp,
@@ -180,9 +182,9 @@ mod tests {
             assert_eq!(got, want, "{case}");
         }
         // Per strategy and per scrip.
-        let other = book.on_fill(Product::Cnc, "t", 1, Side::Sell, 1, date(3));
+        let other = book.on_fill(ChargeColumn::Delivery, "t", 1, Side::Sell, 1, date(3));
         assert!(other.dp_charge, "another strategy pays its own");
-        let scrip = book.on_fill(Product::Cnc, "s", 2, Side::Sell, 1, date(3));
+        let scrip = book.on_fill(ChargeColumn::Delivery, "s", 2, Side::Sell, 1, date(3));
         assert!(scrip.dp_charge, "another scrip too");
     }
 }

@@ -59,6 +59,8 @@ fn a_venue_restored_from_its_records_goes_on_exactly_as_the_one_that_never_stopp
             submitted_at: Some(ist(10, 0)),
             events,
             cause: None,
+            product: None,
+            contract: None,
         });
     }
     // 10:01: the stop triggers (last 100.2) but the bid (100.00) is below its limit: it

@@ -28,6 +28,8 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::charges::Product;
+use super::expiry::Contract;
 use crate::messages::{OrderFailed, OrderFailureKind, OrderFilled, OrderSubmitted, VenueEvent};
 
 /// The message of the cancellation of an open order that cannot be restored.
@@ -47,6 +49,14 @@ pub struct JournalEntry {
     /// got out under the id it would have had; `None` in entries written before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<crate::messages::Lineage>,
+    /// The product the order was placed as; `None` in entries written before (every
+    /// order was then `paper.product`) and for a placement refused outright.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<Product>,
+    /// The future or option the order is in, so a restart can settle a position in it
+    /// after the day's instrument master no longer lists it; `None` for anything else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<Contract>,
 }
 
 impl JournalEntry {
@@ -64,6 +74,8 @@ impl JournalEntry {
                 submitted_at: None,
                 events,
                 cause: None,
+                product: None,
+                contract: None,
             });
         }
         serde_json::from_str(json)
@@ -101,6 +113,8 @@ pub struct RestingOrder {
     pub brokerage_paid: Decimal,
     /// Its stop had triggered.
     pub triggered: bool,
+    /// The product it was placed as, when its journal entry says.
+    pub product: Option<Product>,
 }
 
 /// What the last life recorded and published.
@@ -161,18 +175,18 @@ pub fn restoration(history: &History<'_>) -> Restoration {
         .collect();
     let mut out = Restoration::default();
     let mut done = BTreeSet::new();
-    let mut placements: Vec<(&OrderSubmitted, Option<DateTime<Utc>>)> = history
+    let mut placements: Vec<(&OrderSubmitted, &JournalEntry)> = history
         .journal
         .iter()
         .flat_map(|entry| {
             entry.events.iter().filter_map(move |e| match e {
-                VenueEvent::Submitted(s) => Some((s, entry.submitted_at)),
+                VenueEvent::Submitted(s) => Some((s, entry)),
                 _ => None,
             })
         })
         .collect();
     placements.sort_by(|a, b| a.0.order.client_order_id.cmp(&b.0.order.client_order_id));
-    for (submitted, journaled_at) in placements {
+    for (submitted, entry) in placements {
         let id = submitted.order.client_order_id.as_str();
         if ended.contains(id) || !done.insert(id) {
             continue;
@@ -182,7 +196,9 @@ pub fn restoration(history: &History<'_>) -> Restoration {
         if quantity >= submitted.quantity {
             continue;
         }
-        let at = journaled_at.or_else(|| history.submitted_at.get(id).copied());
+        let at = entry
+            .submitted_at
+            .or_else(|| history.submitted_at.get(id).copied());
         let Some(submitted_at) = at else {
             out.orphans.push(OrderFailed {
                 order: submitted.order.clone(),
@@ -200,6 +216,7 @@ pub fn restoration(history: &History<'_>) -> Restoration {
             fills: fills.map_or(0, |f| u32::try_from(f.fill_ids.len()).unwrap_or(u32::MAX)),
             brokerage_paid: fills.map_or(Decimal::ZERO, |f| f.brokerage),
             triggered: history.triggered.contains(id),
+            product: entry.product,
         });
     }
     out

@@ -65,6 +65,8 @@ fn entry(events: Vec<VenueEvent>, submitted_at: Option<DateTime<Utc>>) -> Journa
         submitted_at,
         events,
         cause: None,
+        product: None,
+        contract: None,
     }
 }
 

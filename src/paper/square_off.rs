@@ -1,21 +1,22 @@
 //! The broker's own auto square-off of intraday (MIS) positions, as the paper venue models
 //! Zerodha's: at `market_hours.broker_square_off_at` (about 15:20 IST) on a trading day,
 //! the broker cancels pending MIS orders and closes every MIS position still open with a
-//! market order, charging `paper.charges.intraday.auto_square_off` (₹50 + GST, see
-//! [`ChargeSchedule::auto_square_off_charges`]) per order on
-//! top of the normal charges.
+//! market order, charging the column's `auto_square_off` (`paper.charges.intraday`,
+//! `.futures`, `.options`: ₹50 + GST, see [`ChargeSchedule::auto_square_off_charges`]) per
+//! order on top of the normal charges.
 //!
 //! Rules (the venue applies them on every event it sees inside the window
 //! `[broker_square_off_at, 15:30)` IST of a trading day — a tick's time, or the actor's
 //! wall-clock sweep in the daemon):
-//! - At the first event of a day's window, every resting order is cancelled
-//!   (`Failed(Cancelled)`, with what it filled). All paper orders are MIS when
-//!   `paper.product` is MIS; with CNC nothing here happens at all.
-//! - Each open position is closed by one order per (strategy, instrument), once per
-//!   trading day, at the instrument's last quote (a market order: the touch when the tick
-//!   has depth and `fill_at_touch`, slippage as configured). A position whose instrument
-//!   has no quote yet (restored at start, no tick since) is closed on that instrument's
-//!   first tick inside the window; none inside it, it stays open.
+//! - At the first event of a day's window, every resting MIS order is cancelled
+//!   (`Failed(Cancelled)`, with what it filled). An order is MIS by its signal's product,
+//!   else `paper.product`; CNC and NRML orders and positions are never touched.
+//! - Each open MIS position (equity, future or option) is closed by one order per
+//!   (strategy, instrument), once per trading day, at the instrument's last quote (a
+//!   market order: the touch when the tick has depth and `fill_at_touch`, slippage as
+//!   configured). A position whose instrument has no quote yet (restored at start, no tick
+//!   since) is closed on that instrument's first tick inside the window; none inside it,
+//!   it stays open.
 //! - The order's client order id is [`auto_square_off_id`] (`autosq-YYYYMMDD-token-
 //!   strategy`, recognisable by [`is_auto_square_off`]) under the position's strategy, so
 //!   risk, the portfolios and the strategy's ledger book its fill like any other.

@@ -46,14 +46,23 @@
 //!   submission time is `Failed(Cancelled)` with what it filled, on the first event (any
 //!   instrument's tick, or [`PaperVenue::on_clock`]) at or after the deadline, before
 //!   that tick is worked: "unfilled after paper.order_timeout_secs (30 s): cancelled".
-//! - With an intraday day ([`PaperVenue::with_intraday`]) and `product = MIS`, the broker's
-//!   own auto square-off runs inside `[broker_square_off_at, 15:30)` IST: resting orders
-//!   cancelled, open positions closed with the auto square-off charge (see
-//!   [`square_off`](super::square_off)). On a tick it runs after the tick's quote is
+//! - Products: an order is placed as its signal's product, else `paper.product` (its carry
+//!   product made the instrument's: NRML for a derivative, CNC for an equity; see
+//!   [`PaperConfig::product_for`]). A derivative as CNC, an equity as NRML and MTF
+//!   anywhere are refused like Kite refuses them (see [`admission`]).
+//! - With an intraday day ([`PaperVenue::with_intraday`]), the broker's own auto
+//!   square-off runs inside `[broker_square_off_at, 15:30)` IST: resting MIS orders
+//!   cancelled, open MIS positions (equity or F&O) closed with the auto square-off charge
+//!   (see [`square_off`](super::square_off)). On a tick it runs after the tick's quote is
 //!   recorded, so a position in that instrument closes at that tick's price.
-//! - Charges per fill from the [`ChargeSchedule`](super::ChargeSchedule); with CNC, the
-//!   delivery rules of [`super::delivery`] (same-day sells at the intraday STT rate, the
-//!   DP charge once per scrip and day).
+//! - Charges per fill from the [`ChargeSchedule`](super::ChargeSchedule), in the column of
+//!   the instrument's kind (futures, options) else of the product; with CNC, the delivery
+//!   rules of [`super::delivery`] (same-day sells at the intraday STT rate, the DP charge
+//!   once per scrip and day).
+//! - Expiry ([`super::expiry`], with [`PaperVenue::with_derivatives`]): at the close of a
+//!   contract's expiry date every open position in it is cash-settled by one fill and its
+//!   open orders are cancelled; a contract past its settlement is refused. On a tick it
+//!   runs before the tick's quote is recorded (the prices as they stood at the close).
 //! - A restart is invisible ([`restore`]): the accounts come back from the fills, and the
 //!   orders left open from the journal and the order topics, each with what it filled,
 //!   its submission time and whether its stop had triggered.
@@ -69,22 +78,25 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rust_decimal::Decimal;
 
-use super::accounts::Accounts;
+use super::accounts::{Accounts, Execution};
 mod admission;
 mod clock;
 mod matching;
 mod placements;
 mod restore;
+mod settlement;
 
 use placements::Placements;
 
 use super::book::{Order, Pricing, Quote, failed};
+use super::charges::Product;
 use super::config::PaperConfig;
 use super::delivery::Deliveries;
+use super::expiry::Contract;
 use super::square_off::SquareOffs;
 use crate::market::{InstrumentRegistry, IntradayDay, MarketCalendar};
 use crate::messages::{
-    Broker, MarketTick, OrderFailureKind, OrderFilled, OrderRef, OrderSubmitted, TradingSignal,
+    Broker, MarketTick, OrderFailureKind, OrderRef, OrderSubmitted, TradingSignal,
 };
 
 pub use restore::TriggeredStop;
@@ -126,6 +138,16 @@ pub struct PaperVenue {
     deliveries: Deliveries,
     /// Stops triggered and still open since [`PaperVenue::take_triggered`] last ran.
     triggered: Vec<TriggeredStop>,
+    /// Futures and options by token ([`PaperVenue::with_derivatives`], and those the
+    /// journal names at a restart).
+    contracts: BTreeMap<u32, Contract>,
+    /// (settlement instant, token) of every contract a position was booked in and not yet
+    /// settled: the settlement's due check is one look at the first.
+    pending_expiries: BTreeSet<(DateTime<Utc>, u32)>,
+    /// The product of orders of an earlier life whose product is not the default one for
+    /// their instrument (from the journal, [`PaperVenue::learn_placement`]): a restored
+    /// fill opens its position as that product.
+    restored_products: BTreeMap<String, Product>,
 }
 
 /// What the venue needs of an instrument of the registry.
@@ -133,6 +155,8 @@ pub struct PaperVenue {
 struct Listing {
     tick_size: Decimal,
     index: bool,
+    /// The master's `last_price` (0: none): a settlement's price of last resort.
+    last_price: Decimal,
 }
 
 impl PaperVenue {
@@ -158,6 +182,9 @@ impl PaperVenue {
             market_hours_enforced: false,
             deliveries: Deliveries::default(),
             triggered: Vec::new(),
+            contracts: BTreeMap::new(),
+            pending_expiries: BTreeSet::new(),
+            restored_products: BTreeMap::new(),
         }
     }
 
@@ -171,11 +198,25 @@ impl PaperVenue {
                 let listing = Listing {
                     tick_size: i.tick_size,
                     index: i.is_index() || i.segment.eq_ignore_ascii_case("INDICES"),
+                    last_price: i.last_price,
                 };
                 (i.token, listing)
             })
             .collect();
         self
+    }
+
+    /// Books an execution into the accounts, and notes when a contract it touched
+    /// settles.
+    fn book(&mut self, execution: &Execution<'_>) {
+        self.accounts.book(execution);
+        if let Some(at) = self
+            .contracts
+            .get(&execution.token)
+            .and_then(Contract::settles_at)
+        {
+            self.pending_expiries.insert((at, execution.token));
+        }
     }
 
     /// The same venue refusing MARKET orders outside the normal session (09:15–15:30 IST
@@ -200,41 +241,6 @@ impl PaperVenue {
     pub fn with_intraday(mut self, day: Option<IntradayDay>) -> Self {
         self.square_offs = SquareOffs::new(day);
         self
-    }
-
-    /// Books a fill of an earlier life of the venue (read back from its fills topic or its
-    /// journal after a restart) into the accounts, once per fill id; answers whether it
-    /// was new. Positions and cash are then those the fills made, so a sell the position
-    /// covers is not refused as a short after a restart; an auto square-off's fill marks
-    /// its position as squared off for its day.
-    pub fn restore_fill(&mut self, fill: &OrderFilled) -> bool {
-        if !self.restored.insert(fill.fill_id.clone()) {
-            return false;
-        }
-        self.square_offs.remember(fill);
-        self.symbols
-            .entry(fill.order.token)
-            .or_insert_with(|| fill.order.symbol.clone());
-        self.reserve_seq(fill.order.broker_order_id.as_deref());
-        self.deliveries.on_fill(
-            self.config.product,
-            &fill.order.strategy_id,
-            fill.order.token,
-            fill.order.side,
-            fill.quantity,
-            MarketCalendar::ist_date(fill.filled_at),
-        );
-        // Saturating: a fill the door let in at an absurd price must not panic the venue.
-        let notional = Decimal::from(fill.quantity).saturating_mul(fill.price);
-        self.accounts.book(
-            &fill.order.strategy_id,
-            fill.order.token,
-            fill.order.side,
-            fill.quantity,
-            notional,
-            fill.fees.total,
-        );
-        true
     }
 
     /// The same venue using `calendar` (holidays) for session closes.
@@ -298,8 +304,8 @@ impl PaperVenue {
             symbol: signal.symbol.clone(),
             side: signal.side,
         };
-        let stage = match self.admit(client_order_id, signal, at) {
-            Ok(stage) => stage,
+        let (stage, product) = match self.admit(client_order_id, signal, at) {
+            Ok(admitted) => admitted,
             Err(message) => {
                 let kind = OrderFailureKind::Rejected;
                 return vec![failed(order_ref, signal.quantity, 0, kind, message)];
@@ -330,6 +336,8 @@ impl PaperVenue {
             times_out_at: self.times_out_at(at),
             fills: 0,
             brokerage_paid: Decimal::ZERO,
+            product,
+            column: self.column(signal.token, product),
         };
         if let Some(refusal) = self.precheck(&order) {
             events.push(refusal);
@@ -349,13 +357,16 @@ impl PaperVenue {
     }
 
     /// A tick at `at`: first ends the orders whose session has closed or whose timeout
-    /// has passed by `at`, then records the instrument's price, runs the broker's
+    /// has passed by `at` and settles the contracts expired by `at`, then records the instrument's price, runs the broker's
     /// square-off if due, and works the instrument's eligible orders in arrival order
     /// (triggering stops, filling market and crossed limit orders, ending IOC/FOK). A tick
     /// whose last price is not in `(0, MAX_PRICE]` only advances the clock.
     pub fn on_tick(&mut self, tick: &MarketTick, at: DateTime<Utc>) -> Vec<VenueEvent> {
         self.saw_event_at(at);
         let mut events = self.end_due_orders(at);
+        // Before the tick's price is recorded: a contract settles at the prices of its
+        // close, never at a later tick's.
+        self.settle_expired(at, &mut events);
         let Some(quote) = Quote::of(tick) else {
             self.broker_square_off(at, &mut events);
             return events;

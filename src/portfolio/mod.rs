@@ -13,6 +13,10 @@
 //!   day's realized P&L, charges and turnover, and the positions carried into it
 //!   ([`DayFigures`]).
 //!
+//! An expired future or option leaves through a fill like any other: the paper venue's
+//! expiry settlement ([`crate::paper::expiry`]) closes it at its settlement value (0 for a
+//! worthless option) with its charges, so nothing here knows about expiry.
+//!
 //! Conventions: realized P&L is before charges; `net_pnl = realized + unrealized −
 //! charges`; `equity = cash + market value = starting_cash + net_pnl`. Money is never a
 //! float, and nothing is rounded until it is shown: a partial close releases its exact
@@ -29,6 +33,8 @@ pub mod position;
 mod tests_book;
 #[cfg(test)]
 mod tests_day;
+#[cfg(test)]
+mod tests_expiry;
 #[cfg(test)]
 mod tests_netting;
 #[cfg(test)]

@@ -34,11 +34,11 @@ use std::sync::Arc;
 /// How a broker decides the Kite product of a signal's order, as its venue does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProductRule {
-    /// Every order is this product, whatever the signal says: the paper venue places (and
-    /// charges) every order as `paper.product`.
+    /// Every order is this product, whatever the signal says.
     Fixed(Product),
     /// The signal's own product, else its strategy's configured one, else `default`: how
-    /// Zerodha execution places an order (`Settings::order_kind`).
+    /// Zerodha execution places an order (`Settings::order_kind`), and the paper venue
+    /// (no strategy listed, `paper.product` the default).
     PerStrategy {
         by_strategy: BTreeMap<String, Product>,
         default: Product,

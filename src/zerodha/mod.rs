@@ -33,6 +33,6 @@ mod record;
 mod tests;
 
 pub use record::{
-    CancelRequest, OrderRecord, OrderTarget, Outcome, Placement, charge_column, market_as_limit,
-    order_target,
+    CancelRequest, OrderRecord, OrderTarget, Outcome, Placement, charge_column, kind_of_symbol,
+    market_as_limit, order_target,
 };

@@ -2,12 +2,12 @@
 
 use crate::kite::orders::{Product, Variety};
 use crate::kite::rest::{KiteOrder, KiteTrade, OrderParams, OrderStatus};
-use crate::market::InstrumentRegistry;
+use crate::market::{InstrumentKind, InstrumentRegistry};
 use crate::messages::{
     Broker, Envelope, OrderFailed, OrderFailureKind, OrderFilled, OrderRef, OrderSubmitted,
     OrderType, Side, ValidatedSignal, VenueEvent,
 };
-use crate::paper::{ChargeSchedule, Product as ChargeColumn};
+use crate::paper::{ChargeColumn, ChargeSchedule};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -102,11 +102,30 @@ pub fn order_target(
     })
 }
 
-/// The charges column of a Kite product: MIS is intraday, everything else delivery.
-pub fn charge_column(product: Product) -> ChargeColumn {
-    match product {
-        Product::Mis => ChargeColumn::Mis,
-        Product::Cnc | Product::Nrml | Product::Mtf => ChargeColumn::Cnc,
+/// The charges column of an execution in an instrument of `kind` placed as `product`: a
+/// future or an option is F&O whatever its product (NRML and MIS alike); an equity is
+/// intraday for MIS, delivery otherwise.
+pub fn charge_column(product: Product, kind: &InstrumentKind) -> ChargeColumn {
+    ChargeColumn::of(kind, product)
+}
+
+/// The kind of the instrument Kite names `tradingsymbol` on `exchange`, as its master
+/// writes it: on a derivatives exchange (NFO, BFO, MCX, CDS, BCD) every contract's
+/// tradingsymbol ends in `FUT`, `CE` or `PE`; anything else is taken for an equity. For an
+/// order record, which keeps the tradingsymbol but not the registry's row.
+pub fn kind_of_symbol(exchange: &str, tradingsymbol: &str) -> InstrumentKind {
+    const DERIVATIVE_EXCHANGES: [&str; 5] = ["NFO", "BFO", "MCX", "CDS", "BCD"];
+    if !DERIVATIVE_EXCHANGES.contains(&exchange) {
+        return InstrumentKind::Equity;
+    }
+    if tradingsymbol.ends_with("FUT") {
+        InstrumentKind::Future
+    } else if tradingsymbol.ends_with("CE") {
+        InstrumentKind::Call
+    } else if tradingsymbol.ends_with("PE") {
+        InstrumentKind::Put
+    } else {
+        InstrumentKind::Other(String::new())
     }
 }
 
@@ -390,7 +409,8 @@ impl OrderRecord {
             return None;
         }
         let side = self.signal.data.signal.side;
-        let column = charge_column(self.target.product);
+        let kind = kind_of_symbol(&self.target.exchange, &self.target.tradingsymbol);
+        let column = charge_column(self.target.product, &kind);
         let fees = charges.charges_for_fill(
             column,
             side,

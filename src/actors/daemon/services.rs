@@ -99,11 +99,13 @@ pub(super) fn paper_execution(
         .then_some(paper_execution::WALL_CLOCK_SWEEP);
     let registry = w.registry.clone();
     let market_hours = w.settings.market_hours.enforce;
+    let fno = w.settings.fno.clone();
     let addr = host.spawn(paper_execution::SERVICE, move || {
         Ok(PaperExecution::new(args.clone())
             .with_intraday(intraday.clone())
             .with_wall_clock(wall_clock)
             .with_instruments(&registry)
+            .with_derivatives(&registry, |name| fno.underlying_key(name))
             .with_market_hours(market_hours))
     })?;
     services.paper_execution = Some(addr.clone());
@@ -181,21 +183,20 @@ pub(crate) fn risk_limits(
 /// The market's rules for each broker in `brokers`: the registry's tick and lot sizes,
 /// `[fno]`'s freeze quantities, slices and underlying prices, and the MIS entry cutoff of
 /// `market_hours` (none with `intraday = false`) for the product each venue places an
-/// order as: paper every order as `paper.product`, whatever the signal says; Zerodha the
-/// signal's own, else its strategy's, else `zerodha.product`.
+/// order as: paper the signal's own, else `paper.product`; Zerodha the signal's own, else
+/// its strategy's, else `zerodha.product`.
 pub(crate) fn risk_market_rules(
     settings: &Settings,
     registry: &InstrumentRegistry,
     brokers: &[Broker],
 ) -> BTreeMap<Broker, crate::risk::MarketRules> {
-    use crate::messages::Product;
     use crate::risk::{MarketRules, ProductRule};
     let base = MarketRules::new(registry).with_fno(risk_fno_rules(settings, registry));
     let products = |broker| match broker {
-        Broker::Paper => ProductRule::Fixed(match settings.paper.product {
-            crate::paper::Product::Mis => Product::Mis,
-            crate::paper::Product::Cnc => Product::Cnc,
-        }),
+        Broker::Paper => ProductRule::PerStrategy {
+            by_strategy: std::collections::BTreeMap::new(),
+            default: settings.paper.product,
+        },
         Broker::Zerodha => ProductRule::PerStrategy {
             by_strategy: settings
                 .strategies
@@ -299,12 +300,8 @@ pub(crate) fn runner_intraday(
     settings: &Settings,
     wall_clock: bool,
 ) -> strategy_runner::IntradayArgs {
-    use crate::messages::Product;
     use strategy_runner::{IntradayArgs, RunnerClock};
-    let paper = match settings.paper.product {
-        crate::paper::Product::Mis => Product::Mis,
-        crate::paper::Product::Cnc => Product::Cnc,
-    };
+    let paper = settings.paper.product;
     let products = settings
         .strategies
         .keys()

@@ -114,6 +114,18 @@ impl PaperExecution {
         self
     }
 
+    /// The venue knows `registry`'s futures and options, each underlying priced by the
+    /// instrument `underlying_key` names (`FnoSettings::underlying_key`): F&O charges,
+    /// products and expiry settlement ([`PaperVenue::with_derivatives`]).
+    pub fn with_derivatives(
+        mut self,
+        registry: &InstrumentRegistry,
+        underlying_key: impl Fn(&str) -> String,
+    ) -> Self {
+        self.venue = self.venue.with_derivatives(registry, underlying_key);
+        self
+    }
+
     /// MARKET orders are refused outside the normal session when `enforced`
     /// (`market_hours.enforce`; [`PaperVenue::with_market_hours`]).
     pub fn with_market_hours(mut self, enforced: bool) -> Self {
@@ -466,7 +478,9 @@ impl Handler<Deliver<ValidatedSignal>> for PaperExecution {
                 // placement produced again (same ids; downstream dedup absorbs them).
                 let result = JournalEntry::from_json(&json)
                     .map_err(|e| HandlerError::Permanent(format!("journal entry {key} is unreadable: {e}")))
-                    .map(|JournalEntry { events, .. }| {
+                    .map(|entry| {
+                        act.venue.learn_placement(&entry);
+                        let events = entry.events;
                         // A fill journaled by an earlier life whose publication never got
                         // out is not in the rebuilt accounts yet.
                         for event in &events {
@@ -487,14 +501,19 @@ impl Handler<Deliver<ValidatedSignal>> for PaperExecution {
             // This life may have placed it already (and then failed to journal it): the
             // venue remembers; never place twice.
             let mut events = act.venue.replay(&order_id);
+            let signal = &d.envelope.data.signal;
             if events.is_empty() {
-                events = act.venue.submit(&order_id, &d.envelope.data.signal, d.envelope.ts);
+                events = act.venue.submit(&order_id, signal, d.envelope.ts);
             }
-            // The submission time goes with the events: a restart times the order from it.
+            // The submission time goes with the events: a restart times the order from it;
+            // and its product and contract: a restart books its fills as that product, and
+            // settles them even when the day's master no longer lists the contract.
             let entry = JournalEntry {
                 submitted_at: Some(d.envelope.ts),
                 events,
                 cause: Some(d.envelope.lineage()),
+                product: act.venue.product_of(signal).ok(),
+                contract: act.venue.contract(signal.token).cloned(),
             };
             let json = match entry.to_json() {
                 Ok(json) => json,

@@ -2,7 +2,8 @@
 //! `paper.orders.submitted|filled|failed` out.
 //!
 //! Each placement is journaled in the store (`paper:order:{client order id}`, index
-//! `paper:orders`: the events it produced, created atomically) *before* anything is
+//! `paper:orders`: the events it produced, created atomically, with the order's product
+//! and, for a future or an option, its contract) *before* anything is
 //! published, so a redelivery — in this life or after a restart — never places or fills an
 //! order twice: it re-publishes exactly the journaled events, with the same envelope ids,
 //! which downstream dedup absorbs. A store that cannot answer makes the record retry.
@@ -24,9 +25,10 @@
 //!
 //! The venue's clock: ticks advance it (their envelope time: event time in the backtest,
 //! the feed's wall-clock stamp in the daemon). The order timeout
-//! (`paper.order_timeout_secs`) and the broker's auto square-off of MIS positions
-//! (`market_hours.broker_square_off_at`) happen on whichever tick — of any instrument —
-//! first reaches their instant. A tick may never come (a quiet instrument, the feed down
+//! (`paper.order_timeout_secs`), the broker's auto square-off of MIS positions
+//! (`market_hours.broker_square_off_at`) and the expiry settlement of futures and options
+//! (15:30 IST on their expiry date, [`crate::paper::expiry`]) happen on whichever tick — of
+//! any instrument — first reaches their instant. A tick may never come (a quiet instrument, the feed down
 //! or disconnected at the close), so in the daemon a wall-clock sweep
 //! ([`AdvanceClock`] every [`WALL_CLOCK_SWEEP`]) advances the clock too, while the wall
 //! clock agrees with the ticks' (no tick yet, or the latest on today's IST date: ticks of

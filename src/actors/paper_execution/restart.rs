@@ -120,8 +120,17 @@ pub(super) struct Unpublished {
 }
 
 /// Rebuilds `venue` from `topics` and `recorded`: books every fill into the accounts, then
-/// puts back the orders left open. Answers what is left to publish.
+/// puts back the orders left open. Answers what is left to publish. A position in a
+/// contract that expired while the venue was down is then still open; the venue settles
+/// it at its first event (a tick, or the daemon's first wall-clock sweep) with the prices
+/// it knows ([`crate::paper::expiry`]).
 pub(super) fn restore(venue: &mut PaperVenue, topics: &Topics, recorded: &Recorded) -> Restored {
+    // The contracts and products the journal names first: the fills open their positions
+    // as those products, in contracts that still settle when the master no longer lists
+    // them.
+    for entry in &recorded.journal {
+        venue.learn_placement(entry);
+    }
     let booked = topics
         .fills
         .iter()

@@ -6,9 +6,9 @@
 //! - Which positions are MIS: a slot's product ([`IntradayArgs::products`]): paper's
 //!   `paper.product`, a Zerodha slot's configured product (the strategy's `product`, else
 //!   `zerodha.product`). The ledger does not know a product per position, so a strategy
-//!   that sends some Zerodha intents with another product than its configured one is
-//!   squared off by its configured product; the entry hold-back reads an intent's own
-//!   product where it has one.
+//!   that sends some intents with another product than its slot's is squared off by its
+//!   slot's product; the entry hold-back reads an intent's own product where it has one
+//!   (both venues place an order as its signal's product when it names one).
 //! - The clock ([`RunnerClock`]): on a tick, the tick envelope's timestamp — the tick
 //!   file's event time in the backtest, the feed's receipt wall clock in the daemon, the
 //!   same time risk judges the signal's entry cutoff by, so a redelivered tick is decided
@@ -237,11 +237,8 @@ impl Running {
 
     /// A signal this slot's strategy decided would open or grow an MIS position.
     pub(super) fn opens_mis(&self, signal: &TradingSignal) -> bool {
-        let product = match signal.broker {
-            // Paper places every order as `paper.product`, whatever the signal says.
-            Broker::Paper => self.product,
-            Broker::Zerodha => signal.product.or(self.product),
-        };
+        // Both venues place an order as the signal's own product, else the slot's.
+        let product = signal.product.or(self.product);
         product == Some(Product::Mis)
             && opens_or_grows(&self.ledger, signal.token, signal.side, signal.quantity)
     }

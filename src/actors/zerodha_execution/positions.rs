@@ -272,7 +272,7 @@ impl Core {
                     side,
                 },
                 fees: self.args.charges.charges_for_fill(
-                    charge_column(product),
+                    charge_column(product, &instrument.kind),
                     side,
                     *quantity,
                     trade.average_price,

@@ -1,7 +1,12 @@
 //! What the venue refuses at placement, as Kite refuses it before an order exists (one
-//! `Failed(Rejected)`, no `Submitted`): a malformed signal, an index, a MARKET order
+//! `Failed(Rejected)`, no `Submitted`): a malformed signal, an index, a product the
+//! instrument cannot be traded as (CNC for a future or an option, NRML for an equity, MTF
+//! which the venue does not model), a contract past its expiry settlement, a MARKET order
 //! outside the normal session when market hours are enforced, and stops whose prices
 //! break Kite's rules (see [`Stage::of`] and [`Stage::refusal_at`]).
+//!
+//! The product of an order: its signal's, else `paper.product` made the instrument's
+//! ([`PaperConfig::product_for`](crate::paper::PaperConfig::product_for)).
 //!
 //! A stop's trigger is judged against the last price the venue has seen; with no tick of
 //! the instrument yet there is nothing to judge it against, and it is accepted.
@@ -14,15 +19,17 @@ use crate::market::instruments::INDEX_SEGMENT;
 use crate::market::{MarketCalendar, Session};
 use crate::messages::{OrderType, TradingSignal};
 use crate::paper::book::Stage;
+use crate::paper::charges::Product;
 
 impl PaperVenue {
-    /// The order a signal becomes at `at`, or why Kite would refuse it.
+    /// The order a signal becomes at `at` and the product it is placed as, or why Kite
+    /// would refuse it.
     pub(super) fn admit(
         &self,
         client_order_id: &str,
         signal: &TradingSignal,
         at: DateTime<Utc>,
-    ) -> Result<Stage, String> {
+    ) -> Result<(Stage, Product), String> {
         if signal.broker != self.broker {
             return Err(format!(
                 "signal for broker {} reached the {} venue",
@@ -42,6 +49,10 @@ impl PaperVenue {
                 signal.symbol, signal.token
             ));
         }
+        let product = self.product_of(signal)?;
+        if let Some(refusal) = self.expired_contract(signal, at) {
+            return Err(refusal);
+        }
         if let Some(refusal) = self.closed_for_market_orders(signal.order_type, at) {
             return Err(refusal);
         }
@@ -52,9 +63,54 @@ impl PaperVenue {
             signal.trigger_price,
         )?;
         match self.last_price(signal.token) {
-            Some(last) => stage.refusal_at(signal.side, last).map_or(Ok(stage), Err),
-            None => Ok(stage),
+            Some(last) => stage
+                .refusal_at(signal.side, last)
+                .map_or(Ok((stage, product)), Err),
+            None => Ok((stage, product)),
         }
+    }
+
+    /// The product `signal`'s order is placed as, or why it cannot be: its own product,
+    /// else `paper.product` made the instrument's; CNC for a derivative, NRML for anything
+    /// else and MTF are refused, as Kite refuses them.
+    pub fn product_of(&self, signal: &TradingSignal) -> Result<Product, String> {
+        let derivative = self.contracts.contains_key(&signal.token);
+        let Some(product) = signal.product else {
+            return Ok(self.config.product_for(derivative));
+        };
+        let what = match (product, derivative) {
+            (Product::Mtf, _) => "MTF (margin trading) is not modelled by the paper venue",
+            (Product::Cnc, true) => {
+                "CNC (delivery) is for equities; a future or an option is traded NRML \
+                 (carried overnight) or MIS (intraday)"
+            }
+            (Product::Nrml, false) => {
+                "NRML is for futures and options; an equity is traded CNC (delivery) or MIS \
+                 (intraday)"
+            }
+            _ => return Ok(product),
+        };
+        Err(format!(
+            "product {product} refused for {} (token {}): {what}",
+            signal.symbol, signal.token
+        ))
+    }
+
+    /// Why `signal` may not be placed at `at` in a contract that has expired, if it is one:
+    /// its settlement instant has come.
+    fn expired_contract(&self, signal: &TradingSignal, at: DateTime<Utc>) -> Option<String> {
+        let contract = self.contracts.get(&signal.token)?;
+        let settles_at = contract.settles_at()?;
+        (settles_at <= at).then(|| {
+            format!(
+                "{} (token {}) expired on {} and was settled at {} IST: it can no longer be \
+                 traded",
+                signal.symbol,
+                signal.token,
+                contract.expiry,
+                settles_at.with_timezone(&IST).format("%H:%M")
+            )
+        })
     }
 
     /// True for an index: the registry says so, or (unlisted) the token's segment is 9.

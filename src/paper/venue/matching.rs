@@ -10,6 +10,7 @@ use rust_decimal::prelude::ToPrimitive;
 use super::{PaperVenue, TriggeredStop};
 use crate::market::MarketCalendar;
 use crate::messages::{OrderFilled, Side, Validity, VenueEvent};
+use crate::paper::accounts::Execution;
 use crate::paper::book::{NoFill, Order, Quote};
 use crate::paper::charges::FillCharge;
 
@@ -123,30 +124,36 @@ impl PaperVenue {
         price: Decimal,
         at: DateTime<Utc>,
     ) -> VenueEvent {
-        let c = &self.config;
         let o = &order.order;
-        let (strategy, token, side) = (&o.strategy_id, o.token, o.side);
+        let (token, side) = (o.token, o.side);
         let date = MarketCalendar::ist_date(at);
-        let delivery = self
-            .deliveries
-            .on_fill(c.product, strategy, token, side, quantity, date);
-        let fees = c.charges.fill_charges(&FillCharge {
+        let delivery =
+            self.deliveries
+                .on_fill(order.column, &o.strategy_id, token, side, quantity, date);
+        let charges = &self.config.charges;
+        let fees = charges.fill_charges(&FillCharge {
             brokerage_paid: order.brokerage_paid,
             same_day_quantity: delivery.same_day_quantity,
             dp_charge: delivery.dp_charge,
-            ..FillCharge::plain(c.product, side, quantity, price)
+            ..FillCharge::plain(order.column, side, quantity, price)
         });
-        let notional = Decimal::from(quantity).saturating_mul(price);
-        self.accounts
-            .book(strategy, token, side, quantity, notional, fees.total);
-        order.filled = order.filled.saturating_add(quantity);
-        order.fills = order.fills.saturating_add(1);
         // The DP charge rides in the brokerage but is not brokerage under the cap.
         let dp = if delivery.dp_charge {
-            c.charges.dp_charge(c.product)
+            charges.dp_charge(order.column)
         } else {
             Decimal::ZERO
         };
+        self.book(&Execution {
+            strategy: &order.order.strategy_id,
+            token,
+            side,
+            quantity,
+            notional: Decimal::from(quantity).saturating_mul(price),
+            fees: fees.total,
+            product: order.product,
+        });
+        order.filled = order.filled.saturating_add(quantity);
+        order.fills = order.fills.saturating_add(1);
         order.brokerage_paid = order
             .brokerage_paid
             .saturating_add(fees.brokerage.saturating_sub(dp));

@@ -1,5 +1,7 @@
-//! Putting back what an earlier life of the venue left open (see
-//! [`crate::paper::restore`] for where it comes from): each order with what it filled,
+//! Putting back what an earlier life of the venue left: its fills into the accounts
+//! ([`PaperVenue::restore_fill`]), what its journal says of each placement
+//! ([`PaperVenue::learn_placement`]), and the orders it left open (see
+//! [`crate::paper::restore`] for where they come from): each order with what it filled,
 //! its submission time and its trigger state, in its original arrival order.
 //!
 //! A restored order is eligible at once (its latency was served before the restart) and
@@ -8,11 +10,14 @@
 //! number an earlier life used, so broker order ids stay unique across lives.
 
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 
 use super::PaperVenue;
-use crate::messages::{OrderFailed, OrderFailureKind};
+use crate::market::MarketCalendar;
+use crate::messages::{OrderFailed, OrderFailureKind, OrderFilled, VenueEvent};
+use crate::paper::accounts::Execution;
 use crate::paper::book::{Order, Stage};
-use crate::paper::restore::RestingOrder;
+use crate::paper::restore::{JournalEntry, RestingOrder};
 
 /// A stop that triggered on a tick and stayed open ([`PaperVenue::take_triggered`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +27,71 @@ pub struct TriggeredStop {
 }
 
 impl PaperVenue {
+    /// Books a fill of an earlier life of the venue (read back from its fills topic or its
+    /// journal after a restart) into the accounts, once per fill id; answers whether it
+    /// was new. Positions and cash are then those the fills made, so a sell the position
+    /// covers is not refused as a short after a restart; an auto square-off's fill marks
+    /// its position as squared off for its day.
+    pub fn restore_fill(&mut self, fill: &OrderFilled) -> bool {
+        if !self.restored.insert(fill.fill_id.clone()) {
+            return false;
+        }
+        self.square_offs.remember(fill);
+        self.symbols
+            .entry(fill.order.token)
+            .or_insert_with(|| fill.order.symbol.clone());
+        self.reserve_seq(fill.order.broker_order_id.as_deref());
+        let token = fill.order.token;
+        let product = self
+            .restored_products
+            .get(&fill.order.client_order_id)
+            .copied()
+            .unwrap_or_else(|| self.config.product_for(self.contracts.contains_key(&token)));
+        self.deliveries.on_fill(
+            self.column(token, product),
+            &fill.order.strategy_id,
+            token,
+            fill.order.side,
+            fill.quantity,
+            MarketCalendar::ist_date(fill.filled_at),
+        );
+        // Saturating: a fill the door let in at an absurd price must not panic the venue.
+        let notional = Decimal::from(fill.quantity).saturating_mul(fill.price);
+        self.book(&Execution {
+            strategy: &fill.order.strategy_id,
+            token,
+            side: fill.order.side,
+            quantity: fill.quantity,
+            notional,
+            fees: fill.fees.total,
+            product,
+        });
+        true
+    }
+
+    /// Learns what a journal entry of an earlier life says beyond its events, before its
+    /// fills are restored ([`PaperVenue::restore_fill`]): the contract its order is in
+    /// (kept if the registry no longer lists it: an expired contract still settles) and the
+    /// product it was placed as (a restored fill opens its position as that product).
+    pub fn learn_placement(&mut self, entry: &JournalEntry) {
+        for event in &entry.events {
+            let VenueEvent::Submitted(submitted) = event else {
+                continue;
+            };
+            let token = submitted.order.token;
+            if let Some(contract) = &entry.contract {
+                self.contracts
+                    .entry(token)
+                    .or_insert_with(|| contract.clone());
+            }
+            let default = self.config.product_for(self.contracts.contains_key(&token));
+            if let Some(product) = entry.product.filter(|p| *p != default) {
+                self.restored_products
+                    .insert(submitted.order.client_order_id.clone(), product);
+            }
+        }
+    }
+
     /// Puts back `orders` (see the module documentation); answers the cancellation of each
     /// that cannot be worked again (its prices no longer make an order). An order this
     /// venue already knows is left alone.
@@ -86,6 +156,10 @@ impl PaperVenue {
             };
         }
         let at = resting.submitted_at;
+        let token = s.order.token;
+        let product = resting
+            .product
+            .unwrap_or_else(|| self.config.product_for(self.contracts.contains_key(&token)));
         Ok(Order {
             order: s.order.clone(),
             quantity: s.quantity,
@@ -98,6 +172,8 @@ impl PaperVenue {
             times_out_at: self.times_out_at(at),
             fills: resting.fills,
             brokerage_paid: resting.brokerage_paid,
+            product,
+            column: self.column(token, product),
         })
     }
 
