@@ -112,6 +112,7 @@ async fn a_restart_between_placement_and_publication_publishes_once_and_never_pl
         market_protection: -1,
         limit_buffers: Default::default(),
         charges: ChargeSchedule::default(),
+        fno: settings.fno.clone(),
         producer: handle,
         store,
         holds: TradingHolds::default(),
