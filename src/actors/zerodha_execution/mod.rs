@@ -64,6 +64,8 @@ mod tests;
 mod tests_positions;
 #[cfg(test)]
 mod tests_recovery;
+#[cfg(test)]
+mod tests_slices;
 mod tracking;
 
 pub use actor::{GetZerodhaStats, ReconcilePositions, ZerodhaExecution, ZerodhaExecutionArgs};

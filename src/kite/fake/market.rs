@@ -28,7 +28,8 @@
 //!   status_message (the exchange refuses after Kite took the request); a modify answers
 //!   400 OrderException with the same message and changes nothing.
 //!
-//! Defaults: tick 0.05, lot 1 for any instrument not set; band 5 % (tight on purpose: the
+//! Defaults: tick 0.05, lot 1, no freeze quantity for any instrument not set (NFO and BFO
+//! have no defaults: their contracts must be set); band 5 % (tight on purpose: the
 //! real bands are wider, up to ±40 % for options, and an engine whose buffers pass 5 %
 //! passes them); no reference price, hence no LPP check. Quantities are in units, as on
 //! NSE/NFO.
