@@ -307,6 +307,22 @@ impl OrderRecord {
         events
     }
 
+    /// When the earliest of `trades` of slice `index` (Kite's `order`) not booked yet was
+    /// executed; `None`: no such trade, or none with a time.
+    pub fn first_new_trade_at(
+        &self,
+        index: usize,
+        order: &KiteOrder,
+        trades: &[KiteTrade],
+    ) -> Option<DateTime<Utc>> {
+        let known = &self.slices[index].fills;
+        trades
+            .iter()
+            .filter(|t| t.order_id == order.order_id && !known.contains(&t.trade_id))
+            .filter_map(KiteTrade::executed_at)
+            .min()
+    }
+
     /// Kite says more of slice `index` is filled than the trades we have explain: fetch
     /// its trades.
     pub fn needs_trades(&self, index: usize, order: &KiteOrder) -> bool {

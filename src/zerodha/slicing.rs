@@ -14,6 +14,9 @@
 //! - A quantity that is not a whole number of lots is refused as well: every slice after
 //!   the first would be refused by Kite anyway, after the first had filled.
 //! - No freeze quantity (not a derivative, or an underlying not configured): one order.
+//! - Only exchanges whose order quantities are in units (NSE, BSE, NFO, BFO) have lots
+//!   and freezes checked here: MCX and the currency segments take quantities in lots, so
+//!   their orders go out as the signal says, as before.
 //!
 //! Each slice is its own Kite order with its own tag ([`slice_tag`]); an order that is
 //! not sliced keeps the signal's client order id as its tag.
@@ -32,17 +35,20 @@ pub struct SliceRules {
     pub max_slices: u32,
 }
 
+/// Exchanges whose order quantities are in units, a multiple of the lot size.
+const UNIT_EXCHANGES: [&str; 4] = ["NSE", "BSE", "NFO", "BFO"];
+
 impl SliceRules {
     /// The rules of an order for `instrument`: its lot size, and for a future or an
     /// option the freeze quantity of its underlying (`Instrument.name`, e.g. `NIFTY`).
+    /// Neither on an exchange that counts lots (see the module docs).
     pub fn of(instrument: &Instrument, fno: &FnoSettings) -> SliceRules {
-        let freeze_quantity = instrument
-            .kind
-            .is_derivative()
+        let units = UNIT_EXCHANGES.contains(&instrument.exchange.as_str());
+        let freeze_quantity = (units && instrument.kind.is_derivative())
             .then(|| fno.freeze_quantity(&instrument.name))
             .flatten();
         SliceRules {
-            lot_size: instrument.lot_size,
+            lot_size: if units { instrument.lot_size } else { 1 },
             freeze_quantity,
             max_slices: fno.max_slices,
         }
@@ -226,5 +232,10 @@ mod tests {
         );
         let infy = registry.by_symbol("NSE:INFY").unwrap();
         assert_eq!(SliceRules::of(infy, &fno).freeze_quantity, None);
+        // A commodity future counts lots: no lot or freeze check here.
+        let mut crude = option.clone();
+        crude.exchange = "MCX".into();
+        crude.name = "NIFTY".into();
+        assert_eq!(SliceRules::of(&crude, &fno), rules(1, None, 7));
     }
 }

@@ -250,3 +250,27 @@ fn sliced_records_round_trip_and_pre_slicing_entries_still_read() {
     assert_eq!(slice.placed_at, Some(sample_time()));
     assert_eq!(back.filled_quantity, 65);
 }
+
+#[test]
+fn the_first_new_trade_of_a_slice_orders_slices_by_execution() {
+    let charges = ChargeSchedule::default();
+    let (t, mut r) = (sample_time(), sliced());
+    r.placed(0, "151220000000000", t);
+    let order = kite_order(&r, 0, "OPEN", 130);
+    let early = trade(0, "1", 65, "2026-11-26 09:30:01");
+    let late = trade(0, "2", 65, "2026-11-26 09:30:05");
+    let other = trade(1, "3", 65, "2026-11-26 09:29:00");
+    let trades = [late.clone(), other, early.clone()];
+    assert_eq!(
+        r.first_new_trade_at(0, &order, &trades),
+        early.executed_at(),
+        "another Kite order's trade does not count"
+    );
+    r.apply(0, &kite_order(&r, 0, "OPEN", 65), &[early], &charges, t);
+    assert_eq!(
+        r.first_new_trade_at(0, &order, &trades),
+        late.executed_at(),
+        "a booked trade does not count"
+    );
+    assert_eq!(r.first_new_trade_at(0, &order, &[]), None);
+}

@@ -125,6 +125,8 @@ impl Core {
         };
         let mut next = record.clone();
         let mut events = Vec::new();
+        // Kite's view and trades of each slice it shows, gathered first.
+        let mut seen: Vec<(usize, &KiteOrder, Vec<KiteTrade>)> = Vec::new();
         for index in 0..next.slices.len() {
             let slice = &next.slices[index];
             if slice.is_ended() {
@@ -132,11 +134,16 @@ impl Core {
             }
             match view.find(&slice.tag) {
                 Some(order) => {
-                    let fetched;
+                    let own = |all: &[KiteTrade]| -> Vec<KiteTrade> {
+                        all.iter()
+                            .filter(|t| t.order_id == order.order_id)
+                            .cloned()
+                            .collect()
+                    };
                     let trades = match trades {
-                        Some(all) => all,
+                        Some(all) => own(all),
                         None if next.needs_trades(index, order) => {
-                            fetched = match self.args.client.order_trades(&order.order_id).await {
+                            match self.args.client.order_trades(&order.order_id).await {
                                 Ok(trades) => trades,
                                 Err(e) => {
                                     self.kite_failed("fetching an order's trades", &e);
@@ -145,12 +152,11 @@ impl Core {
                                         order.order_id
                                     )));
                                 }
-                            };
-                            &fetched
+                            }
                         }
-                        None => &[],
+                        None => Vec::new(),
                     };
-                    events.extend(next.apply(index, order, trades, &self.args.charges, Utc::now()));
+                    seen.push((index, order, trades));
                 }
                 None if matches!(view, KiteView::Book(_)) => {
                     let Placement::Claimed { since } = slice.placement else {
@@ -174,6 +180,17 @@ impl Core {
                 }
                 None => {}
             }
+        }
+        // Slices whose new trades executed first are booked first, so the fills'
+        // cumulative quantities follow execution across slices — and a view derived again
+        // after a crash (a fill published, its journal write lost) numbers them as the
+        // first derivation did.
+        seen.sort_by_key(|(index, order, trades)| {
+            let first = next.first_new_trade_at(*index, order, trades);
+            (first.is_none(), first, *index)
+        });
+        for (index, order, trades) in seen {
+            events.extend(next.apply(index, order, &trades, &self.args.charges, Utc::now()));
         }
         if next == record {
             return Ok(());
