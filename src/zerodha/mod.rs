@@ -32,6 +32,7 @@ pub mod positions;
 #[cfg(test)]
 mod positions_tests;
 mod record;
+mod record_events;
 mod slice;
 pub mod slicing;
 mod target;

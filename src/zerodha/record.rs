@@ -10,11 +10,10 @@
 
 use super::slice::{Outcome, Placement, Slice};
 use super::slicing::slice_tag;
-use super::target::{OrderTarget, charge_column};
+use super::target::OrderTarget;
 use crate::kite::rest::{KiteOrder, KiteTrade, OrderParams, OrderStatus};
 use crate::messages::{
-    Broker, Envelope, OrderFailed, OrderFailureKind, OrderFilled, OrderRef, OrderSubmitted,
-    OrderType, ValidatedSignal, VenueEvent,
+    Broker, Envelope, OrderFailureKind, OrderRef, OrderType, ValidatedSignal, VenueEvent,
 };
 use crate::paper::ChargeSchedule;
 use chrono::{DateTime, Utc};
@@ -149,7 +148,7 @@ impl OrderRecord {
         }
     }
 
-    fn order_ref(&self, broker_order_id: Option<&str>) -> OrderRef {
+    pub(super) fn order_ref(&self, broker_order_id: Option<&str>) -> OrderRef {
         let s = &self.signal.data.signal;
         OrderRef {
             client_order_id: self.client_order_id.clone(),
@@ -162,7 +161,7 @@ impl OrderRecord {
         }
     }
 
-    fn quantity(&self) -> u32 {
+    pub(super) fn quantity(&self) -> u32 {
         self.signal.data.signal.quantity
     }
 
@@ -339,7 +338,7 @@ impl OrderRecord {
     }
 
     /// The order type sent to Kite: the signal's, or LIMIT for a market order sent as one.
-    fn sent_order_type(&self) -> OrderType {
+    pub(super) fn sent_order_type(&self) -> OrderType {
         match self.target.limit_price {
             Some(_) => OrderType::Limit,
             None => self.signal.data.signal.order_type,
@@ -347,117 +346,7 @@ impl OrderRecord {
     }
 
     /// The price sent to Kite.
-    fn sent_price(&self) -> Option<Decimal> {
+    pub(super) fn sent_price(&self) -> Option<Decimal> {
         self.target.limit_price.or(self.signal.data.signal.price)
-    }
-
-    /// The submission, the first time a slice (`index`, at Kite) is known to be at Kite.
-    fn submitted_event(&mut self, index: usize) -> Option<VenueEvent> {
-        let broker_order_id = self.slices[index].broker_order_id()?;
-        if self.submitted {
-            return None;
-        }
-        let order = self.order_ref(Some(broker_order_id));
-        self.submitted = true;
-        let s = &self.signal.data.signal;
-        Some(VenueEvent::Submitted(OrderSubmitted {
-            order,
-            quantity: s.quantity,
-            order_type: self.sent_order_type(),
-            price: self.sent_price(),
-            trigger_price: s.trigger_price,
-            validity: s.validity,
-        }))
-    }
-
-    fn fill(
-        &mut self,
-        index: usize,
-        trade: &KiteTrade,
-        charges: &ChargeSchedule,
-        now: DateTime<Utc>,
-    ) -> Option<OrderFilled> {
-        let slice = &self.slices[index];
-        let fits = slice
-            .filled_quantity
-            .checked_add(trade.quantity)
-            .filter(|filled| trade.quantity > 0 && *filled <= slice.quantity);
-        let cumulative = self.filled_quantity.checked_add(trade.quantity);
-        let (Some(slice_filled), Some(cumulative)) = (fits, cumulative) else {
-            tracing::error!(order = %self.client_order_id, tag = %slice.tag, trade = %trade.trade_id, quantity = trade.quantity, filled = slice.filled_quantity, ordered = slice.quantity, "Kite trade does not fit the order; not booked");
-            return None;
-        };
-        let side = self.signal.data.signal.side;
-        let column = charge_column(self.target.product);
-        let fees = charges.charges_for_fill(
-            column,
-            side,
-            trade.quantity,
-            trade.average_price,
-            slice.brokerage_paid,
-        );
-        let order = self.order_ref(slice.broker_order_id());
-        let slice = &mut self.slices[index];
-        slice.brokerage_paid += fees.brokerage;
-        slice.filled_quantity = slice_filled;
-        slice.fills.push(trade.trade_id.clone());
-        self.filled_quantity = cumulative;
-        Some(OrderFilled {
-            order,
-            fill_id: format!("zerodha:{}", trade.trade_id),
-            quantity: trade.quantity,
-            price: trade.average_price,
-            fees,
-            cumulative_quantity: cumulative,
-            order_quantity: self.quantity(),
-            filled_at: trade.executed_at().unwrap_or(now),
-        })
-    }
-
-    /// Once every slice has ended: the order's outcome, and its failure event if it did
-    /// not fill completely (a fully filled order cannot fail).
-    fn settle_if_ended(&mut self) -> Option<VenueEvent> {
-        if self.is_settled() || !self.slices.iter().all(Slice::is_ended) {
-            return None;
-        }
-        if self.filled_quantity >= self.quantity() {
-            self.outcome = Some(Outcome::Complete);
-            return None;
-        }
-        let (kind, message) = self.failure();
-        self.outcome = Some(Outcome::Failed {
-            kind,
-            message: message.clone(),
-        });
-        Some(VenueEvent::Failed(OrderFailed {
-            order: self.order_ref(self.broker_order_id()),
-            quantity: self.quantity(),
-            filled_quantity: self.filled_quantity,
-            kind,
-            message,
-        }))
-    }
-
-    /// Why the order ended short: the first slice that failed says it (naming the slice
-    /// when there are several).
-    fn failure(&self) -> (OrderFailureKind, String) {
-        let count = self.slices.len();
-        let first = self
-            .slices
-            .iter()
-            .enumerate()
-            .find_map(|(i, s)| match &s.end {
-                Some(Outcome::Failed { kind, message }) => Some((i, *kind, message.clone())),
-                _ => None,
-            });
-        match first {
-            Some((_, kind, message)) if count == 1 => (kind, message),
-            Some((i, kind, message)) => (kind, format!("slice {}/{count}: {message}", i + 1)),
-            // Unreachable: a slice ends complete only when filled completely.
-            None => (
-                OrderFailureKind::Cancelled,
-                "every slice ended without filling the order".into(),
-            ),
-        }
     }
 }

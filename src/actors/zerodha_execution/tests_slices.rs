@@ -298,3 +298,75 @@ async fn a_restart_after_the_signal_went_stale_sends_no_more_slices() {
     rig.expect_quiet_over_polls(&second, 2).await;
     assert_eq!(rig.kite.placements(), 2, "slices 3 and 4 never sent");
 }
+
+#[actix::test]
+async fn a_slice_declared_not_placed_that_turns_up_at_kite_halts_and_is_booked_to_its_order() {
+    let mut rig = Rig::new().await;
+    let option = nifty_option();
+    let size = slice_size(option.lot_size);
+    let signal = option_signal(&rig, &option, 2 * size);
+    let id = client_order_id(signal.id);
+    // Slice 1 fills at once; slice 2's request dies with a 503 and Kite never lists it.
+    rig.kite.script_next_placement(Scripted::AcceptAndFill {
+        price: Decimal::new(1205, 1),
+    });
+    rig.kite
+        .script_next_placement(Scripted::ServerError { status: 503 });
+    let mut args = rig.args();
+    args.settle = Duration::from_millis(1);
+    let addr = rig.start(args);
+    handled(&addr, &signal).await;
+    rig.expect::<OrderSubmitted>().await;
+    rig.expect::<OrderFilled>().await;
+    let (_, failed) = rig.expect::<OrderFailed>().await;
+    assert_eq!(failed.data.kind, OrderFailureKind::NotPlaced);
+    assert_eq!(
+        (failed.data.quantity, failed.data.filled_quantity),
+        (2 * size, size)
+    );
+    assert!(
+        failed.data.message.starts_with("slice 2/2: "),
+        "{}",
+        failed.data.message
+    );
+
+    // The lost request reaches Kite after all (replayed here with slice 2's tag).
+    let params = {
+        let registry = InstrumentRegistry::embedded().unwrap();
+        let target = crate::zerodha::order_target(
+            &signal.data,
+            &registry,
+            crate::kite::orders::Product::Mis,
+            crate::kite::orders::Variety::Regular,
+        )
+        .unwrap()
+        .protected(signal.data.signal.order_type, -1);
+        OrderRecord::sliced(
+            id.clone(),
+            signal.clone(),
+            target,
+            &[size, size],
+            chrono::Utc::now(),
+        )
+        .params(1)
+    };
+    assert_eq!(params.tag, slice_tag(&id, 1));
+    let late = crate::kite::rest::KiteClient::new(client_config(&rig)).unwrap();
+    let order_id = late.place_order(&params).await.unwrap();
+    rig.kite
+        .fill(&order_id, u64::from(size), Decimal::new(1210, 1));
+
+    let halt = rig.kill_switch.expect_msg(WAIT).await;
+    assert_eq!(halt.broker, Broker::Zerodha);
+    let fill = rig.expect::<OrderFilled>().await.1.data;
+    assert_eq!(
+        fill.order.client_order_id, id,
+        "booked to the signal's order"
+    );
+    assert_eq!(
+        fill.order.broker_order_id.as_deref(),
+        Some(order_id.as_str())
+    );
+    assert_eq!((fill.quantity, fill.cumulative_quantity), (size, 2 * size));
+    rig.expect_quiet_over_polls(&addr, 2).await;
+}
