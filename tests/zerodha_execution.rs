@@ -1,7 +1,8 @@
 //! Zerodha execution dies between placement and publication, against a real Redis
 //! (the order journal) and a real broker (the order topics): the next incarnation
 //! reconciles by tag, publishes the order's events once, places nothing again, and books
-//! the broker's square-off that happened while it was down.
+//! the broker's square-off that happened while it was down. And it dies mid-slicing of an
+//! order above the freeze quantity: the next places the slices not sent, once each.
 
 mod common;
 
@@ -16,6 +17,7 @@ use alpha_panda::kite::rest::{KiteClient, KiteClientConfig, RateLimits};
 use alpha_panda::market::InstrumentRegistry;
 use alpha_panda::messages::{
     Broker, Envelope, OrderFilled, OrderSubmitted, Payload, RecordOrigin, Side, ValidatedSignal,
+    client_order_id,
 };
 use alpha_panda::paper::ChargeSchedule;
 use alpha_panda::settings::Secret;
@@ -24,6 +26,7 @@ use alpha_panda::streaming::consumer::Deliver;
 use alpha_panda::streaming::history::read_history;
 use alpha_panda::streaming::{KafkaConnection, ProducerActor, Stream, Topic, TopicMap, admin};
 use alpha_panda::testkit::fixtures::validated_signal;
+use alpha_panda::zerodha::slice_tag;
 use rust_decimal::Decimal;
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,10 +58,19 @@ fn events_of<T: Payload>(
         .collect()
 }
 
-#[actix::test]
-async fn a_restart_between_placement_and_publication_publishes_once_and_never_places_twice() {
-    let (Some(broker), Some(redis)) = (common::real_broker(), common::redis_url()) else {
-        return;
+/// What one scenario runs against: the broker connection (for reading the topics back),
+/// the fake Kite, and the actor's arguments over a Redis database of its own.
+struct Scenario {
+    connection: KafkaConnection,
+    kite: FakeKite,
+    args: ZerodhaExecutionArgs,
+    _producer: Addr<ProducerActor>,
+}
+
+/// `None` when Redis or the broker is not available (the test is skipped).
+async fn scenario(redis_database: u8) -> Option<Scenario> {
+    let (Some(broker), Some(_)) = (common::real_broker(), common::redis_url()) else {
+        return None;
     };
     // One record per batch: tansu 0.6 cannot serve a fetch that starts inside a batch
     // (docs/STREAMING.md), and the history read below must see every record.
@@ -74,7 +86,7 @@ async fn a_restart_between_placement_and_publication_publishes_once_and_never_pl
         .unwrap();
     // A database of its own, emptied first: journal entries and bookings of earlier runs
     // belong to no fake server (and would count in the position reconciliation).
-    let redis = format!("{}/13", redis.trim_end_matches('/'));
+    let redis = redis_database_url(redis_database);
     let mut conn = redis::Client::open(redis.as_str())
         .unwrap()
         .get_multiplexed_async_connection()
@@ -83,13 +95,12 @@ async fn a_restart_between_placement_and_publication_publishes_once_and_never_pl
     let _: () = redis::cmd("FLUSHDB").query_async(&mut conn).await.unwrap();
 
     let kite = FakeKite::start(FakeKiteConfig::default()).await.unwrap();
-    kite.script_next_placement(Placement::AcceptThenDelay(Duration::from_secs(60)));
     let store = Arc::new(
         RedisStore::connect(&redis, Duration::from_secs(2), Duration::from_secs(2))
             .await
             .unwrap(),
     );
-    let (_producer, handle) = ProducerActor::connect(&connection, WAIT)
+    let (producer, handle) = ProducerActor::connect(&connection, WAIT)
         .await
         .unwrap()
         .start_with_handle();
@@ -112,6 +123,7 @@ async fn a_restart_between_placement_and_publication_publishes_once_and_never_pl
         market_protection: -1,
         limit_buffers: Default::default(),
         charges: ChargeSchedule::default(),
+        fno: settings.fno.clone(),
         producer: handle,
         store,
         holds: TradingHolds::default(),
@@ -124,28 +136,41 @@ async fn a_restart_between_placement_and_publication_publishes_once_and_never_pl
         reconcile_retry_initial: Duration::from_millis(50),
         reconcile_retry_max: Duration::from_millis(500),
     };
-    let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
+    Some(Scenario {
+        connection,
+        kite,
+        args,
+        _producer: producer,
+    })
+}
 
-    // First incarnation: journals, places, and dies waiting for Kite's answer.
+/// Runs a first incarnation that handles `signal` and is killed (its arbiter stopped)
+/// once Kite holds `orders` orders.
+async fn die_after_orders(
+    args: &ZerodhaExecutionArgs,
+    kite: &FakeKite,
+    signal: &Envelope<ValidatedSignal>,
+    orders: usize,
+) {
     let first = Arbiter::new();
     let (first_args, envelope) = (args.clone(), signal.clone());
     first.spawn(async move {
         let addr = ZerodhaExecution::new(first_args).start();
         let _ = addr.send(deliver(&envelope)).await;
     });
-    tokio::time::timeout(WAIT, kite.wait_for_orders(1))
+    tokio::time::timeout(WAIT, kite.wait_for_orders(orders))
         .await
         .unwrap();
     first.stop();
     first.join().unwrap();
-    let order_id = kite.orders()[0].order_id.clone();
-    kite.fill(&order_id, 4, Decimal::new(150_005, 2));
-    kite.fill(&order_id, 6, Decimal::new(150_010, 2));
-    // Still down at 15:20: Zerodha squares the MIS position off itself (untagged).
-    let (square_off_order, square_off) =
-        kite.auto_square_off("NSE", "INFY", "SELL", 10, Decimal::new(149_500, 2));
+}
 
-    // Second incarnation: reconciles, then the consumer redelivers the signal.
+/// Starts the next incarnation, waits for its reconciliation, has the consumer redeliver
+/// `signal`, and waits for three more polls.
+async fn restart_and_redeliver(
+    args: ZerodhaExecutionArgs,
+    signal: &Envelope<ValidatedSignal>,
+) -> Addr<ZerodhaExecution> {
     let second = ZerodhaExecution::new(args).start();
     tokio::time::timeout(WAIT, async {
         while !second.send(GetZerodhaStats).await.unwrap().reconciled {
@@ -154,7 +179,7 @@ async fn a_restart_between_placement_and_publication_publishes_once_and_never_pl
     })
     .await
     .unwrap();
-    let completion = second.send(deliver(&signal)).await.unwrap().unwrap();
+    let completion = second.send(deliver(signal)).await.unwrap().unwrap();
     // The placement runs on after the handler answered; its outcome completes the record.
     futures::future::try_join_all(completion.deliveries)
         .await
@@ -167,6 +192,34 @@ async fn a_restart_between_placement_and_publication_publishes_once_and_never_pl
     })
     .await
     .unwrap();
+    second
+}
+
+#[actix::test]
+async fn a_restart_between_placement_and_publication_publishes_once_and_never_places_twice() {
+    let Some(Scenario {
+        connection,
+        kite,
+        args,
+        _producer,
+    }) = scenario(13).await
+    else {
+        return;
+    };
+    kite.script_next_placement(Placement::AcceptThenDelay(Duration::from_secs(60)));
+    let signal = validated_signal(Broker::Zerodha, Side::Buy, 10);
+
+    // First incarnation: journals, places, and dies waiting for Kite's answer.
+    die_after_orders(&args, &kite, &signal, 1).await;
+    let order_id = kite.orders()[0].order_id.clone();
+    kite.fill(&order_id, 4, Decimal::new(150_005, 2));
+    kite.fill(&order_id, 6, Decimal::new(150_010, 2));
+    // Still down at 15:20: Zerodha squares the MIS position off itself (untagged).
+    let (square_off_order, square_off) =
+        kite.auto_square_off("NSE", "INFY", "SELL", 10, Decimal::new(149_500, 2));
+
+    // Second incarnation: reconciles, then the consumer redelivers the signal.
+    let second = restart_and_redeliver(args, &signal).await;
 
     assert_eq!(kite.placements(), 1, "placed exactly once");
     let submitted = events_of::<OrderSubmitted>(&connection, Stream::OrdersSubmitted, &signal);
@@ -200,4 +253,101 @@ async fn a_restart_between_placement_and_publication_publishes_once_and_never_pl
     assert_eq!(booked[0].fill_id, format!("zerodha:{square_off}"));
     assert_eq!((booked[0].order.side, booked[0].quantity), (Side::Sell, 10));
     assert_eq!(booked[0].order.strategy_id, signal.data.signal.strategy_id);
+}
+
+#[actix::test]
+async fn a_restart_mid_slicing_places_each_remaining_slice_once_and_books_every_fill() {
+    let Some(Scenario {
+        connection,
+        kite,
+        args,
+        _producer,
+    }) = scenario(14).await
+    else {
+        return;
+    };
+    let registry = InstrumentRegistry::embedded().unwrap();
+    let option = registry
+        .iter()
+        .find(|i| i.name == "NIFTY" && i.kind.is_option())
+        .unwrap();
+    let freeze = args.fno.freeze_quantity("NIFTY").unwrap();
+    let lot = option.lot_size;
+    let size = freeze / lot * lot;
+    let quantity = 3 * size + lot;
+    kite.set_instrument("NFO", &option.symbol, option.tick_size, u64::from(lot));
+    kite.set_freeze_quantity("NFO", &option.symbol, u64::from(freeze));
+    let mut signal = validated_signal(Broker::Zerodha, Side::Buy, quantity);
+    signal.data.signal.token = option.token;
+    signal.data.signal.symbol = option.symbol.clone();
+    let id = client_order_id(signal.id);
+
+    // First incarnation: slice 1 placed, slice 2 taken by Kite but its answer lost when
+    // the process dies; slices 3 and 4 journaled, not sent.
+    kite.script_next_placement(Placement::Accept);
+    kite.script_next_placement(Placement::AcceptThenDelay(Duration::from_secs(60)));
+    die_after_orders(&args, &kite, &signal, 2).await;
+    // Each slice's tag was journaled as the order's before anything was sent.
+    let mut redis = redis::Client::open(redis_database_url(14).as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    for i in 0..4 {
+        let owner: Option<String> = redis::cmd("GET")
+            .arg(format!("zerodha:slice:{}", slice_tag(&id, i)))
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert_eq!(owner.as_deref(), Some(id.as_str()), "slice {i}");
+    }
+    for order in kite.orders() {
+        kite.fill(&order.order_id, order.quantity, Decimal::new(1205, 1));
+    }
+
+    // Second incarnation: reconciles, sends slices 3 and 4, then the signal comes again.
+    let second = restart_and_redeliver(args, &signal).await;
+    tokio::time::timeout(WAIT, kite.wait_for_orders(4))
+        .await
+        .unwrap();
+    for order in kite.orders().iter().filter(|o| !o.is_terminal()) {
+        kite.fill(&order.order_id, order.quantity, Decimal::new(1210, 1));
+    }
+    tokio::time::timeout(WAIT, async {
+        while second.send(GetZerodhaStats).await.unwrap().open_orders > 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the order settles");
+
+    let tags: Vec<Option<String>> = kite.orders().iter().map(|o| o.tag.clone()).collect();
+    let expected: Vec<Option<String>> = (0..4).map(|i| Some(slice_tag(&id, i))).collect();
+    assert_eq!(tags, expected, "each slice placed once");
+    let submitted = events_of::<OrderSubmitted>(&connection, Stream::OrdersSubmitted, &signal);
+    assert_eq!(submitted.len(), 1, "{submitted:?}");
+    assert_eq!(submitted[0].data.quantity, quantity);
+    let fills = events_of::<OrderFilled>(&connection, Stream::OrdersFilled, &signal);
+    let mut ids: Vec<String> = fills.iter().map(|f| f.data.fill_id.clone()).collect();
+    let mut trades: Vec<String> = kite
+        .trades()
+        .iter()
+        .map(|t| format!("zerodha:{}", t.trade_id))
+        .collect();
+    ids.sort();
+    trades.sort();
+    assert_eq!(ids, trades, "one fill per Kite trade, once");
+    let total: u32 = fills.iter().map(|f| f.data.quantity).sum();
+    assert_eq!(total, quantity);
+    let last = fills.iter().map(|f| f.data.cumulative_quantity).max();
+    assert_eq!(last, Some(quantity));
+    let report = second.send(ReconcilePositions).await.unwrap();
+    assert!(report.differences.is_empty(), "{report:?}");
+    assert!(report.booked.is_empty(), "{report:?}");
+}
+
+/// The Redis URL of a scenario's database.
+fn redis_database_url(database: u8) -> String {
+    let redis = common::redis_url().unwrap_or_default();
+    format!("{}/{database}", redis.trim_end_matches('/'))
 }

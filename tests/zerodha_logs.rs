@@ -53,6 +53,9 @@ fn args(
         market_protection: -1,
         limit_buffers: Default::default(),
         charges: ChargeSchedule::default(),
+        fno: alpha_panda::settings::Settings::load_from(None, &Default::default())
+            .unwrap()
+            .fno,
         producer: ProducerHandle::new(published.recipient()),
         store: Arc::new(MemoryStore::default()),
         holds: TradingHolds::default(),

@@ -216,7 +216,7 @@ fn a_live_nrml_option_fill_is_charged_as_an_option() {
     }))
     .unwrap_or_else(|e| panic!("{e}"));
     let schedule = ChargeSchedule::default();
-    let events = record.apply(&order, &[trade], &schedule, sample_time());
+    let events = record.apply(0, &order, &[trade], &schedule, sample_time());
     let fees: Vec<Fees> = events
         .into_iter()
         .filter_map(|e| match e {

@@ -9,6 +9,9 @@
 //! - [`OrderRecord`]: the journal entry of one order — written *before* the placement
 //!   request goes out, updated as Kite answers — and the state machine that turns Kite's
 //!   view of the order (its status, its trades) into [`VenueEvent`]s, each exactly once.
+//! - [`plan_slices`]: an order above the freeze quantity of its underlying becomes at
+//!   most `fno.max_slices` Kite orders ([`Slice`]s of one record, one tag each); the
+//!   rest of the system still sees one order ([`slicing`], [`OrderRecord`]).
 //!
 //! - [`positions`]: position reconciliation — our journal's positions against Kite's,
 //!   and the booking of trades we did not place.
@@ -29,10 +32,16 @@ pub mod positions;
 #[cfg(test)]
 mod positions_tests;
 mod record;
+mod record_events;
+mod slice;
+pub mod slicing;
+mod target;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_slices;
 
-pub use record::{
-    CancelRequest, OrderRecord, OrderTarget, Outcome, Placement, charge_column, kind_of_symbol,
-    market_as_limit, order_target,
-};
+pub use record::OrderRecord;
+pub use slice::{CancelRequest, Outcome, Placement, Slice};
+pub use slicing::{SliceRules, is_slice_tag, plan_slices, slice_tag};
+pub use target::{OrderTarget, charge_column, kind_of_symbol, market_as_limit, order_target};

@@ -57,7 +57,7 @@ fn target_comes_from_the_registry_and_indexes_are_refused() {
     let r = record(10);
     assert_eq!(r.target.exchange, "NSE");
     assert_eq!(r.target.tradingsymbol, "INFY");
-    let params = r.params();
+    let params = r.params(0);
     assert_eq!(params.tag, r.client_order_id);
     assert_eq!(params.tag.len(), 20);
     let mut index = validated_signal(Broker::Zerodha, Side::Buy, 1);
@@ -79,16 +79,17 @@ fn partial_then_full_fill_publishes_each_trade_once_in_execution_order() {
     let charges = ChargeSchedule::default();
     let mut r = record(10);
     assert_eq!(
-        summary(&r.placed("151220000000001", sample_time())),
+        summary(&r.placed(0, "151220000000001", sample_time())),
         [("submitted", 10, 0)]
     );
     // Polled while open: nothing new.
     assert!(
-        r.apply(&kite_order("OPEN", 0, 10), &[], &charges, sample_time())
+        r.apply(0, &kite_order("OPEN", 0, 10), &[], &charges, sample_time())
             .is_empty()
     );
     let t1 = trade("1001", 4, "1500.05", "2026-11-26 09:30:01");
     let partial = r.apply(
+        0,
         &kite_order("OPEN", 4, 10),
         std::slice::from_ref(&t1),
         &charges,
@@ -108,6 +109,7 @@ fn partial_then_full_fill_publishes_each_trade_once_in_execution_order() {
     // The same view again (an order update and a poll both saw it): nothing.
     assert!(
         r.apply(
+            0,
             &kite_order("OPEN", 4, 10),
             std::slice::from_ref(&t1),
             &charges,
@@ -119,6 +121,7 @@ fn partial_then_full_fill_publishes_each_trade_once_in_execution_order() {
     let t3 = trade("1003", 2, "1500.15", "2026-11-26 09:30:03");
     let t2 = trade("1002", 4, "1500.10", "2026-11-26 09:30:02");
     let done = r.apply(
+        0,
         &kite_order("COMPLETE", 10, 10),
         &[t3, t1, t2],
         &charges,
@@ -126,7 +129,7 @@ fn partial_then_full_fill_publishes_each_trade_once_in_execution_order() {
     );
     assert_eq!(summary(&done), [("filled", 4, 8), ("filled", 2, 10)]);
     assert_eq!(r.outcome, Some(Outcome::Complete));
-    assert_eq!(r.fills, ["1001", "1002", "1003"]);
+    assert_eq!(r.slices[0].fills, ["1001", "1002", "1003"]);
     assert!(r.is_settled());
 }
 
@@ -134,28 +137,28 @@ fn partial_then_full_fill_publishes_each_trade_once_in_execution_order() {
 fn complete_waits_for_the_trades_that_explain_it() {
     let charges = ChargeSchedule::default();
     let mut r = record(10);
-    r.placed("151220000000001", sample_time());
+    r.placed(0, "151220000000001", sample_time());
     let order = kite_order("COMPLETE", 10, 10);
-    assert!(r.apply(&order, &[], &charges, sample_time()).is_empty());
-    assert!(r.needs_trades(&order));
+    assert!(r.apply(0, &order, &[], &charges, sample_time()).is_empty());
+    assert!(r.needs_trades(0, &order));
     assert!(!r.is_settled());
     let t = trade("1001", 10, "1500", "2026-11-26 09:30:01");
     assert_eq!(
-        summary(&r.apply(&order, &[t], &charges, sample_time())),
+        summary(&r.apply(0, &order, &[t], &charges, sample_time())),
         [("filled", 10, 10)]
     );
-    assert!(r.is_settled() && !r.needs_trades(&order));
+    assert!(r.is_settled() && !r.needs_trades(0, &order));
 }
 
 #[test]
 fn cancelled_and_rejected_orders_fail_with_kites_message_after_their_fills() {
     let charges = ChargeSchedule::default();
     let mut cancelled = record(10);
-    cancelled.placed("151220000000001", sample_time());
+    cancelled.placed(0, "151220000000001", sample_time());
     let mut order = kite_order("CANCELLED", 3, 10);
     order.status_message = Some("Cancelled by user".into());
     let t = trade("1001", 3, "1500", "2026-11-26 09:30:01");
-    let events = cancelled.apply(&order, &[t], &charges, sample_time());
+    let events = cancelled.apply(0, &order, &[t], &charges, sample_time());
     assert_eq!(summary(&events), [("filled", 3, 3), ("failed", 10, 3)]);
     let VenueEvent::Failed(f) = &events[1] else {
         unreachable!()
@@ -166,10 +169,10 @@ fn cancelled_and_rejected_orders_fail_with_kites_message_after_their_fills() {
     );
 
     let mut rejected = record(10);
-    rejected.placed("151220000000001", sample_time());
+    rejected.placed(0, "151220000000001", sample_time());
     let mut order = kite_order("REJECTED", 0, 10);
     order.status_message = Some("RMS:Margin Exceeds".into());
-    let events = rejected.apply(&order, &[], &charges, sample_time());
+    let events = rejected.apply(0, &order, &[], &charges, sample_time());
     let VenueEvent::Failed(f) = &events[0] else {
         unreachable!()
     };
@@ -179,7 +182,7 @@ fn cancelled_and_rejected_orders_fail_with_kites_message_after_their_fills() {
     );
     assert!(
         rejected
-            .apply(&order, &[], &charges, sample_time())
+            .apply(0, &order, &[], &charges, sample_time())
             .is_empty()
     );
 }
@@ -188,9 +191,15 @@ fn cancelled_and_rejected_orders_fail_with_kites_message_after_their_fills() {
 fn an_order_found_by_tag_after_a_lost_answer_is_submitted_then_filled() {
     let charges = ChargeSchedule::default();
     let mut r = record(5);
-    assert!(matches!(r.placement, Placement::Claimed { .. }));
+    assert!(matches!(r.slices[0].placement, Placement::Claimed { .. }));
     let t = trade("1001", 5, "1500", "2026-11-26 09:30:01");
-    let events = r.apply(&kite_order("COMPLETE", 5, 5), &[t], &charges, sample_time());
+    let events = r.apply(
+        0,
+        &kite_order("COMPLETE", 5, 5),
+        &[t],
+        &charges,
+        sample_time(),
+    );
     assert_eq!(summary(&events), [("submitted", 5, 0), ("filled", 5, 5)]);
     assert_eq!(r.broker_order_id(), Some("151220000000001"));
 }
@@ -200,7 +209,7 @@ fn a_refused_placement_fails_without_a_submission() {
     let mut r = record(5);
     let events = r.not_placed(OrderFailureKind::Rejected, "Insufficient funds");
     assert_eq!(summary(&events), [("failed", 5, 0)]);
-    assert_eq!(r.placement, Placement::NotPlaced);
+    assert_eq!(r.slices[0].placement, Placement::NotPlaced);
     assert!(r.is_settled());
 }
 
@@ -208,11 +217,12 @@ fn a_refused_placement_fails_without_a_submission() {
 fn brokerage_cap_applies_across_the_fills_of_one_order() {
     let charges = ChargeSchedule::default();
     let mut r = record(200);
-    r.placed("151220000000001", sample_time());
+    r.placed(0, "151220000000001", sample_time());
     // 100 × 1500 = 1.5 lakh turnover: 0.03 % is ₹45, capped at ₹20 for the order.
     let t1 = trade("1001", 100, "1500", "2026-11-26 09:30:01");
     let t2 = trade("1002", 100, "1500", "2026-11-26 09:30:02");
     let events = r.apply(
+        0,
         &kite_order("COMPLETE", 200, 200),
         &[t1, t2],
         &charges,
@@ -231,7 +241,7 @@ fn brokerage_cap_applies_across_the_fills_of_one_order() {
 #[test]
 fn records_round_trip_through_json() {
     let mut r = record(5);
-    r.placed("151220000000001", sample_time());
+    r.placed(0, "151220000000001", sample_time());
     let json = serde_json::to_string(&r).unwrap();
     let back: OrderRecord = serde_json::from_str(&json).unwrap();
     assert_eq!(back, r);
@@ -277,7 +287,7 @@ fn a_target_as_limit_sends_a_limit_without_market_protection() {
         .protected(signal.data.signal.order_type, -1)
         .as_limit(d("1507.5"));
     let record = OrderRecord::new(client_order_id(signal.id), signal, target, sample_time());
-    let params = record.params();
+    let params = record.params(0);
     assert_eq!(params.order_type, crate::messages::OrderType::Limit);
     assert_eq!(params.price, Some(d("1507.5")));
     assert_eq!(params.market_protection, None);
@@ -292,24 +302,30 @@ fn a_resting_order_is_due_for_cancel_after_its_timeout_and_again_after_the_retry
     );
     let t = sample_time();
     let mut r = record(10);
-    assert!(!r.cancel_due(t + secs(60), timeout, retry), "not at Kite");
-    r.placed("151220000000001", t);
-    assert!(!r.cancel_due(t + secs(29), timeout, retry));
-    assert!(r.cancel_due(t + secs(30), timeout, retry));
     assert!(
-        !r.cancel_due(t + secs(30), std::time::Duration::ZERO, retry),
+        !r.slices[0].cancel_due(t + secs(60), timeout, retry),
+        "not at Kite"
+    );
+    r.placed(0, "151220000000001", t);
+    assert!(!r.slices[0].cancel_due(t + secs(29), timeout, retry));
+    assert!(r.slices[0].cancel_due(t + secs(30), timeout, retry));
+    assert!(
+        !r.slices[0].cancel_due(t + secs(30), std::time::Duration::ZERO, retry),
         "0 = never"
     );
-    r.cancel = Some(CancelRequest {
+    r.slices[0].cancel = Some(CancelRequest {
         at: t + secs(30),
         reason: "unfilled after 30 s".into(),
     });
-    assert!(!r.cancel_due(t + secs(39), timeout, retry));
-    assert!(r.cancel_due(t + secs(40), timeout, retry), "asked again");
+    assert!(!r.slices[0].cancel_due(t + secs(39), timeout, retry));
+    assert!(
+        r.slices[0].cancel_due(t + secs(40), timeout, retry),
+        "asked again"
+    );
     // Its cancellation carries our reason, after the partial fill.
     let charges = ChargeSchedule::default();
     let fill = trade("1001", 4, "1500", "2026-11-26 09:30:01");
-    let events = r.apply(&kite_order("CANCELLED", 4, 10), &[fill], &charges, t);
+    let events = r.apply(0, &kite_order("CANCELLED", 4, 10), &[fill], &charges, t);
     assert_eq!(summary(&events), [("filled", 4, 4), ("failed", 10, 4)]);
     let VenueEvent::Failed(f) = &events[1] else {
         unreachable!()
@@ -318,7 +334,10 @@ fn a_resting_order_is_due_for_cancel_after_its_timeout_and_again_after_the_retry
         (f.kind, f.message.as_str()),
         (OrderFailureKind::Cancelled, "unfilled after 30 s")
     );
-    assert!(!r.cancel_due(t + secs(100), timeout, retry), "ended");
+    assert!(
+        !r.slices[0].cancel_due(t + secs(100), timeout, retry),
+        "ended"
+    );
 }
 
 #[test]
@@ -328,12 +347,12 @@ fn a_protected_market_order_that_kite_lists_as_limit_settles_like_any_other() {
     // fills by trade, so the order settles as the market order it was sent as.
     let charges = ChargeSchedule::default();
     let mut r = record(5);
-    r.placed("151220000000001", sample_time());
+    r.placed(0, "151220000000001", sample_time());
     let mut order = kite_order("COMPLETE", 5, 5);
     order.order_type = "LIMIT".into();
     order.price = d("1515.05");
     let t = trade("1001", 5, "1500.5", "2026-11-26 09:30:01");
-    let events = r.apply(&order, &[t], &charges, sample_time());
+    let events = r.apply(0, &order, &[t], &charges, sample_time());
     assert_eq!(summary(&events), [("filled", 5, 5)]);
     let VenueEvent::Filled(f) = &events[0] else {
         unreachable!()

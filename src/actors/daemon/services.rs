@@ -348,6 +348,7 @@ fn zerodha_args(
             .filter_map(|(id, c)| Some((id.clone(), c.limit_buffer_pct?)))
             .collect(),
         charges: settings.paper.charges.clone(),
+        fno: settings.fno.clone(),
         producer: w.producer.clone(),
         store: w.store.clone(),
         holds: w.holds.clone(),

@@ -9,11 +9,12 @@ use crate::kite::rest::{KiteClient, KiteOrder};
 use crate::market::InstrumentRegistry;
 use crate::messages::{OrderType, TradingSignal, ValidatedSignal};
 use crate::paper::ChargeSchedule;
+use crate::settings::FnoSettings;
 use crate::store::Store;
 use crate::streaming::ProducerHandle;
 use crate::streaming::consumer::{Deliver, HandlerResult};
 use crate::supervision::HandlingFuture;
-use crate::zerodha::{OrderTarget, market_as_limit};
+use crate::zerodha::{OrderTarget, SliceRules, market_as_limit, plan_slices};
 use actix::prelude::*;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -38,6 +39,8 @@ pub struct ZerodhaExecutionArgs {
     pub limit_buffers: BTreeMap<String, Decimal>,
     /// Charges estimated on each fill (Kite's trades carry none).
     pub charges: ChargeSchedule,
+    /// Freeze quantities and `max_slices`: how an order above the freeze is sliced.
+    pub fno: FnoSettings,
     pub producer: ProducerHandle,
     pub store: Arc<dyn Store>,
     /// Where the reconciliation hold is set.
@@ -102,6 +105,21 @@ impl ZerodhaExecutionArgs {
             }
             (order_type, _) => Ok(target.protected(order_type, self.market_protection)),
         }
+    }
+
+    /// The quantity of each Kite order `signal` becomes (one entry: not sliced).
+    ///
+    /// # Errors
+    /// The instrument is unknown, or the plan refuses the quantity (see [`plan_slices`]).
+    pub(super) fn slices(&self, signal: &TradingSignal) -> Result<Vec<u32>, String> {
+        let instrument = self.registry.by_token(signal.token).ok_or_else(|| {
+            format!(
+                "instrument token {} is not in the instrument registry",
+                signal.token
+            )
+        })?;
+        plan_slices(signal.quantity, &SliceRules::of(instrument, &self.fno))
+            .map_err(|why| format!("{}: {why}", instrument.key()))
     }
 
     pub(super) fn settle_delta(&self) -> chrono::TimeDelta {

@@ -24,7 +24,7 @@ use crate::kite::rest::KiteError;
 use crate::messages::{Broker, VenueEvent};
 use crate::risk::TradingState;
 use crate::streaming::consumer::HandlerError;
-use crate::zerodha::OrderRecord;
+use crate::zerodha::{OrderRecord, is_slice_tag};
 use chrono::Utc;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,8 +34,17 @@ use std::rc::Rc;
 pub const OPEN_INDEX: &str = "zerodha:orders:open";
 /// Store index of settled orders.
 pub const SETTLED_INDEX: &str = "zerodha:orders:settled";
+/// Store index of slice tags: `zerodha:slice:{tag}` holds the client order id of the
+/// order the slice belongs to (a slice's tag cannot carry it: the id alone fills Kite's
+/// 20 characters).
+pub const SLICES_INDEX: &str = "zerodha:slices";
 /// The holder name of the hold a token error sets.
 const TOKEN_HOLD: &str = "zerodha_execution.token";
+
+/// The store key of a slice tag's owner.
+fn slice_key(tag: &str) -> String {
+    format!("{}:slice:{tag}", Broker::Zerodha)
+}
 
 /// Counters for tests and the API.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -138,6 +147,57 @@ impl Core {
             })
         })
         .transpose()
+    }
+
+    /// The client order id of the order Kite knows a Kite order of by `tag`: an open
+    /// order with a slice so tagged, an order whose id is the tag, or the order a slice
+    /// tag was journaled for.
+    ///
+    /// # Errors
+    /// The store could not be read.
+    pub(super) async fn owner_of(&self, tag: &str) -> Result<Option<String>, HandlerError> {
+        let open = self
+            .state
+            .borrow()
+            .open
+            .values()
+            .find(|r| r.slice_of(tag).is_some())
+            .map(|r| r.client_order_id.clone());
+        if open.is_some() {
+            return Ok(open);
+        }
+        let read = |key: String| {
+            let store = self.args.store.clone();
+            async move {
+                store
+                    .get(&key)
+                    .await
+                    .map_err(|e| HandlerError::Unavailable(format!("journal read: {e}")))
+            }
+        };
+        if is_slice_tag(tag) {
+            return read(slice_key(tag)).await;
+        }
+        Ok(read(OrderRecord::key(tag)).await?.map(|_| tag.to_owned()))
+    }
+
+    /// Journals each slice's tag as belonging to `record`, before any slice is sent.
+    pub(super) async fn journal_slice_tags(
+        &self,
+        record: &OrderRecord,
+    ) -> Result<(), HandlerError> {
+        for slice in &record.slices {
+            self.args
+                .store
+                .put(
+                    SLICES_INDEX,
+                    &slice_key(&slice.tag),
+                    record.client_order_id.clone(),
+                )
+                .await
+                .map_err(|e| HandlerError::Unavailable(format!("journal write: {e}")))?;
+        }
+        Ok(())
     }
 
     /// Publishes `events` one after the other (so a retry can never reorder them), then

@@ -24,6 +24,10 @@
 //!    states; each new trade is published once to `orders.filled`, then a cancellation
 //!    or rejection to `orders.failed`.
 //!
+//! An order above the freeze quantity of its underlying goes out as slices, each its own
+//! Kite order and tag, under the one journal entry and the one order downstream sees
+//! (`placement`, [`crate::zerodha::slicing`]).
+//!
 //! A redelivered signal finds the journal entry: already placed → nothing is sent;
 //! placement outcome unknown (an earlier incarnation died mid-request) → looked up by
 //! tag in `GET /orders`; never journaled → never sent, so placed now.
@@ -64,6 +68,8 @@ mod tests;
 mod tests_positions;
 #[cfg(test)]
 mod tests_recovery;
+#[cfg(test)]
+mod tests_slices;
 mod tracking;
 
 pub use actor::{GetZerodhaStats, ReconcilePositions, ZerodhaExecution, ZerodhaExecutionArgs};

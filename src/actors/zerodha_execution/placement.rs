@@ -1,9 +1,22 @@
-//! From a validated signal to at most one Kite order.
+//! From a validated signal to its Kite orders: one, or the slices of an order above the
+//! freeze quantity of its underlying ([`crate::zerodha::slicing`]).
 //!
 //! The journal entry is the claim: it is created atomically (`SET NX`) under the client
 //! order id derived from the signal id, before anything is sent, and it never expires. A
 //! signal whose entry exists is never placed from scratch again, whatever the dedup
 //! window, the consumer group or the process: its entry says what happened.
+//!
+//! Slices: the entry holds the whole plan (and each slice's tag is journaled as the
+//! order's) before anything is sent. Slices go out one after the other, in order, through
+//! the rate limiter, each journaled as "may be at Kite" before its request. A slice Kite
+//! refuses (4xx), or that the deadline or the signal's age stops, ends the slices not
+//! sent yet as not placed; a slice whose answer is lost is settled by polling, like any
+//! order, while the next ones go out: each slice has its own tag and none is ever sent
+//! twice, so there is nothing to wait for. Slices not sent when the process died are
+//! sent after the restart's reconciliation (or on the signal's redelivery) if the signal
+//! is still younger than `zerodha.max_signal_age_secs` — the strategy asked for the whole
+//! quantity while its signal is fresh — and otherwise end as stale: the order then ends
+//! with what the sent slices filled.
 
 use super::core::{Busy, Core, OPEN_INDEX};
 use crate::kite::rest::KiteError;
@@ -55,34 +68,41 @@ impl Core {
         }
         let started = Instant::now();
         let id = client_order_id(envelope.id);
-        let Some(busy) = self.wait_until_free(&id, started).await else {
+        let Some(mut busy) = self.wait_until_free(&id, started).await else {
             return Err(HandlerError::Transient(format!("order {id} is busy")));
         };
-        let record = match self.load(&id).await? {
+        let mut record = match self.load(&id).await? {
             Some(record) => record,
             None => {
                 let Some(record) = self.journal_new(&id, envelope).await? else {
                     return Ok(Completion::done());
                 };
-                return Ok(self.send_in_background(record, started, busy));
+                return Ok(self.send_in_background(record, started, busy, true));
             }
         };
-        match &record.placement {
-            Placement::Claimed { .. } => {
-                // Journaled by an earlier handling that may have sent it: Kite's order
-                // book decides, never a second placement.
-                tracing::warn!(order = %id, "placement outcome unknown; looking the order up by tag");
-                self.state.borrow_mut().open.insert(id, record);
-                drop(busy);
-                self.poll().await;
-                Ok(Completion::done())
-            }
-            Placement::NotSent => Ok(self.send_in_background(record, started, busy)),
-            Placement::Placed { .. } | Placement::NotPlaced => {
-                tracing::info!(order = %id, "validated signal already executed; nothing sent");
-                Ok(Completion::done())
-            }
+        if record.has_unknown() {
+            // Journaled by an earlier handling that may have sent it: Kite's order book
+            // decides, never a second placement.
+            tracing::warn!(order = %id, "placement outcome unknown; looking the order up by tag");
+            self.state.borrow_mut().open.insert(id.clone(), record);
+            drop(busy);
+            self.clone().poll().await;
+            // Slices not sent yet go out whatever the lookup found: their tags are
+            // their own.
+            busy = self
+                .wait_until_free(&id, started)
+                .await
+                .ok_or_else(|| HandlerError::Transient(format!("order {id} is busy")))?;
+            let Some(now) = self.load(&id).await? else {
+                return Ok(Completion::done());
+            };
+            record = now;
         }
+        if record.is_settled() || record.next_unsent().is_none() {
+            tracing::info!(order = %id, "validated signal already executed; nothing sent");
+            return Ok(Completion::done());
+        }
+        Ok(self.send_in_background(record, started, busy, false))
     }
 
     /// Claims `id`, waiting while another handling has it busy (a redelivery of a signal
@@ -111,11 +131,12 @@ impl Core {
         record: OrderRecord,
         started: Instant,
         busy: Busy,
+        fresh: bool,
     ) -> Completion {
         let (done, outcome) = tokio::sync::oneshot::channel();
         let core = self.clone();
         actix::spawn(async move {
-            let result = core.send(record, started).await;
+            let result = core.send(record, started, fresh).await;
             drop(busy);
             // The receiver is gone only if the consumer stopped; the journal has the outcome.
             let _ = done.send(result.map(|_| ()).map_err(|e| e.to_string()));
@@ -146,12 +167,14 @@ impl Core {
         let args = &self.args;
         let (product, variety) = args.order_kind(&envelope.data.signal);
         let now = Utc::now();
-        let target = order_target(&envelope.data, &args.registry, product, variety)
-            .and_then(|t| args.shape(t, &envelope.data.signal));
-        let refusal = match target {
-            Ok(target) => {
-                let record = OrderRecord::new(id.to_owned(), envelope, target, now);
-                match record.params().form() {
+        let signal = &envelope.data.signal;
+        let planned = order_target(&envelope.data, &args.registry, product, variety)
+            .and_then(|t| args.shape(t, signal))
+            .and_then(|t| Ok((t, args.slices(signal)?)));
+        let refusal = match planned {
+            Ok((target, slices)) => {
+                let record = OrderRecord::sliced(id.to_owned(), envelope, target, &slices, now);
+                match record.params(0).form() {
                     Ok(_) => Ok(record),
                     Err(message) => Err((record, message)),
                 }
@@ -173,6 +196,10 @@ impl Core {
         };
         match refusal {
             Ok(record) => {
+                if record.slices.len() > 1 {
+                    // Before the entry: whoever finds the entry finds its slices' tags.
+                    self.journal_slice_tags(&record).await?;
+                }
                 let json = serde_json::to_string(&record)
                     .map_err(|e| HandlerError::Permanent(format!("journal entry: {e}")))?;
                 let created = args
@@ -222,23 +249,46 @@ impl Core {
         }
     }
 
-    /// Sends the placement of a journaled order and acts on the answer.
-    async fn send(self: &Rc<Self>, mut record: OrderRecord, started: Instant) -> HandlerResult {
+    /// Sends a journaled order's Kite orders that are due, in order: the first (already
+    /// claimed by the entry's creation) when `fresh`, then every slice not sent yet.
+    pub(super) async fn send(
+        self: &Rc<Self>,
+        mut record: OrderRecord,
+        started: Instant,
+        fresh: bool,
+    ) -> HandlerResult {
+        let deadline = self.send_deadline(&record, started);
+        let mut due = if fresh { Some(0) } else { record.next_unsent() };
+        while let Some(index) = due {
+            // Every path leaves slice `index` claimed, placed or not placed: no loop.
+            record = self.send_slice(record, index, deadline).await?;
+            due = record.next_unsent();
+        }
+        Ok(Completion::done())
+    }
+
+    /// Sends slice `index` and acts on the answer; returns the record as committed.
+    async fn send_slice(
+        self: &Rc<Self>,
+        mut record: OrderRecord,
+        index: usize,
+        deadline: SendDeadline,
+    ) -> Result<OrderRecord, HandlerError> {
         let args = &self.args;
-        let params = record.params();
+        let params = record.params(index);
         let form = params.form().map_err(HandlerError::Permanent)?;
         let id = record.client_order_id.clone();
+        let (tag, slices) = (params.tag.clone(), record.slices.len());
         if let Some((kind, reason)) = self.refuse_to_send(&record) {
-            tracing::warn!(order = %id, request = %format!("POST {}/orders/{} {}", args.client.base_url(), params.variety, serde_urlencoded::to_string(&form).unwrap_or_default()), "{reason}");
-            let events = record.not_placed(kind, &reason);
-            self.commit(record, events).await?;
-            return Ok(Completion::done());
+            tracing::warn!(order = %id, %tag, request = %format!("POST {}/orders/{} {}", args.client.base_url(), params.variety, serde_urlencoded::to_string(&form).unwrap_or_default()), "{reason}");
+            let events = record.not_placed_from(index, kind, &reason);
+            self.commit(record.clone(), events).await?;
+            return Ok(record);
         }
-        let deadline = self.send_deadline(&record, started);
         // The journal must say "may exist at Kite" before the request goes out, and the
         // order is watched from now on, so polling settles it if anything below fails.
-        if !matches!(record.placement, Placement::Claimed { .. }) {
-            record.placement = Placement::Claimed { since: Utc::now() };
+        if !matches!(record.slices[index].placement, Placement::Claimed { .. }) {
+            record.claim(index, Utc::now());
             self.persist(&record).await?;
         }
         self.state
@@ -248,10 +298,11 @@ impl Core {
         self.state.borrow_mut().stats.placements_sent += 1;
         let answer = args.client.place_order_by(&params, Some(deadline.at)).await;
         let mut next = record.clone();
+        let correlation_id = record.signal.correlation_id;
         let events = match answer {
             Ok(order_id) => {
-                tracing::info!(order = %id, broker_order = %order_id, correlation_id = %record.signal.correlation_id, "order placed on Kite");
-                next.placed(&order_id, Utc::now())
+                tracing::info!(order = %id, %tag, slice = index + 1, slices, broker_order = %order_id, %correlation_id, "order placed on Kite");
+                next.placed(index, &order_id, Utc::now())
             }
             Err(KiteError::RateLimited { message }) => {
                 // Nothing reached Kite (every 429 had no effect) and the deadline is
@@ -270,30 +321,30 @@ impl Core {
                         "rate limits allowed no placement within the handler's time".to_owned(),
                     )
                 };
-                tracing::warn!(order = %id, correlation_id = %record.signal.correlation_id, %message, "{why}: order not placed");
-                next.not_placed(kind, &format!("{why}: {message}"))
+                tracing::warn!(order = %id, %tag, %correlation_id, %message, "{why}: order not placed");
+                next.not_placed_from(index, kind, &format!("{why}: {message}"))
             }
             Err(e) if e.rejects_order() => {
                 if e.is_token_error() {
                     self.halt_on_token_error(&e);
                 }
-                tracing::warn!(order = %id, error = %e, correlation_id = %record.signal.correlation_id, "Kite refused the order");
-                next.not_placed(OrderFailureKind::Rejected, e.message())
+                tracing::warn!(order = %id, %tag, error = %e, %correlation_id, "Kite refused the order");
+                next.not_placed_from(index, OrderFailureKind::Rejected, e.message())
             }
             Err(e) => {
                 // Timeout or 5xx: it may exist at Kite. The settle time counts from now,
                 // when the answer was lost; polling settles it by tag.
-                tracing::warn!(order = %id, error = %e, correlation_id = %record.signal.correlation_id, "placement outcome unknown; polling Kite's order book to settle it");
-                next.placement = Placement::Claimed { since: Utc::now() };
+                tracing::warn!(order = %id, %tag, error = %e, %correlation_id, "placement outcome unknown; polling Kite's order book to settle it");
+                next.claim(index, Utc::now());
                 if let Err(e) = self.persist(&next).await {
                     tracing::warn!(order = %id, error = %e, "journal not updated; the earlier claim stands");
                 }
-                self.state.borrow_mut().open.insert(id, next);
-                return Ok(Completion::done());
+                self.state.borrow_mut().open.insert(id, next.clone());
+                return Ok(next);
             }
         };
-        self.commit(next, events).await?;
-        Ok(Completion::done())
+        self.commit(next.clone(), events).await?;
+        Ok(next)
     }
 
     /// Why this order must not go out at all, if it must not, and how it then fails.

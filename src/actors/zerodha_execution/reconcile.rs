@@ -1,13 +1,17 @@
 //! Start-up reconciliation with Kite: the journal's open orders against Kite's order
-//! book and trades, before anything is placed.
+//! book and trades, before anything is placed; then the slices an earlier incarnation
+//! planned and did not send go out (or end as stale: see `placement`).
 
 use super::core::{Core, OPEN_INDEX};
+use super::tracking::KiteView;
 use crate::actors::risk_manager::TradingHolds;
-use crate::kite::rest::{KiteError, KiteOrder, KiteTrade};
+use crate::kite::rest::{KiteError, KiteOrder};
 use crate::messages::Broker;
+use crate::zerodha::positions::is_our_tag;
 use crate::zerodha::{OrderRecord, Placement};
 use chrono::Utc;
 use std::rc::Rc;
+use tokio::time::Instant;
 
 /// The holder name of the reconciliation hold.
 const RECONCILIATION_HOLD: &str = "zerodha_execution.reconciliation";
@@ -50,6 +54,37 @@ impl Core {
             open_orders = self.state.borrow().open.len(),
             "reconciled with Kite; zerodha may trade"
         );
+        self.resume_unsent();
+    }
+
+    /// Sends, each on its own task, the slices of open orders an earlier incarnation
+    /// planned and did not send (it died mid-slicing). Their signal's redelivery would
+    /// too, but it may never come (its offset committed by a later record's, or the
+    /// consumer elsewhere); whichever comes second finds them sent. A signal older than
+    /// `zerodha.max_signal_age_secs` has them end as stale instead.
+    fn resume_unsent(self: &Rc<Self>) {
+        let waiting: Vec<OrderRecord> = self
+            .state
+            .borrow()
+            .open
+            .values()
+            .filter(|r| r.next_unsent().is_some())
+            .cloned()
+            .collect();
+        for record in waiting {
+            let id = record.client_order_id.clone();
+            let Some(busy) = self.claim_busy(&id) else {
+                continue;
+            };
+            tracing::warn!(order = %id, "an earlier run died before sending every slice of this order: sending the rest");
+            let core = self.clone();
+            actix::spawn(async move {
+                if let Err(e) = core.send(record, Instant::now(), false).await {
+                    tracing::warn!(order = %id, error = %e, "slices not sent yet; the signal's redelivery sends them");
+                }
+                drop(busy);
+            });
+        }
     }
 
     async fn reconcile_once(self: &Rc<Self>) -> Result<(), ReconcileError> {
@@ -98,69 +133,53 @@ impl Core {
             .await
             .map_err(|e| kite("GET /trades", e))?;
         for record in records {
-            let id = record.client_order_id.clone();
-            let found = orders.iter().find(|o| o.tag.as_deref() == Some(&id));
-            self.settle_from(&id, found, &trades, asked_at).await?;
+            let id = &record.client_order_id;
+            self.refresh_with(id, KiteView::Book(&orders), Some(&trades), asked_at)
+                .await
+                .map_err(|e| ReconcileError(e.to_string(), None))?;
         }
         self.report_strangers(&orders).await;
         Ok(())
     }
 
-    /// Applies Kite's order and trades to one journaled order during reconciliation.
-    async fn settle_from(
-        self: &Rc<Self>,
-        id: &str,
-        found: Option<&KiteOrder>,
-        trades: &[KiteTrade],
-        asked_at: chrono::DateTime<Utc>,
-    ) -> Result<(), ReconcileError> {
-        let Some(order) = found else {
-            // Not at Kite: an unknown placement keeps waiting until its settle time is
-            // over; anything else stays as journaled.
-            self.refresh(id, None, asked_at).await;
-            return Ok(());
-        };
-        let Some(_busy) = self.claim_busy(id) else {
-            return Ok(());
-        };
-        let Some(record) = self.state.borrow().open.get(id).cloned() else {
-            return Ok(());
-        };
-        let mut next = record.clone();
-        let events = next.apply(order, trades, &self.args.charges, Utc::now());
-        if next != record {
-            tracing::info!(order = %id, events = events.len(), "reconciled order with Kite");
-            self.commit(next, events)
-                .await
-                .map_err(|e| ReconcileError(e.to_string(), None))?;
-        }
-        Ok(())
-    }
-
-    /// Kite orders carrying our tag prefix that are not open in the journal: unknown to
-    /// it (only possible if the journal was lost: reported, never touched), or declared
-    /// not placed (their request reached Kite after all: tracked again, and zerodha
-    /// halted).
+    /// Kite orders carrying our tag prefix whose order is not open in the journal:
+    /// unknown to it (only possible if the journal was lost: reported, never touched), or
+    /// declared not placed (their request reached Kite after all: tracked again, and
+    /// zerodha halted). A slice's tag leads to its order through the journal.
     async fn report_strangers(self: &Rc<Self>, orders: &[KiteOrder]) {
         for order in orders {
-            let Some(tag) = order
-                .tag
-                .as_deref()
-                .filter(|t| t.starts_with("ap") && t.len() == 20)
-            else {
+            let Some(tag) = order.tag.as_deref().filter(|t| is_our_tag(t)) else {
                 continue;
             };
-            if self.state.borrow().open.contains_key(tag) {
+            let open = self
+                .state
+                .borrow()
+                .open
+                .values()
+                .any(|r| r.slice_of(tag).is_some());
+            if open {
                 continue;
             }
-            match self.load(tag).await {
+            let record = match self.owner_of(tag).await {
+                Ok(Some(id)) => self.load(&id).await,
+                Ok(None) => Ok(None),
+                Err(e) => Err(e),
+            };
+            match record {
                 Ok(None) => {
                     tracing::error!(order = %order.order_id, tag, "Kite holds an order with our tag that the journal does not know; left alone — check it by hand");
                 }
-                Ok(Some(record)) if record.placement == Placement::NotPlaced => {
-                    self.resurrect(tag, order).await;
+                Ok(Some(record)) => {
+                    let declared = record
+                        .slice_of(tag)
+                        .is_some_and(|i| record.slices[i].placement == Placement::NotPlaced);
+                    if declared {
+                        self.resurrect(tag, order).await;
+                    }
                 }
-                _ => {}
+                Err(e) => {
+                    tracing::warn!(tag, error = %e, "could not look up the order of a tagged Kite order");
+                }
             }
         }
     }

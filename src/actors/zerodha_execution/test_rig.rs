@@ -60,6 +60,9 @@ impl Rig {
             market_protection: -1,
             limit_buffers: Default::default(),
             charges: ChargeSchedule::default(),
+            fno: crate::settings::Settings::load_from(None, &Default::default())
+                .unwrap()
+                .fno,
             producer: ProducerHandle::new(self.published.recipient()),
             store: self.store.clone(),
             holds: self.holds.clone(),

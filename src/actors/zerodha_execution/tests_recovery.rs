@@ -208,7 +208,7 @@ async fn an_order_declared_not_placed_that_turns_up_at_kite_halts_and_is_booked(
             target,
             chrono::Utc::now(),
         )
-        .params()
+        .params(0)
     };
     let order_id = late.place_order(&record_params).await.unwrap();
     rig.kite

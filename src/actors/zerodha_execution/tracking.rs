@@ -1,11 +1,14 @@
 //! Following orders at Kite: polls of `GET /orders`, ticker order updates, and the
-//! settling of orders whose placement answer was lost.
+//! settling of orders whose placement answer was lost. An order's Kite orders (one, or
+//! its slices) are each found by their own tag and followed alike; the order's events
+//! come from its record ([`OrderRecord`]), which ends it once every slice has ended.
 
 use super::core::Core;
 use crate::actors::risk_manager::SetTradingState;
-use crate::kite::rest::KiteOrder;
+use crate::kite::rest::{KiteOrder, KiteTrade};
 use crate::messages::{Broker, OrderFailureKind};
 use crate::risk::TradingState;
+use crate::streaming::consumer::HandlerError;
 use crate::zerodha::{CancelRequest, OrderRecord, Placement};
 use chrono::{DateTime, Utc};
 use std::rc::Rc;
@@ -14,6 +17,24 @@ use std::time::Duration;
 /// A cancellation that had no visible effect (its answer lost, a 429, Kite still showing
 /// the order open) is asked again after this long.
 const CANCEL_RETRY: Duration = Duration::from_secs(10);
+
+/// What Kite said about an order's Kite orders.
+#[derive(Clone, Copy)]
+pub(super) enum KiteView<'a> {
+    /// The whole order book (`GET /orders`): a slice missing from it is not at Kite.
+    Book(&'a [KiteOrder]),
+    /// One order (a ticker update): says nothing of the other slices.
+    One(&'a KiteOrder),
+}
+
+impl<'a> KiteView<'a> {
+    fn find(self, tag: &str) -> Option<&'a KiteOrder> {
+        match self {
+            KiteView::Book(orders) => orders.iter().find(|o| o.tag.as_deref() == Some(tag)),
+            KiteView::One(order) => (order.tag.as_deref() == Some(tag)).then_some(order),
+        }
+    }
+}
 
 impl Core {
     /// Polls `GET /orders` and settles what changed. At most one poll runs at a time,
@@ -42,8 +63,7 @@ impl Core {
             Ok(orders) => {
                 let ids: Vec<String> = self.state.borrow().open.keys().cloned().collect();
                 for id in ids {
-                    let found = orders.iter().find(|o| o.tag.as_deref() == Some(&id));
-                    self.refresh(&id, found, asked_at).await;
+                    self.refresh(&id, KiteView::Book(&orders), asked_at).await;
                 }
                 self.watch_declared_not_placed(&orders).await;
                 self.cancel_timed_out().await;
@@ -57,95 +77,167 @@ impl Core {
 
     /// An order update pushed on the ticker.
     pub(super) async fn on_update(self: Rc<Self>, order: KiteOrder) {
-        let Some(id) = order.tag.clone() else { return };
-        if self.state.borrow().open.contains_key(&id) {
-            self.refresh(&id, Some(&order), Utc::now()).await;
-        }
-    }
-
-    /// Brings one open order up to date with Kite's view of it, as of `asked_at`
-    /// (`None`: Kite had no order with its tag).
-    pub(super) async fn refresh(
-        self: &Rc<Self>,
-        id: &str,
-        found: Option<&KiteOrder>,
-        asked_at: DateTime<Utc>,
-    ) {
-        let Some(_busy) = self.claim_busy(id) else {
+        let Some(tag) = order.tag.as_deref() else {
             return;
         };
-        let Some(record) = self.state.borrow().open.get(id).cloned() else {
-            return;
-        };
-        let mut next = record.clone();
-        let events = match found {
-            Some(order) => {
-                let trades = if next.needs_trades(order) {
-                    match self.args.client.order_trades(&order.order_id).await {
-                        Ok(trades) => trades,
-                        Err(e) => return self.kite_failed("fetching an order's trades", &e),
-                    }
-                } else {
-                    Vec::new()
-                };
-                next.apply(order, &trades, &self.args.charges, Utc::now())
-            }
-            None => match record.placement {
-                Placement::Claimed { since } if asked_at - since > self.args.settle_delta() => {
-                    let message = format!(
-                        "Kite has no order tagged {id} {} s after its placement answer was lost; not re-sent",
-                        self.args.settle.as_secs()
-                    );
-                    tracing::error!(order = %id, "{message}");
-                    self.state
-                        .borrow_mut()
-                        .declared_not_placed
-                        .insert(id.to_owned());
-                    next.not_placed(OrderFailureKind::NotPlaced, &message)
-                }
-                _ => return,
-            },
-        };
-        if next == record {
-            return;
-        }
-        if let Err(e) = self.commit(next, events).await {
-            tracing::warn!(order = %id, error = %e, "order update not recorded; retried on the next poll");
-        }
-    }
-
-    /// Cancels every order open at Kite longer than `zerodha.order_timeout_secs`. The
-    /// request is journaled first (so its reason survives a restart and labels the
-    /// cancellation), then sent; Kite's order book then settles the order as cancelled
-    /// with its partial fill, which reaches the strategy as an `orders.failed`.
-    pub(super) async fn cancel_timed_out(self: &Rc<Self>) {
-        let (timeout, now) = (self.args.order_timeout, Utc::now());
-        let due: Vec<String> = self
+        let owner = self
             .state
             .borrow()
             .open
             .values()
-            .filter(|r| r.cancel_due(now, timeout, CANCEL_RETRY))
-            .map(|r| r.client_order_id.clone())
+            .find(|r| r.slice_of(tag).is_some())
+            .map(|r| r.client_order_id.clone());
+        if let Some(id) = owner {
+            self.refresh(&id, KiteView::One(&order), Utc::now()).await;
+        }
+    }
+
+    /// Brings one open order up to date with Kite's view of its Kite orders, as of
+    /// `asked_at`; failures are retried on the next poll.
+    pub(super) async fn refresh(
+        self: &Rc<Self>,
+        id: &str,
+        view: KiteView<'_>,
+        asked_at: DateTime<Utc>,
+    ) {
+        if let Err(e) = self.refresh_with(id, view, None, asked_at).await {
+            tracing::warn!(order = %id, error = %e, "order update not recorded; retried on the next poll");
+        }
+    }
+
+    /// [`Self::refresh`] with `trades` known already (the reconciliation's `GET /trades`;
+    /// `None`: each order's trades are fetched when its filled quantity needs them).
+    ///
+    /// # Errors
+    /// Kite's trades could not be fetched, or the events could not be published.
+    pub(super) async fn refresh_with(
+        self: &Rc<Self>,
+        id: &str,
+        view: KiteView<'_>,
+        trades: Option<&[KiteTrade]>,
+        asked_at: DateTime<Utc>,
+    ) -> Result<(), HandlerError> {
+        let Some(_busy) = self.claim_busy(id) else {
+            return Ok(());
+        };
+        let Some(record) = self.state.borrow().open.get(id).cloned() else {
+            return Ok(());
+        };
+        let mut next = record.clone();
+        let mut events = Vec::new();
+        // Kite's view and trades of each slice it shows, gathered first.
+        let mut seen: Vec<(usize, &KiteOrder, Vec<KiteTrade>)> = Vec::new();
+        for index in 0..next.slices.len() {
+            let slice = &next.slices[index];
+            if slice.is_ended() {
+                continue;
+            }
+            match view.find(&slice.tag) {
+                Some(order) => {
+                    let own = |all: &[KiteTrade]| -> Vec<KiteTrade> {
+                        all.iter()
+                            .filter(|t| t.order_id == order.order_id)
+                            .cloned()
+                            .collect()
+                    };
+                    let trades = match trades {
+                        Some(all) => own(all),
+                        None if next.needs_trades(index, order) => {
+                            match self.args.client.order_trades(&order.order_id).await {
+                                Ok(trades) => trades,
+                                Err(e) => {
+                                    self.kite_failed("fetching an order's trades", &e);
+                                    return Err(HandlerError::Transient(format!(
+                                        "GET /orders/{}/trades: {e}",
+                                        order.order_id
+                                    )));
+                                }
+                            }
+                        }
+                        None => Vec::new(),
+                    };
+                    seen.push((index, order, trades));
+                }
+                None if matches!(view, KiteView::Book(_)) => {
+                    let Placement::Claimed { since } = slice.placement else {
+                        continue;
+                    };
+                    if asked_at - since <= self.args.settle_delta() {
+                        continue;
+                    }
+                    let tag = slice.tag.clone();
+                    let message = format!(
+                        "Kite has no order tagged {tag} {} s after its placement answer was lost; not re-sent",
+                        self.args.settle.as_secs()
+                    );
+                    tracing::error!(order = %id, %tag, "{message}");
+                    self.state.borrow_mut().declared_not_placed.insert(tag);
+                    events.extend(next.slice_not_placed(
+                        index,
+                        OrderFailureKind::NotPlaced,
+                        &message,
+                    ));
+                }
+                None => {}
+            }
+        }
+        // Slices whose new trades executed first are booked first, so the fills'
+        // cumulative quantities follow execution across slices — and a view derived again
+        // after a crash (a fill published, its journal write lost) numbers them as the
+        // first derivation did.
+        seen.sort_by_key(|(index, order, trades)| {
+            let first = next.first_new_trade_at(*index, order, trades);
+            (first.is_none(), first, *index)
+        });
+        for (index, order, trades) in seen {
+            events.extend(next.apply(index, order, &trades, &self.args.charges, Utc::now()));
+        }
+        if next == record {
+            return Ok(());
+        }
+        self.commit(next, events).await
+    }
+
+    /// Cancels every Kite order (an order, or one slice) open at Kite longer than
+    /// `zerodha.order_timeout_secs` after its own placement. The request is journaled
+    /// first (so its reason survives a restart and labels the cancellation), then sent;
+    /// Kite's order book then settles it as cancelled with its partial fill, which
+    /// reaches the strategy as an `orders.failed` once the order's last slice has ended.
+    pub(super) async fn cancel_timed_out(self: &Rc<Self>) {
+        let (timeout, now) = (self.args.order_timeout, Utc::now());
+        let due: Vec<(String, usize)> = self
+            .state
+            .borrow()
+            .open
+            .values()
+            .flat_map(|r| {
+                r.cancel_due(now, timeout, CANCEL_RETRY)
+                    .into_iter()
+                    .map(|index| (r.client_order_id.clone(), index))
+            })
             .collect();
-        for id in due {
+        for (id, index) in due {
             let Some(_busy) = self.claim_busy(&id) else {
                 continue;
             };
             let Some(record) = self.state.borrow().open.get(&id).cloned() else {
                 continue;
             };
-            let Some(broker_order_id) = record.broker_order_id().map(str::to_owned) else {
+            let Some(broker_order_id) = record.slices[index].broker_order_id().map(str::to_owned)
+            else {
                 continue;
             };
             let mut next = record.clone();
-            next.cancel = Some(CancelRequest {
+            let slice = &mut next.slices[index];
+            slice.cancel = Some(CancelRequest {
                 at: now,
                 reason: format!(
                     "unfilled after zerodha.order_timeout_secs ({} s): cancelled by alpha-panda",
                     timeout.as_secs()
                 ),
             });
+            let (tag, filled, quantity) =
+                (slice.tag.clone(), slice.filled_quantity, slice.quantity);
             if let Err(e) = self.persist(&next).await {
                 tracing::warn!(order = %id, error = %e, "cancel not journaled; asked again on the next poll");
                 continue;
@@ -162,20 +254,20 @@ impl Core {
                 .await
             {
                 Ok(()) => {
-                    tracing::info!(order = %id, broker_order = %broker_order_id, filled = next.filled_quantity, quantity = next.signal.data.signal.quantity, "order open past its timeout: cancel sent")
+                    tracing::info!(order = %id, %tag, broker_order = %broker_order_id, filled, quantity, "order open past its timeout: cancel sent")
                 }
                 Err(e) if e.is_token_error() => self.halt_on_token_error(&e),
                 // Already complete or cancelled (the book settles it), a 429 or a lost
                 // answer: the next poll looks again.
                 Err(e) => {
-                    tracing::warn!(order = %id, broker_order = %broker_order_id, error = %e, "cancel not accepted; the order book decides, asked again if it stays open")
+                    tracing::warn!(order = %id, %tag, broker_order = %broker_order_id, error = %e, "cancel not accepted; the order book decides, asked again if it stays open")
                 }
             }
         }
     }
 
-    /// An order declared not placed that Kite lists after all (its request arrived very
-    /// late): halt zerodha, say so loudly, and track it again so its fills are booked.
+    /// A Kite order declared not placed that Kite lists after all (its request arrived
+    /// very late): halt zerodha, say so loudly, and track it again so its fills are booked.
     async fn watch_declared_not_placed(self: &Rc<Self>, orders: &[KiteOrder]) {
         let watched: Vec<String> = self
             .state
@@ -184,34 +276,43 @@ impl Core {
             .iter()
             .cloned()
             .collect();
-        for id in watched {
-            if let Some(order) = orders.iter().find(|o| o.tag.as_deref() == Some(&id)) {
-                self.state.borrow_mut().declared_not_placed.remove(&id);
-                self.resurrect(&id, order).await;
+        for tag in watched {
+            if let Some(order) = orders.iter().find(|o| o.tag.as_deref() == Some(&tag)) {
+                self.state.borrow_mut().declared_not_placed.remove(&tag);
+                self.resurrect(&tag, order).await;
             }
         }
     }
 
-    /// Re-opens the settled record of `id` because Kite holds `order` for it.
-    pub(super) async fn resurrect(self: &Rc<Self>, id: &str, order: &KiteOrder) {
-        tracing::error!(order = %id, broker_order = %order.order_id, "an order declared not placed IS AT KITE: zerodha trading is HALTED; its fills are booked now — check positions and resume by hand");
+    /// Re-opens the Kite order tagged `tag` (and its order's record, if settled) because
+    /// Kite holds `order` for it.
+    pub(super) async fn resurrect(self: &Rc<Self>, tag: &str, order: &KiteOrder) {
+        tracing::error!(%tag, broker_order = %order.order_id, "an order declared not placed IS AT KITE: zerodha trading is HALTED; its fills are booked now — check positions and resume by hand");
         if let Some(kill_switch) = self.args.kill_switch.clone() {
             kill_switch.do_send(SetTradingState {
                 broker: Broker::Zerodha,
                 state: TradingState::Halted,
             });
         }
-        let record = match self.load(id).await {
+        let record = match self.owner_of(tag).await {
+            Ok(Some(id)) => self.load(&id).await,
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
+        };
+        let mut reopened: OrderRecord = match record {
             Ok(Some(record)) => record,
             other => {
-                tracing::error!(order = %id, result = ?other.map(|r| r.is_some()), "its journal entry cannot be read; book it by hand");
+                tracing::error!(%tag, result = ?other.map(|r| r.is_some()), "its journal entry cannot be read; book it by hand");
                 return;
             }
         };
-        let mut reopened: OrderRecord = record;
-        reopened.outcome = None;
-        reopened.placement = Placement::Claimed { since: Utc::now() };
-        self.state.borrow_mut().open.insert(id.to_owned(), reopened);
-        self.refresh(id, Some(order), Utc::now()).await;
+        let Some(index) = reopened.slice_of(tag) else {
+            tracing::error!(%tag, order = %reopened.client_order_id, "its journal entry has no Kite order so tagged; book it by hand");
+            return;
+        };
+        let id = reopened.client_order_id.clone();
+        reopened.reopen(index, Utc::now());
+        self.state.borrow_mut().open.insert(id.clone(), reopened);
+        self.refresh(&id, KiteView::One(order), Utc::now()).await;
     }
 }

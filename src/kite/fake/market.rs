@@ -1,14 +1,22 @@
-//! The fake's market: each instrument's tick size, lot size and last price, and the limit
-//! price protection (LPP) band — the checks Kite and the exchange apply to an order's
-//! numbers.
+//! The fake's market: each instrument's tick size, lot size, freeze quantity and last
+//! price, and the limit price protection (LPP) band — the checks Kite and the exchange
+//! apply to an order's numbers.
 //!
 //! Why: an engine must put prices on the tick grid, size in lots and, since April 2026, keep
 //! limit prices near the market (KITE.md). A fake that accepts any number hides those bugs
 //! until the real broker refuses the order.
 //!
 //! Rules (the wording is Kite-like and chosen here; tests match it exactly):
+//! - Derivatives: an order on NFO or BFO needs its contract set with
+//!   [`FakeKite::set_instrument`] (a contract's lot is never 1, so the default would hide a
+//!   quantity in units that should be in lots), else 400 InputException
+//!   [`UNKNOWN_CONTRACT`]. Checked first.
 //! - Lot: `quantity` must be a multiple of the lot size, else 400 InputException
-//!   "Quantity should be a multiple of lot size 75." Checked first.
+//!   "Quantity should be a multiple of lot size 75."
+//! - Freeze: with a freeze quantity set ([`FakeKite::set_freeze_quantity`]), `quantity`
+//!   must not exceed it, else 400 InputException [`freeze_quantity_message`] ("Quantity
+//!   exceeds the freeze limit of 1800 for this instrument. ..."). Kite's own words for this
+//!   refusal were not found; these are ours. Placement and modify alike.
 //! - Tick: `price`, then `trigger_price`, when not 0, must be multiples of the tick size,
 //!   else 400 InputException "Tick size for this script is 0.05. Kindly enter a price in
 //!   multiples of tick size for this script." (the tick written as its normalized decimal).
@@ -20,7 +28,8 @@
 //!   status_message (the exchange refuses after Kite took the request); a modify answers
 //!   400 OrderException with the same message and changes nothing.
 //!
-//! Defaults: tick 0.05, lot 1 for any instrument not set; band 5 % (tight on purpose: the
+//! Defaults: tick 0.05, lot 1, no freeze quantity for any instrument not set (NFO and BFO
+//! have no defaults: their contracts must be set); band 5 % (tight on purpose: the
 //! real bands are wider, up to ±40 % for options, and an engine whose buffers pass 5 %
 //! passes them); no reference price, hence no LPP check. Quantities are in units, as on
 //! NSE/NFO.
@@ -46,6 +55,21 @@ pub fn tick_size_message(tick_size: Decimal) -> String {
         "Tick size for this script is {}. Kindly enter a price in multiples of tick size for \
          this script.",
         tick_size.normalize()
+    )
+}
+
+/// The refusal of an order on a derivatives exchange for a contract nobody set.
+pub const UNKNOWN_CONTRACT: &str =
+    "The instrument you are placing an order for has either expired or does not exist.";
+
+/// Exchanges whose contracts come in lots: an order there needs its contract set.
+const DERIVATIVES_EXCHANGES: [&str; 2] = ["NFO", "BFO"];
+
+/// The refusal of a quantity above the instrument's freeze quantity.
+pub fn freeze_quantity_message(freeze_quantity: u64) -> String {
+    format!(
+        "Quantity exceeds the freeze limit of {freeze_quantity} for this instrument. Place a \
+         smaller order, or slice it into orders of at most the freeze quantity."
     )
 }
 
@@ -101,6 +125,8 @@ fn key(exchange: &str, tradingsymbol: &str) -> Key {
 struct Instrument {
     tick_size: Decimal,
     lot_size: u64,
+    /// The largest quantity one order may have; `None`: no limit.
+    freeze_quantity: Option<u64>,
 }
 
 /// Instruments, last prices and the LPP band.
@@ -128,6 +154,7 @@ impl Market {
             .unwrap_or(Instrument {
                 tick_size: DEFAULT_TICK_SIZE,
                 lot_size: DEFAULT_LOT_SIZE,
+                freeze_quantity: None,
             })
     }
 
@@ -139,14 +166,22 @@ impl Market {
         self.last_prices.get(&key(exchange, tradingsymbol)).copied()
     }
 
-    /// Lot, then price tick, then trigger tick.
+    /// A derivative's contract is known, then lot, freeze, price tick, trigger tick.
     ///
     /// # Errors
-    /// [`lot_size_message`] or [`tick_size_message`] (a 400 InputException).
+    /// [`UNKNOWN_CONTRACT`], [`lot_size_message`], [`freeze_quantity_message`] or
+    /// [`tick_size_message`] (a 400 InputException).
     pub fn check_grid(&self, terms: &Terms<'_>) -> Result<(), String> {
+        let key = key(terms.exchange, terms.tradingsymbol);
+        if DERIVATIVES_EXCHANGES.contains(&terms.exchange) && !self.instruments.contains_key(&key) {
+            return Err(UNKNOWN_CONTRACT.to_owned());
+        }
         let instrument = self.instrument(terms.exchange, terms.tradingsymbol);
         if !terms.quantity.is_multiple_of(instrument.lot_size) {
             return Err(lot_size_message(instrument.lot_size));
+        }
+        if let Some(freeze) = instrument.freeze_quantity.filter(|f| terms.quantity > *f) {
+            return Err(freeze_quantity_message(freeze));
         }
         for price in [terms.price, terms.trigger_price] {
             if !price.is_zero() && !(price % instrument.tick_size).is_zero() {
@@ -176,7 +211,8 @@ impl Market {
 }
 
 impl FakeKite {
-    /// Sets an instrument's tick size and lot size (others keep 0.05 and 1).
+    /// Sets an instrument's tick size and lot size (others keep 0.05 and 1), keeping a
+    /// freeze quantity set before.
     ///
     /// # Panics
     /// A tick size that is not > 0, or a lot size of 0.
@@ -193,14 +229,38 @@ impl FakeKite {
                     "bad instrument {exchange}:{tradingsymbol}: tick {tick_size}, lot {lot_size}"
                 ));
             }
+            let instruments = &mut state.market.instruments;
+            let freeze_quantity = instruments
+                .get(&key(exchange, tradingsymbol))
+                .and_then(|i| i.freeze_quantity);
             let instrument = Instrument {
                 tick_size,
                 lot_size,
+                freeze_quantity,
             };
-            state
+            instruments.insert(key(exchange, tradingsymbol), instrument);
+            Ok(())
+        });
+    }
+
+    /// Sets the freeze quantity of an instrument set with [`FakeKite::set_instrument`]:
+    /// an order (or a modification) for more is refused.
+    ///
+    /// # Panics
+    /// The instrument was not set, or a freeze quantity of 0.
+    pub fn set_freeze_quantity(&self, exchange: &str, tradingsymbol: &str, freeze_quantity: u64) {
+        self.script(|state| {
+            let instrument = state
                 .market
                 .instruments
-                .insert(key(exchange, tradingsymbol), instrument);
+                .get_mut(&key(exchange, tradingsymbol))
+                .ok_or_else(|| format!("set_instrument {exchange}:{tradingsymbol} first"))?;
+            if freeze_quantity == 0 {
+                return Err(format!(
+                    "bad freeze quantity 0 for {exchange}:{tradingsymbol}"
+                ));
+            }
+            instrument.freeze_quantity = Some(freeze_quantity);
             Ok(())
         });
     }

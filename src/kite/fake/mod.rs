@@ -13,8 +13,9 @@
 //! [`FakeKite::wait_until`] (no sleeps).
 //!
 //! What it enforces as Kite does today (KITE.md, "Rules in force since 1 April 2026"):
-//! market protection on MARKET/SL-M (`form`); tick and lot size per instrument and limit
-//! price protection around the last price (`market`: [`FakeKite::set_instrument`],
+//! market protection on MARKET/SL-M (`form`); tick size, lot size and freeze quantity per
+//! instrument (NFO/BFO contracts must be set), and limit price protection around the last
+//! price (`market`: [`FakeKite::set_instrument`], [`FakeKite::set_freeze_quantity`],
 //! [`FakeKite::set_last_price`], [`FakeKite::set_lpp_band_pct`]); 10 order requests a
 //! second and 200 a minute (`rate`: [`FakeKite::rate_violations`]). What it serves beyond
 //! placing: modify and cancel (`modify`, `routes`), positions and holdings (`portfolio`:
@@ -64,8 +65,8 @@ pub use crate::kite::rest::session_checksum;
 pub use execution::{AUTO_SQUARE_OFF_PLACED_BY, AutoExecution, ExternalTrade};
 pub use form::MARKET_PROTECTION_REQUIRED;
 pub use market::{
-    DEFAULT_LOT_SIZE, DEFAULT_LPP_BAND_PCT, DEFAULT_TICK_SIZE, LPP_REJECTION, lot_size_message,
-    tick_size_message,
+    DEFAULT_LOT_SIZE, DEFAULT_LPP_BAND_PCT, DEFAULT_TICK_SIZE, LPP_REJECTION, UNKNOWN_CONTRACT,
+    freeze_quantity_message, lot_size_message, tick_size_message,
 };
 pub use modify::filled_quantity_message;
 pub use rate::{ManualClock, OrderRateLimits};

@@ -18,7 +18,8 @@
 //!   ("Missing `price`" when it is 0 and not sent, "Invalid `price`." when sent as 0), a
 //!   MARKET/SL-M without market protection (`MARKET_PROTECTION_REQUIRED`), a disclosed
 //!   quantity above the quantity ("Invalid `disclosed_quantity`.");
-//! - lot and tick, then LPP (see `market`): 400 InputException, then 400 OrderException.
+//! - contract, lot, freeze and tick, then LPP (see `market`): 400 InputException, then 400
+//!   OrderException.
 //!
 //! On success the order takes the changes, `modified` becomes true, its history gets one
 //! snapshot, the answer is `{"order_id": "..."}`, and auto-execution (when on) may fill it.

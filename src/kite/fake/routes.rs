@@ -11,13 +11,14 @@
 //! 6. scripted GET failure (5xx);
 //! 7. form body (400);
 //! 8. the endpoint's own rules:
-//!    - place: fields (400 InputException, `form`) → lot and tick (400 InputException,
-//!      `market`) → the placement script (a scripted refusal creates nothing) → the order
-//!      exists → LPP (the order is REJECTED, answer 200; not when the script fills or
-//!      rejects it) → auto-execution (`execution`);
+//!    - place: fields (400 InputException, `form`) → contract, lot, freeze and tick (400
+//!      InputException, `market`) → the placement script (a scripted refusal creates
+//!      nothing) → the order exists → LPP (the order is REJECTED, answer 200; not when the
+//!      script fills or rejects it) → auto-execution (`execution`);
 //!    - modify: variety → order exists (400 InputException) → not terminal (400
-//!      OrderException) → fields (400 InputException) → lot and tick (400 InputException) →
-//!      LPP (400 OrderException) → the change → auto-execution (`modify`);
+//!      OrderException) → fields (400 InputException) → contract, lot, freeze and tick
+//!      (400 InputException) → LPP (400 OrderException) → the change → auto-execution
+//!      (`modify`);
 //!    - cancel: variety → order exists (400 InputException) → not terminal (400
 //!      OrderException) → CANCELLED.
 //!

@@ -205,3 +205,64 @@ async fn a_zero_tick_size_panics_the_test() {
     let h = Harness::start().await;
     h.kite.set_instrument("NFO", "X", dec("0"), 75);
 }
+
+#[actix::test]
+async fn a_quantity_above_the_freeze_is_refused_on_placement_and_modify() {
+    let h = Harness::start().await;
+    h.kite
+        .set_instrument("NFO", "NIFTY26APR24000CE", dec("0.05"), 75);
+    h.kite.set_freeze_quantity("NFO", "NIFTY26APR24000CE", 1800);
+    // 24 lots is the most one order may carry; the lot is checked before the freeze.
+    let id = h.place(&nifty_option("120.05", "1800")).await;
+    let cases = [
+        ("1875", freeze_quantity_message(1800)),
+        ("1880", lot_size_message(75)),
+    ];
+    for (quantity, message) in cases {
+        let reply = h
+            .post("/orders/regular", &nifty_option("120.05", quantity))
+            .await;
+        assert_error(&reply, 400, "InputException");
+        assert_eq!(reply.1["message"], message.as_str(), "{quantity}");
+    }
+    let modify = h
+        .request(reqwest::Method::PUT, &format!("/orders/regular/{id}"))
+        .form(&[("quantity", "1875")]);
+    let reply = Harness::send(modify).await;
+    assert_error(&reply, 400, "InputException");
+    assert_eq!(reply.1["message"], freeze_quantity_message(1800).as_str());
+    assert_eq!(h.kite.order(&id).unwrap().quantity, 1800, "unchanged");
+    assert_eq!(h.kite.placements(), 1);
+    // Setting the contract again keeps its freeze quantity.
+    h.kite
+        .set_instrument("NFO", "NIFTY26APR24000CE", dec("0.05"), 75);
+    let again = h
+        .post("/orders/regular", &nifty_option("120.05", "1875"))
+        .await;
+    assert_eq!(again.1["message"], freeze_quantity_message(1800).as_str());
+}
+
+#[actix::test]
+async fn an_order_for_a_contract_nobody_set_is_refused_on_nfo_only() {
+    let h = Harness::start().await;
+    let reply = h
+        .post("/orders/regular", &nifty_option("120.05", "75"))
+        .await;
+    assert_error(&reply, 400, "InputException");
+    assert_eq!(reply.1["message"], UNKNOWN_CONTRACT);
+    let bfo = with(&nifty_option("120.05", "75"), "exchange", "BFO");
+    assert_eq!(
+        h.post("/orders/regular", &bfo).await.1["message"],
+        UNKNOWN_CONTRACT
+    );
+    // NSE equities keep their defaults (tick 0.05, lot 1).
+    h.place(&with(&limit_order("ap2"), "quantity", "7")).await;
+    assert_eq!(h.kite.placements(), 1);
+}
+
+#[actix::test]
+#[should_panic(expected = "set_instrument NFO:X first")]
+async fn a_freeze_quantity_needs_its_instrument_set_first() {
+    let h = Harness::start().await;
+    h.kite.set_freeze_quantity("NFO", "X", 1800);
+}
