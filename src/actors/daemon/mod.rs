@@ -279,11 +279,14 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
         // One health handle across the feed's restarts: readiness reads it.
         let feed_health = FeedHealth::default();
         feed_watch = Some((feed_health.clone(), feed_args.market_hours.clone()));
+        // Strategies' runtime subscriptions reach it through `market.subscriptions`,
+        // wherever the strategy runner runs.
+        let requests = kafka.clone();
         let feed = move || {
-            Ok(MarketFeed::with_health(
-                feed_args.clone(),
-                feed_health.clone(),
-            ))
+            Ok(
+                MarketFeed::with_health(feed_args.clone(), feed_health.clone())
+                    .with_requests(requests.clone()),
+            )
         };
         match &lane {
             Some(lane) => feed_supervisor.worker_on(market_feed::SERVICE, lane, feed),

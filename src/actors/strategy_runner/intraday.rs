@@ -195,6 +195,9 @@ impl StrategyRunner {
                 deliveries.extend(square_off(run, &self.producer, tick, now));
             }
         }
+        // An order that expired above was announced to its strategy, which may have
+        // changed its subscriptions.
+        deliveries.extend(self.publish_subscriptions(None, now));
         if deliveries.is_empty() {
             return;
         }
