@@ -48,6 +48,8 @@ mod indicators_tests;
 mod ledger_tests;
 #[cfg(test)]
 mod square_off_tests;
+#[cfg(test)]
+mod subscriptions_tests;
 
 pub use ledger::{EndKind, FillApplied, InstrumentBook, Ledger, OrderEnded, PendingOrder};
 pub use registry::{StrategyFactory, StrategyRegistry};

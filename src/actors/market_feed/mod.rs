@@ -36,6 +36,8 @@ mod session;
 mod stats;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_subscriptions;
 pub mod wanted;
 
 pub use actor::{GetFeedStats, MarketFeed, MarketFeedArgs};

@@ -44,6 +44,8 @@ mod status;
 mod subscriptions;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_subscriptions;
 
 pub use actor::{RunnerArgs, StrategyRunner, StrategySlot};
 pub use intraday::{IntradayArgs, Now, RunnerClock, WALL_CLOCK_EVERY};
