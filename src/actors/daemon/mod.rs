@@ -17,7 +17,8 @@
 //! [`tick_group`]) decodes each tick once and hands it to every service here that takes
 //! ticks; the record is complete when all of them have handled it. Ticks are published by
 //! a producer of their own (`kafka.tick_linger_ms`: ticks batch, signals and orders go at
-//! once).
+//! once). The market feed follows `market.subscriptions` (strategies' runtime
+//! subscriptions) by itself, from the beginning, per process: no consumer here.
 //!
 //! The broker watch ([`crate::streaming::watch`]) probes the broker and reads the
 //! producer's deliveries ([`BrokerHealth`], also read by readiness); a broker unavailable
