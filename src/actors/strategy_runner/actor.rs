@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 /// One strategy instance at one broker, and the instruments it trades (its configured
@@ -66,6 +67,8 @@ pub(super) struct Running {
     pub square_off: SquareOff,
     /// What it subscribed at runtime (rebuilt from `market.subscriptions` at start).
     pub subscriptions: RuntimeSubscriptions,
+    /// Set when the publication of its set failed: the next handling publishes it again.
+    pub subscriptions_unsent: Arc<AtomicBool>,
     /// Resolves the names it subscribes by (shared by every slot).
     pub instruments: Arc<InstrumentRegistry>,
 }
@@ -107,6 +110,7 @@ impl StrategyRunner {
                     product: None,
                     square_off: SquareOff::default(),
                     subscriptions: RuntimeSubscriptions::default(),
+                    subscriptions_unsent: Arc::default(),
                     instruments: instruments.clone(),
                 })
                 .collect(),

@@ -7,7 +7,9 @@
 //! - The record is a child of the event whose handling changed the set (the tick, the fill,
 //!   the order's end), so a subscription can be followed back to what caused it. Its
 //!   publication is one of that event's outputs: the record is complete (its offset
-//!   committed) only once it is acknowledged.
+//!   committed) only once it is acknowledged. A failed publication marks the slot, and the
+//!   next handling (the redelivered event, or any later one) publishes its whole set again:
+//!   the strategy, asked again, would find nothing to change.
 //! - Start (daemon): the rebuild reads `market.subscriptions` with the order topics and
 //!   gives each slot its latest record's set ([`StrategyRunner::restore_subscriptions`]).
 //!   Instruments the registry no longer knows (contracts expired since) are dropped and
@@ -27,7 +29,9 @@ use crate::strategy::RuntimeSubscriptions;
 use crate::streaming::Topic;
 use crate::streaming::producer::PendingDelivery;
 use chrono::{DateTime, Utc};
+use futures::FutureExt;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::Ordering;
 
 impl StrategyRunner {
     /// Rebuilds the tick routing: each slot takes its configured and runtime instruments
@@ -50,7 +54,8 @@ impl StrategyRunner {
     }
 
     /// Publishes the set of every slot whose runtime subscriptions changed since the last
-    /// call (a child of `cause` when there is one, at `at`), and re-routes the ticks.
+    /// call, or whose last publication failed (a child of `cause` when there is one, at
+    /// `at`), and re-routes the ticks.
     pub(super) fn publish_subscriptions(
         &mut self,
         cause: Option<Lineage>,
@@ -58,7 +63,9 @@ impl StrategyRunner {
     ) -> Vec<PendingDelivery> {
         let mut deliveries = Vec::new();
         for run in &self.running {
-            if !run.subscriptions.take_changed() {
+            let changed = run.subscriptions.take_changed();
+            let unsent = run.subscriptions_unsent.swap(false, Ordering::SeqCst);
+            if !changed && !unsent {
                 continue;
             }
             let changed = SubscriptionsChanged {
@@ -75,10 +82,16 @@ impl StrategyRunner {
                 }
                 None => Envelope::root(changed, SERVICE, at),
             };
-            deliveries.push(
-                self.producer
-                    .publish_envelope(Topic::MARKET_SUBSCRIPTIONS, &envelope),
-            );
+            let unsent = run.subscriptions_unsent.clone();
+            let delivery = self
+                .producer
+                .publish_envelope(Topic::MARKET_SUBSCRIPTIONS, &envelope)
+                .inspect(move |result| {
+                    if result.is_err() {
+                        unsent.store(true, Ordering::SeqCst);
+                    }
+                });
+            deliveries.push(delivery.boxed());
         }
         if !deliveries.is_empty() {
             self.reindex();

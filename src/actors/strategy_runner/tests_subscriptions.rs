@@ -334,3 +334,55 @@ async fn a_restart_restores_the_latest_sets_and_publishes_the_corrections() {
     );
     assert_eq!(seen.take(), ["tick 408065"], "the rebuilt set routes");
 }
+
+/// A set whose publication failed is published again with the next handling (the
+/// consumer redelivers the tick; the strategy, asked again, changes nothing).
+#[actix::test]
+async fn a_set_whose_publication_failed_is_published_again_with_the_next_tick() {
+    let seen = Seen::default();
+    let asks = vec![Ask::Subscribe("INFY", TickMode::Quote)];
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let mut producer = Probe::<Publish>::with_reply(move |_| {
+        use crate::streaming::producer::{Delivered, PublishError};
+        if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            return Err(PublishError::Transient {
+                topic: "market.subscriptions".into(),
+                reason: "broker down (test)".into(),
+            });
+        }
+        Ok(Delivered {
+            partition: 0,
+            offset: 0,
+        })
+    });
+    let runner = runner(vec![slot("chooser", asks, &seen)], &producer).start();
+    let first = tick(RELIANCE, 1);
+    let deliver = Deliver {
+        envelope: first.clone(),
+        origin: RecordOrigin {
+            topic: Topic::MARKET_TICKS.name(),
+            partition: 0,
+            offset: 0,
+        },
+    };
+    let completion = runner.send(deliver).await.unwrap().unwrap();
+    let results: Vec<bool> = futures::future::join_all(completion.deliveries)
+        .await
+        .iter()
+        .map(Result::is_ok)
+        .collect();
+    assert_eq!(results, [false], "the only output failed");
+    assert_eq!(producer.drain().len(), 1);
+    // Redelivered: the strategy finds INFY subscribed, yet the set goes out again.
+    let records = on_tick(&runner, &mut producer, &first).await;
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(
+        records[0].data.instruments,
+        [wanted(INFY, "INFY", TickMode::Quote)]
+    );
+    assert!(
+        on_tick(&runner, &mut producer, &tick(RELIANCE, 2))
+            .await
+            .is_empty()
+    );
+}
