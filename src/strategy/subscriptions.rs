@@ -5,7 +5,7 @@
 //! The API is on the context ([`StrategyContext::subscribe`],
 //! [`StrategyContext::unsubscribe`]), callable from every callback; a request is checked at
 //! once against the instrument registry and answered (an unknown symbol is an error the
-//! strategy sees, and may `?` into a fault or handle). What it changes is the slot's
+//! strategy sees, and may `?` into a fault or handle; it is logged as a WARN either way). What it changes is the slot's
 //! [`RuntimeSubscriptions`]; after the callback the runner (or the harness) routes ticks of
 //! the slot's configured ∪ runtime instruments to the strategy and publishes the slot's
 //! whole runtime set to `market.subscriptions` for the feed
@@ -247,7 +247,9 @@ impl<'a> StrategyContext<'a> {
     ) -> Result<u32, SubscriptionError> {
         let (registry, subscriptions) =
             self.subscriptions.ok_or(SubscriptionError::NotAvailable)?;
-        subscriptions.subscribe(registry, instrument.into(), mode)
+        subscriptions
+            .subscribe(registry, instrument.into(), mode)
+            .inspect_err(|e| self.refused(e))
     }
 
     /// Stops the ticks of a runtime-subscribed `instrument` (a configured one keeps
@@ -261,7 +263,14 @@ impl<'a> StrategyContext<'a> {
     ) -> Result<(), SubscriptionError> {
         let (registry, subscriptions) =
             self.subscriptions.ok_or(SubscriptionError::NotAvailable)?;
-        subscriptions.unsubscribe(registry, instrument.into())
+        subscriptions
+            .unsubscribe(registry, instrument.into())
+            .inspect_err(|e| self.refused(e))
+    }
+
+    /// Logs a refused request (the strategy gets the error too, and may not log it).
+    fn refused(&self, error: &SubscriptionError) {
+        tracing::warn!(strategy = %self.strategy_id, broker = %self.broker, %error, "runtime subscription refused");
     }
 
     /// Whether `token` is subscribed at runtime (configured instruments aside).
