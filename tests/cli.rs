@@ -107,6 +107,7 @@ fn topics_list_and_create_work_on_the_embedded_broker() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("market.ticks "), "{text}");
+    assert!(text.contains("market.subscriptions "), "{text}");
     assert!(text.contains("zerodha.orders.filled.dlq"), "{text}");
     assert!(
         !text.contains("missing"),
@@ -117,7 +118,7 @@ fn topics_list_and_create_work_on_the_embedded_broker() {
     let out = alpha_panda(&["topics", "create"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("0 created, 30 already existed"),
+        stdout(&out).contains("0 created, 32 already existed"),
         "{}",
         stdout(&out)
     );
@@ -137,11 +138,11 @@ fn topics_create_then_list_against_a_real_broker() {
     let text = stdout(&first);
     let created = text.lines().filter(|l| l.starts_with("created")).count();
     let existing = text.lines().filter(|l| l.starts_with("exists")).count();
-    assert_eq!(created + existing, 30, "{text}");
+    assert_eq!(created + existing, 32, "{text}");
 
     let again = alpha_panda(&["topics", "create"], &env);
     assert!(
-        stdout(&again).contains("0 created, 30 already existed"),
+        stdout(&again).contains("0 created, 32 already existed"),
         "{}",
         stdout(&again)
     );

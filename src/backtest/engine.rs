@@ -602,7 +602,7 @@ impl Tally {
                     self.strategy(&p.strategy_id).equity.push(point);
                 }
             }
-            Stream::MarketTicks | Stream::SignalsValidated => {}
+            Stream::MarketTicks | Stream::MarketSubscriptions | Stream::SignalsValidated => {}
         }
     }
 }

@@ -26,6 +26,7 @@ pub enum EventType {
     OrderFilled,
     OrderFailed,
     PnlSnapshot,
+    SubscriptionsChanged,
     DlqRecord,
 }
 
@@ -41,6 +42,7 @@ impl EventType {
             EventType::OrderFilled => "order_filled",
             EventType::OrderFailed => "order_failed",
             EventType::PnlSnapshot => "pnl_snapshot",
+            EventType::SubscriptionsChanged => "subscriptions_changed",
             EventType::DlqRecord => "dlq_record",
         }
     }

@@ -19,6 +19,7 @@ mod market;
 mod orders;
 mod pnl;
 mod signals;
+mod subscriptions;
 #[cfg(test)]
 mod tests;
 
@@ -43,3 +44,4 @@ pub use pnl::{PnlSnapshot, PositionSnapshot};
 pub use signals::{
     RejectedSignal, Rejection, RejectionCode, TradingSignal, ValidatedSignal, strategy_key,
 };
+pub use subscriptions::{SubscriptionsChanged, WantedInstrument, requester_key};

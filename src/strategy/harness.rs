@@ -3,7 +3,11 @@
 //! failed at the venue) and assert the intents that came out.
 //!
 //! It keeps the strategy's [`Ledger`] exactly as the runner does, so a strategy that
-//! behaves here behaves in the daemon and the backtest:
+//! behaves here behaves in the daemon and the backtest. Runtime subscriptions work as in
+//! the runner: the context resolves them against the harness's registry (the embedded one
+//! unless [`Harness::with_instruments`]), every change is recorded as the record the runner
+//! would publish ([`Harness::published_subscriptions`]), and with [`Harness::trading`] only
+//! ticks of the configured ∪ subscribed instruments reach the strategy:
 //!
 //! ```
 //! use alpha_panda::messages::{MarketTick, Side};
@@ -26,15 +30,20 @@
 //! assert_eq!(h.position(1), 10);
 //! ```
 
-use super::{OrderEnded, OrderIntent, PendingOrder, Strategy, StrategyContext, StrategyFault};
-use crate::market::InstrumentRegistry;
+use super::{
+    OrderEnded, OrderIntent, PendingOrder, RuntimeSubscriptions, Strategy, StrategyContext,
+    StrategyFault,
+};
+use crate::market::instruments::InstrumentRegistry;
 use crate::messages::{
     Broker, Fees, MarketTick, OrderFailed, OrderFailureKind, OrderFilled, OrderRef, Rejection,
-    RejectionCode,
+    RejectionCode, SubscriptionsChanged, WantedInstrument,
 };
 use crate::strategy::Ledger;
 use chrono::{DateTime, TimeZone, Utc};
 use rust_decimal::Decimal;
+use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock};
 use uuid::Uuid;
 
 /// The strategy id the harness uses.
@@ -48,7 +57,20 @@ pub struct Harness {
     now: DateTime<Utc>,
     sent: Vec<(u32, OrderIntent, Uuid)>,
     ended: Vec<OrderEnded>,
-    instruments: InstrumentRegistry,
+    instruments: Arc<InstrumentRegistry>,
+    subscriptions: RuntimeSubscriptions,
+    /// `Some`: the configured instruments; ticks of others reach the strategy only when
+    /// subscribed at runtime. `None`: every tick does.
+    configured: Option<BTreeSet<u32>>,
+    published: Vec<SubscriptionsChanged>,
+}
+
+/// The embedded registry, parsed once per process.
+fn embedded() -> Arc<InstrumentRegistry> {
+    static EMBEDDED: OnceLock<Arc<InstrumentRegistry>> = OnceLock::new();
+    EMBEDDED
+        .get_or_init(|| Arc::new(InstrumentRegistry::embedded().unwrap_or_default()))
+        .clone()
 }
 
 impl Harness {
@@ -64,15 +86,54 @@ impl Harness {
                 .unwrap_or(DateTime::UNIX_EPOCH),
             sent: Vec::new(),
             ended: Vec::new(),
-            instruments: InstrumentRegistry::default(),
+            instruments: embedded(),
+            subscriptions: RuntimeSubscriptions::default(),
+            configured: None,
+            published: Vec::new(),
         }
     }
 
-    /// The contexts know the instruments of `registry` (lot size, expiry, strike), as the
-    /// runner's do in the daemon.
+    /// Resolves runtime subscriptions against `registry` instead of the embedded one.
     pub fn with_instruments(mut self, registry: InstrumentRegistry) -> Self {
-        self.instruments = registry;
+        self.instruments = Arc::new(registry);
         self
+    }
+
+    /// Routes ticks as the runner does for a strategy configured with `tokens`: a tick of
+    /// another instrument reaches the strategy only while it is subscribed at runtime
+    /// (otherwise [`Self::tick`] answers `Ok(None)` without calling it).
+    pub fn trading(mut self, tokens: impl IntoIterator<Item = u32>) -> Self {
+        self.configured = Some(tokens.into_iter().collect());
+        self
+    }
+
+    /// Whether a tick of `token` reaches the strategy now.
+    pub fn routes(&self, token: u32) -> bool {
+        self.configured
+            .as_ref()
+            .is_none_or(|c| c.contains(&token) || self.subscriptions.contains(token))
+    }
+
+    /// The strategy's runtime subscriptions now, sorted by token.
+    pub fn subscribed(&self) -> Vec<WantedInstrument> {
+        self.subscriptions.wanted()
+    }
+
+    /// Every record the runner would have published to `market.subscriptions`, in order
+    /// (one after each call that changed the set).
+    pub fn published_subscriptions(&self) -> &[SubscriptionsChanged] {
+        &self.published
+    }
+
+    /// After a call: what the runner publishes when the set changed.
+    fn collect_subscriptions(&mut self) {
+        if self.subscriptions.take_changed() {
+            self.published.push(SubscriptionsChanged {
+                strategy_id: HARNESS_STRATEGY.into(),
+                broker: self.broker,
+                instruments: self.subscriptions.wanted(),
+            });
+        }
     }
 
     /// Sets the clock: the next tick comes one second after `now`.
@@ -88,6 +149,9 @@ impl Harness {
     /// The strategy's own fault.
     pub fn tick(&mut self, tick: &MarketTick) -> Result<Option<OrderIntent>, StrategyFault> {
         self.now += chrono::Duration::seconds(1);
+        if !self.routes(tick.token) {
+            return Ok(None);
+        }
         let ctx = StrategyContext::new(
             self.now,
             HARNESS_STRATEGY,
@@ -95,8 +159,10 @@ impl Harness {
             tick.token,
             &self.ledger,
         )
-        .with_instrument(self.instruments.by_token(tick.token));
-        let intent = self.strategy.on_tick(tick, &ctx)?;
+        .with_subscriptions(&self.instruments, &self.subscriptions);
+        let decided = self.strategy.on_tick(tick, &ctx);
+        self.collect_subscriptions();
+        let intent = decided?;
         if let Some(intent) = &intent {
             let id = Uuid::new_v5(&Uuid::NAMESPACE_OID, &self.sent.len().to_le_bytes());
             let position = self.ledger.position(tick.token);
@@ -152,8 +218,9 @@ impl Harness {
         if self.ledger.filled(&fill).is_some() {
             let ctx =
                 StrategyContext::new(self.now, HARNESS_STRATEGY, self.broker, token, &self.ledger)
-                    .with_instrument(self.instruments.by_token(token));
+                    .with_subscriptions(&self.instruments, &self.subscriptions);
             self.strategy.on_fill(&fill, &ctx);
+            self.collect_subscriptions();
         }
     }
 
@@ -212,8 +279,9 @@ impl Harness {
                 ended.token,
                 &self.ledger,
             )
-            .with_instrument(self.instruments.by_token(ended.token));
+            .with_subscriptions(&self.instruments, &self.subscriptions);
             self.strategy.on_order_ended(&ended, &ctx);
+            self.collect_subscriptions();
             self.ended.push(ended);
         }
     }

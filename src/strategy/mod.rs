@@ -17,6 +17,8 @@
 //!   trigger, validity and (for Zerodha) product.
 //! - A strategy may fail ([`StrategyFault`]) or panic; the runner disables it for the run
 //!   after repeated failures, and the other strategies keep running.
+//! - Besides its configured instruments, it may subscribe and unsubscribe instruments while
+//!   it runs, through the context ([`StrategyContext::subscribe`]; see [`subscriptions`]).
 //!
 //! - [`kinds`]: the four built-in kinds (`momentum`, `mean_reversion`, `rsi`,
 //!   `ema_cross`), each deciding from its real position with at most one order in flight
@@ -27,6 +29,7 @@
 //! - [`square_off`]: the intraday (MIS) square-off of one slot: the closing order, what
 //!   counts as opening or growing a position, the back-off after a failed closing order.
 //! - [`indicators`]: O(1)-per-update EMA, SMA, rolling std / Bollinger bands, RSI, momentum.
+//! - [`subscriptions`]: runtime subscriptions (what a strategy asks for while running).
 
 pub mod harness;
 pub mod indicators;
@@ -35,6 +38,7 @@ mod ledger;
 mod registry;
 mod retry;
 pub mod square_off;
+pub mod subscriptions;
 
 #[cfg(test)]
 mod harness_tests;
@@ -44,10 +48,13 @@ mod indicators_tests;
 mod ledger_tests;
 #[cfg(test)]
 mod square_off_tests;
+#[cfg(test)]
+mod subscriptions_tests;
 
 pub use ledger::{EndKind, FillApplied, InstrumentBook, Ledger, OrderEnded, PendingOrder};
 pub use registry::{StrategyFactory, StrategyRegistry};
 pub use retry::Retry;
+pub use subscriptions::{InstrumentRef, RuntimeSubscriptions, SubscriptionError};
 
 pub use crate::messages::Product;
 pub use crate::settings::{ParamProblem, ParamsError, StrategyParams};
@@ -155,7 +162,8 @@ impl OrderIntent {
 }
 
 /// What a strategy may read when it is called: the time, where it trades, and its real
-/// position and pending orders (derived from fills and order outcomes).
+/// position and pending orders (derived from fills and order outcomes); and where it asks
+/// for instruments at runtime ([`StrategyContext::subscribe`]).
 #[derive(Debug, Clone, Copy)]
 pub struct StrategyContext<'a> {
     /// Event time: the tick's (or the fill's, the outcome's) time.
@@ -165,11 +173,16 @@ pub struct StrategyContext<'a> {
     /// The instrument of the event.
     pub token: u32,
     ledger: &'a Ledger,
-    instrument: Option<&'a Instrument>,
+    /// The registry and the slot's runtime subscriptions (`None`: subscribing is refused).
+    subscriptions: Option<(
+        &'a crate::market::instruments::InstrumentRegistry,
+        &'a RuntimeSubscriptions,
+    )>,
 }
 
 impl<'a> StrategyContext<'a> {
-    /// A context over `ledger` (the runner and the harness build these).
+    /// A context over `ledger`, without subscriptions (the runner and the harness add
+    /// them: [`StrategyContext::with_subscriptions`]).
     pub fn new(
         now: DateTime<Utc>,
         strategy_id: &'a str,
@@ -183,27 +196,20 @@ impl<'a> StrategyContext<'a> {
             broker,
             token,
             ledger,
-            instrument: None,
+            subscriptions: None,
         }
     }
 
-    /// This context with the event's instrument from the registry (the runner and the
-    /// harness set it when they know the registry).
-    pub fn with_instrument(mut self, instrument: Option<&'a Instrument>) -> Self {
-        self.instrument = instrument;
-        self
-    }
-
     /// The event's instrument as the master lists it (lot size, tick size, expiry,
-    /// strike, underlying), when the runner was given the registry.
+    /// strike, underlying), when the context has the registry ([`Self::instruments`]).
     pub fn instrument(&self) -> Option<&'a Instrument> {
-        self.instrument
+        self.instruments()?.by_token(self.token)
     }
 
     /// The event's lot size: every order quantity of a derivative is a multiple of it
     /// (1 when the instrument is unknown, as for an equity).
     pub fn lot_size(&self) -> u32 {
-        self.instrument.map_or(1, |i| i.lot_size.max(1))
+        self.instrument().map_or(1, |i| i.lot_size.max(1))
     }
 
     /// The real signed position in the event's instrument (sum of this strategy's fills

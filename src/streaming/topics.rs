@@ -3,7 +3,11 @@
 //! Invariants:
 //! - every topic name in the process comes from here ([`Topic::name`]);
 //! - ticks are keyed by instrument token; signals, orders and fills by `strategy:token`,
-//!   P&L snapshots by strategy (the key itself comes from [`crate::messages::Payload`]);
+//!   P&L snapshots by strategy, runtime subscriptions by requester (`strategy/broker`)
+//!   (the key itself comes from [`crate::messages::Payload`]);
+//! - `market.subscriptions` is kept forever whatever `[topics]` says: each requester's
+//!   latest record is its current wish, which the feed and the runner rebuild from after
+//!   a restart (see [`crate::messages::SubscriptionsChanged`]); its records are few;
 //! - every topic has a dead-letter twin named `{topic}.dlq`.
 
 use crate::messages::{Broker, EventType};
@@ -17,6 +21,8 @@ pub const DLQ_SUFFIX: &str = ".dlq";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Stream {
     MarketTicks,
+    /// Strategies' runtime subscriptions, for the market feed.
+    MarketSubscriptions,
     SignalsRaw,
     SignalsValidated,
     SignalsRejected,
@@ -27,8 +33,9 @@ pub enum Stream {
 }
 
 impl Stream {
-    pub const ALL: [Stream; 8] = [
+    pub const ALL: [Stream; 9] = [
         Stream::MarketTicks,
+        Stream::MarketSubscriptions,
         Stream::SignalsRaw,
         Stream::SignalsValidated,
         Stream::SignalsRejected,
@@ -41,6 +48,7 @@ impl Stream {
     pub fn suffix(self) -> &'static str {
         match self {
             Stream::MarketTicks => "market.ticks",
+            Stream::MarketSubscriptions => "market.subscriptions",
             Stream::SignalsRaw => "signals.raw",
             Stream::SignalsValidated => "signals.validated",
             Stream::SignalsRejected => "signals.rejected",
@@ -51,15 +59,17 @@ impl Stream {
         }
     }
 
-    /// Whether the stream exists per broker namespace (all but market ticks).
+    /// Whether the stream exists per broker namespace (all but the `market.*` streams:
+    /// one feed serves every broker).
     pub fn is_broker_scoped(self) -> bool {
-        self != Stream::MarketTicks
+        !matches!(self, Stream::MarketTicks | Stream::MarketSubscriptions)
     }
 
     /// The payload type carried.
     pub fn event_type(self) -> EventType {
         match self {
             Stream::MarketTicks => EventType::MarketTick,
+            Stream::MarketSubscriptions => EventType::SubscriptionsChanged,
             Stream::SignalsRaw => EventType::TradingSignal,
             Stream::SignalsValidated => EventType::ValidatedSignal,
             Stream::SignalsRejected => EventType::RejectedSignal,
@@ -74,6 +84,7 @@ impl Stream {
     pub fn key_description(self) -> &'static str {
         match self {
             Stream::MarketTicks => "instrument token",
+            Stream::MarketSubscriptions => "strategy/broker",
             Stream::PnlSnapshots => "strategy",
             _ => "strategy:token",
         }
@@ -92,6 +103,13 @@ impl Topic {
     /// `market.ticks`.
     pub const MARKET_TICKS: Topic = Topic {
         stream: Stream::MarketTicks,
+        broker: None,
+        dlq: false,
+    };
+
+    /// `market.subscriptions`.
+    pub const MARKET_SUBSCRIPTIONS: Topic = Topic {
+        stream: Stream::MarketSubscriptions,
         broker: None,
         dlq: false,
     };
@@ -138,6 +156,9 @@ impl fmt::Display for Topic {
     }
 }
 
+/// `retention_ms` of a topic kept forever.
+pub const KEEP_FOREVER: i64 = -1;
+
 /// What to create for a topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicSpec {
@@ -172,10 +193,12 @@ impl TopicMap {
                         settings.default_partitions
                     },
                     replication_factor: settings.replication_factor,
-                    retention_ms: match (topic.dlq, ticks) {
+                    retention_ms: match (topic.dlq, topic.stream) {
                         (true, _) => settings.dlq_retention_ms,
-                        (false, true) => settings.tick_retention_ms,
-                        (false, false) => settings.default_retention_ms,
+                        (false, Stream::MarketTicks) => settings.tick_retention_ms,
+                        // The current wishes live in it (see the module docs).
+                        (false, Stream::MarketSubscriptions) => KEEP_FOREVER,
+                        (false, _) => settings.default_retention_ms,
                     },
                 }
             })
@@ -223,6 +246,7 @@ mod tests {
     fn names_follow_the_documented_scheme() {
         assert_eq!(Topic::MARKET_TICKS.name(), "market.ticks");
         assert_eq!(Topic::MARKET_TICKS.dlq().name(), "market.ticks.dlq");
+        assert_eq!(Topic::MARKET_SUBSCRIPTIONS.name(), "market.subscriptions");
         assert_eq!(
             Topic::of(Broker::Paper, Stream::SignalsRaw).name(),
             "paper.signals.raw"
@@ -242,8 +266,9 @@ mod tests {
     #[test]
     fn every_topic_has_a_dlq_and_names_are_unique_and_parse_back() {
         let topics = TopicMap::all_topics();
-        // market.ticks + 7 broker streams x 2 brokers, each with a DLQ.
-        assert_eq!(topics.len(), (1 + 7 * 2) * 2);
+        // market.ticks, market.subscriptions + 7 broker streams x 2 brokers, each with a
+        // DLQ.
+        assert_eq!(topics.len(), (2 + 7 * 2) * 2);
         let mut names: Vec<String> = topics.iter().map(Topic::name).collect();
         for t in &topics {
             assert_eq!(Topic::parse(&t.name()), Some(*t));

@@ -434,11 +434,15 @@ pub enum FeedCounter {
     Unsubscribed,
     /// Ticks that failed the tick checks (not published).
     Invalid,
+    /// Runtime subscription wishes that changed what the feed streams.
+    SubscriptionChanges,
+    /// Runtime subscription wishes refused: the union would pass one connection's limit.
+    SubscriptionsRefused,
 }
 
 impl FeedCounter {
     /// Every counter, in registration order.
-    pub const ALL: [FeedCounter; 15] = [
+    pub const ALL: [FeedCounter; 17] = [
         FeedCounter::Connects,
         FeedCounter::ConnectFailures,
         FeedCounter::Disconnects,
@@ -454,6 +458,8 @@ impl FeedCounter {
         FeedCounter::ServerErrors,
         FeedCounter::Unsubscribed,
         FeedCounter::Invalid,
+        FeedCounter::SubscriptionChanges,
+        FeedCounter::SubscriptionsRefused,
     ];
 
     /// The counter's name, as the feed's stats call it.
@@ -474,6 +480,8 @@ impl FeedCounter {
             FeedCounter::ServerErrors => "server_errors",
             FeedCounter::Unsubscribed => "unsubscribed",
             FeedCounter::Invalid => "invalid",
+            FeedCounter::SubscriptionChanges => "subscription_changes",
+            FeedCounter::SubscriptionsRefused => "subscriptions_refused",
         }
     }
 
@@ -511,6 +519,12 @@ impl FeedCounter {
                 "Valid packets for instruments this feed did not subscribe (dropped, not published)."
             }
             FeedCounter::Invalid => "Ticks refused by the tick checks (dropped, not published).",
+            FeedCounter::SubscriptionChanges => {
+                "Runtime subscription requests that changed what the feed streams."
+            }
+            FeedCounter::SubscriptionsRefused => {
+                "Runtime subscription requests refused: more instruments than one ticker connection carries (3000)."
+            }
         }
     }
 }

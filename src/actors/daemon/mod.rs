@@ -17,7 +17,8 @@
 //! [`tick_group`]) decodes each tick once and hands it to every service here that takes
 //! ticks; the record is complete when all of them have handled it. Ticks are published by
 //! a producer of their own (`kafka.tick_linger_ms`: ticks batch, signals and orders go at
-//! once).
+//! once). The market feed follows `market.subscriptions` (strategies' runtime
+//! subscriptions) by itself, from the beginning, per process: no consumer here.
 //!
 //! The broker watch ([`crate::streaming::watch`]) probes the broker and reads the
 //! producer's deliveries ([`BrokerHealth`], also read by readiness); a broker unavailable
@@ -279,11 +280,14 @@ pub fn build(parts: DaemonParts<'_>) -> Result<DaemonTree, String> {
         // One health handle across the feed's restarts: readiness reads it.
         let feed_health = FeedHealth::default();
         feed_watch = Some((feed_health.clone(), feed_args.market_hours.clone()));
+        // Strategies' runtime subscriptions reach it through `market.subscriptions`,
+        // wherever the strategy runner runs.
+        let requests = kafka.clone();
         let feed = move || {
-            Ok(MarketFeed::with_health(
-                feed_args.clone(),
-                feed_health.clone(),
-            ))
+            Ok(
+                MarketFeed::with_health(feed_args.clone(), feed_health.clone())
+                    .with_requests(requests.clone()),
+            )
         };
         match &lane {
             Some(lane) => feed_supervisor.worker_on(market_feed::SERVICE, lane, feed),

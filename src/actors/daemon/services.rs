@@ -34,13 +34,14 @@ pub(super) fn strategy_runner(
     let slots = strategy_slots(w.settings, w.registry, w.strategies)?;
     let (settings, producer, history) = (w.settings.clone(), w.producer.clone(), w.history.clone());
     let intraday = runner_intraday(w.settings, history.is_some());
+    // What strategies subscribe at runtime is resolved here.
     let instruments = Arc::new(w.registry.clone());
     let addr = host.spawn(strategy_runner::SERVICE, move || {
         let slots = slots.iter().map(|f| f()).collect::<Result<Vec<_>, _>>()?;
         let args = runner_args(&settings, slots, &producer, history.clone());
         Ok(StrategyRunner::new(args)
             .with_intraday(intraday.clone())
-            .with_instruments(Arc::clone(&instruments)))
+            .with_instruments(instruments.clone()))
     })?;
     services.strategy_runner = Some(addr.clone());
     let (ticks, outcomes, brokers) = (addr.clone(), addr, w.brokers.clone());

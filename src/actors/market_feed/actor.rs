@@ -5,17 +5,24 @@
 //! credentials), the cause and the delay before the next attempt; the feed never gives up.
 //! Its [`FeedHealth`] is handed in ([`MarketFeed::with_health`]) so that it outlives a
 //! restart of the actor and readiness keeps reading the same handle.
+//!
+//! What to stream lives in the actor ([`WantedSet`]) and reaches the reader and the
+//! publisher through a watch channel: the reader sends each change on the live connection,
+//! the publisher publishes ticks of exactly the instruments streamed now (`requests.rs`
+//! feeds the set from `market.subscriptions`).
 
 use super::conflation::Conflator;
 use super::health::FeedHealth;
 use super::publish_log::{FailureLog, Line, SUMMARY_EVERY};
 use super::session::{self, Ended, Endpoint, Sinks};
 use super::stats::{FeedStats, FeedStatsSnapshot};
+use super::wanted::{Targets, WantedSet};
 use super::{FeedTarget, KiteOrderUpdate, SERVICE};
+use crate::kite::ticker::MAX_INSTRUMENTS_PER_CONNECTION;
 use crate::market::hours::{MarketCalendar, Session};
 use crate::messages::Envelope;
 use crate::streaming::retry::Backoff;
-use crate::streaming::{ProducerHandle, Topic};
+use crate::streaming::{KafkaConnection, ProducerHandle, Topic};
 use crate::telemetry::metrics::FeedCounter;
 use actix::prelude::*;
 use chrono::Utc;
@@ -24,7 +31,7 @@ use futures::stream::FuturesUnordered;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 /// Everything the feed needs.
 #[derive(Clone)]
@@ -46,8 +53,14 @@ pub struct MarketFeedArgs {
 
 pub struct MarketFeed {
     args: MarketFeedArgs,
-    stats: Arc<FeedStats>,
+    pub(super) stats: Arc<FeedStats>,
     health: FeedHealth,
+    /// The configured instruments ∪ the runtime wishes.
+    pub(super) wanted: WantedSet,
+    /// [`WantedSet::targets`] for the reader and the publisher.
+    pub(super) targets: watch::Sender<Arc<Targets>>,
+    /// Where the runtime wishes are read from (`None`: only by message, as in tests).
+    pub(super) requests: Option<KafkaConnection>,
 }
 
 crate::supervised!(MarketFeed);
@@ -61,11 +74,23 @@ impl MarketFeed {
     /// A feed reporting its link state to `health`. Give every incarnation of a supervised
     /// feed the same handle (a clone), and readiness the same again.
     pub fn with_health(args: MarketFeedArgs, health: FeedHealth) -> Self {
+        let wanted = WantedSet::new(args.targets.clone(), MAX_INSTRUMENTS_PER_CONNECTION);
+        let (targets, _) = watch::channel(Arc::new(wanted.targets().clone()));
         MarketFeed {
             args,
             stats: Arc::new(FeedStats::default()),
             health,
+            wanted,
+            targets,
+            requests: None,
         }
+    }
+
+    /// Streams the runtime subscriptions of `market.subscriptions` too: at start the
+    /// topic's history, then its new records (the daemon).
+    pub fn with_requests(mut self, connection: KafkaConnection) -> Self {
+        self.requests = Some(connection);
+        self
     }
 
     pub fn stats(&self) -> Arc<FeedStats> {
@@ -101,13 +126,15 @@ impl Actor for MarketFeed {
             health: self.health.clone(),
             order_updates: self.args.order_updates.clone(),
         };
-        ctx.spawn(read(self.args.clone(), sinks.clone()).into_actor(self));
-        ctx.spawn(publish(self.args.clone(), sinks).into_actor(self));
+        let targets = self.targets.subscribe();
+        ctx.spawn(read(self.args.clone(), sinks.clone(), targets.clone()).into_actor(self));
+        ctx.spawn(publish(self.args.clone(), sinks, targets).into_actor(self));
+        self.follow_requests(ctx);
     }
 }
 
 /// Connects, reads, reconnects — forever (outside market hours, waits for the open).
-async fn read(args: MarketFeedArgs, sinks: Sinks) {
+async fn read(args: MarketFeedArgs, sinks: Sinks, mut targets: watch::Receiver<Arc<Targets>>) {
     let mut failures: u32 = 0;
     let endpoint = args.endpoint.shown();
     loop {
@@ -124,7 +151,7 @@ async fn read(args: MarketFeedArgs, sinks: Sinks) {
             }
             until = calendar.session_close(now);
         }
-        let session = session::run(&args.endpoint, &args.targets, args.liveness, &sinks);
+        let session = session::run(&args.endpoint, &mut targets, args.liveness, &sinks);
         let (ended, healthy) = match until {
             None => session.await,
             Some(close) => {
@@ -169,12 +196,8 @@ async fn read(args: MarketFeedArgs, sinks: Sinks) {
 
 /// Takes the latest tick per instrument and publishes it, keeping at most
 /// `max_in_flight` publications unacknowledged.
-async fn publish(args: MarketFeedArgs, sinks: Sinks) {
-    let symbols: HashMap<u32, String> = args
-        .targets
-        .iter()
-        .map(|t| (t.token, t.symbol.clone()))
-        .collect();
+async fn publish(args: MarketFeedArgs, sinks: Sinks, mut targets: watch::Receiver<Arc<Targets>>) {
+    let mut symbols = symbols_of(&targets.borrow_and_update());
     let mut in_flight = FuturesUnordered::new();
     let mut failure_log = FailureLog::new(SUMMARY_EVERY);
     let mut report = tokio::time::interval(STATS_LOG_EVERY);
@@ -195,8 +218,11 @@ async fn publish(args: MarketFeedArgs, sinks: Sinks) {
                 None => break,
             }
         }
-        // Only what this feed subscribed, and only sane ticks, reach `market.ticks`: a bad
+        // Only what this feed streams now, and only sane ticks, reach `market.ticks`: a bad
         // tick published would be dead-lettered once by every consuming service.
+        if targets.has_changed().unwrap_or(false) {
+            symbols = symbols_of(&targets.borrow_and_update());
+        }
         let Some(symbol) = symbols.get(&tick.token) else {
             sinks.stats.add(FeedCounter::Unsubscribed, 1);
             continue;
@@ -214,6 +240,15 @@ async fn publish(args: MarketFeedArgs, sinks: Sinks) {
                 .publish_envelope(Topic::MARKET_TICKS, &envelope),
         );
     }
+}
+
+/// Token → symbol of what is streamed (the publisher's per-tick lookup, rebuilt on a
+/// change only).
+fn symbols_of(targets: &Targets) -> HashMap<u32, String> {
+    targets
+        .values()
+        .map(|t: &FeedTarget| (t.token, t.symbol.clone()))
+        .collect()
 }
 
 /// How often the feed logs its progress.

@@ -15,6 +15,12 @@
 //! instrument supersedes it. A streak of failures is logged as its first failure, a
 //! summary every 10 s and one line when publishing recovers (`publish_log`).
 //!
+//! Runtime subscriptions (`requests`, [`wanted`]): strategies' wishes on
+//! `market.subscriptions` (rebuilt from the topic at start, then followed) are added to the
+//! configured instruments; the union is what the feed streams, sent on the live connection
+//! as it changes and whole on every (re)connect, at most 3000 instruments (Kite's limit per
+//! connection; a wish beyond it is refused, logged and counted).
+//!
 //! Dialling is bounded: TCP within the liveness timeout, then TLS and the WebSocket
 //! handshake within it again; a failed dial is counted (`connect_failures`), logged once
 //! (endpoint, step, cause, next delay) and retried with the reconnect backoff. Every
@@ -27,10 +33,14 @@ pub mod conflation;
 mod fno_tests;
 mod health;
 mod publish_log;
+mod requests;
 mod session;
 mod stats;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_subscriptions;
+pub mod wanted;
 
 pub use actor::{GetFeedStats, MarketFeed, MarketFeedArgs};
 pub use health::{DEFAULT_STALE_AFTER, FeedHealth, FeedStatus, Link};

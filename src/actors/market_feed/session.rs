@@ -1,27 +1,29 @@
 //! One ticker connection: dial (TCP within the dial timeout, then the TLS and WebSocket
 //! handshake within it again), subscribe every target and restore its mode, then read
 //! frames until the connection fails or goes quiet for longer than the liveness timeout.
+//! While it reads, a change of what the feed streams (runtime subscriptions, see
+//! `wanted`) is sent on it at once as subscribe/mode/unsubscribe requests, diffed against
+//! what this connection was sent; a new connection is sent the whole current set.
 //!
 //! Why two bounded steps: a server that accepts TCP and never completes the handshake
 //! stopped the feed for good (issue 16). Each step now ends within its timeout and the
 //! failure names its step, so the operator can tell "unreachable" from "hanging".
 
+use super::KiteOrderUpdate;
 use super::conflation::Conflator;
 use super::health::FeedHealth;
 use super::stats::FeedStats;
-use super::{FeedTarget, KiteOrderUpdate};
-use crate::kite::text::{Request, ServerText};
+use super::wanted::{Targets, changes};
+use crate::kite::text::ServerText;
 use crate::kite::ticker::{Frame, parse_frame};
-use crate::messages::TickMode;
 use crate::settings::Secret;
 use crate::telemetry::metrics::{self, FeedCounter};
 use actix::Recipient;
 use chrono::Utc;
 use futures::{SinkExt, StreamExt};
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -92,11 +94,12 @@ impl std::fmt::Display for Ended {
     }
 }
 
-/// Runs one connection to its end. `Ok` carries whether any frame arrived (a healthy
-/// session resets the reconnect backoff). Each dial step is bounded by `liveness`.
+/// Runs one connection to its end, subscribed to what `wanted` says now and following its
+/// changes. `Ok` carries whether any frame arrived (a healthy session resets the reconnect
+/// backoff). Each dial step is bounded by `liveness`.
 pub(super) async fn run(
     endpoint: &Endpoint,
-    targets: &[FeedTarget],
+    wanted: &mut watch::Receiver<Arc<Targets>>,
     liveness: Duration,
     sinks: &Sinks,
 ) -> (Ended, bool) {
@@ -106,21 +109,41 @@ pub(super) async fn run(
     };
     sinks.stats.add(FeedCounter::Connects, 1);
     let (mut sink, mut source) = ws.split();
-    for request in subscription_requests(targets) {
-        if let Err(e) = sink.send(Message::text(request.to_json())).await {
-            return (Ended::Failed(e.to_string()), false);
-        }
+    let mut sent = Arc::new(Targets::new());
+    let now = wanted.borrow_and_update().clone();
+    if let Err(e) = follow(&mut sink, &mut sent, now).await {
+        return (Ended::Failed(e.to_string()), false);
     }
     sinks.health.connected(Utc::now());
-    tracing::info!(endpoint = %endpoint.shown(), instruments = targets.len(), "ticker connected and subscribed");
+    tracing::info!(endpoint = %endpoint.shown(), instruments = sent.len(), "ticker connected and subscribed");
     let mut healthy = false;
+    let mut following = true;
+    let mut quiet_at = tokio::time::Instant::now() + liveness;
     loop {
-        let next = match tokio::time::timeout(liveness, source.next()).await {
+        let next = tokio::select! {
+            changed = wanted.changed(), if following => {
+                if changed.is_err() {
+                    // The feed is stopping; the connection ends with it.
+                    following = false;
+                    continue;
+                }
+                let now = wanted.borrow_and_update().clone();
+                let before = sent.len();
+                if let Err(e) = follow(&mut sink, &mut sent, now).await {
+                    return (Ended::Failed(redact(&e.to_string(), endpoint)), healthy);
+                }
+                tracing::info!(before, instruments = sent.len(), "ticker subscriptions changed on the live connection");
+                continue;
+            }
+            next = tokio::time::timeout_at(quiet_at, source.next()) => next,
+        };
+        let next = match next {
             Err(_) => return (Ended::Quiet(liveness), healthy),
             Ok(None) => return (Ended::Closed, healthy),
             Ok(Some(Err(e))) => return (Ended::Failed(redact(&e.to_string(), endpoint)), healthy),
             Ok(Some(Ok(message))) => message,
         };
+        quiet_at = tokio::time::Instant::now() + liveness;
         healthy = true;
         match next {
             Message::Binary(bytes) => on_binary(&bytes, sinks),
@@ -213,30 +236,21 @@ fn redact(text: &str, endpoint: &Endpoint) -> String {
     out
 }
 
-/// Subscribe to every token, then set each mode (Kite starts new subscriptions in quote).
-pub(super) fn subscription_requests(targets: &[FeedTarget]) -> Vec<Request> {
-    let mut by_mode: BTreeMap<u8, (TickMode, Vec<u32>)> = BTreeMap::new();
-    for t in targets {
-        let rank = match t.mode {
-            TickMode::Ltp => 0,
-            TickMode::Quote => 1,
-            TickMode::Full => 2,
-        };
-        by_mode
-            .entry(rank)
-            .or_insert((t.mode, Vec::new()))
-            .1
-            .push(t.token);
+/// Sends what moves the connection from `sent` to `now`; `sent` is `now` once every
+/// request went out.
+async fn follow<S>(
+    sink: &mut S,
+    sent: &mut Arc<Targets>,
+    now: Arc<Targets>,
+) -> Result<(), tokio_tungstenite::tungstenite::Error>
+where
+    S: futures::Sink<Message, Error = tokio_tungstenite::tungstenite::Error> + Unpin,
+{
+    for request in changes(sent, &now) {
+        sink.send(Message::text(request.to_json())).await?;
     }
-    let mut requests = vec![Request::Subscribe(
-        targets.iter().map(|t| t.token).collect(),
-    )];
-    requests.extend(
-        by_mode
-            .into_values()
-            .map(|(mode, tokens)| Request::Mode(mode, tokens)),
-    );
-    requests
+    *sent = now;
+    Ok(())
 }
 
 fn on_binary(bytes: &[u8], sinks: &Sinks) {

@@ -29,6 +29,10 @@ pub struct FeedStats {
     pub unsubscribed: AtomicU64,
     /// Ticks that failed the tick checks (`MarketTick::check`; not published).
     pub invalid: AtomicU64,
+    /// Runtime subscription wishes that changed what is streamed.
+    pub subscription_changes: AtomicU64,
+    /// Runtime subscription wishes refused (past one connection's limit).
+    pub subscriptions_refused: AtomicU64,
 }
 
 /// The counters at one moment.
@@ -49,6 +53,8 @@ pub struct FeedStatsSnapshot {
     pub server_errors: u64,
     pub unsubscribed: u64,
     pub invalid: u64,
+    pub subscription_changes: u64,
+    pub subscriptions_refused: u64,
 }
 
 impl FeedStats {
@@ -79,6 +85,8 @@ impl FeedStats {
             FeedCounter::ServerErrors => &self.server_errors,
             FeedCounter::Unsubscribed => &self.unsubscribed,
             FeedCounter::Invalid => &self.invalid,
+            FeedCounter::SubscriptionChanges => &self.subscription_changes,
+            FeedCounter::SubscriptionsRefused => &self.subscriptions_refused,
         }
     }
 
@@ -100,6 +108,8 @@ impl FeedStats {
             server_errors: g(&self.server_errors),
             unsubscribed: g(&self.unsubscribed),
             invalid: g(&self.invalid),
+            subscription_changes: g(&self.subscription_changes),
+            subscriptions_refused: g(&self.subscriptions_refused),
         }
     }
 }
@@ -131,6 +141,8 @@ mod tests {
             s.server_errors,
             s.unsubscribed,
             s.invalid,
+            s.subscription_changes,
+            s.subscriptions_refused,
         ];
         let expected: Vec<u64> = (1..=FeedCounter::ALL.len() as u64).collect();
         assert_eq!(got.to_vec(), expected);

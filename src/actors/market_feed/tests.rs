@@ -14,12 +14,12 @@ use actix::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(20);
-const RELIANCE: u32 = 738_561;
-const INFY: u32 = 408_065;
-const NIFTY: u32 = 256_265;
+pub(super) const WAIT: Duration = Duration::from_secs(20);
+pub(super) const RELIANCE: u32 = 738_561;
+pub(super) const INFY: u32 = 408_065;
+pub(super) const NIFTY: u32 = 256_265;
 
-async fn simulator() -> (Simulator, InstrumentRegistry) {
+pub(super) async fn simulator() -> (Simulator, InstrumentRegistry) {
     let registry = InstrumentRegistry::embedded().unwrap();
     let sim = Simulator::start(
         SimulatorOptions {
@@ -35,7 +35,7 @@ async fn simulator() -> (Simulator, InstrumentRegistry) {
     (sim, registry)
 }
 
-fn targets(registry: &InstrumentRegistry) -> Vec<FeedTarget> {
+pub(super) fn targets(registry: &InstrumentRegistry) -> Vec<FeedTarget> {
     let subs: Vec<crate::settings::Subscription> = ["RELIANCE:full", "INFY:quote", "NIFTY 50:ltp"]
         .iter()
         .map(|s| s.parse().unwrap())
@@ -68,7 +68,7 @@ fn args(sim: &Simulator, targets: Vec<FeedTarget>, producer: &Probe<Publish>) ->
     }
 }
 
-fn start_feed(
+pub(super) fn start_feed(
     sim: &Simulator,
     targets: Vec<FeedTarget>,
     producer: &Probe<Publish>,
@@ -76,14 +76,18 @@ fn start_feed(
     MarketFeed::new(args(sim, targets, producer)).start()
 }
 
-fn tick_of(publish: &Publish) -> MarketTick {
+pub(super) fn tick_of(publish: &Publish) -> MarketTick {
     assert_eq!(publish.0.topic, "market.ticks");
     let env = decode::<MarketTick>(&publish.0.value).expect("a market.ticks envelope");
     assert_eq!(publish.0.key.as_deref(), Some(env.key.as_bytes()));
     env.data
 }
 
-async fn wait_status(sim: &Simulator, what: &str, ok: impl Fn(&SimulatorStatus) -> bool) {
+pub(super) async fn wait_status(
+    sim: &Simulator,
+    what: &str,
+    ok: impl Fn(&SimulatorStatus) -> bool,
+) {
     let mut status = sim.status();
     tokio::time::timeout(WAIT, status.wait_for(|s| ok(s)))
         .await
@@ -91,7 +95,7 @@ async fn wait_status(sim: &Simulator, what: &str, ok: impl Fn(&SimulatorStatus) 
         .unwrap();
 }
 
-fn expected_modes() -> BTreeMap<u32, TickMode> {
+pub(super) fn expected_modes() -> BTreeMap<u32, TickMode> {
     BTreeMap::from([
         (RELIANCE, TickMode::Full),
         (INFY, TickMode::Quote),

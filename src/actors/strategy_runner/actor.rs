@@ -2,12 +2,12 @@
 
 use super::intraday::{Intraday, square_off};
 use super::{MAX_FAILURES, SERVICE};
-use crate::market::InstrumentRegistry;
+use crate::market::instruments::InstrumentRegistry;
 use crate::messages::{
     Broker, Envelope, MarketTick, Payload, Product, TradingSignal, client_order_id_of_signal,
 };
 use crate::strategy::square_off::SquareOff;
-use crate::strategy::{Ledger, Strategy, StrategyContext, StrategyFault};
+use crate::strategy::{Ledger, RuntimeSubscriptions, Strategy, StrategyContext, StrategyFault};
 use crate::streaming::consumer::{Completion, Deliver, HandlerResult};
 use crate::streaming::producer::PendingDelivery;
 use crate::streaming::{KafkaConnection, ProducerHandle, Stream, Topic};
@@ -18,9 +18,11 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-/// One strategy instance at one broker, and the instruments it trades.
+/// One strategy instance at one broker, and the instruments it trades (its configured
+/// ones; it may subscribe more at runtime).
 pub struct StrategySlot {
     pub id: String,
     pub broker: Broker,
@@ -63,12 +65,18 @@ pub(super) struct Running {
     /// The product of its positions, when the runner follows the intraday day.
     pub product: Option<Product>,
     pub square_off: SquareOff,
-    /// What the strategy's contexts say about each instrument (lot size, expiry, strike).
+    /// What it subscribed at runtime (rebuilt from `market.subscriptions` at start).
+    pub subscriptions: RuntimeSubscriptions,
+    /// Set when the publication of its set failed: the next handling publishes it again.
+    pub subscriptions_unsent: Arc<AtomicBool>,
+    /// Resolves the names it subscribes by (shared by every slot).
     pub instruments: Arc<InstrumentRegistry>,
 }
 
 pub struct StrategyRunner {
     pub(super) running: Vec<Running>,
+    /// The slots each instrument's ticks go to: configured ∪ runtime instruments
+    /// ([`StrategyRunner::reindex`]).
     pub(super) by_token: HashMap<u32, Vec<usize>>,
     pub(super) by_key: HashMap<(String, Broker), usize>,
     pub(super) producer: ProducerHandle,
@@ -80,16 +88,16 @@ pub struct StrategyRunner {
 crate::supervised!(StrategyRunner);
 
 impl StrategyRunner {
+    /// A runner whose strategies subscribe by token or symbol in an empty registry (so
+    /// every runtime request is refused as unknown) until
+    /// [`StrategyRunner::with_instruments`].
     pub fn new(args: RunnerArgs) -> Self {
-        let mut by_token: HashMap<u32, Vec<usize>> = HashMap::new();
         let mut by_key = HashMap::new();
         for (i, slot) in args.slots.iter().enumerate() {
-            for token in &slot.tokens {
-                by_token.entry(*token).or_default().push(i);
-            }
             by_key.insert((slot.id.clone(), slot.broker), i);
         }
-        StrategyRunner {
+        let instruments = Arc::new(InstrumentRegistry::default());
+        let mut runner = StrategyRunner {
             running: args
                 .slots
                 .into_iter()
@@ -101,17 +109,30 @@ impl StrategyRunner {
                     last_signal: None,
                     product: None,
                     square_off: SquareOff::default(),
-                    instruments: Arc::default(),
+                    subscriptions: RuntimeSubscriptions::default(),
+                    subscriptions_unsent: Arc::default(),
+                    instruments: instruments.clone(),
                 })
                 .collect(),
-            by_token,
+            by_token: HashMap::new(),
             by_key,
             producer: args.producer,
             history: args.history,
             unanswered_after: chrono::Duration::from_std(args.unanswered_after)
                 .unwrap_or(chrono::Duration::MAX),
             intraday: Intraday::off(),
+        };
+        runner.reindex();
+        runner
+    }
+
+    /// Resolves the strategies' runtime subscriptions against `registry` (the daemon and
+    /// the backtest pass theirs).
+    pub fn with_instruments(mut self, registry: Arc<InstrumentRegistry>) -> Self {
+        for run in &mut self.running {
+            run.instruments = registry.clone();
         }
+        self
     }
 }
 
@@ -144,16 +165,22 @@ impl Running {
         }
     }
 
-    /// Calls the strategy, counting a panic or a fault; disables it after too many in a
-    /// row. Only a decision (`Call::Tick`) that succeeds ends a run of failures: a strategy
-    /// whose every tick fails is disabled even while its fills keep being announced.
+    /// Calls the strategy with its context at `at` for the instrument `token`, counting a
+    /// panic or a fault; disables it after too many in a row. Only a decision
+    /// (`Call::Tick`) that succeeds ends a run of failures: a strategy whose every tick
+    /// fails is disabled even while its fills keep being announced. What it subscribed
+    /// during the call stands whatever the call's outcome (the runner publishes it next).
     pub(super) fn guarded<T>(
         &mut self,
         kind: Call,
-        call: impl FnOnce(&mut dyn Strategy, &Ledger) -> Result<T, StrategyFault>,
+        at: DateTime<Utc>,
+        token: u32,
+        call: impl FnOnce(&mut dyn Strategy, &StrategyContext<'_>) -> Result<T, StrategyFault>,
     ) -> Option<T> {
-        let (strategy, ledger) = (&mut self.slot.strategy, &self.ledger);
-        let outcome = catch_unwind(AssertUnwindSafe(|| call(strategy.as_mut(), ledger)));
+        let ctx = StrategyContext::new(at, &self.slot.id, self.slot.broker, token, &self.ledger)
+            .with_subscriptions(&self.instruments, &self.subscriptions);
+        let strategy = &mut self.slot.strategy;
+        let outcome = catch_unwind(AssertUnwindSafe(|| call(strategy.as_mut(), &ctx)));
         let failure = match outcome {
             Ok(Ok(value)) => {
                 if kind == Call::Tick {
@@ -215,11 +242,8 @@ impl Handler<Deliver<MarketTick>> for StrategyRunner {
                 continue;
             }
             let (id, broker) = (run.slot.id.clone(), run.slot.broker);
-            let instruments = Arc::clone(&run.instruments);
-            let decision = run.guarded(Call::Tick, |strategy, ledger| {
-                let ctx = StrategyContext::new(tick.ts, &id, broker, tick.data.token, ledger)
-                    .with_instrument(instruments.by_token(tick.data.token));
-                let intent = strategy.on_tick(&tick.data, &ctx)?;
+            let decision = run.guarded(Call::Tick, tick.ts, tick.data.token, |strategy, ctx| {
+                let intent = strategy.on_tick(&tick.data, ctx)?;
                 let position = ctx.position();
                 intent
                     .map(|intent| {
@@ -243,6 +267,7 @@ impl Handler<Deliver<MarketTick>> for StrategyRunner {
                 send_signal(run, &self.producer, tick, signal, &discriminator, tick.ts);
             deliveries.push(delivery);
         }
+        deliveries.extend(self.publish_subscriptions(Some(tick.lineage()), tick.ts));
         Ok(Completion::after(deliveries))
     }
 }

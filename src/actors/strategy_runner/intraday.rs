@@ -24,7 +24,7 @@
 
 use super::StrategyRunner;
 use super::actor::{Running, send_signal};
-use crate::market::{InstrumentRegistry, IntradayDay};
+use crate::market::IntradayDay;
 use crate::messages::{Broker, Envelope, MarketTick, Product, TradingSignal};
 use crate::strategy::square_off::opens_or_grows;
 use crate::streaming::ProducerHandle;
@@ -132,16 +132,6 @@ impl Intraday {
 }
 
 impl StrategyRunner {
-    /// Gives the strategies' contexts the instruments of `registry`
-    /// ([`StrategyContext::instrument`](crate::strategy::StrategyContext::instrument):
-    /// lot size, expiry, strike). Without it a context knows no instrument (lot size 1).
-    pub fn with_instruments(mut self, registry: std::sync::Arc<InstrumentRegistry>) -> Self {
-        for run in &mut self.running {
-            run.instruments = std::sync::Arc::clone(&registry);
-        }
-        self
-    }
-
     /// Follows the intraday day as `args` says (the daemon and the backtest pass the
     /// settings'; without it a runner never squares off).
     pub fn with_intraday(mut self, args: IntradayArgs) -> Self {
@@ -205,6 +195,9 @@ impl StrategyRunner {
                 deliveries.extend(square_off(run, &self.producer, tick, now));
             }
         }
+        // An order that expired above was announced to its strategy, which may have
+        // changed its subscriptions.
+        deliveries.extend(self.publish_subscriptions(None, now));
         if deliveries.is_empty() {
             return;
         }

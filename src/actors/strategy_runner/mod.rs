@@ -24,6 +24,11 @@
 //! a child of the tick's envelope (deterministic id per strategy and broker), carrying the
 //! position the strategy held when it decided.
 //!
+//! Runtime subscriptions (`subscriptions.rs`): a strategy may subscribe instruments while it
+//! runs; after the call the runner routes their ticks to it and publishes the slot's whole
+//! runtime set to `market.subscriptions` for the feed; at start the sets are rebuilt from
+//! that topic with the ledgers.
+//!
 //! The intraday day ([`IntradayArgs`], `intraday.rs`): when the square-off is due, each
 //! slot whose positions are MIS sends a closing market order per open position, through
 //! the same path (`{broker}.signals.raw` → risk → venue), again after a failure (with the
@@ -36,8 +41,11 @@ mod intraday;
 mod outcomes;
 mod rebuild;
 mod status;
+mod subscriptions;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_subscriptions;
 
 pub use actor::{RunnerArgs, StrategyRunner, StrategySlot};
 pub use intraday::{IntradayArgs, Now, RunnerClock, WALL_CLOCK_EVERY};

@@ -4,7 +4,7 @@
 use super::StrategyRunner;
 use super::actor::{Call, Running};
 use crate::messages::{Broker, OrderFailed, OrderFilled, OrderSubmitted, RejectedSignal};
-use crate::strategy::{OrderEnded, StrategyContext};
+use crate::strategy::OrderEnded;
 use crate::streaming::consumer::{Completion, Deliver, HandlerResult, Routes};
 use crate::streaming::{Stream, Topic};
 use crate::supervision::handling;
@@ -45,13 +45,10 @@ impl Running {
         if self.disabled.is_some() {
             return;
         }
-        let (id, broker) = (self.slot.id.clone(), self.slot.broker);
-        let instruments = std::sync::Arc::clone(&self.instruments);
+        let (id, broker) = (&self.slot.id, self.slot.broker);
         tracing::info!(strategy = %id, %broker, order = %ended.order.client_order_id, kind = ?ended.kind, detail = %ended.message, "order ended without a full fill");
-        self.guarded(Call::Notice, |strategy, ledger| {
-            let ctx = StrategyContext::new(at, &id, broker, ended.token, ledger)
-                .with_instrument(instruments.by_token(ended.token));
-            strategy.on_order_ended(ended, &ctx);
+        self.guarded(Call::Notice, at, ended.token, |strategy, ctx| {
+            strategy.on_order_ended(ended, ctx);
             Ok(())
         });
     }
@@ -65,14 +62,15 @@ impl Running {
         if self.disabled.is_some() {
             return;
         }
-        let (id, broker) = (self.slot.id.clone(), self.slot.broker);
-        let instruments = std::sync::Arc::clone(&self.instruments);
-        self.guarded(Call::Notice, |strategy, ledger| {
-            let ctx = StrategyContext::new(fill.filled_at, &id, broker, fill.order.token, ledger)
-                .with_instrument(instruments.by_token(fill.order.token));
-            strategy.on_fill(fill, &ctx);
-            Ok(())
-        });
+        self.guarded(
+            Call::Notice,
+            fill.filled_at,
+            fill.order.token,
+            |strategy, ctx| {
+                strategy.on_fill(fill, ctx);
+                Ok(())
+            },
+        );
     }
 
     pub(super) fn apply_failure(&mut self, failed: &OrderFailed, at: DateTime<Utc>) {
@@ -119,7 +117,8 @@ impl Handler<Deliver<RejectedSignal>> for StrategyRunner {
         ) {
             run.apply_rejection(signal_id, &d.envelope.data, d.envelope.ts);
         }
-        Ok(Completion::done())
+        let deliveries = self.publish_subscriptions(Some(d.envelope.lineage()), d.envelope.ts);
+        Ok(Completion::after(deliveries))
     }
 }
 
@@ -145,7 +144,8 @@ impl Handler<Deliver<OrderFilled>> for StrategyRunner {
         if let Some(run) = self.slot_mut(&fill.order.strategy_id, fill.order.broker) {
             run.apply_fill(fill);
         }
-        Ok(Completion::done())
+        let deliveries = self.publish_subscriptions(Some(d.envelope.lineage()), d.envelope.ts);
+        Ok(Completion::after(deliveries))
     }
 }
 
@@ -158,6 +158,7 @@ impl Handler<Deliver<OrderFailed>> for StrategyRunner {
         if let Some(run) = self.slot_mut(&failed.order.strategy_id, failed.order.broker) {
             run.apply_failure(failed, d.envelope.ts);
         }
-        Ok(Completion::done())
+        let deliveries = self.publish_subscriptions(Some(d.envelope.lineage()), d.envelope.ts);
+        Ok(Completion::after(deliveries))
     }
 }

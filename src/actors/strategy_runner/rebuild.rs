@@ -4,7 +4,8 @@
 use super::actor::LastSignal;
 use super::{SERVICE, StrategyRunner, outcome_routes};
 use crate::messages::{
-    Broker, OrderFailed, OrderFilled, OrderSubmitted, RejectedSignal, TradingSignal,
+    Broker, OrderFailed, OrderFilled, OrderSubmitted, RejectedSignal, SubscriptionsChanged,
+    TradingSignal,
 };
 use crate::streaming::history::{History, decode_all, read_topics};
 use crate::streaming::tail::tail;
@@ -32,7 +33,7 @@ impl StrategyRunner {
         if brokers.is_empty() {
             return;
         }
-        let topics: Vec<String> = brokers
+        let mut topics: Vec<String> = brokers
             .iter()
             .flat_map(|b| {
                 [
@@ -45,6 +46,7 @@ impl StrategyRunner {
                 .map(|s| Topic::of(*b, s).name())
             })
             .collect();
+        topics.push(Topic::MARKET_SUBSCRIPTIONS.name());
         let reading = connection.clone();
         let read =
             tokio::task::spawn_blocking(move || read_topics(&reading, &topics, HISTORY_TIMEOUT));
@@ -55,11 +57,17 @@ impl StrategyRunner {
                 Err(e) => return fail::<Self>(ctx, format!("rebuilding the ledgers: {e}")),
             };
             act.apply_history(&history);
+            act.restore_from(&history, ctx);
             let routes = outcome_routes(&ctx.address(), &brokers);
+            // Only the outcomes: this runner is the one writer of its signals and of its
+            // slots' subscriptions.
             let from: Vec<(String, i32, i64)> = history
                 .ends
                 .into_iter()
-                .filter(|(topic, _, _)| !topic.ends_with(Stream::SignalsRaw.suffix()))
+                .filter(|(topic, _, _)| {
+                    !topic.ends_with(Stream::SignalsRaw.suffix())
+                        && *topic != Topic::MARKET_SUBSCRIPTIONS.name()
+                })
                 .collect();
             let following = tail(connection, from, routes, SERVICE);
             ctx.spawn(following.into_actor(act).map(|result, _act, ctx| {
@@ -70,6 +78,31 @@ impl StrategyRunner {
                 fail::<Self>(ctx, reason);
             }));
         }));
+    }
+
+    /// The slots' runtime subscriptions from their latest records; the corrections (see
+    /// `subscriptions.rs`) are published in the background: a failure is logged, and the
+    /// slot's next change publishes its whole set again.
+    fn restore_from(&mut self, history: &History, ctx: &mut Context<Self>) {
+        let records = history
+            .records
+            .iter()
+            .filter(|r| r.topic == Topic::MARKET_SUBSCRIPTIONS.name());
+        let (records, _) = decode_all::<SubscriptionsChanged>(records);
+        let deliveries = self.restore_subscriptions(&records, chrono::Utc::now());
+        if deliveries.is_empty() {
+            return;
+        }
+        ctx.spawn(
+            async move {
+                for delivery in deliveries {
+                    if let Err(e) = delivery.await {
+                        tracing::error!(error = %e, "publishing corrected runtime subscriptions failed");
+                    }
+                }
+            }
+            .into_actor(self),
+        );
     }
 
     /// Signals first (the orders they became are pending), then acknowledgements, fills,

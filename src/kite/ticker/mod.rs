@@ -42,6 +42,10 @@ mod decode;
 mod encode;
 mod tick;
 
+/// Instruments one ticker connection streams at most (KITE.md): the feed refuses runtime
+/// subscriptions beyond it.
+pub const MAX_INSTRUMENTS_PER_CONNECTION: usize = 3000;
+
 #[cfg(test)]
 mod test_support;
 #[cfg(test)]
