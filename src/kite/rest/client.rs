@@ -243,6 +243,45 @@ impl KiteClient {
         form: Option<&[(&'static str, String)]>,
         deadline: Option<tokio::time::Instant>,
     ) -> Result<T, KiteError> {
+        self.retrying(budget, path, deadline, || {
+            self.send_once(method.clone(), path, form)
+        })
+        .await
+    }
+
+    /// `GET path` answered with anything but Kite's JSON envelope (the instrument master's
+    /// CSV): the raw answer, read up to `max_body` bytes, waiting at most `timeout`. Rate
+    /// limits and 429s as for every other request; a status other than 200 is decoded as
+    /// Kite's error envelope.
+    ///
+    /// # Errors
+    /// As [`place_order`](Self::place_order); a body longer than `max_body` is
+    /// [`KiteError::Unknown`] saying so.
+    pub(super) async fn get_raw(
+        &self,
+        path: &str,
+        timeout: Duration,
+        max_body: usize,
+    ) -> Result<RawAnswer, KiteError> {
+        self.retrying(Budget::Other, path, None, || {
+            self.send_raw(path, timeout, max_body)
+        })
+        .await
+    }
+
+    /// Runs `send` after the rate limits allow it, again after a backoff on each 429 (up
+    /// to [`RATE_LIMIT_RETRIES`]), never after `deadline`.
+    async fn retrying<T, F, Fut>(
+        &self,
+        budget: Budget,
+        path: &str,
+        deadline: Option<tokio::time::Instant>,
+        send: F,
+    ) -> Result<T, KiteError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, KiteError>>,
+    {
         let mut backoff = self.config.rate_limit_backoff;
         let mut retries = 0;
         let beyond = |what: &str| KiteError::RateLimited {
@@ -266,7 +305,7 @@ impl KiteClient {
                 );
                 tokio::time::sleep(wait).await;
             }
-            match self.send_once(method.clone(), path, form).await {
+            match send().await {
                 Err(KiteError::RateLimited { message }) if retries < RATE_LIMIT_RETRIES => {
                     if deadline.is_some_and(|d| tokio::time::Instant::now() + backoff > d) {
                         return Err(beyond(&format!(
@@ -297,6 +336,70 @@ impl KiteClient {
         path: &str,
         form: Option<&[(&'static str, String)]>,
     ) -> Result<T, KiteError> {
+        let mut request = self.request(method, path)?;
+        if let Some(form) = form {
+            request = request.form(form);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| transport(&e, self.config.timeout))?;
+        let status = response.status().as_u16();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| transport(&e, self.config.timeout))?;
+        decode(status, &body)
+    }
+
+    /// One `GET path` whose 200 answer is kept raw (see [`get_raw`](Self::get_raw)).
+    async fn send_raw(
+        &self,
+        path: &str,
+        timeout: Duration,
+        max_body: usize,
+    ) -> Result<RawAnswer, KiteError> {
+        let mut response = self
+            .request(Method::GET, path)?
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| transport(&e, timeout))?;
+        let status = response.status().as_u16();
+        let content_encoding = response
+            .headers()
+            .get(reqwest::header::CONTENT_ENCODING)
+            .map(|v| {
+                String::from_utf8_lossy(v.as_bytes())
+                    .trim()
+                    .to_ascii_lowercase()
+            });
+        let mut body = Vec::new();
+        // Read chunk by chunk so an endless answer is cut at the bound, not buffered whole.
+        while let Some(chunk) = response.chunk().await.map_err(|e| transport(&e, timeout))? {
+            if body.len() + chunk.len() > max_body {
+                return Err(KiteError::Unknown {
+                    status: Some(status),
+                    message: format!("answer larger than {max_body} bytes; refused"),
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if status != 200 {
+            return Err(decode::<serde_json::Value>(status, &body)
+                .err()
+                // Unreachable: `decode` answers an error for every status but 200.
+                .unwrap_or_else(|| KiteError::from_answer(status, None, String::new())));
+        }
+        Ok(RawAnswer {
+            content_encoding,
+            body,
+        })
+    }
+
+    /// A request to `path` with Kite's version header and, except for the login, the
+    /// `Authorization` header (marked sensitive).
+    fn request(&self, method: Method, path: &str) -> Result<reqwest::RequestBuilder, KiteError> {
         let url = format!("{}{path}", self.config.base_url.trim_end_matches('/'));
         let mut request = self.http.request(method, url).header("X-Kite-Version", "3");
         if path != "/session/token" {
@@ -314,20 +417,15 @@ impl KiteClient {
             value.set_sensitive(true);
             request = request.header(reqwest::header::AUTHORIZATION, value);
         }
-        if let Some(form) = form {
-            request = request.form(form);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| transport(&e, self.config.timeout))?;
-        let status = response.status().as_u16();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| transport(&e, self.config.timeout))?;
-        decode(status, &body)
+        Ok(request)
     }
+}
+
+/// A 200 answer kept as bytes: its `Content-Encoding` (lowercase) and its body as sent.
+#[derive(Debug)]
+pub(super) struct RawAnswer {
+    pub content_encoding: Option<String>,
+    pub body: Vec<u8>,
 }
 
 /// The elements of a list that parse; each one that does not is logged and skipped, so one
