@@ -55,6 +55,7 @@ pub(super) async fn dispatch(
         Command::Bench(args) => super::bench::run(&settings, args).await,
         Command::Backtest(args) => super::backtest::run(settings, strategies, args).await,
         Command::Record(args) => super::record::run(&settings, args).await,
+        Command::Instruments(command) => super::instruments::dispatch(command, &settings).await,
     }
 }
 
@@ -372,7 +373,17 @@ async fn prepare(
     let producer = ProducerActor::connect(&connection, BROKER_TIMEOUT)
         .await
         .context("starting the producer")?;
-    let registry = registry(settings, None)?;
+    let registry = super::instruments::registry_for_run(settings).await?;
+    if settings.instruments.kite_master {
+        // Checked here, on the master just loaded or downloaded (the check before start
+        // leaves them to this point when the master is to be refreshed).
+        let problems = super::check::registry_problems_in(settings, &registry);
+        if !problems.is_empty() {
+            return Ok(Err(
+                crate::settings::SettingsError::new(problems).to_string()
+            ));
+        }
+    }
     let targets = market_feed::resolve_targets(&settings.feed.subscriptions, &registry)
         .map_err(anyhow::Error::msg)?;
     warn_unsubscribed_instruments(settings, &registry, &targets);
