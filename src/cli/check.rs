@@ -1,7 +1,9 @@
 //! The checks of `config check` and `run` that look beyond the settings themselves: the
-//! instrument registry (the file exists and parses; every subscription and every strategy
-//! instrument is in it, and no paper strategy trades an index) and the `kafka.client`
-//! properties (librdkafka itself is asked, without connecting).
+//! instrument registry (the file or Kite's cached master exists and parses; every
+//! subscription and every strategy instrument is in it, and no paper strategy trades an
+//! index) and the `kafka.client` properties (librdkafka itself is asked, without
+//! connecting). When `run` is to download Kite's master at start, the symbol checks are
+//! made by `run` on the downloaded master ([`registry_problems_in`]) instead.
 //!
 //! Why here: [`Settings`] loading is pure (no files beyond the settings file, no client
 //! libraries), while these need the registry and librdkafka. `config check` and `run` both
