@@ -249,29 +249,9 @@ impl KiteClient {
         .await
     }
 
-    /// `GET path` answered with anything but Kite's JSON envelope (the instrument master's
-    /// CSV): the raw answer, read up to `max_body` bytes, waiting at most `timeout`. Rate
-    /// limits and 429s as for every other request; a status other than 200 is decoded as
-    /// Kite's error envelope.
-    ///
-    /// # Errors
-    /// As [`place_order`](Self::place_order); a body longer than `max_body` is
-    /// [`KiteError::Unknown`] saying so.
-    pub(super) async fn get_raw(
-        &self,
-        path: &str,
-        timeout: Duration,
-        max_body: usize,
-    ) -> Result<RawAnswer, KiteError> {
-        self.retrying(Budget::Other, path, None, || {
-            self.send_raw(path, timeout, max_body)
-        })
-        .await
-    }
-
     /// Runs `send` after the rate limits allow it, again after a backoff on each 429 (up
     /// to [`RATE_LIMIT_RETRIES`]), never after `deadline`.
-    async fn retrying<T, F, Fut>(
+    pub(super) async fn retrying<T, F, Fut>(
         &self,
         budget: Budget,
         path: &str,
@@ -352,54 +332,13 @@ impl KiteClient {
         decode(status, &body)
     }
 
-    /// One `GET path` whose 200 answer is kept raw (see [`get_raw`](Self::get_raw)).
-    async fn send_raw(
-        &self,
-        path: &str,
-        timeout: Duration,
-        max_body: usize,
-    ) -> Result<RawAnswer, KiteError> {
-        let mut response = self
-            .request(Method::GET, path)?
-            .timeout(timeout)
-            .send()
-            .await
-            .map_err(|e| transport(&e, timeout))?;
-        let status = response.status().as_u16();
-        let content_encoding = response
-            .headers()
-            .get(reqwest::header::CONTENT_ENCODING)
-            .map(|v| {
-                String::from_utf8_lossy(v.as_bytes())
-                    .trim()
-                    .to_ascii_lowercase()
-            });
-        let mut body = Vec::new();
-        // Read chunk by chunk so an endless answer is cut at the bound, not buffered whole.
-        while let Some(chunk) = response.chunk().await.map_err(|e| transport(&e, timeout))? {
-            if body.len() + chunk.len() > max_body {
-                return Err(KiteError::Unknown {
-                    status: Some(status),
-                    message: format!("answer larger than {max_body} bytes; refused"),
-                });
-            }
-            body.extend_from_slice(&chunk);
-        }
-        if status != 200 {
-            return Err(decode::<serde_json::Value>(status, &body)
-                .err()
-                // Unreachable: `decode` answers an error for every status but 200.
-                .unwrap_or_else(|| KiteError::from_answer(status, None, String::new())));
-        }
-        Ok(RawAnswer {
-            content_encoding,
-            body,
-        })
-    }
-
     /// A request to `path` with Kite's version header and, except for the login, the
     /// `Authorization` header (marked sensitive).
-    fn request(&self, method: Method, path: &str) -> Result<reqwest::RequestBuilder, KiteError> {
+    pub(super) fn request(
+        &self,
+        method: Method,
+        path: &str,
+    ) -> Result<reqwest::RequestBuilder, KiteError> {
         let url = format!("{}{path}", self.config.base_url.trim_end_matches('/'));
         let mut request = self.http.request(method, url).header("X-Kite-Version", "3");
         if path != "/session/token" {
@@ -421,13 +360,6 @@ impl KiteClient {
     }
 }
 
-/// A 200 answer kept as bytes: its `Content-Encoding` (lowercase) and its body as sent.
-#[derive(Debug)]
-pub(super) struct RawAnswer {
-    pub content_encoding: Option<String>,
-    pub body: Vec<u8>,
-}
-
 /// The elements of a list that parse; each one that does not is logged and skipped, so one
 /// odd entry (a field Kite suddenly sends as null) cannot blind polling to every other.
 fn each_readable<T: DeserializeOwned>(list: Vec<serde_json::Value>, what: &str) -> Vec<T> {
@@ -442,7 +374,7 @@ fn each_readable<T: DeserializeOwned>(list: Vec<serde_json::Value>, what: &str) 
         .collect()
 }
 
-fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, KiteError> {
+pub(super) fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, KiteError> {
     let envelope: Envelope<T> = match serde_json::from_slice(body) {
         Ok(envelope) => envelope,
         Err(e) if status == 200 => {
@@ -479,7 +411,7 @@ fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, KiteError>
 }
 
 /// A transport failure, without the URL (and so without anything secret).
-fn transport(e: &reqwest::Error, timeout: Duration) -> KiteError {
+pub(super) fn transport(e: &reqwest::Error, timeout: Duration) -> KiteError {
     let message = if e.is_timeout() {
         format!("no answer within {} ms", timeout.as_millis())
     } else {

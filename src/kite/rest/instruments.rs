@@ -17,8 +17,11 @@ use std::time::Duration;
 
 use flate2::read::MultiGzDecoder;
 
-use super::client::{KiteClient, RawAnswer};
+use reqwest::Method;
+
+use super::client::{KiteClient, decode, transport};
 use super::error::KiteError;
+use super::rate::Budget;
 
 /// Largest master accepted, decompressed (and compressed): 200 MiB. Kite's full master
 /// is about 100k rows, some 10 MiB of CSV; a body beyond this is a broken answer, and
@@ -49,10 +52,82 @@ impl KiteClient {
             .await?;
         master_text(answer, MAX_MASTER_BYTES)
     }
+
+    /// `GET path` answered with anything but Kite's JSON envelope (the instrument master's
+    /// CSV): the raw answer, read up to `max_body` bytes, waiting at most `timeout`. Rate
+    /// limits and 429s as for every other request; a status other than 200 is decoded as
+    /// Kite's error envelope.
+    ///
+    /// # Errors
+    /// As [`place_order`](Self::place_order); a body longer than `max_body` is
+    /// [`KiteError::Unknown`] saying so.
+    async fn get_raw(
+        &self,
+        path: &str,
+        timeout: Duration,
+        max_body: usize,
+    ) -> Result<RawAnswer, KiteError> {
+        self.retrying(Budget::Other, path, None, || {
+            self.send_raw(path, timeout, max_body)
+        })
+        .await
+    }
+
+    /// One `GET path` whose 200 answer is kept raw (see [`get_raw`](Self::get_raw)).
+    async fn send_raw(
+        &self,
+        path: &str,
+        timeout: Duration,
+        max_body: usize,
+    ) -> Result<RawAnswer, KiteError> {
+        let mut response = self
+            .request(Method::GET, path)?
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| transport(&e, timeout))?;
+        let status = response.status().as_u16();
+        let content_encoding = response
+            .headers()
+            .get(reqwest::header::CONTENT_ENCODING)
+            .map(|v| {
+                String::from_utf8_lossy(v.as_bytes())
+                    .trim()
+                    .to_ascii_lowercase()
+            });
+        let mut body = Vec::new();
+        // Read chunk by chunk so an endless answer is cut at the bound, not buffered whole.
+        while let Some(chunk) = response.chunk().await.map_err(|e| transport(&e, timeout))? {
+            if body.len() + chunk.len() > max_body {
+                return Err(KiteError::Unknown {
+                    status: Some(status),
+                    message: format!("answer larger than {max_body} bytes; refused"),
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if status != 200 {
+            return Err(decode::<serde_json::Value>(status, &body)
+                .err()
+                // Unreachable: `decode` answers an error for every status but 200.
+                .unwrap_or_else(|| KiteError::from_answer(status, None, String::new())));
+        }
+        Ok(RawAnswer {
+            content_encoding,
+            body,
+        })
+    }
+}
+
+/// A 200 answer kept as bytes: its `Content-Encoding` (lowercase) and its body as sent.
+#[derive(Debug)]
+struct RawAnswer {
+    content_encoding: Option<String>,
+    body: Vec<u8>,
 }
 
 /// The CSV text of a 200 answer: gunzipped when it is gzip, at most `max` bytes.
-pub(super) fn master_text(answer: RawAnswer, max: usize) -> Result<String, KiteError> {
+fn master_text(answer: RawAnswer, max: usize) -> Result<String, KiteError> {
     let refused = |message: String| KiteError::Unknown {
         status: Some(200),
         message: format!("instrument master: {message}"),
