@@ -73,6 +73,9 @@ pub enum Command {
     Backtest(backtest::BacktestArgs),
     /// Writes the running system's `market.ticks` to a JSON-lines file (a backtest input).
     Record(record::RecordArgs),
+    /// Kite's instrument master: download, validate and cache it.
+    #[command(subcommand)]
+    Instruments(instruments::InstrumentsCommand),
 }
 
 #[derive(Debug, Args)]

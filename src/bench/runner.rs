@@ -318,11 +318,10 @@ fn ticks_conflated() -> u64 {
 }
 
 fn registry(settings: &Settings) -> Result<InstrumentRegistry, BenchError> {
-    match settings.instruments.path() {
-        Some(p) => InstrumentRegistry::load(p),
-        None => InstrumentRegistry::embedded(),
-    }
-    .map_err(|e| BenchError::Setup(e.to_string()))
+    settings
+        .instruments
+        .load_registry()
+        .map_err(|e| BenchError::Setup(e.to_string()))
 }
 
 /// The configured brokers, or a fresh embedded one (kept alive by the returned guard).

@@ -3,7 +3,6 @@
 
 use crate::actors::market_feed;
 use crate::bench::{self, BenchOptions};
-use crate::market::instruments::InstrumentRegistry;
 use crate::settings::{Settings, Subscription};
 use anyhow::Context as _;
 use clap::Args;
@@ -37,10 +36,7 @@ pub(super) async fn run(settings: &Settings, args: BenchArgs) -> anyhow::Result<
     let targets = if args.subscriptions.is_empty() {
         Vec::new()
     } else {
-        let registry = match settings.instruments.path() {
-            Some(p) => InstrumentRegistry::load(p)?,
-            None => InstrumentRegistry::embedded()?,
-        };
+        let registry = settings.instruments.load_registry()?;
         market_feed::resolve_targets(&args.subscriptions, &registry).map_err(anyhow::Error::msg)?
     };
     let options = BenchOptions {

@@ -1,7 +1,9 @@
 //! The checks of `config check` and `run` that look beyond the settings themselves: the
-//! instrument registry (the file exists and parses; every subscription and every strategy
-//! instrument is in it, and no paper strategy trades an index) and the `kafka.client`
-//! properties (librdkafka itself is asked, without connecting).
+//! instrument registry (the file or Kite's cached master exists and parses; every
+//! subscription and every strategy instrument is in it, and no paper strategy trades an
+//! index) and the `kafka.client` properties (librdkafka itself is asked, without
+//! connecting). When `run` is to download Kite's master at start, the symbol checks are
+//! made by `run` on the downloaded master ([`registry_problems_in`]) instead.
 //!
 //! Why here: [`Settings`] loading is pure (no files beyond the settings file, no client
 //! libraries), while these need the registry and librdkafka. `config check` and `run` both
@@ -15,9 +17,10 @@ use rdkafka::consumer::BaseConsumer;
 use rdkafka::error::KafkaError;
 use rdkafka::producer::BaseProducer;
 
+use crate::market::StartPlan;
 use crate::market::instruments::InstrumentRegistry;
 use crate::messages::Broker;
-use crate::settings::{Problem, Settings, is_sensitive_property};
+use crate::settings::{Problem, SYNC_COMMAND, Settings, is_sensitive_property};
 use crate::streaming::KafkaConnection;
 
 /// Every problem of `settings` with the registry and librdkafka, keyed by setting.
@@ -27,32 +30,73 @@ pub(crate) fn problems(settings: &Settings) -> Vec<Problem> {
     out
 }
 
-/// The registry loads, and every symbol the settings name is in it.
+/// The registry loads, and every symbol the settings name is in it. With Kite's master
+/// to be refreshed at start (cache older than today or missing, credentials at hand),
+/// the symbols are left to `run`, which checks them on the downloaded master
+/// ([`registry_problems_in`]): nothing here touches the network.
 fn registry_problems(settings: &Settings) -> Vec<Problem> {
+    if settings.instruments.kite_master {
+        let today = crate::market::MarketCalendar::ist_date(chrono::Utc::now());
+        match super::instruments::start_plan(settings, today) {
+            Ok((StartPlan::Refresh { .. }, _)) => return Vec::new(),
+            Ok((StartPlan::Unavailable, credentials)) => {
+                let why = credentials.err().unwrap_or_default();
+                let message = format!(
+                    "no Kite instrument master is cached in {} and none can be downloaded: \
+                     {why}; run `{SYNC_COMMAND}` with the credentials, or set it to false",
+                    settings.instruments.cache_dir
+                );
+                return vec![Problem::new("instruments.kite_master", message)];
+            }
+            Ok(_) => {}
+            Err(e) => {
+                return vec![Problem::new("instruments.cache_dir", e.to_string())];
+            }
+        }
+    }
     let registry = match settings.instruments.load_registry() {
         Ok(registry) => registry,
         Err(e) => {
-            let message = format!(
-                "cannot load the instrument registry: {e}; set instruments.path to a readable \
-                 CSV in Kite's instruments format, or \"\" for the built-in list"
-            );
-            return vec![Problem::new("instruments.path", message)];
+            let (key, fix) = if settings.instruments.kite_master {
+                (
+                    "instruments.kite_master",
+                    format!("run `{SYNC_COMMAND}` to replace the cached master"),
+                )
+            } else {
+                (
+                    "instruments.path",
+                    "set instruments.path to a readable CSV in Kite's instruments format, or \
+                     \"\" for the built-in list"
+                        .to_owned(),
+                )
+            };
+            let message = format!("cannot load the instrument registry: {e}; {fix}");
+            return vec![Problem::new(key, message)];
         }
     };
-    // Rules are checked as `run` resolves them: for today, at the master's prices.
-    let resolved = match super::rules::resolve(settings, &registry, super::rules::today()) {
+    registry_problems_in(settings, &registry)
+}
+
+/// Every subscription and strategy instrument is in `registry` (rules resolved as `run`
+/// resolves them: for today, at the master's prices), and no paper strategy trades an
+/// index.
+pub(crate) fn registry_problems_in(
+    settings: &Settings,
+    registry: &InstrumentRegistry,
+) -> Vec<Problem> {
+    let resolved = match super::rules::resolve(settings, registry, super::rules::today()) {
         Ok((resolved, _)) => resolved,
         Err(e) => return e.problems,
     };
     let settings = &resolved;
-    let mut out = match settings.feed.resolve_subscriptions(&registry) {
+    let mut out = match settings.feed.resolve_subscriptions(registry) {
         Ok(_) => Vec::new(),
         Err(e) => e.problems,
     };
     for (id, strategy) in &settings.strategies {
-        out.extend(unknown_instruments(id, &strategy.instruments, &registry));
+        out.extend(unknown_instruments(id, &strategy.instruments, registry));
         if strategy.brokers.contains(&Broker::Paper) {
-            let indices = crate::paper::index_problems(id, &strategy.instruments, &registry);
+            let indices = crate::paper::index_problems(id, &strategy.instruments, registry);
             out.extend(indices.into_iter().map(|(k, m)| Problem::new(k, m)));
         }
     }

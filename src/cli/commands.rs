@@ -63,6 +63,7 @@ pub(super) async fn dispatch(
         Command::Bench(args) => super::bench::run(&settings, args).await,
         Command::Backtest(args) => super::backtest::run(settings, strategies, args).await,
         Command::Record(args) => super::record::run(&settings, args).await,
+        Command::Instruments(command) => super::instruments::dispatch(command, &settings).await,
     }
 }
 
@@ -315,6 +316,8 @@ impl Signals {
 /// What start-up made, not yet started: dropping it releases everything (the embedded
 /// broker last, after every client of it).
 struct Prepared {
+    /// The settings with their subscription rules resolved.
+    settings: Settings,
     tree: daemon::DaemonTree,
     api: Option<super::api::ApiWiring>,
     registry: InstrumentRegistry,
@@ -333,13 +336,6 @@ async fn run(
     args: RunArgs,
 ) -> anyhow::Result<u8> {
     let mut signals = Signals::install()?;
-    // Rules become contracts once, at start (the registry is read again by `prepare`).
-    let settings = &{
-        let registry = registry(settings, None)?;
-        let (resolved, rules) = super::rules::resolve(settings, &registry, super::rules::today())?;
-        super::rules::log(&rules);
-        resolved
-    };
     let selected = match args.services.as_deref().map(ServiceSet::parse) {
         None => ServiceSet::all(),
         Some(Ok(set)) => set,
@@ -364,7 +360,8 @@ async fn run(
             return Ok(EXIT_CONFIG);
         }
     };
-    serve(settings, prepared, &mut signals).await
+    let settings = prepared.settings.clone();
+    serve(&settings, prepared, &mut signals).await
 }
 
 /// Start-up up to, not including, starting the supervision tree: the broker and its
@@ -389,7 +386,26 @@ async fn prepare(
     let producer = ProducerActor::connect(&connection, BROKER_TIMEOUT)
         .await
         .context("starting the producer")?;
-    let registry = registry(settings, None)?;
+    let registry = super::instruments::registry_for_run(settings).await?;
+    // Rules become contracts once, here: everything after sees plain symbols.
+    let resolved = match super::rules::resolve(settings, &registry, super::rules::today()) {
+        Ok((resolved, rules)) => {
+            super::rules::log(&rules);
+            resolved
+        }
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let settings = &resolved;
+    if settings.instruments.kite_master {
+        // Checked here, on the master just loaded or downloaded (the check before start
+        // leaves them to this point when the master is to be refreshed).
+        let problems = super::check::registry_problems_in(settings, &registry);
+        if !problems.is_empty() {
+            return Ok(Err(
+                crate::settings::SettingsError::new(problems).to_string()
+            ));
+        }
+    }
     let targets = market_feed::resolve_targets(&settings.feed.subscriptions, &registry)
         .map_err(anyhow::Error::msg)?;
     warn_unsubscribed_instruments(settings, &registry, &targets);
@@ -425,6 +441,7 @@ async fn prepare(
         return Ok(Err(lines.join("\n")));
     }
     Ok(Ok(Prepared {
+        settings: resolved.clone(),
         tree,
         api,
         registry,
@@ -443,6 +460,7 @@ async fn serve(
     signals: &mut Signals,
 ) -> anyhow::Result<u8> {
     let Prepared {
+        settings: _,
         tree,
         api,
         registry,

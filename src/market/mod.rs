@@ -11,10 +11,13 @@
 //! - [`sample`]: the sample derivatives the embedded registry adds for the day.
 //! - [`intraday`]: the [`IntradayDay`], the MIS deadlines (entry cutoff, square-off, the
 //!   broker's own square-off) on that calendar.
+//! - [`master_cache`]: the [`MasterCache`], Kite's downloaded instrument master kept on
+//!   disk under its IST date, replaced only by a valid master, atomically.
 //!
-//! Pure domain code: no I/O beyond reading the instrument file on request, no clocks
-//! (but [`InstrumentRegistry::embedded`], which dates its sample by today), no
-//! actors, Kafka or Redis, so the feed, the simulator, risk and tests share it freely.
+//! Pure domain code: no I/O beyond the instrument files (read on request, the master
+//! cache written on request), no network, no clocks (but [`InstrumentRegistry::embedded`],
+//! which dates its sample by today), no actors, Kafka or Redis, so the feed, the
+//! simulator, risk and tests share it freely.
 
 pub mod chain_rule;
 mod csv;
@@ -22,6 +25,7 @@ pub mod derivatives;
 pub mod hours;
 pub mod instruments;
 pub mod intraday;
+pub mod master_cache;
 pub mod sample;
 
 #[cfg(test)]
@@ -30,9 +34,12 @@ mod derivatives_tests;
 mod hours_tests;
 #[cfg(test)]
 mod instruments_tests;
+#[cfg(test)]
+mod master_cache_tests;
 
 pub use chain_rule::{ChainRule, RuleInputs};
 pub use derivatives::{ExpiryChoice, OptionChains, Right};
 pub use hours::{MarketCalendar, Session};
 pub use instruments::{Instrument, InstrumentError, InstrumentKind, InstrumentRegistry};
 pub use intraday::IntradayDay;
+pub use master_cache::{CacheError, CachedMaster, MasterCache, StartPlan};

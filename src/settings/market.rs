@@ -1,5 +1,5 @@
-//! The market-data sections of [`Settings`](super::Settings): `[instruments]`,
-//! `[market_hours]`, `[feed]` and `[simulator]`.
+//! The market-data sections of [`Settings`](super::Settings): `[market_hours]`, `[feed]`
+//! and `[simulator]` (`[instruments]` is in [`instruments`](super::instruments)).
 //!
 //! List settings are TOML arrays of strings; their elements are parsed here
 //! (`"2026-01-26"` into a date, `"RELIANCE:full"` into a [`Subscription`]) so a bad
@@ -13,7 +13,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -23,49 +22,11 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::error::{Problem, SettingsError};
-use crate::market::{
-    Instrument, InstrumentError, InstrumentRegistry, MarketCalendar, instruments::EMBEDDED_SOURCE,
-    intraday::IntradayDay,
-};
+use crate::market::{Instrument, InstrumentRegistry, MarketCalendar, intraday::IntradayDay};
 use crate::messages::TickMode;
 
 /// `feed.ticker_url` value that starts the built-in Kite simulator.
 pub const SIMULATOR: &str = "simulator";
-
-/// `[instruments]`: where the instrument registry comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct InstrumentSettings {
-    /// `""` for the embedded `config/instruments.csv`, else a CSV file path.
-    pub path: String,
-}
-
-impl InstrumentSettings {
-    /// The configured file, or `None` for the embedded registry.
-    pub fn path(&self) -> Option<&Path> {
-        (!self.path.is_empty()).then(|| Path::new(&self.path))
-    }
-
-    /// Loads the registry: the file at [`path`](Self::path), else the embedded one.
-    ///
-    /// # Errors
-    ///
-    /// An [`InstrumentError`] naming the file (and line) at fault.
-    pub fn load_registry(&self) -> Result<InstrumentRegistry, InstrumentError> {
-        match self.path() {
-            Some(path) => InstrumentRegistry::load(path),
-            None => InstrumentRegistry::embedded(),
-        }
-    }
-
-    /// What [`load_registry`](Self::load_registry) reads, for logs.
-    pub fn describe(&self) -> String {
-        match self.path() {
-            Some(path) => path.display().to_string(),
-            None => format!("{EMBEDDED_SOURCE} (embedded)"),
-        }
-    }
-}
 
 /// `[market_hours]`: whether trading follows the NSE/BSE calendar, and its holidays.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -345,7 +306,6 @@ const MAX_PENDING_TICKS: usize = 1_000_000;
 
 /// Every broken rule of the market-data sections, keyed by setting, in a stable order.
 pub(super) fn problems(
-    instruments: &InstrumentSettings,
     market_hours: &MarketHoursSettings,
     feed: &FeedSettings,
     simulator: &SimulatorSettings,
@@ -383,11 +343,6 @@ pub(super) fn problems(
             show(h.broker_square_off_at)
         );
         push("market_hours.broker_square_off_at", message);
-    }
-
-    if !instruments.path.is_empty() && instruments.path.trim().is_empty() {
-        let message = "must be \"\" (the embedded registry) or a file path, got only spaces";
-        push("instruments.path", message.to_owned());
     }
 
     let url = feed.ticker_url.as_str();

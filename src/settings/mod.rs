@@ -31,6 +31,7 @@
 mod api;
 mod error;
 mod fno;
+mod instruments;
 mod kite;
 mod loader;
 mod market;
@@ -80,11 +81,9 @@ use crate::paper::PaperConfig;
 pub use api::ApiSettings;
 pub use error::{Problem, SettingsError};
 pub use fno::{FnoSettings, KITE_MAX_SLICES};
+pub use instruments::{InstrumentSettings, SYNC_COMMAND};
 pub use kite::{ACCESS_TOKEN_VAR, API_KEY_VAR, KiteCredentials, KiteSettings, SESSION_COMMAND};
-pub use market::{
-    FeedSettings, InstrumentSettings, MarketHoursSettings, SIMULATOR, SimulatorSettings,
-    Subscription,
-};
+pub use market::{FeedSettings, MarketHoursSettings, SIMULATOR, SimulatorSettings, Subscription};
 pub(crate) use messages::closest;
 pub use params::{ParamProblem, ParamsError, StrategyParams};
 pub use rules::{ResolvedRule, UnderlyingPrice, master_price};

@@ -179,8 +179,8 @@ pub(super) fn problems(settings: &Settings) -> Vec<Problem> {
     );
 
     out.0.extend(s.supervision.problems());
+    out.0.extend(super::instruments::problems(&s.instruments));
     out.0.extend(super::market::problems(
-        &s.instruments,
         &s.market_hours,
         &s.feed,
         &s.simulator,

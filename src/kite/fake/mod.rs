@@ -21,7 +21,9 @@
 //! placing: modify and cancel (`modify`, `routes`), positions and holdings (`portfolio`:
 //! [`FakeKite::set_overnight_position`], [`FakeKite::set_holding`]), untagged trades and
 //! opt-in auto-execution for soak tests (`execution`: [`FakeKite::external_trade`],
-//! [`FakeKite::auto_square_off`], [`FakeKite::auto_execute`]).
+//! [`FakeKite::auto_square_off`], [`FakeKite::auto_execute`]), and the instrument master
+//! (`instruments`: a generated ~100k-row master gzipped, or a scripted one,
+//! [`FakeKite::serve_instruments`]).
 //!
 //! Invariants:
 //! - Requests are checked in a fixed order (see `routes`); a refused request changes nothing
@@ -35,6 +37,7 @@
 
 mod execution;
 mod form;
+pub mod instruments;
 mod market;
 mod modify;
 mod portfolio;
@@ -64,6 +67,7 @@ mod tests_scripted;
 pub use crate::kite::rest::session_checksum;
 pub use execution::{AUTO_SQUARE_OFF_PLACED_BY, AutoExecution, ExternalTrade};
 pub use form::MARKET_PROTECTION_REQUIRED;
+pub use instruments::{DEFAULT_MASTER_ROWS, MasterReply, generated_master};
 pub use market::{
     DEFAULT_LOT_SIZE, DEFAULT_LPP_BAND_PCT, DEFAULT_TICK_SIZE, LPP_REJECTION, UNKNOWN_CONTRACT,
     freeze_quantity_message, lot_size_message, tick_size_message,

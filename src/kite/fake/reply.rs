@@ -17,6 +17,26 @@ pub(super) struct Reply {
     pub status: u16,
     pub body: Value,
     pub delay: Option<Duration>,
+    /// A body that is not JSON (the instrument master): sent in place of `body`.
+    pub raw: Option<RawBody>,
+}
+
+/// A non-JSON body, sent as it is.
+pub(super) struct RawBody {
+    pub content_type: &'static str,
+    /// Adds `Content-Encoding: gzip`.
+    pub gzip_header: bool,
+    pub bytes: std::sync::Arc<Vec<u8>>,
+}
+
+/// A 200 with a non-JSON body.
+pub(super) fn raw(body: RawBody) -> Reply {
+    Reply {
+        status: 200,
+        body: Value::Null,
+        delay: None,
+        raw: Some(body),
+    }
 }
 
 pub(super) fn success(data: Value) -> Reply {
@@ -24,6 +44,7 @@ pub(super) fn success(data: Value) -> Reply {
         status: 200,
         body: json!({"status": "success", "data": data}),
         delay: None,
+        raw: None,
     }
 }
 
@@ -37,6 +58,7 @@ pub(super) fn error(status: u16, error_type: &str, message: impl Into<String>) -
             "error_type": error_type,
         }),
         delay: None,
+        raw: None,
     }
 }
 

@@ -21,6 +21,7 @@
 //!      (`modify`);
 //!    - cancel: variety → order exists (400 InputException) → not terminal (400
 //!      OrderException) → CANCELLED.
+//!    - instruments: the master as scripted (`instruments`), CSV, not Kite's JSON envelope.
 //!
 //! Every request is recorded, under the same lock that applies it, so the record order is
 //! the order in which the fake acted. Nothing here logs a header or a form field: tokens and
@@ -28,9 +29,9 @@
 
 use super::form::{decode_form, is_form_content_type, is_variety, validate_order};
 use super::reply::{
-    INPUT, NO_ORDER, ORDER, Reply, TOKEN, error, server_error, success, too_many_requests,
+    INPUT, NO_ORDER, ORDER, Reply, TOKEN, error, raw, server_error, success, too_many_requests,
 };
-use super::state::State;
+use super::state::{State, ist_now};
 use super::{FakeKiteConfig, Placement, RecordedRequest, Shared, modify, portfolio, session};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -95,6 +96,7 @@ enum Route<'a> {
     OrderTrades(&'a str),
     Positions,
     Holdings,
+    Instruments,
     Session,
 }
 
@@ -120,6 +122,7 @@ fn route<'a>(method: &str, path: &'a str) -> Option<Route<'a>> {
         ("GET", ["orders", order_id, "trades"]) => Route::OrderTrades(order_id),
         ("GET", ["portfolio", "positions"]) => Route::Positions,
         ("GET", ["portfolio", "holdings"]) => Route::Holdings,
+        ("GET", ["instruments"]) => Route::Instruments,
         ("POST", ["session", "token"]) => Route::Session,
         _ => return None,
     })
@@ -158,9 +161,21 @@ pub(super) async fn dispatch(
     if let Some(delay) = reply.delay {
         actix_web::rt::time::sleep(delay).await;
     }
-    HttpResponse::build(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::BAD_GATEWAY))
-        .content_type("application/json")
-        .body(reply.body.to_string())
+    let mut response =
+        HttpResponse::build(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::BAD_GATEWAY));
+    match reply.raw {
+        Some(raw) => {
+            if raw.gzip_header {
+                response.insert_header(("Content-Encoding", "gzip"));
+            }
+            response
+                .content_type(raw.content_type)
+                .body(raw.bytes.as_ref().clone())
+        }
+        None => response
+            .content_type("application/json")
+            .body(reply.body.to_string()),
+    }
 }
 
 fn answer(state: &mut State, config: &FakeKiteConfig, req: &Incoming) -> Reply {
@@ -218,6 +233,7 @@ fn answer(state: &mut State, config: &FakeKiteConfig, req: &Incoming) -> Reply {
         },
         Route::Positions => success(portfolio::positions_json(state)),
         Route::Holdings => success(portfolio::holdings_json(state)),
+        Route::Instruments => raw(state.master.body(ist_now().date_naive())),
         Route::Session => session::session(state, config, form),
     }
 }

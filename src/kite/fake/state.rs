@@ -8,6 +8,7 @@
 //! rendered.
 
 use super::execution::AutoExecution;
+use super::instruments::Master;
 use super::market::Market;
 use super::portfolio::Portfolio;
 use super::rate::OrderRate;
@@ -187,6 +188,8 @@ pub(super) struct State {
     pub portfolio: Portfolio,
     /// `Some` while auto-execution is on.
     pub auto: Option<AutoExecution>,
+    /// What `GET /instruments` serves.
+    pub master: Master,
     orders: Vec<Entry>,
     trades: Vec<FakeTrade>,
     next_order: u64,
@@ -230,6 +233,7 @@ impl State {
             rate: OrderRate::default(),
             portfolio: Portfolio::default(),
             auto: None,
+            master: Master::default(),
             orders: Vec::new(),
             trades: Vec::new(),
             next_order: 0,

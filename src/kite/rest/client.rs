@@ -243,6 +243,25 @@ impl KiteClient {
         form: Option<&[(&'static str, String)]>,
         deadline: Option<tokio::time::Instant>,
     ) -> Result<T, KiteError> {
+        self.retrying(budget, path, deadline, || {
+            self.send_once(method.clone(), path, form)
+        })
+        .await
+    }
+
+    /// Runs `send` after the rate limits allow it, again after a backoff on each 429 (up
+    /// to [`RATE_LIMIT_RETRIES`]), never after `deadline`.
+    pub(super) async fn retrying<T, F, Fut>(
+        &self,
+        budget: Budget,
+        path: &str,
+        deadline: Option<tokio::time::Instant>,
+        send: F,
+    ) -> Result<T, KiteError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, KiteError>>,
+    {
         let mut backoff = self.config.rate_limit_backoff;
         let mut retries = 0;
         let beyond = |what: &str| KiteError::RateLimited {
@@ -266,7 +285,7 @@ impl KiteClient {
                 );
                 tokio::time::sleep(wait).await;
             }
-            match self.send_once(method.clone(), path, form).await {
+            match send().await {
                 Err(KiteError::RateLimited { message }) if retries < RATE_LIMIT_RETRIES => {
                     if deadline.is_some_and(|d| tokio::time::Instant::now() + backoff > d) {
                         return Err(beyond(&format!(
@@ -297,6 +316,29 @@ impl KiteClient {
         path: &str,
         form: Option<&[(&'static str, String)]>,
     ) -> Result<T, KiteError> {
+        let mut request = self.request(method, path)?;
+        if let Some(form) = form {
+            request = request.form(form);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| transport(&e, self.config.timeout))?;
+        let status = response.status().as_u16();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| transport(&e, self.config.timeout))?;
+        decode(status, &body)
+    }
+
+    /// A request to `path` with Kite's version header and, except for the login, the
+    /// `Authorization` header (marked sensitive).
+    pub(super) fn request(
+        &self,
+        method: Method,
+        path: &str,
+    ) -> Result<reqwest::RequestBuilder, KiteError> {
         let url = format!("{}{path}", self.config.base_url.trim_end_matches('/'));
         let mut request = self.http.request(method, url).header("X-Kite-Version", "3");
         if path != "/session/token" {
@@ -314,19 +356,7 @@ impl KiteClient {
             value.set_sensitive(true);
             request = request.header(reqwest::header::AUTHORIZATION, value);
         }
-        if let Some(form) = form {
-            request = request.form(form);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| transport(&e, self.config.timeout))?;
-        let status = response.status().as_u16();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| transport(&e, self.config.timeout))?;
-        decode(status, &body)
+        Ok(request)
     }
 }
 
@@ -344,7 +374,7 @@ fn each_readable<T: DeserializeOwned>(list: Vec<serde_json::Value>, what: &str) 
         .collect()
 }
 
-fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, KiteError> {
+pub(super) fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, KiteError> {
     let envelope: Envelope<T> = match serde_json::from_slice(body) {
         Ok(envelope) => envelope,
         Err(e) if status == 200 => {
@@ -381,7 +411,7 @@ fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, KiteError>
 }
 
 /// A transport failure, without the URL (and so without anything secret).
-fn transport(e: &reqwest::Error, timeout: Duration) -> KiteError {
+pub(super) fn transport(e: &reqwest::Error, timeout: Duration) -> KiteError {
     let message = if e.is_timeout() {
         format!("no answer within {} ms", timeout.as_millis())
     } else {

@@ -1,5 +1,5 @@
 //! The Kite Connect REST client: orders (place, modify, cancel), trades, positions,
-//! holdings and the login session.
+//! holdings, the login session and the instrument master (`instruments`).
 //!
 //! Every request carries `X-Kite-Version: 3` and `Authorization: token KEY:TOKEN`, sends
 //! its parameters form-encoded, waits at most the configured timeout, and draws on the
@@ -15,12 +15,14 @@
 
 mod client;
 mod error;
+mod instruments;
 mod portfolio;
 pub mod rate;
 mod types;
 
 pub use client::{KiteClient, KiteClientConfig, session_checksum};
 pub use error::KiteError;
+pub use instruments::{MASTER_TIMEOUT_FLOOR, MAX_MASTER_BYTES};
 pub use portfolio::{KiteHolding, KitePosition, KitePositions, ModifyParams};
 pub use rate::{Budget, RateLimiter, RateLimits};
 pub use types::{
