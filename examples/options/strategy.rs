@@ -274,10 +274,13 @@ mod tests {
         }
     }
 
+    /// A case: its name, the leg, the price, the IST time, and the order expected.
+    type Case = (&'static str, Leg, &'static str, &'static str, Option<(Side, u32)>);
+
     #[test]
     fn decisions_as_a_table() {
         #[rustfmt::skip]
-        let cases: [(&str, Leg, &str, &str, Option<(Side, u32)>); 10] = [
+        let cases: [Case; 10] = [
             ("flat before the window", leg(0, None, false), "100", "09:19", None),
             ("flat in the window: sell 2 lots of 65", leg(0, None, false), "100", "09:20", Some((Side::Sell, 130))),
             ("flat after entry_until", leg(0, None, false), "100", "14:01", None),
