@@ -165,7 +165,8 @@ async fn a_backtest_on_simulator_ticks_sells_both_legs_in_lots_and_buys_them_bac
         }
     }
     assert_eq!(run.fills.len(), 4, "only the two legs traded");
-    // Flat at the end; the realized P&L is the premium kept less every charge.
+    // Flat at the end: the realized P&L is the premium kept (charges are booked apart),
+    // and the cash is the starting cash plus the premium kept less every charge.
     let book = &run.final_portfolio;
     assert!(
         book.positions.iter().all(|p| p.quantity == 0),
@@ -173,7 +174,8 @@ async fn a_backtest_on_simulator_ticks_sells_both_legs_in_lots_and_buys_them_bac
         book.positions
     );
     assert_eq!(book.fees, charges);
-    assert_eq!(book.realized_pnl, cash_flow - charges);
+    assert_eq!(book.realized_pnl, cash_flow);
+    assert_eq!(book.cash, outcome.starting_cash + cash_flow - charges);
 
     // Same ticks, configuration and seed: the same fills, to the id and the paisa.
     let again = backtest(&settings, &registry, &ticks).await;
