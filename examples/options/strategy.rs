@@ -275,7 +275,13 @@ mod tests {
     }
 
     /// A case: its name, the leg, the price, the IST time, and the order expected.
-    type Case = (&'static str, Leg, &'static str, &'static str, Option<(Side, u32)>);
+    type Case = (
+        &'static str,
+        Leg,
+        &'static str,
+        &'static str,
+        Option<(Side, u32)>,
+    );
 
     #[test]
     fn decisions_as_a_table() {
