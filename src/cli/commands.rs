@@ -4,7 +4,7 @@ use super::instruments::registry;
 use super::{Command, ConfigCommand, DlqCommand, EXIT_CONFIG, KiteSimArgs, RunArgs, TopicsCommand};
 use crate::actors::daemon::{self, DaemonParts, ServiceSet};
 use crate::actors::market_feed::{self, Endpoint, MarketFeedArgs};
-use crate::kite::rest::{KiteClient, KiteClientConfig, RateLimits};
+use crate::kite::rest::KiteClient;
 use crate::market::instruments::InstrumentRegistry;
 use crate::messages::Broker;
 use crate::settings::Settings;
@@ -211,19 +211,7 @@ fn kite_client(settings: &Settings, selected: &ServiceSet) -> anyhow::Result<Opt
     } else {
         tracing::warn!(rest_url = %settings.kite.rest_url, "zerodha is enabled: orders go to Kite with REAL MONEY");
     }
-    let client = KiteClient::new(KiteClientConfig {
-        base_url: settings.kite.rest_url.clone(),
-        api_key: credentials.api_key,
-        access_token: credentials.access_token,
-        timeout: settings.kite.request_timeout(),
-        limits: RateLimits {
-            orders_per_sec: z.order_rate_per_sec,
-            orders_per_min: z.order_rate_per_min,
-            requests_per_sec: z.request_rate_per_sec,
-        },
-        rate_limit_backoff: z.rate_limit_backoff(),
-        rate_limit_backoff_max: z.rate_limit_backoff_max(),
-    })?;
+    let client = KiteClient::new(settings.kite_client_config(credentials))?;
     Ok(Some(client))
 }
 

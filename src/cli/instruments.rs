@@ -22,7 +22,7 @@ use chrono::NaiveDate;
 use clap::Subcommand;
 
 use super::{EXIT_CONFIG, EXIT_FAILURE};
-use crate::kite::rest::{KiteClient, KiteClientConfig, KiteError, RateLimits};
+use crate::kite::rest::{KiteClient, KiteError};
 use crate::market::master_cache::{CacheError, MasterCache, Replaced, StartPlan, plan};
 use crate::market::{InstrumentRegistry, MarketCalendar};
 use crate::settings::{ACCESS_TOKEN_VAR, API_KEY_VAR, KiteCredentials, SESSION_COMMAND, Settings};
@@ -124,21 +124,8 @@ async fn download_and_replace(
     today: NaiveDate,
 ) -> Result<Synced, SyncError> {
     let kite = &settings.kite;
-    let z = &settings.zerodha;
-    let client = KiteClient::new(KiteClientConfig {
-        base_url: kite.rest_url.clone(),
-        api_key: credentials.api_key,
-        access_token: credentials.access_token,
-        timeout: kite.request_timeout(),
-        limits: RateLimits {
-            orders_per_sec: z.order_rate_per_sec,
-            orders_per_min: z.order_rate_per_min,
-            requests_per_sec: z.request_rate_per_sec,
-        },
-        rate_limit_backoff: z.rate_limit_backoff(),
-        rate_limit_backoff_max: z.rate_limit_backoff_max(),
-    })
-    .map_err(SyncError::Download)?;
+    let client =
+        KiteClient::new(settings.kite_client_config(credentials)).map_err(SyncError::Download)?;
     // Named in errors as `<source>:<line>: ...`; the URL carries no secret, and any
     // query is left out all the same.
     let base = kite.rest_url.split('?').next().unwrap_or_default();

@@ -99,6 +99,29 @@ impl ZerodhaSettings {
 }
 
 impl Settings {
+    /// The REST client's configuration for `credentials`: `[kite]`'s endpoint and
+    /// timeout, `[zerodha]`'s rate limits and backoff (orders, `sync`, and start-up share
+    /// one account's limits).
+    pub fn kite_client_config(
+        &self,
+        credentials: super::KiteCredentials,
+    ) -> crate::kite::rest::KiteClientConfig {
+        let z = &self.zerodha;
+        crate::kite::rest::KiteClientConfig {
+            base_url: self.kite.rest_url.clone(),
+            api_key: credentials.api_key,
+            access_token: credentials.access_token,
+            timeout: self.kite.request_timeout(),
+            limits: crate::kite::rest::RateLimits {
+                orders_per_sec: z.order_rate_per_sec,
+                orders_per_min: z.order_rate_per_min,
+                requests_per_sec: z.request_rate_per_sec,
+            },
+            rate_limit_backoff: z.rate_limit_backoff(),
+            rate_limit_backoff_max: z.rate_limit_backoff_max(),
+        }
+    }
+
     /// The product and variety of a Zerodha order of `strategy_id`: the strategy's own
     /// `product` / `variety` where set, else `zerodha.product` / `zerodha.variety`
     /// (also for an unknown id).

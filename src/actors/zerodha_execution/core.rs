@@ -149,6 +149,16 @@ impl Core {
         .transpose()
     }
 
+    /// The client order id of the open order one of whose slices is tagged `tag`.
+    pub(super) fn open_owner_of(&self, tag: &str) -> Option<String> {
+        self.state
+            .borrow()
+            .open
+            .values()
+            .find(|r| r.slice_of(tag).is_some())
+            .map(|r| r.client_order_id.clone())
+    }
+
     /// The client order id of the order Kite knows a Kite order of by `tag`: an open
     /// order with a slice so tagged, an order whose id is the tag, or the order a slice
     /// tag was journaled for.
@@ -156,13 +166,7 @@ impl Core {
     /// # Errors
     /// The store could not be read.
     pub(super) async fn owner_of(&self, tag: &str) -> Result<Option<String>, HandlerError> {
-        let open = self
-            .state
-            .borrow()
-            .open
-            .values()
-            .find(|r| r.slice_of(tag).is_some())
-            .map(|r| r.client_order_id.clone());
+        let open = self.open_owner_of(tag);
         if open.is_some() {
             return Ok(open);
         }

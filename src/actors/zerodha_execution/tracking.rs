@@ -80,14 +80,7 @@ impl Core {
         let Some(tag) = order.tag.as_deref() else {
             return;
         };
-        let owner = self
-            .state
-            .borrow()
-            .open
-            .values()
-            .find(|r| r.slice_of(tag).is_some())
-            .map(|r| r.client_order_id.clone());
-        if let Some(id) = owner {
+        if let Some(id) = self.open_owner_of(tag) {
             self.refresh(&id, KiteView::One(&order), Utc::now()).await;
         }
     }
