@@ -15,6 +15,8 @@ mod instruments;
 mod readiness;
 mod record;
 mod rules;
+#[cfg(test)]
+mod rules_tests;
 mod zerodha;
 
 use crate::settings::{Settings, SettingsError};

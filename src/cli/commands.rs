@@ -376,7 +376,9 @@ async fn prepare(
         .context("starting the producer")?;
     let registry = super::instruments::registry_for_run(settings).await?;
     // Rules become contracts once, here: everything after sees plain symbols.
-    let resolved = match super::rules::resolve(settings, &registry, super::rules::today()) {
+    let live = super::rules::live_prices(settings).await;
+    let today = super::rules::today();
+    let resolved = match super::rules::resolve_at(settings, &registry, today, &live) {
         Ok((resolved, rules)) => {
             super::rules::log(&rules);
             resolved

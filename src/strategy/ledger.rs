@@ -77,7 +77,16 @@ impl InstrumentBook {
         } else if grows {
             let held = Decimal::from(before.unsigned_abs());
             let added = Decimal::from(delta.unsigned_abs());
-            self.average_price = (self.average_price * held + price * added) / (held + added);
+            // Checked: quantities × prices beyond Decimal's range (only a fuzzer's) keep the
+            // last fill's price rather than panic.
+            let average = self
+                .average_price
+                .checked_mul(held)
+                .zip(price.checked_mul(added))
+                .and_then(|(a, b)| a.checked_add(b))
+                .zip(held.checked_add(added))
+                .and_then(|(cost, quantity)| cost.checked_div(quantity));
+            self.average_price = average.unwrap_or(price);
         }
         self.position = after;
     }

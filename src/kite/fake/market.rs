@@ -166,6 +166,24 @@ impl Market {
         self.last_prices.get(&key(exchange, tradingsymbol)).copied()
     }
 
+    /// `GET /quote/ltp`'s data for the `i` parameters of `query`: each instrument with a
+    /// last price (set by [`FakeKite::set_last_price`]), keyed as asked; others absent.
+    pub fn ltp_json(&self, query: &[(String, String)]) -> serde_json::Value {
+        let mut out = serde_json::Map::new();
+        for (_, asked) in query.iter().filter(|(name, _)| name == "i") {
+            let Some((exchange, tradingsymbol)) = asked.split_once(':') else {
+                continue;
+            };
+            if let Some(price) = self.last_price(exchange, tradingsymbol) {
+                out.insert(
+                    asked.clone(),
+                    serde_json::json!({ "instrument_token": 0, "last_price": super::state::price_json(price) }),
+                );
+            }
+        }
+        serde_json::Value::Object(out)
+    }
+
     /// A derivative's contract is known, then lot, freeze, price tick, trigger tick.
     ///
     /// # Errors

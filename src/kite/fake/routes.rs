@@ -97,6 +97,7 @@ enum Route<'a> {
     Positions,
     Holdings,
     Instruments,
+    Ltp,
     Session,
 }
 
@@ -123,6 +124,7 @@ fn route<'a>(method: &str, path: &'a str) -> Option<Route<'a>> {
         ("GET", ["portfolio", "positions"]) => Route::Positions,
         ("GET", ["portfolio", "holdings"]) => Route::Holdings,
         ("GET", ["instruments"]) => Route::Instruments,
+        ("GET", ["quote", "ltp"]) => Route::Ltp,
         ("POST", ["session", "token"]) => Route::Session,
         _ => return None,
     })
@@ -234,6 +236,10 @@ fn answer(state: &mut State, config: &FakeKiteConfig, req: &Incoming) -> Reply {
         Route::Positions => success(portfolio::positions_json(state)),
         Route::Holdings => success(portfolio::holdings_json(state)),
         Route::Instruments => raw(state.master.body(ist_now().date_naive())),
+        Route::Ltp => match decode_form(req.query.as_bytes()) {
+            Ok(query) => success(state.market.ltp_json(&query)),
+            Err(why) => error(400, INPUT, format!("Invalid query: {why}.")),
+        },
         Route::Session => session::session(state, config, form),
     }
 }

@@ -223,7 +223,7 @@ impl KiteClient {
             .await
     }
 
-    async fn call<T: DeserializeOwned>(
+    pub(super) async fn call<T: DeserializeOwned>(
         &self,
         budget: Budget,
         method: Method,

@@ -17,6 +17,7 @@ mod client;
 mod error;
 mod instruments;
 mod portfolio;
+mod quote;
 pub mod rate;
 mod types;
 
@@ -24,6 +25,7 @@ pub use client::{KiteClient, KiteClientConfig, session_checksum};
 pub use error::KiteError;
 pub use instruments::{MASTER_TIMEOUT_FLOOR, MAX_MASTER_BYTES};
 pub use portfolio::{KiteHolding, KitePosition, KitePositions, ModifyParams};
+pub use quote::MAX_LTP_INSTRUMENTS;
 pub use rate::{Budget, RateLimiter, RateLimits};
 pub use types::{
     KiteOrder, KiteTrade, OrderParams, OrderStatus, Session, ist_timestamp, order_type_name,
