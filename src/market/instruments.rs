@@ -22,9 +22,9 @@
 //!   (comment lines counted, so it matches an editor) and the column at fault.
 //!
 //! The embedded default (`config/instruments.csv`) holds the equities and the two indices;
-//! [`InstrumentRegistry::embedded`] adds NIFTY and NIFTY BANK futures and options for the
-//! next expiries, generated for the given date by [`super::sample`], so the default run
-//! trades options on any day without a network.
+//! `InstrumentRegistry::embedded` (in [`super::sample`]) adds NIFTY and NIFTY BANK futures
+//! and options for the next expiries, so the default run trades options on any day
+//! without a network.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -197,39 +197,6 @@ pub struct InstrumentRegistry {
 }
 
 impl InstrumentRegistry {
-    /// The built-in registry for the IST trading date of now: [`EMBEDDED_CSV`] and the
-    /// sample derivatives of [`embedded_on`](Self::embedded_on).
-    ///
-    /// # Errors
-    ///
-    /// [`InstrumentError::Line`] if the embedded file is malformed (a build defect, caught by
-    /// the tests).
-    pub fn embedded() -> Result<Self, InstrumentError> {
-        Self::embedded_on(super::MarketCalendar::ist_date(chrono::Utc::now()))
-    }
-
-    /// The built-in registry as it would be on `date`: the equities and indices of
-    /// [`EMBEDDED_CSV`], then NIFTY and NIFTY BANK futures and options of the next
-    /// expiries on or after `date` ([`super::sample::derivatives`]).
-    ///
-    /// # Errors
-    ///
-    /// As [`embedded`](Self::embedded).
-    pub fn embedded_on(date: NaiveDate) -> Result<Self, InstrumentError> {
-        let mut registry = Self::parse(EMBEDDED_CSV, EMBEDDED_SOURCE)?;
-        for instrument in super::sample::derivatives(date) {
-            let source = format!("{EMBEDDED_SOURCE} (sample {})", instrument.symbol);
-            registry
-                .insert(instrument)
-                .map_err(|message| InstrumentError::Line {
-                    source,
-                    line: 0,
-                    message: message.to_string(),
-                })?;
-        }
-        Ok(registry)
-    }
-
     /// Reads and parses the CSV file at `path`.
     ///
     /// # Errors
@@ -322,6 +289,14 @@ impl InstrumentRegistry {
             .or_insert(Some(index));
         self.instruments.push(instrument);
         Ok(())
+    }
+
+    /// Adds `instrument` after those read (the embedded sample's derivatives).
+    ///
+    /// # Errors
+    /// Its token or `exchange:symbol` is already listed.
+    pub(super) fn add(&mut self, instrument: Instrument) -> Result<(), String> {
+        self.insert(instrument).map_err(|d| d.to_string())
     }
 
     /// The instrument with Kite token `token`.

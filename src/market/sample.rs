@@ -18,7 +18,44 @@
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use rust_decimal::Decimal;
 
-use super::instruments::{Instrument, InstrumentKind};
+use super::instruments::{
+    EMBEDDED_CSV, EMBEDDED_SOURCE, Instrument, InstrumentError, InstrumentKind, InstrumentRegistry,
+};
+
+impl InstrumentRegistry {
+    /// The built-in registry for the IST trading date of now: [`EMBEDDED_CSV`] and the
+    /// sample derivatives of [`embedded_on`](Self::embedded_on).
+    ///
+    /// # Errors
+    ///
+    /// [`InstrumentError::Line`] if the embedded file is malformed (a build defect, caught by
+    /// the tests).
+    pub fn embedded() -> Result<Self, InstrumentError> {
+        Self::embedded_on(super::MarketCalendar::ist_date(chrono::Utc::now()))
+    }
+
+    /// The built-in registry as it would be on `date`: the equities and indices of
+    /// [`EMBEDDED_CSV`], then NIFTY and NIFTY BANK futures and options of the next
+    /// expiries on or after `date` ([`super::sample::derivatives`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`embedded`](Self::embedded).
+    pub fn embedded_on(date: NaiveDate) -> Result<Self, InstrumentError> {
+        let mut registry = Self::parse(EMBEDDED_CSV, EMBEDDED_SOURCE)?;
+        for instrument in derivatives(date) {
+            let source = format!("{EMBEDDED_SOURCE} (sample {})", instrument.symbol);
+            registry
+                .add(instrument)
+                .map_err(|message| InstrumentError::Line {
+                    source,
+                    line: 0,
+                    message,
+                })?;
+        }
+        Ok(registry)
+    }
+}
 
 /// Kite's segment number of NFO (`instrument_token & 0xFF`).
 pub const NFO_SEGMENT: u32 = 2;

@@ -273,7 +273,7 @@ impl BrokerRisk {
                 token: signal.token,
                 side: signal.side,
                 remaining: signal.quantity,
-                price: rules::order_price(signal),
+                price: super::prices::order_price(signal),
                 day,
             },
         );

@@ -37,7 +37,7 @@
 
 use super::engine::BrokerRisk;
 use super::limits::RiskLimits;
-use super::rules::{order_price, to_paisa};
+use super::prices::{order_price, to_paisa};
 use crate::accounting::Net;
 use crate::market::{Instrument, InstrumentKind};
 use crate::messages::{RejectionCode, Side, TradingSignal};

@@ -8,7 +8,7 @@
 //! the position is closed.
 
 use super::engine::TradingState;
-use super::rules::to_paisa;
+use super::prices::to_paisa;
 use crate::messages::{Broker, Rejection, RejectionCode};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;

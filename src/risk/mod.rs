@@ -44,6 +44,7 @@ mod fno_exposure;
 mod limits;
 mod loss;
 mod market_rules;
+mod prices;
 mod rules;
 mod view;
 

@@ -26,6 +26,7 @@ use super::fno::FnoRules;
 use super::fno_exposure::DerivativeExposure;
 use super::limits::RiskLimits;
 use super::market_rules::{off_grid, off_lot};
+use super::prices::{order_price, order_value};
 use crate::accounting::Net;
 use crate::market::Instrument;
 use crate::market::hours::IST;
@@ -243,19 +244,6 @@ pub(crate) fn evaluate(ctx: &Context<'_>, signal: &TradingSignal) -> Vec<Rejecti
     out
 }
 
-/// Quantity × (limit price, else trigger price, else reference price); saturates.
-pub(crate) fn order_value(signal: &TradingSignal) -> Decimal {
-    order_price(signal).saturating_mul(Decimal::from(signal.quantity))
-}
-
-/// The limit price, else the trigger price, else the reference price.
-pub(crate) fn order_price(signal: &TradingSignal) -> Decimal {
-    signal
-        .price
-        .or(signal.trigger_price)
-        .unwrap_or(signal.reference_price)
-}
-
 /// The position from fills, with what is in flight on the order's side when any:
 /// `100` or `100 (-40 in flight)`. Formats only when a message is written.
 struct PositionText<'a, 'b>(&'a Context<'b>);
@@ -306,13 +294,6 @@ fn price_band(signal: &TradingSignal, last: Decimal, pct: Decimal) -> Option<Str
         last.saturating_sub(half_width).normalize(),
         last.saturating_add(half_width).normalize(),
     ))
-}
-
-/// `amount` rounded (half to even) to the paisa and always shown with two decimals.
-pub(crate) fn to_paisa(amount: Decimal) -> Decimal {
-    let mut rounded = amount.round_dp(2);
-    rounded.rescale(2);
-    rounded
 }
 
 /// The order as a signed quantity: `+100` for a buy, `-100` for a sell.

@@ -46,8 +46,8 @@ fn premium_at_risk_passes_at_the_bound_and_is_refused_above_it() {
             message: format!(
                 "option premium at risk after the order {} exceeds {bound} (now {}): bought \
                  options' cost plus option buys in flight",
-                rules::to_paisa(after),
-                rules::to_paisa(bound)
+                super::prices::to_paisa(after),
+                super::prices::to_paisa(bound)
             ),
         }])
     );
@@ -77,8 +77,8 @@ fn reducing_option_orders_pass_above_the_premium_limit_and_a_buy_crossing_zero_d
     assert!(
         reasons[0].message.starts_with(&format!(
             "option premium at risk after the order {} exceeds 1000 (now {})",
-            rules::to_paisa(after),
-            rules::to_paisa(now)
+            super::prices::to_paisa(after),
+            super::prices::to_paisa(now)
         )),
         "{}",
         reasons[0].message
@@ -142,8 +142,8 @@ fn notional_passes_at_the_bound_and_is_refused_above_it() {
             message: format!(
                 "derivative notional after the order {} exceeds {bound} (now {}): futures at \
                  their price, options at their underlying's, filled plus in flight",
-                rules::to_paisa(after),
-                rules::to_paisa(bound)
+                super::prices::to_paisa(after),
+                super::prices::to_paisa(bound)
             ),
         }])
     );

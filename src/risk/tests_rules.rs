@@ -2,7 +2,7 @@
 //! carrying the numbers, and an otherwise-identical signal (or state) at the limit passes.
 //! Then several rules at once, order values and price-band details.
 
-use super::rules::order_value;
+use super::prices::order_value;
 use super::test_support::*;
 use super::*;
 use crate::messages::{
