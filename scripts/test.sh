@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 export CI=${CI:-true}
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
+# Chromium, Node.js and playwright-core for the dashboard's browser test, and its
+# JavaScript unit tests.
+scripts/browser-deps.sh
 # The options example's binary, which the e2e test of the example runs.
 cargo build --example options
 exec scripts/test-services.sh cargo test --all-targets

@@ -12,11 +12,13 @@
 //!
 //! | route | answer |
 //! |---|---|
+//! | `GET /` | the browser dashboard (`web/`, embedded; `api/dashboard.rs`), its files under `GET /assets/{name}` |
 //! | `GET /health/live` | 200 `{"status":"live"}` |
 //! | `GET /health/ready` | 200 `{"ready":true,"checks":[..]}`, else 503 with `not_ready` naming each failing check (`actors`, `broker`, `consumers`, `feed`, `store`: `cli/readiness.rs`); with the runner here, a `strategies` check names the disabled strategies and fails while one is disabled for failing |
 //! | `GET /metrics` | Prometheus text, `text/plain; version=0.0.4` |
 //! | `GET /api/v1/portfolios` | every portfolio of the enabled brokers |
 //! | `GET /api/v1/portfolios/{broker}/{strategy}` | one portfolio |
+//! | `GET /api/v1/portfolios/{broker}/{strategy}/curve` | the day's P&L curve: `{broker, strategy_id, day, points: [{at, day, realized, unrealized, charges, net}]}` oldest first (`portfolio/curve.rs`) |
 //! | `GET /api/v1/positions[?broker=]` | positions, each with `broker` and `strategy_id` |
 //! | `GET /api/v1/orders[?broker=&limit=]` | recent orders, newest first (limit 1..=1000) |
 //! | `GET /api/v1/actors` | the supervision tree |
@@ -27,7 +29,8 @@
 //! | `GET /api/v1/events[?kinds=a,b]` | Server-Sent Events; an unknown kind is a 400 naming it and the valid ones |
 //!
 //! Invariants:
-//! - Every answer is JSON except `/metrics` (Prometheus text) and `/api/v1/events` (SSE).
+//! - Every answer is JSON except the dashboard's files, `/metrics` (Prometheus text) and
+//!   `/api/v1/events` (SSE).
 //!   An error is `{"error": "..."}`: 400 bad input, 401 authentication, 404 unknown
 //!   resource or route, 405 wrong method, 429 locked out after failed control attempts,
 //!   503 not available here or now. 500 only for a
@@ -50,6 +53,7 @@
 //! - [`ApiServer::stop`] ends the open event streams first, so it is never held up by them.
 
 mod control;
+mod dashboard;
 mod errors;
 mod events;
 mod lockout;

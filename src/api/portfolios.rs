@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 
 use super::errors::ApiError;
 use crate::messages::Broker;
+use crate::portfolio::curve::points_of_day;
 use crate::store::{Store, StoreError};
 
 /// The field left out of every served portfolio.
@@ -23,15 +24,9 @@ const OMITTED: &str = "applied_fill_ids";
 /// A portfolio as served: the stored JSON object without [`OMITTED`].
 pub(super) type PortfolioView = Map<String, Value>;
 
-/// The store key of one portfolio.
-fn key(broker: Broker, strategy_id: &str) -> String {
-    format!("{broker}:portfolio:{strategy_id}")
-}
-
-/// The store index of a broker's portfolios.
-fn index(broker: Broker) -> String {
-    format!("{broker}:portfolios")
-}
+use crate::actors::portfolio_manager::{
+    pnl_curve_key, portfolio_index as index, portfolio_key as key,
+};
 
 fn unavailable(error: StoreError) -> ApiError {
     ApiError::Unavailable(error.to_string())
@@ -99,6 +94,56 @@ async fn at_key(store: &dyn Store, key: &str) -> Result<Option<PortfolioView>, A
             "the stored portfolio {key} is not valid JSON: {error}"
         ))),
     }
+}
+
+/// The day's P&L curve of `strategy_id` on `broker` (`GET
+/// /api/v1/portfolios/{broker}/{strategy}/curve`): `{broker, strategy_id, day, points}`,
+/// the points of the portfolio's current day oldest first
+/// ([`CurvePoint`](crate::portfolio::curve::CurvePoint)), read in one step with the
+/// portfolio so both are of the same write; `None` if no such portfolio is stored. A
+/// portfolio without a trading day yet has no points.
+///
+/// # Errors
+/// As for [`of_broker`].
+pub(super) async fn curve(
+    store: &dyn Store,
+    broker: Broker,
+    strategy_id: &str,
+) -> Result<Option<Value>, ApiError> {
+    let portfolio_key = key(broker, strategy_id);
+    let curve_key = pnl_curve_key(broker, strategy_id);
+    let read = store
+        .get_with_lists(&portfolio_key, &[curve_key.as_str()])
+        .await
+        .map_err(unavailable)?;
+    let Some(text) = read.value else {
+        return Ok(None);
+    };
+    let portfolio: Value = serde_json::from_str(&text).map_err(|error| {
+        ApiError::Internal(format!(
+            "the stored portfolio {portfolio_key} is not valid JSON: {error}"
+        ))
+    })?;
+    let day = portfolio["day"]["date"]
+        .as_str()
+        .and_then(|d| d.parse::<chrono::NaiveDate>().ok());
+    let members = read.lists.into_iter().next().unwrap_or_default();
+    let points = match day {
+        Some(day) => {
+            let (points, unreadable) = points_of_day(&members, day);
+            if unreadable > 0 {
+                tracing::warn!(list = %curve_key, unreadable, "curve points not readable; skipped");
+            }
+            points
+        }
+        None => Vec::new(),
+    };
+    Ok(Some(serde_json::json!({
+        "broker": broker,
+        "strategy_id": strategy_id,
+        "day": day,
+        "points": points,
+    })))
 }
 
 /// The positions of `portfolios`, flat, each object led by the portfolio's `broker` and

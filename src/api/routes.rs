@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::errors::{self, ApiError};
-use super::{ApiState, ReadinessCheck, control, events, portfolios, strategies};
+use super::{ApiState, ReadinessCheck, control, dashboard, events, portfolios, strategies};
 use crate::messages::Broker;
 
 /// Longest `GET /health/ready` waits for the readiness checks.
@@ -30,11 +30,18 @@ type State = web::Data<ApiState>;
 
 /// Registers every route.
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/health/live").route(web::get().to(live)))
+    cfg.service(resource("/").route(web::get().to(dashboard::index)))
+        .service(resource("/assets/{name}").route(web::get().to(dashboard::asset)))
+        .service(resource("/favicon.ico").route(web::get().to(dashboard::favicon)))
+        .service(resource("/health/live").route(web::get().to(live)))
         .service(resource("/health/ready").route(web::get().to(ready)))
         .service(resource("/metrics").route(web::get().to(metrics)))
         .service(resource("/api/v1/portfolios").route(web::get().to(all_portfolios)))
         .service(resource("/api/v1/portfolios/{broker}/{strategy}").route(web::get().to(portfolio)))
+        .service(
+            resource("/api/v1/portfolios/{broker}/{strategy}/curve")
+                .route(web::get().to(portfolio_curve)),
+        )
         .service(resource("/api/v1/positions").route(web::get().to(positions)))
         .service(resource("/api/v1/orders").route(web::get().to(orders)))
         .service(resource("/api/v1/actors").route(web::get().to(actors)))
@@ -111,6 +118,21 @@ async fn portfolio(
     let broker = ctx.enabled_broker(&broker)?;
     match portfolios::one(ctx.store.as_ref(), broker, &strategy_id).await? {
         Some(view) => Ok(HttpResponse::Ok().json(view)),
+        None => Err(ApiError::NotFound(format!(
+            "no portfolio of strategy {strategy_id:?} on {broker}"
+        ))),
+    }
+}
+
+async fn portfolio_curve(
+    state: State,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let ctx = &state.context;
+    let (broker, strategy_id) = path.into_inner();
+    let broker = ctx.enabled_broker(&broker)?;
+    match portfolios::curve(ctx.store.as_ref(), broker, &strategy_id).await? {
+        Some(curve) => Ok(HttpResponse::Ok().json(curve)),
         None => Err(ApiError::NotFound(format!(
             "no portfolio of strategy {strategy_id:?} on {broker}"
         ))),

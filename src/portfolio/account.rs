@@ -277,6 +277,11 @@ impl Portfolio {
             strategy_id: &self.strategy_id,
             starting_cash: self.starting_cash,
             cash: self.cash,
+            realized_pnl: self.realized_pnl(),
+            unrealized_pnl: self.unrealized_pnl(),
+            charges: self.charges(),
+            net_pnl: self.net_pnl(),
+            equity: self.equity(),
             positions: &self.positions,
             fill_count: self.applied_fill_ids.len(),
             day: self.day(),
@@ -300,6 +305,20 @@ pub struct ReadModel<'a> {
     starting_cash: Decimal,
     #[serde(with = "rust_decimal::serde::str")]
     cash: Decimal,
+    /// Since the start, over every position: the figures of [`Portfolio::realized_pnl`],
+    /// [`Portfolio::unrealized_pnl`], [`Portfolio::charges`], [`Portfolio::net_pnl`] and
+    /// [`Portfolio::equity`], so a reader never recomputes money.
+    #[serde(with = "rust_decimal::serde::str")]
+    realized_pnl: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    unrealized_pnl: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    charges: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    net_pnl: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    equity: Decimal,
+    /// Each position with its `unrealized_pnl` at its last mark.
     #[serde(serialize_with = "positions_ref")]
     positions: &'a BTreeMap<u32, Position>,
     fill_count: usize,
@@ -310,7 +329,19 @@ fn positions_ref<S: serde::Serializer>(
     positions: &&BTreeMap<u32, Position>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
-    positions_as_list::serialize(positions, serializer)
+    serializer.collect_seq(positions.values().map(|position| PositionView {
+        position,
+        unrealized_pnl: position.unrealized(),
+    }))
+}
+
+/// A position in the read model: its stored fields plus its unrealized P&L.
+#[derive(Serialize)]
+struct PositionView<'a> {
+    #[serde(flatten)]
+    position: &'a Position,
+    #[serde(with = "rust_decimal::serde::str")]
+    unrealized_pnl: Decimal,
 }
 
 /// Positions as a JSON list in token order (the token is inside each position); a token

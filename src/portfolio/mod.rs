@@ -9,6 +9,8 @@
 //!   publishes. Its JSON form is the read model.
 //! - [`Book`]: every portfolio of a process, routing fills and marks; [`recompute`] rebuilds
 //!   one from scratch to check a live one.
+//! - [`curve`]: the day's P&L curve, a point every few seconds of event time, for the
+//!   dashboard.
 //! - [`day`]: each portfolio's trading day (IST), moved forward by event time only: the
 //!   day's realized P&L, charges and turnover, and the positions carried into it
 //!   ([`DayFigures`]).
@@ -26,6 +28,7 @@
 
 mod account;
 mod book;
+pub mod curve;
 pub mod day;
 pub mod position;
 

@@ -1,9 +1,10 @@
 //! The actor shell around the portfolio book.
 
-use super::{SERVICE, portfolio_index, portfolio_key};
+use super::{SERVICE, pnl_curve_key, portfolio_index, portfolio_key};
 use crate::messages::{Broker, Envelope, MarketTick, OrderFilled, Payload};
+use crate::portfolio::curve::{CURVE_CAP, CurvePoint, CurveWrite, LastPoint, curve_write};
 use crate::portfolio::{Book, Portfolio};
-use crate::store::Store;
+use crate::store::{ListWrite, Store};
 use crate::streaming::consumer::{Completion, Deliver, HandlerError, HandlerResult};
 use crate::streaming::history::{HistoryError, decode_all, read_topics_for};
 use crate::streaming::producer::PendingDelivery;
@@ -41,6 +42,8 @@ pub struct PortfolioManager {
     /// (A B-tree: a handful of keys, read on every tick; cheaper than hashing the id.)
     last_published: BTreeMap<(Broker, String), DateTime<Utc>>,
     dirty: BTreeSet<(Broker, String)>,
+    /// The last P&L curve point written of each portfolio (none yet since start).
+    last_curve_point: BTreeMap<(Broker, String), LastPoint>,
     /// `args.snapshot_interval` in event time (converted once: it is read on every tick).
     interval: chrono::Duration,
 }
@@ -56,6 +59,7 @@ impl PortfolioManager {
             args,
             last_published: BTreeMap::new(),
             dirty: BTreeSet::new(),
+            last_curve_point: BTreeMap::new(),
         }
     }
 
@@ -91,6 +95,25 @@ impl PortfolioManager {
             .is_none_or(|t| now.signed_duration_since(*t) >= self.interval)
     }
 
+    /// The curve's list write for `portfolio` at event time `now`, if a point is due (and
+    /// then it counts as written: a failed store write loses one dot, not money).
+    fn curve_point(
+        last_points: &mut BTreeMap<(Broker, String), LastPoint>,
+        key: &(Broker, String),
+        portfolio: &Portfolio,
+        now: DateTime<Utc>,
+    ) -> Option<ListWrite> {
+        let point = CurvePoint::of(portfolio, now)?;
+        let write = curve_write(last_points.get(key).copied(), &point);
+        let list = curve_list(key.0, &key.1, &point, write)?;
+        let last = LastPoint {
+            at: point.at,
+            day: point.day,
+        };
+        last_points.insert(key.clone(), last);
+        Some(list)
+    }
+
     /// The outputs of a change at event time `now`: unless throttled, the read model and the
     /// snapshot; a fill (`force`) always writes both. Throttled changes go out on a later
     /// event (or the timer). The snapshot is a child of `cause` (a deterministic id), or a
@@ -121,12 +144,14 @@ impl PortfolioManager {
         let index = portfolio_index(broker);
         // A backtest's store keeps no read model (nothing reads it): no JSON to build.
         if self.args.store.keeps(&index) {
+            let curve = Self::curve_point(&mut self.last_curve_point, &key, portfolio, now);
             out.push(write(
                 &*self.args.store,
                 &index,
                 broker,
                 strategy,
                 portfolio,
+                curve,
             ));
         }
         out.push(
@@ -140,15 +165,37 @@ impl PortfolioManager {
     }
 }
 
+/// Writes the read model, with the curve's list write in the same step when a point is due.
 fn write(
     store: &dyn Store,
     index: &str,
     broker: Broker,
     strategy: &str,
     p: &Portfolio,
+    curve: Option<ListWrite>,
 ) -> PendingDelivery {
     let json = serde_json::to_string(&p.read_model()).unwrap_or_default();
-    crate::store::as_output(store.put(index, &portfolio_key(broker, strategy), json))
+    let key = portfolio_key(broker, strategy);
+    crate::store::as_output(match curve {
+        Some(list) => store.put_with_lists(index, &key, json, vec![list]),
+        None => store.put(index, &key, json),
+    })
+}
+
+/// The list write of a curve point, or `None` when it is skipped.
+fn curve_list(
+    broker: Broker,
+    strategy: &str,
+    point: &CurvePoint,
+    write: CurveWrite,
+) -> Option<ListWrite> {
+    let member = serde_json::to_string(point).ok()?;
+    let list = pnl_curve_key(broker, strategy);
+    match write {
+        CurveWrite::Skip => None,
+        CurveWrite::Append => Some(ListWrite::append(list, vec![member], CURVE_CAP)),
+        CurveWrite::Restart => Some(ListWrite::replace(list, vec![member], CURVE_CAP)),
+    }
 }
 
 impl Actor for PortfolioManager {

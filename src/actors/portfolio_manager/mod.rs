@@ -12,6 +12,11 @@
 //! and the positions carried into the day. A fill's `filled_at` and a tick's event time
 //! move the day forward; when it rolls, every portfolio is rewritten once due.
 //!
+//! Beside each read model, a capped list holds the day's P&L curve
+//! (`{broker}:pnl_curve:{strategy}`, [`crate::portfolio::curve`]): a point with a write of
+//! the read model once [`CURVE_STEP`](crate::portfolio::curve::CURVE_STEP) of event time has
+//! passed since the last, in the same store step.
+//!
 //! After a restart the book is rebuilt from the fills topics from the start (the record of
 //! truth), before any message is handled: each partition up to the later of its high
 //! watermark and this service's consumer group's committed offset
@@ -31,6 +36,11 @@ pub const SERVICE: &str = "portfolio_manager";
 /// The read-model key of one portfolio.
 pub fn portfolio_key(broker: crate::messages::Broker, strategy: &str) -> String {
     format!("{broker}:portfolio:{strategy}")
+}
+
+/// The store list of one portfolio's day P&L curve ([`crate::portfolio::curve`]).
+pub fn pnl_curve_key(broker: crate::messages::Broker, strategy: &str) -> String {
+    format!("{broker}:pnl_curve:{strategy}")
 }
 
 /// The read-model index of a broker's portfolios.

@@ -1,0 +1,209 @@
+//! The dashboard in a real browser: the daemon on its embedded defaults (paper trading on
+//! simulated ticks), driven by Debian's Chromium through `tests/browser/dashboard.mjs`
+//! (playwright-core; `scripts/browser-deps.sh` installs Chromium and the npm package).
+//!
+//! The script checks what a person sees (panels, a fill within seconds, live updates, the
+//! kill-switch flow, no console error, nothing from another origin); this test then checks
+//! the daemon's side on its own: the refused attempt reached the server as a 401, and
+//! trading is ACTIVE again after the page's halt and resume.
+//!
+//! `ALPHA_PANDA_SCREENSHOT=docs/dashboard.png` also saves the page as it looked after the
+//! fills (the picture in the README).
+//!
+//! Without Node.js, the npm package or Chromium the test is skipped with a note, except
+//! under `CI=true`, where that is a failure: CI runs it through `scripts/test.sh`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const TOKEN: &str = "browser-test-control-token";
+
+fn manifest() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// What the browser test needs, or why it cannot run.
+fn prerequisites() -> Result<PathBuf, String> {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists() {
+        return Err(format!("no Chromium at {chromium}"));
+    }
+    if Command::new("node").arg("--version").output().is_err() {
+        return Err("no node on PATH".into());
+    }
+    let package = manifest().join("tests/browser/node_modules/playwright-core");
+    if !package.exists() {
+        return Err(format!("{} is missing", package.display()));
+    }
+    Ok(manifest().join("tests/browser/dashboard.mjs"))
+}
+
+/// The daemon on its defaults, with the API on a free port and a control token.
+struct Daemon {
+    child: Child,
+    api: String,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Daemon {
+    fn start() -> Daemon {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_alpha-panda"))
+            .arg("run")
+            .env("NO_COLOR", "1")
+            .env("ALPHA_PANDA__LOG__FORMAT", "json")
+            .env("ALPHA_PANDA__API__LISTEN", "127.0.0.1:0")
+            .env("ALPHA_PANDA__API__CONTROL_TOKEN", TOKEN)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn the daemon");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut api = None;
+        let mut seen = Vec::new();
+        for line in lines.by_ref().map_while(Result::ok) {
+            if line.contains("HTTP API listening") {
+                let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+                api = value["addr"].as_str().map(str::to_owned);
+            }
+            let running = line.contains("running until SIGINT/SIGTERM");
+            seen.push(line);
+            if running {
+                break;
+            }
+        }
+        let api = api.unwrap_or_else(|| panic!("no API address logged: {seen:#?}"));
+        // Keep reading the log, so the daemon never blocks on a full pipe.
+        let log = Arc::new(Mutex::new(seen));
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Daemon { child, api, log }
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        let mut stream = TcpStream::connect(&self.api).expect("connect to the API");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: {}\r\n\r\n", self.api).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        let status = answer[9..12].parse().unwrap();
+        let body = answer
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// The value of a metric's sample with exactly `labels` (`reason="unauthorized"`), or 0.
+fn sample(metrics: &str, name: &str, labels: &str) -> f64 {
+    let prefix = format!("{name}{{{labels}}} ");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn the_dashboard_shows_fills_live_and_runs_the_kill_switch_in_chromium() {
+    let script = match prerequisites() {
+        Ok(script) => script,
+        Err(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true but the browser test cannot run: {why} (run scripts/browser-deps.sh)")
+        }
+        Err(why) => {
+            eprintln!("skipped: {why} (run scripts/browser-deps.sh)");
+            return;
+        }
+    };
+    let daemon = Daemon::start();
+    let (status, page) = daemon.get("/");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("/assets/app.js"), "{page}");
+
+    let screenshot = std::env::var("ALPHA_PANDA_SCREENSHOT")
+        .ok()
+        .map(|p| manifest().join(p));
+    let mut node = Command::new("node");
+    node.arg(&script)
+        .arg(format!("http://{}/", daemon.api))
+        .arg(TOKEN);
+    if let Some(path) = &screenshot {
+        node.arg(path);
+    }
+    let output = node.output().expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report: serde_json::Value = stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no report from the browser script\n{stdout}\n{stderr}"));
+    assert_eq!(
+        report["ok"],
+        true,
+        "the browser test failed at {}: {}\n{report:#}\nstderr: {stderr}\ndaemon log tail: {:#?}",
+        report["step"],
+        report["error"],
+        tail(&daemon.log.lock().unwrap(), 20)
+    );
+    assert_eq!(report["consoleErrors"], serde_json::json!([]));
+    assert_eq!(report["foreignRequests"], serde_json::json!([]));
+    assert!(
+        report["refusal"]
+            .as_str()
+            .is_some_and(|t| t.contains("401") && t.contains("token")),
+        "the page showed the server's refusal: {report:#}"
+    );
+
+    // The daemon's side, asked directly: one refused attempt, and trading ACTIVE again.
+    let (_, metrics) = daemon.get("/metrics");
+    assert_eq!(
+        sample(
+            &metrics,
+            "alpha_panda_api_control_refused_total",
+            "reason=\"unauthorized\""
+        ),
+        1.0,
+        "exactly the page's one wrong token was refused"
+    );
+    let (status, risk) = daemon.get("/api/v1/risk/paper");
+    assert_eq!(status, 200, "{risk}");
+    let risk: serde_json::Value = serde_json::from_str(&risk).unwrap();
+    assert_eq!(risk["state"], "ACTIVE", "{risk:#}");
+    let (_, orders) = daemon.get("/api/v1/orders?broker=paper&limit=1000");
+    let order = report["firstOrder"]
+        .as_str()
+        .expect("the first fill's order id");
+    assert!(
+        orders.contains(&format!("\"client_order_id\":\"{order}\"")),
+        "the fill the page showed is of an order the daemon made: {order}"
+    );
+    if let Some(path) = screenshot {
+        let bytes = std::fs::read(&path).expect("the screenshot");
+        assert_eq!(&bytes[1..4], b"PNG", "{} is a PNG", path.display());
+    }
+}
+
+fn tail(lines: &[String], n: usize) -> &[String] {
+    &lines[lines.len().saturating_sub(n)..]
+}
