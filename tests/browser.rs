@@ -13,12 +13,11 @@
 //! Without Node.js, the npm package or Chromium the test is skipped with a note, except
 //! under `CI=true`, where that is a failure: CI runs it through `scripts/test.sh`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const TOKEN: &str = "browser-test-control-token";
 
@@ -42,49 +41,66 @@ fn prerequisites() -> Result<PathBuf, String> {
     Ok(manifest().join("tests/browser/dashboard.mjs"))
 }
 
-/// The daemon on its defaults, with the API on a free port and a control token.
+/// The daemon on its defaults, with the API on a free port and a control token. Its log
+/// goes to a file, not a pipe: a pipe nobody drains would block the daemon when full.
 struct Daemon {
     child: Child,
     api: String,
-    log: Arc<Mutex<Vec<String>>>,
+    log: tempfile::NamedTempFile,
 }
 
 impl Daemon {
     fn start() -> Daemon {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_alpha-panda"))
+        let log = tempfile::NamedTempFile::new().expect("a log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_alpha-panda"))
             .arg("run")
             .env("NO_COLOR", "1")
             .env("ALPHA_PANDA__LOG__FORMAT", "json")
             .env("ALPHA_PANDA__API__LISTEN", "127.0.0.1:0")
             .env("ALPHA_PANDA__API__CONTROL_TOKEN", TOKEN)
-            .stderr(Stdio::piped())
+            .stderr(log.reopen().expect("the log file"))
             .stdout(Stdio::null())
             .spawn()
             .expect("spawn the daemon");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let mut api = None;
-        let mut seen = Vec::new();
-        for line in lines.by_ref().map_while(Result::ok) {
-            if line.contains("HTTP API listening") {
-                let value: serde_json::Value = serde_json::from_str(&line).unwrap();
-                api = value["addr"].as_str().map(str::to_owned);
+        let mut daemon = Daemon {
+            child,
+            api: String::new(),
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let lines = daemon.log_lines();
+            let api = lines
+                .iter()
+                .filter(|l| l.contains("HTTP API listening"))
+                .find_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .and_then(|v| v["addr"].as_str().map(str::to_owned));
+            if let Some(api) = api
+                && lines
+                    .iter()
+                    .any(|l| l.contains("running until SIGINT/SIGTERM"))
+            {
+                daemon.api = api;
+                return daemon;
             }
-            let running = line.contains("running until SIGINT/SIGTERM");
-            seen.push(line);
-            if running {
-                break;
+            if let Ok(Some(status)) = daemon.child.try_wait() {
+                panic!("the daemon exited ({status}) before it ran: {lines:#?}");
             }
+            assert!(
+                Instant::now() < deadline,
+                "the daemon did not start: {lines:#?}"
+            );
+            // Polling the log for a condition, with a deadline.
+            std::thread::sleep(Duration::from_millis(100));
         }
-        let api = api.unwrap_or_else(|| panic!("no API address logged: {seen:#?}"));
-        // Keep reading the log, so the daemon never blocks on a full pipe.
-        let log = Arc::new(Mutex::new(seen));
-        let sink = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Daemon { child, api, log }
+    }
+
+    fn log_lines(&self) -> Vec<String> {
+        let bytes = std::fs::read(self.log.path()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(str::to_owned)
+            .collect()
     }
 
     fn get(&self, path: &str) -> (u16, String) {
@@ -105,10 +121,21 @@ impl Daemon {
 }
 
 impl Drop for Daemon {
+    /// SIGTERM, then SIGKILL if it has not stopped within 30 s (a hang must not hold the
+    /// suite; `tests/cli.rs` is where a clean stop is asserted).
     fn drop(&mut self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        eprintln!("the daemon did not stop within 30 s of SIGTERM: killed");
+        let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
@@ -136,6 +163,12 @@ fn the_dashboard_shows_fills_live_and_runs_the_kill_switch_in_chromium() {
         }
     };
     let daemon = Daemon::start();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while daemon.get("/health/ready").0 != 200 {
+        assert!(Instant::now() < deadline, "the daemon never became ready");
+        // Polling readiness, with a deadline.
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let (status, page) = daemon.get("/");
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("/assets/app.js"), "{page}");
@@ -164,7 +197,7 @@ fn the_dashboard_shows_fills_live_and_runs_the_kill_switch_in_chromium() {
         "the browser test failed at {}: {}\n{report:#}\nstderr: {stderr}\ndaemon log tail: {:#?}",
         report["step"],
         report["error"],
-        tail(&daemon.log.lock().unwrap(), 20)
+        tail(&daemon.log_lines(), 20)
     );
     assert_eq!(report["consoleErrors"], serde_json::json!([]));
     assert_eq!(report["foreignRequests"], serde_json::json!([]));
@@ -204,6 +237,6 @@ fn the_dashboard_shows_fills_live_and_runs_the_kill_switch_in_chromium() {
     }
 }
 
-fn tail(lines: &[String], n: usize) -> &[String] {
-    &lines[lines.len().saturating_sub(n)..]
+fn tail(lines: &[String], n: usize) -> Vec<String> {
+    lines[lines.len().saturating_sub(n)..].to_vec()
 }

@@ -244,20 +244,25 @@ export function checks(list, ready) {
 }
 
 const FLOW = [
-  ["alpha_panda_ticks_received_total", "Ticks received"],
-  ["alpha_panda_feed_reconnects_total", "Feed reconnects"],
+  ["alpha_panda_feed_connects_total", "Feed sessions opened"],
+  ["alpha_panda_feed_disconnects_total", "Feed disconnects"],
+  ["alpha_panda_feed_connect_failures_total", "Feed connect failures"],
+  ["alpha_panda_feed_malformed_frames_total", "Malformed frames"],
   ["alpha_panda_signals_total", "Signals"],
   ["alpha_panda_fills_total", "Fills"],
   ["alpha_panda_orders_failed_total", "Orders failed"],
   ["alpha_panda_dlq_records_total", "DLQ records"],
   ["alpha_panda_dlq_write_failures_total", "DLQ write failures"],
   ["alpha_panda_handler_retries_total", "Handler retries"],
+  ["alpha_panda_actor_restarts_total", "Actor restarts"],
 ];
 
 /** Counters of the feed and the queues, summed over labels, with the tick rate. */
 export function flow(table, samples, ticksPerSecond) {
+  // A labelled counter nothing has counted yet has no sample: 0. (Every name here is checked
+  // against a running daemon's /metrics by tests/grafana_metrics.rs.)
   const total = (name) => samples.filter((s) => s.name === name).reduce((sum, s) => sum + s.value, 0);
-  const rows = FLOW.map(([name, label]) => el("tr", {}, el("td", {}, label), num(total(name))));
+  const rows = FLOW.map(([name, label]) => el("tr", { "data-metric": name }, el("td", {}, label), num(total(name))));
   const rate = ticksPerSecond === null ? "measuring…" : `${ticksPerSecond.toFixed(1)}`;
   rows.unshift(el("tr", {}, el("td", {}, "Ticks per second"), el("td", { class: "num", "data-ticks-per-second": rate }, rate)));
   table.replaceChildren(el("tbody", {}, rows));

@@ -129,10 +129,12 @@ mod tests {
         }
     }
 
-    /// The page loads nothing from another origin.
+    /// The page names no other origin (the SVG namespace is a name, never fetched). The
+    /// browser test checks what is actually requested.
     #[test]
     fn nothing_is_loaded_from_elsewhere() {
         for source in ASSETS.iter().map(|a| a.body).chain([INDEX]) {
+            let source = source.replace("http://www.w3.org/2000/svg", "");
             for scheme in ["http://", "https://", "//cdn"] {
                 assert!(
                     !source.contains(scheme),
