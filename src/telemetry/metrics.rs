@@ -29,7 +29,7 @@
 //! | `alpha_panda_feed_<counter>_total` | counter | — (one per [`FeedCounter`]) |
 //! | `alpha_panda_feed_last_tick_timestamp_seconds` | gauge (float) | — (0 until the first tick) |
 //! | `alpha_panda_feed_connected` | gauge | — (1 while a ticker session is up) |
-//! | `alpha_panda_api_control_refused_total` | counter | `reason` (`unauthorized`, `locked_out`) |
+//! | `alpha_panda_api_control_refused_total` | counter | `reason` (`unauthorized`, `locked_out`; both from the start) |
 //!
 //! Invariants and costs:
 //! - Label values come from closed sets (brokers, reason codes, failure kinds, service,
@@ -276,7 +276,13 @@ fn build() -> prometheus::Result<Metrics> {
             "alpha_panda_api_control_refused_total",
             "Control requests refused: a missing or wrong bearer token (unauthorized), or an address locked out after repeated failures (locked_out).",
             &["reason"],
-        )?,
+        )
+        .inspect(|vec| {
+            // A closed set known now: both reasons read 0 from the start, not "no data".
+            for reason in ControlRefusal::ALL {
+                declare(vec, &[reason.label()]);
+            }
+        })?,
         registry: r,
     })
 }
@@ -703,13 +709,20 @@ pub enum ControlRefusal {
     LockedOut,
 }
 
+impl ControlRefusal {
+    const ALL: [ControlRefusal; 2] = [ControlRefusal::Unauthorized, ControlRefusal::LockedOut];
+
+    fn label(self) -> &'static str {
+        match self {
+            ControlRefusal::Unauthorized => "unauthorized",
+            ControlRefusal::LockedOut => "locked_out",
+        }
+    }
+}
+
 /// A control request was refused.
 pub fn control_refused(reason: ControlRefusal) {
-    let label = match reason {
-        ControlRefusal::Unauthorized => "unauthorized",
-        ControlRefusal::LockedOut => "locked_out",
-    };
-    inc(&METRICS.control_refused, &[label]);
+    inc(&METRICS.control_refused, &[reason.label()]);
 }
 
 /// Every metric in the Prometheus text exposition format (version 0.0.4).
@@ -750,7 +763,15 @@ mod tests {
 
     #[test]
     fn builds_every_metric_in_a_fresh_registry() {
-        assert!(build().is_ok());
+        let fresh = build().map(|m| m.registry.gather());
+        let text = fresh
+            .and_then(|families| TextEncoder::new().encode_to_string(&families))
+            .unwrap_or_default();
+        // Declared at build: the closed set of refusal reasons, at 0.
+        for reason in ["unauthorized", "locked_out"] {
+            let line = format!("alpha_panda_api_control_refused_total{{reason=\"{reason}\"}} 0");
+            assert!(has_line(&text, &line), "missing {line}");
+        }
     }
 
     #[test]
