@@ -186,6 +186,20 @@ pub enum OrderFailureKind {
     Stale,
 }
 
+impl OrderFailureKind {
+    /// Every kind, in declaration order (the metrics declare one series per kind at start).
+    pub const ALL: [OrderFailureKind; 8] = [
+        OrderFailureKind::Rejected,
+        OrderFailureKind::Cancelled,
+        OrderFailureKind::Expired,
+        OrderFailureKind::InsufficientFunds,
+        OrderFailureKind::ShortingNotAllowed,
+        OrderFailureKind::NotPlaced,
+        OrderFailureKind::RateLimited,
+        OrderFailureKind::Stale,
+    ];
+}
+
 /// A terminal failure of an order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -147,6 +147,30 @@ pub enum RejectionCode {
 }
 
 impl RejectionCode {
+    /// Every code, in declaration order (the metrics declare one series per code at start,
+    /// so a quiet reason reads 0 rather than no data).
+    pub const ALL: [RejectionCode; 19] = [
+        RejectionCode::MaxOrderQuantity,
+        RejectionCode::MaxOrderValue,
+        RejectionCode::MaxPosition,
+        RejectionCode::MaxDailyTrades,
+        RejectionCode::PriceBand,
+        RejectionCode::DailyLossLimit,
+        RejectionCode::MaxOpenOrders,
+        RejectionCode::TradingHalted,
+        RejectionCode::TradingReducing,
+        RejectionCode::NoMarketPrice,
+        RejectionCode::MarketClosed,
+        RejectionCode::TickSize,
+        RejectionCode::LotSize,
+        RejectionCode::EntryCutoff,
+        RejectionCode::MaxPositionValue,
+        RejectionCode::FreezeQuantity,
+        RejectionCode::MaxLotsPerUnderlying,
+        RejectionCode::MaxPremiumAtRisk,
+        RejectionCode::MaxNotional,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RejectionCode::MaxOrderQuantity => "max_order_quantity",

@@ -468,3 +468,21 @@ fn root_ids_are_random_version_4_uuids_and_never_repeat() {
             .all(|id| id.get_variant() == uuid::Variant::RFC4122)
     );
 }
+
+#[test]
+fn every_rejection_code_and_failure_kind_is_listed_once_under_its_wire_name() {
+    let codes: std::collections::BTreeSet<String> = RejectionCode::ALL
+        .iter()
+        .map(|c| {
+            let wire = serde_json::to_string(c).unwrap();
+            assert_eq!(wire, format!("\"{}\"", c.as_str()));
+            wire
+        })
+        .collect();
+    assert_eq!(codes.len(), RejectionCode::ALL.len(), "distinct codes");
+    let kinds: std::collections::BTreeSet<String> = OrderFailureKind::ALL
+        .iter()
+        .map(|k| serde_json::to_string(k).unwrap())
+        .collect();
+    assert_eq!(kinds.len(), OrderFailureKind::ALL.len(), "distinct kinds");
+}

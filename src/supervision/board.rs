@@ -84,6 +84,7 @@ impl Board {
     }
 
     pub(super) fn register(&self, name: &str, parent: Option<&str>, kind: ActorKind) {
+        crate::telemetry::metrics::actor_registered(name);
         self.lock().actors.push(ActorInfo {
             name: name.to_owned(),
             parent: parent.map(str::to_owned),

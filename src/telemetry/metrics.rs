@@ -16,14 +16,20 @@
 //! | `alpha_panda_orders_submitted_total` | counter | `broker` |
 //! | `alpha_panda_fills_total` | counter | `broker` |
 //! | `alpha_panda_orders_failed_total` | counter | `broker`, `kind` |
+//! | `alpha_panda_trading_state` | gauge | `broker` (0 ACTIVE, 1 REDUCING, 2 HALTED) |
+//! | `alpha_panda_pnl_rupees` | gauge (float, display only) | `broker`, `strategy`, `component` (`realized`, `unrealized`, `charges`, `net`) |
 //! | `alpha_panda_dlq_records_total` | counter | `topic` |
 //! | `alpha_panda_dlq_write_failures_total` | counter | `topic` |
 //! | `alpha_panda_handler_retries_total` | counter | `service` |
 //! | `alpha_panda_actor_restarts_total` | counter | `actor`, `reason` |
 //! | `alpha_panda_handler_latency_seconds` | histogram | `service`, `message` |
 //! | `alpha_panda_consumer_lag` | gauge | `service`, `topic`, `partition` |
+//! | `alpha_panda_reconciliation_differences` | gauge | `broker` |
+//! | `alpha_panda_reconciliation_timestamp_seconds` | gauge | `broker` |
 //! | `alpha_panda_feed_<counter>_total` | counter | — (one per [`FeedCounter`]) |
-//! | `alpha_panda_api_control_refused_total` | counter | `reason` (`unauthorized`, `locked_out`) |
+//! | `alpha_panda_feed_last_tick_timestamp_seconds` | gauge (float) | — (0 until the first tick) |
+//! | `alpha_panda_feed_connected` | gauge | — (1 while a ticker session is up) |
+//! | `alpha_panda_api_control_refused_total` | counter | `reason` (`unauthorized`, `locked_out`; both from the start) |
 //!
 //! Invariants and costs:
 //! - Label values come from closed sets (brokers, reason codes, failure kinds, service,
@@ -33,14 +39,23 @@
 //!   labelled lookup (`*Vec::get_metric_with_label_values`) takes the vector's read lock;
 //!   it is used only for rare events, and the per-record consumer metrics hand out
 //!   handles ([`handler_latency_histogram`], [`consumer_lag_gauge`]) for callers to cache.
+//! - A labelled series appears in the text only once it exists, so the label values a
+//!   dashboard queries are declared at 0 when their owner starts (`*_started`,
+//!   [`actor_registered`]): a quiet counter reads 0, not "no data". The P&L gauge has no
+//!   such start: its strategies are known only from their first fill.
+//! - Money is exact everywhere else; `alpha_panda_pnl_rupees` converts the portfolio's
+//!   decimals to floats for display only, and nothing reads it back.
 //! - Actor mailbox depth is not exposed: actix offers no way to read a mailbox's length,
 //!   so there is no such metric.
 
-use crate::messages::{Broker, OrderFailureKind};
+use crate::messages::{Broker, OrderFailureKind, RejectionCode};
+use crate::risk::TradingState;
 use prometheus::{
-    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 use std::sync::LazyLock;
 
 /// Handler latency buckets, in seconds: 50 µs to 5 s in 1–2.5–5 steps per decade.
@@ -76,6 +91,8 @@ struct Metrics {
     orders_submitted: PerBroker,
     fills: PerBroker,
     orders_failed: IntCounterVec,
+    trading_state: IntGaugeVec,
+    pnl: GaugeVec,
     dlq_records: IntCounterVec,
     dlq_write_failures: IntCounterVec,
     handler_retries: IntCounterVec,
@@ -84,6 +101,8 @@ struct Metrics {
     consumer_lag: IntGaugeVec,
     reconciliation_differences: IntGaugeVec,
     reconciliation_at: IntGaugeVec,
+    feed_last_tick: Gauge,
+    feed_connected: IntGauge,
     /// One counter per [`FeedCounter`], in its order.
     feed: Vec<IntCounter>,
     control_refused: IntCounterVec,
@@ -148,6 +167,26 @@ fn build() -> prometheus::Result<Metrics> {
             "alpha_panda_orders_failed_total",
             "Orders that ended without complete execution, by failure kind.",
             &["broker", "kind"],
+        )?,
+        trading_state: register(
+            &r,
+            IntGaugeVec::new(
+                Opts::new(
+                    "alpha_panda_trading_state",
+                    "The risk manager's trading state in force: 0 ACTIVE, 1 REDUCING, 2 HALTED (a hold counts as HALTED).",
+                ),
+                &["broker"],
+            )?,
+        )?,
+        pnl: register(
+            &r,
+            GaugeVec::new(
+                Opts::new(
+                    "alpha_panda_pnl_rupees",
+                    "A portfolio's P&L in rupees at its last snapshot (display only: the exact figures are in the read model): realized (before charges), unrealized, charges, net.",
+                ),
+                &["broker", "strategy", "component"],
+            )?,
         )?,
         dlq_records: counter_vec(
             &r,
@@ -214,6 +253,20 @@ fn build() -> prometheus::Result<Metrics> {
                 &["service", "topic", "partition"],
             )?,
         )?,
+        feed_last_tick: register(
+            &r,
+            Gauge::with_opts(Opts::new(
+                "alpha_panda_feed_last_tick_timestamp_seconds",
+                "Unix time of the last ticker frame that carried ticks (0: none yet).",
+            ))?,
+        )?,
+        feed_connected: register(
+            &r,
+            IntGauge::with_opts(Opts::new(
+                "alpha_panda_feed_connected",
+                "1 while a ticker WebSocket session is up and subscribed, else 0.",
+            ))?,
+        )?,
         feed: FeedCounter::ALL
             .iter()
             .map(|c| counter(&r, &c.metric_name(), c.help()))
@@ -223,7 +276,13 @@ fn build() -> prometheus::Result<Metrics> {
             "alpha_panda_api_control_refused_total",
             "Control requests refused: a missing or wrong bearer token (unauthorized), or an address locked out after repeated failures (locked_out).",
             &["reason"],
-        )?,
+        )
+        .inspect(|vec| {
+            // A closed set known now: both reasons read 0 from the start, not "no data".
+            for reason in ControlRefusal::ALL {
+                declare(vec, &[reason.label()]);
+            }
+        })?,
         registry: r,
     })
 }
@@ -262,6 +321,47 @@ fn per_broker(registry: &Registry, name: &str, help: &str) -> prometheus::Result
 fn inc(vec: &IntCounterVec, labels: &[&str]) {
     if let Ok(counter) = vec.get_metric_with_label_values(labels) {
         counter.inc();
+    }
+}
+
+/// Creates a labelled counter's series at 0 without counting (see the module docs).
+fn declare(vec: &IntCounterVec, labels: &[&str]) {
+    let _ = vec.get_metric_with_label_values(labels);
+}
+
+/// The restart reasons the supervision board counts.
+const RESTART_REASONS: [&str; 4] = ["failure", "panic", "exit", "sibling"];
+
+/// The risk manager judges `broker`'s signals: a rejection series per reason code.
+pub fn risk_started(broker: Broker) {
+    for code in RejectionCode::ALL {
+        declare(&METRICS.signals_rejected, &[broker.as_str(), code.as_str()]);
+    }
+}
+
+/// `broker`'s venue runs here: a failed-order series per failure kind.
+pub fn venue_started(broker: Broker) {
+    for kind in OrderFailureKind::ALL {
+        declare(
+            &METRICS.orders_failed,
+            &[broker.as_str(), failure_kind_label(kind)],
+        );
+    }
+}
+
+/// `service`'s consumer reads `topics`: its retry series and the DLQ series of each topic.
+pub fn consumer_started(service: &str, topics: &[String]) {
+    declare(&METRICS.handler_retries, &[service]);
+    for topic in topics {
+        declare(&METRICS.dlq_records, &[topic]);
+        declare(&METRICS.dlq_write_failures, &[topic]);
+    }
+}
+
+/// A supervised actor joined the tree: a restart series per reason.
+pub fn actor_registered(actor: &str) {
+    for reason in RESTART_REASONS {
+        declare(&METRICS.actor_restarts, &[actor, reason]);
     }
 }
 
@@ -329,6 +429,55 @@ pub fn order_failed(broker: Broker, kind: OrderFailureKind) {
         &METRICS.orders_failed,
         &[broker.as_str(), failure_kind_label(kind)],
     );
+}
+
+/// `broker`'s trading state in force now (the kill switch, or HALTED while held).
+pub fn trading_state(broker: Broker, state: TradingState) {
+    if let Ok(g) = METRICS
+        .trading_state
+        .get_metric_with_label_values(&[broker.as_str()])
+    {
+        g.set(trading_state_value(state));
+    }
+}
+
+/// The gauge's value: ordered by how much is blocked, so `max` over brokers is the worst.
+fn trading_state_value(state: TradingState) -> i64 {
+    match state {
+        TradingState::Active => 0,
+        TradingState::Reducing => 1,
+        TradingState::Halted => 2,
+    }
+}
+
+/// A portfolio's P&L figures in rupees, exact; [`pnl`] shows them as floats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PnlFigures {
+    /// Realized, before charges.
+    pub realized: Decimal,
+    pub unrealized: Decimal,
+    pub charges: Decimal,
+    /// `realized + unrealized − charges`, as the portfolio computes it.
+    pub net: Decimal,
+}
+
+/// Shows `strategy`'s P&L on `broker` (a display gauge: floats are fine here, nothing
+/// computes with them).
+pub fn pnl(broker: Broker, strategy: &str, figures: &PnlFigures) {
+    for (component, value) in [
+        ("realized", figures.realized),
+        ("unrealized", figures.unrealized),
+        ("charges", figures.charges),
+        ("net", figures.net),
+    ] {
+        if let Ok(g) =
+            METRICS
+                .pnl
+                .get_metric_with_label_values(&[broker.as_str(), strategy, component])
+        {
+            g.set(value.to_f64().unwrap_or(f64::NAN));
+        }
+    }
 }
 
 /// A position reconciliation: `differences` found; `at` when it completed (`None`: it
@@ -538,6 +687,19 @@ pub fn feed_count(counter: FeedCounter, n: u64) {
     }
 }
 
+/// A ticker frame carrying ticks arrived at `at` (the hot path: one atomic store).
+pub fn feed_ticked(at: chrono::DateTime<chrono::Utc>) {
+    // Milliseconds as f64 are exact far beyond any date this runs on.
+    METRICS
+        .feed_last_tick
+        .set(at.timestamp_millis() as f64 / 1000.0);
+}
+
+/// Whether a ticker session is up now.
+pub fn feed_connected(up: bool) {
+    METRICS.feed_connected.set(i64::from(up));
+}
+
 /// Why a control request was refused (`alpha_panda_api_control_refused_total{reason}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ControlRefusal {
@@ -547,13 +709,20 @@ pub enum ControlRefusal {
     LockedOut,
 }
 
+impl ControlRefusal {
+    const ALL: [ControlRefusal; 2] = [ControlRefusal::Unauthorized, ControlRefusal::LockedOut];
+
+    fn label(self) -> &'static str {
+        match self {
+            ControlRefusal::Unauthorized => "unauthorized",
+            ControlRefusal::LockedOut => "locked_out",
+        }
+    }
+}
+
 /// A control request was refused.
 pub fn control_refused(reason: ControlRefusal) {
-    let label = match reason {
-        ControlRefusal::Unauthorized => "unauthorized",
-        ControlRefusal::LockedOut => "locked_out",
-    };
-    inc(&METRICS.control_refused, &[label]);
+    inc(&METRICS.control_refused, &[reason.label()]);
 }
 
 /// Every metric in the Prometheus text exposition format (version 0.0.4).
@@ -594,7 +763,15 @@ mod tests {
 
     #[test]
     fn builds_every_metric_in_a_fresh_registry() {
-        assert!(build().is_ok());
+        let fresh = build().map(|m| m.registry.gather());
+        let text = fresh
+            .and_then(|families| TextEncoder::new().encode_to_string(&families))
+            .unwrap_or_default();
+        // Declared at build: the closed set of refusal reasons, at 0.
+        for reason in ["unauthorized", "locked_out"] {
+            let line = format!("alpha_panda_api_control_refused_total{{reason=\"{reason}\"}} 0");
+            assert!(has_line(&text, &line), "missing {line}");
+        }
     }
 
     #[test]
@@ -649,15 +826,7 @@ mod tests {
 
     #[test]
     fn failure_kind_labels_are_the_wire_names() {
-        use OrderFailureKind::*;
-        for kind in [
-            Rejected,
-            Cancelled,
-            Expired,
-            InsufficientFunds,
-            ShortingNotAllowed,
-            NotPlaced,
-        ] {
+        for kind in OrderFailureKind::ALL {
             let wire = serde_json::to_string(&kind).unwrap_or_default();
             assert_eq!(wire, format!("\"{}\"", failure_kind_label(kind)));
         }
@@ -744,6 +913,84 @@ mod tests {
             let prefix = format!("alpha_panda_api_control_refused_total{{reason=\"{reason}\"}} ");
             assert!(text.contains(&prefix), "missing {prefix}");
         }
+    }
+
+    #[test]
+    fn declares_the_series_a_dashboard_queries_at_zero() {
+        consumer_started("test_declared_service", &["test.declared.topic".to_owned()]);
+        actor_registered("test_declared_actor");
+        risk_started(Broker::Zerodha);
+        venue_started(Broker::Zerodha);
+        let text = render();
+        let mut lines = vec![
+            "alpha_panda_handler_retries_total{service=\"test_declared_service\"} 0".to_owned(),
+            "alpha_panda_dlq_records_total{topic=\"test.declared.topic\"} 0".to_owned(),
+            "alpha_panda_dlq_write_failures_total{topic=\"test.declared.topic\"} 0".to_owned(),
+        ];
+        for reason in RESTART_REASONS {
+            lines.push(format!(
+                "alpha_panda_actor_restarts_total{{actor=\"test_declared_actor\",reason=\"{reason}\"}} 0"
+            ));
+        }
+        for line in lines {
+            assert!(has_line(&text, &line), "missing {line}");
+        }
+        // Other tests may count into these (shared label values): present is what matters.
+        for code in RejectionCode::ALL {
+            let prefix = format!(
+                "alpha_panda_signals_rejected_total{{broker=\"zerodha\",reason=\"{code}\"}} "
+            );
+            assert!(text.contains(&prefix), "missing {prefix}");
+        }
+        for kind in OrderFailureKind::ALL {
+            let prefix = format!(
+                "alpha_panda_orders_failed_total{{broker=\"zerodha\",kind=\"{}\"}} ",
+                failure_kind_label(kind)
+            );
+            assert!(text.contains(&prefix), "missing {prefix}");
+        }
+    }
+
+    #[test]
+    fn shows_pnl_per_component_as_floats() {
+        let figures = PnlFigures {
+            realized: Decimal::new(12_345, 1),
+            unrealized: Decimal::new(-250, 2),
+            charges: Decimal::new(4_075, 2),
+            net: Decimal::new(1_190_250, 3),
+        };
+        pnl(Broker::Paper, "test_metrics_strategy", &figures);
+        let text = render();
+        for (component, value) in [
+            ("realized", "1234.5"),
+            ("unrealized", "-2.5"),
+            ("charges", "40.75"),
+            ("net", "1190.25"),
+        ] {
+            let line = format!(
+                "alpha_panda_pnl_rupees{{broker=\"paper\",component=\"{component}\",strategy=\"test_metrics_strategy\"}} {value}"
+            );
+            assert!(has_line(&text, &line), "missing {line}");
+        }
+    }
+
+    #[test]
+    fn trading_state_values_order_by_what_is_blocked() {
+        assert_eq!(trading_state_value(TradingState::Active), 0);
+        assert_eq!(trading_state_value(TradingState::Reducing), 1);
+        assert_eq!(trading_state_value(TradingState::Halted), 2);
+        // Actor tests set the brokers' states concurrently: the family is what is checked.
+        trading_state(Broker::Paper, TradingState::Active);
+        assert!(render().contains("# TYPE alpha_panda_trading_state gauge"));
+    }
+
+    #[test]
+    fn exposes_the_feed_gauges_from_the_start() {
+        // The feed's own tests set these concurrently; their presence (registered without
+        // labels, so present before any tick) is what a test here can hold.
+        let text = render();
+        assert!(text.contains("# TYPE alpha_panda_feed_last_tick_timestamp_seconds gauge"));
+        assert!(text.contains("# TYPE alpha_panda_feed_connected gauge"));
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod example_options;
 #[path = "../common/faults.rs"]
 mod fault_services;
 mod faults;
+mod grafana;
 mod strategies;
 #[path = "../common/timed.rs"]
 mod timed;

@@ -16,6 +16,7 @@ use crate::settings::Settings;
 use crate::store::Store;
 use crate::strategy::StrategyRegistry;
 use crate::streaming::{KafkaConnection, ProducerHandle};
+use crate::telemetry::metrics;
 use actix::Recipient;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -62,6 +63,9 @@ pub(super) fn risk_manager(
     services: &mut Services,
 ) -> Result<Built, String> {
     let limits = risk_limits(w.settings, &w.brokers);
+    for broker in &w.brokers {
+        metrics::risk_started(*broker);
+    }
     let market = risk_market_rules(w.settings, w.registry, &w.brokers);
     let (producer, store, holds) = (w.producer.clone(), w.store.clone(), w.holds.clone());
     let history = w.history.clone();
@@ -91,6 +95,7 @@ pub(super) fn paper_execution(
     services: &mut Services,
 ) -> Result<Built, String> {
     let args = paper_args(w.settings, &w.producer, &w.store, w.history.clone());
+    metrics::venue_started(Broker::Paper);
     let intraday = w.settings.market_hours.intraday_day();
     // The daemon (with a history) stamps ticks with the wall clock and may see none at
     // 15:20: its wall clock advances the venue too. The backtest lives in event time.
@@ -137,6 +142,7 @@ pub(super) fn zerodha_execution(
         .as_ref()
         .map(|r| r.clone().recipient());
     let args = zerodha_args(w, client, kill_switch);
+    metrics::venue_started(Broker::Zerodha);
     zerodha_execution::hold_until_reconciled(&w.holds);
     let addr = host.spawn(zerodha_execution::SERVICE, move || {
         Ok(ZerodhaExecution::new(args.clone()))

@@ -6,12 +6,14 @@
 //! The feed writes it at each transition (connected, disconnected with the cause, waiting
 //! for the market open) and at each frame carrying ticks; readers take a snapshot.
 //!
-//! Invariants and costs: the hot path (a tick frame) is one atomic store of a timestamp;
-//! transitions take a short lock and happen once per connect attempt. "Disconnected since"
+//! Invariants and costs: the hot path (a tick frame) is one atomic store of a timestamp
+//! (and one more for `alpha_panda_feed_last_tick_timestamp_seconds`); transitions take a
+//! short lock and happen once per connect attempt, and set `alpha_panda_feed_connected`. "Disconnected since"
 //! is the first failure of a streak: repeated failed dials keep the time the link was lost
 //! and update only the cause. [`FeedHealth::readiness`] is a pure function of the snapshot
 //! and its arguments (no clock is read), so it is tested as a table.
 
+use crate::telemetry::metrics;
 use crate::telemetry::readiness::ReadinessCheck;
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -79,6 +81,7 @@ impl FeedHealth {
     fn set(&self, f: impl FnOnce(&Link) -> Link) {
         let mut link = self.0.link.lock().unwrap_or_else(PoisonError::into_inner);
         *link = f(&link);
+        metrics::feed_connected(matches!(*link, Link::Connected { .. }));
     }
 
     /// A session is up (handshake done, instruments subscribed).
@@ -111,6 +114,7 @@ impl FeedHealth {
         self.0
             .last_tick_ms
             .store(at.timestamp_millis(), Ordering::Relaxed);
+        metrics::feed_ticked(at);
     }
 
     /// The state now.

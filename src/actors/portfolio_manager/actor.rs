@@ -10,6 +10,7 @@ use crate::streaming::history::{HistoryError, decode_all, read_topics_for};
 use crate::streaming::producer::PendingDelivery;
 use crate::streaming::{KafkaConnection, ProducerHandle, Stream, Topic};
 use crate::supervision::{fail, handling};
+use crate::telemetry::metrics;
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -136,6 +137,17 @@ impl PortfolioManager {
             return Vec::new();
         }
         let snapshot = portfolio.snapshot(now);
+        // The board's P&L moves with the read model: same throttle, same figures.
+        metrics::pnl(
+            broker,
+            strategy,
+            &metrics::PnlFigures {
+                realized: portfolio.realized_pnl(),
+                unrealized: portfolio.unrealized_pnl(),
+                charges: portfolio.charges(),
+                net: portfolio.net_pnl(),
+            },
+        );
         let envelope = match cause {
             Some(cause) => cause.child(snapshot, SERVICE, &format!("{broker}/{strategy}"), now),
             None => Envelope::root(snapshot, SERVICE, now),

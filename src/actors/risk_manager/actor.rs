@@ -81,6 +81,16 @@ impl RiskManager {
         self
     }
 
+    /// Shows each broker's state in force in `alpha_panda_trading_state`, with the holds
+    /// as they are now. Called wherever the kill switch or a loss limit may change it, and
+    /// every [`STATE_REFRESH`] for the holds, which other services set and lift.
+    fn show_trading_states(&mut self) {
+        for (broker, book) in &mut self.books {
+            book.set_hold(self.holds.reason(*broker));
+            metrics::trading_state(*broker, book.effective_state());
+        }
+    }
+
     /// Saves one broker's kill switch; the returned future is part of the record's
     /// completion.
     fn save(&self, broker: Broker) -> Option<PendingDelivery> {
@@ -105,6 +115,7 @@ impl RiskManager {
             tracing::error!(%broker, strategy = breach.strategy.as_deref().unwrap_or(""), "DAILY LOSS LIMIT reached: {breach}; only reducing orders pass until the next day");
             if breach.state != breach.previous_state {
                 out.extend(self.save(broker));
+                self.show_trading_states();
             }
             let flattens = self
                 .books
@@ -215,10 +226,16 @@ impl Actor for RiskManager {
                     }
                 }
             }
+            act.show_trading_states();
+            ctx.run_interval(STATE_REFRESH, |act, _ctx| act.show_trading_states());
             act.rebuild(ctx);
         }));
     }
 }
+
+/// How often the trading-state gauge picks up holds set or lifted by other services (the
+/// risk manager learns of a hold only when it looks; a second is fresh enough for a board).
+const STATE_REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Handler<Deliver<TradingSignal>> for RiskManager {
     type Result = HandlerResult;
@@ -363,6 +380,7 @@ impl Handler<SetTradingState> for RiskManager {
         book.set_hold(self.holds.reason(m.broker));
         let in_force = book.effective_state();
         tracing::warn!(broker = %m.broker, state = ?m.state, ?in_force, "trading state set");
+        metrics::trading_state(m.broker, in_force);
         let save = self.save(m.broker);
         Box::pin(async move {
             if let Some(save) = save {
@@ -429,6 +447,7 @@ impl Handler<Flatten> for RiskManager {
         let mut pending: Vec<PendingDelivery> = self.flatten(m.broker, None, &why, now);
         let orders = pending.len();
         tracing::warn!(broker = %m.broker, orders, "flatten: REDUCING and closing every position");
+        metrics::trading_state(m.broker, TradingState::Reducing);
         pending.extend(self.save(m.broker));
         Box::pin(async move {
             for p in pending {

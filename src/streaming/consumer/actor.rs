@@ -126,6 +126,7 @@ impl ConsumerActor {
                 topics: topics.clone(),
                 reason: e.to_string(),
             })?;
+        crate::telemetry::metrics::consumer_started(&args.service, &topics);
         let dead_letters = DeadLetters {
             producer: args.producer,
             service: args.service,
