@@ -280,11 +280,20 @@ fn every_metric_the_dashboard_queries_is_exposed_by_a_running_daemon() {
     let Some(mut s) = scenario("e2e_grafana", 40) else {
         return;
     };
-    let queried: BTreeSet<String> = rows(&dashboard())
+    let mut queried: BTreeSet<String> = rows(&dashboard())
         .into_iter()
         .flat_map(|(_, exprs)| exprs)
         .flat_map(|e| metric_names(&e))
         .collect();
+    // The browser dashboard reads /metrics too (web/panels.js): its names must exist as well.
+    let page = include_str!("../../web/panels.js");
+    let page_names: BTreeSet<String> = page
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("alpha_panda_"))
+        .map(str::to_owned)
+        .collect();
+    assert!(page_names.len() >= 10, "{page_names:?}");
+    queried.extend(page_names);
 
     // Zerodha beside paper, on the fake Kite: its start-up reconciliation sets the
     // reconciliation gauges. The strategy trades on paper only.
@@ -333,7 +342,7 @@ fn every_metric_the_dashboard_queries_is_exposed_by_a_running_daemon() {
     };
     assert!(
         missing.is_empty(),
-        "the dashboard queries metrics /metrics does not expose: {missing:?}"
+        "the dashboards query metrics /metrics does not expose: {missing:?}"
     );
     assert!(queried.len() >= 30, "too few names found: {queried:?}");
 
