@@ -24,6 +24,7 @@
 //! | `alpha_panda_consumer_lag` | gauge | `service`, `topic`, `partition` |
 //! | `alpha_panda_feed_<counter>_total` | counter | — (one per [`FeedCounter`]) |
 //! | `alpha_panda_api_control_refused_total` | counter | `reason` (`unauthorized`, `locked_out`) |
+//! | `alpha_panda_alerts_total` | counter | `kind`, `outcome` (`sent`, `deduplicated`, `suppressed`, `failed`, `dropped`) |
 //!
 //! Invariants and costs:
 //! - Label values come from closed sets (brokers, reason codes, failure kinds, service,
@@ -87,6 +88,7 @@ struct Metrics {
     /// One counter per [`FeedCounter`], in its order.
     feed: Vec<IntCounter>,
     control_refused: IntCounterVec,
+    alerts: IntCounterVec,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -223,6 +225,12 @@ fn build() -> prometheus::Result<Metrics> {
             "alpha_panda_api_control_refused_total",
             "Control requests refused: a missing or wrong bearer token (unauthorized), or an address locked out after repeated failures (locked_out).",
             &["reason"],
+        )?,
+        alerts: counter_vec(
+            &r,
+            "alpha_panda_alerts_total",
+            "Alerts by kind and what became of them (sent, deduplicated, suppressed by the rate limit, failed delivery, dropped on a full queue).",
+            &["kind", "outcome"],
         )?,
         registry: r,
     })
@@ -554,6 +562,11 @@ pub fn control_refused(reason: ControlRefusal) {
         ControlRefusal::LockedOut => "locked_out",
     };
     inc(&METRICS.control_refused, &[label]);
+}
+
+/// An alert of `kind` (a closed set: the alert kinds and the summary) ended as `outcome`.
+pub fn alert(kind: &str, outcome: &str) {
+    inc(&METRICS.alerts, &[kind, outcome]);
 }
 
 /// Every metric in the Prometheus text exposition format (version 0.0.4).

@@ -213,9 +213,28 @@ async fn connect(endpoint: &Endpoint, step_timeout: Duration) -> Result<Ws, (Ste
             Step::Handshake,
             format!("no TLS/WebSocket handshake within {step_timeout:?} (the server accepted TCP)"),
         )),
-        Ok(Err(e)) => Err((Step::Handshake, redact(&e.to_string(), endpoint))),
+        Ok(Err(e)) => {
+            let cause = redact(&e.to_string(), endpoint);
+            if refuses_credentials(&e) {
+                crate::alerts::raise(crate::alerts::Alert::new(
+                    crate::alerts::AlertKind::KiteTokenRejected,
+                    "ticker",
+                    format!(
+                        "the Kite ticker refused the session ({cause}): no market data. Log in again (alpha-panda zerodha session --request-token T) and restart"
+                    ),
+                ));
+            }
+            Err((Step::Handshake, cause))
+        }
         Ok(Ok((ws, _response))) => Ok(ws),
     }
+}
+
+/// True if the ticker's handshake was answered 401 or 403: Kite's answer to a wrong or
+/// expired access token (or API key) on `wss://ws.kite.trade`.
+fn refuses_credentials(e: &tokio_tungstenite::tungstenite::Error) -> bool {
+    matches!(e, tokio_tungstenite::tungstenite::Error::Http(response)
+        if matches!(response.status().as_u16(), 401 | 403))
 }
 
 /// The WebSocket client's settings: tungstenite's defaults but a 16 KiB read buffer. The
