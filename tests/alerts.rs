@@ -496,3 +496,96 @@ async fn raise_goes_to_the_installed_dispatcher_and_only_the_sent_kinds_go_out()
     assert_eq!(all[0].broker.as_deref(), Some("paper"));
     webhook.stop().await;
 }
+
+/// The daemon itself: `run` on the embedded defaults with the webhook on; the kill switch
+/// pulled over the API reaches the webhook as `trading_halted`, and a SIGTERM still exits 0.
+#[actix_web::test]
+async fn the_daemon_tells_the_webhook_when_the_kill_switch_halts_a_broker() {
+    use std::io::{BufRead, BufReader};
+    let _logs = logs();
+    let webhook = Fake::start().await;
+    let control = "alerts-e2e-control-token-0123456789";
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_alpha-panda"))
+        .arg("run")
+        .env("NO_COLOR", "1")
+        .env("ALPHA_PANDA__LOG__FORMAT", "json")
+        .env("ALPHA_PANDA__API__LISTEN", "127.0.0.1:0")
+        .env("ALPHA_PANDA__API__CONTROL_TOKEN", control)
+        .env("ALPHA_PANDA__SERVICE__INSTANCE_ID", "alerts-e2e")
+        .env("ALPHA_PANDA__ALERTS__WEBHOOK__ENABLED", "true")
+        .env(
+            "ALPHA_PANDA__ALERTS__WEBHOOK__URL",
+            format!("{}/hooks/e2e", webhook.url),
+        )
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn the daemon");
+    let stderr = child.stderr.take().expect("stderr piped");
+    // Read the log on a thread of its own (the pipe must never fill), handing lines over.
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let mut api = None;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while std::time::Instant::now() < deadline {
+        let Ok(line) = lines_rx.recv_timeout(Duration::from_millis(100)) else {
+            continue;
+        };
+        if line.contains("HTTP API listening") {
+            let value: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+            api = value["addr"].as_str().map(str::to_owned);
+        }
+        let running = line.contains("running until SIGINT/SIGTERM");
+        seen.push(line);
+        if running {
+            break;
+        }
+    }
+    let api = api.unwrap_or_else(|| panic!("the daemon did not start: {seen:#?}"));
+    assert!(
+        seen.iter().any(|l| l.contains("alerts on") && l.contains("webhook")),
+        "{seen:#?}"
+    );
+    let halted = reqwest::Client::new()
+        .post(format!("http://{api}/api/v1/trading/paper/halt"))
+        .bearer_auth(control)
+        .send()
+        .await
+        .expect("the API answers");
+    assert_eq!(halted.status(), 200);
+    let got = webhook
+        .until("the halt at the webhook", |r| {
+            payloads(r).iter().any(|p| p.kind == "trading_halted")
+        })
+        .await;
+    let halt = payloads(&got)
+        .into_iter()
+        .find(|p| p.kind == "trading_halted")
+        .expect("found above");
+    assert_eq!(
+        (
+            halt.broker.as_deref(),
+            halt.subject.as_str(),
+            halt.source.as_str()
+        ),
+        (Some("paper"), "kill_switch", "alerts-e2e")
+    );
+    assert_eq!(
+        halt.message,
+        "paper HALTED: trading state set from ACTIVE to HALTED (kill switch)"
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert_eq!(exit.code(), Some(0));
+    webhook.stop().await;
+}
