@@ -549,7 +549,8 @@ async fn the_daemon_tells_the_webhook_when_the_kill_switch_halts_a_broker() {
     }
     let api = api.unwrap_or_else(|| panic!("the daemon did not start: {seen:#?}"));
     assert!(
-        seen.iter().any(|l| l.contains("alerts on") && l.contains("webhook")),
+        seen.iter()
+            .any(|l| l.contains("alerts on") && l.contains("webhook")),
         "{seen:#?}"
     );
     let halted = reqwest::Client::new()

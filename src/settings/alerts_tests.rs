@@ -19,6 +19,11 @@ fn alerts_are_off_by_default() {
     assert_eq!(s.alerts.telegram.api_url, "https://api.telegram.org");
     assert_eq!(s.alerts.dedup_window_secs, 600);
     assert_eq!(s.alerts.max_per_minute, 20);
+    assert_eq!(s.alerts.attempts, 4);
+    assert_eq!(s.alerts.request_timeout_secs, 10);
+    let (t, w) = (&s.alerts.telegram, &s.alerts.webhook);
+    assert!(!t.enabled && t.bot_token.is_empty() && t.chat_id.is_empty());
+    assert!(!w.enabled && w.url.is_empty() && w.headers.is_empty());
 }
 
 #[test]
