@@ -158,7 +158,7 @@ impl AlertSender {
                 count(alert.kind.as_str(), Outcome::Dropped);
                 // A storm fills the queue; one line per drop would add a log storm.
                 let n = DROPS.fetch_add(1, Ordering::Relaxed);
-                if n % 100 == 0 {
+                if n.is_multiple_of(100) {
                     tracing::warn!(kind = %alert.kind, dropped = n + 1, "alert queue full: alert dropped (trading is not held up)");
                 }
                 false
