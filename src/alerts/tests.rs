@@ -231,6 +231,14 @@ async fn raise_never_waits_when_the_queue_is_full() {
         !sender.raise(alert(AlertKind::DlqRecord, "queue-full-b")),
         "full: dropped, not waited for"
     );
+    // The only dispatcher of the lib's tests: the drop is counted once.
+    let metrics = crate::telemetry::metrics::render();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == r#"alpha_panda_alerts_total{kind="dlq_record",outcome="dropped"} 1"#),
+        "{metrics}"
+    );
     drop(sender);
     service.stop(Duration::from_secs(5)).await;
 }
