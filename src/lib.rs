@@ -38,11 +38,16 @@
 //!   per-hop and end-to-end latency (HDR histograms over the `ap-sent-ns` record headers),
 //!   throughput and loss.
 //! - [`testkit`] (feature `testkit`): probe actors for mailbox assertions in actor tests.
+//! - [`alerts`]: alerts where traders look — a Telegram chat and a webhook, told of a
+//!   HALTED broker, a loss limit, a refused Kite token, restarts, a stale feed, DLQ
+//!   records...; raised in one non-blocking line from anywhere, deduplicated and rate
+//!   limited by a dispatcher the daemon starts.
 //! - [`cli`] and [`telemetry`]: the binary's glue; [`Daemon`]: the same command line for a
 //!   user's own binary with its own strategy kinds.
 
 pub mod accounting;
 pub mod actors;
+pub mod alerts;
 pub mod api;
 pub mod backtest;
 pub mod bench;

@@ -100,6 +100,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "api.control_token",
     ),
     (
+        "a Telegram alert target without its bot token",
+        "[alerts.telegram]\nenabled = true\nchat_id = \"-1001234\"\n",
+        "alerts.telegram.bot_token",
+    ),
+    (
         "a delivery timeout librdkafka refuses (not above linger)",
         "[kafka]\nlinger_ms = 2000\nmessage_timeout_ms = 1000\n",
         "kafka.message_timeout_ms",

@@ -301,6 +301,63 @@ impl Signals {
     }
 }
 
+/// The alert dispatcher ([`crate::alerts`]) and the feed's staleness watcher, when a
+/// target is on.
+struct Alerts {
+    service: Option<crate::alerts::AlertService>,
+    feed_watch: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Alerts {
+    /// How long stopping waits for undelivered alerts.
+    const STOP_GRACE: Duration = Duration::from_secs(10);
+
+    fn start(settings: &Settings, health: &daemon::Health) -> anyhow::Result<Alerts> {
+        if !settings.alerts.any_target() {
+            return Ok(Alerts {
+                service: None,
+                feed_watch: None,
+            });
+        }
+        let config = crate::alerts::DispatcherConfig::from_settings(
+            &settings.alerts,
+            &settings.service.instance_id,
+        );
+        let service = crate::alerts::AlertService::start(config).context("starting alerts")?;
+        crate::alerts::install(service.sender());
+        let feed_watch = health.feed.clone().map(|(feed, calendar)| {
+            market_feed::stale_alert::watch(
+                feed,
+                calendar,
+                settings.feed.stale_after(),
+                market_feed::stale_alert::CHECK_EVERY,
+            )
+        });
+        let targets: Vec<&str> = [
+            settings.alerts.telegram.enabled.then_some("telegram"),
+            settings.alerts.webhook.enabled.then_some("webhook"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        tracing::info!(targets = %targets.join(","), "alerts on");
+        Ok(Alerts {
+            service: Some(service),
+            feed_watch,
+        })
+    }
+
+    async fn stop(self) {
+        if let Some(watch) = self.feed_watch {
+            watch.abort();
+        }
+        if let Some(service) = self.service {
+            crate::alerts::uninstall();
+            service.stop(Self::STOP_GRACE).await;
+        }
+    }
+}
+
 /// What start-up made, not yet started: dropping it releases everything (the embedded
 /// broker last, after every client of it).
 struct Prepared {
@@ -462,6 +519,9 @@ async fn serve(
     let actors = tree.names.join(",");
     let services = tree.services;
     let tree_health = tree.health;
+    // Before the tree, so that what happens while it starts (a reconciliation
+    // difference, a refused token) is told too.
+    let alerts = Alerts::start(settings, &tree_health)?;
     let mut root = tree.root.start().await;
     let api = match api {
         Some(api) => Some(
@@ -498,6 +558,8 @@ async fn serve(
             0
         }
     };
+    // After the tree stopped: an escalation's alert is on its way to the chat.
+    alerts.stop().await;
     // The embedded broker must outlive every client of it: a client that sees it go logs
     // "AllBrokersDown" at ERROR on what is a clean stop, and stopped actors drop their
     // clients on their own arbiters, after `shutdown` returns. Nothing of it is durable

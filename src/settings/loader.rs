@@ -312,6 +312,7 @@ fn load_parsed(
     let feed = parse_section(&mut clean, "feed", &mut problems);
     let simulator = parse_section(&mut clean, "simulator", &mut problems);
     let fno = parse_section(&mut clean, "fno", &mut problems);
+    let alerts = parse_section(&mut clean, "alerts", &mut problems);
     let trading = trading::parse(&mut clean, &mut problems);
     let sections = (
         service,
@@ -329,6 +330,7 @@ fn load_parsed(
         simulator,
         fno,
         trading,
+        alerts,
     );
     let (
         Some(service),
@@ -346,6 +348,7 @@ fn load_parsed(
         Some(simulator),
         Some(fno),
         Some(trading),
+        Some(alerts),
     ) = sections
     else {
         if problems.is_empty() {
@@ -379,6 +382,7 @@ fn load_parsed(
         risk: trading.risk,
         paper: trading.paper,
         portfolio: trading.portfolio,
+        alerts,
     })
 }
 

@@ -11,7 +11,8 @@
 //!   known keys, so a typo is an error, never a silently ignored key.
 //! - A loaded [`Settings`] has passed [`Settings::validate`].
 //! - Secrets (`redis.url`, sensitive `kafka.client` properties, `kite.api_key`,
-//!   `kite.api_secret`, `kite.access_token`, `api.control_token`) never appear in
+//!   `kite.api_secret`, `kite.access_token`, `api.control_token`,
+//!   `alerts.telegram.bot_token`, `alerts.webhook.url` and `alerts.webhook.headers`) never appear in
 //!   `Debug` output, error messages or [`Settings::to_masked_toml`].
 //! - `[kite]` is the one place for the Kite credentials and endpoints, shared by the
 //!   ticker feed and the REST client; [`Settings::kite_credentials`] resolves them
@@ -28,6 +29,7 @@
 //!   `"off"` is unset) and [`PaperConfig`](crate::paper::PaperConfig), whose
 //!   `starting_cash` is always `portfolio.starting_cash`.
 
+mod alerts;
 mod api;
 mod error;
 mod fno;
@@ -48,6 +50,8 @@ mod trading;
 mod validate;
 mod zerodha;
 
+#[cfg(test)]
+mod alerts_tests;
 #[cfg(test)]
 mod api_tests;
 #[cfg(test)]
@@ -78,6 +82,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::paper::PaperConfig;
 
+pub use alerts::{AlertKind, AlertsSettings, TelegramSettings, WebhookSettings};
 pub use api::ApiSettings;
 pub use error::{Problem, SettingsError};
 pub use fno::{FnoSettings, KITE_MAX_SLICES};
@@ -87,7 +92,7 @@ pub use market::{FeedSettings, MarketHoursSettings, SIMULATOR, SimulatorSettings
 pub(crate) use messages::closest;
 pub use params::{ParamProblem, ParamsError, StrategyParams};
 pub use rules::{ResolvedRule, UnderlyingPrice, master_price};
-pub use secret::Secret;
+pub use secret::{MASK, Secret};
 pub use sections::{
     Compression, KafkaSettings, LogFormat, LogSettings, RedisSettings, RetrySettings,
     ServiceSettings, ServiceThreads, TopicSettings, is_sensitive_property,
@@ -147,6 +152,8 @@ pub struct Settings {
     pub paper: PaperConfig,
     /// `[portfolio]`: starting cash and snapshot rate of the portfolios.
     pub portfolio: PortfolioSettings,
+    /// `[alerts]`: Telegram and webhook alert targets, dedup and rate limit.
+    pub alerts: AlertsSettings,
 }
 
 impl Settings {

@@ -27,12 +27,15 @@ pub(super) const SECRETS: &[&str] = &[
     "kite.api_key",
     "kite.api_secret",
     "kite.access_token",
+    "alerts.telegram.bot_token",
+    "alerts.webhook.url",
 ];
 
 /// True if the value at `path` is a secret: one of [`SECRETS`], or a `kafka.client`
 /// property whose name suggests a credential.
 pub(super) fn is_secret(path: &str) -> bool {
     SECRETS.contains(&path)
+        || path.starts_with("alerts.webhook.headers.")
         || path
             .strip_prefix("kafka.client.")
             .is_some_and(super::sections::is_sensitive_property)
@@ -40,7 +43,12 @@ pub(super) fn is_secret(path: &str) -> bool {
 
 /// Tables whose keys are free-form (librdkafka properties, underlyings); only their values
 /// are checked (as strings here; their own types when deserialised).
-pub(super) const OPEN_MAPS: &[&str] = &["kafka.client", "fno.freeze_quantities", "fno.underlyings"];
+pub(super) const OPEN_MAPS: &[&str] = &[
+    "kafka.client",
+    "fno.freeze_quantities",
+    "fno.underlyings",
+    "alerts.webhook.headers",
+];
 
 /// Where the schema of a templated map's entries comes from.
 pub(super) enum Template {

@@ -79,8 +79,10 @@ fn defaults_load_and_validate() {
     let count: usize = effective
         .iter()
         // supervision: see supervision_tests.rs; the market-data sections: market_tests.rs;
-        // the trading sections: trading_tests.rs; kite and zerodha: kite_tests.rs
+        // the trading sections: trading_tests.rs; kite and zerodha: kite_tests.rs; alerts:
+        // alerts_tests.rs
         .filter(|(section, _)| !MARKET_SECTIONS.contains(&section.as_str()))
+        .filter(|(section, _)| *section != "alerts")
         .filter(|(section, _)| !TRADING_SECTIONS.contains(&section.as_str()))
         .filter(|(section, _)| !KITE_SECTIONS.contains(&section.as_str()))
         .filter(|(section, _)| *section != "supervision")

@@ -190,6 +190,7 @@ pub(super) fn problems(settings: &Settings) -> Vec<Problem> {
     out.0.extend(super::zerodha::problems(s));
     out.0.extend(super::fno::problems(&s.fno));
     out.0.extend(super::api::problems(s));
+    out.0.extend(super::alerts::problems(s));
     out.0
 }
 

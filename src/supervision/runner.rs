@@ -115,6 +115,11 @@ impl Supervisor {
                     Some(exit) = self.exits.recv() => {
                         if let Err(reason) = self.on_exit(exit).await {
                             tracing::error!(supervisor = %self.name, %reason, "giving up: stopping every child");
+                            crate::alerts::raise(crate::alerts::Alert::new(
+                                crate::alerts::AlertKind::SupervisorEscalated,
+                                self.name.as_str(),
+                                format!("supervisor {} gave up and stopped its children: {reason}", self.name),
+                            ));
                             self.stop_children().await;
                             self.board.set_state(&self.name, ActorState::Failed);
                             self.board.record_failure(&self.name, &reason);
@@ -193,6 +198,14 @@ impl Supervisor {
         self.board
             .record_restart(&child.name, kind, Some((now, child.policy.within())));
         tracing::warn!(actor = %child.name, reason = %why, ?delay, ?strategy, "restarting child");
+        crate::alerts::raise(crate::alerts::Alert::new(
+            crate::alerts::AlertKind::ActorRestarted,
+            child.name.as_str(),
+            format!(
+                "actor {} restarting in {delay:?} ({kind}): {why}",
+                child.name
+            ),
+        ));
         let group: Vec<usize> = match strategy {
             RestartStrategy::OneForOne => vec![i],
             RestartStrategy::RestForOne => (i..self.children.len())

@@ -249,6 +249,7 @@ async fn messages_sent_while_backing_off_are_handled_by_the_fresh_actor() {
 #[actix::test]
 async fn exceeding_the_budget_escalates_and_the_root_stops_everything_in_reverse_order() {
     tokio::time::pause();
+    let alerts = crate::alerts::capture::Capture::start();
     let mut probe = Probe::<Event>::new();
     let settings = settings();
     let mut root = SupervisorSpec::new("root", RestartStrategy::OneForOne, &settings);
@@ -306,6 +307,25 @@ async fn exceeding_the_budget_escalates_and_the_root_stops_everything_in_reverse
     assert_eq!(t.get("flaky").unwrap().state, ActorState::Failed);
     assert_eq!(t.get("first").unwrap().state, ActorState::Stopped);
     assert_eq!(EXIT_SUPERVISION_GAVE_UP, 3);
+
+    // Each restart and each supervisor that gave up was raised as an alert.
+    use crate::alerts::AlertKind;
+    let restarted: Vec<String> = alerts
+        .of(AlertKind::ActorRestarted)
+        .into_iter()
+        .map(|a| a.subject)
+        .collect();
+    assert_eq!(restarted, ["flaky", "flaky"]);
+    assert_eq!(
+        alerts.of(AlertKind::ActorRestarted)[0].message,
+        "actor flaky restarting in 100ms (failure): flaky crashed"
+    );
+    let escalated: Vec<String> = alerts
+        .of(AlertKind::SupervisorEscalated)
+        .into_iter()
+        .map(|a| a.subject)
+        .collect();
+    assert_eq!(escalated, ["middle", "root"]);
 }
 
 /// Three workers under one supervisor; pings each so each has state 1.

@@ -30,6 +30,7 @@
 //! | `alpha_panda_feed_last_tick_timestamp_seconds` | gauge (float) | — (0 until the first tick) |
 //! | `alpha_panda_feed_connected` | gauge | — (1 while a ticker session is up) |
 //! | `alpha_panda_api_control_refused_total` | counter | `reason` (`unauthorized`, `locked_out`; both from the start) |
+//! | `alpha_panda_alerts_total` | counter | `kind`, `outcome` (`sent`, `deduplicated`, `suppressed`, `failed`, `dropped`) |
 //!
 //! Invariants and costs:
 //! - Label values come from closed sets (brokers, reason codes, failure kinds, service,
@@ -106,6 +107,7 @@ struct Metrics {
     /// One counter per [`FeedCounter`], in its order.
     feed: Vec<IntCounter>,
     control_refused: IntCounterVec,
+    alerts: IntCounterVec,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -283,6 +285,12 @@ fn build() -> prometheus::Result<Metrics> {
                 declare(vec, &[reason.label()]);
             }
         })?,
+        alerts: counter_vec(
+            &r,
+            "alpha_panda_alerts_total",
+            "Alerts by kind and what became of them (sent, deduplicated, suppressed by the rate limit, failed delivery, dropped on a full queue).",
+            &["kind", "outcome"],
+        )?,
         registry: r,
     })
 }
@@ -723,6 +731,11 @@ impl ControlRefusal {
 /// A control request was refused.
 pub fn control_refused(reason: ControlRefusal) {
     inc(&METRICS.control_refused, &[reason.label()]);
+}
+
+/// An alert of `kind` (a closed set: the alert kinds and the summary) ended as `outcome`.
+pub fn alert(kind: &str, outcome: &str) {
+    inc(&METRICS.alerts, &[kind, outcome]);
 }
 
 /// Every metric in the Prometheus text exposition format (version 0.0.4).

@@ -25,7 +25,9 @@
 //! handshake within it again; a failed dial is counted (`connect_failures`), logged once
 //! (endpoint, step, cause, next delay) and retried with the reconnect backoff. Every
 //! counter of [`FeedStats`] is in `/metrics` as `alpha_panda_feed_<counter>_total`, and
-//! [`FeedHealth`] gives readiness its `feed` check.
+//! [`FeedHealth`] gives readiness its `feed` check, which [`stale_alert::watch`] also
+//! looks at on a timer to raise the `feed_stale` alert; a handshake refused 401/403 (a
+//! wrong or expired access token) raises `kite_token_rejected`.
 
 mod actor;
 pub mod conflation;
@@ -35,6 +37,7 @@ mod health;
 mod publish_log;
 mod requests;
 mod session;
+pub mod stale_alert;
 mod stats;
 #[cfg(test)]
 mod tests;

@@ -213,9 +213,28 @@ async fn connect(endpoint: &Endpoint, step_timeout: Duration) -> Result<Ws, (Ste
             Step::Handshake,
             format!("no TLS/WebSocket handshake within {step_timeout:?} (the server accepted TCP)"),
         )),
-        Ok(Err(e)) => Err((Step::Handshake, redact(&e.to_string(), endpoint))),
+        Ok(Err(e)) => {
+            let cause = redact(&e.to_string(), endpoint);
+            if refuses_credentials(&e) {
+                crate::alerts::raise(crate::alerts::Alert::new(
+                    crate::alerts::AlertKind::KiteTokenRejected,
+                    "ticker",
+                    format!(
+                        "the Kite ticker refused the session ({cause}): no market data. Log in again (alpha-panda zerodha session --request-token T) and restart"
+                    ),
+                ));
+            }
+            Err((Step::Handshake, cause))
+        }
         Ok(Ok((ws, _response))) => Ok(ws),
     }
+}
+
+/// True if the ticker's handshake was answered 401 or 403: Kite's answer to a wrong or
+/// expired access token (or API key) on `wss://ws.kite.trade`.
+fn refuses_credentials(e: &tokio_tungstenite::tungstenite::Error) -> bool {
+    matches!(e, tokio_tungstenite::tungstenite::Error::Http(response)
+        if matches!(response.status().as_u16(), 401 | 403))
 }
 
 /// The WebSocket client's settings: tungstenite's defaults but a 16 KiB read buffer. The
@@ -312,5 +331,59 @@ fn on_text(text: &str, sinks: &Sinks) {
             sinks.stats.add(FeedCounter::MalformedFrames, 1);
             tracing::warn!(error = %e, "unreadable text frame");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A ticker that answers the WebSocket upgrade with `status`, as Kite does with 403 to
+    /// a wrong or expired access token.
+    async fn refusing_ticker(status: &'static str) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = vec![0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let answer = format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n");
+            let _ = socket.write_all(answer.as_bytes()).await;
+        });
+        format!("ws://{addr}")
+    }
+
+    fn endpoint(url: String) -> Endpoint {
+        Endpoint {
+            url,
+            api_key: Secret::new("ticker-api-key"),
+            access_token: Secret::new("expired-access-token-42"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_handshake_refused_403_raises_kite_token_rejected_without_the_token() {
+        let alerts = crate::alerts::capture::Capture::start();
+        let endpoint = endpoint(refusing_ticker("403 Forbidden").await);
+        let Err((step, cause)) = connect(&endpoint, Duration::from_secs(5)).await else {
+            panic!("a refused handshake connected");
+        };
+        assert_eq!(step, Step::Handshake);
+        let raised = alerts.of(crate::alerts::AlertKind::KiteTokenRejected);
+        assert_eq!(raised.len(), 1, "{raised:?}");
+        assert_eq!(raised[0].subject, "ticker");
+        assert!(raised[0].message.contains("403"), "{}", raised[0].message);
+        for text in [&cause, &raised[0].message] {
+            assert!(!text.contains("expired-access-token-42"), "{text}");
+        }
+    }
+
+    #[tokio::test]
+    async fn another_handshake_failure_raises_nothing() {
+        let alerts = crate::alerts::capture::Capture::start();
+        let endpoint = endpoint(refusing_ticker("500 Internal Server Error").await);
+        assert!(connect(&endpoint, Duration::from_secs(5)).await.is_err());
+        assert!(alerts.alerts().is_empty(), "{:?}", alerts.alerts());
     }
 }

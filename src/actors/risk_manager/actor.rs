@@ -2,6 +2,7 @@
 
 use super::persist::{self, LoadError};
 use super::{SERVICE, TradingHolds};
+use crate::alerts::{self, Alert, AlertKind};
 use crate::messages::{
     Broker, Envelope, MarketTick, OrderFailed, OrderFilled, RejectedSignal, TradingSignal,
     ValidatedSignal, client_order_id,
@@ -113,9 +114,27 @@ impl RiskManager {
         let mut out = Vec::new();
         for breach in breaches {
             tracing::error!(%broker, strategy = breach.strategy.as_deref().unwrap_or(""), "DAILY LOSS LIMIT reached: {breach}; only reducing orders pass until the next day");
+            let scope = breach.strategy.as_deref().unwrap_or("broker");
+            alerts::raise(
+                Alert::new(
+                    AlertKind::LossLimit,
+                    scope,
+                    format!("daily loss limit reached: {breach}"),
+                )
+                .on(broker),
+            );
             if breach.state != breach.previous_state {
                 out.extend(self.save(broker));
                 self.show_trading_states();
+                state_alert(
+                    broker,
+                    breach.state,
+                    "loss_limit",
+                    &format!(
+                        "the broker's daily loss limit moved it to {}: only reducing orders pass until the next day",
+                        breach.state
+                    ),
+                );
             }
             let flattens = self
                 .books
@@ -172,6 +191,18 @@ impl RiskManager {
     }
 }
 
+/// Raises `trading_halted` or `trading_reducing` for `broker` now in `state` (nothing for
+/// ACTIVE: resuming is the operator's own act). `cause` is the subject, so a halt by the
+/// kill switch and one by the loss limit are told apart.
+fn state_alert(broker: Broker, state: TradingState, cause: &str, message: &str) {
+    let kind = match state {
+        TradingState::Halted => AlertKind::TradingHalted,
+        TradingState::Reducing => AlertKind::TradingReducing,
+        TradingState::Active => return,
+    };
+    alerts::raise(Alert::new(kind, cause, format!("{broker} {state}: {message}")).on(broker));
+}
+
 /// A fresh book per broker with limits, under its market rules.
 fn fresh_books(
     limits: &BTreeMap<Broker, RiskLimits>,
@@ -215,6 +246,12 @@ impl Actor for RiskManager {
                     Err(e @ LoadError::Unreadable(_)) => {
                         tracing::error!(%broker, error = %e, "starting HALTED: resume once checked");
                         book.set_state(TradingState::Halted);
+                        state_alert(
+                            broker,
+                            TradingState::Halted,
+                            "state_unreadable",
+                            &format!("started HALTED: the saved trading state is unreadable ({e}); check it, then resume"),
+                        );
                     }
                     Err(e @ LoadError::Store(_)) => {
                         // Trading with a forgotten HALT would override the operator.
@@ -374,7 +411,19 @@ impl Handler<SetTradingState> for RiskManager {
             let err = format!("no risk limits for broker {}", m.broker);
             return Box::pin(async move { Err(err) });
         };
+        let before = book.state();
         book.set_state(m.state);
+        if m.state != before {
+            state_alert(
+                m.broker,
+                m.state,
+                "kill_switch",
+                &format!(
+                    "trading state set from {before} to {} (kill switch)",
+                    m.state
+                ),
+            );
+        }
         // The answer is the state in force: a hold (reconciliation, a refused Kite token)
         // keeps the broker HALTED whatever the kill switch says.
         book.set_hold(self.holds.reason(m.broker));
@@ -448,6 +497,12 @@ impl Handler<Flatten> for RiskManager {
         let orders = pending.len();
         tracing::warn!(broker = %m.broker, orders, "flatten: REDUCING and closing every position");
         metrics::trading_state(m.broker, TradingState::Reducing);
+        state_alert(
+            m.broker,
+            TradingState::Reducing,
+            "flatten",
+            &format!("flatten: REDUCING, {orders} closing orders sent"),
+        );
         pending.extend(self.save(m.broker));
         Box::pin(async move {
             for p in pending {

@@ -4,6 +4,8 @@
 //! against a real broker in `tests/risk_rebuild.rs`.
 
 use super::*;
+use crate::alerts::AlertKind;
+use crate::alerts::capture::Capture;
 use crate::market::{InstrumentRegistry, IntradayDay, MarketCalendar};
 use crate::messages::{
     Broker, Envelope, Fees, OrderFilled, OrderRef, OrderType, RecordOrigin, RejectedSignal,
@@ -140,6 +142,7 @@ async fn passing_signals_are_validated_and_failing_ones_rejected_with_their_code
 
 #[actix::test]
 async fn the_kill_switch_halts_one_broker_only() {
+    let alerts = Capture::start();
     let mut out = Probe::<Publish>::acking_producer();
     let risk = start(Arc::new(MemoryStore::default()), &out);
     let set = risk
@@ -172,6 +175,25 @@ async fn the_kill_switch_halts_one_broker_only() {
         risk.send(GetTradingState(Broker::Paper)).await.unwrap(),
         Some(TradingState::Active)
     );
+    let halted = alerts.of(AlertKind::TradingHalted);
+    assert_eq!(halted.len(), 1, "{halted:?}");
+    assert_eq!(
+        (halted[0].broker, halted[0].subject.as_str()),
+        (Some(Broker::Zerodha), "kill_switch")
+    );
+    assert_eq!(
+        halted[0].message,
+        "zerodha HALTED: trading state set from ACTIVE to HALTED (kill switch)"
+    );
+    // Setting the state it already has is no change: no second alert.
+    risk.send(SetTradingState {
+        broker: Broker::Zerodha,
+        state: TradingState::Halted,
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(alerts.of(AlertKind::TradingHalted).len(), 1);
 }
 
 fn fill_with(broker: Broker, fill_id: &str, side: Side, quantity: u32) -> Deliver<OrderFilled> {
@@ -237,6 +259,7 @@ async fn a_restarted_risk_manager_reads_its_kill_switch_back_from_the_store() {
 
 #[actix::test]
 async fn an_unreadable_saved_state_starts_the_broker_halted() {
+    let alerts = Capture::start();
     let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
     store
         .put(
@@ -252,6 +275,10 @@ async fn an_unreadable_saved_state_starts_the_broker_halted() {
         risk.send(GetTradingState(Broker::Paper)).await.unwrap(),
         Some(TradingState::Halted)
     );
+    let halted = alerts.of(AlertKind::TradingHalted);
+    assert_eq!(halted.len(), 1, "{halted:?}");
+    assert_eq!(halted[0].subject, "state_unreadable");
+    assert_eq!(halted[0].broker, Some(Broker::Paper));
 }
 
 /// A raw signal redelivered (its offset not committed before a crash) gets the verdict it
@@ -294,6 +321,7 @@ async fn a_redelivered_signal_gets_its_first_verdict_again() {
 /// goes REDUCING and, with `flatten`, the risk manager sends the closing order itself.
 #[actix::test]
 async fn a_loss_limit_reached_on_a_tick_flattens_the_position() {
+    let alerts = Capture::start();
     let mut out = Probe::<Publish>::acking_producer();
     let limits = RiskLimits {
         daily_loss_limit: Some(Decimal::from(500)),
@@ -325,9 +353,26 @@ async fn a_loss_limit_reached_on_a_tick_flattens_the_position() {
         risk.send(GetTradingState(Broker::Paper)).await.unwrap(),
         Some(TradingState::Reducing)
     );
+    let loss = alerts.of(AlertKind::LossLimit);
+    assert_eq!(loss.len(), 1, "{loss:?}");
+    assert_eq!(
+        (loss[0].broker, loss[0].subject.as_str()),
+        (Some(Broker::Paper), "broker")
+    );
+    assert!(
+        loss[0]
+            .message
+            .contains("reached the daily loss limit -500"),
+        "{}",
+        loss[0].message
+    );
+    let reducing = alerts.of(AlertKind::TradingReducing);
+    assert_eq!(reducing.len(), 1, "{reducing:?}");
+    assert_eq!(reducing[0].subject, "loss_limit");
     // A lower price again sends nothing more: the order is in flight, the limit reported.
     handled(&risk, tick(80)).await;
     out.expect_no_msg(Duration::from_millis(100)).await;
+    assert_eq!(alerts.of(AlertKind::LossLimit).len(), 1, "reported once");
     // The operator's flatten now has nothing left to send.
     let report = risk
         .send(Flatten {
@@ -341,6 +386,7 @@ async fn a_loss_limit_reached_on_a_tick_flattens_the_position() {
 
 #[actix::test]
 async fn flatten_closes_every_position_and_is_refused_while_held() {
+    let alerts = Capture::start();
     let mut out = Probe::<Publish>::acking_producer();
     let holds = TradingHolds::default();
     let risk = RiskManager::new(
@@ -363,6 +409,10 @@ async fn flatten_closes_every_position_and_is_refused_while_held() {
         refused,
         Err("paper is held HALTED (reconciliation pending): nothing can be sent".into())
     );
+    assert!(
+        alerts.of(AlertKind::TradingReducing).is_empty(),
+        "a refused flatten changes nothing"
+    );
     holds.release(Broker::Paper, "test");
     let report = risk
         .send(Flatten {
@@ -377,6 +427,13 @@ async fn flatten_closes_every_position_and_is_refused_while_held() {
         .data
         .signal;
     assert_eq!((closing.side, closing.quantity), (Side::Sell, 20));
+    let reducing = alerts.of(AlertKind::TradingReducing);
+    assert_eq!(reducing.len(), 1, "{reducing:?}");
+    assert_eq!(reducing[0].subject, "flatten");
+    assert_eq!(
+        reducing[0].message,
+        "paper REDUCING: flatten: REDUCING, 1 closing orders sent"
+    );
 }
 
 fn tick(price: i64) -> Deliver<crate::messages::MarketTick> {

@@ -204,6 +204,14 @@ impl Running {
         metrics::strategy_failed(broker);
         if self.failures >= MAX_FAILURES {
             tracing::error!(%strategy, %broker, "strategy DISABLED for this run after {MAX_FAILURES} consecutive failures");
+            crate::alerts::raise(
+                crate::alerts::Alert::new(
+                    crate::alerts::AlertKind::StrategyDisabled,
+                    strategy.as_str(),
+                    format!("strategy {strategy} DISABLED for this run after {MAX_FAILURES} consecutive failures; last: {failure}. Fix it and restart, or enable it again from the API"),
+                )
+                .on(broker),
+            );
             self.disabled = Some(Disabled::Failing(failure));
             metrics::strategy_disabled_changed(1);
         }

@@ -156,7 +156,20 @@ impl Handler<SetStrategyEnabled> for StrategyRunner {
             }
             match (was_disabled, m.enabled) {
                 (true, true) => metrics::strategy_disabled_changed(-1),
-                (false, false) => metrics::strategy_disabled_changed(1),
+                (false, false) => {
+                    metrics::strategy_disabled_changed(1);
+                    crate::alerts::raise(
+                        crate::alerts::Alert::new(
+                            crate::alerts::AlertKind::StrategyDisabled,
+                            run.slot.id.as_str(),
+                            format!(
+                                "strategy {} disabled by an operator: {}",
+                                run.slot.id, m.reason
+                            ),
+                        )
+                        .on(run.slot.broker),
+                    );
+                }
                 _ => {}
             }
             tracing::warn!(strategy = %run.slot.id, broker = %run.slot.broker, enabled = m.enabled, reason = %m.reason, "strategy switched by an operator");

@@ -801,6 +801,7 @@ async fn a_strategy_failing_max_failures_times_in_a_row_is_disabled_while_others
         (Failure::Panic, "panic: fragile broke"),
         (Failure::Error, "error: fragile broke"),
     ] {
+        let alerts = crate::alerts::capture::Capture::start();
         let (fragile, steady) = (Log::default(), Log::default());
         let mut rig = Rig::start(vec![
             slot("fragile", Broker::Paper, &[INFY], failing(how), &fragile),
@@ -823,6 +824,17 @@ async fn a_strategy_failing_max_failures_times_in_a_row_is_disabled_while_others
         assert_eq!(disabled[0].strategy_id, "fragile");
         assert_eq!(disabled[0].disabled_by, Some("failing"));
         assert_eq!(disabled[0].disabled_reason.as_deref(), Some(reason));
+        let raised = alerts.of(crate::alerts::AlertKind::StrategyDisabled);
+        assert_eq!(
+            raised.len(),
+            1,
+            "{how:?}: once, at the last failure: {raised:?}"
+        );
+        assert_eq!(
+            (raised[0].subject.as_str(), raised[0].broker),
+            ("fragile", Some(Broker::Paper))
+        );
+        assert!(raised[0].message.contains(reason), "{}", raised[0].message);
 
         // Disabled: no longer called; the other strategy keeps trading.
         let sent = rig.tick(&tick(INFY, 1500, at(100))).await;
@@ -951,6 +963,7 @@ async fn an_operator_disables_and_re_enables_a_strategy_whose_ledger_keeps_follo
     let sent = rig.tick(&tick(INFY, 1500, at(0))).await;
     let at_paper = sent[0].1.clone();
 
+    let alerts = crate::alerts::capture::Capture::start();
     let changed = rig
         .set_enabled("s", Some(Broker::Paper), false)
         .await
@@ -963,6 +976,13 @@ async fn an_operator_disables_and_re_enables_a_strategy_whose_ledger_keeps_follo
     );
     assert_eq!(view.disabled_reason.as_deref(), Some("maintenance window"));
     assert_eq!(rig.view("s", Broker::Paper).await, *view);
+    let raised = alerts.of(crate::alerts::AlertKind::StrategyDisabled);
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    assert_eq!(
+        raised[0].message,
+        "strategy s disabled by an operator: maintenance window"
+    );
+    assert_eq!(raised[0].broker, Some(Broker::Paper));
 
     // Disabled at paper only: zerodha still trades.
     let sent = rig.tick(&tick(INFY, 1500, at(1))).await;
@@ -976,6 +996,16 @@ async fn an_operator_disables_and_re_enables_a_strategy_whose_ledger_keeps_follo
     // Off at every broker: nothing at all is sent.
     let changed = rig.set_enabled("s", None, false).await.unwrap();
     assert_eq!(changed.len(), 2);
+    let brokers: Vec<Option<Broker>> = alerts
+        .of(crate::alerts::AlertKind::StrategyDisabled)
+        .iter()
+        .map(|a| a.broker)
+        .collect();
+    assert_eq!(
+        brokers,
+        [Some(Broker::Paper), Some(Broker::Zerodha)],
+        "paper was off already: only zerodha is new"
+    );
     assert_eq!(rig.tick(&tick(INFY, 1500, at(2))).await, []);
     rig.producer.expect_no_msg(QUIET).await;
 

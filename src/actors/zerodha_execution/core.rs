@@ -284,6 +284,14 @@ impl Core {
     /// so loudly. Logging in again and restarting is the way out.
     pub(super) fn halt_on_token_error(&self, e: &KiteError) {
         tracing::error!(error = %e, "KITE REJECTED THE ACCESS TOKEN: zerodha trading is HALTED. Log in again (alpha-panda zerodha session --request-token T), restart, then resume trading");
+        crate::alerts::raise(
+            crate::alerts::Alert::new(
+                crate::alerts::AlertKind::KiteTokenRejected,
+                "rest",
+                format!("Kite rejected the access token ({e}): zerodha trading is HALTED. Log in again (alpha-panda zerodha session --request-token T), restart, then resume trading"),
+            )
+            .on(Broker::Zerodha),
+        );
         self.state.borrow_mut().token_rejected = true;
         self.args.holds.hold(
             Broker::Zerodha,

@@ -160,6 +160,14 @@ impl Core {
                 .map(|d| format!("{} ours {} Kite {}", d.key, d.ours, d.kite))
                 .collect();
             tracing::error!(differences = %listed.join("; "), "POSITIONS DIFFER FROM KITE'S and no trade explains it: zerodha trading is HALTED — check the account, fix by hand, then resume");
+            crate::alerts::raise(
+                crate::alerts::Alert::new(
+                    crate::alerts::AlertKind::ReconciliationDifference,
+                    "positions",
+                    format!("POSITIONS DIFFER FROM KITE'S in two reconciliations in a row and no trade explains it: {}. zerodha trading is HALTED — check the account, fix by hand, then resume", listed.join("; ")),
+                )
+                .on(Broker::Zerodha),
+            );
             if let Some(kill_switch) = self.args.kill_switch.clone() {
                 kill_switch.do_send(SetTradingState {
                     broker: Broker::Zerodha,

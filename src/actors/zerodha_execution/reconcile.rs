@@ -168,6 +168,14 @@ impl Core {
             match record {
                 Ok(None) => {
                     tracing::error!(order = %order.order_id, tag, "Kite holds an order with our tag that the journal does not know; left alone — check it by hand");
+                    crate::alerts::raise(
+                        crate::alerts::Alert::new(
+                            crate::alerts::AlertKind::ReconciliationDifference,
+                            format!("order {tag}"),
+                            format!("Kite holds an order with our tag {tag} (Kite order {}) that the journal does not know; left alone — check it by hand", order.order_id),
+                        )
+                        .on(Broker::Zerodha),
+                    );
                 }
                 Ok(Some(record)) => {
                     let declared = record

@@ -257,6 +257,7 @@ async fn a_429_is_retried_after_backoff_and_places_once() {
 
 #[actix::test]
 async fn a_token_error_halts_zerodha_and_sends_nothing_more() {
+    let alerts = crate::alerts::capture::Capture::start();
     let mut rig = Rig::new().await;
     let addr = rig.start(rig.args());
     // Reconciled with a good token first, so the placement is what meets the 403.
@@ -279,6 +280,18 @@ async fn a_token_error_halts_zerodha_and_sends_nothing_more() {
     assert_eq!(
         rig.holds.reason(Broker::Zerodha).as_deref(),
         Some("Kite rejected the access token")
+    );
+    let rejected = alerts.of(crate::alerts::AlertKind::KiteTokenRejected);
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert_eq!(
+        (rejected[0].subject.as_str(), rejected[0].broker),
+        ("rest", Some(Broker::Zerodha))
+    );
+    assert!(
+        rejected[0].message.contains("Log in again")
+            && !rejected[0].message.contains("fake_access_token"),
+        "{}",
+        rejected[0].message
     );
     // The session is latched as refused: the next signal is not even sent.
     let posts_before = rig

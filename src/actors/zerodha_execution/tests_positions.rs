@@ -99,6 +99,7 @@ async fn a_manual_trade_beyond_every_position_is_booked_to_external() {
 
 #[actix::test]
 async fn a_difference_nothing_explains_halts_zerodha_when_seen_twice() {
+    let alerts = crate::alerts::capture::Capture::start();
     let mut rig = Rig::new().await;
     let addr = rig.start(rig.args());
     wait_reconciled(&addr).await;
@@ -112,6 +113,7 @@ async fn a_difference_nothing_explains_halts_zerodha_when_seen_twice() {
     assert_eq!((difference.ours, difference.kite), (0, 5));
     assert!(!first.halted);
     assert!(rig.kill_switch.drain().is_empty(), "not on one reading");
+    assert!(alerts.alerts().is_empty(), "no alert on one reading");
 
     let second = addr.send(ReconcilePositions).await.unwrap();
     assert!(second.halted, "{second:?}");
@@ -119,5 +121,13 @@ async fn a_difference_nothing_explains_halts_zerodha_when_seen_twice() {
     assert_eq!(
         (halt.broker, halt.state),
         (Broker::Zerodha, TradingState::Halted)
+    );
+    let raised = alerts.of(crate::alerts::AlertKind::ReconciliationDifference);
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    assert_eq!(raised[0].subject, "positions");
+    assert!(
+        raised[0].message.contains("NSE:TCS NRML ours 0 Kite 5"),
+        "{}",
+        raised[0].message
     );
 }

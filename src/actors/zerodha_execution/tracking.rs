@@ -281,6 +281,14 @@ impl Core {
     /// Kite holds `order` for it.
     pub(super) async fn resurrect(self: &Rc<Self>, tag: &str, order: &KiteOrder) {
         tracing::error!(%tag, broker_order = %order.order_id, "an order declared not placed IS AT KITE: zerodha trading is HALTED; its fills are booked now — check positions and resume by hand");
+        crate::alerts::raise(
+            crate::alerts::Alert::new(
+                crate::alerts::AlertKind::ReconciliationDifference,
+                format!("order {tag}"),
+                format!("an order declared not placed IS AT KITE (tag {tag}, Kite order {}): zerodha trading is HALTED; its fills are booked now — check positions and resume by hand", order.order_id),
+            )
+            .on(Broker::Zerodha),
+        );
         if let Some(kill_switch) = self.args.kill_switch.clone() {
             kill_switch.do_send(SetTradingState {
                 broker: Broker::Zerodha,

@@ -137,6 +137,22 @@ impl DeadLetters {
             dlq_offset = at.offset,
             "record dead-lettered"
         );
+        // Deduplicated per topic by the dispatcher: a growing DLQ is one alert per window,
+        // with the count of the records held back.
+        crate::alerts::raise(crate::alerts::Alert::new(
+            crate::alerts::AlertKind::DlqRecord,
+            failure.origin.topic.as_str(),
+            format!(
+                "{} dead-lettered a record of {} (partition {}, offset {}; {}): {reason}. Fix \
+                 the cause, then replay if wanted: alpha-panda dlq replay --topic {}.dlq",
+                self.service,
+                failure.origin.topic,
+                failure.origin.partition,
+                failure.origin.offset,
+                failure.kind,
+                failure.origin.topic
+            ),
+        ));
     }
 
     /// The DLQ records of one write: one plain record if it fits in `limit`, else chunks.
@@ -311,6 +327,27 @@ mod tests {
         assert!(
             matches!(&rebuilt, Some(Ok(Some(r))) if r.key.is_none() && r.value.as_deref() == Some(&value[..])),
             "rebuilt byte for byte"
+        );
+    }
+
+    #[actix::test]
+    async fn a_written_dlq_record_raises_a_dlq_alert_naming_its_topic() {
+        let alerts = crate::alerts::capture::Capture::start();
+        let l = letters(DEFAULT_MAX_RECORD_BYTES);
+        let record = RecordBytes {
+            key: Some(b"1".to_vec()),
+            value: Some(b"not json".to_vec()),
+        };
+        l.write(&record, failure()).await.unwrap();
+        let raised = alerts.of(crate::alerts::AlertKind::DlqRecord);
+        assert_eq!(raised.len(), 1, "{raised:?}");
+        assert_eq!(raised[0].subject, "market.ticks");
+        assert!(
+            raised[0]
+                .message
+                .starts_with("svc dead-lettered a record of market.ticks (partition 3, offset 77;"),
+            "{}",
+            raised[0].message
         );
     }
 
