@@ -29,43 +29,28 @@ struct Asset {
 /// The page.
 const INDEX: &str = include_str!("../../web/index.html");
 
+/// An embedded file of `web/`.
+macro_rules! asset {
+    ($name:literal, $content_type:expr) => {
+        Asset {
+            name: $name,
+            content_type: $content_type,
+            body: include_str!(concat!("../../web/", $name)),
+        }
+    };
+}
+
+const JS: &str = "text/javascript; charset=utf-8";
+
 /// Every asset the page loads.
 const ASSETS: &[Asset] = &[
-    Asset {
-        name: "app.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_str!("../../web/app.css"),
-    },
-    Asset {
-        name: "app.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../web/app.js"),
-    },
-    Asset {
-        name: "api.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../web/api.js"),
-    },
-    Asset {
-        name: "format.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../web/format.js"),
-    },
-    Asset {
-        name: "chart.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../web/chart.js"),
-    },
-    Asset {
-        name: "panels.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../web/panels.js"),
-    },
-    Asset {
-        name: "icon.svg",
-        content_type: "image/svg+xml",
-        body: include_str!("../../web/icon.svg"),
-    },
+    asset!("app.css", "text/css; charset=utf-8"),
+    asset!("app.js", JS),
+    asset!("api.js", JS),
+    asset!("format.js", JS),
+    asset!("chart.js", JS),
+    asset!("panels.js", JS),
+    asset!("icon.svg", "image/svg+xml"),
 ];
 
 /// `GET /`: the page.

@@ -243,4 +243,56 @@ mod tests {
         );
         assert_eq!(of_broker(&store, Broker::Paper).await.unwrap(), [served]);
     }
+
+    #[actix_web::test]
+    async fn the_curve_is_the_portfolios_days_points_read_with_it() {
+        use crate::portfolio::curve::CurvePoint;
+        use crate::store::ListWrite;
+
+        let mut book = Book::new(Decimal::from(10_000));
+        book.apply_fill(&fill("a", Side::Buy, 10, 100, "2026-11-25T04:00:00Z"))
+            .unwrap();
+        book.apply_fill(&fill("b", Side::Sell, 4, 103, "2026-11-26T04:00:00Z"))
+            .unwrap();
+        let portfolio = book.get(Broker::Paper, "s").unwrap();
+        let day = portfolio.day().unwrap();
+        let at = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc);
+        let today = CurvePoint::from_day(&day, at("2026-11-26T04:00:00Z"));
+        let yesterday = CurvePoint {
+            day: day.date.pred_opt().unwrap(),
+            ..CurvePoint::from_day(&day, at("2026-11-25T04:00:00Z"))
+        };
+        let members = [&yesterday, &today]
+            .iter()
+            .map(|p| serde_json::to_string(p).unwrap())
+            .collect();
+        let store = MemoryStore::default();
+        let text = serde_json::to_string(&portfolio.read_model()).unwrap();
+        store
+            .put_with_lists(
+                &index(Broker::Paper),
+                &key(Broker::Paper, "s"),
+                text,
+                vec![ListWrite::append(
+                    pnl_curve_key(Broker::Paper, "s"),
+                    members,
+                    10,
+                )],
+            )
+            .await
+            .unwrap();
+
+        let served = curve(&store, Broker::Paper, "s").await.unwrap().unwrap();
+
+        assert_eq!(served["day"], "2026-11-26");
+        assert_eq!(served["points"].as_array().unwrap().len(), 1, "{served}");
+        // 4 sold at 103 against 100: realized 12; charges 1 today; unmarked: unrealized 0.
+        assert_eq!(served["points"][0]["net"], "11");
+        assert!(
+            curve(&store, Broker::Paper, "other")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
 }

@@ -118,9 +118,7 @@ async fn portfolio(
     let broker = ctx.enabled_broker(&broker)?;
     match portfolios::one(ctx.store.as_ref(), broker, &strategy_id).await? {
         Some(view) => Ok(HttpResponse::Ok().json(view)),
-        None => Err(ApiError::NotFound(format!(
-            "no portfolio of strategy {strategy_id:?} on {broker}"
-        ))),
+        None => Err(no_portfolio(broker, &strategy_id)),
     }
 }
 
@@ -133,10 +131,14 @@ async fn portfolio_curve(
     let broker = ctx.enabled_broker(&broker)?;
     match portfolios::curve(ctx.store.as_ref(), broker, &strategy_id).await? {
         Some(curve) => Ok(HttpResponse::Ok().json(curve)),
-        None => Err(ApiError::NotFound(format!(
-            "no portfolio of strategy {strategy_id:?} on {broker}"
-        ))),
+        None => Err(no_portfolio(broker, &strategy_id)),
     }
+}
+
+fn no_portfolio(broker: Broker, strategy_id: &str) -> ApiError {
+    ApiError::NotFound(format!(
+        "no portfolio of strategy {strategy_id:?} on {broker}"
+    ))
 }
 
 /// `?broker=` of the list routes and the strategy switch.

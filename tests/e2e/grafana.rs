@@ -330,12 +330,18 @@ fn every_metric_the_dashboard_queries_is_exposed_by_a_running_daemon() {
 
     // The portfolio books a fill just after the venue counts it, and zerodha's hold lifts
     // after its reconciliation: what is queried must be there within a short bound.
+    // The strategy's own P&L series appears with the portfolio's first publication.
+    let net = format!(
+        "alpha_panda_pnl_rupees{{broker=\"paper\",component=\"net\",strategy=\"{}\"}}",
+        s.strategy
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     let (text, missing) = loop {
         let text = metrics(&d);
         let exposed = Exposed::parse(&text);
         let missing: Vec<&String> = queried.iter().filter(|n| !exposed.has(n)).collect();
-        if missing.is_empty() || Instant::now() > deadline {
+        let booked = Exposed::value(&text, &net).is_some();
+        if (missing.is_empty() && booked) || Instant::now() > deadline {
             break (text, missing);
         }
         let _ = d.watch(Instant::now() + Duration::from_millis(200), |_| false);
@@ -347,10 +353,6 @@ fn every_metric_the_dashboard_queries_is_exposed_by_a_running_daemon() {
     assert!(queried.len() >= 30, "too few names found: {queried:?}");
 
     // The new gauges carry the state, not just a name.
-    let net = format!(
-        "alpha_panda_pnl_rupees{{broker=\"paper\",component=\"net\",strategy=\"{}\"}}",
-        s.strategy
-    );
     assert!(Exposed::value(&text, &net).is_some(), "no {net}");
     assert_eq!(
         Exposed::value(&text, "alpha_panda_feed_connected"),
