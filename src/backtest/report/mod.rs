@@ -20,6 +20,8 @@ mod curve;
 mod html;
 mod json;
 mod metrics;
+mod money;
+mod trades;
 mod replay;
 mod stream;
 mod svg;
