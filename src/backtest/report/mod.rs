@@ -14,13 +14,17 @@
 //! The metric definitions are in [`metrics`] (per strategy and total) and [`curve`]
 //! (drawdown, daily Sharpe, the summed curve of the total).
 
+mod benchmark;
 mod chart;
 mod csv;
 mod curve;
+mod daily;
 mod html;
 mod json;
+mod ledger;
 mod metrics;
 mod money;
+mod timeline;
 mod trades;
 mod replay;
 mod stream;
@@ -40,6 +44,9 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::messages::{Broker, OrderFilled, PnlSnapshot};
+use crate::paper::charges::ChargeSchedule;
+pub use benchmark::{PriceRecorder, PricePoint, PriceSeries};
+pub use ledger::FillLedger;
 pub use metrics::FillFigures;
 use metrics::Report;
 pub use replay::{FillResult, Replay};
@@ -62,6 +69,11 @@ pub struct Outcome {
     /// kept (each strategy's `streamed` holds their figures) and [`write_all`] leaves that
     /// file alone.
     pub fills_written: bool,
+    /// Each instrument's prices during the run (first tick, minute closes), by token: the
+    /// benchmark's prices and the chart's session minutes.
+    pub prices: Vec<PriceSeries>,
+    /// The paper venue's charges: the benchmark pays its delivery column.
+    pub charges: ChargeSchedule,
 }
 
 /// What one (broker, strategy) did during the run.

@@ -85,5 +85,7 @@ pub fn outcome(strategies: Vec<StrategyOutcome>) -> Outcome {
         starting_cash: d(STARTING_CASH),
         strategies,
         fills_written: false,
+        prices: Vec::new(),
+        charges: crate::paper::charges::ChargeSchedule::default(),
     }
 }
