@@ -420,14 +420,14 @@ async fn finish(
     };
     let at = tally.last_tick.unwrap_or(DateTime::UNIX_EPOCH);
     let mut strategies = Vec::new();
-    let ids: Vec<String> = settings
+    let ids: Vec<(String, String)> = settings
         .strategies
         .iter()
         .filter(|(_, s)| s.enabled)
-        .map(|(id, _)| id.clone())
+        .map(|(id, s)| (id.clone(), s.params.kind().to_owned()))
         .collect();
     let mut by_strategy = tally.strategies;
-    for id in ids {
+    for (id, kind) in ids {
         let portfolio = services
             .portfolio
             .send(GetPortfolio {
@@ -451,6 +451,7 @@ async fn finish(
         strategies.push(StrategyOutcome {
             broker: Broker::Paper,
             strategy_id: id,
+            kind,
             signals: t.signals,
             rejected: t.rejected,
             orders: t.orders,

@@ -25,6 +25,7 @@ mod ledger;
 mod metrics;
 mod money;
 mod timeline;
+mod title;
 mod trades;
 mod replay;
 mod stream;
@@ -81,6 +82,8 @@ pub struct Outcome {
 pub struct StrategyOutcome {
     pub broker: Broker,
     pub strategy_id: String,
+    /// Its kind (`ema_cross`…), shown in the report's title.
+    pub kind: String,
     /// Raw signals the strategy emitted.
     pub signals: u64,
     /// Signals the risk manager rejected.
@@ -121,9 +124,10 @@ pub const REPORT_JSON: &str = "report.json";
 pub const FILLS_CSV: &str = "fills.csv";
 pub const EQUITY_SVG: &str = "equity.svg";
 pub const REPORT_HTML: &str = "report.html";
+pub const TRADES_CSV: &str = "trades.csv";
 
-/// Writes `report.json`, `fills.csv`, `equity.svg` and `report.html` into `dir` (created if
-/// missing), computing the metrics once.
+/// Writes `report.json`, `fills.csv`, `trades.csv`, `equity.svg` and `report.html` into
+/// `dir` (created if missing), computing the metrics once.
 ///
 /// # Errors
 /// The I/O error of creating `dir` or writing a file; files written before it stay.
@@ -134,6 +138,7 @@ pub fn write_all(outcome: &Outcome, dir: &Path) -> std::io::Result<()> {
     if !stream::streamed(outcome) {
         std::fs::write(dir.join(FILLS_CSV), csv::render(&report))?;
     }
+    std::fs::write(dir.join(TRADES_CSV), csv::render_trades(&report))?;
     std::fs::write(dir.join(EQUITY_SVG), svg::render(&report))?;
     std::fs::write(dir.join(REPORT_HTML), html::render(&report))?;
     Ok(())
@@ -152,7 +157,13 @@ pub fn fills_csv(outcome: &Outcome) -> String {
     csv::render(&Report::build(outcome))
 }
 
-/// The content of `equity.svg`: a standalone 960×480 SVG of every strategy's equity curve.
+/// The content of `trades.csv`: one row per FIFO round trip.
+pub fn trades_csv(outcome: &Outcome) -> String {
+    csv::render_trades(&Report::build(outcome))
+}
+
+/// The content of `equity.svg`: a standalone 960×620 SVG of the portfolio's equity (with the
+/// buy-and-hold benchmark) and drawdown on a session-time axis.
 pub fn equity_svg(outcome: &Outcome) -> String {
     svg::render(&Report::build(outcome))
 }
@@ -160,4 +171,12 @@ pub fn equity_svg(outcome: &Outcome) -> String {
 /// The content of `report.html`: one self-contained page (no external resource).
 pub fn report_html(outcome: &Outcome) -> String {
     html::render(&Report::build(outcome))
+}
+
+/// A few lines for a terminal, in the report's own words and money format: the result
+/// against buy and hold, the drawdown, the ratios (or why there are none), the round trips.
+/// (`alpha-panda backtest` prints its own one-line summary; this is for callers that want
+/// the figures too.)
+pub fn summary_text(outcome: &Outcome) -> String {
+    text::summary(&Report::build(outcome))
 }

@@ -40,8 +40,9 @@ pub(super) fn inr_compact(amount: Decimal) -> String {
     }
 }
 
-/// An axis label of `value` on an axis whose ticks are `step` apart: the short form, with
-/// enough decimals that neighbouring ticks never print the same (`₹99.50 L`, `₹99.505 L`).
+/// An axis label of `value` on an axis whose ticks are `step` apart: the short form
+/// (`₹99.50 L`) when two decimals of its unit tell neighbouring ticks apart, else the whole
+/// grouped amount (`₹99,50,500`), with paise only for steps below a rupee.
 pub(super) fn inr_axis(value: Decimal, step: Decimal) -> String {
     let size = value.abs();
     let (unit, suffix) = if size >= CRORE {
@@ -51,15 +52,14 @@ pub(super) fn inr_axis(value: Decimal, step: Decimal) -> String {
     } else {
         (Decimal::ONE, "")
     };
-    let step_in_unit = step.abs().checked_div(unit).unwrap_or(Decimal::ONE);
-    let mut decimals = if suffix.is_empty() { 0 } else { 2 };
-    while decimals < 6 && step_in_unit < pow10_neg(decimals) {
-        decimals += 1;
-    }
-    if suffix.is_empty() {
-        with_decimals(value, decimals)
+    let fine = step.abs() < Decimal::ONE;
+    let short_enough = step.abs().checked_div(unit).unwrap_or(Decimal::ONE) >= pow10_neg(2);
+    if !suffix.is_empty() && short_enough {
+        scaled(value, unit, suffix, 2)
+    } else if fine {
+        inr(value)
     } else {
-        scaled(value, unit, suffix, decimals)
+        inr_whole(value)
     }
 }
 
@@ -185,11 +185,12 @@ mod tests {
     #[test]
     fn axis_labels_keep_neighbouring_ticks_apart() {
         assert_eq!(inr_axis(d("99500000"), d("500000")), "₹9.95 Cr");
-        assert_eq!(inr_axis(d("99505000"), d("5000")), "₹9.9505 Cr");
+        assert_eq!(inr_axis(d("99505000"), d("5000")), "₹9,95,05,000");
         assert_eq!(inr_axis(d("9950000"), d("50000")), "₹99.50 L");
-        assert_eq!(inr_axis(d("9950500"), d("500")), "₹99.505 L");
+        assert_eq!(inr_axis(d("9950000"), d("1000")), "₹99.50 L");
+        assert_eq!(inr_axis(d("9950500"), d("500")), "₹99,50,500");
         assert_eq!(inr_axis(d("-2000"), d("1000")), "-₹2,000");
-        assert_eq!(inr_axis(d("0.5"), d("0.1")), "₹0.5");
+        assert_eq!(inr_axis(d("0.5"), d("0.1")), "₹0.50");
         assert_eq!(inr_axis(d("0"), d("1000")), "₹0");
     }
 }

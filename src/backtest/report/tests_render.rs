@@ -56,34 +56,44 @@ fn shapes(svg: &str, tag: &str) -> Vec<(String, String, usize)> {
 }
 
 #[test]
-fn svg_has_one_curve_and_one_drawdown_area_per_strategy() {
+fn svg_has_the_portfolio_curve_and_a_drawdown_panel_with_the_maximum_marked() {
     let svg = super::equity_svg(&sample());
+    // The total of the two curves: one point per distinct time (04:00, 04:30, 05:00, 06:00).
     let curves = shapes(&svg, "polyline");
     assert_eq!(
         curves,
-        [
-            ("equity".into(), "paper/a<&>b".into(), 2),
-            ("equity".into(), "paper/trend".into(), 3),
-        ]
+        [("equity".into(), "Total of 2 strategies".into(), 4)]
     );
-    // An area is the peak line forward and the curve back: twice the points.
+    // The drawdown area: the curve's four points closed on the zero line.
     let areas = shapes(&svg, "polygon");
-    assert_eq!(
-        areas,
-        [
-            ("drawdown".into(), "paper/a<&>b".into(), 4),
-            ("drawdown".into(), "paper/trend".into(), 6),
-        ]
-    );
-    assert!(svg.contains(">paper/a&lt;&amp;&gt;b</text>"));
+    assert_eq!(areas, [("drawdown".into(), String::new(), 6)]);
     let document = roxmltree::Document::parse(&svg).unwrap();
-    let legend: Vec<&str> = document
+    let texts: Vec<&str> = document
         .descendants()
         .filter(|n| n.tag_name().name() == "text")
         .filter_map(|n| n.text())
         .collect();
-    assert!(legend.contains(&"paper/a<&>b"), "{legend:?}");
-    assert!(legend.contains(&"Time (IST)"));
+    // Start 200,000; at 04:30 UTC (10:00 IST) the total is 99,998.50 + 99,998: −₹3.50.
+    let marker = document
+        .descendants()
+        .find(|n| n.attribute("class") == Some("max-drawdown"))
+        .unwrap();
+    assert_eq!(marker.tag_name().name(), "circle");
+    assert!(
+        texts.contains(&"Max drawdown -₹3.50 (0.00%) at 26 Nov 10:00"),
+        "{texts:?}"
+    );
+    // The title names the strategies (escaped), rupees are in Indian format.
+    assert!(svg.contains("paper/a&lt;&amp;&gt;b (ema_cross)"));
+    assert!(texts.iter().any(|t| t.starts_with("₹") && t.contains(",")), "{texts:?}");
+    assert!(texts.contains(&"Thu 26 Nov"), "{texts:?}");
+    assert!(texts.iter().any(|t| t.starts_with("Time (IST")));
+    for panel in ["equity", "drawdown"] {
+        assert!(
+            svg.contains(&format!("<rect class=\"panel\" data-panel=\"{panel}\"")),
+            "{panel}"
+        );
+    }
 }
 
 #[test]

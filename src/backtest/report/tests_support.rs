@@ -59,6 +59,7 @@ pub fn strategy(
     StrategyOutcome {
         broker: Broker::Paper,
         strategy_id: id.to_owned(),
+        kind: "ema_cross".to_owned(),
         signals: fills.len() as u64,
         rejected: 0,
         orders: fills.len() as u64,
