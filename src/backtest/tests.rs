@@ -224,7 +224,10 @@ async fn streamed_fills_give_the_same_report_files_as_kept_fills() {
         read(super::report::TRADES_CSV),
         super::report::trades_csv(&kept)
     );
-    assert!(read(super::report::TRADES_CSV).lines().count() > 1, "round trips");
+    assert!(
+        read(super::report::TRADES_CSV).lines().count() > 1,
+        "round trips"
+    );
     // Only the five report files are left (the parts are removed).
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 5);
 }

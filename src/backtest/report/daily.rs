@@ -146,14 +146,26 @@ mod tests {
         let shown: Vec<(String, u64, Decimal, Decimal, Decimal)> = rows
             .iter()
             .map(|r| {
-                (r.date.to_string(), r.fills.fills, r.net, r.end_equity, r.drawdown)
+                (
+                    r.date.to_string(),
+                    r.fills.fills,
+                    r.net,
+                    r.end_equity,
+                    r.drawdown,
+                )
             })
             .collect();
         assert_eq!(
             shown,
             [
                 ("2026-11-26".to_owned(), 0, d("500"), d("100500"), d("500")),
-                ("2026-11-27".to_owned(), 2, d("-1500"), d("99000"), d("2000")),
+                (
+                    "2026-11-27".to_owned(),
+                    2,
+                    d("-1500"),
+                    d("99000"),
+                    d("2000")
+                ),
                 ("2026-11-30".to_owned(), 0, d("3000"), d("102000"), d("0")),
             ]
         );

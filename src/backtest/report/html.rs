@@ -191,16 +191,22 @@ fn headline(html: &mut String, report: &Report<'_>) {
         .iter()
         .flat_map(|s| s.ledger.trips.closed())
         .collect();
-    let winners = trips
-        .iter()
-        .filter(|r| r.net_pnl() > Decimal::ZERO)
-        .count();
+    let winners = trips.iter().filter(|r| r.net_pnl() > Decimal::ZERO).count();
     let figures = [
-        ("Sharpe (daily, annualised)", ratio(&t.sharpe, t.sharpe.ratio)),
-        ("Sortino (daily, annualised)", ratio(&t.sharpe, t.sharpe.sortino)),
+        (
+            "Sharpe (daily, annualised)",
+            ratio(&t.sharpe, t.sharpe.ratio),
+        ),
+        (
+            "Sortino (daily, annualised)",
+            ratio(&t.sharpe, t.sharpe.sortino),
+        ),
         ("Turnover", inr(t.turnover)),
         ("Charges", inr(t.charges)),
-        ("Round trips (winning, net of charges)", format!("{} ({winners})", trips.len())),
+        (
+            "Round trips (winning, net of charges)",
+            format!("{} ({winners})", trips.len()),
+        ),
         ("Max gross exposure", inr(e.max_gross)),
         ("Average gross exposure", inr(e.average_gross)),
         (
@@ -254,7 +260,10 @@ fn drawdown_text(m: &Metrics) -> String {
         text.push_str(&format!(" ({}%)", percent_2dp(fraction)));
     }
     if let Some(at) = m.drawdown.trough {
-        text.push_str(&format!(" at {}", at.with_timezone(&IST).format("%d %b %H:%M")));
+        text.push_str(&format!(
+            " at {}",
+            at.with_timezone(&IST).format("%d %b %H:%M")
+        ));
     }
     text
 }
@@ -304,7 +313,10 @@ fn money_cell(html: &mut String, amount: Decimal, signed: bool) {
         (true, std::cmp::Ordering::Greater) => "num pos",
         _ => "num",
     };
-    html.push_str(&format!("<td class=\"{class}\">{}</td>", escape(&inr(amount))));
+    html.push_str(&format!(
+        "<td class=\"{class}\">{}</td>",
+        escape(&inr(amount))
+    ));
 }
 
 fn trades(html: &mut String, report: &Report<'_>) {
@@ -477,11 +489,14 @@ fn charges(html: &mut String, report: &Report<'_>) {
             money_cell(html, *amount, false);
         }
         let share = if m.turnover > Decimal::ZERO {
-            total
-                .checked_div(m.turnover)
-                .map_or("n/a".to_owned(), |f| {
-                    format!("{}%", f.saturating_mul(Decimal::ONE_HUNDRED).round_dp(4).normalize())
-                })
+            total.checked_div(m.turnover).map_or("n/a".to_owned(), |f| {
+                format!(
+                    "{}%",
+                    f.saturating_mul(Decimal::ONE_HUNDRED)
+                        .round_dp(4)
+                        .normalize()
+                )
+            })
         } else {
             "n/a".to_owned()
         };

@@ -124,12 +124,9 @@ impl<'a> Report<'a> {
                 .into_iter()
                 .chain(outcome.last_tick)
                 .chain(total_curve.iter().map(|p| p.ts))
-                .chain(
-                    outcome
-                        .prices
-                        .iter()
-                        .flat_map(|s| std::iter::once(s.first.ts).chain(s.closes.iter().map(|p| p.ts))),
-                ),
+                .chain(outcome.prices.iter().flat_map(|s| {
+                    std::iter::once(s.first.ts).chain(s.closes.iter().map(|p| p.ts))
+                })),
         );
         let mut day_fills = BTreeMap::new();
         for strategy in &strategies {

@@ -24,13 +24,13 @@ mod json;
 mod ledger;
 mod metrics;
 mod money;
-mod timeline;
-mod title;
-mod trades;
 mod replay;
 mod stream;
 mod svg;
 mod text;
+mod timeline;
+mod title;
+mod trades;
 
 #[cfg(test)]
 mod tests_metrics;
@@ -46,7 +46,7 @@ use rust_decimal::Decimal;
 
 use crate::messages::{Broker, OrderFilled, PnlSnapshot};
 use crate::paper::charges::ChargeSchedule;
-pub use benchmark::{PriceRecorder, PricePoint, PriceSeries};
+pub use benchmark::{PricePoint, PriceRecorder, PriceSeries};
 pub use ledger::FillLedger;
 pub use metrics::FillFigures;
 use metrics::Report;

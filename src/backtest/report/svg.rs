@@ -75,8 +75,12 @@ pub(super) fn render(report: &Report<'_>) -> String {
     let equity = Frame::fit(
         EQUITY,
         timeline,
-        std::iter::once(chart::float(start))
-            .chain(curve.iter().chain(&benchmark).map(|p| chart::float(p.equity))),
+        std::iter::once(chart::float(start)).chain(
+            curve
+                .iter()
+                .chain(&benchmark)
+                .map(|p| chart::float(p.equity)),
+        ),
     );
     let falls = chart::downsample(&drawdown_curve(start, &report.total_curve));
     let drawdown = Frame::fit(

@@ -139,7 +139,11 @@ fn daily_ratios_need_the_minimum_number_of_days() {
     let mut day = at("2026-11-02T09:00:00Z");
     while points.len() < curve::MIN_DAYS {
         if day.weekday().num_days_from_monday() < 5 {
-            let r = if points.len() % 2 == 0 { d("1.01") } else { d("0.995") };
+            let r = if points.len() % 2 == 0 {
+                d("1.01")
+            } else {
+                d("0.995")
+            };
             equity *= r;
             points.push(EquityPoint { ts: day, equity });
         }

@@ -8,7 +8,15 @@ use crate::backtest::report::tests_support::{RELIANCE, TCS, at, d, fill};
 use crate::messages::{OrderFilled, Side};
 
 /// A fill `minutes` after 09:15 IST on 2026-11-26, all fees brokerage.
-fn f(id: &str, token: u32, side: Side, qty: u32, price: &str, fees: &str, minutes: i64) -> OrderFilled {
+fn f(
+    id: &str,
+    token: u32,
+    side: Side,
+    qty: u32,
+    price: &str,
+    fees: &str,
+    minutes: i64,
+) -> OrderFilled {
     let mut fill = fill(id, "s", token, side, qty, price, fees);
     fill.filled_at = at("2026-11-26T03:45:00Z") + TimeDelta::minutes(minutes);
     fill
@@ -77,12 +85,22 @@ fn a_flip_closes_the_position_and_opens_the_rest_short() {
     assert_eq!(closed.len(), 2);
     // Long 3: 3 × 5 = 15; its entry fee 1 and 3/5 of the exit's 1.
     assert_eq!(
-        (closed[0].direction, closed[0].quantity, closed[0].gross_pnl, closed[0].charges),
+        (
+            closed[0].direction,
+            closed[0].quantity,
+            closed[0].gross_pnl,
+            closed[0].charges
+        ),
         (Direction::Long, 3, d("15"), d("1.60"))
     );
     // Short 2 from 55, covered at 50: 2 × 5 = 10; the flip's remaining 0.40 and 0.30.
     assert_eq!(
-        (closed[1].direction, closed[1].quantity, closed[1].gross_pnl, closed[1].charges),
+        (
+            closed[1].direction,
+            closed[1].quantity,
+            closed[1].gross_pnl,
+            closed[1].charges
+        ),
         (Direction::Short, 2, d("10"), d("0.70"))
     );
     assert_eq!(closed[1].entry_at, at("2026-11-26T03:50:00Z"));
@@ -133,7 +151,15 @@ fn gross_pnl_and_charges_add_up_to_the_cash_flows_over_a_random_sequence() {
         let qty = 1 + u32::try_from(next(9)).unwrap();
         let price = Decimal::new(i64::try_from(9_000 + next(2_000)).unwrap(), 2);
         let fees = Decimal::new(i64::try_from(next(300)).unwrap(), 2);
-        fills.push(f(&i.to_string(), RELIANCE, side, qty, &price.to_string(), &fees.to_string(), i));
+        fills.push(f(
+            &i.to_string(),
+            RELIANCE,
+            side,
+            qty,
+            &price.to_string(),
+            &fees.to_string(),
+            i,
+        ));
     }
     let t = trips(&fills);
     let cash_flow = fills.iter().fold(Decimal::ZERO, |sum, f| {

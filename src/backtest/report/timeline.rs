@@ -131,7 +131,10 @@ mod tests {
         assert_eq!(friday_close, 7 * hour + hour / 4);
         assert_eq!(t.position_ms(at("2026-11-28T06:00:00Z")), friday_close);
         assert_eq!(t.position_ms(at("2026-11-30T03:45:00Z")), friday_close);
-        assert_eq!(t.position_ms(at("2026-11-30T04:00:00Z")), friday_close + hour / 4);
+        assert_eq!(
+            t.position_ms(at("2026-11-30T04:00:00Z")),
+            friday_close + hour / 4
+        );
         assert_eq!(t.position_ms(at("2026-11-20T04:00:00Z")), 0);
         assert_eq!(t.position_ms(at("2026-12-20T04:00:00Z")), t.total_ms());
         assert_eq!(

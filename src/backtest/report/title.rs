@@ -47,7 +47,10 @@ pub(super) fn instruments(report: &Report<'_>) -> String {
     if seen.is_empty() {
         "no instruments".to_owned()
     } else {
-        format!("{} (no trades)", seen.into_iter().collect::<Vec<_>>().join(", "))
+        format!(
+            "{} (no trades)",
+            seen.into_iter().collect::<Vec<_>>().join(", ")
+        )
     }
 }
 
