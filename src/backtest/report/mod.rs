@@ -1,18 +1,25 @@
-//! The backtest report: turns the [`Outcome`] of a run into the four files of its output
-//! directory — `report.json` (every metric), `fills.csv` (every fill with its realized P&L),
-//! `equity.svg` (the equity curves with their drawdowns) and `report.html` (one
-//! self-contained page with the tables and the chart).
+//! The backtest report: turns the [`Outcome`] of a run into the five files of its output
+//! directory — `report.json` (every figure), `fills.csv` (every fill with its realized P&L),
+//! `trades.csv` (every FIFO round trip), `equity.svg` (the portfolio's equity against buy and
+//! hold, and its drawdown, on a session-time axis) and `report.html` (one self-contained page
+//! a trader reads: title, result, chart, days, trades, charges, exposure, positions).
 //!
 //! Invariants:
 //! - pure and deterministic: the same outcome gives the same bytes — no clock, no hash-map
-//!   order, no randomness. Floats appear only in the Sharpe ratio and in pixel coordinates,
-//!   and are always printed with a fixed number of decimals;
-//! - money is exact ([`Decimal`]) and printed as decimal strings;
+//!   order, no randomness. Floats appear only in the Sharpe and Sortino ratios and in pixel
+//!   coordinates, and are always printed with a fixed number of decimals;
+//! - money is exact ([`Decimal`]): decimal strings in `report.json` and the CSVs, the
+//!   Indian format (`₹1,23,45,678.90`, [`money`]) for people;
 //! - the realized P&L of a fill comes from replaying the strategy's fills through
-//!   [`Portfolio`](crate::portfolio::Portfolio), never from netting re-implemented here.
+//!   [`Portfolio`](crate::portfolio::Portfolio), never from netting re-implemented here;
+//!   the round trips' FIFO P&L ([`trades`]) is a second, documented view, not a
+//!   replacement;
+//! - everything derived from fills is added up one fill at a time ([`FillFigures`],
+//!   [`ledger`]), so a run that streams its fills keeps none of them.
 //!
-//! The metric definitions are in [`metrics`] (per strategy and total) and [`curve`]
-//! (drawdown, daily Sharpe, the summed curve of the total).
+//! The metric definitions are in [`metrics`] (per strategy and total), [`curve`]
+//! (drawdown, daily Sharpe and Sortino, the summed curve of the total), [`daily`] (days,
+//! exposure), [`benchmark`] (buy and hold) and [`timeline`] (session time).
 
 mod benchmark;
 mod chart;
