@@ -27,6 +27,7 @@ mod csv;
 mod curve;
 mod daily;
 mod html;
+mod html_tables;
 mod json;
 mod ledger;
 mod metrics;
