@@ -13,7 +13,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const OUTPUTS: [&str; 4] = ["report.json", "fills.csv", "equity.svg", "report.html"];
+const OUTPUTS: [&str; 5] = [
+    "report.json",
+    "fills.csv",
+    "trades.csv",
+    "equity.svg",
+    "report.html",
+];
 
 fn config() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("config/examples/backtest-ema.toml")

@@ -31,7 +31,7 @@
 //!   tick time outside the years 1677 to 2262 ([`super::ticks::check_time`]). (The tick
 //!   files' reader refuses both first, with the line number; this guards any other source.)
 
-use super::report::{EquityPoint, FillsWriter, Outcome, StrategyOutcome};
+use super::report::{EquityPoint, FillsWriter, Outcome, PriceRecorder, StrategyOutcome};
 use crate::actors::daemon;
 use crate::actors::daemon::catalog;
 use crate::actors::daemon::wiring::{Host, Wiring};
@@ -234,6 +234,12 @@ async fn run_with<E: Display>(
             continue;
         }
         tally.saw(tick.ts);
+        tally.prices.saw(
+            tick.data.token,
+            tick.data.symbol.as_deref(),
+            tick.ts,
+            tick.data.last_price,
+        );
         let deliver = Deliver {
             envelope: tick,
             origin: RecordOrigin {
@@ -414,14 +420,14 @@ async fn finish(
     };
     let at = tally.last_tick.unwrap_or(DateTime::UNIX_EPOCH);
     let mut strategies = Vec::new();
-    let ids: Vec<String> = settings
+    let ids: Vec<(String, String)> = settings
         .strategies
         .iter()
         .filter(|(_, s)| s.enabled)
-        .map(|(id, _)| id.clone())
+        .map(|(id, s)| (id.clone(), s.params.kind().to_owned()))
         .collect();
     let mut by_strategy = tally.strategies;
-    for id in ids {
+    for (id, kind) in ids {
         let portfolio = services
             .portfolio
             .send(GetPortfolio {
@@ -445,6 +451,7 @@ async fn finish(
         strategies.push(StrategyOutcome {
             broker: Broker::Paper,
             strategy_id: id,
+            kind,
             signals: t.signals,
             rejected: t.rejected,
             orders: t.orders,
@@ -464,6 +471,8 @@ async fn finish(
         starting_cash: tally.starting_cash,
         strategies,
         fills_written,
+        prices: tally.prices.finish(),
+        charges: settings.paper.charges.clone(),
     };
     Ok((outcome, stats))
 }
@@ -492,6 +501,8 @@ struct Tally {
     writer: Option<FillsWriter>,
     /// The first failed write of `writer` (the run then ends with it).
     write_error: Option<std::io::Error>,
+    /// Each instrument's first tick and minute closes (the report's benchmark and axis).
+    prices: PriceRecorder,
 }
 
 impl Tally {
@@ -499,6 +510,7 @@ impl Tally {
         Tally {
             writer,
             write_error: None,
+            prices: PriceRecorder::default(),
             starting_cash: settings.portfolio.starting_cash,
             strategies: BTreeMap::new(),
             ticks: 0,

@@ -220,6 +220,14 @@ async fn streamed_fills_give_the_same_report_files_as_kept_fills() {
         read(super::report::REPORT_HTML),
         super::report::report_html(&kept)
     );
-    // Only the four report files are left (the parts are removed).
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 4);
+    assert_eq!(
+        read(super::report::TRADES_CSV),
+        super::report::trades_csv(&kept)
+    );
+    assert!(
+        read(super::report::TRADES_CSV).lines().count() > 1,
+        "round trips"
+    );
+    // Only the five report files are left (the parts are removed).
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 5);
 }

@@ -1,11 +1,12 @@
 //! Chart geometry for `equity.svg`: deterministic downsampling of large curves, the mapping
-//! from (time, rupees) to pixels, and the axis ticks. Floats are used for pixels only.
+//! from (session time, rupees) to pixels, and the y ticks. Floats are used for pixels only.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
 use super::EquityPoint;
+use super::timeline::Timeline;
 
 /// Time buckets a long curve is reduced to.
 pub(super) const MAX_BUCKETS: usize = 500;
@@ -87,12 +88,12 @@ pub(super) struct Area {
     pub height: f64,
 }
 
-/// Maps instants and rupees to pixels within an [`Area`].
+/// Maps instants (through session time, see [`Timeline`]) and rupees to pixels within an
+/// [`Area`].
 #[derive(Debug, Clone)]
-pub(super) struct Frame {
+pub(super) struct Frame<'t> {
     pub area: Area,
-    pub start: DateTime<Utc>,
-    pub span_ms: i64,
+    pub timeline: &'t Timeline,
     /// Rupee range of the y axis (always `low < high`).
     pub low: f64,
     pub high: f64,
@@ -100,18 +101,17 @@ pub(super) struct Frame {
     pub step: f64,
 }
 
-impl Frame {
-    /// The frame holding every point of `curves` and the value `start_equity` (the running
-    /// peak starts there); `None` when no curve has a point.
-    pub fn fit(area: Area, curves: &[Vec<EquityPoint>], start_equity: f64) -> Option<Self> {
-        let points = || curves.iter().flatten();
-        let start = points().map(|p| p.ts).min()?;
-        let end = points().map(|p| p.ts).max()?;
-        let (low, high) = points()
-            .map(|p| float(p.equity))
-            .fold((start_equity, start_equity), |(lo, hi), v| {
-                (lo.min(v), hi.max(v))
-            });
+impl<'t> Frame<'t> {
+    /// The frame holding every value of `values` (at least one: give the starting equity).
+    pub fn fit(area: Area, timeline: &'t Timeline, values: impl Iterator<Item = f64>) -> Self {
+        let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+        let (low, high) = if low.is_finite() && high.is_finite() {
+            (low, high)
+        } else {
+            (0.0, 0.0)
+        };
         // A flat curve still gets a range (±1 rupee) so nothing divides by zero.
         let (low, high) = if high - low < 1.0 {
             let middle = (low + high) / 2.0;
@@ -120,23 +120,24 @@ impl Frame {
             (low, high)
         };
         let step = nice_step((high - low) / 5.0);
-        Some(Self {
+        Self {
             area,
-            start,
-            span_ms: millis(end - start).max(0),
+            timeline,
             low: (low / step).floor() * step,
             high: (high / step).ceil() * step,
             step,
-        })
+        }
     }
 
-    /// The x pixel of an instant; the middle of the area when the frame spans no time.
+    /// The x pixel of an instant: its session time; the middle of the area when the run
+    /// has no session time.
     pub fn x(&self, ts: DateTime<Utc>) -> f64 {
-        if self.span_ms == 0 {
+        let total = self.timeline.total_ms();
+        if total <= 0 {
             return self.area.left + self.area.width / 2.0;
         }
-        let offset = millis(ts - self.start) as f64;
-        self.area.left + offset / self.span_ms as f64 * self.area.width
+        let offset = self.timeline.position_ms(ts) as f64;
+        self.area.left + offset / total as f64 * self.area.width
     }
 
     /// The y pixel of a rupee value (larger values higher up).
@@ -151,25 +152,6 @@ impl Frame {
             .clamp(0.0, 50.0) as usize;
         (0..=count)
             .map(|i| self.low + i as f64 * self.step)
-            .collect()
-    }
-
-    /// Decimals needed to print the y ticks (0 for steps of a rupee or more).
-    pub fn y_decimals(&self) -> usize {
-        if self.step >= 1.0 {
-            0
-        } else {
-            (-self.step.log10().floor()).clamp(0.0, 6.0) as usize
-        }
-    }
-
-    /// Five instants evenly spaced over the span (one when it spans no time).
-    pub fn x_ticks(&self) -> Vec<DateTime<Utc>> {
-        if self.span_ms == 0 {
-            return vec![self.start];
-        }
-        (0..=4)
-            .map(|i| self.start + TimeDelta::milliseconds(self.span_ms / 4 * i))
             .collect()
     }
 }

@@ -1,6 +1,8 @@
 //! `fills.csv`: one row per fill, strategies in outcome order, fills in their order, with
-//! the fill's realized P&L from the replay. RFC 4180: CRLF line ends, a field quoted (and
-//! its quotes doubled) when it holds a comma, a quote or a line break.
+//! the fill's realized P&L from the replay; `trades.csv`: one row per FIFO round trip
+//! ([`super::trades`]), strategies in outcome order, round trips in the order they closed.
+//! RFC 4180: CRLF line ends, a field quoted (and its quotes doubled) when it holds a comma,
+//! a quote or a line break.
 
 use super::metrics::Report;
 use super::replay::FillResult;
@@ -28,6 +30,53 @@ pub(super) fn render(report: &Report<'_>) -> String {
     for strategy in &report.strategies {
         for (fill, result) in strategy.outcome.fills.iter().zip(&strategy.fills) {
             push_fill(&mut out, fill, result);
+        }
+    }
+    out
+}
+
+const TRADES_HEADER: [&str; 14] = [
+    "broker",
+    "strategy_id",
+    "token",
+    "symbol",
+    "direction",
+    "quantity",
+    "entry_time",
+    "entry_price",
+    "exit_time",
+    "exit_price",
+    "gross_pnl",
+    "charges",
+    "net_pnl",
+    "duration_ms",
+];
+
+/// The whole `trades.csv`.
+pub(super) fn render_trades(report: &Report<'_>) -> String {
+    let mut out = String::new();
+    push_row(&mut out, TRADES_HEADER.iter().map(|h| (*h).to_owned()));
+    for strategy in &report.strategies {
+        for trip in strategy.ledger.trips.closed() {
+            push_row(
+                &mut out,
+                [
+                    strategy.outcome.broker.to_string(),
+                    strategy.outcome.strategy_id.clone(),
+                    trip.token.to_string(),
+                    trip.symbol.clone(),
+                    trip.direction.as_str().to_owned(),
+                    trip.quantity.to_string(),
+                    text::timestamp(trip.entry_at),
+                    trip.entry_price.to_string(),
+                    text::timestamp(trip.exit_at),
+                    trip.exit_price.to_string(),
+                    trip.gross_pnl.to_string(),
+                    trip.charges.to_string(),
+                    trip.net_pnl().to_string(),
+                    trip.duration().num_milliseconds().to_string(),
+                ],
+            );
         }
     }
     out

@@ -1,5 +1,5 @@
-//! Equity-curve figures: max drawdown, the daily-return Sharpe ratio, and the summed curve
-//! of several strategies.
+//! Equity-curve figures: max drawdown, the daily-return Sharpe and Sortino ratios (none
+//! below [`MIN_DAYS`] returns), and the summed curve of several strategies.
 //!
 //! Every curve starts at a starting equity before its first point (the cash a portfolio
 //! started with, or their sum for the total). Points have non-decreasing timestamps.
@@ -18,8 +18,13 @@ use crate::market::hours::IST;
 /// Decimal places of ratios (drawdown fraction, win rate), banker's rounding.
 pub(super) const RATIO_DP: u32 = 6;
 
-/// Trading days a year, to annualise the daily Sharpe ratio.
+/// Trading days a year, to annualise the daily Sharpe and Sortino ratios.
 const TRADING_DAYS_PER_YEAR: f64 = 252.0;
+
+/// Fewest daily returns a Sharpe or Sortino ratio is given for. Below about a month of
+/// trading days the ratio is noise (two returns gave −180 on a two-day run): the report
+/// says "needs at least 20 days" instead of printing a number nobody should believe.
+pub(super) const MIN_DAYS: usize = 20;
 
 /// The largest peak-to-trough fall of a curve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +34,8 @@ pub(super) struct Drawdown {
     /// `amount / peak` of that fall, rounded to [`RATIO_DP`]; `None` when the peak was not
     /// positive (no meaningful fraction).
     pub fraction: Option<Decimal>,
+    /// When the curve touched the bottom of that fall; `None` when it never fell.
+    pub trough: Option<DateTime<Utc>>,
 }
 
 /// The largest fall (in rupees) from a running peak, the peak starting at `start`. Of equal
@@ -37,6 +44,7 @@ pub(super) fn max_drawdown(start: Decimal, points: &[EquityPoint]) -> Drawdown {
     let mut peak = start;
     let mut amount = Decimal::ZERO;
     let mut peak_of_amount = start;
+    let mut trough = None;
     for point in points {
         if point.equity > peak {
             peak = point.equity;
@@ -46,6 +54,7 @@ pub(super) fn max_drawdown(start: Decimal, points: &[EquityPoint]) -> Drawdown {
         if fall > amount {
             amount = fall;
             peak_of_amount = peak;
+            trough = Some(point.ts);
         }
     }
     let fraction = if amount.is_zero() {
@@ -57,17 +66,25 @@ pub(super) fn max_drawdown(start: Decimal, points: &[EquityPoint]) -> Drawdown {
     } else {
         None
     };
-    Drawdown { amount, fraction }
+    Drawdown {
+        amount,
+        fraction,
+        trough,
+    }
 }
 
-/// The daily-return Sharpe ratio of a curve.
+/// The daily-return Sharpe and Sortino ratios of a curve.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct DailySharpe {
     /// IST trading days with at least one point.
     pub days: usize,
-    /// `mean / sample std × √252` of the daily returns; `None` with fewer than 2 returns, a
-    /// zero standard deviation, or a day following a non-positive equity (no return).
+    /// `mean / sample std × √252` of the daily returns; `None` with fewer than
+    /// [`MIN_DAYS`] returns, a zero standard deviation, or a day following a non-positive
+    /// equity (no return).
     pub ratio: Option<f64>,
+    /// `mean / downside deviation × √252`, the downside deviation being
+    /// `√(Σ min(r, 0)² / n)` (target 0); `None` like `ratio`, or without a losing day.
+    pub sortino: Option<f64>,
 }
 
 /// The equity of each IST day (its last point), in day order.
@@ -103,19 +120,47 @@ pub(super) fn daily_sharpe(start: Decimal, points: &[EquityPoint]) -> DailySharp
             None
         };
         let Some(daily) = ratio.and_then(|r| r.checked_sub(Decimal::ONE)) else {
-            return DailySharpe { days, ratio: None };
+            return DailySharpe {
+                days,
+                ratio: None,
+                sortino: None,
+            };
         };
         returns.push(daily);
         previous = equity;
     }
+    let enough = returns.len() >= MIN_DAYS;
     DailySharpe {
         days,
-        ratio: sharpe(&returns),
+        ratio: enough.then(|| sharpe(&returns)).flatten(),
+        sortino: enough.then(|| sortino(&returns)).flatten(),
     }
 }
 
+/// `mean / √(Σ min(r, 0)² / n) × √252`; `None` without returns or without a negative one.
+pub(super) fn sortino(returns: &[Decimal]) -> Option<f64> {
+    if returns.is_empty() {
+        return None;
+    }
+    let n = Decimal::from(returns.len());
+    let sum = returns
+        .iter()
+        .try_fold(Decimal::ZERO, |sum, r| sum.checked_add(*r))?;
+    let mean = sum.checked_div(n)?;
+    let squares = returns
+        .iter()
+        .filter(|r| r.is_sign_negative())
+        .try_fold(Decimal::ZERO, |sum, r| sum.checked_add(r.checked_mul(*r)?))?;
+    let downside = squares.checked_div(n)?;
+    if downside <= Decimal::ZERO {
+        return None;
+    }
+    let ratio = mean.to_f64()? / downside.to_f64()?.sqrt() * TRADING_DAYS_PER_YEAR.sqrt();
+    ratio.is_finite().then_some(ratio)
+}
+
 /// `mean / sample standard deviation × √252`; `None` below 2 returns or at zero deviation.
-fn sharpe(returns: &[Decimal]) -> Option<f64> {
+pub(super) fn sharpe(returns: &[Decimal]) -> Option<f64> {
     if returns.len() < 2 {
         return None;
     }

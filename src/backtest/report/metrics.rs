@@ -21,12 +21,20 @@
 //! its drawdown and Sharpe are computed on that curve; its win rate pools every strategy's
 //! closing fills. Positions are not netted across strategies for the total.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use rust_decimal::Decimal;
 
+use super::ledger::DayFills;
+
+use super::benchmark::{self, Benchmark};
 use super::curve::{self, DailySharpe, Drawdown, RATIO_DP};
+use super::daily::{self, DayRow, Exposure};
+use super::ledger::{self, FillLedger};
 use super::replay::{self, FillResult};
+use super::timeline::Timeline;
 use super::{EquityPoint, Outcome, StrategyOutcome};
-use crate::messages::OrderFilled;
+use crate::messages::{Fees, OrderFilled};
 
 /// Every figure of one strategy or of the total.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +46,8 @@ pub(super) struct Metrics {
     pub fills: u64,
     pub turnover: Decimal,
     pub charges: Decimal,
+    /// `charges` by component (brokerage, STT, exchange, SEBI, stamp duty, GST).
+    pub charge_parts: Fees,
     pub realized_pnl: Decimal,
     pub unrealized_pnl: Decimal,
     pub net_pnl: Decimal,
@@ -67,6 +77,8 @@ pub(super) struct StrategyReport<'a> {
     pub outcome: &'a StrategyOutcome,
     /// One per fill of `outcome.fills`, same order.
     pub fills: Vec<FillResult>,
+    /// Round trips, charges by component, days and exposure of its fills.
+    pub ledger: FillLedger,
     pub metrics: Metrics,
 }
 
@@ -77,6 +89,15 @@ pub(super) struct Report<'a> {
     pub strategies: Vec<StrategyReport<'a>>,
     /// Figures of the sum of the strategies (see the module doc).
     pub total: Metrics,
+    /// The sum of the strategies' curves (see [`curve::total_curve`]).
+    pub total_curve: Vec<EquityPoint>,
+    /// Session time of the run: the ticks' minutes, the curves' points.
+    pub timeline: Timeline,
+    /// The per-day table of the total.
+    pub days: Vec<DayRow>,
+    pub exposure: Exposure,
+    /// Buy and hold of the traded instruments with the total's starting equity.
+    pub benchmark: Option<Benchmark>,
 }
 
 impl<'a> Report<'a> {
@@ -97,10 +118,47 @@ impl<'a> Report<'a> {
             .saturating_mul(Decimal::from(strategies.len()));
         let total_curve = curve::total_curve(outcome.starting_cash, &curves);
         let total = total_metrics(&strategies, total_start, &total_curve);
+        let timeline = Timeline::of(
+            outcome
+                .first_tick
+                .into_iter()
+                .chain(outcome.last_tick)
+                .chain(total_curve.iter().map(|p| p.ts))
+                .chain(outcome.prices.iter().flat_map(|s| {
+                    std::iter::once(s.first.ts).chain(s.closes.iter().map(|p| p.ts))
+                })),
+        );
+        let mut day_fills = BTreeMap::new();
+        for strategy in &strategies {
+            for (date, fills) in &strategy.ledger.days {
+                day_fills
+                    .entry(*date)
+                    .or_insert_with(DayFills::default)
+                    .add(fills);
+            }
+        }
+        let days = daily::day_rows(total_start, &total_curve, &day_fills);
+        let steps: Vec<&[EquityPoint]> = strategies
+            .iter()
+            .map(|s| s.ledger.exposure.as_slice())
+            .collect();
+        let exposure = daily::exposure(&curve::total_curve(Decimal::ZERO, &steps), &timeline);
+        let traded: BTreeSet<u32> = outcome
+            .strategies
+            .iter()
+            .flat_map(|s| s.final_portfolio.positions.iter().map(|p| p.token))
+            .collect();
+        let traded: Vec<u32> = traded.into_iter().collect();
+        let benchmark = benchmark::build(total_start, &traded, &outcome.prices, &outcome.charges);
         Self {
             outcome,
             strategies,
             total,
+            total_curve,
+            timeline,
+            days,
+            exposure,
+            benchmark,
         }
     }
 }
@@ -108,7 +166,7 @@ impl<'a> Report<'a> {
 fn strategy_report(strategy: &StrategyOutcome, starting_cash: Decimal) -> StrategyReport<'_> {
     // Streamed fills were replayed (and written to fills.csv) as they happened.
     let (fills, figures) = match &strategy.streamed {
-        Some(streamed) => (Vec::new(), *streamed),
+        Some(streamed) => (Vec::new(), streamed.clone()),
         None => {
             let fills = replay::replay(strategy, starting_cash);
             let mut figures = FillFigures::default();
@@ -124,6 +182,7 @@ fn strategy_report(strategy: &StrategyOutcome, starting_cash: Decimal) -> Strate
         charges,
         wins,
         closing_fills,
+        ledger,
     } = figures;
     let snapshot = &strategy.final_portfolio;
     let market_value = snapshot.positions.iter().fold(Decimal::ZERO, |sum, p| {
@@ -137,6 +196,7 @@ fn strategy_report(strategy: &StrategyOutcome, starting_cash: Decimal) -> Strate
         fills: fill_count,
         turnover,
         charges,
+        charge_parts: ledger.charges.clone(),
         realized_pnl: snapshot.realized_pnl,
         unrealized_pnl: snapshot.unrealized_pnl,
         net_pnl: net(snapshot.realized_pnl, snapshot.unrealized_pnl, charges),
@@ -150,6 +210,7 @@ fn strategy_report(strategy: &StrategyOutcome, starting_cash: Decimal) -> Strate
     StrategyReport {
         outcome: strategy,
         fills,
+        ledger,
         metrics,
     }
 }
@@ -173,6 +234,10 @@ fn total_metrics(
     let realized_pnl = summed(|m| m.realized_pnl);
     let unrealized_pnl = summed(|m| m.unrealized_pnl);
     let charges = summed(|m| m.charges);
+    let mut charge_parts = Fees::default();
+    for m in &metrics {
+        ledger::add_fees(&mut charge_parts, &m.charge_parts);
+    }
     Metrics {
         signals: counted(|m| m.signals),
         rejected: counted(|m| m.rejected),
@@ -181,6 +246,7 @@ fn total_metrics(
         fills: counted(|m| m.fills),
         turnover: summed(|m| m.turnover),
         charges,
+        charge_parts,
         realized_pnl,
         unrealized_pnl,
         net_pnl: net(realized_pnl, unrealized_pnl, charges),
@@ -195,7 +261,7 @@ fn total_metrics(
 
 /// The figures of a strategy's fills, added up one fill at a time (so that a report whose
 /// fills are streamed needs none of them kept).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FillFigures {
     pub fills: u64,
     /// `Σ quantity × price`.
@@ -204,6 +270,8 @@ pub struct FillFigures {
     pub charges: Decimal,
     pub wins: u64,
     pub closing_fills: u64,
+    /// Round trips, charges by component, days, exposure.
+    pub ledger: FillLedger,
 }
 
 impl FillFigures {
@@ -220,6 +288,7 @@ impl FillFigures {
         if result.is_win(fill) {
             self.wins = self.wins.saturating_add(1);
         }
+        self.ledger.add(fill, result);
     }
 }
 

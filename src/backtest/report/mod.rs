@@ -1,29 +1,44 @@
-//! The backtest report: turns the [`Outcome`] of a run into the four files of its output
-//! directory — `report.json` (every metric), `fills.csv` (every fill with its realized P&L),
-//! `equity.svg` (the equity curves with their drawdowns) and `report.html` (one
-//! self-contained page with the tables and the chart).
+//! The backtest report: turns the [`Outcome`] of a run into the five files of its output
+//! directory — `report.json` (every figure), `fills.csv` (every fill with its realized P&L),
+//! `trades.csv` (every FIFO round trip), `equity.svg` (the portfolio's equity against buy and
+//! hold, and its drawdown, on a session-time axis) and `report.html` (one self-contained page
+//! a trader reads: title, result, chart, days, trades, charges, exposure, positions).
 //!
 //! Invariants:
 //! - pure and deterministic: the same outcome gives the same bytes — no clock, no hash-map
-//!   order, no randomness. Floats appear only in the Sharpe ratio and in pixel coordinates,
-//!   and are always printed with a fixed number of decimals;
-//! - money is exact ([`Decimal`]) and printed as decimal strings;
+//!   order, no randomness. Floats appear only in the Sharpe and Sortino ratios and in pixel
+//!   coordinates, and are always printed with a fixed number of decimals;
+//! - money is exact ([`Decimal`]): decimal strings in `report.json` and the CSVs, the
+//!   Indian format (`₹1,23,45,678.90`, [`money`]) for people;
 //! - the realized P&L of a fill comes from replaying the strategy's fills through
-//!   [`Portfolio`](crate::portfolio::Portfolio), never from netting re-implemented here.
+//!   [`Portfolio`](crate::portfolio::Portfolio), never from netting re-implemented here;
+//!   the round trips' FIFO P&L ([`trades`]) is a second, documented view, not a
+//!   replacement;
+//! - everything derived from fills is added up one fill at a time ([`FillFigures`],
+//!   [`ledger`]), so a run that streams its fills keeps none of them.
 //!
-//! The metric definitions are in [`metrics`] (per strategy and total) and [`curve`]
-//! (drawdown, daily Sharpe, the summed curve of the total).
+//! The metric definitions are in [`metrics`] (per strategy and total), [`curve`]
+//! (drawdown, daily Sharpe and Sortino, the summed curve of the total), [`daily`] (days,
+//! exposure), [`benchmark`] (buy and hold) and [`timeline`] (session time).
 
+mod benchmark;
 mod chart;
 mod csv;
 mod curve;
+mod daily;
 mod html;
+mod html_tables;
 mod json;
+mod ledger;
 mod metrics;
+mod money;
 mod replay;
 mod stream;
 mod svg;
 mod text;
+mod timeline;
+mod title;
+mod trades;
 
 #[cfg(test)]
 mod tests_metrics;
@@ -38,6 +53,9 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::messages::{Broker, OrderFilled, PnlSnapshot};
+use crate::paper::charges::ChargeSchedule;
+pub use benchmark::{PricePoint, PriceRecorder, PriceSeries};
+pub use ledger::FillLedger;
 pub use metrics::FillFigures;
 use metrics::Report;
 pub use replay::{FillResult, Replay};
@@ -60,6 +78,11 @@ pub struct Outcome {
     /// kept (each strategy's `streamed` holds their figures) and [`write_all`] leaves that
     /// file alone.
     pub fills_written: bool,
+    /// Each instrument's prices during the run (first tick, minute closes), by token: the
+    /// benchmark's prices and the chart's session minutes.
+    pub prices: Vec<PriceSeries>,
+    /// The paper venue's charges: the benchmark pays its delivery column.
+    pub charges: ChargeSchedule,
 }
 
 /// What one (broker, strategy) did during the run.
@@ -67,6 +90,8 @@ pub struct Outcome {
 pub struct StrategyOutcome {
     pub broker: Broker,
     pub strategy_id: String,
+    /// Its kind (`ema_cross`…), shown in the report's title.
+    pub kind: String,
     /// Raw signals the strategy emitted.
     pub signals: u64,
     /// Signals the risk manager rejected.
@@ -107,9 +132,10 @@ pub const REPORT_JSON: &str = "report.json";
 pub const FILLS_CSV: &str = "fills.csv";
 pub const EQUITY_SVG: &str = "equity.svg";
 pub const REPORT_HTML: &str = "report.html";
+pub const TRADES_CSV: &str = "trades.csv";
 
-/// Writes `report.json`, `fills.csv`, `equity.svg` and `report.html` into `dir` (created if
-/// missing), computing the metrics once.
+/// Writes `report.json`, `fills.csv`, `trades.csv`, `equity.svg` and `report.html` into
+/// `dir` (created if missing), computing the metrics once.
 ///
 /// # Errors
 /// The I/O error of creating `dir` or writing a file; files written before it stay.
@@ -120,6 +146,7 @@ pub fn write_all(outcome: &Outcome, dir: &Path) -> std::io::Result<()> {
     if !stream::streamed(outcome) {
         std::fs::write(dir.join(FILLS_CSV), csv::render(&report))?;
     }
+    std::fs::write(dir.join(TRADES_CSV), csv::render_trades(&report))?;
     std::fs::write(dir.join(EQUITY_SVG), svg::render(&report))?;
     std::fs::write(dir.join(REPORT_HTML), html::render(&report))?;
     Ok(())
@@ -138,7 +165,13 @@ pub fn fills_csv(outcome: &Outcome) -> String {
     csv::render(&Report::build(outcome))
 }
 
-/// The content of `equity.svg`: a standalone 960×480 SVG of every strategy's equity curve.
+/// The content of `trades.csv`: one row per FIFO round trip.
+pub fn trades_csv(outcome: &Outcome) -> String {
+    csv::render_trades(&Report::build(outcome))
+}
+
+/// The content of `equity.svg`: a standalone 960×620 SVG of the portfolio's equity (with the
+/// buy-and-hold benchmark) and drawdown on a session-time axis.
 pub fn equity_svg(outcome: &Outcome) -> String {
     svg::render(&Report::build(outcome))
 }
@@ -146,4 +179,12 @@ pub fn equity_svg(outcome: &Outcome) -> String {
 /// The content of `report.html`: one self-contained page (no external resource).
 pub fn report_html(outcome: &Outcome) -> String {
     html::render(&Report::build(outcome))
+}
+
+/// A few lines for a terminal, in the report's own words and money format: the result
+/// against buy and hold, the drawdown, the ratios (or why there are none), the round trips.
+/// (`alpha-panda backtest` prints its own one-line summary; this is for callers that want
+/// the figures too.)
+pub fn summary_text(outcome: &Outcome) -> String {
+    text::summary(&Report::build(outcome))
 }

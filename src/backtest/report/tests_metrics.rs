@@ -1,6 +1,9 @@
 //! Metric tests on small hand-built outcomes; every expected value is worked out by hand in
 //! the comments.
 
+use chrono::Datelike;
+
+use super::EquityPoint;
 use super::curve::{self, Drawdown};
 use super::metrics::Report;
 use super::replay;
@@ -48,18 +51,20 @@ fn turnover_charges_and_pnl_of_one_strategy() {
 #[test]
 fn max_drawdown_cases() {
     let cases = [
-        ("no points", vec![], "0", Some("0")),
+        ("no points", vec![], "0", Some("0"), None),
         (
             "rising only",
             vec![point("2026-11-26T04:00:00Z", "100100")],
             "0",
             Some("0"),
+            None,
         ),
         (
             "first point below the starting cash",
             vec![point("2026-11-26T04:00:00Z", "97000")],
             "3000",
             Some("0.03"),
+            Some("2026-11-26T04:00:00Z"),
         ),
         (
             // 101000 → 99000 falls 2000; 102000 → 98000 falls 4000: 4000 / 102000 =
@@ -75,12 +80,14 @@ fn max_drawdown_cases() {
             ],
             "4000",
             Some("0.039216"),
+            Some("2026-11-26T04:04:00Z"),
         ),
     ];
-    for (name, points, amount, fraction) in cases {
+    for (name, points, amount, fraction, trough) in cases {
         let expected = Drawdown {
             amount: d(amount),
             fraction: fraction.map(d),
+            trough: trough.map(at),
         };
         assert_eq!(
             curve::max_drawdown(d("100000"), &points),
@@ -113,9 +120,46 @@ fn daily_sharpe_over_three_ist_days() {
     ];
     let sharpe = curve::daily_sharpe(d("100000"), &points);
     assert_eq!(sharpe.days, 3);
-    let ratio = sharpe.ratio.unwrap();
+    // Three days are below the minimum sample: no ratio is shown.
+    assert_eq!((sharpe.ratio, sharpe.sortino), (None, None));
+    let ratio = curve::sharpe(&[d("0.01"), d("-0.02"), d("0.04")]).unwrap();
     assert!((ratio - 5.291_502_622_129_181).abs() < 1e-9, "{ratio}");
     assert_eq!(text::sharpe(ratio), "5.291503");
+    // Sortino: downside √(0.02² / 3) = 0.0115470054; 0.01 / that × √252 = 13.7477270849.
+    let sortino = curve::sortino(&[d("0.01"), d("-0.02"), d("0.04")]).unwrap();
+    assert!((sortino - 13.747_727_084_867_52).abs() < 1e-9, "{sortino}");
+}
+
+/// 20 IST weekdays alternating +1 % and −0.5 %: returns mean 0.0025, sample std
+/// √(20 × 0.0075² / 19); Sharpe = mean / std × √252; with 19 days, none.
+#[test]
+fn daily_ratios_need_the_minimum_number_of_days() {
+    let mut equity = d("100000");
+    let mut points = Vec::new();
+    let mut day = at("2026-11-02T09:00:00Z");
+    while points.len() < curve::MIN_DAYS {
+        if day.weekday().num_days_from_monday() < 5 {
+            let r = if points.len() % 2 == 0 {
+                d("1.01")
+            } else {
+                d("0.995")
+            };
+            equity *= r;
+            points.push(EquityPoint { ts: day, equity });
+        }
+        day += chrono::TimeDelta::days(1);
+    }
+    let full = curve::daily_sharpe(d("100000"), &points);
+    assert_eq!(full.days, 20);
+    let ratio = full.ratio.unwrap();
+    // Mean 0.0025; deviations ±0.0075, sample variance 20 × 0.0075² / 19.
+    let expected = 0.0025 / (20.0 * 0.0075f64.powi(2) / 19.0).sqrt() * 252f64.sqrt();
+    assert!((ratio - expected).abs() < 1e-9, "{ratio} vs {expected}");
+    // Downside √(10 × 0.005² / 20); Sortino = 0.0025 / that × √252.
+    let expected = 0.0025 / (10.0 * 0.005f64.powi(2) / 20.0).sqrt() * 252f64.sqrt();
+    assert!((full.sortino.unwrap() - expected).abs() < 1e-9);
+    let short = curve::daily_sharpe(d("100000"), &points[..19]);
+    assert_eq!((short.days, short.ratio, short.sortino), (19, None, None));
 }
 
 #[test]
@@ -223,6 +267,7 @@ fn total_curve_sums_step_functions_with_points_at_different_times() {
         Drawdown {
             amount: d("4500"),
             fraction: Some(d("0.022333")),
+            trough: report.total.drawdown.trough,
         }
     );
     // One IST day: no Sharpe.

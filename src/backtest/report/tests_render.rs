@@ -56,34 +56,47 @@ fn shapes(svg: &str, tag: &str) -> Vec<(String, String, usize)> {
 }
 
 #[test]
-fn svg_has_one_curve_and_one_drawdown_area_per_strategy() {
+fn svg_has_the_portfolio_curve_and_a_drawdown_panel_with_the_maximum_marked() {
     let svg = super::equity_svg(&sample());
+    // The total of the two curves: one point per distinct time (04:00, 04:30, 05:00, 06:00).
     let curves = shapes(&svg, "polyline");
     assert_eq!(
         curves,
-        [
-            ("equity".into(), "paper/a<&>b".into(), 2),
-            ("equity".into(), "paper/trend".into(), 3),
-        ]
+        [("equity".into(), "Total of 2 strategies".into(), 4)]
     );
-    // An area is the peak line forward and the curve back: twice the points.
+    // The drawdown area: the curve's four points closed on the zero line.
     let areas = shapes(&svg, "polygon");
-    assert_eq!(
-        areas,
-        [
-            ("drawdown".into(), "paper/a<&>b".into(), 4),
-            ("drawdown".into(), "paper/trend".into(), 6),
-        ]
-    );
-    assert!(svg.contains(">paper/a&lt;&amp;&gt;b</text>"));
+    assert_eq!(areas, [("drawdown".into(), String::new(), 6)]);
     let document = roxmltree::Document::parse(&svg).unwrap();
-    let legend: Vec<&str> = document
+    let texts: Vec<&str> = document
         .descendants()
         .filter(|n| n.tag_name().name() == "text")
         .filter_map(|n| n.text())
         .collect();
-    assert!(legend.contains(&"paper/a<&>b"), "{legend:?}");
-    assert!(legend.contains(&"Time (IST)"));
+    // Start 200,000; at 04:30 UTC (10:00 IST) the total is 99,998.50 + 99,998: −₹3.50.
+    let marker = document
+        .descendants()
+        .find(|n| n.attribute("class") == Some("max-drawdown"))
+        .unwrap();
+    assert_eq!(marker.tag_name().name(), "circle");
+    assert!(
+        texts.contains(&"Max drawdown -₹3.50 (0.00%) at 26 Nov 10:00"),
+        "{texts:?}"
+    );
+    // The title names the strategies (escaped), rupees are in Indian format.
+    assert!(svg.contains("paper/a&lt;&amp;&gt;b (ema_cross)"));
+    assert!(
+        texts.iter().any(|t| t.starts_with("₹") && t.contains(",")),
+        "{texts:?}"
+    );
+    assert!(texts.contains(&"Thu 26 Nov"), "{texts:?}");
+    assert!(texts.iter().any(|t| t.starts_with("Time (IST")));
+    for panel in ["equity", "drawdown"] {
+        assert!(
+            svg.contains(&format!("<rect class=\"panel\" data-panel=\"{panel}\"")),
+            "{panel}"
+        );
+    }
 }
 
 #[test]
@@ -244,4 +257,88 @@ fn write_all_writes_the_four_files() {
     assert_eq!(read(super::FILLS_CSV), super::fills_csv(&outcome));
     assert_eq!(read(super::EQUITY_SVG), super::equity_svg(&outcome));
     assert_eq!(read(super::REPORT_HTML), super::report_html(&outcome));
+}
+
+/// trend: buy 10 @ 2500 (fees 1.50), sell 4 @ 2550 (0.75): one round trip of 4, gross
+/// 4 × 50 = 200, charges 1.50 × 4/10 = 0.60 + 0.75 = 1.35, net 198.65.
+#[test]
+fn html_reads_as_a_traders_report() {
+    let html = super::report_html(&sample());
+    assert!(
+        html.contains(
+            "<h1>Backtest: paper/a&lt;&amp;&gt;b (ema_cross), paper/trend (ema_cross)</h1>"
+        )
+    );
+    assert!(html.contains("RELIANCE, TCS · 26 Nov 2026 09:15 – 26 Nov 2026 15:30 IST"));
+    assert!(
+        html.contains("<td>₹1,00,000.00</td>"),
+        "starting cash in Indian format"
+    );
+    let trades = section(&html, "<table class=\"trades\">");
+    assert_eq!(trades.matches("<tr><td").count(), 1);
+    for cell in [
+        "long",
+        "₹2,500.00",
+        "₹2,550.00",
+        "₹200.00",
+        "₹1.35",
+        "₹198.65",
+    ] {
+        assert!(
+            trades.contains(&format!(">{cell}</td>")),
+            "{cell}: {trades}"
+        );
+    }
+    let days = section(&html, "<table class=\"days\">");
+    assert!(
+        days.contains("<th>Thu 26 Nov 2026</th><td class=\"num\">3</td>"),
+        "{days}"
+    );
+    // Brokerage of the three fills: 1.50 + 0.75 + 2.00.
+    let charges = section(&html, "<table class=\"charges\">");
+    assert!(
+        charges.contains("<tr class=\"total\"><th>Total</th><td class=\"num\">₹4.25</td>"),
+        "{charges}"
+    );
+    assert!(html.contains("needs at least 20 days (have 1)"));
+    assert!(html.contains("n/a: no traded instrument with prices in the run"));
+}
+
+#[test]
+fn report_json_keeps_its_fields_and_adds_the_traders_figures() {
+    let json: serde_json::Value = serde_json::from_str(&super::report_json(&sample())).unwrap();
+    assert_eq!(json["ratio_min_days"], 20);
+    assert_eq!(json["total"]["round_trips"], 1);
+    assert_eq!(json["total"]["sortino"], serde_json::Value::Null);
+    assert_eq!(json["total"]["charges_by_component"]["brokerage"], "4.25");
+    assert_eq!(json["total"]["charges_by_component"]["total"], "4.25");
+    assert_eq!(
+        json["total"]["max_drawdown_at"],
+        "2026-11-26T04:30:00.000000000Z"
+    );
+    assert_eq!(json["per_day"][0]["date"], "2026-11-26");
+    assert_eq!(json["per_day"][0]["fills"], 3);
+    assert_eq!(json["benchmark"], serde_json::Value::Null);
+    assert!(
+        json["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("Backtest: paper/a<&>b")
+    );
+    let trades = super::trades_csv(&sample());
+    let rows: Vec<&str> = trades.split_terminator("\r\n").collect();
+    assert_eq!(
+        rows,
+        [
+            "broker,strategy_id,token,symbol,direction,quantity,entry_time,entry_price,exit_time,exit_price,gross_pnl,charges,net_pnl,duration_ms",
+            "paper,trend,738561,RELIANCE,long,4,2026-11-26T04:00:00.000000000Z,2500,2026-11-26T04:00:00.000000000Z,2550.00,200.00,1.35,198.65,0",
+        ]
+    );
+}
+
+/// The text from `start` to the end of its table.
+fn section<'a>(html: &'a str, start: &str) -> &'a str {
+    let from = html.find(start).unwrap_or_else(|| panic!("no {start}"));
+    let rest = &html[from..];
+    &rest[..rest.find("</table>").unwrap()]
 }

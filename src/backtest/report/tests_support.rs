@@ -59,6 +59,7 @@ pub fn strategy(
     StrategyOutcome {
         broker: Broker::Paper,
         strategy_id: id.to_owned(),
+        kind: "ema_cross".to_owned(),
         signals: fills.len() as u64,
         rejected: 0,
         orders: fills.len() as u64,
@@ -85,5 +86,7 @@ pub fn outcome(strategies: Vec<StrategyOutcome>) -> Outcome {
         starting_cash: d(STARTING_CASH),
         strategies,
         fills_written: false,
+        prices: Vec::new(),
+        charges: crate::paper::charges::ChargeSchedule::default(),
     }
 }
