@@ -175,7 +175,12 @@ impl Candle {
             low,
             close,
         } = prices;
-        for (field, price) in [("open", open), ("high", high), ("low", low), ("close", close)] {
+        for (field, price) in [
+            ("open", open),
+            ("high", high),
+            ("low", low),
+            ("close", close),
+        ] {
             if price <= Decimal::ZERO {
                 return Err((field, format!("{price} is not above zero")));
             }
@@ -349,8 +354,8 @@ impl<R: BufRead> CandleReader<R> {
                 continue;
             }
             let line = self.line;
-            let text = std::str::from_utf8(&self.buf)
-                .map_err(|_| malformed(line, "line", "not UTF-8"))?;
+            let text =
+                std::str::from_utf8(&self.buf).map_err(|_| malformed(line, "line", "not UTF-8"))?;
             let candle = parse_row(text, line)?;
             if let Some((ts, token, at)) = self.previous
                 && (candle.start, candle.token) <= (ts, token)

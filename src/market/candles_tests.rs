@@ -51,7 +51,10 @@ fn writes_then_reads_the_same_candles_with_ist_times_and_empty_oi() {
 
 #[test]
 fn reads_kites_offset_without_a_colon() {
-    assert_eq!(parse_timestamp("2026-01-02T09:15:00+0530").unwrap(), at(9, 15));
+    assert_eq!(
+        parse_timestamp("2026-01-02T09:15:00+0530").unwrap(),
+        at(9, 15)
+    );
 }
 
 #[test]
@@ -74,7 +77,11 @@ fn a_bad_line_is_an_error_naming_its_line_and_field() {
     for (row, line, field) in cases {
         let results = read(&format!("{header}\n{row}\n"));
         let e = results.last().unwrap().as_ref().unwrap_err();
-        assert_eq!((e.line(), e.field()), (Some(line), Some(field)), "{row}: {e}");
+        assert_eq!(
+            (e.line(), e.field()),
+            (Some(line), Some(field)),
+            "{row}: {e}"
+        );
     }
     // Out of order: the second row repeats the first's (time, token).
     let results = read(&format!("{header}\n{good}\n\n{good}\n"));
@@ -113,7 +120,15 @@ fn a_bar_becomes_open_then_the_nearer_extreme_then_the_other_then_close() {
     );
     let times: Vec<_> = up.iter().map(|t| t.at).collect();
     let q = Duration::seconds(15);
-    assert_eq!(times, vec![at(9, 15), at(9, 15) + q, at(9, 15) + q * 2, at(9, 15) + q * 3]);
+    assert_eq!(
+        times,
+        vec![
+            at(9, 15),
+            at(9, 15) + q,
+            at(9, 15) + q * 2,
+            at(9, 15) + q * 3
+        ]
+    );
     // Low nearer: low first.
     let down = synthesize(&candle("100", "102", "99.5", "101"), Interval::Minute5);
     assert_eq!(down.map(|t| t.role), ["open", "low", "high", "close"]);
@@ -126,7 +141,10 @@ fn a_bar_becomes_open_then_the_nearer_extreme_then_the_other_then_close() {
 #[test]
 fn a_day_bar_spans_the_normal_market_of_its_date() {
     let mut day = candle("100", "101", "99", "100");
-    day.start = IST.with_ymd_and_hms(2026, 1, 2, 0, 0, 0).unwrap().with_timezone(&Utc);
+    day.start = IST
+        .with_ymd_and_hms(2026, 1, 2, 0, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc);
     let ticks = synthesize(&day, Interval::Day);
     assert_eq!(ticks[0].at, at(9, 15));
     // 375 minutes: quarters of 93.75 minutes; the close at 13:56:15 (3 × 93.75 minutes after 09:15).
@@ -141,5 +159,10 @@ fn intervals_round_trip_by_kite_name_with_their_span_limits() {
         .collect();
     let days: Vec<i64> = spans.iter().map(|s| s.1).collect();
     assert_eq!(days, vec![60, 100, 100, 100, 200, 200, 400, 2000]);
-    assert!("2minute".parse::<Interval>().unwrap_err().contains("3minute"));
+    assert!(
+        "2minute"
+            .parse::<Interval>()
+            .unwrap_err()
+            .contains("3minute")
+    );
 }

@@ -13,7 +13,8 @@
 //!
 //! Every historical request's arrival is recorded ([`FakeKite::historical_requests`]) with
 //! its instant, so a test asserts the client's rate on what the server saw.
-//! [`FakeKite::malform_next_historical`] answers the next ones with a truncated JSON body
+//! [`FakeKite::malform_next_historical`] (or [`FakeKite::malform_historical_after`]) answers
+//! the next ones with a truncated JSON body
 //! (status 200), as a broken proxy or a cut connection would.
 
 use super::reply::{INPUT, RawBody, Reply, error, raw, success};
@@ -41,6 +42,8 @@ pub struct HistoricalRequest {
 #[derive(Debug, Default)]
 pub(super) struct Historical {
     pub requests: Vec<HistoricalRequest>,
+    /// Well-formed answers still to give before the malformed ones.
+    pub malformed_after: usize,
     pub malformed_next: usize,
 }
 
@@ -53,7 +56,9 @@ pub(super) fn answer(
     interval: &str,
     query: &str,
 ) -> Reply {
-    if historical.malformed_next > 0 {
+    if historical.malformed_after > 0 {
+        historical.malformed_after -= 1;
+    } else if historical.malformed_next > 0 {
         historical.malformed_next -= 1;
         return raw(RawBody {
             content_type: "application/json",
@@ -71,7 +76,9 @@ pub(super) fn answer(
 }
 
 fn candles(token: &str, interval: &str, query: &str) -> Result<Vec<Value>, String> {
-    let interval: Interval = interval.parse().map_err(|_| "invalid interval".to_owned())?;
+    let interval: Interval = interval
+        .parse()
+        .map_err(|_| "invalid interval".to_owned())?;
     let token: u32 = token
         .parse()
         .map_err(|_| "invalid instrument token".to_owned())?;
@@ -93,9 +100,7 @@ fn candles(token: &str, interval: &str, query: &str) -> Result<Vec<Value>, Strin
     }
     let limit = interval.max_span_days();
     if to - from > Duration::days(limit) {
-        return Err(format!(
-            "interval exceeds max limit: {limit} days"
-        ));
+        return Err(format!("interval exceeds max limit: {limit} days"));
     }
     let with_oi = field("oi") == Some("1");
     let mut out = Vec::new();
@@ -162,8 +167,15 @@ impl FakeKite {
 
     /// Answers the next `n` historical requests with a truncated JSON body (status 200).
     pub fn malform_next_historical(&self, n: usize) {
+        self.malform_historical_after(0, n);
+    }
+
+    /// Answers `skip` historical requests (that pass the header, token and scripted-failure
+    /// checks) as usual, then the next `n` with a truncated JSON body.
+    pub fn malform_historical_after(&self, skip: usize, n: usize) {
         self.script(|state| {
-            state.historical.malformed_next += n;
+            state.historical.malformed_after = skip;
+            state.historical.malformed_next = n;
             Ok(())
         });
     }

@@ -29,11 +29,11 @@
 //! checksums never reach the logs.
 
 use super::form::{decode_form, is_form_content_type, is_variety, validate_order};
+use super::historical::HistoricalRequest;
 use super::reply::{
     INPUT, NO_ORDER, ORDER, Reply, TOKEN, error, raw, server_error, success, too_many_requests,
 };
 use super::state::{State, ist_now};
-use super::historical::HistoricalRequest;
 use super::{FakeKiteConfig, Placement, RecordedRequest, Shared, modify, portfolio, session};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};

@@ -59,7 +59,9 @@ pub fn chunks(interval: Interval, from: NaiveDate, to: NaiveDate) -> Vec<Chunk> 
         let last = (first + Duration::days(span - 1)).min(to);
         out.push(Chunk {
             from: first.and_time(NaiveTime::MIN),
-            to: last.and_hms_opt(23, 59, 59).unwrap_or(last.and_time(NaiveTime::MIN)),
+            to: last
+                .and_hms_opt(23, 59, 59)
+                .unwrap_or(last.and_time(NaiveTime::MIN)),
         });
         match last.succ_opt() {
             Some(next) => first = next,
@@ -266,7 +268,8 @@ fn parse_candle(query: &HistoryQuery, row: &[serde_json::Value]) -> Result<Candl
     } else {
         None
     };
-    Candle::new(start, query.token, prices, volume, oi).map_err(|(field, m)| format!("{field}: {m}"))
+    Candle::new(start, query.token, prices, volume, oi)
+        .map_err(|(field, m)| format!("{field}: {m}"))
 }
 
 #[cfg(test)]
@@ -300,7 +303,10 @@ mod tests {
             }
         }
         let minute = chunks(Interval::Minute, day("2026-01-01"), day("2026-06-30"));
-        let days: Vec<_> = minute.iter().map(|c| (c.first_day(), c.last_day())).collect();
+        let days: Vec<_> = minute
+            .iter()
+            .map(|c| (c.first_day(), c.last_day()))
+            .collect();
         assert_eq!(
             days,
             vec![
@@ -337,9 +343,20 @@ mod tests {
             oi: false,
         };
         let row = |text: &str| -> Vec<serde_json::Value> { serde_json::from_str(text).unwrap() };
-        let good = parse_candle(&query, &row(r#"["2026-01-02T09:15:00+0530",10,11.5,9.95,10.05,1200]"#)).unwrap();
-        assert_eq!((good.high, good.volume, good.oi), ("11.5".parse().unwrap(), 1200, None));
-        let with_oi = parse_candle(&query, &row(r#"["2026-01-02T09:15:00+0530",10,11,9,10,1,77]"#)).unwrap();
+        let good = parse_candle(
+            &query,
+            &row(r#"["2026-01-02T09:15:00+0530",10,11.5,9.95,10.05,1200]"#),
+        )
+        .unwrap();
+        assert_eq!(
+            (good.high, good.volume, good.oi),
+            ("11.5".parse().unwrap(), 1200, None)
+        );
+        let with_oi = parse_candle(
+            &query,
+            &row(r#"["2026-01-02T09:15:00+0530",10,11,9,10,1,77]"#),
+        )
+        .unwrap();
         assert_eq!(with_oi.oi, Some(77));
         for (text, says) in [
             (r#"["2026-01-02T09:15:00+0530",10,11,9,10]"#, "5 fields"),
