@@ -155,7 +155,7 @@ async fn never_more_than_3_requests_in_any_second_as_the_fake_saw_them() {
         );
     }
     // The weekdays of the range, one `day` candle each, with IST times.
-    let text = fs::read_to_string(&out.path().join(format!(
+    let text = fs::read_to_string(out.path().join(format!(
         "{}.csv",
         file_stem(&jobs[0], (day("2026-01-05"), day("2026-01-09")))
     )))
