@@ -1,5 +1,6 @@
 //! Candle input: merging a directory, the ticks of bars in time order, and the consistency
-//! of a candle backtest with the tick backtest of the same synthetic market.
+//! of a candle backtest with the tick backtest of the same synthetic market, through the
+//! strategies' bar callback.
 
 use super::*;
 use crate::backtest::engine::{self, RunOptions, Streaming};
@@ -15,6 +16,7 @@ use crate::strategy::{Decision, OrderIntent, Strategy, StrategyContext, Strategy
 use chrono::TimeZone;
 use rust_decimal::Decimal;
 use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
 
 const RELIANCE: u32 = 738_561;
 
@@ -134,35 +136,30 @@ fn a_bad_line_in_a_directory_names_the_file_and_line() {
     assert!(e.to_string().contains("no *.csv candle files"), "{e}");
 }
 
-/// EMA crossover on minute closes (periods 2 and 5, 10 units a side), decided on the first
-/// tick of each new minute: the bar logic of a candle strategy, expressed on ticks, so it
-/// decides the same on a tick market and on the bars of that market.
-#[derive(Default)]
+/// EMA crossover on minute closes (periods 2 and 5, 10 units a side) through the bar
+/// callback: the runner calls it with each completed minute bar at the first tick of the
+/// next minute, on a tick market and on the bars of that market alike. Every bar it sees
+/// goes to `seen`.
 struct MinuteCloseEma {
-    minute: Option<i64>,
-    close: Decimal,
-    fast: Option<Ema>,
-    slow: Option<Ema>,
+    fast: Ema,
+    slow: Ema,
     target: i64,
+    seen: Arc<Mutex<Vec<Candle>>>,
 }
 
 impl Strategy for MinuteCloseEma {
-    fn on_tick(&mut self, tick: &MarketTick, ctx: &StrategyContext<'_>) -> Decision {
-        let minute = ctx.now.timestamp().div_euclid(60);
-        let new_minute = self.minute.is_some_and(|m| m != minute);
-        let closed = self.close;
-        self.minute = Some(minute);
-        self.close = tick.last_price;
-        if !new_minute {
+    fn on_tick(&mut self, _tick: &MarketTick, _ctx: &StrategyContext<'_>) -> Decision {
+        Ok(None)
+    }
+
+    fn on_bar(&mut self, bar: &Candle, ctx: &StrategyContext<'_>) -> Decision {
+        self.seen.lock().unwrap().push(bar.clone());
+        let fast = self.fast.update(bar.close);
+        let slow = self.slow.update(bar.close);
+        if self.slow.count() < 5 {
             return Ok(None);
         }
-        let fast = self.fast.get_or_insert_with(|| Ema::new(2)).update(closed);
-        let slow = self.slow.get_or_insert_with(|| Ema::new(5));
-        let slow_value = slow.update(closed);
-        if slow.count() < 5 {
-            return Ok(None);
-        }
-        if let (Some(f), Some(s)) = (fast, slow_value) {
+        if let (Some(f), Some(s)) = (fast, slow) {
             self.target = match f.cmp(&s) {
                 std::cmp::Ordering::Greater => 10,
                 std::cmp::Ordering::Less => -10,
@@ -188,10 +185,17 @@ fn settings() -> Settings {
     engine::backtest_settings(&s, 7)
 }
 
-fn strategies() -> StrategyRegistry {
+fn strategies(seen: &Arc<Mutex<Vec<Candle>>>) -> StrategyRegistry {
     let mut registry = StrategyRegistry::builtin();
-    registry.register("minute_close_ema", |_: &StrategyParams| {
-        Ok(Box::new(MinuteCloseEma::default()) as Box<dyn Strategy>)
+    let seen = seen.clone();
+    registry.register("minute_close_ema", move |_: &StrategyParams| {
+        let strategy = MinuteCloseEma {
+            fast: Ema::new(2),
+            slow: Ema::new(5),
+            target: 0,
+            seen: seen.clone(),
+        };
+        Ok(Box::new(strategy) as Box<dyn Strategy>)
     });
     registry
 }
@@ -210,11 +214,13 @@ fn market() -> Vec<u8> {
     bytes
 }
 
-/// Runs one backtest of `ticks`, writes its report into `out` and returns the outcome.
+/// Runs one backtest of `ticks`, writes its report into `out` and returns the outcome and
+/// the bars the strategy saw.
 async fn backtest(
     ticks: impl Iterator<Item = Result<Envelope<MarketTick>, String>>,
     out: &Path,
-) -> Outcome {
+) -> (Outcome, Vec<Candle>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
     let registry = InstrumentRegistry::embedded().unwrap();
     let options = RunOptions {
         input: "market".into(),
@@ -228,7 +234,7 @@ async fn backtest(
     let (outcome, stats) = engine::run_streaming(
         &settings(),
         &registry,
-        &strategies(),
+        &strategies(&seen),
         ticks,
         options,
         streaming,
@@ -237,7 +243,8 @@ async fn backtest(
     .unwrap();
     assert_eq!(stats.handler_errors, 0);
     report::write_all(&outcome, out).unwrap();
-    outcome
+    let seen = seen.lock().unwrap().clone();
+    (outcome, seen)
 }
 
 /// Every file of a report directory, by name.
@@ -313,15 +320,20 @@ async fn a_candle_backtest_agrees_with_the_tick_backtest_of_the_same_market_and_
     };
 
     let out = |name: &str| dir.path().join(name);
-    let ticks_a = backtest(envelopes.clone().into_iter().map(Ok), &out("ticks-a")).await;
+    let (ticks_a, tick_bars) =
+        backtest(envelopes.clone().into_iter().map(Ok), &out("ticks-a")).await;
     backtest(envelopes.into_iter().map(Ok), &out("ticks-b")).await;
-    let candles_a = backtest(candle_input(), &out("candles-a")).await;
+    let (candles_a, candle_bars) = backtest(candle_input(), &out("candles-a")).await;
     backtest(candle_input(), &out("candles-b")).await;
 
     // Deterministic: the same input twice gives the same report files, byte for byte.
     assert_eq!(files(&out("ticks-a")), files(&out("ticks-b")));
     assert_eq!(files(&out("candles-a")), files(&out("candles-b")));
     assert_eq!(candles_a.ticks, 4 * bars.len() as u64);
+
+    // The bar callback saw every bar but the last (never completed), exactly, on both runs.
+    assert_eq!(tick_bars, bars[..bars.len() - 1]);
+    assert_eq!(candle_bars, tick_bars);
 
     // Consistent: the same decisions (count, side, quantity, minute) ...
     let (by_tick, by_bar) = (fills(&out("ticks-a")), fills(&out("candles-a")));

@@ -506,3 +506,107 @@ pub fn bar_start(candle: &Candle, interval: Interval) -> DateTime<Utc> {
 #[cfg(test)]
 #[path = "candles_tests.rs"]
 mod tests;
+
+/// Bars of an interval built from a token's ticks, for strategies' bar callback: a bar is
+/// complete when the first tick of a later bar of the same token arrives (no timer: a bar
+/// whose token trades no more is never delivered). Bars start on multiples of the interval
+/// since the Unix epoch, so minute bars start on IST minutes (`day` bars on IST dates).
+/// Prices are last prices; the volume is the rise of the ticks' cumulative `volume_traded`
+/// over the bar (0 when the ticks carry none), so the four ticks of a fetched bar rebuild
+/// that bar exactly, volume included.
+#[derive(Debug, Clone)]
+pub struct BarBuilder {
+    interval: Interval,
+    open: std::collections::HashMap<u32, Building>,
+}
+
+#[derive(Debug, Clone)]
+struct Building {
+    candle: Candle,
+    /// The cumulative volume before the bar.
+    base: u64,
+    /// The last cumulative volume seen.
+    last: Option<u64>,
+}
+
+impl BarBuilder {
+    pub fn new(interval: Interval) -> Self {
+        BarBuilder {
+            interval,
+            open: std::collections::HashMap::new(),
+        }
+    }
+
+    /// The bar `at` falls in, as its start.
+    fn bar_of(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if self.interval == Interval::Day {
+            let date = at.with_timezone(&IST).date_naive();
+            return date
+                .and_time(chrono::NaiveTime::MIN)
+                .and_local_timezone(IST)
+                .single()
+                .map(|t| t.with_timezone(&Utc));
+        }
+        let secs = self.interval.length().num_seconds().max(1);
+        DateTime::from_timestamp(at.timestamp().div_euclid(secs) * secs, 0)
+    }
+
+    /// Takes one tick; answers the token's previous bar when this tick starts a new one.
+    pub fn on_tick(
+        &mut self,
+        token: u32,
+        at: DateTime<Utc>,
+        price: Decimal,
+        volume_traded: Option<u32>,
+    ) -> Option<Candle> {
+        let start = self.bar_of(at)?;
+        let cumulative = volume_traded.map(u64::from);
+        let fresh = |base: u64| {
+            let prices = Ohlc {
+                open: price,
+                high: price,
+                low: price,
+                close: price,
+            };
+            Candle::new(start, token, prices, 0, None)
+                .ok()
+                .map(|candle| Building {
+                    candle,
+                    base,
+                    last: cumulative,
+                })
+        };
+        let Some(building) = self.open.get_mut(&token) else {
+            if let Some(b) = fresh(cumulative.unwrap_or(0)) {
+                self.open.insert(token, b);
+            }
+            return None;
+        };
+        if building.candle.start >= start {
+            // The same bar (or a tick late for a newer one: folded into the open bar).
+            let c = &mut building.candle;
+            c.high = c.high.max(price);
+            c.low = c.low.min(price);
+            c.close = price;
+            if cumulative.is_some() {
+                building.last = cumulative;
+            }
+            return None;
+        }
+        let mut done = building.candle.clone();
+        done.volume = building.last.map_or(0, |l| l.saturating_sub(building.base));
+        let base = building.last.unwrap_or(0);
+        // A new IST day restarts the exchange's cumulative volume.
+        let base = match cumulative {
+            Some(now) if now < base => 0,
+            _ => base,
+        };
+        match fresh(base) {
+            Some(b) => *building = b,
+            None => {
+                self.open.remove(&token);
+            }
+        }
+        Some(done)
+    }
+}

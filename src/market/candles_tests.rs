@@ -166,3 +166,41 @@ fn intervals_round_trip_by_kite_name_with_their_span_limits() {
             .contains("3minute")
     );
 }
+
+#[test]
+fn the_ticks_of_fetched_bars_rebuild_those_bars_volume_included() {
+    let mut first = candle("100", "100.5", "99", "99.5");
+    first.volume = 30;
+    let mut second = candle("99.5", "101", "99.5", "100.75");
+    second.start = at(9, 16);
+    second.volume = 12;
+    let mut builder = BarBuilder::new(Interval::Minute);
+    let mut cumulative = 0u32;
+    let mut rebuilt = Vec::new();
+    for bar in [&first, &second] {
+        let before = cumulative;
+        for (k, t) in synthesize(bar, Interval::Minute).into_iter().enumerate() {
+            if k == 3 {
+                cumulative += u32::try_from(bar.volume).unwrap();
+            }
+            let volume = if k == 3 { cumulative } else { before };
+            rebuilt.extend(builder.on_tick(bar.token, t.at, t.price, Some(volume)));
+        }
+    }
+    // The first bar completes with the second's open; the second is still open.
+    assert_eq!(rebuilt, vec![first]);
+    let next = builder.on_tick(408_065, at(9, 17), d("100"), Some(cumulative));
+    assert_eq!(next, Some(second));
+    // Without volumes, bars carry 0.
+    let mut bare = BarBuilder::new(Interval::Minute);
+    assert_eq!(bare.on_tick(1, at(9, 15), d("10"), None), None);
+    assert_eq!(
+        bare.on_tick(1, at(9, 15) + Duration::seconds(5), d("11"), None),
+        None
+    );
+    let bar = bare.on_tick(1, at(9, 16), d("10.5"), None).unwrap();
+    assert_eq!(
+        (bar.open, bar.high, bar.close, bar.volume),
+        (d("10"), d("11"), d("11"), 0)
+    );
+}
