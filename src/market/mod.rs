@@ -10,6 +10,7 @@
 //!   (`NIFTY:CE,PE:ATM±3:current_week`), resolved against the chains at start.
 //! - [`candles`]: OHLC bars: Kite's historical intervals, the candle file format, and the
 //!   ticks a bar becomes in a backtest.
+//! - [`bars`]: the [`bars::BarBuilder`], minute bars of a token's ticks for strategies.
 //! - [`sample`]: the sample derivatives the embedded registry adds for the day.
 //! - [`intraday`]: the [`IntradayDay`], the MIS deadlines (entry cutoff, square-off, the
 //!   broker's own square-off) on that calendar.
@@ -21,6 +22,7 @@
 //! which dates its sample by today), no actors, Kafka or Redis, so the feed, the
 //! simulator, risk and tests share it freely.
 
+pub mod bars;
 pub mod candles;
 pub mod chain_rule;
 mod csv;

@@ -256,7 +256,7 @@ pub trait Strategy: Send {
 
     /// A minute bar of one of the strategy's instruments completed: called by the runner
     /// with the first tick of the next bar, before that tick's [`Strategy::on_tick`]
-    /// (see [`crate::market::candles::BarBuilder`]: last prices, volume from the ticks'
+    /// (see [`crate::market::bars::BarBuilder`]: last prices, volume from the ticks'
     /// cumulative volume). An intent returned here is sent like one from a tick. Default:
     /// nothing.
     ///

@@ -2,7 +2,8 @@
 
 use super::intraday::{Intraday, square_off};
 use super::{MAX_FAILURES, SERVICE};
-use crate::market::candles::{BarBuilder, Candle, Interval};
+use crate::market::bars::BarBuilder;
+use crate::market::candles::{Candle, Interval};
 use crate::market::instruments::InstrumentRegistry;
 use crate::messages::{
     Broker, Envelope, MarketTick, Payload, Product, TradingSignal, client_order_id_of_signal,
