@@ -11,6 +11,7 @@ mod bench;
 mod check;
 mod commands;
 mod dlq;
+mod history;
 mod instruments;
 mod readiness;
 mod record;
@@ -78,6 +79,9 @@ pub enum Command {
     /// Kite's instrument master: download, validate and cache it.
     #[command(subcommand)]
     Instruments(instruments::InstrumentsCommand),
+    /// Kite's historical candles: fetch them into candle files (backtest --candles).
+    #[command(subcommand)]
+    History(history::HistoryCommand),
 }
 
 #[derive(Debug, Args)]

@@ -7,8 +7,9 @@
 //! - [`messages`]: the typed vocabulary carried on Kafka — the [`messages::Envelope`] and
 //!   every payload (ticks, signals, orders, fills, P&L, DLQ records).
 //! - [`market`]: market reference data — the instrument registry (Kite tokens, symbols,
-//!   tick and lot sizes), the cache of Kite's instrument master, and NSE/BSE market hours
-//!   in IST. Pure domain code.
+//!   tick and lot sizes), the cache of Kite's instrument master, NSE/BSE market hours
+//!   in IST, and OHLC candles (the candle file format, the ticks of a bar, bars of
+//!   ticks). Pure domain code.
 //! - [`portfolio`]: portfolio accounting — average-cost netting positions, cash, charges,
 //!   realized/unrealized P&L per (broker, strategy), fills applied once. Pure domain code.
 //! - [`risk`]: the risk engine — per-broker limits, positions and kill switch; every rule a
@@ -27,8 +28,8 @@
 //!   signals against ticks with slippage, latency, partial fills and Zerodha's charges.
 //! - [`kite`]: Zerodha Kite wire protocols — the ticker's binary frame codec (decode
 //!   without allocating, encode for the simulator), its text frames, and the Kite Connect
-//!   REST client (orders, portfolio, session, the instrument master) with its typed errors
-//!   and rate limits.
+//!   REST client (orders, portfolio, session, the instrument master, historical candles)
+//!   with its typed errors and rate limits.
 //! - [`zerodha`]: live execution on Zerodha as pure domain code — the order journal
 //!   record and the lifecycle that turns Kite's answers and order book into order events.
 //! - [`api`]: the daemon's HTTP API — health and readiness probes, Prometheus metrics,

@@ -1,7 +1,8 @@
 //! `alpha-panda backtest`: the strategy runner, risk manager, paper execution and portfolio
 //! actors of the daemon, wired to each other in-process instead of through Kafka, driven by a
-//! tick file with time taken from the ticks.
+//! tick file (or candle files, [`candles`]) with time taken from the ticks.
 
+pub mod candles;
 pub mod engine;
 #[cfg(test)]
 mod expiry_tests;

@@ -143,11 +143,11 @@ pub fn tick_id(seed: u64, line: u64) -> Uuid {
     tick_id_in(&seed_namespace(seed), line)
 }
 
-fn seed_namespace(seed: u64) -> Uuid {
+pub(super) fn seed_namespace(seed: u64) -> Uuid {
     Uuid::new_v5(&TICK_ID_NAMESPACE, &seed.to_be_bytes())
 }
 
-fn tick_id_in(namespace: &Uuid, line: u64) -> Uuid {
+pub(super) fn tick_id_in(namespace: &Uuid, line: u64) -> Uuid {
     let (hi, lo) = namespace.as_u64_pair();
     let bits = (u128::from(hi ^ mix64(line)) << 64) | u128::from(lo ^ mix64(!line));
     uuid::Builder::from_custom_bytes(bits.to_be_bytes()).into_uuid()

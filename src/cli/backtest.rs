@@ -5,6 +5,7 @@
 //! report.
 
 use super::instruments::registry;
+use crate::backtest::candles;
 use crate::backtest::engine::{self, BacktestError, RunOptions};
 use crate::backtest::report;
 use crate::backtest::ticks::{self, TickFileError, TickOptions};
@@ -22,8 +23,21 @@ pub struct BacktestArgs {
     /// The tick file: CSV with the header `ts_ns,token,bid,ask,last`, or JSON lines of
     /// `market.ticks` envelopes (as `alpha-panda record` writes them). A regular file, or
     /// `-` for standard input (a pipe or a redirected file, not a terminal).
-    #[arg(long, value_name = "FILE")]
-    pub ticks: PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "candles",
+        conflicts_with = "candles"
+    )]
+    pub ticks: Option<PathBuf>,
+    /// Candle input instead of ticks: a candle file (`history fetch` writes them) or a
+    /// directory of them, merged by time. Each bar becomes four ticks: open, the nearer of
+    /// high and low, the other, close (docs/BACKTEST.md, "Candles").
+    #[arg(long, value_name = "FILE|DIR")]
+    pub candles: Option<PathBuf>,
+    /// The bar length of the `--candles` files: minute, 3minute, …, 60minute, day.
+    #[arg(long, default_value = "minute")]
+    pub interval: crate::market::candles::Interval,
     /// Where the report goes (created if missing): report.json, fills.csv, equity.svg,
     /// report.html.
     #[arg(long, value_name = "DIR", default_value = "backtest-out")]
@@ -60,18 +74,9 @@ pub(super) async fn run(
         let _ = writeln!(std::io::stderr(), "rule {line}");
     }
     let settings = engine::backtest_settings(&settings, args.seed);
-    let input = args.ticks.display().to_string();
-    let shown = shown_name(&args.ticks);
-    let reader = ticks::open_input(
-        &args.ticks,
-        TickOptions::with_registry(args.seed, &registry),
-    )
-    .map_err(|e| match e {
-        // A line error names only its line: say which input it is in.
-        TickFileError::Line { .. } => anyhow!("{shown}: {e}"),
-        // The others name the path (or standard input) already.
-        _ => anyhow!(e),
-    })?;
+    let (path, reader, ticks_checked) = input(&args, &registry)?;
+    let input = path.display().to_string();
+    let shown = shown_name(&path);
     let bar = progress_bar();
     let progress = {
         let bar = bar.clone();
@@ -86,7 +91,7 @@ pub(super) async fn run(
     // The fills go to the report's fills.csv as they happen (memory flat in run length).
     let streaming = engine::Streaming {
         out: &args.out,
-        ticks_checked: reader.checks_every_tick(),
+        ticks_checked,
     };
     let run =
         engine::run_streaming(&settings, &registry, strategies, reader, options, streaming).await;
@@ -110,6 +115,48 @@ pub(super) async fn run(
         args.out.display()
     );
     Ok(0)
+}
+
+/// Ticks or candles, as asked: the input's path, its ticks, and whether every tick has
+/// passed the door's checks already.
+type Input = (
+    PathBuf,
+    Box<
+        dyn Iterator<Item = Result<crate::messages::Envelope<crate::messages::MarketTick>, String>>,
+    >,
+    bool,
+);
+
+fn input(
+    args: &BacktestArgs,
+    registry: &crate::market::InstrumentRegistry,
+) -> anyhow::Result<Input> {
+    let options = TickOptions::with_registry(args.seed, registry);
+    if let Some(path) = &args.candles {
+        let source = candles::open(path, args.interval, options)?;
+        return Ok((
+            path.clone(),
+            Box::new(source.map(|t| t.map_err(|e| e.to_string()))),
+            false,
+        ));
+    }
+    let path = args
+        .ticks
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(ticks::STDIN_NAME));
+    let shown = shown_name(&path);
+    let reader = ticks::open_input(&path, options).map_err(|e| match e {
+        // A line error names only its line: say which input it is in.
+        TickFileError::Line { .. } => anyhow!("{shown}: {e}"),
+        // The others name the path (or standard input) already.
+        _ => anyhow!(e),
+    })?;
+    let checked = reader.checks_every_tick();
+    Ok((
+        path,
+        Box::new(reader.map(|t| t.map_err(|e| e.to_string()))),
+        checked,
+    ))
 }
 
 /// How errors name the tick input.

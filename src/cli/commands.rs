@@ -64,6 +64,7 @@ pub(super) async fn dispatch(
         Command::Backtest(args) => super::backtest::run(settings, strategies, args).await,
         Command::Record(args) => super::record::run(&settings, args).await,
         Command::Instruments(command) => super::instruments::dispatch(command, &settings).await,
+        Command::History(command) => super::history::dispatch(command, &settings).await,
     }
 }
 

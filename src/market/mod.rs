@@ -8,6 +8,9 @@
 //!   strike; the expiry calendar as the master lists it; ATM, ITM and OTM strikes.
 //! - [`chain_rule`]: [`ChainRule`], subscriptions written as rules
 //!   (`NIFTY:CE,PE:ATM±3:current_week`), resolved against the chains at start.
+//! - [`candles`]: OHLC bars: Kite's historical intervals, the candle file format, and the
+//!   ticks a bar becomes in a backtest.
+//! - [`bars`]: the [`bars::BarBuilder`], minute bars of a token's ticks for strategies.
 //! - [`sample`]: the sample derivatives the embedded registry adds for the day.
 //! - [`intraday`]: the [`IntradayDay`], the MIS deadlines (entry cutoff, square-off, the
 //!   broker's own square-off) on that calendar.
@@ -19,6 +22,8 @@
 //! which dates its sample by today), no actors, Kafka or Redis, so the feed, the
 //! simulator, risk and tests share it freely.
 
+pub mod bars;
+pub mod candles;
 pub mod chain_rule;
 mod csv;
 pub mod derivatives;

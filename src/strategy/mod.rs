@@ -5,7 +5,8 @@
 //! The contract ([`Strategy`]):
 //! - A strategy instance belongs to one (strategy id, broker): paper and zerodha never
 //!   share a belief. The runner builds one instance per broker a strategy trades on.
-//! - It receives the ticks of its instruments ([`Strategy::on_tick`]), the fills of its own
+//! - It receives the ticks of its instruments ([`Strategy::on_tick`]), their completed
+//!   minute bars ([`Strategy::on_bar`], optional), the fills of its own
 //!   orders ([`Strategy::on_fill`]) and every way an order of its own ends without a full
 //!   fill ([`Strategy::on_order_ended`]: rejected by risk, refused by the venue, rejected by
 //!   Kite, not placed, cancelled, expired, or never answered).
@@ -252,6 +253,22 @@ pub trait Strategy: Send {
     /// # Errors
     /// Whatever the strategy cannot handle; repeated faults disable it for the run.
     fn on_tick(&mut self, tick: &MarketTick, ctx: &StrategyContext<'_>) -> Decision;
+
+    /// A minute bar of one of the strategy's instruments completed: called by the runner
+    /// with the first tick of the next bar, before that tick's [`Strategy::on_tick`]
+    /// (see [`crate::market::bars::BarBuilder`]: last prices, volume from the ticks'
+    /// cumulative volume). An intent returned here is sent like one from a tick. Default:
+    /// nothing.
+    ///
+    /// # Errors
+    /// As [`Strategy::on_tick`].
+    fn on_bar(
+        &mut self,
+        _bar: &crate::market::candles::Candle,
+        _ctx: &StrategyContext<'_>,
+    ) -> Decision {
+        Ok(None)
+    }
 
     /// A fill of one of this strategy's orders; the context already includes it.
     fn on_fill(&mut self, _fill: &OrderFilled, _ctx: &StrategyContext<'_>) {}

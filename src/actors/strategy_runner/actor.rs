@@ -2,6 +2,8 @@
 
 use super::intraday::{Intraday, square_off};
 use super::{MAX_FAILURES, SERVICE};
+use crate::market::bars::BarBuilder;
+use crate::market::candles::{Candle, Interval};
 use crate::market::instruments::InstrumentRegistry;
 use crate::messages::{
     Broker, Envelope, MarketTick, Payload, Product, TradingSignal, client_order_id_of_signal,
@@ -83,6 +85,8 @@ pub struct StrategyRunner {
     pub(super) history: Option<KafkaConnection>,
     pub(super) unanswered_after: chrono::Duration,
     pub(super) intraday: Intraday,
+    /// Each token's minute bar in progress, for [`Strategy::on_bar`].
+    pub(super) bars: BarBuilder,
 }
 
 crate::supervised!(StrategyRunner);
@@ -121,6 +125,7 @@ impl StrategyRunner {
             unanswered_after: chrono::Duration::from_std(args.unanswered_after)
                 .unwrap_or(chrono::Duration::MAX),
             intraday: Intraday::off(),
+            bars: BarBuilder::new(Interval::Minute),
         };
         runner.reindex();
         runner
@@ -230,6 +235,12 @@ impl Handler<Deliver<MarketTick>> for StrategyRunner {
         };
         let deadline = self.deadline(tick.ts);
         let windows = self.intraday.at_tick(tick);
+        let bar: Option<Candle> = self.bars.on_tick(
+            tick.data.token,
+            tick.ts,
+            tick.data.last_price,
+            tick.data.volume_traded,
+        );
         let mut deliveries = Vec::new();
         for &i in indexes {
             let Some(run) = self.running.get_mut(i) else {
@@ -249,35 +260,75 @@ impl Handler<Deliver<MarketTick>> for StrategyRunner {
                 // Its order-ended hook just failed once too often.
                 continue;
             }
-            let (id, broker) = (run.slot.id.clone(), run.slot.broker);
-            let decision = run.guarded(Call::Tick, tick.ts, tick.data.token, |strategy, ctx| {
-                let intent = strategy.on_tick(&tick.data, ctx)?;
-                let position = ctx.position();
-                intent
-                    .map(|intent| {
-                        let signal = intent.into_signal(&id, broker, &tick.data, position);
-                        signal
-                            .validate()
-                            .map(|()| signal)
-                            .map_err(StrategyFault::from)
-                    })
-                    .transpose()
-            });
-            let Some(Some(signal)) = decision else {
-                continue;
-            };
-            if windows.entries_closed && run.opens_mis(&signal) {
-                tracing::debug!(strategy = %id, %broker, token = signal.token, side = ?signal.side, quantity = signal.quantity, "held back: no new MIS exposure after the entry cutoff");
-                continue;
+            if let Some(bar) = &bar {
+                let decide = |s: &mut dyn Strategy, ctx: &StrategyContext<'_>| s.on_bar(bar, ctx);
+                deliveries.extend(decide_and_send(
+                    run,
+                    &self.producer,
+                    tick,
+                    windows,
+                    "bar",
+                    decide,
+                ));
+                if run.disabled.is_some() {
+                    continue;
+                }
             }
-            let discriminator = format!("{id}/{broker}");
-            let (_, delivery) =
-                send_signal(run, &self.producer, tick, signal, &discriminator, tick.ts);
-            deliveries.push(delivery);
+            let decide =
+                |s: &mut dyn Strategy, ctx: &StrategyContext<'_>| s.on_tick(&tick.data, ctx);
+            deliveries.extend(decide_and_send(
+                run,
+                &self.producer,
+                tick,
+                windows,
+                "",
+                decide,
+            ));
         }
         deliveries.extend(self.publish_subscriptions(Some(tick.lineage()), tick.ts));
         Ok(Completion::after(deliveries))
     }
+}
+
+/// Asks the strategy (`decide`: its tick or bar callback) and sends the signal it makes,
+/// unless the entry cutoff holds it back. `call` tells a bar's signal from a tick's in the
+/// derived id (`""` for a tick, keeping the ids the runner always derived).
+fn decide_and_send(
+    run: &mut Running,
+    producer: &ProducerHandle,
+    tick: &Envelope<MarketTick>,
+    windows: super::intraday::Windows,
+    call: &str,
+    decide: impl FnOnce(&mut dyn Strategy, &StrategyContext<'_>) -> crate::strategy::Decision,
+) -> Option<PendingDelivery> {
+    let (id, broker) = (run.slot.id.clone(), run.slot.broker);
+    let decision = run.guarded(Call::Tick, tick.ts, tick.data.token, |strategy, ctx| {
+        let intent = decide(strategy, ctx)?;
+        let position = ctx.position();
+        intent
+            .map(|intent| {
+                let signal = intent.into_signal(&id, broker, &tick.data, position);
+                signal
+                    .validate()
+                    .map(|()| signal)
+                    .map_err(StrategyFault::from)
+            })
+            .transpose()
+    });
+    let Some(Some(signal)) = decision else {
+        return None;
+    };
+    if windows.entries_closed && run.opens_mis(&signal) {
+        tracing::debug!(strategy = %id, %broker, token = signal.token, side = ?signal.side, quantity = signal.quantity, "held back: no new MIS exposure after the entry cutoff");
+        return None;
+    }
+    let discriminator = if call.is_empty() {
+        format!("{id}/{broker}")
+    } else {
+        format!("{id}/{broker}/{call}")
+    };
+    let (_, delivery) = send_signal(run, producer, tick, signal, &discriminator, tick.ts);
+    Some(delivery)
 }
 
 /// Records the signal as pending in the slot's ledger and publishes it: a child of `tick`

@@ -23,7 +23,9 @@
 //! opt-in auto-execution for soak tests (`execution`: [`FakeKite::external_trade`],
 //! [`FakeKite::auto_square_off`], [`FakeKite::auto_execute`]), and the instrument master
 //! (`instruments`: a generated ~100k-row master gzipped, or a scripted one,
-//! [`FakeKite::serve_instruments`]).
+//! [`FakeKite::serve_instruments`]), and historical candles (`historical`: deterministic
+//! candles within Kite's span limits, [`FakeKite::historical_requests`],
+//! [`FakeKite::malform_next_historical`]).
 //!
 //! Invariants:
 //! - Requests are checked in a fixed order (see `routes`); a refused request changes nothing
@@ -37,6 +39,7 @@
 
 mod execution;
 mod form;
+mod historical;
 pub mod instruments;
 mod market;
 mod modify;
@@ -67,6 +70,7 @@ mod tests_scripted;
 pub use crate::kite::rest::session_checksum;
 pub use execution::{AUTO_SQUARE_OFF_PLACED_BY, AutoExecution, ExternalTrade};
 pub use form::MARKET_PROTECTION_REQUIRED;
+pub use historical::HistoricalRequest;
 pub use instruments::{DEFAULT_MASTER_ROWS, MasterReply, generated_master};
 pub use market::{
     DEFAULT_LOT_SIZE, DEFAULT_LPP_BAND_PCT, DEFAULT_TICK_SIZE, LPP_REJECTION, UNKNOWN_CONTRACT,

@@ -21,6 +21,7 @@
 //!      (`modify`);
 //!    - cancel: variety → order exists (400 InputException) → not terminal (400
 //!      OrderException) → CANCELLED.
+//!    - historical: the span and query checks, then candles (`historical`).
 //!    - instruments: the master as scripted (`instruments`), CSV, not Kite's JSON envelope.
 //!
 //! Every request is recorded, under the same lock that applies it, so the record order is
@@ -28,6 +29,7 @@
 //! checksums never reach the logs.
 
 use super::form::{decode_form, is_form_content_type, is_variety, validate_order};
+use super::historical::HistoricalRequest;
 use super::reply::{
     INPUT, NO_ORDER, ORDER, Reply, TOKEN, error, raw, server_error, success, too_many_requests,
 };
@@ -97,6 +99,7 @@ enum Route<'a> {
     Positions,
     Holdings,
     Instruments,
+    Historical(&'a str, &'a str),
     Ltp,
     Session,
 }
@@ -124,6 +127,9 @@ fn route<'a>(method: &str, path: &'a str) -> Option<Route<'a>> {
         ("GET", ["portfolio", "positions"]) => Route::Positions,
         ("GET", ["portfolio", "holdings"]) => Route::Holdings,
         ("GET", ["instruments"]) => Route::Instruments,
+        ("GET", ["instruments", "historical", token, interval]) => {
+            Route::Historical(token, interval)
+        }
         ("GET", ["quote", "ltp"]) => Route::Ltp,
         ("POST", ["session", "token"]) => Route::Session,
         _ => return None,
@@ -181,6 +187,14 @@ pub(super) async fn dispatch(
 }
 
 fn answer(state: &mut State, config: &FakeKiteConfig, req: &Incoming) -> Reply {
+    if req.method == "GET" && req.path.starts_with("/instruments/historical/") {
+        // Recorded on arrival, before any check: a test reads the client's rate from it.
+        state.historical.requests.push(HistoricalRequest {
+            at: std::time::Instant::now(),
+            path: req.path.clone(),
+            query: req.query.clone(),
+        });
+    }
     if state.rate_limited > 0 {
         state.rate_limited -= 1;
         return too_many_requests();
@@ -236,6 +250,9 @@ fn answer(state: &mut State, config: &FakeKiteConfig, req: &Incoming) -> Reply {
         Route::Positions => success(portfolio::positions_json(state)),
         Route::Holdings => success(portfolio::holdings_json(state)),
         Route::Instruments => raw(state.master.body(ist_now().date_naive())),
+        Route::Historical(token, interval) => {
+            super::historical::answer(&mut state.historical, token, interval, &req.query)
+        }
         Route::Ltp => match decode_form(req.query.as_bytes()) {
             Ok(query) => success(state.market.ltp_json(&query)),
             Err(why) => error(400, INPUT, format!("Invalid query: {why}.")),

@@ -190,6 +190,8 @@ pub(super) struct State {
     pub auto: Option<AutoExecution>,
     /// What `GET /instruments` serves.
     pub master: Master,
+    /// Historical candle requests and their script.
+    pub historical: super::historical::Historical,
     orders: Vec<Entry>,
     trades: Vec<FakeTrade>,
     next_order: u64,
@@ -234,6 +236,7 @@ impl State {
             portfolio: Portfolio::default(),
             auto: None,
             master: Master::default(),
+            historical: Default::default(),
             orders: Vec::new(),
             trades: Vec::new(),
             next_order: 0,

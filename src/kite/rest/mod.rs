@@ -1,5 +1,6 @@
 //! The Kite Connect REST client: orders (place, modify, cancel), trades, positions,
-//! holdings, the login session and the instrument master (`instruments`).
+//! holdings, the login session, the instrument master (`instruments`) and historical
+//! candles ([`historical`]).
 //!
 //! Every request carries `X-Kite-Version: 3` and `Authorization: token KEY:TOKEN`, sends
 //! its parameters form-encoded, waits at most the configured timeout, and draws on the
@@ -15,6 +16,7 @@
 
 mod client;
 mod error;
+pub mod historical;
 mod instruments;
 mod portfolio;
 mod quote;
@@ -23,6 +25,7 @@ mod types;
 
 pub use client::{KiteClient, KiteClientConfig, session_checksum};
 pub use error::KiteError;
+pub use historical::{HistoricalClient, HistoryError, HistoryQuery};
 pub use instruments::{MASTER_TIMEOUT_FLOOR, MAX_MASTER_BYTES};
 pub use portfolio::{KiteHolding, KitePosition, KitePositions, ModifyParams};
 pub use quote::MAX_LTP_INSTRUMENTS;
