@@ -31,8 +31,7 @@ pub(super) fn run(
     }
     // Refuse a missing or irregular file once, before every worker would.
     ticks::open_input(&args.ticks, TickOptions::with_registry(args.seed, registry))?;
-    let plan = match spec::parse(spec_text).and_then(|axes| Plan::new(axes, settings, strategies))
-    {
+    let plan = match spec::parse(spec_text).and_then(|axes| Plan::new(axes, settings, strategies)) {
         Ok(plan) => plan,
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "error: {e}");
@@ -74,9 +73,7 @@ pub(super) fn run(
     sweep::write_outputs(&args.out, &plan, &rows, &title)
         .with_context(|| format!("writing the sweep table to {}", args.out.display()))?;
     print_summary(&plan, &rows, wall.as_secs_f64(), jobs.min(total), &args.out);
-    let failed = rows
-        .iter()
-        .any(|r| matches!(r.outcome, Outcome::Failed(_)));
+    let failed = rows.iter().any(|r| matches!(r.outcome, Outcome::Failed(_)));
     Ok(if failed { super::EXIT_FAILURE } else { 0 })
 }
 

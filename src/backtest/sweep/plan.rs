@@ -111,7 +111,11 @@ impl Plan {
         }
         let mut problems: Vec<String> = Vec::new();
         if let Err(e) = settings.validate() {
-            problems.extend(e.problems.iter().map(|p| format!("{}: {}", p.key, p.message)));
+            problems.extend(
+                e.problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.key, p.message)),
+            );
         }
         let kinds = strategies.problems(&settings.strategies);
         problems.extend(kinds.iter().map(|p| format!("{}: {}", p.key, p.message)));

@@ -158,8 +158,11 @@ async fn backtest(
     reports: Option<&Path>,
 ) -> Result<Figures, String> {
     let shown = job.ticks.display().to_string();
-    let reader = ticks::open_input(job.ticks, TickOptions::with_registry(job.seed, job.registry))
-        .map_err(|e| format!("{shown}: {e}"))?;
+    let reader = ticks::open_input(
+        job.ticks,
+        TickOptions::with_registry(job.seed, job.registry),
+    )
+    .map_err(|e| format!("{shown}: {e}"))?;
     let options = RunOptions {
         input: shown.clone(),
         seed: job.seed,

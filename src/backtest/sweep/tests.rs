@@ -33,7 +33,10 @@ fn reason(e: SweepError) -> String {
 fn a_range_includes_its_end_and_steps_exactly() {
     let axes = spec::parse("fast=5..20:5,slow=20..60:10").unwrap();
     assert_eq!(axes.len(), 2);
-    assert_eq!((axes[0].strategy.as_deref(), axes[0].param.as_str()), (None, "fast"));
+    assert_eq!(
+        (axes[0].strategy.as_deref(), axes[0].param.as_str()),
+        (None, "fast")
+    );
     assert_eq!(axes[0].values, ints(&[5, 10, 15, 20]));
     assert_eq!(axes[1].values, ints(&[20, 30, 40, 50, 60]));
     // An end off the grid is not reached; the step defaults to 1.
@@ -70,14 +73,20 @@ fn bad_specs_are_refused_naming_the_part_and_why() {
     let cases = [
         ("", "empty"),
         ("fast", "`fast`: expected name=start..end:step"),
-        ("fast=5..20:0", "`fast=5..20:0`: step must be above 0, got 0"),
+        (
+            "fast=5..20:0",
+            "`fast=5..20:0`: step must be above 0, got 0",
+        ),
         ("fast=5..20:-5", "step must be above 0, got -5"),
         ("fast=20..5:5", "`fast=20..5:5`: end 5 is below start 20"),
         ("fast=a..5", "start \"a\" is not a number"),
         ("fast=1..5:x", "step \"x\" is not a number"),
         ("fast=1|1", "1 is listed twice"),
         ("fast=1||2", "empty value"),
-        ("fast=1..2,fast=3..4", "`fast=3..4`: this parameter is already swept"),
+        (
+            "fast=1..2,fast=3..4",
+            "`fast=3..4`: this parameter is already swept",
+        ),
         ("fa st=1..2", "parameter name \"fa st\""),
         ("x.y.z=1", "parameter name \"y.z\""),
         ("fast=1..2,", "expected name=start..end:step"),
@@ -99,7 +108,10 @@ fn more_combinations_than_allowed_are_refused_with_their_count() {
             max: MAX_COMBINATIONS
         }
     );
-    assert!(spec::parse("a=1..100,b=1..100").is_ok(), "exactly the maximum");
+    assert!(
+        spec::parse("a=1..100,b=1..100").is_ok(),
+        "exactly the maximum"
+    );
 }
 
 #[test]
@@ -130,7 +142,10 @@ fn names_that_fit_several_strategies_or_none_are_refused() {
     let e = reason(plan("ghost.fast=1|2").unwrap_err());
     assert!(e.contains("no enabled strategy \"ghost\""), "{e}");
     let e = reason(plan("ema_cross_1.fsat=1|2").unwrap_err());
-    assert!(e.contains("has no parameter `fsat`") && e.contains("fast"), "{e}");
+    assert!(
+        e.contains("has no parameter `fsat`") && e.contains("fast"),
+        "{e}"
+    );
     let e = reason(plan("fast=1|2,ema_cross_1.fast=3").unwrap_err());
     assert!(e.contains("already swept"), "{e}");
 }
@@ -165,10 +180,16 @@ fn each_combination_gets_its_values_and_an_invalid_one_is_refused() {
     let params = ok.strategies["ema_cross_1"].params.values();
     assert_eq!(params["fast"], toml::Value::Integer(10));
     assert_eq!(params["slow"], toml::Value::Integer(20));
-    assert_eq!(params["quantity"], base.strategies["ema_cross_1"].params.values()["quantity"]);
+    assert_eq!(
+        params["quantity"],
+        base.strategies["ema_cross_1"].params.values()["quantity"]
+    );
     assert_eq!(ok.strategies["momentum_1"], base.strategies["momentum_1"]);
     let refused = plan.settings_for(&base, &combos[1], &registry).unwrap_err();
-    assert!(refused.starts_with("strategies.ema_cross_1.params"), "{refused}");
+    assert!(
+        refused.starts_with("strategies.ema_cross_1.params"),
+        "{refused}"
+    );
     assert!(refused.contains("slow"), "{refused}");
 }
 
@@ -240,7 +261,16 @@ fn the_heatmap_has_a_cell_per_combination_with_axes_named() {
     );
     let svg = heatmap::render(&plan, &rows).unwrap();
     assert_eq!(svg.matches("<rect x=").count(), 4);
-    for label in [">-10<", ">refused<", ">30<", ">0<", ">fast<", ">slow<", ">5<", ">20<"] {
+    for label in [
+        ">-10<",
+        ">refused<",
+        ">30<",
+        ">0<",
+        ">fast<",
+        ">slow<",
+        ">5<",
+        ">20<",
+    ] {
         assert!(svg.contains(label), "{label} missing: {svg}");
     }
     // The largest gain is deepest green, the loss reddish, zero white.
@@ -249,7 +279,10 @@ fn the_heatmap_has_a_cell_per_combination_with_axes_named() {
     // Nothing external: the only URL is the SVG namespace.
     assert_eq!(svg.matches("://").count(), 1, "{svg}");
     let one = plan_one();
-    assert!(heatmap::render(&one, &[]).is_none(), "one parameter: no heatmap");
+    assert!(
+        heatmap::render(&one, &[]).is_none(),
+        "one parameter: no heatmap"
+    );
 }
 
 fn plan_one() -> Plan {
