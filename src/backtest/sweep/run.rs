@@ -110,7 +110,15 @@ pub fn run(job: &SweepJob<'_>, plan: &Plan, mut done: impl FnMut(&Row)) -> Vec<R
                     let Some(combination) = combinations.get(i) else {
                         return;
                     };
-                    let row = run_one(job, plan, combination);
+                    // A panic in one run (a bug) is that row's failure, not the sweep's end.
+                    let row = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        run_one(job, plan, combination)
+                    }))
+                    .unwrap_or_else(|panic| Row {
+                        combination: combination.clone(),
+                        outcome: Outcome::Failed(format!("panicked: {}", panic_text(&*panic))),
+                        elapsed: Duration::ZERO,
+                    });
                     if tx.send(row).is_err() {
                         return;
                     }
@@ -125,6 +133,14 @@ pub fn run(job: &SweepJob<'_>, plan: &Plan, mut done: impl FnMut(&Row)) -> Vec<R
     });
     rows.sort_by_key(|r| r.combination.index);
     rows
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }
 
 fn run_one(job: &SweepJob<'_>, plan: &Plan, combination: &Combination) -> Row {
