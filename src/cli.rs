@@ -18,6 +18,7 @@ mod record;
 mod rules;
 #[cfg(test)]
 mod rules_tests;
+mod sweep;
 mod zerodha;
 
 use crate::settings::{Settings, SettingsError};

@@ -7,6 +7,7 @@ pub mod engine;
 #[cfg(test)]
 mod expiry_tests;
 pub mod report;
+pub mod sweep;
 pub mod synthetic;
 #[cfg(test)]
 mod tests;

@@ -38,8 +38,8 @@ pub struct BacktestArgs {
     /// The bar length of the `--candles` files: minute, 3minute, …, 60minute, day.
     #[arg(long, default_value = "minute")]
     pub interval: crate::market::candles::Interval,
-    /// Where the report goes (created if missing): report.json, fills.csv, equity.svg,
-    /// report.html.
+    /// Where the report goes (created if missing): report.json, fills.csv, trades.csv,
+    /// equity.svg, report.html.
     #[arg(long, value_name = "DIR", default_value = "backtest-out")]
     pub out: PathBuf,
     /// Seed of everything random in the run: the ids of CSV ticks and the paper venue's
@@ -56,6 +56,19 @@ pub struct BacktestArgs {
     /// their first day, so the rules pick what was listed then.
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub date: Option<chrono::NaiveDate>,
+    /// Parameter sweep: run once per combination of strategy parameter values, in
+    /// parallel, and write a ranked table (sweep.csv, sweep.md; heatmap.svg for two
+    /// parameters) to --out. `name=start..end:step` (inclusive end) or `name=a|b|c`,
+    /// comma-separated; `strategy_id.name` when the bare name is ambiguous. E.g.
+    /// 'fast=5..20:5,slow=20..60:10'.
+    #[arg(long, value_name = "SPEC")]
+    pub sweep: Option<String>,
+    /// Worker threads of a sweep. Default: every core.
+    #[arg(long, value_name = "N", requires = "sweep")]
+    pub jobs: Option<std::num::NonZeroUsize>,
+    /// With --sweep: also write each combination's own report to <out>/runs/<params>/.
+    #[arg(long, requires = "sweep")]
+    pub sweep_reports: bool,
 }
 
 /// Runs the backtest, writes the report and prints a one-line summary; exit 0.
@@ -74,6 +87,9 @@ pub(super) async fn run(
         let _ = writeln!(std::io::stderr(), "rule {line}");
     }
     let settings = engine::backtest_settings(&settings, args.seed);
+    if let Some(spec) = &args.sweep {
+        return super::sweep::run(&settings, &registry, strategies, &args, spec);
+    }
     let (path, reader, ticks_checked) = input(&args, &registry)?;
     let input = path.display().to_string();
     let shown = shown_name(&path);
@@ -114,6 +130,8 @@ pub(super) async fn run(
         stats.handler_errors,
         args.out.display()
     );
+    // The result in the report's own words and ₹ format, for the terminal.
+    let _ = write!(std::io::stdout(), "{}", report::summary_text(&outcome));
     Ok(0)
 }
 
