@@ -34,13 +34,14 @@
 //!   to 2262; [`check_time`]): the CSV format cannot say more, and the services' calendar
 //!   arithmetic overflows near chrono's own limits.
 
+use crate::market::csv::{LineRead, read_bounded_line};
 use crate::market::instruments::InstrumentRegistry;
 use crate::messages::{DepthLevel, Envelope, MAX_PRICE, MarketDepth, MarketTick, TickMode, decode};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, IsTerminal as _, Read};
+use std::io::{self, BufRead, BufReader, IsTerminal as _};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 use uuid::Uuid;
@@ -365,33 +366,23 @@ impl<R: BufRead> TickReader<R> {
     /// longer than [`MAX_LINE_BYTES`] is refused as soon as that many bytes have come
     /// without a line ending (`--ticks /dev/zero` used to grow the buffer without bound).
     fn read_line(&mut self) -> Result<bool, TickFileError> {
-        self.buf.clear();
-        let limit = u64::try_from(MAX_LINE_BYTES)
-            .unwrap_or(u64::MAX)
-            .saturating_add(1);
-        let n = (&mut self.input)
-            .take(limit)
-            .read_until(b'\n', &mut self.buf)
-            .map_err(|error| TickFileError::Io {
-                path: self.path.clone(),
-                error,
+        let read =
+            read_bounded_line(&mut self.input, &mut self.buf, MAX_LINE_BYTES).map_err(|error| {
+                TickFileError::Io {
+                    path: self.path.clone(),
+                    error,
+                }
             })?;
-        if n == 0 {
-            return Ok(false);
+        match read {
+            LineRead::End => return Ok(false),
+            LineRead::Line | LineRead::TooLong => self.line += 1,
         }
-        self.line += 1;
-        if self.buf.len() > MAX_LINE_BYTES {
+        if read == LineRead::TooLong {
             return Err(malformed(
                 self.line,
                 "line",
                 format!("more than {MAX_LINE_BYTES} bytes without a line ending: not a tick file"),
             ));
-        }
-        if self.buf.last() == Some(&b'\n') {
-            self.buf.pop();
-        }
-        if self.buf.last() == Some(&b'\r') {
-            self.buf.pop();
         }
         Ok(true)
     }

@@ -88,7 +88,14 @@ pub(super) async fn run(
     }
     let settings = engine::backtest_settings(&settings, args.seed);
     if let Some(spec) = &args.sweep {
-        return super::sweep::run(&settings, &registry, strategies, &args, spec);
+        let sweep = super::sweep::SweepArgs {
+            ticks: args.ticks.as_deref(),
+            seed: args.seed,
+            jobs: args.jobs,
+            sweep_reports: args.sweep_reports,
+            out: &args.out,
+        };
+        return super::sweep::run(&settings, &registry, strategies, &sweep, spec);
     }
     let (path, reader, ticks_checked) = input(&args, &registry)?;
     let input = path.display().to_string();

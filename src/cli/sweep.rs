@@ -4,7 +4,6 @@
 //! combination the configuration rules refuse is a `refused` row; a combination whose run
 //! failed is a `failed` row and makes the exit code 1 (the table is still written).
 
-use super::backtest::BacktestArgs;
 use crate::backtest::sweep::{self, Outcome, Plan, Row, SweepJob, spec};
 use crate::backtest::ticks::{self, TickOptions};
 use crate::market::instruments::InstrumentRegistry;
@@ -18,16 +17,28 @@ use std::time::Instant;
 /// How many ranked rows the summary on standard output shows.
 const SUMMARY_ROWS: usize = 5;
 
+/// What a sweep takes from `alpha-panda backtest`'s arguments.
+pub(super) struct SweepArgs<'a> {
+    /// `--ticks` (a sweep needs a tick file).
+    pub ticks: Option<&'a Path>,
+    pub seed: u64,
+    /// `--jobs`; `None`: every core.
+    pub jobs: Option<std::num::NonZeroUsize>,
+    /// `--sweep-reports`.
+    pub sweep_reports: bool,
+    pub out: &'a Path,
+}
+
 /// Runs the sweep of `spec` over `settings` (the backtest settings) and writes its table.
 pub(super) fn run(
     settings: &Settings,
     registry: &InstrumentRegistry,
     strategies: &StrategyRegistry,
-    args: &BacktestArgs,
+    args: &SweepArgs<'_>,
     spec_text: &str,
 ) -> anyhow::Result<u8> {
     // Candle input is not swept yet: each worker reads a tick file (docs/BACKTEST.md).
-    let Some(tick_file) = args.ticks.as_deref() else {
+    let Some(tick_file) = args.ticks else {
         bail!("--sweep runs on a tick file: give --ticks FILE (candle files are not swept yet)");
     };
     if tick_file == Path::new(ticks::STDIN_NAME) {
@@ -74,9 +85,9 @@ pub(super) fn run(
         tick_file.display(),
         args.seed
     );
-    sweep::write_outputs(&args.out, &plan, &rows, &title)
+    sweep::write_outputs(args.out, &plan, &rows, &title)
         .with_context(|| format!("writing the sweep table to {}", args.out.display()))?;
-    print_summary(&plan, &rows, wall.as_secs_f64(), jobs.min(total), &args.out);
+    print_summary(&plan, &rows, wall.as_secs_f64(), jobs.min(total), args.out);
     let failed = rows.iter().any(|r| matches!(r.outcome, Outcome::Failed(_)));
     Ok(if failed { super::EXIT_FAILURE } else { 0 })
 }

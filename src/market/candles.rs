@@ -24,12 +24,13 @@
 //! look-ahead: the first three ticks carry the day's traded volume before the bar, the close
 //! tick adds the bar's own.
 
+use super::csv::{LineRead, read_bounded_line};
 use super::hours::{IST, NORMAL_END, NORMAL_START};
 use crate::messages::MAX_PRICE;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 use std::fmt;
-use std::io::{self, BufRead, Read as _, Write};
+use std::io::{self, BufRead, Write};
 use std::str::FromStr;
 use thiserror::Error;
 
@@ -319,28 +320,18 @@ impl<R: BufRead> CandleReader<R> {
     }
 
     fn read_line(&mut self) -> Result<bool, CandleFileError> {
-        self.buf.clear();
-        let limit = u64::try_from(MAX_LINE_BYTES).unwrap_or(u64::MAX) + 1;
-        let n = (&mut self.input)
-            .take(limit)
-            .read_until(b'\n', &mut self.buf)
+        let read = read_bounded_line(&mut self.input, &mut self.buf, MAX_LINE_BYTES)
             .map_err(CandleFileError::Io)?;
-        if n == 0 {
-            return Ok(false);
+        match read {
+            LineRead::End => return Ok(false),
+            LineRead::Line | LineRead::TooLong => self.line += 1,
         }
-        self.line += 1;
-        if self.buf.len() > MAX_LINE_BYTES {
+        if read == LineRead::TooLong {
             return Err(malformed(
                 self.line,
                 "line",
                 format!("more than {MAX_LINE_BYTES} bytes without a line ending"),
             ));
-        }
-        if self.buf.last() == Some(&b'\n') {
-            self.buf.pop();
-        }
-        if self.buf.last() == Some(&b'\r') {
-            self.buf.pop();
         }
         Ok(true)
     }

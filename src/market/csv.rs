@@ -105,3 +105,43 @@ mod tests {
         }
     }
 }
+
+/// What [`read_bounded_line`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LineRead {
+    /// The end of the input.
+    End,
+    /// A line, in the buffer without its `\n` or `\r\n`.
+    Line,
+    /// More than the bound came without a line ending (`/dev/zero`, a binary file).
+    TooLong,
+}
+
+/// Reads the next line of `input` into `buf` (cleared first), never holding more than
+/// `max` bytes plus one: the shared door of the tick and candle files, which must not
+/// grow a buffer without bound on input with no line endings.
+///
+/// # Errors
+/// The input's read error.
+pub(crate) fn read_bounded_line<R: std::io::BufRead>(
+    input: &mut R,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<LineRead> {
+    use std::io::{BufRead as _, Read as _};
+    buf.clear();
+    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+    if input.by_ref().take(limit).read_until(b'\n', buf)? == 0 {
+        return Ok(LineRead::End);
+    }
+    if buf.len() > max {
+        return Ok(LineRead::TooLong);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+    }
+    if buf.last() == Some(&b'\r') {
+        buf.pop();
+    }
+    Ok(LineRead::Line)
+}

@@ -25,7 +25,7 @@
 pub mod bars;
 pub mod candles;
 pub mod chain_rule;
-mod csv;
+pub(crate) mod csv;
 pub mod derivatives;
 pub mod hours;
 pub mod instruments;

@@ -8,15 +8,15 @@
 //! only: no script, stylesheet, font or image is fetched. Every text is escaped.
 
 use chrono::{DateTime, Utc};
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 
 use super::curve::{DailySharpe, MIN_DAYS};
-use super::html_tables::{benchmark, charges, days, positions, trades};
+use super::html_tables::{benchmark, charges, days, header, name, positions, trades};
 use super::metrics::{Metrics, Report};
-use super::money::inr;
+use super::money::{inr, percent_2dp};
 use super::text::{self, escape};
 use super::trades::RoundTrip;
-use super::{StrategyOutcome, svg, title};
+use super::{svg, title};
 use crate::market::hours::IST;
 
 const STYLE: &str = "\
@@ -295,30 +295,10 @@ fn summary_row(html: &mut String, class: &str, name: &str, m: &Metrics) {
     html.push_str("</tr>\n");
 }
 
-pub(super) fn header(html: &mut String, columns: &[&str]) {
-    html.push_str("<thead><tr>");
-    for column in columns {
-        html.push_str(&format!("<th>{}</th>", escape(column)));
-    }
-    html.push_str("</tr></thead>\n");
-}
-
-pub(super) fn name(strategy: &StrategyOutcome) -> String {
-    format!("{}/{}", strategy.broker, strategy.strategy_id)
-}
-
 /// A ratio as a percentage, without trailing zeros (`0.0125` → `1.25`).
 fn percent(ratio: Decimal) -> String {
     ratio
         .saturating_mul(Decimal::ONE_HUNDRED)
         .normalize()
         .to_string()
-}
-
-/// A ratio as a percentage with two decimals, half away from zero (`0.022333` → `2.23`).
-pub(super) fn percent_2dp(ratio: Decimal) -> String {
-    let value = ratio
-        .saturating_mul(Decimal::ONE_HUNDRED)
-        .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
-    format!("{value:.2}")
 }

@@ -5,7 +5,6 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rust_decimal::Decimal;
 
 use super::StrategyOutcome;
-use super::html::{header, name};
 use super::metrics::{Metrics, Report};
 use super::money::inr;
 use super::text::escape;
@@ -310,4 +309,18 @@ pub(super) fn benchmark(html: &mut String, report: &Report<'_>) {
         html.push_str("</tr>\n");
     }
     html.push_str("</tbody>\n</table>\n");
+}
+
+/// A table's header row.
+pub(super) fn header(html: &mut String, columns: &[&str]) {
+    html.push_str("<thead><tr>");
+    for column in columns {
+        html.push_str(&format!("<th>{}</th>", escape(column)));
+    }
+    html.push_str("</tr></thead>\n");
+}
+
+/// How a strategy is named in the tables: `broker/strategy`.
+pub(super) fn name(strategy: &StrategyOutcome) -> String {
+    format!("{}/{}", strategy.broker, strategy.strategy_id)
 }

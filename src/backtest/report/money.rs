@@ -115,6 +115,14 @@ fn group_indian(digits: &str) -> String {
     out
 }
 
+/// A ratio as a percentage with two decimals, half away from zero (`0.022333` → `2.23`).
+pub(super) fn percent_2dp(ratio: Decimal) -> String {
+    let value = ratio
+        .saturating_mul(Decimal::ONE_HUNDRED)
+        .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    format!("{value:.2}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -220,7 +220,7 @@ fn max_marker(svg: &mut String, frame: &Frame<'_>, report: &Report<'_>) {
     let (x, y) = (frame.x(trough), frame.y(-chart::float(drawdown.amount)));
     let percent = drawdown
         .fraction
-        .map(|f| format!(" ({}%)", super::html::percent_2dp(f)))
+        .map(|f| format!(" ({}%)", super::money::percent_2dp(f)))
         .unwrap_or_default();
     let text = format!(
         "Max drawdown -{}{percent} at {}",

@@ -240,3 +240,20 @@ fn check_known(
         _ => Ok(()),
     }
 }
+
+/// The directory name of a combination's own report: `fast=5_slow=20`.
+pub fn dir_name(plan: &Plan, combination: &Combination) -> String {
+    plan.axes
+        .iter()
+        .zip(&combination.values)
+        .map(|(a, v)| {
+            let value: String = v
+                .to_string()
+                .chars()
+                .map(|c| if c == '/' || c == '\\' { '_' } else { c })
+                .collect();
+            format!("{}={value}", a.label)
+        })
+        .collect::<Vec<_>>()
+        .join("_")
+}

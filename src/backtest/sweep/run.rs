@@ -151,7 +151,7 @@ fn run_one(job: &SweepJob<'_>, plan: &Plan, combination: &Combination) -> Row {
             let reports = job
                 .reports
                 .as_ref()
-                .map(|dir| dir.join(super::table::dir_name(plan, combination)));
+                .map(|dir| dir.join(super::plan::dir_name(plan, combination)));
             // A fresh actix system per combination: nothing of one run outlives it.
             let system = actix::System::new();
             match system.block_on(backtest(job, &settings, reports.as_deref())) {

@@ -5,7 +5,7 @@
 //! number (the spec's order); refused and failed rows follow by combination number with
 //! no rank. Money and ratios are exact decimals as text.
 
-use super::plan::{Combination, Plan};
+use super::plan::Plan;
 use super::run::{Figures, Outcome, Row};
 use std::cmp::Ordering;
 
@@ -129,21 +129,4 @@ pub fn markdown(plan: &Plan, rows: &[Row], title: &str) -> String {
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     out
-}
-
-/// The directory name of a combination's own report: `fast=5_slow=20`.
-pub fn dir_name(plan: &Plan, combination: &Combination) -> String {
-    plan.axes
-        .iter()
-        .zip(&combination.values)
-        .map(|(a, v)| {
-            let value: String = v
-                .to_string()
-                .chars()
-                .map(|c| if c == '/' || c == '\\' { '_' } else { c })
-                .collect();
-            format!("{}={value}", a.label)
-        })
-        .collect::<Vec<_>>()
-        .join("_")
 }
