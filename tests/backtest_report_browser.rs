@@ -15,6 +15,10 @@
 //! Without Node.js, the npm package or Chromium the test is skipped with a note, except
 //! under `CI=true`, where that is a failure.
 
+#[path = "common/browser.rs"]
+mod browser;
+use browser::manifest;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,26 +29,6 @@ use chrono::{Datelike, NaiveDate, TimeDelta, TimeZone, Utc};
 const TOKEN: u32 = 738_561;
 /// Seconds between ticks: sparse, so five days stay a small file.
 const TICK_EVERY_SECS: i64 = 10;
-
-fn manifest() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The script, or why the browser test cannot run.
-fn prerequisites() -> Result<PathBuf, String> {
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    if !Path::new(&chromium).exists() {
-        return Err(format!("no Chromium at {chromium}"));
-    }
-    if Command::new("node").arg("--version").output().is_err() {
-        return Err("no node on PATH".into());
-    }
-    let package = manifest().join("tests/browser/node_modules/playwright-core");
-    if !package.exists() {
-        return Err(format!("{} is missing", package.display()));
-    }
-    Ok(manifest().join("tests/browser/report.mjs"))
-}
 
 /// The IST trading days of the file: Thu 26 Nov to Wed 2 Dec 2026, weekdays only.
 fn sessions() -> Vec<NaiveDate> {
@@ -133,13 +117,8 @@ starting_cash = "1000000"
 
 #[test]
 fn the_report_renders_in_chromium_with_both_panels_and_nothing_external() {
-    let script = match prerequisites() {
-        Ok(script) => script,
-        Err(why) if std::env::var("CI").as_deref() != Ok("true") => {
-            eprintln!("skipped: {why} (run scripts/browser-deps.sh)");
-            return;
-        }
-        Err(why) => panic!("CI=true and the browser test cannot run: {why}"),
+    let Some(script) = browser::script("report.mjs") else {
+        return;
     };
     let dir = tempfile::tempdir().expect("a temporary directory");
     let ticks = tick_file(dir.path());

@@ -13,33 +13,16 @@
 //! Without Node.js, the npm package or Chromium the test is skipped with a note, except
 //! under `CI=true`, where that is a failure: CI runs it through `scripts/test.sh`.
 
+#[path = "common/browser.rs"]
+mod browser;
+use browser::manifest;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "browser-test-control-token";
-
-fn manifest() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// What the browser test needs, or why it cannot run.
-fn prerequisites() -> Result<PathBuf, String> {
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    if !Path::new(&chromium).exists() {
-        return Err(format!("no Chromium at {chromium}"));
-    }
-    if Command::new("node").arg("--version").output().is_err() {
-        return Err("no node on PATH".into());
-    }
-    let package = manifest().join("tests/browser/node_modules/playwright-core");
-    if !package.exists() {
-        return Err(format!("{} is missing", package.display()));
-    }
-    Ok(manifest().join("tests/browser/dashboard.mjs"))
-}
 
 /// The daemon on its defaults, with the API on a free port and a control token. Its log
 /// goes to a file, not a pipe: a pipe nobody drains would block the daemon when full.
@@ -152,15 +135,8 @@ fn sample(metrics: &str, name: &str, labels: &str) -> f64 {
 
 #[test]
 fn the_dashboard_shows_fills_live_and_runs_the_kill_switch_in_chromium() {
-    let script = match prerequisites() {
-        Ok(script) => script,
-        Err(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true but the browser test cannot run: {why} (run scripts/browser-deps.sh)")
-        }
-        Err(why) => {
-            eprintln!("skipped: {why} (run scripts/browser-deps.sh)");
-            return;
-        }
+    let Some(script) = browser::script("dashboard.mjs") else {
+        return;
     };
     let daemon = Daemon::start();
     let deadline = Instant::now() + Duration::from_secs(60);
